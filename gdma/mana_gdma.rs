@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! mana-rs GDMA core: the shared core of the Microsoft Azure Network Adapter drivers.
+//!
+//! The core owns the adapter (a PCI function or a software MANA device) and everything the
+//! Ethernet and RDMA clients share: the hardware channel, the queues and the vport arbiter
+//! ([`shared_vport`]). Each client binds to an auxiliary device of its own (`mana_gdma.eth.N`,
+//! `mana_gdma.rdma.N`) and reaches the core only through the API in [`client`].
+
+use kernel::{
+    driver,
+    pci,
+    prelude::*,
+    sync::Mutex,
+    InPlaceModule, //
+};
+
+pub mod adapter;
+pub mod client;
+mod pci_drv;
+#[path = "../shared_vport/shared_vport.rs"]
+pub mod shared_vport;
+mod sw;
+
+pub use adapter::Adapter;
+pub use client::ClientHandle;
+
+/// The name of this module, also the prefix of the auxiliary devices it creates.
+pub const MODULE_NAME: &CStr = <LocalModule as kernel::ModuleMetadata>::NAME;
+
+/// The most software adapters the `sw_adapters` parameter may ask for at load time.
+const MAX_SW_ADAPTERS_AT_LOAD: u32 = 16;
+
+/// The module: the PCI driver and the software adapters created at load time.
+///
+/// Drop order: the software adapters go first (their clients unbind), then the PCI driver is
+/// unregistered (which unbinds every PCI adapter).
+#[pin_data]
+struct GdmaModule {
+    #[pin]
+    sw_adapters: Mutex<KVec<sw::SwAdapter>>,
+    #[pin]
+    _pci_driver: driver::Registration<pci::Adapter<pci_drv::GdmaPciDriver>>,
+}
+
+impl InPlaceModule for GdmaModule {
+    fn init(module: &'static kernel::ThisModule) -> impl PinInit<Self, Error> {
+        let count = module_parameters::sw_adapters.value();
+        try_pin_init!(Self {
+            sw_adapters <- kernel::new_mutex!(sw::create_at_load(count)?),
+            _pci_driver <- driver::Registration::new(MODULE_NAME, module),
+        })
+    }
+}
+
+impl GdmaModule {
+    #[allow(dead_code)]
+    fn sw_adapter_count(&self) -> usize {
+        self.sw_adapters.lock().len()
+    }
+}
+
+module! {
+    type: GdmaModule,
+    name: "mana_gdma",
+    authors: ["mana-rs developers"],
+    description: "Microsoft Azure Network Adapter GDMA core (Rust)",
+    license: "GPL",
+    params: {
+        sw_adapters: u32 {
+            default: 0,
+            description: "Number of software MANA adapters to create at load time (testing)",
+        },
+    },
+}

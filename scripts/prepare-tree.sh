@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Puts mana-rs into the kernel tree without copying it, so that an edit in the repository is
+# what the next incremental build compiles:
+#   - drivers/mana_rs is a symlink to the repository (Kbuild, Kconfig, the driver crates);
+#   - every file under the repository's rust/kernel and rust/helpers that the tree lacks is
+#     symlinked into the tree's rust/ (new abstractions);
+#   - rust/append/<path> holds lines appended to the tree's existing <path> (module lists,
+#     bindings and helper includes); drivers/Makefile and drivers/Kconfig get one line each.
+# Edited files are rebuilt from a pristine copy and only rewritten when their content changes,
+# so running this again does not trigger a rebuild.
+
+. "$(dirname "$0")/lib.sh"
+
+tree=$(kernel_tree)
+[ -f "$tree/.mana-rs-unpacked" ] || die "no kernel tree at $tree: run scripts/kernel-source.sh (make setup)"
+pristine=$MANA_RS_CACHE/pristine/$(kernel_version)
+
+ln -sfn "$MANA_RS_REPO" "$tree/drivers/mana_rs"
+
+# Appends $2 (a file) to the pristine copy of tree file $1, after a comment ($3: sed making
+# it a comment in the file's language) that names $4 as the source.
+append_to() {
+	local rel=$1 extra=$2 label=$4 target=$tree/$1 orig=$pristine/$1 tmp
+	if [ ! -f "$orig" ]; then
+		mkdir -p "$(dirname "$orig")"
+		cp "$target" "$orig"
+	fi
+	tmp=$(mktemp)
+	{ cat "$orig"; printf '\n/* mana-rs: appended from %s */\n' "$label" | sed "$3"; cat "$extra"; } > "$tmp"
+	if cmp -s "$tmp" "$target"; then
+		rm -f "$tmp"
+	else
+		mv "$tmp" "$target"
+		info "updated $rel"
+	fi
+}
+
+comment_style() {
+	case "$1" in
+		*.rs) echo 's#^/\* \(.*\) \*/$#// \1#' ;;
+		*Makefile | *Kconfig | *Kbuild) echo 's#^/\* \(.*\) \*/$#\# \1#' ;;
+		*) echo 's#x#x#' ;;
+	esac
+}
+
+# Driver hook-up.
+hook=$(mktemp -d)
+echo 'obj-$(CONFIG_MANA_RS_GDMA) += mana_rs/' > "$hook/Makefile"
+echo 'source "drivers/mana_rs/Kconfig"' > "$hook/Kconfig"
+append_to drivers/Makefile "$hook/Makefile" "$(comment_style Makefile)" scripts/prepare-tree.sh
+append_to drivers/Kconfig "$hook/Kconfig" "$(comment_style Kconfig)" scripts/prepare-tree.sh
+rm -rf "$hook"
+
+# Appended lines.
+if [ -d "$MANA_RS_REPO/rust/append" ]; then
+	while IFS= read -r -d '' f; do
+		rel=${f#$MANA_RS_REPO/rust/append/}
+		[ -f "$tree/$rel" ] || [ -f "$pristine/$rel" ] || die "rust/append/$rel: the kernel tree has no $rel"
+		append_to "$rel" "$f" "$(comment_style "$rel")" "rust/append/$rel"
+	done < <(find "$MANA_RS_REPO/rust/append" -type f -print0 | sort -z)
+fi
+
+# New files, symlinked.
+for dir in kernel helpers; do
+	[ -d "$MANA_RS_REPO/rust/$dir" ] || continue
+	while IFS= read -r -d '' f; do
+		rel=rust/${f#$MANA_RS_REPO/rust/}
+		if [ -e "$tree/$rel" ] && [ ! -L "$tree/$rel" ]; then
+			die "$rel exists in the kernel tree: change it through rust/append instead of shadowing it"
+		fi
+		mkdir -p "$(dirname "$tree/$rel")"
+		[ "$(readlink "$tree/$rel" 2>/dev/null)" = "$f" ] || ln -sfn "$f" "$tree/$rel"
+	done < <(find "$MANA_RS_REPO/rust/$dir" -type f -print0)
+done
+
+# Symlinks left behind by files removed from the repository.
+find "$tree/rust" -type l -lname "$MANA_RS_REPO/*" ! -exec test -e {} \; -print -delete | sed 's/^/mana-rs: removed stale link /' >&2 || true
