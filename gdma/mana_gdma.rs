@@ -21,6 +21,7 @@ mod pci_drv;
 #[path = "../shared_vport/shared_vport.rs"]
 pub mod shared_vport;
 mod sw;
+pub mod wire;
 
 pub use adapter::Adapter;
 pub use client::ClientHandle;
