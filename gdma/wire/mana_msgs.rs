@@ -802,6 +802,137 @@ wire_struct! {
 
 impl_request!(SetBwClampReq, code::SET_BW_CLAMP, SetBwClampResp);
 
+// ---------------------------------------------------------------------------------------------
+// PF only: MANA_REGISTER_HW_PORT / MANA_DEREGISTER_HW_PORT / MANA_REGISTER_FILTER /
+// MANA_DEREGISTER_FILTER
+
+wire_struct! {
+    /// `MANA_REGISTER_HW_PORT` request, PF only (C: `struct mana_register_hw_vport_req`, 48
+    /// bytes).
+    pub struct RegisterHwVportReq {
+        /// The request header.
+        pub hdr: ReqHdr,
+        /// The GF the vport is attached to.
+        pub attached_gfid: u16,
+        /// Whether this is the PF's default vport.
+        pub is_pf_default_vport: u8,
+        /// Reserved, zero.
+        pub reserved1: u8,
+        /// Whether every ethertype is allowed.
+        pub allow_all_ether_types: u8,
+        /// Reserved, zero.
+        pub reserved2: u8,
+        /// Reserved, zero.
+        pub reserved3: u8,
+        /// Reserved, zero.
+        pub reserved4: u8,
+    }
+}
+
+wire_struct! {
+    /// `MANA_REGISTER_HW_PORT` response (C: `struct mana_register_hw_vport_resp`, 40 bytes).
+    pub struct RegisterHwVportResp {
+        /// The response header.
+        pub hdr: RespHdr,
+        /// The hardware vport handle.
+        pub hw_vport_handle: Handle,
+    }
+}
+
+wire_struct! {
+    /// `MANA_DEREGISTER_HW_PORT` request, PF only (C: `struct mana_deregister_hw_vport_req`, 48
+    /// bytes).
+    pub struct DeregisterHwVportReq {
+        /// The request header.
+        pub hdr: ReqHdr,
+        /// The hardware vport handle.
+        pub hw_vport_handle: Handle,
+    }
+}
+
+wire_struct! {
+    /// `MANA_DEREGISTER_HW_PORT` response (C: `struct mana_deregister_hw_vport_resp`, 32
+    /// bytes).
+    pub struct DeregisterHwVportResp {
+        /// The response header.
+        pub hdr: RespHdr,
+    }
+}
+
+wire_struct! {
+    /// `MANA_REGISTER_FILTER` request, PF only (C: `struct mana_register_filter_req`, 72 bytes).
+    pub struct RegisterFilterReq {
+        /// The request header.
+        pub hdr: ReqHdr,
+        /// The vport handle.
+        pub vport: Handle,
+        /// The MAC address to steer to the vport.
+        pub mac_addr: [u8; 6],
+        /// Reserved, zero.
+        pub reserved1: u8,
+        /// Reserved, zero.
+        pub reserved2: u8,
+        /// Reserved, zero.
+        pub reserved3: u8,
+        /// Reserved, zero.
+        pub reserved4: u8,
+        /// Reserved, zero.
+        pub reserved5: u16,
+        /// Reserved, zero.
+        pub reserved6: u32,
+        /// Reserved, zero.
+        pub reserved7: u32,
+        /// Reserved, zero.
+        pub reserved8: u32,
+    }
+}
+
+wire_struct! {
+    /// `MANA_REGISTER_FILTER` response (C: `struct mana_register_filter_resp`, 40 bytes).
+    pub struct RegisterFilterResp {
+        /// The response header.
+        pub hdr: RespHdr,
+        /// The filter handle.
+        pub filter_handle: Handle,
+    }
+}
+
+wire_struct! {
+    /// `MANA_DEREGISTER_FILTER` request, PF only (C: `struct mana_deregister_filter_req`, 48
+    /// bytes).
+    pub struct DeregisterFilterReq {
+        /// The request header.
+        pub hdr: ReqHdr,
+        /// The filter handle.
+        pub filter_handle: Handle,
+    }
+}
+
+wire_struct! {
+    /// `MANA_DEREGISTER_FILTER` response (C: `struct mana_deregister_filter_resp`, 32 bytes).
+    pub struct DeregisterFilterResp {
+        /// The response header.
+        pub hdr: RespHdr,
+    }
+}
+
+impl_request!(
+    RegisterHwVportReq,
+    code::REGISTER_HW_PORT,
+    RegisterHwVportResp
+);
+impl_request!(
+    DeregisterHwVportReq,
+    code::DEREGISTER_HW_PORT,
+    DeregisterHwVportResp
+);
+impl_request!(RegisterFilterReq, code::REGISTER_FILTER, RegisterFilterResp);
+impl_request!(
+    DeregisterFilterReq,
+    code::DEREGISTER_FILTER,
+    DeregisterFilterResp
+);
+
 impl_response!(
     QueryDevCfgResp,
     QueryGfStatResp,
@@ -813,4 +944,8 @@ impl_response!(
     QueryVportCfgResp,
     QueryLinkConfigResp,
     SetBwClampResp,
+    RegisterHwVportResp,
+    DeregisterHwVportResp,
+    RegisterFilterResp,
+    DeregisterFilterResp,
 );
