@@ -8,6 +8,11 @@
 
 #ifdef CONFIG_NET
 
+__rust_helper bool rust_helper_netif_device_present(const struct net_device *dev)
+{
+	return netif_device_present(dev);
+}
+
 __rust_helper void *rust_helper_netdev_priv(const struct net_device *dev)
 {
 	return netdev_priv(dev);

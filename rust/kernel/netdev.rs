@@ -428,6 +428,26 @@ impl<T: Driver> Device<T> {
         unsafe { bindings::netif_running(self.as_raw()) }
     }
 
+    /// Marks the device as removed from the system and stops its transmit queues
+    /// (`netif_device_detach`), e.g. while the hardware is reconfigured or reset.
+    pub fn device_detach(&self) {
+        // SAFETY: `self.as_raw()` is a valid `net_device`.
+        unsafe { bindings::netif_device_detach(self.as_raw()) }
+    }
+
+    /// Marks the device as present again and wakes its transmit queues if it is up
+    /// (`netif_device_attach`).
+    pub fn device_attach(&self) {
+        // SAFETY: `self.as_raw()` is a valid `net_device`.
+        unsafe { bindings::netif_device_attach(self.as_raw()) }
+    }
+
+    /// Returns whether the device is present (`netif_device_present`).
+    pub fn device_present(&self) -> bool {
+        // SAFETY: `self.as_raw()` is a valid `net_device`.
+        unsafe { bindings::netif_device_present(self.as_raw()) }
+    }
+
     /// Returns transmit queue `index`, or `None` if `index` is not below
     /// [`Self::num_tx_queues`].
     pub fn tx_queue(&self, index: u32) -> Option<&TxQueue> {

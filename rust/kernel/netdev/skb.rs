@@ -143,6 +143,13 @@ impl SkBuff {
         unsafe { bindings::skb_shinfo(self.as_raw()) }
     }
 
+    /// Returns whether the data of the buffer is shared with a clone (`skb_cloned`), as for
+    /// packets the stack keeps for retransmission.
+    pub fn is_cloned(&self) -> bool {
+        // SAFETY: `self.as_raw()` is a valid `sk_buff`.
+        unsafe { bindings::skb_cloned(self.as_raw()) != 0 }
+    }
+
     /// Returns the length of the packet: linear part and fragments.
     pub fn len(&self) -> u32 {
         // SAFETY: `self.as_raw()` is a valid `sk_buff`.
@@ -318,8 +325,7 @@ impl SkBuff {
     ///
     /// Fails with `EBUSY` if the shared info is shared with a clone.
     pub fn set_gso(&mut self, size: u16, gso_type: u32, segs: u16) -> Result {
-        // SAFETY: `self.as_raw()` is a valid `sk_buff`.
-        if unsafe { bindings::skb_cloned(self.as_raw()) } != 0 {
+        if self.is_cloned() {
             return Err(EBUSY);
         }
         // SAFETY: The shared info is valid and, the buffer not being cloned, private to it.
@@ -447,11 +453,14 @@ impl SkBuff {
 
     /// Appends `len` bytes to the linear part and returns them (`skb_put`).
     ///
-    /// Fails with `EMSGSIZE` if there is not enough tailroom and `EINVAL` if the packet has
-    /// fragments.
+    /// Fails with `EMSGSIZE` if there is not enough tailroom, `EINVAL` if the packet has
+    /// fragments and `EBUSY` if the buffer is shared with a clone.
     pub fn put(&mut self, len: u32) -> Result<&mut [u8]> {
         if self.data_len() != 0 {
             return Err(EINVAL);
+        }
+        if self.is_cloned() {
+            return Err(EBUSY);
         }
         if len > self.tailroom() {
             return Err(EMSGSIZE);
@@ -504,8 +513,7 @@ impl SkBuff {
         if len > self.headroom() {
             return Err(EMSGSIZE);
         }
-        // SAFETY: `self.as_raw()` is a valid `sk_buff`.
-        if unsafe { bindings::skb_cloned(self.as_raw()) } != 0 {
+        if self.is_cloned() {
             return Err(EBUSY);
         }
         // SAFETY: `self.as_raw()` is a valid `sk_buff` that we own, with at least `len` bytes
@@ -525,9 +533,13 @@ impl SkBuff {
     /// Appends `size` bytes at `offset` of `page` as a fragment (`skb_add_rx_frag`), taking
     /// the page; `truesize` is the memory it accounts for.
     ///
-    /// Fails with `EMSGSIZE` if the packet has `MAX_SKB_FRAGS` fragments and `EINVAL` if the
-    /// range is not within the page; the page is freed in both cases.
+    /// Fails with `EMSGSIZE` if the packet has `MAX_SKB_FRAGS` fragments, `EINVAL` if the
+    /// range is not within the page and `EBUSY` if the buffer is shared with a clone; the page
+    /// is freed in these cases.
     pub fn add_rx_frag(&mut self, page: Page, offset: u32, size: u32, truesize: u32) -> Result {
+        if self.is_cloned() {
+            return Err(EBUSY);
+        }
         let index = self.nr_frags();
         if index >= MAX_SKB_FRAGS {
             return Err(EMSGSIZE);
@@ -646,6 +658,15 @@ impl Skb {
         NonNull::new(skb).map(Self).ok_or(ENOMEM)
     }
 
+    /// Creates a clone that shares the packet data with `self` (`skb_clone`). Both become
+    /// [cloned](SkBuff::is_cloned): their data is read-only until unshared.
+    pub fn try_clone(&self, flags: Flags) -> Result<Self> {
+        // SAFETY: `self.as_raw()` is a valid `sk_buff`.
+        let skb = unsafe { bindings::skb_clone(self.as_raw(), flags.as_raw()) };
+        // INVARIANT: A non-null result is a new buffer that we own.
+        NonNull::new(skb).map(Self).ok_or(ENOMEM)
+    }
+
     /// Builds a buffer around `page` (`build_skb`): the packet is the `len` bytes at
     /// `headroom`, already written into the page (e.g. by the device); the end of the page
     /// holds the shared info. The buffer takes the page over; on failure the page is freed.
@@ -698,10 +719,10 @@ impl Skb {
         unsafe { bindings::napi_consume_skb(self.into_raw().as_ptr(), budget) }
     }
 
-    /// Hands a received packet to the stack (`netif_receive_skb`), outside of NAPI.
+    /// Hands a received packet to the stack from any context, outside of NAPI (`netif_rx`).
     pub fn receive(self) {
-        // SAFETY: We own the buffer and give it up.
-        unsafe { bindings::netif_receive_skb(self.into_raw().as_ptr()) };
+        // SAFETY: We own the buffer and give it up; `netif_rx()` may be called in any context.
+        unsafe { bindings::netif_rx(self.into_raw().as_ptr()) };
     }
 }
 

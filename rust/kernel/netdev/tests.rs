@@ -487,6 +487,16 @@ mod netdev_tests {
             // Opening an up interface does not call the driver again.
             reg.open(&rtnl)?;
             assert_eq!(shared.opened.load(Relaxed), 1);
+            // Detaching the device stops its queues; attaching it wakes them.
+            let txq = reg.tx_queue(1).ok_or(EINVAL)?;
+            assert!(reg.device_present());
+            assert!(!txq.is_stopped());
+            reg.device_detach();
+            assert!(!reg.device_present());
+            assert!(txq.is_stopped());
+            reg.device_attach();
+            assert!(reg.device_present());
+            assert!(!txq.is_stopped());
             reg.close(&rtnl);
             assert_eq!(shared.stopped.load(Relaxed), 1);
             assert!(!reg.is_running());
@@ -654,6 +664,17 @@ mod skb_tests {
 
         skb.data_mut()?[0] = 0x42;
         assert_eq!(skb.data()[0], 0x42);
+
+        // A clone shares the data: no appending to it, and writing unshares it first.
+        let clone = skb.try_clone(GFP_KERNEL)?;
+        assert!(skb.is_cloned() && clone.is_cloned());
+        assert_eq!(skb.put(1).err(), Some(EBUSY));
+        skb.data_mut()?[0] = 0x43;
+        assert!(!skb.is_cloned());
+        assert_eq!(clone.data()[0], 0x42);
+        assert_eq!(skb.data()[0], 0x43);
+        assert_eq!(clone.len(), skb.len());
+        drop(clone);
 
         let room = skb.tailroom();
         assert_eq!(skb.put(room + 1).err(), Some(EMSGSIZE));
