@@ -18,7 +18,7 @@
 //! contexts) and [`ethtool`] (`struct ethtool_ops`).
 
 use crate::{
-    bindings,
+    bindings, device,
     error::{
         from_result,
         to_result,
@@ -29,6 +29,7 @@ use crate::{
         c_uint, //
     },
     prelude::*,
+    sync::aref::ARef,
     time::msecs_to_jiffies,
     types::{
         NotThreadSafe,
@@ -790,10 +791,14 @@ unsafe fn release<T: Driver>(dev: NonNull<bindings::net_device>) {
 ///
 /// # Invariants
 ///
-/// `self.0` is a `net_device` allocated by `alloc_etherdev_mqs()` whose `netdev_ops` are `T`'s
+/// `dev` is a `net_device` allocated by `alloc_etherdev_mqs()` whose `netdev_ops` are `T`'s
 /// and whose private area holds an initialised `T::Data`. It is not registered, and this object
-/// owns it.
-pub struct UnregisteredDevice<T: Driver>(NonNull<bindings::net_device>, PhantomData<T>);
+/// owns it. If its `dev.parent` is set, `parent` holds a reference to that device.
+pub struct UnregisteredDevice<T: Driver> {
+    dev: NonNull<bindings::net_device>,
+    parent: Option<ARef<device::Device>>,
+    _driver: PhantomData<T>,
+}
 
 // SAFETY: The device may be configured, registered and freed from any thread; `T::Data` is
 // `Send`.
@@ -838,12 +843,30 @@ impl<T: Driver> UnregisteredDevice<T> {
             unsafe { bindings::free_netdev(raw) };
             return Err(e.into());
         }
-        // INVARIANT: Allocated with `T`'s operations and initialised data, not registered.
-        Ok(Self(dev, PhantomData))
+        // INVARIANT: Allocated with `T`'s operations and initialised data, not registered, no
+        // parent.
+        Ok(Self {
+            dev,
+            parent: None,
+            _driver: PhantomData,
+        })
     }
 
     fn raw(&self) -> *mut bindings::net_device {
-        self.0.as_ptr()
+        self.dev.as_ptr()
+    }
+
+    /// Sets the device the network device belongs to (`SET_NETDEV_DEV`), e.g. the PCI or
+    /// auxiliary device of the adapter: sysfs links it as `device`, and tools like `udev`
+    /// (interface naming) and `ethtool -i` find the bus from it.
+    pub fn set_parent(&mut self, parent: &device::Device) {
+        let parent = ARef::from(parent);
+        // SAFETY: The device is valid and not registered, so nothing else accesses it. The
+        // parent stays alive: `self` (then the `Registration`) holds a reference until the
+        // network device is freed, and the driver core holds its own while it is registered.
+        unsafe { (*self.raw()).dev.parent = parent.as_raw() };
+        // INVARIANT: The reference to the parent is held.
+        self.parent = Some(parent);
     }
 
     /// Sets the MTU bounds; the MTU is clamped into them.
@@ -930,7 +953,8 @@ impl<T: Driver> Drop for UnregisteredDevice<T> {
     fn drop(&mut self) {
         // SAFETY: By the type invariant, `self` owns the unregistered device; it is not used
         // after this.
-        unsafe { release::<T>(self.0) }
+        unsafe { release::<T>(self.dev) }
+        // `self.parent` is dropped after the device is freed.
     }
 }
 
@@ -942,9 +966,14 @@ impl<T: Driver> Drop for UnregisteredDevice<T> {
 ///
 /// # Invariants
 ///
-/// `self.0` is a registered `net_device` allocated by [`UnregisteredDevice::<T>::new`], owned
-/// by this object.
-pub struct Registration<T: Driver>(NonNull<bindings::net_device>, PhantomData<T>);
+/// `dev` is a registered `net_device` allocated by [`UnregisteredDevice::<T>::new`], owned by
+/// this object. If its `dev.parent` is set, `_parent` holds a reference to that device.
+pub struct Registration<T: Driver> {
+    dev: NonNull<bindings::net_device>,
+    // Only held, to be dropped after the device is freed.
+    _parent: Option<ARef<device::Device>>,
+    _driver: PhantomData<T>,
+}
 
 // SAFETY: Unregistration may happen on any thread; `T::Data` is `Send`.
 unsafe impl<T: Driver> Send for Registration<T> {}
@@ -956,8 +985,10 @@ unsafe impl<T: Driver> Sync for Registration<T> {}
 impl<T: Driver> Registration<T> {
     /// Registers `dev` with the network stack. On failure the device is freed.
     pub fn new(dev: UnregisteredDevice<T>) -> Result<Self> {
-        let dev = ManuallyDrop::new(dev);
-        let raw = dev.0;
+        let mut dev = ManuallyDrop::new(dev);
+        let raw = dev.dev;
+        // The reference to the parent moves out of `dev`, which will not be dropped.
+        let parent = dev.parent.take();
         // SAFETY: `raw` is a valid, configured, unregistered device; `register_netdev()` takes
         // the rtnl lock itself.
         let ret = unsafe { bindings::register_netdev(raw.as_ptr()) };
@@ -965,22 +996,28 @@ impl<T: Driver> Registration<T> {
             // SAFETY: Registration failed, so the device is still unregistered, and we own it
             // (`dev` will not be dropped).
             unsafe { release::<T>(raw) };
+            drop(parent);
             return Err(Error::from_errno(ret));
         }
-        // INVARIANT: The device is registered and its ownership moves from `dev`.
-        Ok(Self(raw, PhantomData))
+        // INVARIANT: The device is registered; its ownership and the parent reference move from
+        // `dev`.
+        Ok(Self {
+            dev: raw,
+            _parent: parent,
+            _driver: PhantomData,
+        })
     }
 
     /// Brings the interface up (`dev_open`), like `ip link set dev up`.
     pub fn open(&self, _rtnl: &RtnlGuard) -> Result {
         // SAFETY: The device is registered and the rtnl lock is held.
-        to_result(unsafe { bindings::dev_open(self.0.as_ptr(), ptr::null_mut()) })
+        to_result(unsafe { bindings::dev_open(self.dev.as_ptr(), ptr::null_mut()) })
     }
 
     /// Brings the interface down (`dev_close`), like `ip link set dev down`.
     pub fn close(&self, _rtnl: &RtnlGuard) {
         // SAFETY: The device is registered and the rtnl lock is held.
-        unsafe { bindings::dev_close(self.0.as_ptr()) }
+        unsafe { bindings::dev_close(self.dev.as_ptr()) }
     }
 
     /// Transmits `skb` through the device's queueing discipline (`dev_queue_xmit`), as the
@@ -988,7 +1025,7 @@ impl<T: Driver> Registration<T> {
     ///
     /// Must be called from process or softirq context, not with interrupts disabled.
     pub fn queue_xmit(&self, mut skb: Skb) -> Result {
-        skb.set_dev_raw(self.0.as_ptr());
+        skb.set_dev_raw(self.dev.as_ptr());
         // SAFETY: The device is registered (it has its queueing discipline) and `skb` is owned;
         // `dev_queue_xmit()` takes its ownership in every case.
         let ret = unsafe { bindings::dev_queue_xmit(skb.into_raw().as_ptr()) };
@@ -1010,17 +1047,18 @@ impl<T: Driver> Deref for Registration<T> {
     fn deref(&self) -> &Device<T> {
         // SAFETY: By the type invariant, the device was allocated by
         // `UnregisteredDevice::new` and lives, with its private data, as long as `self`.
-        unsafe { Device::from_raw(self.0.as_ptr()) }
+        unsafe { Device::from_raw(self.dev.as_ptr()) }
     }
 }
 
 impl<T: Driver> Drop for Registration<T> {
     fn drop(&mut self) {
         // SAFETY: By the type invariant, the device is registered and owned by `self`.
-        unsafe { bindings::unregister_netdev(self.0.as_ptr()) };
+        unsafe { bindings::unregister_netdev(self.dev.as_ptr()) };
         // SAFETY: `unregister_netdev()` returned: the device is closed, unlisted, and the core
         // waited for all its references, so nothing else uses it.
-        unsafe { release::<T>(self.0) };
+        unsafe { release::<T>(self.dev) };
+        // `self._parent` is dropped after the device is freed.
     }
 }
 

@@ -7,7 +7,8 @@
 //!
 //! A driver implements [`Operations`] next to its [`Driver`] and installs them with
 //! [`UnregisteredDevice::set_ethtool_ops`](super::UnregisteredDevice::set_ethtool_ops). The
-//! ethtool core calls them with the rtnl lock held.
+//! devices of these abstractions are not "ops locked" (`request_ops_lock`), so the ethtool core
+//! calls every operation with the rtnl lock held.
 
 use crate::{
     bindings,

@@ -455,6 +455,24 @@ mod netdev_tests {
     }
 
     #[test]
+    fn parent_device() -> Result {
+        let shared = Shared::new()?;
+        let parent = crate::faux::Registration::new(c"rust_netdev_parent", None)?;
+        let faux: &crate::faux::Device<crate::device::Bound> = parent.as_ref();
+        let pdev: &crate::device::Device<crate::device::Bound> = faux.as_ref();
+        let mut dev = new_device(&shared, 1, 1)?;
+        dev.set_parent(pdev);
+        let reg = Registration::new(dev)?;
+        // SAFETY: The device is registered, so valid.
+        let raw_parent = unsafe { (*reg.as_raw()).dev.parent };
+        assert!(core::ptr::eq(raw_parent, pdev.as_raw()));
+        drop(reg);
+        assert_eq!(shared.drops.load(Relaxed), 1);
+        drop(parent);
+        Ok(())
+    }
+
+    #[test]
     fn alloc_failures() -> Result {
         let shared = Shared::new()?;
         // SAFETY: The closure initialises nothing and fails, as an initialiser may.
