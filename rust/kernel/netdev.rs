@@ -193,23 +193,23 @@ pub enum TxResult {
 
 /// The operations of a network device (`struct net_device_ops`).
 ///
-/// Every method receives the device the core calls it for. Unless noted otherwise, the core
-/// calls the control methods (`open`, `stop`, `change_mtu`, `fix_features`, `set_features`)
-/// with the rtnl lock held, so they are serialised with each other and with the ethtool
-/// operations.
+/// Every method receives the device the core calls it for. The core calls the control methods
+/// (`open`, `stop`, `change_mtu`, `fix_features`, `set_features`) with the rtnl lock held, so
+/// they are serialised with each other and with the ethtool operations; those that may
+/// reconfigure the device get the proof of it, an [`Rtnl`].
 #[vtable]
 pub trait Driver: Sized + 'static {
     /// The private data of each device, stored in its `netdev_priv()` area.
     type Data: Send + Sync;
 
     /// Brings the interface up (`ndo_open`), with the rtnl lock held.
-    fn open(dev: &Device<Self>) -> Result;
+    fn open(dev: &Device<Self>, rtnl: &Rtnl) -> Result;
 
     /// Brings the interface down (`ndo_stop`), with the rtnl lock held.
     ///
     /// The transmit queues are already deactivated; an error is logged by the core but does
     /// not keep the interface up.
-    fn stop(dev: &Device<Self>) -> Result;
+    fn stop(dev: &Device<Self>, rtnl: &Rtnl) -> Result;
 
     /// Transmits `skb` on the transmit queue `skb.queue_mapping()` (`ndo_start_xmit`).
     ///
@@ -223,11 +223,12 @@ pub trait Driver: Sized + 'static {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
-    /// Changes the MTU (`ndo_change_mtu`). The core has checked `new_mtu` against the bounds.
+    /// Changes the MTU (`ndo_change_mtu`), with the rtnl lock held. The core has checked
+    /// `new_mtu` against the bounds.
     ///
     /// On success the abstraction stores `new_mtu` in the device; the driver may store it
     /// earlier with [`Device::set_mtu`] if it needs it while reconfiguring.
-    fn change_mtu(_dev: &Device<Self>, _new_mtu: u32) -> Result {
+    fn change_mtu(_dev: &Device<Self>, _new_mtu: u32, _rtnl: &Rtnl) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
@@ -241,8 +242,9 @@ pub trait Driver: Sized + 'static {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
-    /// Applies a new feature set (`ndo_set_features`); on success the core stores it.
-    fn set_features(_dev: &Device<Self>, _features: Features) -> Result {
+    /// Applies a new feature set (`ndo_set_features`), with the rtnl lock held; on success the
+    /// core stores it.
+    fn set_features(_dev: &Device<Self>, _features: Features, _rtnl: &Rtnl) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 }
@@ -381,19 +383,28 @@ impl<T: Driver> Device<T> {
 
     /// Sets the number of transmit queues in use (`netif_set_real_num_tx_queues`).
     ///
-    /// `count` must be between 1 and [`Self::num_tx_queues`]. Once the device is registered,
-    /// the rtnl lock must be held, as it is in [`Driver::open`] and the ethtool operations.
-    pub fn set_real_num_tx_queues(&self, count: u32) -> Result {
-        // SAFETY: `self.as_raw()` is a valid `net_device`; the function checks `count`.
+    /// `count` must be between 1 and [`Self::num_tx_queues`]. Before registration, use
+    /// [`UnregisteredDevice::set_real_num_queues`], which does not need the rtnl lock.
+    pub fn set_real_num_tx_queues(&self, count: u32, _rtnl: &Rtnl) -> Result {
+        // SAFETY: `self.as_raw()` is a valid `net_device` and the rtnl lock is held, as the
+        // function requires for a registered device; it checks `count`.
         to_result(unsafe { bindings::netif_set_real_num_tx_queues(self.as_raw(), count) })
     }
 
     /// Sets the number of receive queues in use (`netif_set_real_num_rx_queues`).
     ///
-    /// Same rules as [`Self::set_real_num_tx_queues`].
-    pub fn set_real_num_rx_queues(&self, count: u32) -> Result {
-        // SAFETY: `self.as_raw()` is a valid `net_device`; the function checks `count`.
+    /// `count` must be between 1 and [`Self::num_rx_queues`].
+    pub fn set_real_num_rx_queues(&self, count: u32, _rtnl: &Rtnl) -> Result {
+        // SAFETY: `self.as_raw()` is a valid `net_device` and the rtnl lock is held, as the
+        // function requires for a registered device; it checks `count`.
         to_result(unsafe { bindings::netif_set_real_num_rx_queues(self.as_raw(), count) })
+    }
+
+    /// Recomputes the active features (`netdev_update_features`), e.g. after a change that
+    /// [`Driver::fix_features`] depends on; calls [`Driver::set_features`] if they change.
+    pub fn update_features(&self, _rtnl: &Rtnl) {
+        // SAFETY: `self.as_raw()` is a valid `net_device` and the rtnl lock is held.
+        unsafe { bindings::netdev_update_features(self.as_raw()) }
     }
 
     /// Returns the MAC address.
@@ -625,8 +636,11 @@ impl<T: Driver> Adapter<T> {
     unsafe extern "C" fn open_callback(dev: *mut bindings::net_device) -> c_int {
         // SAFETY: This is a `net_device_ops` callback of `T`.
         let dev = unsafe { Self::device(dev) };
+        // SAFETY: The core calls `ndo_open` with the rtnl lock held (`__dev_open()`), and the
+        // devices of these abstractions are not ops-locked.
+        let rtnl = unsafe { Rtnl::assume_held() };
         from_result(|| {
-            T::open(dev)?;
+            T::open(dev, &rtnl)?;
             Ok(0)
         })
     }
@@ -637,8 +651,10 @@ impl<T: Driver> Adapter<T> {
     unsafe extern "C" fn stop_callback(dev: *mut bindings::net_device) -> c_int {
         // SAFETY: This is a `net_device_ops` callback of `T`.
         let dev = unsafe { Self::device(dev) };
+        // SAFETY: The core calls `ndo_stop` with the rtnl lock held (`__dev_close_many()`).
+        let rtnl = unsafe { Rtnl::assume_held() };
         from_result(|| {
-            T::stop(dev)?;
+            T::stop(dev, &rtnl)?;
             Ok(0)
         })
     }
@@ -710,7 +726,10 @@ impl<T: Driver> Adapter<T> {
         let dev = unsafe { Self::device(dev) };
         from_result(|| {
             let new_mtu = u32::try_from(new_mtu).map_err(|_| EINVAL)?;
-            T::change_mtu(dev, new_mtu)?;
+            // SAFETY: The core calls `ndo_change_mtu` with the rtnl lock held (`dev_set_mtu()`
+            // and its callers).
+            let rtnl = unsafe { Rtnl::assume_held() };
+            T::change_mtu(dev, new_mtu, &rtnl)?;
             dev.set_mtu(new_mtu)?;
             Ok(0)
         })
@@ -747,7 +766,10 @@ impl<T: Driver> Adapter<T> {
         // SAFETY: This is a `net_device_ops` callback of `T`.
         let dev = unsafe { Self::device(dev) };
         from_result(|| {
-            T::set_features(dev, Features(features))?;
+            // SAFETY: The core calls `ndo_set_features` with the rtnl lock held
+            // (`__netdev_update_features()`).
+            let rtnl = unsafe { Rtnl::assume_held() };
+            T::set_features(dev, Features(features), &rtnl)?;
             Ok(0)
         })
     }
@@ -867,6 +889,15 @@ impl<T: Driver> UnregisteredDevice<T> {
         unsafe { (*self.raw()).dev.parent = parent.as_raw() };
         // INVARIANT: The reference to the parent is held.
         self.parent = Some(parent);
+    }
+
+    /// Sets the number of transmit and receive queues in use, before registration.
+    pub fn set_real_num_queues(&mut self, tx: u32, rx: u32) -> Result {
+        // SAFETY: The device is valid and not registered, so the functions need no lock; they
+        // check the counts.
+        to_result(unsafe { bindings::netif_set_real_num_tx_queues(self.raw(), tx) })?;
+        // SAFETY: As above.
+        to_result(unsafe { bindings::netif_set_real_num_rx_queues(self.raw(), rx) })
     }
 
     /// Sets the MTU bounds; the MTU is clamped into them.
@@ -1009,13 +1040,13 @@ impl<T: Driver> Registration<T> {
     }
 
     /// Brings the interface up (`dev_open`), like `ip link set dev up`.
-    pub fn open(&self, _rtnl: &RtnlGuard) -> Result {
+    pub fn open(&self, _rtnl: &Rtnl) -> Result {
         // SAFETY: The device is registered and the rtnl lock is held.
         to_result(unsafe { bindings::dev_open(self.dev.as_ptr(), ptr::null_mut()) })
     }
 
     /// Brings the interface down (`dev_close`), like `ip link set dev down`.
-    pub fn close(&self, _rtnl: &RtnlGuard) {
+    pub fn close(&self, _rtnl: &Rtnl) {
         // SAFETY: The device is registered and the rtnl lock is held.
         unsafe { bindings::dev_close(self.dev.as_ptr()) }
     }
@@ -1062,19 +1093,52 @@ impl<T: Driver> Drop for Registration<T> {
     }
 }
 
+/// Proof that the current thread holds the rtnl lock, which serialises network configuration.
+///
+/// Obtained from an [`RtnlGuard`], or given to the operations that the core calls with the
+/// lock held. Needed by the methods that reconfigure a registered device.
+///
+/// # Invariants
+///
+/// The current thread holds the rtnl lock for as long as a reference to this object exists;
+/// the object cannot leave the thread.
+pub struct Rtnl(NotThreadSafe);
+
+impl Rtnl {
+    /// Asserts that the current thread holds the rtnl lock.
+    ///
+    /// # Safety
+    ///
+    /// The current thread must hold the rtnl lock for the lifetime of the returned object.
+    pub(crate) unsafe fn assume_held() -> Self {
+        // INVARIANT: Guaranteed by the caller.
+        Self(NotThreadSafe)
+    }
+}
+
 /// A held rtnl lock (`rtnl_lock`), released on drop.
 ///
 /// # Invariants
 ///
 /// The current thread holds the rtnl lock while this object exists.
-pub struct RtnlGuard(NotThreadSafe);
+pub struct RtnlGuard(Rtnl);
 
-/// Takes the rtnl lock, which serialises network configuration (`rtnl_lock`). May sleep.
+/// Takes the rtnl lock (`rtnl_lock`). May sleep.
 pub fn rtnl_lock() -> RtnlGuard {
     // SAFETY: Plain mutex acquisition.
     unsafe { bindings::rtnl_lock() };
-    // INVARIANT: The lock was just taken; the guard cannot leave this thread.
-    RtnlGuard(NotThreadSafe)
+    // SAFETY: The lock was just taken; the guard releases it when dropped, after the `Rtnl`
+    // it contains (and any reference to it) is gone.
+    // INVARIANT: The lock is held; the guard cannot leave this thread.
+    RtnlGuard(unsafe { Rtnl::assume_held() })
+}
+
+impl Deref for RtnlGuard {
+    type Target = Rtnl;
+
+    fn deref(&self) -> &Rtnl {
+        &self.0
+    }
 }
 
 impl Drop for RtnlGuard {

@@ -22,7 +22,8 @@ use crate::{
     },
     netdev::{
         Device,
-        Driver, //
+        Driver,
+        Rtnl, //
     },
     prelude::*,
 };
@@ -258,7 +259,8 @@ impl Strings<'_> {
 /// The ethtool operations of a network device (`struct ethtool_ops`).
 ///
 /// Called by the ethtool core with the rtnl lock held, so serialised with each other and with
-/// the control operations of [`Driver`].
+/// the control operations of [`Driver`]; the operations that reconfigure the device get the
+/// proof of it, an [`Rtnl`].
 #[vtable]
 pub trait Operations: Driver {
     /// The coalescing parameters [`Operations::set_coalesce`] supports (`COALESCE_*`).
@@ -280,7 +282,7 @@ pub trait Operations: Driver {
     }
 
     /// Changes the ring sizes (`set_ringparam`); the core checked them against the maxima.
-    fn set_ringparam(_dev: &Device<Self>, _ring: &RingParam) -> Result {
+    fn set_ringparam(_dev: &Device<Self>, _ring: &RingParam, _rtnl: &Rtnl) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
@@ -290,7 +292,7 @@ pub trait Operations: Driver {
     }
 
     /// Changes the queue counts (`set_channels`); the core checked them against the maxima.
-    fn set_channels(_dev: &Device<Self>, _channels: &Channels) -> Result {
+    fn set_channels(_dev: &Device<Self>, _channels: &Channels, _rtnl: &Rtnl) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
@@ -315,7 +317,7 @@ pub trait Operations: Driver {
     }
 
     /// Changes the RSS configuration (`set_rxfh`).
-    fn set_rxfh(_dev: &Device<Self>, _rxfh: &RxfhSet<'_>) -> Result {
+    fn set_rxfh(_dev: &Device<Self>, _rxfh: &RxfhSet<'_>, _rtnl: &Rtnl) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
@@ -325,7 +327,7 @@ pub trait Operations: Driver {
     }
 
     /// Changes the interrupt coalescing (`set_coalesce`).
-    fn set_coalesce(_dev: &Device<Self>, _coalesce: &Coalesce) -> Result {
+    fn set_coalesce(_dev: &Device<Self>, _coalesce: &Coalesce, _rtnl: &Rtnl) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
@@ -494,7 +496,10 @@ impl<T: Operations> Adapter<T> {
             tx_pending: ring.tx_pending,
         };
         from_result(|| {
-            T::set_ringparam(dev, &param)?;
+            // SAFETY: The ethtool core calls the operations of devices that are not ops-locked
+            // with the rtnl lock held.
+            let rtnl = unsafe { Rtnl::assume_held() };
+            T::set_ringparam(dev, &param, &rtnl)?;
             Ok(0)
         })
     }
@@ -544,7 +549,10 @@ impl<T: Operations> Adapter<T> {
             combined_count: ch.combined_count,
         };
         from_result(|| {
-            T::set_channels(dev, &c)?;
+            // SAFETY: The ethtool core calls the operations of devices that are not ops-locked
+            // with the rtnl lock held.
+            let rtnl = unsafe { Rtnl::assume_held() };
+            T::set_channels(dev, &c, &rtnl)?;
             Ok(0)
         })
     }
@@ -640,7 +648,10 @@ impl<T: Operations> Adapter<T> {
                     unsafe { slice::from_raw_parts(rxfh.key, rxfh.key_size as usize) }
                 }),
             };
-            T::set_rxfh(dev, &param)?;
+            // SAFETY: The ethtool core calls the operations of devices that are not ops-locked
+            // with the rtnl lock held.
+            let rtnl = unsafe { Rtnl::assume_held() };
+            T::set_rxfh(dev, &param, &rtnl)?;
             Ok(0)
         })
     }
@@ -697,7 +708,10 @@ impl<T: Operations> Adapter<T> {
             rx_cqe_nsecs: kec.rx_cqe_nsecs,
         };
         from_result(|| {
-            T::set_coalesce(dev, &c)?;
+            // SAFETY: The ethtool core calls the operations of devices that are not ops-locked
+            // with the rtnl lock held.
+            let rtnl = unsafe { Rtnl::assume_held() };
+            T::set_coalesce(dev, &c, &rtnl)?;
             Ok(0)
         })
     }
