@@ -249,6 +249,14 @@ pub trait Driver: Sized + 'static {
     }
 }
 
+/// The private area (`netdev_priv()`) of a device of these abstractions: their own state, then
+/// the driver's data.
+#[repr(C)]
+struct Private<D> {
+    ethtool: ethtool::Sizes,
+    data: D,
+}
+
 /// A network device of driver `T`.
 ///
 /// Wraps the kernel's `struct net_device`. It is only ever used by reference: in the callbacks
@@ -258,8 +266,8 @@ pub trait Driver: Sized + 'static {
 /// # Invariants
 ///
 /// `self.0` is a `struct net_device` allocated by [`UnregisteredDevice::<T>::new`]: its
-/// `netdev_ops` are `T`'s and its private area holds an initialised, pinned `T::Data`. Both
-/// stay valid for as long as a `&Device<T>` exists.
+/// `netdev_ops` are `T`'s and its private area holds an initialised `Private<T::Data>`, pinned.
+/// Both stay valid for as long as a `&Device<T>` exists.
 #[repr(transparent)]
 pub struct Device<T: Driver>(Opaque<bindings::net_device>, PhantomData<T>);
 
@@ -297,13 +305,23 @@ impl<T: Driver> Device<T> {
         unsafe { &*ptr.cast() }
     }
 
+    fn private(&self) -> *mut Private<T::Data> {
+        // SAFETY: `self.as_raw()` is a valid `net_device`.
+        unsafe { bindings::netdev_priv(self.as_raw()) }.cast()
+    }
+
     /// Returns the private data of the device.
     pub fn data(&self) -> Pin<&T::Data> {
-        // SAFETY: `self.as_raw()` is a valid `net_device`.
-        let data = unsafe { bindings::netdev_priv(self.as_raw()) }.cast::<T::Data>();
-        // SAFETY: By the type invariant, the private area holds an initialised `T::Data` that
-        // is never moved until it is dropped, which happens only once no `&Device<T>` exists.
-        unsafe { Pin::new_unchecked(&*data) }
+        // SAFETY: By the type invariant, the private area holds an initialised `Private` whose
+        // `data` is never moved until it is dropped, which happens only once no `&Device<T>`
+        // exists.
+        unsafe { Pin::new_unchecked(&(*self.private()).data) }
+    }
+
+    /// Returns the ethtool buffer sizes the abstraction records for this device.
+    pub(crate) fn ethtool_sizes(&self) -> &ethtool::Sizes {
+        // SAFETY: As in `data()`; the sizes live as long as the device.
+        unsafe { &(*self.private()).ethtool }
     }
 
     /// Returns the interface name, e.g. `eth0`.
@@ -337,11 +355,11 @@ impl<T: Driver> Device<T> {
         read_field!(self, max_mtu)
     }
 
-    /// Stores a new MTU, which must lie within the device's bounds.
+    /// Stores a new MTU, which must lie within the device's bounds, without notifying anyone.
     ///
-    /// For [`Driver::change_mtu`], which runs with the rtnl lock held; elsewhere use
-    /// `dev_set_mtu()` semantics (the core) instead.
-    pub fn set_mtu(&self, mtu: u32) -> Result {
+    /// For [`Driver::change_mtu`], when the driver needs the new MTU in the device before it
+    /// returns.
+    pub fn set_mtu(&self, mtu: u32, _rtnl: &Rtnl) -> Result {
         if mtu < self.min_mtu() || mtu > self.max_mtu() {
             return Err(EINVAL);
         }
@@ -730,7 +748,7 @@ impl<T: Driver> Adapter<T> {
             // and its callers).
             let rtnl = unsafe { Rtnl::assume_held() };
             T::change_mtu(dev, new_mtu, &rtnl)?;
-            dev.set_mtu(new_mtu)?;
+            dev.set_mtu(new_mtu, &rtnl)?;
             Ok(0)
         })
     }
@@ -784,9 +802,12 @@ impl<T: Driver> Adapter<T> {
 /// must be called only once.
 unsafe fn release<T: Driver>(dev: NonNull<bindings::net_device>) {
     let raw = dev.as_ptr();
-    // SAFETY: The private area holds an initialised `T::Data` that nothing uses any more; it is
-    // dropped in place, where it was pinned.
-    unsafe { ptr::drop_in_place(bindings::netdev_priv(raw).cast::<T::Data>()) };
+    // SAFETY: The private area holds an initialised `Private<T::Data>` that nothing uses any
+    // more; the data is dropped in place, where it was pinned (the rest needs no drop).
+    unsafe {
+        let private = bindings::netdev_priv(raw).cast::<Private<T::Data>>();
+        ptr::drop_in_place(&raw mut (*private).data)
+    };
 
     // A `napi::Napi` still on the device's list outlives the private data (it escaped it) and
     // refers to the device: freeing the device would leave it dangling, so leak the device.
@@ -841,9 +862,9 @@ impl<T: Driver> UnregisteredDevice<T> {
         // The private area is `____cacheline_aligned` in a `net_device` that is itself at
         // least `NETDEV_ALIGN` aligned.
         const {
-            assert!(core::mem::align_of::<T::Data>() <= bindings::NETDEV_ALIGN as usize);
+            assert!(core::mem::align_of::<Private<T::Data>>() <= bindings::NETDEV_ALIGN as usize);
         }
-        let size = c_int::try_from(core::mem::size_of::<T::Data>()).map_err(|_| EINVAL)?;
+        let size = c_int::try_from(core::mem::size_of::<Private<T::Data>>()).map_err(|_| EINVAL)?;
         if tx_queues == 0 || rx_queues == 0 {
             return Err(EINVAL);
         }
@@ -855,11 +876,13 @@ impl<T: Driver> UnregisteredDevice<T> {
         unsafe { (*raw).netdev_ops = const { &Adapter::<T>::OPS } };
 
         // SAFETY: `raw` is a valid `net_device`.
-        let slot = unsafe { bindings::netdev_priv(raw) }.cast::<T::Data>();
-        // SAFETY: `slot` is the private area, `size_of::<T::Data>()` bytes, aligned as checked
-        // above, and uninitialised. The `net_device` never moves, and `release()` drops the
-        // data in place before freeing it, so the data stays pinned.
-        if let Err(e) = unsafe { pin_init::raw_try_init(slot, data) } {
+        let private = unsafe { bindings::netdev_priv(raw) }.cast::<Private<T::Data>>();
+        // SAFETY: `private` is the private area, `size_of::<Private<T::Data>>()` bytes, aligned
+        // as checked above, and uninitialised.
+        unsafe { ptr::write(&raw mut (*private).ethtool, ethtool::Sizes::new()) };
+        // SAFETY: `data` is a field of the private area, uninitialised. The `net_device` never
+        // moves, and `release()` drops the data in place before freeing it, so it stays pinned.
+        if let Err(e) = unsafe { pin_init::raw_try_init(&raw mut (*private).data, data) } {
             // SAFETY: The device was never registered and its private data is not initialised,
             // so there is nothing to drop.
             unsafe { bindings::free_netdev(raw) };

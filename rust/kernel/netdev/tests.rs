@@ -615,6 +615,7 @@ mod netdev_tests {
             assert_eq!(reg.real_num_tx_queues(), 2);
             assert_eq!(reg.set_real_num_rx_queues(3, &rtnl), Ok(()));
             assert_eq!(reg.real_num_rx_queues(), 3);
+            assert_eq!(reg.set_mtu(67, &rtnl), Err(EINVAL));
 
             // Nothing changed: `fix_features` runs, `set_features` does not.
             let (fixes, sets) = (shared.fixes.load(Relaxed), shared.sets.load(Relaxed));
@@ -622,7 +623,6 @@ mod netdev_tests {
             assert_eq!(shared.fixes.load(Relaxed), fixes + 1);
             assert_eq!(shared.sets.load(Relaxed), sets);
         }
-        assert!(reg.set_mtu(67).is_err());
 
         let q1 = reg.tx_queue(1).ok_or(EINVAL)?;
         assert!(!q1.is_stopped());
@@ -1145,6 +1145,23 @@ mod ethtool_tests {
         // SAFETY: `values` holds `stats.n_stats` counters.
         unsafe { ops.get_ethtool_stats.ok_or(EINVAL)?(raw, &mut stats, values.as_mut_ptr()) };
         assert_eq!(values, [0, 0, 0, 1]);
+
+        // With 4 queues the driver now counts 6 strings, but the core sized its buffer from the
+        // count of 4 it was given: only 4 strings are written.
+        let mut ch: bindings::ethtool_channels = pin_init::zeroed();
+        ch.combined_count = 4;
+        // SAFETY: `raw` is a device of the test driver and `ch` is valid.
+        assert_eq!(unsafe { ops.set_channels.ok_or(EINVAL)?(raw, &mut ch) }, 0);
+        let mut strings = [[0xaau8; ethtool::GSTRING_LEN]; 6];
+        // SAFETY: `strings` holds more than the 4 strings last counted.
+        unsafe {
+            ops.get_strings.ok_or(EINVAL)?(raw, ethtool::SS_STATS, strings.as_mut_ptr().cast())
+        };
+        assert_eq!(&strings[3][..10], b"tx_queue_1");
+        assert_eq!(strings[4], [0xaa; ethtool::GSTRING_LEN]);
+        assert_eq!(strings[5], [0xaa; ethtool::GSTRING_LEN]);
+        // SAFETY: `raw` is a device of the test driver.
+        assert_eq!(unsafe { ops.get_sset_count.ok_or(EINVAL)?(raw, sset) }, 6);
 
         drop(rtnl);
 
