@@ -72,19 +72,23 @@ kernel::module_auxiliary_driver! {
 
 #[kunit_tests(mana_rs_eth_core_api)]
 mod tests {
-    use mana_gdma::shared_vport::VportTable;
+    use mana_gdma::shared_vport::{
+        VportTable,
+        VportTx, //
+    };
 
     use super::*;
 
     /// The Ethernet lease is taken and released through the core crate's arbiter.
     #[test]
     fn ethernet_lease_through_core_api() -> Result {
+        const TX: VportTx = VportTx { pd: 0, doorbell: 0 };
         let table = VportTable::new_for_test(1)?;
-        let lease = table.take_ethernet(0, c"eth0")?;
+        let lease = table.take_ethernet(0, c"eth0", TX)?;
         assert_eq!(lease.vport().index(), 0);
-        assert_eq!(table.take_ethernet(0, c"eth1").err(), Some(EBUSY));
+        assert_eq!(table.take_ethernet(0, c"eth1", TX).err(), Some(EBUSY));
         drop(lease);
-        let _again = table.take_ethernet(0, c"eth1")?;
+        let _again = table.take_ethernet(0, c"eth1", TX)?;
         Ok(())
     }
 }
