@@ -81,6 +81,8 @@ mod debugfs;
 #[cfg(CONFIG_KUNIT = "y")]
 mod testing;
 #[cfg(CONFIG_KUNIT = "y")]
+mod tests_bench;
+#[cfg(CONFIG_KUNIT = "y")]
 mod tests_gaps;
 #[cfg(CONFIG_KUNIT = "y")]
 mod tests_model;
