@@ -17,10 +17,15 @@ use kernel::{
 
 pub mod adapter;
 pub mod client;
+pub mod dma;
+pub mod hwc;
 mod pci_drv;
 #[path = "../shared_vport/shared_vport.rs"]
 pub mod shared_vport;
-mod sw;
+mod smc;
+pub mod sw;
+pub mod transport;
+pub mod wire;
 
 pub use adapter::Adapter;
 pub use client::ClientHandle;

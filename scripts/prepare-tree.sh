@@ -62,6 +62,19 @@ if [ -d "$MANA_RS_REPO/rust/append" ]; then
 	done < <(find "$MANA_RS_REPO/rust/append" -type f -print0 | sort -z)
 fi
 
+# Files appended to before whose append source is gone: back to pristine.
+if [ -d "$pristine" ]; then
+	while IFS= read -r -d '' orig; do
+		rel=${orig#$pristine/}
+		case "$rel" in drivers/Makefile | drivers/Kconfig) continue ;; esac
+		[ -f "$MANA_RS_REPO/rust/append/$rel" ] && continue
+		if ! cmp -s "$orig" "$tree/$rel"; then
+			cp "$orig" "$tree/$rel.tmp" && mv "$tree/$rel.tmp" "$tree/$rel"
+			info "restored $rel"
+		fi
+	done < <(find "$pristine" -type f -print0)
+fi
+
 # New files, symlinked.
 for dir in kernel helpers; do
 	[ -d "$MANA_RS_REPO/rust/$dir" ] || continue

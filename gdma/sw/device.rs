@@ -1,0 +1,775 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! The device side of the software MANA device: registers, the SMC mailbox, the hardware
+//! channel and the requests the core and the clients send.
+//!
+//! The model is host-agnostic: it reaches driver memory only through [`DeviceMemory`] (by DMA
+//! address, bounds-checked by the host like an IOMMU would), reports interrupts by returning
+//! them ([`SwDevice::take_interrupts`]) and owns no locks, threads or timers. The kernel host in
+//! the parent module serializes access and delivers interrupts; a user-space host can do the
+//! same later. Like the hardware, it has fixed-capacity tables, and like a strict hardware
+//! model, it refuses protocol misuse: every violation is counted in
+//! [`SwStats::protocol_errors`] and logged, so tests can fail on it.
+
+use kernel::{
+    prelude::*,
+    transmute::{
+        AsBytes,
+        FromBytes, //
+    },
+};
+
+use crate::wire::{
+    gdma_msgs::{
+        self,
+        ListDevicesResp,
+        QueryHwcTimeoutResp,
+        QueryMaxResourcesResp,
+        RegisterDeviceResp,
+        VerifyVerResp, //
+    },
+    hdr::{
+        self,
+        DevId,
+        GeneralResp,
+        ReqHdr,
+        RespHdr,
+        Response,
+        STATUS_CMD_UNSUPPORTED, //
+    },
+    hwc::{
+        init_data,
+        HwcInitEqIdDb,
+        HwcInitTypeData,
+        HwcRxOob,
+        HwcRxOobFlags,
+        HwcTxOob, //
+    },
+    mana_msgs::{
+        self,
+        ConfigVportResp,
+        QueryDevCfgResp,
+        QueryVportCfgResp, //
+    },
+    queue::{
+        self,
+        Cqe,
+        CqeInfo,
+        Eqe,
+        EqeInfo,
+        Sge,
+        WqeHeader, //
+    },
+    regs,
+    smc::{
+        self,
+        EstablishHwc,
+        SmcHdr, //
+    },
+};
+
+/// Driver memory as the device sees it: by DMA address.
+pub(crate) trait DeviceMemory {
+    /// Copies `out.len()` bytes at `addr` into `out`; fails if any byte is not mapped.
+    fn dma_read(&self, addr: u64, out: &mut [u8]) -> Result;
+    /// Copies `data` to `addr`; fails if any byte is not mapped.
+    fn dma_write(&self, addr: u64, data: &[u8]) -> Result;
+}
+
+/// Where the SMC mailbox sits in BAR0.
+pub(crate) const SHM_OFFSET: usize = 0x100;
+/// Where the doorbell pages start in BAR0.
+pub(crate) const DB_PAGE_OFFSET: usize = 0x1_0000;
+/// The size of one doorbell page.
+pub(crate) const DB_PAGE_SIZE: usize = 0x1000;
+/// How many doorbell pages the device has.
+pub(crate) const NUM_DB_PAGES: usize = 16;
+/// The size of BAR0.
+pub(crate) const BAR0_SIZE: usize = DB_PAGE_OFFSET + DB_PAGE_SIZE * NUM_DB_PAGES;
+
+/// Every hardware-channel queue is one 4 KiB page (the SMC passes only page frame numbers).
+pub(crate) const HWC_QUEUE_SIZE: u32 = queue::MANA_PAGE_SIZE;
+/// The deepest hardware channel the device offers: a request uses two CQEs (send and receive)
+/// and the CQ is one page of 64 entries.
+pub(crate) const HWC_MAX_DEPTH: u32 = HWC_QUEUE_SIZE / queue::CQE_SIZE / 2;
+/// The largest request and response the device accepts on its hardware channel.
+pub(crate) const HWC_MAX_MSG: u32 = 4096;
+
+/// Ids the device gives the hardware channel's queues.
+const HWC_EQ_ID: u32 = 0;
+const HWC_CQ_ID: u32 = 0;
+const HWC_RQ_ID: u32 = 1;
+const HWC_SQ_ID: u32 = 2;
+/// The memory key and PD of the hardware channel's buffers.
+const HWC_GPA_MKEY: u32 = 0x4d4b;
+const HWC_PDID: u32 = 0x10;
+
+/// The most requests of one kind counted separately ([`SwStats::requests`]).
+const MAX_REQUEST_KINDS: usize = 32;
+
+/// Configuration of one software adapter.
+#[derive(Clone, Copy, Debug)]
+pub struct SwConfig {
+    /// Number of Ethernet ports (vports), 1..=16.
+    pub num_ports: u32,
+    /// The MAC address of port 0; port `n` adds `n` to the last byte.
+    pub mac_base: [u8; 6],
+    /// Queues per vport offered to the Ethernet driver.
+    pub max_queues: u32,
+    /// The adapter MTU (QUERY_DEV_CONFIG `adapter_mtu`), including the Ethernet header.
+    pub adapter_mtu: u16,
+    /// Depth of the hardware channel reported in INIT_DATA, 1..=[`HWC_MAX_DEPTH`].
+    pub hwc_depth: u32,
+    /// Time the device takes per hardware-channel request, in microseconds.
+    pub latency_us: u32,
+    /// MSI-X vectors offered.
+    pub num_vectors: u32,
+}
+
+impl Default for SwConfig {
+    fn default() -> Self {
+        Self {
+            num_ports: 1,
+            mac_base: [0x00, 0x15, 0x5d, 0x4d, 0x41, 0x00],
+            max_queues: 16,
+            adapter_mtu: 9014,
+            hwc_depth: 16,
+            latency_us: 0,
+            num_vectors: 17,
+        }
+    }
+}
+
+/// How a request of one kind is answered wrong (fault injection).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer with this status instead of success.
+    Status(u32),
+    /// Consume the request and never answer.
+    NoResponse,
+    /// Answer after this many milliseconds instead of at once.
+    Late(u32),
+    /// Answer with a message shorter than the response type.
+    ShortResponse,
+    /// Answer with another `hwc_msg_id` than the request's.
+    WrongMsgId,
+    /// Answer with another activity id than the request's.
+    WrongActivityId,
+    /// Answer with another device id than the request's.
+    WrongDevId,
+    /// Report the response in a CQE whose RQ WQE offset is out of range.
+    BadWqeOffset,
+    /// Report the response in a CQE naming a queue that does not exist.
+    BadCqeQueueId,
+    /// Signal the completion with an EQE naming a CQ that does not exist.
+    BadEqeCqId,
+}
+
+/// A fault armed for the next `count` requests with code `code`.
+#[derive(Clone, Copy, Debug)]
+struct ArmedFault {
+    code: u32,
+    fault: Fault,
+    count: u32,
+}
+
+/// What the device saw, for tests.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SwStats {
+    /// (request code, count) for every kind of request received, in order of first sight.
+    pub requests: [(u32, u32); MAX_REQUEST_KINDS],
+    /// Requests received in total.
+    pub total_requests: u32,
+    /// Responses sent.
+    pub responses: u32,
+    /// Protocol violations by the driver (must stay 0 in every test that does not inject one).
+    pub protocol_errors: u32,
+    /// Device accesses to memory the driver had not mapped (or had already freed).
+    pub dma_faults: u32,
+    /// Hardware channels established minus destroyed.
+    pub live_hwc: u32,
+    /// Devices registered with REGISTER_DEVICE and not yet deregistered.
+    pub live_registrations: u32,
+    /// Faults injected so far.
+    pub faults_injected: u32,
+}
+
+impl SwStats {
+    /// How many requests with `code` the device received.
+    pub fn count(&self, code: u32) -> u32 {
+        self.requests
+            .iter()
+            .find(|(c, n)| *c == code && *n != 0)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    fn record(&mut self, code: u32) {
+        self.total_requests = self.total_requests.wrapping_add(1);
+        for slot in self.requests.iter_mut() {
+            if slot.1 != 0 && slot.0 == code {
+                slot.1 += 1;
+                return;
+            }
+            if slot.1 == 0 {
+                *slot = (code, 1);
+                return;
+            }
+        }
+    }
+}
+
+/// The device's view of the hardware channel after ESTABLISH_HWC.
+#[derive(Clone, Copy, Debug)]
+struct HwcState {
+    eq_addr: u64,
+    cq_addr: u64,
+    rq_addr: u64,
+    sq_addr: u64,
+    msix: u32,
+    /// Next EQE / CQE index the device produces (starts at the entry count: owner bits 1).
+    eq_index: u32,
+    cq_index: u32,
+    /// Bytes of SQ / RQ WQEs consumed, and the tails the driver rang.
+    sq_consumed: u32,
+    sq_tail: u32,
+    rq_consumed: u32,
+    rq_tail: u32,
+}
+
+/// One software MANA function.
+pub struct SwDevice {
+    config: SwConfig,
+    shm: [u32; smc::SMC_APERTURE_DWORDS],
+    hwc: Option<HwcState>,
+    faults: KVec<ArmedFault>,
+    stats: SwStats,
+    pending_irqs: u64,
+    registered: bool,
+}
+
+const EQ_ENTRIES: u32 = HWC_QUEUE_SIZE / queue::EQE_SIZE;
+const CQ_ENTRIES: u32 = HWC_QUEUE_SIZE / queue::CQE_SIZE;
+/// A hardware-channel SQ WQE: header, 24-byte OOB, one SGE.
+const HWC_SQ_WQE_SIZE: u32 = 64;
+/// A hardware-channel RQ WQE: header, 8-byte OOB, one SGE.
+const HWC_RQ_WQE_SIZE: u32 = 32;
+
+impl SwDevice {
+    /// Creates a device in its power-on state.
+    pub(crate) fn new(config: SwConfig) -> Result<Self> {
+        if config.num_ports == 0 || config.num_ports > 16 {
+            return Err(EINVAL);
+        }
+        if config.hwc_depth == 0 || config.hwc_depth > HWC_MAX_DEPTH {
+            return Err(EINVAL);
+        }
+        if config.num_vectors == 0 || config.num_vectors > 64 {
+            return Err(EINVAL);
+        }
+        Ok(Self {
+            config,
+            shm: [0; smc::SMC_APERTURE_DWORDS],
+            hwc: None,
+            faults: KVec::new(),
+            stats: SwStats::default(),
+            pending_irqs: 0,
+            registered: false,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SwConfig {
+        &self.config
+    }
+
+    /// What the device saw so far.
+    pub fn stats(&self) -> SwStats {
+        self.stats
+    }
+
+    /// Arms `fault` for the next `count` requests with code `code`.
+    pub fn inject(&mut self, code: u32, fault: Fault, count: u32) -> Result {
+        self.faults.push(ArmedFault { code, fault, count }, GFP_KERNEL)?;
+        Ok(())
+    }
+
+    /// Changes the per-request latency.
+    pub fn set_latency_us(&mut self, latency_us: u32) {
+        self.config.latency_us = latency_us;
+    }
+
+    /// Returns and clears the set of MSI-X vectors raised since the last call.
+    pub(crate) fn take_interrupts(&mut self) -> u64 {
+        core::mem::take(&mut self.pending_irqs)
+    }
+
+    fn protocol_error(&mut self, what: &str) {
+        self.stats.protocol_errors += 1;
+        pr_err!("mana_sw: protocol error: {}\n", what);
+    }
+
+    /// A 32-bit register read.
+    pub(crate) fn read32(&self, offset: usize) -> u32 {
+        match offset {
+            regs::GDMA_REG_DB_PAGE_SIZE => DB_PAGE_SIZE as u32,
+            o if (SHM_OFFSET..SHM_OFFSET + smc::SMC_APERTURE_SIZE).contains(&o) && o % 4 == 0 => {
+                self.shm[(o - SHM_OFFSET) / 4]
+            }
+            _ => 0,
+        }
+    }
+
+    /// A 64-bit register read.
+    pub(crate) fn read64(&self, offset: usize) -> u64 {
+        match offset {
+            regs::GDMA_REG_DB_PAGE_OFFSET => DB_PAGE_OFFSET as u64,
+            regs::GDMA_REG_SHM_OFFSET => SHM_OFFSET as u64,
+            o => u64::from(self.read32(o)) | (u64::from(self.read32(o + 4)) << 32),
+        }
+    }
+
+    /// A 32-bit register write. Writing the SMC's last dword hands the mailbox to the device.
+    pub(crate) fn write32(&mut self, mem: &dyn DeviceMemory, offset: usize, value: u32) {
+        if !(SHM_OFFSET..SHM_OFFSET + smc::SMC_APERTURE_SIZE).contains(&offset) || offset % 4 != 0
+        {
+            self.protocol_error("write to a read-only register");
+            return;
+        }
+        let dword = (offset - SHM_OFFSET) / 4;
+        self.shm[dword] = value;
+        if dword == smc::SMC_LAST_DWORD {
+            self.smc_request(mem);
+        }
+    }
+
+    fn smc_request(&mut self, mem: &dyn DeviceMemory) {
+        let hdr = SmcHdr::from_raw(self.shm[smc::SMC_LAST_DWORD]);
+        let msg_type = hdr.msg_type().get() as u8;
+        let status = match msg_type {
+            smc::MSG_TYPE_ESTABLISH_HWC => match EstablishHwc::decode(&self.shm) {
+                Ok(req) => self.establish_hwc(mem, &req),
+                Err(_) => {
+                    self.protocol_error("malformed ESTABLISH_HWC");
+                    1
+                }
+            },
+            smc::MSG_TYPE_DESTROY_HWC => {
+                if self.hwc.take().is_some() {
+                    self.stats.live_hwc -= 1;
+                    0
+                } else {
+                    self.protocol_error("DESTROY_HWC without a hardware channel");
+                    1
+                }
+            }
+            _ => {
+                self.protocol_error("unknown SMC message");
+                1
+            }
+        };
+        self.shm = [0; smc::SMC_APERTURE_DWORDS];
+        self.shm[smc::SMC_LAST_DWORD] = SmcHdr::response_to(hdr, status).into_raw();
+    }
+
+    fn establish_hwc(&mut self, mem: &dyn DeviceMemory, req: &EstablishHwc) -> u8 {
+        if self.hwc.is_some() {
+            self.protocol_error("ESTABLISH_HWC while a hardware channel exists");
+            return 1;
+        }
+        if u32::from(req.msix_index) >= self.config.num_vectors {
+            self.protocol_error("ESTABLISH_HWC with an MSI-X vector the device does not have");
+            return 1;
+        }
+        self.hwc = Some(HwcState {
+            eq_addr: req.eq_addr,
+            cq_addr: req.cq_addr,
+            rq_addr: req.rq_addr,
+            sq_addr: req.sq_addr,
+            msix: u32::from(req.msix_index),
+            eq_index: EQ_ENTRIES,
+            cq_index: CQ_ENTRIES,
+            sq_consumed: 0,
+            sq_tail: 0,
+            rq_consumed: 0,
+            rq_tail: 0,
+        });
+        self.stats.live_hwc += 1;
+
+        // The init events, as the hardware sends them.
+        let eq_db = HwcInitEqIdDb::ZERO
+            .with_eq_id(HWC_EQ_ID as u16)
+            .with_doorbell(0u16)
+            .into_raw();
+        let _ = self.post_eqe(mem, queue::eqe_type::HWC_INIT_EQ_ID_DB, [eq_db, 0, 0]);
+        let depth = self.config.hwc_depth;
+        for (ty, value) in [
+            (init_data::CQID, HWC_CQ_ID),
+            (init_data::RQID, HWC_RQ_ID),
+            (init_data::SQID, HWC_SQ_ID),
+            (init_data::QUEUE_DEPTH, depth),
+            (init_data::MAX_REQUEST, HWC_MAX_MSG),
+            (init_data::MAX_RESPONSE, HWC_MAX_MSG),
+            (init_data::MAX_NUM_CQS, 64),
+            (init_data::GPA_MKEY, HWC_GPA_MKEY),
+            (init_data::PDID, HWC_PDID),
+        ] {
+            let data = HwcInitTypeData::ZERO
+                .with_data_type(ty)
+                .try_with_value(value)
+                .map_or(0, |d| d.into_raw());
+            let _ = self.post_eqe(mem, queue::eqe_type::HWC_INIT_DATA, [data, 0, 0]);
+        }
+        let _ = self.post_eqe(mem, queue::eqe_type::HWC_INIT_DONE, [0, 0, 0]);
+        0
+    }
+
+    fn post_eqe(&mut self, mem: &dyn DeviceMemory, eqe_type: u8, details: [u32; 3]) -> Result {
+        let hwc = self.hwc.as_mut().ok_or(EINVAL)?;
+        let index = hwc.eq_index;
+        let offset = u64::from(index % EQ_ENTRIES) * u64::from(queue::EQE_SIZE);
+        let eqe = Eqe {
+            details,
+            info: EqeInfo::ZERO
+                .with_eqe_type(eqe_type)
+                .try_with_owner_bits(queue::owner_bits(index, EQ_ENTRIES))?,
+        };
+        hwc.eq_index = index.wrapping_add(1);
+        let (addr, msix) = (hwc.eq_addr, hwc.msix);
+        self.dma_write(mem, addr + offset, eqe.as_bytes())?;
+        self.pending_irqs |= 1 << msix;
+        Ok(())
+    }
+
+    fn post_cqe(&mut self, mem: &dyn DeviceMemory, wq_num: u32, is_sq: bool, data: &[u8]) -> Result {
+        let hwc = self.hwc.as_mut().ok_or(EINVAL)?;
+        let index = hwc.cq_index;
+        let offset = u64::from(index % CQ_ENTRIES) * u64::from(queue::CQE_SIZE);
+        let mut cqe = Cqe::zeroed();
+        let n = data.len().min(queue::COMP_DATA_SIZE);
+        AsBytes::as_bytes_mut(&mut cqe.cqe_data)[..n].copy_from_slice(&data[..n]);
+        cqe.info = CqeInfo::ZERO
+            .try_with_wq_num(wq_num)?
+            .with_is_sq(is_sq)
+            .try_with_owner_bits(queue::owner_bits(index, CQ_ENTRIES))?;
+        hwc.cq_index = index.wrapping_add(1);
+        let addr = hwc.cq_addr;
+        self.dma_write(mem, addr + offset, cqe.as_bytes())
+    }
+
+    fn dma_write(&mut self, mem: &dyn DeviceMemory, addr: u64, data: &[u8]) -> Result {
+        mem.dma_write(addr, data).inspect_err(|_| self.stats.dma_faults += 1)
+    }
+
+    fn dma_read(&mut self, mem: &dyn DeviceMemory, addr: u64, out: &mut [u8]) -> Result {
+        mem.dma_read(addr, out).inspect_err(|_| self.stats.dma_faults += 1)
+    }
+
+    /// A doorbell write at `offset` in BAR0.
+    pub(crate) fn doorbell(&mut self, offset: usize, value: u64) {
+        let Some(in_bar) = offset.checked_sub(DB_PAGE_OFFSET) else {
+            self.protocol_error("doorbell below the doorbell pages");
+            return;
+        };
+        if in_bar >= DB_PAGE_SIZE * NUM_DB_PAGES {
+            self.protocol_error("doorbell beyond the doorbell pages");
+            return;
+        }
+        let Some(qtype) = queue::doorbell_queue_type((in_bar % DB_PAGE_SIZE) as u64) else {
+            self.protocol_error("doorbell at an offset that names no queue type");
+            return;
+        };
+        let id = (value & 0xff_ffff) as u32;
+        let tail = (value >> 32) as u32;
+        let Some(hwc) = self.hwc.as_mut() else {
+            // Data-path queues are not modelled yet; doorbells for them are accepted.
+            return;
+        };
+        match qtype {
+            queue::queue_type::SQ if id == HWC_SQ_ID => hwc.sq_tail = tail,
+            queue::queue_type::RQ if id == HWC_RQ_ID => hwc.rq_tail = tail,
+            queue::queue_type::CQ | queue::queue_type::EQ => {}
+            _ => self.protocol_error("doorbell for an unknown hardware-channel queue"),
+        }
+    }
+
+    /// The code of the next request waiting on the hardware channel, if any.
+    fn peek_request(&mut self, mem: &dyn DeviceMemory) -> Option<(u32, Sge)> {
+        let hwc = self.hwc?;
+        if hwc.sq_consumed == hwc.sq_tail {
+            return None;
+        }
+        let wqe_addr = hwc.sq_addr + u64::from(hwc.sq_consumed % HWC_QUEUE_SIZE);
+        let mut wqe = [0u8; HWC_SQ_WQE_SIZE as usize];
+        self.dma_read(mem, wqe_addr, &mut wqe).ok()?;
+        let hdr = WqeHeader::from_bytes_copy(&wqe[..8])?;
+        let sge = Sge::from_bytes_copy(&wqe[32..48])?;
+        let req = ReqHdr::from_bytes_copy(&self.read_prefix(mem, sge.address, 40)?)?;
+        let _ = hdr;
+        Some((req.req.msg_type, sge))
+    }
+
+    fn read_prefix(&mut self, mem: &dyn DeviceMemory, addr: u64, len: usize) -> Option<[u8; 40]> {
+        let mut buf = [0u8; 40];
+        self.dma_read(mem, addr, &mut buf[..len.min(40)]).ok()?;
+        Some(buf)
+    }
+
+    /// How long the device takes before answering the next request (latency plus an injected
+    /// late response), or `None` if no request is waiting.
+    pub(crate) fn next_request_delay_us(&mut self, mem: &dyn DeviceMemory) -> Option<u64> {
+        let (code, _) = self.peek_request(mem)?;
+        let late = match self.faults.iter().find(|f| f.code == code) {
+            Some(ArmedFault {
+                fault: Fault::Late(ms),
+                ..
+            }) => u64::from(*ms) * 1000,
+            _ => 0,
+        };
+        Some(u64::from(self.config.latency_us) + late)
+    }
+
+    fn take_fault(&mut self, code: u32) -> Option<Fault> {
+        let pos = self.faults.iter().position(|f| f.code == code)?;
+        let fault = self.faults[pos].fault;
+        self.faults[pos].count -= 1;
+        if self.faults[pos].count == 0 {
+            self.faults.remove(pos).ok()?;
+        }
+        self.stats.faults_injected += 1;
+        Some(fault)
+    }
+
+    /// Processes one waiting hardware-channel request. Returns `false` if none was waiting.
+    pub(crate) fn process_one(&mut self, mem: &dyn DeviceMemory) -> bool {
+        let Some(hwc) = self.hwc else {
+            return false;
+        };
+        if hwc.sq_consumed == hwc.sq_tail {
+            return false;
+        }
+        if let Err(e) = self.process_request(mem) {
+            pr_err!("mana_sw: hardware channel request failed on the device: {:?}\n", e);
+        }
+        true
+    }
+
+    fn process_request(&mut self, mem: &dyn DeviceMemory) -> Result {
+        let hwc = self.hwc.ok_or(EINVAL)?;
+        // Consume the SQ WQE.
+        let wqe_addr = hwc.sq_addr + u64::from(hwc.sq_consumed % HWC_QUEUE_SIZE);
+        if let Some(h) = self.hwc.as_mut() {
+            h.sq_consumed = h.sq_consumed.wrapping_add(HWC_SQ_WQE_SIZE);
+        }
+        let mut wqe = [0u8; HWC_SQ_WQE_SIZE as usize];
+        self.dma_read(mem, wqe_addr, &mut wqe)?;
+        let hdr = WqeHeader::from_bytes_copy(&wqe[..8]).ok_or(EINVAL)?;
+        if hdr.flags.num_sge().get() != 1 || hdr.inline_oob_size() != queue::INLINE_OOB_LARGE_SIZE
+        {
+            self.protocol_error("hardware-channel SQ WQE must have one SGE and a 24-byte OOB");
+            return Err(EINVAL);
+        }
+        let oob = HwcTxOob::from_bytes_copy(&wqe[8..32]).ok_or(EINVAL)?;
+        if oob.vsq.vsq_id().get() != HWC_SQ_ID || oob.vscq.vscq_id().get() != HWC_CQ_ID {
+            self.protocol_error("hardware-channel SQ WQE names the wrong SQ or CQ");
+            return Err(EINVAL);
+        }
+        let sge = Sge::from_bytes_copy(&wqe[32..48]).ok_or(EINVAL)?;
+        if sge.mem_key != HWC_GPA_MKEY {
+            self.protocol_error("hardware-channel SGE with the wrong memory key");
+            return Err(EINVAL);
+        }
+        let len = sge.size as usize;
+        if len < size_of::<ReqHdr>() || len > HWC_MAX_MSG as usize {
+            self.protocol_error("hardware-channel request size out of range");
+            return Err(EINVAL);
+        }
+        let mut req = KVec::from_elem(0u8, len, GFP_KERNEL)?;
+        self.dma_read(mem, sge.address, &mut req)?;
+        let req_hdr = ReqHdr::from_bytes_copy(&req[..size_of::<ReqHdr>()]).ok_or(EINVAL)?;
+        if req_hdr.req.msg_size as usize != len {
+            self.protocol_error("request msg_size differs from the SGE size");
+            return Err(EINVAL);
+        }
+        if u32::from(req_hdr.req.hwc_msg_id) >= self.config.hwc_depth {
+            self.protocol_error("hwc_msg_id beyond the queue depth the device reported");
+            return Err(EINVAL);
+        }
+        let code = req_hdr.req.msg_type;
+        self.stats.record(code);
+
+        // The send completion.
+        let _ = self.post_cqe(mem, HWC_SQ_ID, true, &[]);
+
+        let fault = self.take_fault(code);
+        if fault == Some(Fault::NoResponse) {
+            self.pending_irqs |= 1 << hwc.msix;
+            return Ok(());
+        }
+        let mut resp = self.handle_request(code, &req_hdr, &req)?;
+        let resp_hdr_len = size_of::<RespHdr>();
+        match fault {
+            Some(Fault::Status(status)) => {
+                resp.truncate(resp_hdr_len);
+                let mut h = RespHdr::from_bytes_copy(&resp).ok_or(EINVAL)?;
+                h.status = status;
+                h.response.msg_size = resp_hdr_len as u32;
+                resp.copy_from_slice(h.as_bytes());
+            }
+            Some(Fault::ShortResponse) => resp.truncate(resp_hdr_len),
+            Some(Fault::WrongMsgId | Fault::WrongActivityId | Fault::WrongDevId) => {
+                let mut h = RespHdr::from_bytes_copy(&resp[..resp_hdr_len]).ok_or(EINVAL)?;
+                match fault {
+                    Some(Fault::WrongMsgId) => {
+                        // Another slot within range: the driver must not take it for its own.
+                        h.response.hwc_msg_id =
+                            ((u32::from(h.response.hwc_msg_id) + 1) % self.config.hwc_depth) as u16
+                    }
+                    Some(Fault::WrongActivityId) => h.activity_id = h.activity_id.wrapping_add(1),
+                    _ => h.dev_id = DevId::new(h.dev_id.ty ^ 0x7, h.dev_id.instance),
+                }
+                resp[..resp_hdr_len].copy_from_slice(h.as_bytes());
+            }
+            _ => {}
+        }
+        self.deliver_response(mem, &resp, fault)
+    }
+
+    fn deliver_response(&mut self, mem: &dyn DeviceMemory, resp: &[u8], fault: Option<Fault>) -> Result {
+        let hwc = self.hwc.ok_or(EINVAL)?;
+        if hwc.rq_consumed == hwc.rq_tail {
+            self.protocol_error("response ready but no receive WQE posted");
+            return Err(ENOSPC);
+        }
+        let wqe_offset = hwc.rq_consumed % HWC_QUEUE_SIZE;
+        if let Some(h) = self.hwc.as_mut() {
+            h.rq_consumed = h.rq_consumed.wrapping_add(HWC_RQ_WQE_SIZE);
+        }
+        let mut wqe = [0u8; HWC_RQ_WQE_SIZE as usize];
+        self.dma_read(mem, hwc.rq_addr + u64::from(wqe_offset), &mut wqe)?;
+        let hdr = WqeHeader::from_bytes_copy(&wqe[..8]).ok_or(EINVAL)?;
+        if hdr.flags.num_sge().get() != 1 || hdr.inline_oob_size() != queue::INLINE_OOB_SMALL_SIZE
+        {
+            self.protocol_error("hardware-channel RQ WQE must have one SGE and an 8-byte OOB");
+            return Err(EINVAL);
+        }
+        let sge = Sge::from_bytes_copy(&wqe[16..32]).ok_or(EINVAL)?;
+        if (sge.size as usize) < resp.len() || sge.mem_key != HWC_GPA_MKEY {
+            self.protocol_error("receive buffer too small or with the wrong memory key");
+            return Err(EINVAL);
+        }
+        self.dma_write(mem, sge.address, resp)?;
+        let rx_oob = HwcRxOob {
+            flags: HwcRxOobFlags::ZERO.with_som(true).with_eom(true),
+            wqe_offset: if fault == Some(Fault::BadWqeOffset) {
+                HWC_QUEUE_SIZE * 4 + 8
+            } else {
+                wqe_offset
+            },
+            tx_oob_data_size: resp.len() as u32,
+            ..HwcRxOob::zeroed()
+        };
+        let wq = if fault == Some(Fault::BadCqeQueueId) {
+            0x77
+        } else {
+            HWC_RQ_ID
+        };
+        self.post_cqe(mem, wq, false, rx_oob.as_bytes())?;
+        let cq = if fault == Some(Fault::BadEqeCqId) {
+            0x55
+        } else {
+            HWC_CQ_ID
+        };
+        self.post_eqe(mem, queue::eqe_type::COMPLETION, [cq, 0, 0])?;
+        self.stats.responses += 1;
+        Ok(())
+    }
+
+    /// Builds the response to one request: the body of the device.
+    fn handle_request(&mut self, code: u32, hdr: &ReqHdr, req: &[u8]) -> Result<KVec<u8>> {
+        match code {
+            gdma_msgs::code::VERIFY_VF_DRIVER_VERSION => {
+                let mut r = VerifyVerResp::zeroed();
+                r.gdma_protocol_ver = gdma_msgs::PROTOCOL_V1;
+                r.pf_cap_flags1 = 0;
+                reply(hdr, r, 0)
+            }
+            gdma_msgs::code::QUERY_MAX_RESOURCES => {
+                let mut r = QueryMaxResourcesResp::zeroed();
+                let q = self.config.max_queues * self.config.num_ports;
+                r.max_sq = q;
+                r.max_rq = q;
+                r.max_cq = 2 * q;
+                r.max_eq = q + 1;
+                r.max_db = NUM_DB_PAGES as u32;
+                r.max_msix = self.config.num_vectors;
+                reply(hdr, r, 0)
+            }
+            gdma_msgs::code::LIST_DEVICES => {
+                let mut r = ListDevicesResp::zeroed();
+                r.num_of_devs = 3;
+                r.devs[0] = DevId::new(hdr::device_type::HWC, 0);
+                r.devs[1] = DevId::new(hdr::device_type::MANA, 0);
+                r.devs[2] = DevId::new(hdr::device_type::MANA_IB, 0);
+                reply(hdr, r, 0)
+            }
+            gdma_msgs::code::QUERY_HWC_TIMEOUT => {
+                let mut r = QueryHwcTimeoutResp::zeroed();
+                r.timeout_ms = 30_000;
+                reply(hdr, r, 0)
+            }
+            gdma_msgs::code::REGISTER_DEVICE => {
+                if self.registered {
+                    return reply(hdr, RegisterDeviceResp::zeroed(), 0x1);
+                }
+                self.registered = true;
+                self.stats.live_registrations += 1;
+                let mut r = RegisterDeviceResp::zeroed();
+                r.pdid = 0x20;
+                r.gpa_mkey = 0x5a5a;
+                r.db_id = 1;
+                reply(hdr, r, 0)
+            }
+            gdma_msgs::code::DEREGISTER_DEVICE => {
+                if !self.registered {
+                    self.protocol_error("DEREGISTER_DEVICE without REGISTER_DEVICE");
+                    return reply(hdr, GeneralResp::zeroed(), 0x1);
+                }
+                self.registered = false;
+                self.stats.live_registrations -= 1;
+                reply(hdr, GeneralResp::zeroed(), 0)
+            }
+            mana_msgs::code::QUERY_DEV_CONFIG => {
+                let mut r = QueryDevCfgResp::zeroed();
+                r.max_num_vports = self.config.num_ports as u16;
+                r.max_num_eqs = self.config.max_queues * self.config.num_ports;
+                r.adapter_mtu = self.config.adapter_mtu;
+                reply(hdr, r, 0)
+            }
+            mana_msgs::code::QUERY_VPORT_CONFIG => {
+                let req = mana_msgs::QueryVportCfgReq::from_bytes_copy(req).ok_or(EINVAL)?;
+                if req.vport_index >= self.config.num_ports {
+                    return reply(hdr, QueryVportCfgResp::zeroed(), 0x2);
+                }
+                let mut r = QueryVportCfgResp::zeroed();
+                r.max_num_sq = self.config.max_queues;
+                r.max_num_rq = self.config.max_queues;
+                r.num_indirection_ent = 64;
+                r.mac_addr = self.config.mac_base;
+                r.mac_addr[5] = r.mac_addr[5].wrapping_add(req.vport_index as u8);
+                r.vport = 0x1000 + u64::from(req.vport_index);
+                reply(hdr, r, 0)
+            }
+            mana_msgs::code::CONFIG_VPORT_TX => reply(hdr, ConfigVportResp::zeroed(), 0),
+            _ => reply(hdr, GeneralResp::zeroed(), STATUS_CMD_UNSUPPORTED),
+        }
+    }
+}
+
+/// Serializes response `resp` to request `req` with `status`, echoing the ids the way the
+/// hardware does.
+fn reply<T: Response>(req: &ReqHdr, mut resp: T, status: u32) -> Result<KVec<u8>> {
+    *resp.resp_hdr_mut() = RespHdr::reply_to(req, size_of::<T>() as u32, status);
+    let mut out = KVec::new();
+    out.extend_from_slice(resp.as_bytes(), GFP_KERNEL)?;
+    Ok(out)
+}

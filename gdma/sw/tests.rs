@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! KUnit: the core brought up, used and removed on software adapters, with every fault form.
+
+use kernel::{
+    prelude::*,
+    transmute::AsBytes, //
+};
+
+use super::{
+    device::SwDevice,
+    Fault,
+    SwAdapter,
+    SwConfig, //
+};
+use crate::{
+    adapter::request,
+    wire::{
+        gdma_msgs::{
+            code as gdma_code,
+            QueryMaxResourcesReq, //
+        },
+        hdr::new_request,
+        mana_msgs::{
+            code as mana_code,
+            QueryVportCfgReq, //
+        },
+    },
+};
+
+/// The requests one bring-up sends, with their counts, for a one-port adapter.
+const BRING_UP: [(u32, u32); 6] = [
+    (gdma_code::VERIFY_VF_DRIVER_VERSION, 1),
+    (gdma_code::LIST_DEVICES, 1),
+    (gdma_code::QUERY_MAX_RESOURCES, 1),
+    (mana_code::QUERY_DEV_CONFIG, 1),
+    (gdma_code::REGISTER_DEVICE, 1),
+    (mana_code::QUERY_VPORT_CONFIG, 1),
+];
+
+fn config() -> SwConfig {
+    SwConfig::default()
+}
+
+/// Sends one QUERY_MAX_RESOURCES through the adapter's channel.
+fn query(sw: &SwAdapter) -> Result<u32> {
+    let resp = request(sw.adapter().hwc(), &mut new_request::<QueryMaxResourcesReq>())?;
+    Ok(resp.max_msix)
+}
+
+#[kunit_tests(mana_rs_gdma_probe)]
+mod probe {
+    use super::*;
+
+    #[test]
+    fn probe_sends_the_bring_up_sequence_and_remove_undoes_it() -> Result {
+        let mut cfg = config();
+        cfg.num_ports = 3;
+        let sw = SwAdapter::new(cfg, false)?;
+        let stats = sw.device_stats();
+        for (code, n) in BRING_UP {
+            let expected = if code == mana_code::QUERY_VPORT_CONFIG { 3 } else { n };
+            assert_eq!(stats.count(code), expected);
+        }
+        assert_eq!(stats.protocol_errors, 0);
+        assert_eq!(stats.dma_faults, 0);
+        assert_eq!(stats.live_hwc, 1);
+        assert_eq!(stats.live_registrations, 1);
+        assert_eq!(sw.adapter().ports().len(), 3);
+        // The device's MAC numbering reaches the core unchanged.
+        assert_eq!(sw.adapter().ports()[2].mac[5], cfg.mac_base[5] + 2);
+        assert_eq!(sw.adapter().caps().adapter_mtu, cfg.adapter_mtu);
+        assert_eq!(sw.adapter().hwc().stats().depth, cfg.hwc_depth);
+
+        sw.adapter().remove();
+        let stats = sw.device_stats();
+        assert_eq!(stats.live_hwc, 0);
+        assert_eq!(stats.live_registrations, 0);
+        assert_eq!(stats.count(gdma_code::DEREGISTER_DEVICE), 1);
+        assert_eq!(stats.protocol_errors, 0);
+        // After removal the channel refuses requests instead of hanging.
+        assert_eq!(query(&sw).err(), Some(ESHUTDOWN));
+        Ok(())
+    }
+
+    #[test]
+    fn hundred_probe_remove_cycles_leave_nothing_behind() -> Result {
+        for _ in 0..100 {
+            let sw = SwAdapter::new(config(), false)?;
+            sw.adapter().remove();
+            let stats = sw.device_stats();
+            assert_eq!(stats.live_hwc, 0);
+            assert_eq!(stats.live_registrations, 0);
+            assert_eq!(stats.protocol_errors, 0);
+            assert_eq!(stats.dma_faults, 0);
+            let adapter = sw.adapter().clone();
+            drop(sw);
+            drop(adapter);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn buffers_are_freed_with_the_adapter() -> Result {
+        let sw = SwAdapter::new(config(), false)?;
+        // Four queues plus request and response buffers.
+        assert_eq!(sw.live_buffers(), 6);
+        let transport = sw.transport.clone();
+        drop(sw);
+        assert_eq!(transport.live_buffers(), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn clients_get_auxiliary_devices() -> Result {
+        let sw = SwAdapter::new(config(), true)?;
+        assert!(sw.clients.is_some());
+        drop(sw);
+        Ok(())
+    }
+
+    #[test]
+    fn the_reported_depth_is_used() -> Result {
+        let mut cfg = config();
+        cfg.hwc_depth = 4;
+        let sw = SwAdapter::new(cfg, false)?;
+        assert_eq!(sw.adapter().hwc().stats().depth, 4);
+        assert_eq!(query(&sw)?, cfg.num_vectors);
+        Ok(())
+    }
+}
+
+/// Probes with `fault` armed on `code` and returns the probe's errno, checking that nothing was
+/// left on the device or in memory.
+fn failed_probe(code: u32, fault: Fault) -> Result<Error> {
+    let (err, stats, buffers) = SwAdapter::probe_failure(config(), |d: &mut SwDevice| {
+        d.inject(code, fault, 1)
+    })?;
+    assert_eq!(stats.live_hwc, 0);
+    assert_eq!(stats.live_registrations, 0);
+    assert_eq!(stats.faults_injected, 1);
+    assert_eq!(buffers, 0);
+    Ok(err)
+}
+
+#[kunit_tests(mana_rs_gdma_faults)]
+mod faults {
+    use super::*;
+
+    #[test]
+    fn error_status_fails_probe_with_eproto_and_unwinds() -> Result {
+        assert_eq!(failed_probe(mana_code::QUERY_DEV_CONFIG, Fault::Status(0x1234))?, EPROTO);
+        // A failure after REGISTER_DEVICE deregisters again.
+        assert_eq!(failed_probe(mana_code::QUERY_VPORT_CONFIG, Fault::Status(0x1))?, EPROTO);
+        Ok(())
+    }
+
+    #[test]
+    fn unsupported_status_is_eopnotsupp() -> Result {
+        assert_eq!(
+            failed_probe(gdma_code::LIST_DEVICES, Fault::Status(0xffff_ffff))?,
+            EOPNOTSUPP
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn short_response_is_eproto() -> Result {
+        assert_eq!(failed_probe(gdma_code::QUERY_MAX_RESOURCES, Fault::ShortResponse)?, EPROTO);
+        Ok(())
+    }
+
+    #[test]
+    fn wrong_dev_id_is_eproto() -> Result {
+        assert_eq!(failed_probe(mana_code::QUERY_DEV_CONFIG, Fault::WrongDevId)?, EPROTO);
+        Ok(())
+    }
+
+    #[test]
+    fn no_response_times_out_and_the_channel_stays_usable() -> Result {
+        let sw = SwAdapter::new(config(), false)?;
+        sw.adapter().hwc().set_timeout_ms(50);
+        sw.inject(gdma_code::QUERY_MAX_RESOURCES, Fault::NoResponse, 1)?;
+        assert_eq!(query(&sw).err(), Some(ETIMEDOUT));
+        assert_eq!(query(&sw)?, config().num_vectors);
+        assert_eq!(sw.adapter().hwc().stats().in_flight, 0);
+        Ok(())
+    }
+
+    #[test]
+    fn late_response_times_out_then_is_dropped_as_stale() -> Result {
+        let sw = SwAdapter::new(config(), false)?;
+        sw.adapter().hwc().set_timeout_ms(20);
+        sw.inject(gdma_code::QUERY_MAX_RESOURCES, Fault::Late(100), 1)?;
+        assert_eq!(query(&sw).err(), Some(ETIMEDOUT));
+        sw.adapter().hwc().set_timeout_ms(5000);
+        // The next request waits behind the late one on the device, then succeeds; the late
+        // answer is not taken for it.
+        assert_eq!(query(&sw)?, config().num_vectors);
+        assert_eq!(sw.adapter().hwc().stats().stale, 1);
+        Ok(())
+    }
+
+    #[test]
+    fn misaddressed_responses_are_not_taken_for_the_request() -> Result {
+        for fault in [Fault::WrongMsgId, Fault::WrongActivityId] {
+            let sw = SwAdapter::new(config(), false)?;
+            sw.adapter().hwc().set_timeout_ms(50);
+            sw.inject(gdma_code::QUERY_MAX_RESOURCES, fault, 1)?;
+            assert_eq!(query(&sw).err(), Some(ETIMEDOUT));
+            assert_eq!(sw.adapter().hwc().stats().stale, 1);
+            assert_eq!(query(&sw)?, config().num_vectors);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn out_of_range_ids_and_offsets_are_rejected() -> Result {
+        for fault in [Fault::BadWqeOffset, Fault::BadCqeQueueId, Fault::BadEqeCqId] {
+            let sw = SwAdapter::new(config(), false)?;
+            sw.adapter().hwc().set_timeout_ms(50);
+            sw.inject(gdma_code::QUERY_MAX_RESOURCES, fault, 1)?;
+            assert_eq!(query(&sw).err(), Some(ETIMEDOUT));
+            assert!(sw.adapter().hwc().stats().malformed >= 1);
+            assert_eq!(sw.device_stats().dma_faults, 0);
+        }
+        Ok(())
+    }
+}
+
+#[kunit_tests(mana_rs_gdma_hwc)]
+mod hwc {
+    use super::*;
+
+    #[test]
+    fn many_sequential_requests_wrap_every_queue() -> Result {
+        let mut cfg = config();
+        cfg.hwc_depth = 2;
+        let sw = SwAdapter::new(cfg, false)?;
+        // 300 requests: the EQ (256 entries) and CQ (64) wrap several times, and the owner-bit
+        // phase with them.
+        for _ in 0..300 {
+            assert_eq!(query(&sw)?, cfg.num_vectors);
+        }
+        let stats = sw.device_stats();
+        assert_eq!(stats.protocol_errors, 0);
+        assert_eq!(sw.adapter().hwc().stats().malformed, 0);
+        Ok(())
+    }
+
+    #[test]
+    fn unknown_vport_is_refused_by_the_device() -> Result {
+        let sw = SwAdapter::new(config(), false)?;
+        let mut req = new_request::<QueryVportCfgReq>();
+        req.hdr.dev_id = sw.adapter().caps().mana_dev;
+        req.vport_index = 7;
+        assert_eq!(request(sw.adapter().hwc(), &mut req).err(), Some(EPROTO));
+        let _ = req.as_bytes();
+        Ok(())
+    }
+}
