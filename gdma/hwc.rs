@@ -146,6 +146,8 @@ struct State {
     stale: u32,
     /// Events and completions rejected as malformed.
     malformed: u32,
+    /// The most requests that were in flight at once.
+    max_in_flight: u32,
 }
 
 struct Buffers {
@@ -192,6 +194,8 @@ pub struct HwcStats {
     pub stale: u32,
     /// Events and completions rejected as malformed.
     pub malformed: u32,
+    /// The most requests that were in flight at once.
+    pub max_in_flight: u32,
 }
 
 impl Hwc {
@@ -229,6 +233,7 @@ impl Hwc {
                     closed: false,
                     stale: 0,
                     malformed: 0,
+                    max_in_flight: 0,
                 }),
                 cv <- new_condvar!("Hwc::cv"),
                 next_activity: Atomic::new(1),
@@ -362,6 +367,7 @@ impl Hwc {
             in_flight: state.slots.iter().filter(|s| !matches!(s, Slot::Free)).count() as u32,
             stale: state.stale,
             malformed: state.malformed,
+            max_in_flight: state.max_in_flight,
         }
     }
 
@@ -407,6 +413,8 @@ impl Hwc {
         req[..hdr_len].copy_from_slice(hdr.as_bytes());
         self.post_send(&mut state, slot, req)?;
         state.slots[slot] = Slot::Waiting { code, activity_id };
+        let in_flight = state.slots.iter().filter(|s| !matches!(s, Slot::Free)).count() as u32;
+        state.max_in_flight = state.max_in_flight.max(in_flight);
 
         // Wait for the answer.
         let answer = loop {

@@ -29,10 +29,10 @@ use crate::{
     },
     transport::Transport,
     Adapter,
-    MAX_SW_ADAPTERS_AT_LOAD,
     MODULE_NAME,
 };
 
+mod control;
 pub mod device;
 mod memory;
 #[cfg(CONFIG_KUNIT = "y")]
@@ -179,19 +179,47 @@ impl Drop for SwAdapter {
     }
 }
 
-/// Creates the software adapters asked for by the `sw_adapters` module parameter.
-pub(crate) fn create_at_load(count: u32) -> Result<KVec<SwAdapter>> {
-    if count > MAX_SW_ADAPTERS_AT_LOAD {
-        pr_err!(
-            "sw_adapters={} is too many; use at most {}\n",
-            count,
-            MAX_SW_ADAPTERS_AT_LOAD
-        );
-        return Err(EINVAL);
+pub(crate) use control::{
+    Control,
+    SwRegistry, //
+};
+
+/// Creates the software adapters asked for by the module parameters and the control file.
+///
+/// Drop order (field order): the control file goes first, so no command races the removal of
+/// the adapters.
+pub(crate) struct SwAdapters {
+    _control: Control,
+    registry: Arc<SwRegistry>,
+}
+
+impl SwAdapters {
+    /// Creates `count` adapters of `ports` ports each, and the control file.
+    pub(crate) fn new(count: u32, ports: u32) -> Result<Self> {
+        if count as usize > control::MAX_SW_ADAPTERS {
+            pr_err!(
+                "sw_adapters={} is too many; use at most {}\n",
+                count,
+                control::MAX_SW_ADAPTERS
+            );
+            return Err(EINVAL);
+        }
+        let registry = SwRegistry::new()?;
+        let config = SwConfig {
+            num_ports: ports,
+            ..SwConfig::default()
+        };
+        for _ in 0..count {
+            registry.add(config)?;
+        }
+        Ok(Self {
+            _control: Control::new(&registry)?,
+            registry,
+        })
     }
-    let mut adapters = KVec::with_capacity(count as usize, GFP_KERNEL)?;
-    for _ in 0..count {
-        adapters.push(SwAdapter::new(SwConfig::default(), true)?, GFP_KERNEL)?;
+
+    /// The number of software adapters.
+    pub(crate) fn len(&self) -> usize {
+        self.registry.len()
     }
-    Ok(adapters)
 }

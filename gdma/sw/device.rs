@@ -232,6 +232,8 @@ struct HwcState {
     /// Bytes of SQ / RQ WQEs consumed, and the tails the driver rang.
     sq_consumed: u32,
     sq_tail: u32,
+    /// When each SQ WQE became visible to the device (µs), by WQE position.
+    arrival_us: [u64; (HWC_QUEUE_SIZE / HWC_SQ_WQE_SIZE) as usize],
     rq_consumed: u32,
     rq_tail: u32,
 }
@@ -390,6 +392,7 @@ impl SwDevice {
             cq_index: CQ_ENTRIES,
             sq_consumed: 0,
             sq_tail: 0,
+            arrival_us: [0; (HWC_QUEUE_SIZE / HWC_SQ_WQE_SIZE) as usize],
             rq_consumed: 0,
             rq_tail: 0,
         });
@@ -464,8 +467,8 @@ impl SwDevice {
         mem.dma_read(addr, out).inspect_err(|_| self.stats.dma_faults += 1)
     }
 
-    /// A doorbell write at `offset` in BAR0.
-    pub(crate) fn doorbell(&mut self, offset: usize, value: u64) {
+    /// A doorbell write at `offset` in BAR0, at time `now_us`.
+    pub(crate) fn doorbell(&mut self, offset: usize, value: u64, now_us: u64) {
         let Some(in_bar) = offset.checked_sub(DB_PAGE_OFFSET) else {
             self.protocol_error("doorbell below the doorbell pages");
             return;
@@ -485,7 +488,16 @@ impl SwDevice {
             return;
         };
         match qtype {
-            queue::queue_type::SQ if id == HWC_SQ_ID => hwc.sq_tail = tail,
+            queue::queue_type::SQ if id == HWC_SQ_ID => {
+                // Requests are answered `latency_us` after they became visible, in parallel, as
+                // a pipelined device does.
+                let mut pos = hwc.sq_tail;
+                while pos != tail && tail.wrapping_sub(pos) <= HWC_QUEUE_SIZE {
+                    hwc.arrival_us[((pos % HWC_QUEUE_SIZE) / HWC_SQ_WQE_SIZE) as usize] = now_us;
+                    pos = pos.wrapping_add(HWC_SQ_WQE_SIZE);
+                }
+                hwc.sq_tail = tail;
+            }
             queue::queue_type::RQ if id == HWC_RQ_ID => hwc.rq_tail = tail,
             queue::queue_type::CQ | queue::queue_type::EQ => {}
             _ => self.protocol_error("doorbell for an unknown hardware-channel queue"),
@@ -514,10 +526,12 @@ impl SwDevice {
         Some(buf)
     }
 
-    /// How long the device takes before answering the next request (latency plus an injected
-    /// late response), or `None` if no request is waiting.
-    pub(crate) fn next_request_delay_us(&mut self, mem: &dyn DeviceMemory) -> Option<u64> {
+    /// How long from `now_us` until the next request is due (its arrival plus the latency plus
+    /// an injected late response), or `None` if no request is waiting.
+    pub(crate) fn next_request_delay_us(&mut self, mem: &dyn DeviceMemory, now_us: u64) -> Option<u64> {
         let (code, _) = self.peek_request(mem)?;
+        let hwc = self.hwc?;
+        let arrival = hwc.arrival_us[((hwc.sq_consumed % HWC_QUEUE_SIZE) / HWC_SQ_WQE_SIZE) as usize];
         let late = match self.faults.iter().find(|f| f.code == code) {
             Some(ArmedFault {
                 fault: Fault::Late(ms),
@@ -525,7 +539,8 @@ impl SwDevice {
             }) => u64::from(*ms) * 1000,
             _ => 0,
         };
-        Some(u64::from(self.config.latency_us) + late)
+        let due = arrival + u64::from(self.config.latency_us) + late;
+        Some(due.saturating_sub(now_us))
     }
 
     fn take_fault(&mut self, code: u32) -> Option<Fault> {

@@ -259,3 +259,136 @@ mod hwc {
         Ok(())
     }
 }
+
+/// Adapters shared by concurrent test threads, with what they saw.
+struct Shared {
+    sw: SwAdapter,
+    ok: kernel::sync::atomic::Atomic<u32>,
+    shutdown: kernel::sync::atomic::Atomic<u32>,
+    other: kernel::sync::atomic::Atomic<u32>,
+    per_thread: u32,
+}
+
+impl Shared {
+    fn new(sw: SwAdapter, per_thread: u32) -> Result<kernel::sync::Arc<Self>> {
+        use kernel::sync::atomic::Atomic;
+        kernel::sync::Arc::new(
+            Self {
+                sw,
+                ok: Atomic::new(0),
+                shutdown: Atomic::new(0),
+                other: Atomic::new(0),
+                per_thread,
+            },
+            GFP_KERNEL,
+        )
+        .map_err(Into::into)
+    }
+
+    fn worker(&self, _i: u32) {
+        use kernel::sync::atomic::Relaxed;
+        for _ in 0..self.per_thread {
+            match query(&self.sw) {
+                Ok(n) if n == config().num_vectors => self.ok.fetch_add(1, Relaxed),
+                Err(e) if e == ESHUTDOWN => {
+                    self.shutdown.fetch_add(1, Relaxed);
+                    return;
+                }
+                _ => self.other.fetch_add(1, Relaxed),
+            };
+        }
+    }
+}
+
+#[kunit_tests(mana_rs_gdma_concurrency)]
+mod concurrency {
+    use kernel::sync::atomic::Relaxed;
+
+    use super::*;
+    use crate::testing::parallel;
+
+    #[test]
+    fn requests_from_eight_threads_all_complete_with_several_in_flight() -> Result {
+        let sw = SwAdapter::new(config(), false)?;
+        // A pipelined device: every request takes 200 µs, so threads overlap on the channel.
+        sw.set_latency_us(200);
+        let shared = Shared::new(sw, 40)?;
+        parallel(&shared, 8, Shared::worker)?;
+        assert_eq!(shared.ok.load(Relaxed), 8 * 40);
+        assert_eq!(shared.other.load(Relaxed), 0);
+        let hwc = shared.sw.adapter().hwc().stats();
+        assert!(hwc.max_in_flight >= 2);
+        assert!(hwc.max_in_flight <= config().hwc_depth);
+        assert_eq!(hwc.in_flight, 0);
+        assert_eq!(hwc.stale + hwc.malformed, 0);
+        let dev = shared.sw.device_stats();
+        assert_eq!(dev.count(gdma_code::QUERY_MAX_RESOURCES), 1 + 8 * 40);
+        assert_eq!(dev.protocol_errors, 0);
+        Ok(())
+    }
+
+    #[test]
+    fn removal_while_requests_are_in_flight() -> Result {
+        let sw = SwAdapter::new(config(), false)?;
+        sw.set_latency_us(500);
+        let shared = Shared::new(sw, 1000)?;
+        // Four threads flood the channel; the test removes the adapter under them.
+        let flood = shared.clone();
+        let workers = kernel::workqueue::system_unbound().try_spawn(GFP_KERNEL, move || {
+            let _ = parallel(&flood, 4, Shared::worker);
+        });
+        assert!(workers.is_ok());
+        kernel::time::delay::fsleep(kernel::time::Delta::from_millis(30));
+        shared.sw.adapter().remove();
+        // Every thread stops with ESHUTDOWN; nobody hangs, nothing else fails.
+        let mut waited = 0;
+        while shared.shutdown.load(Relaxed) < 4 && waited < 5000 {
+            kernel::time::delay::fsleep(kernel::time::Delta::from_millis(10));
+            waited += 10;
+        }
+        assert_eq!(shared.shutdown.load(Relaxed), 4);
+        assert_eq!(shared.other.load(Relaxed), 0);
+        assert!(shared.ok.load(Relaxed) > 0);
+        let dev = shared.sw.device_stats();
+        assert_eq!(dev.live_hwc, 0);
+        assert_eq!(dev.live_registrations, 0);
+        Ok(())
+    }
+}
+
+/// Round trips per second on a device with 50 µs per request, `threads` senders.
+fn round_trips(depth: u32, threads: u32, per_thread: u32) -> Result<(u64, i64)> {
+    let mut cfg = config();
+    cfg.hwc_depth = depth;
+    cfg.latency_us = 50;
+    let probe_start = kernel::time::Instant::<kernel::time::Monotonic>::now();
+    let sw = SwAdapter::new(cfg, false)?;
+    let probe_us = probe_start.elapsed().as_nanos() / 1000;
+    let shared = Shared::new(sw, per_thread)?;
+    let ns = crate::testing::parallel(&shared, threads, Shared::worker)?.max(1);
+    let done = u64::from(shared.ok.load(kernel::sync::atomic::Relaxed));
+    Ok((done * 1_000_000_000 / ns as u64, probe_us))
+}
+
+#[kunit_tests(mana_rs_gdma_bench)]
+mod bench {
+    use super::*;
+
+    /// Prints figures for scripts/bench-hwc.sh; asserts only that the runs completed.
+    #[test]
+    fn hwc_round_trips_depth_1_vs_device_depth() -> Result {
+        let (serial, probe_us) = round_trips(1, 1, 400)?;
+        let depth = config().hwc_depth;
+        let (pipelined, _) = round_trips(depth, depth, 400 / depth * 4)?;
+        pr_info!("bench: hwc latency_us=50 depth=1 round_trips_per_s={}\n", serial);
+        pr_info!("bench: hwc latency_us=50 depth={} round_trips_per_s={}\n", depth, pipelined);
+        pr_info!(
+            "bench: hwc depth_ratio={}.{:02}\n",
+            pipelined / serial.max(1),
+            pipelined * 100 / serial.max(1) % 100
+        );
+        pr_info!("bench: adapter probe_us={} (latency_us=50, depth=1)\n", probe_us);
+        assert!(serial > 0 && pipelined > 0);
+        Ok(())
+    }
+}

@@ -12,7 +12,11 @@ use kernel::{
         Mutex,
         SpinLock, //
     },
-    time::Delta,
+    time::{
+        Delta,
+        Instant,
+        Monotonic, //
+    },
     workqueue::{
         self,
         impl_has_work,
@@ -51,6 +55,7 @@ pub(crate) struct SwTransport {
     handlers: SpinLock<[Option<Arc<dyn InterruptHandler>>; MAX_VECTORS]>,
     #[pin]
     work: Work<SwTransport>,
+    epoch: Instant<Monotonic>,
 }
 
 impl_has_work! {
@@ -68,9 +73,15 @@ impl SwTransport {
                 memory,
                 handlers <- new_spinlock!([const { None }; MAX_VECTORS]),
                 work <- new_work!("SwTransport::work"),
+                epoch: Instant::now(),
             }),
             GFP_KERNEL,
         )
+    }
+
+    /// The device model's clock: microseconds since the device was created.
+    fn now_us(&self) -> u64 {
+        self.epoch.elapsed().as_nanos().max(0) as u64 / 1000
     }
 
     /// Runs `f` on the device model (fault injection, statistics).
@@ -105,7 +116,7 @@ impl WorkItem for SwTransport {
 
     fn run(this: Arc<SwTransport>) {
         loop {
-            let delay = this.device.lock().next_request_delay_us(&*this.memory);
+            let delay = this.device.lock().next_request_delay_us(&*this.memory, this.now_us());
             let Some(delay) = delay else {
                 break;
             };
@@ -157,7 +168,7 @@ impl Transport for SwTransportRef {
         if offset + 8 > BAR0_SIZE {
             return Err(EINVAL);
         }
-        self.0.device.lock().doorbell(offset, value);
+        self.0.device.lock().doorbell(offset, value, self.0.now_us());
         self.0.kick();
         Ok(())
     }
