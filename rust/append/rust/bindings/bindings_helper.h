@@ -8,3 +8,6 @@
 #include <net/mana/mana.h>
 #include <rdma/ib_verbs.h>
 #include <uapi/rdma/mana-abi.h>
+#include <linux/etherdevice.h>
+#include <linux/netdevice.h>
+#include <net/gro.h>

@@ -1,0 +1,2 @@
+#[cfg(CONFIG_NET)]
+pub mod netdev;

@@ -1,0 +1,1047 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Network devices.
+//!
+//! C headers: [`include/linux/netdevice.h`](srctree/include/linux/netdevice.h),
+//! [`include/linux/etherdevice.h`](srctree/include/linux/etherdevice.h),
+//! [`include/linux/rtnetlink.h`](srctree/include/linux/rtnetlink.h).
+//!
+//! A network driver implements [`Driver`], whose methods become the device's
+//! `struct net_device_ops`, and allocates its devices with [`UnregisteredDevice::new`]. The
+//! private data of the driver ([`Driver::Data`]) lives in the `netdev_priv()` area of the
+//! `struct net_device`: it is initialised in place, pinned, and dropped before the device is
+//! freed. Once configured (MTU bounds, MAC address, features, ethtool operations), the device is
+//! made visible to the rest of the kernel with [`Registration::new`]; dropping the
+//! [`Registration`] unregisters the device, drops the private data and frees the device.
+//!
+//! The companion modules cover the data path: [`skb`] (socket buffers), [`napi`] (NAPI polling
+//! contexts) and [`ethtool`] (`struct ethtool_ops`).
+
+use crate::{
+    bindings,
+    error::{
+        from_result,
+        to_result,
+        VTABLE_DEFAULT_ERROR, //
+    },
+    ffi::{
+        c_int,
+        c_uint, //
+    },
+    prelude::*,
+    time::msecs_to_jiffies,
+    types::{
+        NotThreadSafe,
+        Opaque, //
+    },
+};
+use core::{
+    marker::PhantomData,
+    mem::ManuallyDrop,
+    ops::{
+        BitAnd,
+        BitOr,
+        Deref,
+        Not, //
+    },
+    ptr::{
+        self,
+        NonNull, //
+    },
+};
+
+pub mod ethtool;
+pub mod napi;
+pub mod skb;
+
+#[cfg(CONFIG_KUNIT = "y")]
+mod tests;
+
+use skb::Skb;
+
+/// The length of an Ethernet (MAC) address in bytes.
+pub const ETH_ALEN: usize = bindings::ETH_ALEN as usize;
+
+/// The length of an Ethernet header in bytes.
+pub const ETH_HLEN: usize = bindings::ETH_HLEN as usize;
+
+/// The minimum MTU of an Ethernet device.
+pub const ETH_MIN_MTU: u32 = bindings::ETH_MIN_MTU;
+
+/// The default MTU of an Ethernet device.
+pub const ETH_DATA_LEN: u32 = bindings::ETH_DATA_LEN;
+
+/// A set of network device features (`netdev_features_t`).
+///
+/// [`include/linux/netdev_features.h`](srctree/include/linux/netdev_features.h) describes each
+/// feature.
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+pub struct Features(bindings::netdev_features_t);
+
+impl Features {
+    const fn bit(bit: u32) -> Self {
+        Self(1 << bit)
+    }
+
+    /// Scatter/gather I/O (`NETIF_F_SG`).
+    pub const SG: Self = Self::bit(bindings::NETIF_F_SG_BIT);
+    /// Checksum offload of TCP and UDP over IPv4 (`NETIF_F_IP_CSUM`).
+    pub const IP_CSUM: Self = Self::bit(bindings::NETIF_F_IP_CSUM_BIT);
+    /// Checksum offload of TCP and UDP over IPv6 (`NETIF_F_IPV6_CSUM`).
+    pub const IPV6_CSUM: Self = Self::bit(bindings::NETIF_F_IPV6_CSUM_BIT);
+    /// Generic checksum offload (`NETIF_F_HW_CSUM`).
+    pub const HW_CSUM: Self = Self::bit(bindings::NETIF_F_HW_CSUM_BIT);
+    /// The device can DMA to and from high memory (`NETIF_F_HIGHDMA`).
+    pub const HIGHDMA: Self = Self::bit(bindings::NETIF_F_HIGHDMA_BIT);
+    /// TCP segmentation offload over IPv4 (`NETIF_F_TSO`).
+    pub const TSO: Self = Self::bit(bindings::NETIF_F_TSO_BIT);
+    /// TCP segmentation offload over IPv6 (`NETIF_F_TSO6`).
+    pub const TSO6: Self = Self::bit(bindings::NETIF_F_TSO6_BIT);
+    /// Generic receive offload (`NETIF_F_GRO`).
+    pub const GRO: Self = Self::bit(bindings::NETIF_F_GRO_BIT);
+    /// Receive checksum offload (`NETIF_F_RXCSUM`).
+    pub const RXCSUM: Self = Self::bit(bindings::NETIF_F_RXCSUM_BIT);
+    /// Receive hashing offload (`NETIF_F_RXHASH`).
+    pub const RXHASH: Self = Self::bit(bindings::NETIF_F_RXHASH_BIT);
+    /// VLAN tag insertion on transmit (`NETIF_F_HW_VLAN_CTAG_TX`).
+    pub const HW_VLAN_CTAG_TX: Self = Self::bit(bindings::NETIF_F_HW_VLAN_CTAG_TX_BIT);
+    /// VLAN tag stripping on receive (`NETIF_F_HW_VLAN_CTAG_RX`).
+    pub const HW_VLAN_CTAG_RX: Self = Self::bit(bindings::NETIF_F_HW_VLAN_CTAG_RX_BIT);
+
+    /// Returns the empty feature set.
+    pub const fn empty() -> Self {
+        Self(0)
+    }
+
+    /// Creates a feature set from the raw `netdev_features_t` value.
+    pub const fn from_raw(raw: bindings::netdev_features_t) -> Self {
+        Self(raw)
+    }
+
+    /// Returns the raw `netdev_features_t` value.
+    pub const fn as_raw(self) -> bindings::netdev_features_t {
+        self.0
+    }
+
+    /// Returns whether every feature of `other` is in `self`.
+    pub const fn contains(self, other: Self) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+impl BitOr for Features {
+    type Output = Self;
+
+    fn bitor(self, rhs: Self) -> Self {
+        Self(self.0 | rhs.0)
+    }
+}
+
+impl BitAnd for Features {
+    type Output = Self;
+
+    fn bitand(self, rhs: Self) -> Self {
+        Self(self.0 & rhs.0)
+    }
+}
+
+impl Not for Features {
+    type Output = Self;
+
+    fn not(self) -> Self {
+        Self(!self.0)
+    }
+}
+
+/// Interface statistics reported by [`Driver::get_stats64`].
+///
+/// The fields have the meaning of the same fields of `struct rtnl_link_stats64`
+/// ([`include/uapi/linux/if_link.h`](srctree/include/uapi/linux/if_link.h)); the core adds its
+/// own drop counters to them.
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub struct Stats64 {
+    /// Packets received.
+    pub rx_packets: u64,
+    /// Packets transmitted.
+    pub tx_packets: u64,
+    /// Bytes received.
+    pub rx_bytes: u64,
+    /// Bytes transmitted.
+    pub tx_bytes: u64,
+    /// Bad packets received.
+    pub rx_errors: u64,
+    /// Packets that could not be transmitted.
+    pub tx_errors: u64,
+    /// Packets received but dropped by the driver (e.g. no buffer).
+    pub rx_dropped: u64,
+    /// Packets dropped on transmit by the driver.
+    pub tx_dropped: u64,
+    /// Multicast packets received.
+    pub multicast: u64,
+}
+
+/// The outcome of [`Driver::start_xmit`].
+pub enum TxResult {
+    /// The driver took the packet: it was queued to the device or dropped (`NETDEV_TX_OK`).
+    Consumed,
+    /// The queue is full and the packet, given back, must be retried later (`NETDEV_TX_BUSY`).
+    ///
+    /// A driver should stop the queue before it fills up instead of returning this.
+    Busy(Skb),
+}
+
+/// The operations of a network device (`struct net_device_ops`).
+///
+/// Every method receives the device the core calls it for. Unless noted otherwise, the core
+/// calls the control methods (`open`, `stop`, `change_mtu`, `fix_features`, `set_features`)
+/// with the rtnl lock held, so they are serialised with each other and with the ethtool
+/// operations.
+#[vtable]
+pub trait Driver: Sized + 'static {
+    /// The private data of each device, stored in its `netdev_priv()` area.
+    type Data: Send + Sync;
+
+    /// Brings the interface up (`ndo_open`), with the rtnl lock held.
+    fn open(dev: &Device<Self>) -> Result;
+
+    /// Brings the interface down (`ndo_stop`), with the rtnl lock held.
+    ///
+    /// The transmit queues are already deactivated; an error is logged by the core but does
+    /// not keep the interface up.
+    fn stop(dev: &Device<Self>) -> Result;
+
+    /// Transmits `skb` on the transmit queue `skb.queue_mapping()` (`ndo_start_xmit`).
+    ///
+    /// Called in softirq or process context with bottom halves disabled, with the transmit
+    /// queue's lock held, so calls for one queue are serialised.
+    fn start_xmit(dev: &Device<Self>, skb: Skb) -> TxResult;
+
+    /// Reports the interface statistics (`ndo_get_stats64`). May be called concurrently with
+    /// anything, without the rtnl lock.
+    fn get_stats64(_dev: &Device<Self>, _stats: &mut Stats64) {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Changes the MTU (`ndo_change_mtu`). The core has checked `new_mtu` against the bounds.
+    ///
+    /// On success the abstraction stores `new_mtu` in the device; the driver may store it
+    /// earlier with [`Device::set_mtu`] if it needs it while reconfiguring.
+    fn change_mtu(_dev: &Device<Self>, _new_mtu: u32) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Handles a stuck transmit queue (`ndo_tx_timeout`), from the watchdog timer.
+    fn tx_timeout(_dev: &Device<Self>, _txqueue: u32) {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Adjusts a requested feature set to the device's constraints (`ndo_fix_features`).
+    fn fix_features(_dev: &Device<Self>, _features: Features) -> Features {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Applies a new feature set (`ndo_set_features`); on success the core stores it.
+    fn set_features(_dev: &Device<Self>, _features: Features) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+}
+
+/// A network device of driver `T`.
+///
+/// Wraps the kernel's `struct net_device`. It is only ever used by reference: in the callbacks
+/// of [`Driver`] and [`ethtool::Operations`], and through [`UnregisteredDevice`] and
+/// [`Registration`], which own it.
+///
+/// # Invariants
+///
+/// `self.0` is a `struct net_device` allocated by [`UnregisteredDevice::<T>::new`]: its
+/// `netdev_ops` are `T`'s and its private area holds an initialised, pinned `T::Data`. Both
+/// stay valid for as long as a `&Device<T>` exists.
+#[repr(transparent)]
+pub struct Device<T: Driver>(Opaque<bindings::net_device>, PhantomData<T>);
+
+// SAFETY: The C functions used through `&Device<T>` may be called from any thread, and the
+// private data `T::Data` is `Sync`.
+unsafe impl<T: Driver> Sync for Device<T> {}
+
+// SAFETY: A `Device<T>` is never owned by value, and `T::Data` is `Send`.
+unsafe impl<T: Driver> Send for Device<T> {}
+
+/// Reads a field of a `struct net_device` that other threads may write (`READ_ONCE`).
+macro_rules! read_field {
+    ($dev:expr, $field:ident) => {
+        // SAFETY: By the type invariant of `Device`, `$dev.as_raw()` is a valid `net_device`;
+        // the volatile read tolerates concurrent `WRITE_ONCE()` updates by the core.
+        unsafe { ptr::read_volatile(&raw const (*$dev.as_raw()).$field) }
+    };
+}
+
+impl<T: Driver> Device<T> {
+    /// Returns the raw `struct net_device` pointer.
+    pub fn as_raw(&self) -> *mut bindings::net_device {
+        self.0.get()
+    }
+
+    /// Creates a reference to a [`Device`] from a raw pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point to a `struct net_device` allocated by [`UnregisteredDevice::<T>::new`]
+    /// that is not freed, and whose private data is not dropped, for the lifetime `'a`.
+    pub unsafe fn from_raw<'a>(ptr: *mut bindings::net_device) -> &'a Self {
+        // SAFETY: `Device<T>` is a transparent wrapper of `net_device`, and the caller
+        // guarantees validity for `'a`.
+        unsafe { &*ptr.cast() }
+    }
+
+    /// Returns the private data of the device.
+    pub fn data(&self) -> Pin<&T::Data> {
+        // SAFETY: `self.as_raw()` is a valid `net_device`.
+        let data = unsafe { bindings::netdev_priv(self.as_raw()) }.cast::<T::Data>();
+        // SAFETY: By the type invariant, the private area holds an initialised `T::Data` that
+        // is never moved until it is dropped, which happens only once no `&Device<T>` exists.
+        unsafe { Pin::new_unchecked(&*data) }
+    }
+
+    /// Returns the interface name, e.g. `eth0`.
+    ///
+    /// Before registration this is the name template. The name changes only under the rtnl
+    /// lock (`ip link set name`).
+    pub fn name(&self) -> &CStr {
+        // SAFETY: `self.as_raw()` is a valid `net_device`; `name` is an array of `IFNAMSIZ`
+        // bytes that always holds a NUL-terminated string of at most `IFNAMSIZ - 1` bytes.
+        let bytes: &[u8] = unsafe { &(*self.as_raw()).name };
+        CStr::from_bytes_until_nul(bytes).unwrap_or(c"")
+    }
+
+    /// Returns the interface index (0 before registration).
+    pub fn ifindex(&self) -> i32 {
+        read_field!(self, ifindex)
+    }
+
+    /// Returns the current MTU.
+    pub fn mtu(&self) -> u32 {
+        read_field!(self, mtu)
+    }
+
+    /// Returns the minimum MTU.
+    pub fn min_mtu(&self) -> u32 {
+        read_field!(self, min_mtu)
+    }
+
+    /// Returns the maximum MTU.
+    pub fn max_mtu(&self) -> u32 {
+        read_field!(self, max_mtu)
+    }
+
+    /// Stores a new MTU, which must lie within the device's bounds.
+    ///
+    /// For [`Driver::change_mtu`], which runs with the rtnl lock held; elsewhere use
+    /// `dev_set_mtu()` semantics (the core) instead.
+    pub fn set_mtu(&self, mtu: u32) -> Result {
+        if mtu < self.min_mtu() || mtu > self.max_mtu() {
+            return Err(EINVAL);
+        }
+        // SAFETY: `self.as_raw()` is a valid `net_device`; the volatile write is the
+        // `WRITE_ONCE()` the core uses for this field.
+        unsafe { ptr::write_volatile(&raw mut (*self.as_raw()).mtu, mtu) };
+        Ok(())
+    }
+
+    /// Returns the active features.
+    pub fn features(&self) -> Features {
+        Features(read_field!(self, features))
+    }
+
+    /// Returns the features that the user may toggle.
+    pub fn hw_features(&self) -> Features {
+        Features(read_field!(self, hw_features))
+    }
+
+    /// Returns the number of allocated transmit queues.
+    pub fn num_tx_queues(&self) -> u32 {
+        read_field!(self, num_tx_queues)
+    }
+
+    /// Returns the number of allocated receive queues.
+    pub fn num_rx_queues(&self) -> u32 {
+        read_field!(self, num_rx_queues)
+    }
+
+    /// Returns the number of transmit queues in use.
+    pub fn real_num_tx_queues(&self) -> u32 {
+        read_field!(self, real_num_tx_queues)
+    }
+
+    /// Returns the number of receive queues in use.
+    pub fn real_num_rx_queues(&self) -> u32 {
+        read_field!(self, real_num_rx_queues)
+    }
+
+    /// Sets the number of transmit queues in use (`netif_set_real_num_tx_queues`).
+    ///
+    /// `count` must be between 1 and [`Self::num_tx_queues`]. Once the device is registered,
+    /// the rtnl lock must be held, as it is in [`Driver::open`] and the ethtool operations.
+    pub fn set_real_num_tx_queues(&self, count: u32) -> Result {
+        // SAFETY: `self.as_raw()` is a valid `net_device`; the function checks `count`.
+        to_result(unsafe { bindings::netif_set_real_num_tx_queues(self.as_raw(), count) })
+    }
+
+    /// Sets the number of receive queues in use (`netif_set_real_num_rx_queues`).
+    ///
+    /// Same rules as [`Self::set_real_num_tx_queues`].
+    pub fn set_real_num_rx_queues(&self, count: u32) -> Result {
+        // SAFETY: `self.as_raw()` is a valid `net_device`; the function checks `count`.
+        to_result(unsafe { bindings::netif_set_real_num_rx_queues(self.as_raw(), count) })
+    }
+
+    /// Returns the MAC address.
+    pub fn mac_address(&self) -> [u8; ETH_ALEN] {
+        let mut addr = [0u8; ETH_ALEN];
+        // SAFETY: `self.as_raw()` is a valid `net_device`; `dev_addr` points to at least
+        // `MAX_ADDR_LEN` bytes allocated with the device (`dev_addr_init`).
+        unsafe { ptr::copy_nonoverlapping((*self.as_raw()).dev_addr, addr.as_mut_ptr(), ETH_ALEN) };
+        addr
+    }
+
+    /// Tells the stack that the link is up (`netif_carrier_on`).
+    pub fn carrier_on(&self) {
+        // SAFETY: `self.as_raw()` is a valid `net_device`.
+        unsafe { bindings::netif_carrier_on(self.as_raw()) }
+    }
+
+    /// Tells the stack that the link is down (`netif_carrier_off`).
+    pub fn carrier_off(&self) {
+        // SAFETY: `self.as_raw()` is a valid `net_device`.
+        unsafe { bindings::netif_carrier_off(self.as_raw()) }
+    }
+
+    /// Returns whether the link is up (`netif_carrier_ok`).
+    pub fn carrier_ok(&self) -> bool {
+        // SAFETY: `self.as_raw()` is a valid `net_device`.
+        unsafe { bindings::netif_carrier_ok(self.as_raw()) }
+    }
+
+    /// Returns whether the interface is up (`netif_running`).
+    pub fn is_running(&self) -> bool {
+        // SAFETY: `self.as_raw()` is a valid `net_device`.
+        unsafe { bindings::netif_running(self.as_raw()) }
+    }
+
+    /// Marks the device as removed from the system and stops its transmit queues
+    /// (`netif_device_detach`), e.g. while the hardware is reconfigured or reset.
+    pub fn device_detach(&self) {
+        // SAFETY: `self.as_raw()` is a valid `net_device`.
+        unsafe { bindings::netif_device_detach(self.as_raw()) }
+    }
+
+    /// Marks the device as present again and wakes its transmit queues if it is up
+    /// (`netif_device_attach`).
+    pub fn device_attach(&self) {
+        // SAFETY: `self.as_raw()` is a valid `net_device`.
+        unsafe { bindings::netif_device_attach(self.as_raw()) }
+    }
+
+    /// Returns whether the device is present (`netif_device_present`).
+    pub fn device_present(&self) -> bool {
+        // SAFETY: `self.as_raw()` is a valid `net_device`.
+        unsafe { bindings::netif_device_present(self.as_raw()) }
+    }
+
+    /// Returns transmit queue `index`, or `None` if `index` is not below
+    /// [`Self::num_tx_queues`].
+    pub fn tx_queue(&self, index: u32) -> Option<&TxQueue> {
+        if index >= self.num_tx_queues() {
+            return None;
+        }
+        // SAFETY: `self.as_raw()` is a valid `net_device` and `index` is within its array of
+        // `num_tx_queues` queues, which lives as long as the device.
+        let queue = unsafe { bindings::netdev_get_tx_queue(self.as_raw(), index) };
+        // SAFETY: `queue` is a valid `netdev_queue` that lives as long as `self`.
+        Some(unsafe { TxQueue::from_raw(queue) })
+    }
+
+    /// Allows transmission on all transmit queues (`netif_tx_start_all_queues`).
+    pub fn tx_start_all_queues(&self) {
+        // SAFETY: `self.as_raw()` is a valid `net_device`.
+        unsafe { bindings::netif_tx_start_all_queues(self.as_raw()) }
+    }
+
+    /// Restarts transmission on all transmit queues (`netif_tx_wake_all_queues`).
+    pub fn tx_wake_all_queues(&self) {
+        // SAFETY: `self.as_raw()` is a valid `net_device`.
+        unsafe { bindings::netif_tx_wake_all_queues(self.as_raw()) }
+    }
+
+    /// Stops transmission on all transmit queues (`netif_tx_stop_all_queues`).
+    pub fn tx_stop_all_queues(&self) {
+        // SAFETY: `self.as_raw()` is a valid `net_device`.
+        unsafe { bindings::netif_tx_stop_all_queues(self.as_raw()) }
+    }
+
+    /// Stops all transmit queues and waits for running transmissions (`netif_tx_disable`).
+    ///
+    /// Must not be called from [`Driver::start_xmit`] (it takes the queue locks).
+    pub fn tx_disable(&self) {
+        // SAFETY: `self.as_raw()` is a valid `net_device`.
+        unsafe { bindings::netif_tx_disable(self.as_raw()) }
+    }
+
+    /// Allocates a receive buffer of `len` bytes with headroom (`netdev_alloc_skb`), in any
+    /// context.
+    pub fn alloc_skb(&self, len: u32) -> Result<Skb> {
+        // SAFETY: `self.as_raw()` is a valid `net_device`.
+        let skb = unsafe { bindings::netdev_alloc_skb(self.as_raw(), len) };
+        let skb = NonNull::new(skb).ok_or(ENOMEM)?;
+        // SAFETY: A non-null result is a new `sk_buff` owned by the caller.
+        Ok(unsafe { Skb::from_raw(skb) })
+    }
+}
+
+/// A transmit queue of a network device (`struct netdev_queue`).
+///
+/// # Invariants
+///
+/// `self.0` is a valid `netdev_queue` of a live `net_device`.
+#[repr(transparent)]
+pub struct TxQueue(Opaque<bindings::netdev_queue>);
+
+impl TxQueue {
+    /// Creates a reference to a [`TxQueue`] from a raw pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point to a `netdev_queue` that stays valid for the lifetime `'a`.
+    pub unsafe fn from_raw<'a>(ptr: *mut bindings::netdev_queue) -> &'a Self {
+        // SAFETY: `TxQueue` is a transparent wrapper and the caller guarantees validity.
+        unsafe { &*ptr.cast() }
+    }
+
+    /// Returns the raw `struct netdev_queue` pointer.
+    pub fn as_raw(&self) -> *mut bindings::netdev_queue {
+        self.0.get()
+    }
+
+    /// Stops the stack from handing packets to this queue (`netif_tx_stop_queue`).
+    pub fn stop(&self) {
+        // SAFETY: `self.as_raw()` is a valid `netdev_queue`.
+        unsafe { bindings::netif_tx_stop_queue(self.as_raw()) }
+    }
+
+    /// Allows transmission on this queue without scheduling it (`netif_tx_start_queue`).
+    pub fn start(&self) {
+        // SAFETY: `self.as_raw()` is a valid `netdev_queue`.
+        unsafe { bindings::netif_tx_start_queue(self.as_raw()) }
+    }
+
+    /// Restarts a stopped queue and schedules it (`netif_tx_wake_queue`).
+    pub fn wake(&self) {
+        // SAFETY: `self.as_raw()` is a valid `netdev_queue`.
+        unsafe { bindings::netif_tx_wake_queue(self.as_raw()) }
+    }
+
+    /// Returns whether the driver stopped this queue (`netif_tx_queue_stopped`).
+    pub fn is_stopped(&self) -> bool {
+        // SAFETY: `self.as_raw()` is a valid `netdev_queue`.
+        unsafe { bindings::netif_tx_queue_stopped(self.as_raw()) }
+    }
+
+    /// Reports `bytes` handed to the device, for byte queue limits (`netdev_tx_sent_queue`).
+    ///
+    /// Every byte reported here must later be reported once by [`Self::completed`] (or the
+    /// queue [`reset`](Self::reset)); the core `BUG()`s on completing more than was sent.
+    pub fn sent(&self, bytes: u32) {
+        // SAFETY: `self.as_raw()` is a valid `netdev_queue`.
+        unsafe { bindings::netdev_tx_sent_queue(self.as_raw(), bytes) }
+    }
+
+    /// Reports transmit completions, for byte queue limits (`netdev_tx_completed_queue`).
+    pub fn completed(&self, packets: u32, bytes: u32) {
+        // SAFETY: `self.as_raw()` is a valid `netdev_queue`.
+        unsafe { bindings::netdev_tx_completed_queue(self.as_raw(), packets, bytes) }
+    }
+
+    /// Forgets the byte queue limit accounting, e.g. when the queue is destroyed
+    /// (`netdev_tx_reset_queue`).
+    pub fn reset(&self) {
+        // SAFETY: `self.as_raw()` is a valid `netdev_queue`.
+        unsafe { bindings::netdev_tx_reset_queue(self.as_raw()) }
+    }
+}
+
+/// The C callbacks of a [`Driver`].
+struct Adapter<T: Driver>(PhantomData<T>);
+
+impl<T: Driver> Adapter<T> {
+    const OPS: bindings::net_device_ops = bindings::net_device_ops {
+        ndo_open: Some(Self::open_callback),
+        ndo_stop: Some(Self::stop_callback),
+        ndo_start_xmit: Some(Self::start_xmit_callback),
+        ndo_get_stats64: if T::HAS_GET_STATS64 {
+            Some(Self::get_stats64_callback)
+        } else {
+            None
+        },
+        ndo_change_mtu: if T::HAS_CHANGE_MTU {
+            Some(Self::change_mtu_callback)
+        } else {
+            None
+        },
+        ndo_tx_timeout: if T::HAS_TX_TIMEOUT {
+            Some(Self::tx_timeout_callback)
+        } else {
+            None
+        },
+        ndo_fix_features: if T::HAS_FIX_FEATURES {
+            Some(Self::fix_features_callback)
+        } else {
+            None
+        },
+        ndo_set_features: if T::HAS_SET_FEATURES {
+            Some(Self::set_features_callback)
+        } else {
+            None
+        },
+        ndo_validate_addr: Some(bindings::eth_validate_addr),
+        // SAFETY: All other fields are optional callbacks, for which all-zeroes means `None`.
+        ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
+    };
+
+    /// # Safety
+    ///
+    /// `dev` must be a device of driver `T` passed to one of its `net_device_ops` callbacks.
+    unsafe fn device<'a>(dev: *mut bindings::net_device) -> &'a Device<T> {
+        // SAFETY: The core only calls `T`'s callbacks for devices whose `netdev_ops` are `T`'s,
+        // i.e. devices allocated by `UnregisteredDevice::<T>::new`; they are not freed, nor is
+        // their private data dropped, before they are unregistered, after which the core makes
+        // no more calls. The reference does not outlive the callback.
+        unsafe { Device::from_raw(dev) }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the core as `ndo_open`.
+    unsafe extern "C" fn open_callback(dev: *mut bindings::net_device) -> c_int {
+        // SAFETY: This is a `net_device_ops` callback of `T`.
+        let dev = unsafe { Self::device(dev) };
+        from_result(|| {
+            T::open(dev)?;
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Called by the core as `ndo_stop`.
+    unsafe extern "C" fn stop_callback(dev: *mut bindings::net_device) -> c_int {
+        // SAFETY: This is a `net_device_ops` callback of `T`.
+        let dev = unsafe { Self::device(dev) };
+        from_result(|| {
+            T::stop(dev)?;
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Called by the core as `ndo_start_xmit`.
+    unsafe extern "C" fn start_xmit_callback(
+        skb: *mut bindings::sk_buff,
+        dev: *mut bindings::net_device,
+    ) -> bindings::netdev_tx_t {
+        // SAFETY: This is a `net_device_ops` callback of `T`.
+        let dev = unsafe { Self::device(dev) };
+        let Some(skb) = NonNull::new(skb) else {
+            return bindings::netdev_tx_NETDEV_TX_OK;
+        };
+        // SAFETY: `ndo_start_xmit` receives the ownership of a valid `sk_buff`; the core takes
+        // it back only if the callback returns `NETDEV_TX_BUSY`.
+        let owned = unsafe { Skb::from_raw(skb) };
+        match T::start_xmit(dev, owned) {
+            TxResult::Consumed => bindings::netdev_tx_NETDEV_TX_OK,
+            TxResult::Busy(returned) if returned.as_raw() == skb.as_ptr() => {
+                // The core keeps the packet and retries it later: give the ownership back.
+                let _ = returned.into_raw();
+                bindings::netdev_tx_NETDEV_TX_BUSY
+            }
+            TxResult::Busy(other) => {
+                // The driver kept `skb` and gave back another packet: `skb` is the driver's,
+                // so report it consumed, and drop the packet the core never owned.
+                pr_warn!("netdev: start_xmit returned a different sk_buff as busy\n");
+                drop(other);
+                bindings::netdev_tx_NETDEV_TX_OK
+            }
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the core as `ndo_get_stats64`, with a valid `storage`.
+    unsafe extern "C" fn get_stats64_callback(
+        dev: *mut bindings::net_device,
+        storage: *mut bindings::rtnl_link_stats64,
+    ) {
+        // SAFETY: This is a `net_device_ops` callback of `T`.
+        let dev = unsafe { Self::device(dev) };
+        let mut stats = Stats64::default();
+        T::get_stats64(dev, &mut stats);
+        // SAFETY: The core passes a valid, exclusively owned `rtnl_link_stats64`.
+        let storage = unsafe { &mut *storage };
+        storage.rx_packets = stats.rx_packets;
+        storage.tx_packets = stats.tx_packets;
+        storage.rx_bytes = stats.rx_bytes;
+        storage.tx_bytes = stats.tx_bytes;
+        storage.rx_errors = stats.rx_errors;
+        storage.tx_errors = stats.tx_errors;
+        storage.rx_dropped = stats.rx_dropped;
+        storage.tx_dropped = stats.tx_dropped;
+        storage.multicast = stats.multicast;
+    }
+
+    /// # Safety
+    ///
+    /// Called by the core as `ndo_change_mtu`.
+    unsafe extern "C" fn change_mtu_callback(
+        dev: *mut bindings::net_device,
+        new_mtu: c_int,
+    ) -> c_int {
+        // SAFETY: This is a `net_device_ops` callback of `T`.
+        let dev = unsafe { Self::device(dev) };
+        from_result(|| {
+            let new_mtu = u32::try_from(new_mtu).map_err(|_| EINVAL)?;
+            T::change_mtu(dev, new_mtu)?;
+            dev.set_mtu(new_mtu)?;
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Called by the core as `ndo_tx_timeout`.
+    unsafe extern "C" fn tx_timeout_callback(dev: *mut bindings::net_device, txqueue: c_uint) {
+        // SAFETY: This is a `net_device_ops` callback of `T`.
+        let dev = unsafe { Self::device(dev) };
+        T::tx_timeout(dev, txqueue);
+    }
+
+    /// # Safety
+    ///
+    /// Called by the core as `ndo_fix_features`.
+    unsafe extern "C" fn fix_features_callback(
+        dev: *mut bindings::net_device,
+        features: bindings::netdev_features_t,
+    ) -> bindings::netdev_features_t {
+        // SAFETY: This is a `net_device_ops` callback of `T`.
+        let dev = unsafe { Self::device(dev) };
+        T::fix_features(dev, Features(features)).0
+    }
+
+    /// # Safety
+    ///
+    /// Called by the core as `ndo_set_features`.
+    unsafe extern "C" fn set_features_callback(
+        dev: *mut bindings::net_device,
+        features: bindings::netdev_features_t,
+    ) -> c_int {
+        // SAFETY: This is a `net_device_ops` callback of `T`.
+        let dev = unsafe { Self::device(dev) };
+        from_result(|| {
+            T::set_features(dev, Features(features))?;
+            Ok(0)
+        })
+    }
+}
+
+/// Drops the private data of a device and frees it.
+///
+/// # Safety
+///
+/// `dev` must have been allocated by [`UnregisteredDevice::<T>::new`] and be unregistered
+/// (never registered, or `unregister_netdev()` has returned). Nothing else may use it, and this
+/// must be called only once.
+unsafe fn release<T: Driver>(dev: NonNull<bindings::net_device>) {
+    let raw = dev.as_ptr();
+    // SAFETY: The private area holds an initialised `T::Data` that nothing uses any more; it is
+    // dropped in place, where it was pinned.
+    unsafe { ptr::drop_in_place(bindings::netdev_priv(raw).cast::<T::Data>()) };
+
+    // A `napi::Napi` still on the device's list outlives the private data (it escaped it) and
+    // refers to the device: freeing the device would leave it dangling, so leak the device.
+    // SAFETY: `raw` is valid; `napi_list` is protected by the instance lock.
+    let napi_left = unsafe {
+        bindings::netdev_lock(raw);
+        let head = &raw mut (*raw).napi_list;
+        let left = (*head).next != head;
+        bindings::netdev_unlock(raw);
+        left
+    };
+    if napi_left {
+        pr_warn!("netdev: a NAPI context outlives its device; leaking the device\n");
+        return;
+    }
+    // SAFETY: `raw` was allocated by `alloc_etherdev_mqs()`, is unregistered and unused.
+    unsafe { bindings::free_netdev(raw) };
+}
+
+/// A network device of driver `T` that is not registered yet.
+///
+/// Created by [`UnregisteredDevice::new`], configured through its methods, and registered by
+/// [`Registration::new`]. Dropping it drops the private data and frees the device.
+///
+/// # Invariants
+///
+/// `self.0` is a `net_device` allocated by `alloc_etherdev_mqs()` whose `netdev_ops` are `T`'s
+/// and whose private area holds an initialised `T::Data`. It is not registered, and this object
+/// owns it.
+pub struct UnregisteredDevice<T: Driver>(NonNull<bindings::net_device>, PhantomData<T>);
+
+// SAFETY: The device may be configured, registered and freed from any thread; `T::Data` is
+// `Send`.
+unsafe impl<T: Driver> Send for UnregisteredDevice<T> {}
+
+// SAFETY: Shared references only give a `&Device<T>`, which is `Sync`.
+unsafe impl<T: Driver> Sync for UnregisteredDevice<T> {}
+
+impl<T: Driver> UnregisteredDevice<T> {
+    /// Allocates an Ethernet device with `tx_queues` transmit and `rx_queues` receive queues
+    /// (`alloc_etherdev_mqs`), named `eth%d`, and initialises its private data with `data`.
+    ///
+    /// The MTU is 1500 with bounds 68..=1500, the carrier is on, the MAC address zero.
+    pub fn new<E>(tx_queues: u32, rx_queues: u32, data: impl PinInit<T::Data, E>) -> Result<Self>
+    where
+        Error: From<E>,
+    {
+        // The private area is `____cacheline_aligned` in a `net_device` that is itself at
+        // least `NETDEV_ALIGN` aligned.
+        const {
+            assert!(core::mem::align_of::<T::Data>() <= bindings::NETDEV_ALIGN as usize);
+        }
+        let size = c_int::try_from(core::mem::size_of::<T::Data>()).map_err(|_| EINVAL)?;
+        if tx_queues == 0 || rx_queues == 0 {
+            return Err(EINVAL);
+        }
+        // SAFETY: Plain allocation; the arguments were checked above.
+        let raw = unsafe { bindings::alloc_etherdev_mqs(size, tx_queues, rx_queues) };
+        let dev = NonNull::new(raw).ok_or(ENOMEM)?;
+
+        // SAFETY: `raw` is a new device that nothing else knows about.
+        unsafe { (*raw).netdev_ops = const { &Adapter::<T>::OPS } };
+
+        // SAFETY: `raw` is a valid `net_device`.
+        let slot = unsafe { bindings::netdev_priv(raw) }.cast::<T::Data>();
+        // SAFETY: `slot` is the private area, `size_of::<T::Data>()` bytes, aligned as checked
+        // above, and uninitialised. The `net_device` never moves, and `release()` drops the
+        // data in place before freeing it, so the data stays pinned.
+        if let Err(e) = unsafe { pin_init::raw_try_init(slot, data) } {
+            // SAFETY: The device was never registered and its private data is not initialised,
+            // so there is nothing to drop.
+            unsafe { bindings::free_netdev(raw) };
+            return Err(e.into());
+        }
+        // INVARIANT: Allocated with `T`'s operations and initialised data, not registered.
+        Ok(Self(dev, PhantomData))
+    }
+
+    fn raw(&self) -> *mut bindings::net_device {
+        self.0.as_ptr()
+    }
+
+    /// Sets the MTU bounds; the MTU is clamped into them.
+    pub fn set_mtu_bounds(&mut self, min: u32, max: u32) -> Result {
+        if min > max || max > c_int::MAX as u32 {
+            return Err(EINVAL);
+        }
+        let mtu = self.mtu().clamp(min, max);
+        // SAFETY: The device is valid and not registered, so nothing else accesses it.
+        unsafe {
+            (*self.raw()).min_mtu = min;
+            (*self.raw()).max_mtu = max;
+            (*self.raw()).mtu = mtu;
+        }
+        Ok(())
+    }
+
+    /// Sets the MAC address (`eth_hw_addr_set`).
+    pub fn set_mac_address(&mut self, addr: &[u8; ETH_ALEN]) {
+        // SAFETY: The device is valid and `addr` holds `ETH_ALEN` bytes.
+        unsafe { bindings::eth_hw_addr_set(self.raw(), addr.as_ptr()) }
+    }
+
+    /// Sets the initially active features.
+    pub fn set_features(&mut self, features: Features) {
+        // SAFETY: The device is valid and not registered, so nothing else accesses it.
+        unsafe { (*self.raw()).features = features.0 }
+    }
+
+    /// Sets the features that the user may toggle.
+    pub fn set_hw_features(&mut self, features: Features) {
+        // SAFETY: The device is valid and not registered, so nothing else accesses it.
+        unsafe { (*self.raw()).hw_features = features.0 }
+    }
+
+    /// Sets the features inherited by VLAN devices on top of this one.
+    pub fn set_vlan_features(&mut self, features: Features) {
+        // SAFETY: The device is valid and not registered, so nothing else accesses it.
+        unsafe { (*self.raw()).vlan_features = features.0 }
+    }
+
+    /// Sets the largest GSO packet the device can segment (`netif_set_tso_max_size`).
+    pub fn set_tso_max_size(&mut self, size: u32) {
+        // SAFETY: The device is valid.
+        unsafe { bindings::netif_set_tso_max_size(self.raw(), size) }
+    }
+
+    /// Sets the most segments of a GSO packet the device can handle (`netif_set_tso_max_segs`).
+    pub fn set_tso_max_segs(&mut self, segs: u32) {
+        // SAFETY: The device is valid.
+        unsafe { bindings::netif_set_tso_max_segs(self.raw(), segs) }
+    }
+
+    /// Sets how long a stopped transmit queue may stay stopped before
+    /// [`Driver::tx_timeout`] is called.
+    pub fn set_watchdog_timeout_ms(&mut self, ms: u32) {
+        let jiffies = c_int::try_from(msecs_to_jiffies(ms)).unwrap_or(c_int::MAX);
+        // SAFETY: The device is valid and not registered, so nothing else accesses it.
+        unsafe { (*self.raw()).watchdog_timeo = jiffies }
+    }
+
+    /// Installs `T`'s [`ethtool::Operations`] as the device's `ethtool_ops`.
+    pub fn set_ethtool_ops(&mut self)
+    where
+        T: ethtool::Operations,
+    {
+        // SAFETY: The device is valid and not registered, so nothing else accesses it; the
+        // operations table is a static.
+        unsafe { (*self.raw()).ethtool_ops = ethtool::ops_table::<T>() }
+    }
+}
+
+impl<T: Driver> Deref for UnregisteredDevice<T> {
+    type Target = Device<T>;
+
+    fn deref(&self) -> &Device<T> {
+        // SAFETY: By the type invariant, the device was allocated by `Self::new` and lives,
+        // with its private data, as long as `self`.
+        unsafe { Device::from_raw(self.raw()) }
+    }
+}
+
+impl<T: Driver> Drop for UnregisteredDevice<T> {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant, `self` owns the unregistered device; it is not used
+        // after this.
+        unsafe { release::<T>(self.0) }
+    }
+}
+
+/// A registered network device of driver `T` (`register_netdev`).
+///
+/// Dropping it unregisters the device (`unregister_netdev`, which closes it and waits until the
+/// core no longer uses it), drops the private data and frees the device. It must not be
+/// dropped with the rtnl lock held.
+///
+/// # Invariants
+///
+/// `self.0` is a registered `net_device` allocated by [`UnregisteredDevice::<T>::new`], owned
+/// by this object.
+pub struct Registration<T: Driver>(NonNull<bindings::net_device>, PhantomData<T>);
+
+// SAFETY: Unregistration may happen on any thread; `T::Data` is `Send`.
+unsafe impl<T: Driver> Send for Registration<T> {}
+
+// SAFETY: Shared references only give a `&Device<T>`, which is `Sync`, and call functions that
+// take the locks they need.
+unsafe impl<T: Driver> Sync for Registration<T> {}
+
+impl<T: Driver> Registration<T> {
+    /// Registers `dev` with the network stack. On failure the device is freed.
+    pub fn new(dev: UnregisteredDevice<T>) -> Result<Self> {
+        let dev = ManuallyDrop::new(dev);
+        let raw = dev.0;
+        // SAFETY: `raw` is a valid, configured, unregistered device; `register_netdev()` takes
+        // the rtnl lock itself.
+        let ret = unsafe { bindings::register_netdev(raw.as_ptr()) };
+        if ret != 0 {
+            // SAFETY: Registration failed, so the device is still unregistered, and we own it
+            // (`dev` will not be dropped).
+            unsafe { release::<T>(raw) };
+            return Err(Error::from_errno(ret));
+        }
+        // INVARIANT: The device is registered and its ownership moves from `dev`.
+        Ok(Self(raw, PhantomData))
+    }
+
+    /// Brings the interface up (`dev_open`), like `ip link set dev up`.
+    pub fn open(&self, _rtnl: &RtnlGuard) -> Result {
+        // SAFETY: The device is registered and the rtnl lock is held.
+        to_result(unsafe { bindings::dev_open(self.0.as_ptr(), ptr::null_mut()) })
+    }
+
+    /// Brings the interface down (`dev_close`), like `ip link set dev down`.
+    pub fn close(&self, _rtnl: &RtnlGuard) {
+        // SAFETY: The device is registered and the rtnl lock is held.
+        unsafe { bindings::dev_close(self.0.as_ptr()) }
+    }
+
+    /// Transmits `skb` through the device's queueing discipline (`dev_queue_xmit`), as the
+    /// stack does. The packet is consumed even on error.
+    ///
+    /// Must be called from process or softirq context, not with interrupts disabled.
+    pub fn queue_xmit(&self, mut skb: Skb) -> Result {
+        skb.set_dev_raw(self.0.as_ptr());
+        // SAFETY: The device is registered (it has its queueing discipline) and `skb` is owned;
+        // `dev_queue_xmit()` takes its ownership in every case.
+        let ret = unsafe { bindings::dev_queue_xmit(skb.into_raw().as_ptr()) };
+        match ret {
+            0 => Ok(()),
+            // `NET_XMIT_CN`: queued, but congestion was signalled.
+            2 => Ok(()),
+            // `NET_XMIT_DROP`.
+            1 => Err(ENOBUFS),
+            e if e < 0 => Err(Error::from_errno(e)),
+            _ => Err(EIO),
+        }
+    }
+}
+
+impl<T: Driver> Deref for Registration<T> {
+    type Target = Device<T>;
+
+    fn deref(&self) -> &Device<T> {
+        // SAFETY: By the type invariant, the device was allocated by
+        // `UnregisteredDevice::new` and lives, with its private data, as long as `self`.
+        unsafe { Device::from_raw(self.0.as_ptr()) }
+    }
+}
+
+impl<T: Driver> Drop for Registration<T> {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant, the device is registered and owned by `self`.
+        unsafe { bindings::unregister_netdev(self.0.as_ptr()) };
+        // SAFETY: `unregister_netdev()` returned: the device is closed, unlisted, and the core
+        // waited for all its references, so nothing else uses it.
+        unsafe { release::<T>(self.0) };
+    }
+}
+
+/// A held rtnl lock (`rtnl_lock`), released on drop.
+///
+/// # Invariants
+///
+/// The current thread holds the rtnl lock while this object exists.
+pub struct RtnlGuard(NotThreadSafe);
+
+/// Takes the rtnl lock, which serialises network configuration (`rtnl_lock`). May sleep.
+pub fn rtnl_lock() -> RtnlGuard {
+    // SAFETY: Plain mutex acquisition.
+    unsafe { bindings::rtnl_lock() };
+    // INVARIANT: The lock was just taken; the guard cannot leave this thread.
+    RtnlGuard(NotThreadSafe)
+}
+
+impl Drop for RtnlGuard {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant, this thread holds the rtnl lock.
+        unsafe { bindings::rtnl_unlock() }
+    }
+}

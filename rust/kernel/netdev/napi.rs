@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! NAPI: polling a device for received packets and transmit completions.
+//!
+//! C header: [`include/linux/netdevice.h`](srctree/include/linux/netdevice.h).
+//!
+//! A [`Napi`] is a NAPI context of a network device with the driver's data `P` and its poll
+//! function [`Poll::poll`]. The interrupt handler calls [`Napi::schedule`]; the core then calls
+//! the poll function in softirq context, which processes up to `budget` packets and, when it is
+//! done, calls [`NapiPoll::complete_done`] and re-arms the interrupt.
+
+use crate::{
+    bindings,
+    ffi::c_int,
+    netdev::{
+        skb::{
+            GroResult,
+            Skb, //
+        },
+        Device,
+        Driver, //
+    },
+    new_mutex,
+    page::{
+        Page,
+        PAGE_SIZE, //
+    },
+    prelude::*,
+    sync::Mutex,
+    types::{
+        NotThreadSafe,
+        Opaque, //
+    },
+};
+use core::{
+    cell::Cell,
+    ops::Deref,
+    ptr::{
+        self,
+        NonNull, //
+    },
+};
+
+/// The default NAPI weight (`NAPI_POLL_WEIGHT`).
+pub const NAPI_POLL_WEIGHT: u32 = bindings::NAPI_POLL_WEIGHT;
+
+/// The poll function of a [`Napi`] context, implemented by its data.
+pub trait Poll: Sized + Send + Sync {
+    /// Processes up to `budget` packets and returns how many were processed.
+    ///
+    /// Called in softirq context, never concurrently for one context. When less than `budget`
+    /// was processed, the poll is over: call [`NapiPoll::complete_done`] and, if it returns
+    /// `true`, re-enable the device's interrupt. When `budget` was used up, do not complete: the
+    /// core polls again. Returned values are clamped to that contract.
+    fn poll(napi: NapiPoll<'_, Self>, budget: i32) -> i32;
+}
+
+/// A NAPI context (`struct napi_struct`) of a network device, with the data `P` of its poll
+/// function.
+///
+/// Created disabled by [`Napi::new`] (`netif_napi_add_weight`). Dropping it disables it if
+/// needed and removes it from its device (`netif_napi_del`), which may sleep.
+///
+/// A `Napi` refers to its device: drop it before the device goes, e.g. in [`Driver::stop`] or
+/// as part of the device's private data. If one outlives the private data of its device, the
+/// device is leaked rather than freed.
+///
+/// # Invariants
+///
+/// `napi` was added to a device with `netif_napi_add_weight()` and the poll callback of this
+/// type; it is enabled exactly when `enabled` holds `true`.
+#[pin_data(PinnedDrop)]
+pub struct Napi<P: Poll> {
+    #[pin]
+    napi: Opaque<bindings::napi_struct>,
+    #[pin]
+    enabled: Mutex<bool>,
+    #[pin]
+    data: P,
+}
+
+// SAFETY: The NAPI functions used through `&Napi` may be called from any thread, and `P` is
+// `Send + Sync`.
+unsafe impl<P: Poll> Send for Napi<P> {}
+
+// SAFETY: As above.
+unsafe impl<P: Poll> Sync for Napi<P> {}
+
+impl<P: Poll> Napi<P> {
+    /// Creates a NAPI context of `dev`, polled with weight `weight` (usually
+    /// [`NAPI_POLL_WEIGHT`]), with the poll data `data`. The context starts disabled.
+    pub fn new<'a, T: Driver, E: 'a>(
+        dev: &'a Device<T>,
+        weight: u32,
+        data: impl PinInit<P, E> + 'a,
+    ) -> impl PinInit<Self, Error> + 'a
+    where
+        P: 'a,
+        Error: From<E>,
+    {
+        let weight = c_int::try_from(weight).unwrap_or(c_int::MAX);
+        // SAFETY: The closure initialises `slot` with `data` under the same contract: `slot` is
+        // pinned, and on failure it is left uninitialised.
+        let data = unsafe {
+            pin_init::pin_init_from_closure(move |slot: *mut P| {
+                pin_init::raw_try_init(slot, data).map_err(Error::from)
+            })
+        };
+        try_pin_init!(Self {
+            data <- data,
+            enabled <- new_mutex!(false),
+            napi <- Opaque::ffi_init(move |slot: *mut bindings::napi_struct| {
+                // SAFETY: `slot` is valid for writes of a `napi_struct`, which the core expects
+                // zeroed before it is added. `dev` is a valid device (borrowed for `'a`);
+                // the poll callback matches `Self`, where the context is pinned. It is removed
+                // from the device when dropped.
+                unsafe {
+                    ptr::write_bytes(slot, 0, 1);
+                    bindings::netif_napi_add_weight(dev.as_raw(), slot, Some(Self::poll_callback), weight)
+                };
+            }),
+        }? Error)
+    }
+
+    /// Returns the raw `struct napi_struct` pointer.
+    pub fn as_raw(&self) -> *mut bindings::napi_struct {
+        self.napi.get()
+    }
+
+    /// Returns the data of the poll function.
+    pub fn data(&self) -> &P {
+        &self.data
+    }
+
+    /// Enables the context (`napi_enable`), if disabled. May sleep.
+    pub fn enable(&self) {
+        let mut enabled = self.enabled.lock();
+        if !*enabled {
+            // SAFETY: The context was added to its device and is disabled.
+            unsafe { bindings::napi_enable(self.as_raw()) };
+            // INVARIANT: Enabled, under the lock.
+            *enabled = true;
+        }
+    }
+
+    /// Disables the context (`napi_disable`), if enabled, waiting for a running poll to finish.
+    ///
+    /// May sleep. Calling it from the context's own poll function deadlocks.
+    pub fn disable(&self) {
+        let mut enabled = self.enabled.lock();
+        if *enabled {
+            // SAFETY: The context was added to its device and is enabled.
+            unsafe { bindings::napi_disable(self.as_raw()) };
+            // INVARIANT: Disabled, under the lock.
+            *enabled = false;
+        }
+    }
+
+    /// Schedules a poll (`napi_schedule`), from any context. Returns `false` if a poll was
+    /// already scheduled or the context is disabled.
+    pub fn schedule(&self) -> bool {
+        // SAFETY: The context was added to its device.
+        unsafe { bindings::napi_schedule(self.as_raw()) }
+    }
+
+    /// Returns whether a poll is scheduled or running (`napi_is_scheduled`).
+    pub fn is_scheduled(&self) -> bool {
+        // SAFETY: The context was added to its device.
+        unsafe { bindings::napi_is_scheduled(self.as_raw()) }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the core as the poll function of a context added by [`Napi::new`].
+    unsafe extern "C" fn poll_callback(napi: *mut bindings::napi_struct, budget: c_int) -> c_int {
+        // SAFETY: `napi` is the `napi` field of a pinned `Napi<P>` (only `Napi::new` adds
+        // contexts with this callback), which stays alive while it is scheduled: dropping it
+        // disables it first, which waits for the poll to end.
+        let this = unsafe { &*crate::container_of!(Opaque::cast_from(napi), Self, napi) };
+        let completed = Cell::new(false);
+        let work = P::poll(
+            NapiPoll {
+                napi: this,
+                completed: &completed,
+                _not_send: NotThreadSafe,
+            },
+            budget,
+        );
+        let work = work.clamp(0, budget.max(0));
+        if completed.get() && work >= budget {
+            // The core would keep polling a context the driver completed.
+            (budget - 1).max(0)
+        } else {
+            work
+        }
+    }
+}
+
+#[pinned_drop]
+impl<P: Poll> PinnedDrop for Napi<P> {
+    fn drop(self: Pin<&mut Self>) {
+        self.disable();
+        // SAFETY: The context was added to its device, which is still allocated (see the type
+        // documentation), and is disabled, so no poll runs or can be scheduled. The function
+        // waits for an RCU grace period, after which the memory may go.
+        unsafe { bindings::netif_napi_del(self.as_raw()) };
+    }
+}
+
+/// A running poll of a [`Napi`] context, given to [`Poll::poll`].
+///
+/// # Invariants
+///
+/// Exists only during a call of the poll function of `napi`, in softirq context, while the
+/// context is scheduled (owned by this poll). `completed` is `true` once the poll called
+/// [`NapiPoll::complete_done`].
+pub struct NapiPoll<'a, P: Poll> {
+    napi: &'a Napi<P>,
+    completed: &'a Cell<bool>,
+    _not_send: NotThreadSafe,
+}
+
+impl<P: Poll> Deref for NapiPoll<'_, P> {
+    type Target = Napi<P>;
+
+    fn deref(&self) -> &Napi<P> {
+        self.napi
+    }
+}
+
+impl<P: Poll> NapiPoll<'_, P> {
+    /// Ends the poll after `work_done` packets (`napi_complete_done`).
+    ///
+    /// Returns `false` if the device should not re-enable its interrupt (e.g. busy polling
+    /// takes over or a new poll is already due).
+    pub fn complete_done(self, work_done: i32) -> bool {
+        self.completed.set(true);
+        // SAFETY: By the type invariant the context is scheduled and owned by this poll, which
+        // completes it once (`self` is consumed).
+        unsafe { bindings::napi_complete_done(self.napi.as_raw(), work_done) }
+    }
+
+    /// Hands a received packet to GRO and the stack (`napi_gro_receive`).
+    pub fn gro_receive(&self, skb: Skb) -> GroResult {
+        // SAFETY: We are in the context's poll (softirq), and the packet's ownership passes to
+        // the stack.
+        GroResult::from_raw(unsafe {
+            bindings::napi_gro_receive(self.napi.as_raw(), skb.into_raw().as_ptr())
+        })
+    }
+
+    /// Allocates a receive buffer of `len` bytes from the per-CPU NAPI cache
+    /// (`napi_alloc_skb`).
+    pub fn alloc_skb(&self, len: u32) -> Result<Skb> {
+        // SAFETY: We are in the context's poll (softirq), as the cache requires.
+        let skb = unsafe { bindings::napi_alloc_skb(self.napi.as_raw(), len) };
+        let skb = NonNull::new(skb).ok_or(ENOMEM)?;
+        // SAFETY: A non-null result is a new buffer owned by the caller.
+        Ok(unsafe { Skb::from_raw(skb) })
+    }
+
+    /// Builds a buffer around `page` with the NAPI cache (`napi_build_skb`), like
+    /// [`Skb::build_from_page`].
+    pub fn build_skb(&self, page: Page, headroom: u32, len: u32) -> Result<Skb> {
+        Skb::check_room(headroom, len)?;
+        // SAFETY: `page.as_ptr()` is a page we own, mapped in the kernel's linear map.
+        let data = unsafe { bindings::page_address(page.as_ptr()) };
+        // SAFETY: We are in softirq context; `data` is the start of a whole page we own, with
+        // room for the shared info after `headroom + len`; the buffer takes the page over.
+        let skb = unsafe { bindings::napi_build_skb(data, PAGE_SIZE as u32) };
+        let skb = NonNull::new(skb).ok_or(ENOMEM)?;
+        core::mem::forget(page);
+        // SAFETY: `napi_build_skb()` returned a new buffer that we own.
+        let mut skb = unsafe { Skb::from_raw(skb) };
+        skb.reserve(headroom)?;
+        skb.put(len)?;
+        Ok(skb)
+    }
+}
