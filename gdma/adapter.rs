@@ -23,7 +23,11 @@ use kernel::{
 
 use crate::{
     hwc::Hwc,
-    shared_vport::VportTable,
+    shared_vport::{
+        RefusalLog,
+        VportTable, //
+    },
+    vport_hw::HwcVportHw,
     transport::Transport,
     wire::{
         gdma_msgs::{
@@ -150,11 +154,23 @@ impl Adapter {
             }
         };
         let id = NEXT_ADAPTER_ID.fetch_add(1, Relaxed);
+        let mut handles = KVec::with_capacity(ports.len(), GFP_KERNEL)?;
+        for p in ports.iter() {
+            handles.push(p.handle, GFP_KERNEL)?;
+        }
         let build = || -> Result<Arc<Self>> {
             Ok(Arc::new(
                 Self {
                     id,
-                    vports: VportTable::new(id, ports.len() as u32)?,
+                    vports: VportTable::with_hw(
+                        id,
+                        ports.len() as u32,
+                        Arc::new(
+                            HwcVportHw::new(hwc.clone(), caps.mana_dev, handles),
+                            GFP_KERNEL,
+                        )?,
+                        RefusalLog::Print,
+                    )?,
                     hwc: hwc.clone(),
                     caps,
                     ports,

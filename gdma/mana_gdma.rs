@@ -26,6 +26,7 @@ pub mod sw;
 #[cfg(CONFIG_KUNIT = "y")]
 mod testing;
 pub mod transport;
+mod vport_hw;
 pub mod wire;
 
 pub use adapter::Adapter;

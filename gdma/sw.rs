@@ -153,6 +153,16 @@ impl SwAdapter {
         self.transport.with_device(|d| d.set_latency_us(latency_us))
     }
 
+    /// Takes the adapter down as device removal does (the core's side; the clients must be gone).
+    pub fn remove(&self) {
+        self.adapter.remove();
+    }
+
+    /// How the device has programmed vport `index` (None if it has no such vport).
+    pub fn vport_programming(&self, index: u32) -> Option<device::VportProgramming> {
+        self.transport.with_device(|d| d.vport(index))
+    }
+
     /// The device-visible buffers the core holds.
     pub fn live_buffers(&self) -> usize {
         self.transport.live_buffers()

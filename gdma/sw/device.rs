@@ -218,6 +218,23 @@ impl SwStats {
     }
 }
 
+/// How the device has programmed one vport (CONFIG_VPORT_TX / CONFIG_VPORT_RX).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VportProgramming {
+    /// The PD and doorbell page of the last CONFIG_VPORT_TX, if any.
+    pub tx: Option<(u32, u32)>,
+    /// Whether RX steering is enabled.
+    pub rx_enabled: bool,
+    /// CONFIG_VPORT_TX requests for this vport.
+    pub tx_configs: u32,
+}
+
+/// The doorbell page and PD the device gives the registered MANA device.
+pub(crate) const MANA_DEV_DOORBELL: u32 = 1;
+pub(crate) const MANA_DEV_PDID: u32 = 0x20;
+/// The device's vport handles: this base plus the vport index.
+const VPORT_HANDLE_BASE: u64 = 0x1000;
+
 /// The device's view of the hardware channel after ESTABLISH_HWC.
 #[derive(Clone, Copy, Debug)]
 struct HwcState {
@@ -247,6 +264,7 @@ pub struct SwDevice {
     stats: SwStats,
     pending_irqs: u64,
     registered: bool,
+    vports: [VportProgramming; 16],
 }
 
 const EQ_ENTRIES: u32 = HWC_QUEUE_SIZE / queue::EQE_SIZE;
@@ -276,6 +294,7 @@ impl SwDevice {
             stats: SwStats::default(),
             pending_irqs: 0,
             registered: false,
+            vports: [VportProgramming::default(); 16],
         })
     }
 
@@ -287,6 +306,21 @@ impl SwDevice {
     /// What the device saw so far.
     pub fn stats(&self) -> SwStats {
         self.stats
+    }
+
+    /// How vport `index` is programmed.
+    pub fn vport(&self, index: u32) -> Option<VportProgramming> {
+        if index < self.config.num_ports {
+            self.vports.get(index as usize).copied()
+        } else {
+            None
+        }
+    }
+
+    /// The vport index of a vport handle, if the handle names one of the device's vports.
+    fn vport_of(&self, handle: u64) -> Option<usize> {
+        let index = handle.checked_sub(VPORT_HANDLE_BASE)?;
+        (index < u64::from(self.config.num_ports)).then_some(index as usize)
     }
 
     /// Arms `fault` for the next `count` requests with code `code`.
@@ -739,9 +773,9 @@ impl SwDevice {
                 self.registered = true;
                 self.stats.live_registrations += 1;
                 let mut r = RegisterDeviceResp::zeroed();
-                r.pdid = 0x20;
+                r.pdid = MANA_DEV_PDID;
                 r.gpa_mkey = 0x5a5a;
-                r.db_id = 1;
+                r.db_id = MANA_DEV_DOORBELL;
                 reply(hdr, r, 0)
             }
             gdma_msgs::code::DEREGISTER_DEVICE => {
@@ -771,10 +805,40 @@ impl SwDevice {
                 r.num_indirection_ent = 64;
                 r.mac_addr = self.config.mac_base;
                 r.mac_addr[5] = r.mac_addr[5].wrapping_add(req.vport_index as u8);
-                r.vport = 0x1000 + u64::from(req.vport_index);
+                r.vport = VPORT_HANDLE_BASE + u64::from(req.vport_index);
                 reply(hdr, r, 0)
             }
-            mana_msgs::code::CONFIG_VPORT_TX => reply(hdr, ConfigVportResp::zeroed(), 0),
+            mana_msgs::code::CONFIG_VPORT_TX => {
+                let req = mana_msgs::ConfigVportReq::from_bytes_copy(req).ok_or(EINVAL)?;
+                let Some(index) = self.vport_of(req.vport) else {
+                    self.protocol_error("CONFIG_VPORT_TX for an unknown vport handle");
+                    return reply(hdr, ConfigVportResp::zeroed(), 0x2);
+                };
+                if !self.registered || req.doorbell_pageid as usize >= NUM_DB_PAGES {
+                    self.protocol_error("CONFIG_VPORT_TX with an unknown doorbell page or before REGISTER_DEVICE");
+                    return reply(hdr, ConfigVportResp::zeroed(), 0x2);
+                }
+                let v = &mut self.vports[index];
+                v.tx = Some((req.pdid, req.doorbell_pageid));
+                v.tx_configs += 1;
+                let mut r = ConfigVportResp::zeroed();
+                r.tx_vport_offset = 0;
+                r.short_form_allowed = 1;
+                reply(hdr, r, 0)
+            }
+            mana_msgs::code::CONFIG_VPORT_RX => {
+                let Ok((rx, table)) = mana_msgs::CfgRxSteerReq::parse(req) else {
+                    self.protocol_error("malformed CONFIG_VPORT_RX");
+                    return reply(hdr, mana_msgs::CfgRxSteerResp::zeroed(), 0x2);
+                };
+                let Some(index) = self.vport_of(rx.vport) else {
+                    self.protocol_error("CONFIG_VPORT_RX for an unknown vport handle");
+                    return reply(hdr, mana_msgs::CfgRxSteerResp::zeroed(), 0x2);
+                };
+                let _ = table;
+                self.vports[index].rx_enabled = rx.rx_enable != 0;
+                reply(hdr, mana_msgs::CfgRxSteerResp::zeroed(), 0)
+            }
             _ => reply(hdr, GeneralResp::zeroed(), STATUS_CMD_UNSUPPORTED),
         }
     }
