@@ -8,6 +8,7 @@
 //! REGISTER_DEVICE and one QUERY_VPORT_CONFIG per port. Removal undoes it in reverse.
 
 use kernel::{
+    debugfs::Dir,
     new_mutex,
     prelude::*,
     sync::{
@@ -18,6 +19,7 @@ use kernel::{
         Arc,
         Mutex, //
     },
+    str::CString,
     transmute::AsBytes,
 };
 
@@ -25,6 +27,7 @@ use crate::{
     hwc::Hwc,
     shared_vport::{
         RefusalLog,
+        VportDebugfs,
         VportTable, //
     },
     vport_hw::HwcVportHw,
@@ -105,6 +108,8 @@ pub struct Adapter {
     ports: KVec<PortInfo>,
     vports: VportTable,
     removed: Pin<KBox<Mutex<bool>>>,
+    /// `adapter<N>/vport<M>` in the core's debugfs directory; the files go before the directory.
+    _debugfs: Option<(VportDebugfs, Dir)>,
 }
 
 /// Reads register `offset` and checks that `len` bytes at the offset it names fit in BAR0.
@@ -134,7 +139,11 @@ pub(crate) fn request<R: Request>(hwc: &Hwc, req: &mut R) -> Result<R::Response>
 
 impl Adapter {
     /// Brings up the function behind `transport`, whose BAR0 is `bar_size` bytes.
-    pub(crate) fn probe(transport: Arc<dyn Transport>, bar_size: usize) -> Result<Arc<Self>> {
+    pub(crate) fn probe(
+        transport: Arc<dyn Transport>,
+        bar_size: usize,
+        debugfs: Option<&Dir>,
+    ) -> Result<Arc<Self>> {
         let t = &*transport;
         let db_base = read_offset_reg(t, regs::GDMA_REG_DB_PAGE_OFFSET, 0, bar_size)?;
         let db_page_size = u64::from(t.read32(regs::GDMA_REG_DB_PAGE_SIZE)? & regs::DB_PAGE_SIZE_MASK);
@@ -159,10 +168,7 @@ impl Adapter {
             handles.push(p.handle, GFP_KERNEL)?;
         }
         let build = || -> Result<Arc<Self>> {
-            Ok(Arc::new(
-                Self {
-                    id,
-                    vports: VportTable::with_hw(
+            let vports = VportTable::with_hw(
                         id,
                         ports.len() as u32,
                         Arc::new(
@@ -170,7 +176,19 @@ impl Adapter {
                             GFP_KERNEL,
                         )?,
                         RefusalLog::Print,
-                    )?,
+                    )?;
+            let debugfs = match debugfs {
+                Some(parent) => {
+                    let dir = parent.subdir(&CString::try_from_fmt(fmt!("adapter{}", id))?);
+                    Some((vports.create_debugfs(&dir)?, dir))
+                }
+                None => None,
+            };
+            Ok(Arc::new(
+                Self {
+                    id,
+                    vports,
+                    _debugfs: debugfs,
                     hwc: hwc.clone(),
                     caps,
                     ports,

@@ -8,6 +8,7 @@
 //! `mana_gdma.rdma.N`) and reaches the core only through the API in [`client`].
 
 use kernel::{
+    debugfs::Dir,
     driver,
     pci,
     prelude::*,
@@ -42,6 +43,7 @@ pub const MODULE_NAME: &CStr = <LocalModule as kernel::ModuleMetadata>::NAME;
 #[pin_data]
 struct GdmaModule {
     sw_adapters: sw::SwAdapters,
+    _debugfs: Dir,
     #[pin]
     _pci_driver: driver::Registration<pci::Adapter<pci_drv::GdmaPciDriver>>,
 }
@@ -50,8 +52,10 @@ impl InPlaceModule for GdmaModule {
     fn init(module: &'static kernel::ThisModule) -> impl PinInit<Self, Error> {
         let count = module_parameters::sw_adapters.value();
         let ports = module_parameters::sw_ports.value();
+        let debugfs = Dir::new(c"mana_gdma");
         try_pin_init!(Self {
-            sw_adapters: sw::SwAdapters::new(count, ports)?,
+            sw_adapters: sw::SwAdapters::new(count, ports, &debugfs)?,
+            _debugfs: debugfs,
             _pci_driver <- driver::Registration::new(MODULE_NAME, module),
         })
     }

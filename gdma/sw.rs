@@ -9,6 +9,7 @@
 
 use kernel::{
     auxiliary,
+    debugfs::Dir,
     device::{
         Bound,
         Device as KDevice, //
@@ -118,9 +119,14 @@ impl SwAdapter {
     /// Creates a software adapter with `config`, brings it up through the core and, if
     /// `with_clients`, registers its clients' auxiliary devices.
     pub fn new(config: SwConfig, with_clients: bool) -> Result<Self> {
+        Self::new_in(config, with_clients, None)
+    }
+
+    /// [`SwAdapter::new`], with the adapter's debugfs files under `debugfs`.
+    pub(crate) fn new_in(config: SwConfig, with_clients: bool, debugfs: Option<&Dir>) -> Result<Self> {
         let transport = SwTransport::new(config)?;
         let bar: Arc<dyn Transport> = Arc::new(SwTransportRef(transport.clone()), GFP_KERNEL)?;
-        let adapter = Adapter::probe(bar, device::BAR0_SIZE)?;
+        let adapter = Adapter::probe(bar, device::BAR0_SIZE, debugfs)?;
         let clients = if with_clients {
             Some(Clients::new(&adapter).inspect_err(|_| adapter.remove())?)
         } else {
@@ -174,7 +180,7 @@ impl SwAdapter {
         let transport = SwTransport::new(config)?;
         transport.with_device(prepare)?;
         let bar: Arc<dyn Transport> = Arc::new(SwTransportRef(transport.clone()), GFP_KERNEL)?;
-        match Adapter::probe(bar, device::BAR0_SIZE) {
+        match Adapter::probe(bar, device::BAR0_SIZE, None) {
             Ok(_) => Err(EINVAL),
             Err(e) => Ok((e, transport.with_device(|d| d.stats()), transport.live_buffers())),
         }
@@ -204,8 +210,8 @@ pub(crate) struct SwAdapters {
 }
 
 impl SwAdapters {
-    /// Creates `count` adapters of `ports` ports each, and the control file.
-    pub(crate) fn new(count: u32, ports: u32) -> Result<Self> {
+    /// Creates `count` adapters of `ports` ports each, and the control file, in `debugfs`.
+    pub(crate) fn new(count: u32, ports: u32, debugfs: &Dir) -> Result<Self> {
         if count as usize > control::MAX_SW_ADAPTERS {
             pr_err!(
                 "sw_adapters={} is too many; use at most {}\n",
@@ -214,7 +220,7 @@ impl SwAdapters {
             );
             return Err(EINVAL);
         }
-        let registry = SwRegistry::new()?;
+        let registry = SwRegistry::new(debugfs.clone())?;
         let config = SwConfig {
             num_ports: ports,
             ..SwConfig::default()
@@ -223,7 +229,7 @@ impl SwAdapters {
             registry.add(config)?;
         }
         Ok(Self {
-            _control: Control::new(&registry)?,
+            _control: Control::new(&registry, debugfs)?,
             registry,
         })
     }

@@ -102,14 +102,16 @@ pub(crate) fn parse(line: &[u8]) -> Result<Command> {
 pub(crate) struct SwRegistry {
     #[pin]
     adapters: Mutex<KVec<SwAdapter>>,
+    debugfs: Option<Dir>,
 }
 
 impl SwRegistry {
-    /// Creates an empty registry.
-    pub(crate) fn new() -> Result<Arc<Self>> {
+    /// Creates an empty registry whose adapters put their debugfs files in `debugfs`.
+    pub(crate) fn new(debugfs: impl Into<Option<Dir>>) -> Result<Arc<Self>> {
         Arc::pin_init(
             pin_init!(Self {
                 adapters <- new_mutex!(KVec::new()),
+                debugfs: debugfs.into(),
             }),
             GFP_KERNEL,
         )
@@ -123,7 +125,7 @@ impl SwRegistry {
             return Err(ENOSPC);
         }
         adapters.reserve(1, GFP_KERNEL)?;
-        let adapter = SwAdapter::new(config, true)?;
+        let adapter = SwAdapter::new_in(config, true, self.debugfs.as_ref())?;
         let id = adapter.adapter().id();
         adapters.push(adapter, GFP_KERNEL)?;
         Ok(id)
@@ -202,24 +204,19 @@ fn write(registry: &Arc<SwRegistry>, reader: &mut UserSliceReader) -> Result {
     Ok(())
 }
 
-/// The debugfs directory and control file.
+/// The control file.
 pub(crate) struct Control {
     _file: Pin<KBox<File<Arc<SwRegistry>>>>,
-    _dir: Dir,
 }
 
 impl Control {
-    /// Creates `/sys/kernel/debug/mana_gdma/sw_control` for `registry`.
-    pub(crate) fn new(registry: &Arc<SwRegistry>) -> Result<Self> {
-        let dir = Dir::new(c"mana_gdma");
+    /// Creates `sw_control` for `registry` in `dir` (`/sys/kernel/debug/mana_gdma`).
+    pub(crate) fn new(registry: &Arc<SwRegistry>, dir: &Dir) -> Result<Self> {
         let file = KBox::pin_init(
             dir.read_write_callback_file(c"sw_control", registry.clone(), &show, &write),
             GFP_KERNEL,
         )?;
-        Ok(Self {
-            _file: file,
-            _dir: dir,
-        })
+        Ok(Self { _file: file })
     }
 }
 
@@ -264,7 +261,7 @@ mod tests {
 
     #[test]
     fn add_and_del_adapters() -> Result {
-        let registry = SwRegistry::new()?;
+        let registry = SwRegistry::new(None)?;
         let Command::Add(mut config) = parse(b"add ports=2")? else {
             return Err(EINVAL);
         };

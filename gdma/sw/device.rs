@@ -278,12 +278,19 @@ impl SwDevice {
     /// Creates a device in its power-on state.
     pub(crate) fn new(config: SwConfig) -> Result<Self> {
         if config.num_ports == 0 || config.num_ports > 16 {
+            pr_err!("mana_sw: {} ports requested; a software adapter has 1..=16\n", config.num_ports);
             return Err(EINVAL);
         }
         if config.hwc_depth == 0 || config.hwc_depth > HWC_MAX_DEPTH {
+            pr_err!(
+                "mana_sw: hardware-channel depth {} requested; the device offers 1..={}\n",
+                config.hwc_depth,
+                HWC_MAX_DEPTH
+            );
             return Err(EINVAL);
         }
         if config.num_vectors == 0 || config.num_vectors > 64 {
+            pr_err!("mana_sw: {} MSI-X vectors requested; the device offers 1..=64\n", config.num_vectors);
             return Err(EINVAL);
         }
         Ok(Self {
