@@ -25,6 +25,7 @@ use kernel::{
 
 use crate::{
     hwc::Hwc,
+    objects::ObjectContext,
     shared_vport::{
         RefusalLog,
         VportDebugfs,
@@ -104,6 +105,7 @@ pub struct DeviceCaps {
 pub struct Adapter {
     id: u32,
     hwc: Arc<Hwc>,
+    transport: Arc<dyn Transport>,
     caps: DeviceCaps,
     ports: KVec<PortInfo>,
     vports: VportTable,
@@ -190,6 +192,7 @@ impl Adapter {
                     vports,
                     _debugfs: debugfs,
                     hwc: hwc.clone(),
+                    transport: transport.clone(),
                     caps,
                     ports,
                     removed: KBox::pin_init(new_mutex!(false), GFP_KERNEL)?,
@@ -336,6 +339,15 @@ impl Adapter {
     /// The hardware channel.
     pub fn hwc(&self) -> &Hwc {
         &self.hwc
+    }
+
+    /// What creating device objects for the Ethernet (MANA) device needs.
+    pub fn objects(&self) -> ObjectContext {
+        ObjectContext {
+            hwc: self.hwc.clone(),
+            transport: self.transport.clone(),
+            dev: self.caps.mana_dev,
+        }
     }
 }
 

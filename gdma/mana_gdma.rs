@@ -19,6 +19,7 @@ pub mod adapter;
 pub mod client;
 pub mod dma;
 pub mod hwc;
+pub mod objects;
 mod pci_drv;
 #[path = "../shared_vport/shared_vport.rs"]
 pub mod shared_vport;

@@ -192,6 +192,14 @@ pub struct SwStats {
     pub live_registrations: u32,
     /// Faults injected so far.
     pub faults_injected: u32,
+    /// DMA regions created and not destroyed.
+    pub live_regions: u32,
+    /// Event queues created and not disabled.
+    pub live_eqs: u32,
+    /// Work-queue objects created and not destroyed.
+    pub live_wq_objs: u32,
+    /// Protection domains created and not destroyed.
+    pub live_pds: u32,
 }
 
 impl SwStats {
@@ -235,6 +243,66 @@ pub(crate) const MANA_DEV_PDID: u32 = 0x20;
 /// The device's vport handles: this base plus the vport index.
 const VPORT_HANDLE_BASE: u64 = 0x1000;
 
+/// The most objects of each kind the device holds, like a real device's tables.
+const MAX_OBJECTS: usize = 256;
+
+/// A registered DMA region.
+struct Region {
+    handle: u64,
+    length: u64,
+}
+
+/// An event queue.
+struct EqObj {
+    id: u32,
+    region: u64,
+}
+
+/// A work-queue object.
+struct WqObj {
+    handle: u64,
+    ty: u32,
+    wq_region: u64,
+    cq_region: u64,
+    parent_eq: u32,
+}
+
+/// The device's object tables.
+#[derive(Default)]
+struct Objects {
+    regions: KVec<Region>,
+    eqs: KVec<EqObj>,
+    wq_objs: KVec<WqObj>,
+    pds: KVec<(u64, u32)>,
+    next_handle: u64,
+    next_id: u32,
+}
+
+impl Objects {
+    fn region_in_use(&self, handle: u64) -> bool {
+        self.eqs.iter().any(|q| q.region == handle)
+            || self
+                .wq_objs
+                .iter()
+                .any(|w| w.wq_region == handle || w.cq_region == handle)
+    }
+
+    fn region_len(&self, handle: u64) -> Option<u64> {
+        self.regions.iter().find(|r| r.handle == handle).map(|r| r.length)
+    }
+
+    fn new_handle(&mut self) -> u64 {
+        self.next_handle += 1;
+        0x1_0000 + self.next_handle
+    }
+
+    fn new_id(&mut self) -> u32 {
+        // Queue id 0 is the hardware channel's.
+        self.next_id += 1;
+        self.next_id
+    }
+}
+
 /// The device's view of the hardware channel after ESTABLISH_HWC.
 #[derive(Clone, Copy, Debug)]
 struct HwcState {
@@ -265,6 +333,7 @@ pub struct SwDevice {
     pending_irqs: u64,
     registered: bool,
     vports: [VportProgramming; 16],
+    objects: Objects,
 }
 
 const EQ_ENTRIES: u32 = HWC_QUEUE_SIZE / queue::EQE_SIZE;
@@ -302,6 +371,7 @@ impl SwDevice {
             pending_irqs: 0,
             registered: false,
             vports: [VportProgramming::default(); 16],
+            objects: Objects::default(),
         })
     }
 
@@ -661,16 +731,14 @@ impl SwDevice {
             self.pending_irqs |= 1 << hwc.msix;
             return Ok(());
         }
-        let mut resp = self.handle_request(code, &req_hdr, &req)?;
         let resp_hdr_len = size_of::<RespHdr>();
+        let mut resp = match fault {
+            // The device refuses the request: no side effect, just the status.
+            Some(Fault::Status(status)) => reply(&req_hdr, GeneralResp::zeroed(), status)?,
+            _ => self.handle_request(mem, code, &req_hdr, &req)?,
+        };
         match fault {
-            Some(Fault::Status(status)) => {
-                resp.truncate(resp_hdr_len);
-                let mut h = RespHdr::from_bytes_copy(&resp).ok_or(EINVAL)?;
-                h.status = status;
-                h.response.msg_size = resp_hdr_len as u32;
-                resp.copy_from_slice(h.as_bytes());
-            }
+            Some(Fault::Status(_)) => {}
             Some(Fault::ShortResponse) => resp.truncate(resp_hdr_len),
             Some(Fault::WrongMsgId | Fault::WrongActivityId | Fault::WrongDevId) => {
                 let mut h = RespHdr::from_bytes_copy(&resp[..resp_hdr_len]).ok_or(EINVAL)?;
@@ -741,8 +809,85 @@ impl SwDevice {
     }
 
     /// Builds the response to one request: the body of the device.
-    fn handle_request(&mut self, code: u32, hdr: &ReqHdr, req: &[u8]) -> Result<KVec<u8>> {
+    fn handle_request(
+        &mut self,
+        mem: &dyn DeviceMemory,
+        code: u32,
+        hdr: &ReqHdr,
+        req: &[u8],
+    ) -> Result<KVec<u8>> {
         match code {
+            gdma_msgs::code::CREATE_DMA_REGION => self.create_dma_region(mem, hdr, req),
+            gdma_msgs::code::DESTROY_DMA_REGION => {
+                let r = gdma_msgs::DestroyDmaRegionReq::from_bytes_copy(req).ok_or(EINVAL)?;
+                let h = r.dma_region_handle;
+                let objs = &mut self.objects;
+                let Some(pos) = objs.regions.iter().position(|x| x.handle == h) else {
+                    self.protocol_error("DESTROY_DMA_REGION of an unknown region");
+                    return reply(hdr, GeneralResp::zeroed(), 0x2);
+                };
+                if objs.region_in_use(h) {
+                    self.protocol_error("DESTROY_DMA_REGION of a region a queue still uses");
+                    return reply(hdr, GeneralResp::zeroed(), 0x3);
+                }
+                let _ = objs.regions.remove(pos);
+                self.stats.live_regions -= 1;
+                reply(hdr, GeneralResp::zeroed(), 0)
+            }
+            gdma_msgs::code::CREATE_QUEUE => self.create_queue(hdr, req),
+            gdma_msgs::code::DISABLE_QUEUE => {
+                let r = gdma_msgs::DisableQueueReq::from_bytes_copy(req).ok_or(EINVAL)?;
+                let objs = &mut self.objects;
+                let found = objs.eqs.iter().position(|q| q.id == r.queue_index);
+                let Some(pos) = found.filter(|_| r.ty == queue::queue_type::EQ) else {
+                    self.protocol_error("DISABLE_QUEUE of an unknown queue");
+                    return reply(hdr, GeneralResp::zeroed(), 0x2);
+                };
+                if objs.wq_objs.iter().any(|w| w.parent_eq == r.queue_index) {
+                    self.protocol_error("DISABLE_QUEUE of an EQ that completion queues still use");
+                    return reply(hdr, GeneralResp::zeroed(), 0x3);
+                }
+                let _ = objs.eqs.remove(pos);
+                self.stats.live_eqs -= 1;
+                reply(hdr, GeneralResp::zeroed(), 0)
+            }
+            mana_msgs::code::CREATE_WQ_OBJ => self.create_wq_obj(hdr, req),
+            mana_msgs::code::DESTROY_WQ_OBJ => {
+                let r = mana_msgs::DestroyWqObjReq::from_bytes_copy(req).ok_or(EINVAL)?;
+                let objs = &mut self.objects;
+                let found = objs.wq_objs.iter().position(|w| w.handle == r.wq_obj_handle);
+                let Some(pos) = found.filter(|p| objs.wq_objs[*p].ty == r.wq_type) else {
+                    self.protocol_error("DESTROY_WQ_OBJ of an unknown object or with the wrong type");
+                    return reply(hdr, mana_msgs::DestroyWqObjResp::zeroed(), 0x2);
+                };
+                let _ = objs.wq_objs.remove(pos);
+                self.stats.live_wq_objs -= 1;
+                reply(hdr, mana_msgs::DestroyWqObjResp::zeroed(), 0)
+            }
+            gdma_msgs::code::CREATE_PD => {
+                if self.objects.pds.len() >= MAX_OBJECTS {
+                    return reply(hdr, gdma_msgs::CreatePdResp::zeroed(), 0x4);
+                }
+                self.objects.pds.reserve(1, GFP_KERNEL)?;
+                let handle = self.objects.new_handle();
+                let id = self.objects.new_id() + 0x100;
+                self.objects.pds.push((handle, id), GFP_KERNEL)?;
+                self.stats.live_pds += 1;
+                let mut r = gdma_msgs::CreatePdResp::zeroed();
+                r.pd_handle = handle;
+                r.pd_id = id;
+                reply(hdr, r, 0)
+            }
+            gdma_msgs::code::DESTROY_PD => {
+                let r = gdma_msgs::DestroyPdReq::from_bytes_copy(req).ok_or(EINVAL)?;
+                let Some(pos) = self.objects.pds.iter().position(|p| p.0 == r.pd_handle) else {
+                    self.protocol_error("DESTROY_PD of an unknown PD");
+                    return reply(hdr, gdma_msgs::DestroyPdResp::zeroed(), 0x2);
+                };
+                let _ = self.objects.pds.remove(pos);
+                self.stats.live_pds -= 1;
+                reply(hdr, gdma_msgs::DestroyPdResp::zeroed(), 0)
+            }
             gdma_msgs::code::VERIFY_VF_DRIVER_VERSION => {
                 let mut r = VerifyVerResp::zeroed();
                 r.gdma_protocol_ver = gdma_msgs::PROTOCOL_V1;
@@ -848,6 +993,151 @@ impl SwDevice {
             }
             _ => reply(hdr, GeneralResp::zeroed(), STATUS_CMD_UNSUPPORTED),
         }
+    }
+}
+
+impl SwDevice {
+    fn known_pd(&self, pdid: u32) -> bool {
+        (self.registered && pdid == MANA_DEV_PDID) || self.objects.pds.iter().any(|p| p.1 == pdid)
+    }
+
+    fn create_dma_region(&mut self, mem: &dyn DeviceMemory, hdr: &ReqHdr, req: &[u8]) -> Result<KVec<u8>> {
+        let no = gdma_msgs::CreateDmaRegionResp::zeroed();
+        let Ok((r, pages)) = gdma_msgs::CreateDmaRegionReq::parse(req) else {
+            self.protocol_error("malformed CREATE_DMA_REGION");
+            return reply(hdr, no, 0x2);
+        };
+        let page = u64::from(queue::MANA_PAGE_SIZE);
+        if r.gdma_page_type != gdma_msgs::PAGE_TYPE_4K
+            || r.offset_in_page != 0
+            || r.page_count != r.page_addr_list_len
+            || r.page_count == 0
+            || r.length != u64::from(r.page_count) * page
+        {
+            self.protocol_error("CREATE_DMA_REGION with inconsistent length, page type or page count");
+            return reply(hdr, no, 0x2);
+        }
+        for addr in pages.iter() {
+            let mut probe = [0u8; 1];
+            if addr % page != 0
+                || mem.dma_read(addr, &mut probe).is_err()
+                || mem.dma_read(addr + page - 1, &mut probe).is_err()
+            {
+                self.stats.dma_faults += 1;
+                self.protocol_error("CREATE_DMA_REGION with a page the driver has not mapped");
+                return reply(hdr, no, 0x2);
+            }
+        }
+        if self.objects.regions.len() >= MAX_OBJECTS {
+            return reply(hdr, no, 0x4);
+        }
+        self.objects.regions.reserve(1, GFP_KERNEL)?;
+        let handle = self.objects.new_handle();
+        self.objects.regions.push(
+            Region {
+                handle,
+                length: r.length,
+            },
+            GFP_KERNEL,
+        )?;
+        self.stats.live_regions += 1;
+        let mut resp = no;
+        resp.dma_region_handle = handle;
+        reply(hdr, resp, 0)
+    }
+
+    /// Checks that `handle` names a free region of at least `size` bytes, a power of two.
+    fn usable_region(&mut self, handle: u64, size: u32, what: &str) -> bool {
+        let ok = size >= queue::MANA_PAGE_SIZE
+            && size.is_power_of_two()
+            && self.objects.region_len(handle).is_some_and(|len| len >= u64::from(size))
+            && !self.objects.region_in_use(handle);
+        if !ok {
+            self.protocol_error(what);
+        }
+        ok
+    }
+
+    fn create_queue(&mut self, hdr: &ReqHdr, req: &[u8]) -> Result<KVec<u8>> {
+        let no = gdma_msgs::CreateQueueResp::zeroed();
+        let r = gdma_msgs::CreateQueueReq::from_bytes_copy(req).ok_or(EINVAL)?;
+        if r.ty != queue::queue_type::EQ {
+            // Only event queues are created this way for MANA; SQ/RQ/CQ come with WQ objects.
+            self.protocol_error("CREATE_QUEUE of a type other than EQ");
+            return reply(hdr, no, 0x2);
+        }
+        if !self.usable_region(r.gdma_region, r.queue_size, "CREATE_QUEUE with an unknown, busy or too small region") {
+            return reply(hdr, no, 0x2);
+        }
+        if r.eq_pci_msix_index >= self.config.num_vectors
+            || !self.known_pd(r.pdid)
+            || r.doorbell_id as usize >= NUM_DB_PAGES
+        {
+            self.protocol_error("CREATE_QUEUE with an unknown MSI-X vector, PD or doorbell page");
+            return reply(hdr, no, 0x2);
+        }
+        if self.objects.eqs.len() >= MAX_OBJECTS {
+            return reply(hdr, no, 0x4);
+        }
+        self.objects.eqs.reserve(1, GFP_KERNEL)?;
+        let id = self.objects.new_id();
+        self.objects.eqs.push(
+            EqObj {
+                id,
+                region: r.gdma_region,
+            },
+            GFP_KERNEL,
+        )?;
+        self.stats.live_eqs += 1;
+        let mut resp = no;
+        resp.queue_index = id;
+        reply(hdr, resp, 0)
+    }
+
+    fn create_wq_obj(&mut self, hdr: &ReqHdr, req: &[u8]) -> Result<KVec<u8>> {
+        let no = mana_msgs::CreateWqObjResp::zeroed();
+        let r = mana_msgs::CreateWqObjReq::from_bytes_copy(req).ok_or(EINVAL)?;
+        if self.vport_of(r.vport).is_none() {
+            self.protocol_error("CREATE_WQ_OBJ for an unknown vport");
+            return reply(hdr, no, 0x2);
+        }
+        if r.wq_type != queue::queue_type::SQ && r.wq_type != queue::queue_type::RQ {
+            self.protocol_error("CREATE_WQ_OBJ of a type other than SQ or RQ");
+            return reply(hdr, no, 0x2);
+        }
+        if r.wq_gdma_region == r.cq_gdma_region
+            || !self.usable_region(r.wq_gdma_region, r.wq_size, "CREATE_WQ_OBJ with an unknown, busy or too small WQ region")
+            || !self.usable_region(r.cq_gdma_region, r.cq_size, "CREATE_WQ_OBJ with an unknown, busy or too small CQ region")
+        {
+            return reply(hdr, no, 0x2);
+        }
+        if !self.objects.eqs.iter().any(|q| q.id == r.cq_parent_qid) {
+            self.protocol_error("CREATE_WQ_OBJ whose CQ reports to an unknown EQ");
+            return reply(hdr, no, 0x2);
+        }
+        if self.objects.wq_objs.len() >= MAX_OBJECTS {
+            return reply(hdr, no, 0x4);
+        }
+        self.objects.wq_objs.reserve(1, GFP_KERNEL)?;
+        let handle = self.objects.new_handle();
+        let wq_id = self.objects.new_id();
+        let cq_id = self.objects.new_id();
+        self.objects.wq_objs.push(
+            WqObj {
+                handle,
+                ty: r.wq_type,
+                wq_region: r.wq_gdma_region,
+                cq_region: r.cq_gdma_region,
+                parent_eq: r.cq_parent_qid,
+            },
+            GFP_KERNEL,
+        )?;
+        self.stats.live_wq_objs += 1;
+        let mut resp = no;
+        resp.wq_id = wq_id;
+        resp.cq_id = cq_id;
+        resp.wq_obj = handle;
+        reply(hdr, resp, 0)
     }
 }
 

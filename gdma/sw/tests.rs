@@ -392,3 +392,110 @@ mod bench {
         Ok(())
     }
 }
+
+#[kunit_tests(mana_rs_gdma_objects)]
+mod objects {
+    use super::*;
+    use crate::wire::gdma_msgs::DisableQueueReq;
+    use kernel::sync::Arc;
+
+    use crate::objects::{
+        EventQueue,
+        ProtectionDomain,
+        WqKind,
+        WqObject, //
+    };
+
+    fn queue_set(sw: &SwAdapter) -> Result<(Arc<EventQueue>, WqObject, WqObject)> {
+        let a = sw.adapter();
+        let ctx = a.objects();
+        let caps = a.caps();
+        let eq = EventQueue::new(&ctx, 4096, 1, caps.pdid, caps.doorbell)?;
+        let vport = a.ports()[0].handle;
+        let sq = WqObject::new(&ctx, vport, WqKind::Send, 8192, 4096, &eq)?;
+        let rq = WqObject::new(&ctx, vport, WqKind::Receive, 8192, 4096, &eq)?;
+        Ok((eq, sq, rq))
+    }
+
+    #[test]
+    fn queues_and_pds_are_created_and_destroyed_on_the_device() -> Result {
+        let sw = SwAdapter::new(config(), false)?;
+        let buffers = sw.live_buffers();
+        let (eq, sq, rq) = queue_set(&sw)?;
+        let pd = ProtectionDomain::new(&sw.adapter().objects(), 0)?;
+        let s = sw.device_stats();
+        assert_eq!((s.live_regions, s.live_eqs, s.live_wq_objs, s.live_pds), (5, 1, 2, 1));
+        assert!(sq.wq_id() != rq.wq_id() && sq.cq_id() != rq.cq_id());
+        assert_eq!(sw.live_buffers(), buffers + 5);
+        // Objects go before the EQ their CQs report to.
+        drop((sq, rq));
+        drop(eq);
+        drop(pd);
+        let s = sw.device_stats();
+        assert_eq!((s.live_regions, s.live_eqs, s.live_wq_objs, s.live_pds), (0, 0, 0, 0));
+        assert_eq!(s.protocol_errors, 0);
+        assert_eq!(sw.live_buffers(), buffers);
+        Ok(())
+    }
+
+    #[test]
+    fn an_eq_outlives_the_queues_that_report_to_it() -> Result {
+        let sw = SwAdapter::new(config(), false)?;
+        let (eq, sq, rq) = queue_set(&sw)?;
+        let id = eq.id();
+        drop(eq);
+        assert_eq!(sw.device_stats().live_eqs, 1);
+        drop((sq, rq));
+        let s = sw.device_stats();
+        assert_eq!((s.live_eqs, s.live_regions, s.protocol_errors), (0, 0, 0));
+
+        // The device itself refuses the wrong order, should a driver send it.
+        let (eq, sq, rq) = queue_set(&sw)?;
+        let mut req = DisableQueueReq::new(crate::wire::queue::queue_type::EQ, eq.id());
+        req.hdr.dev_id = sw.adapter().caps().mana_dev;
+        assert_eq!(request(sw.adapter().hwc(), &mut req).err(), Some(EPROTO));
+        assert_eq!(sw.device_stats().protocol_errors, 1);
+        assert!(eq.id() != id);
+        drop((sq, rq, eq));
+        assert_eq!(sw.device_stats().live_eqs, 0);
+        Ok(())
+    }
+
+    #[test]
+    fn a_failed_create_leaves_nothing_behind() -> Result {
+        let sw = SwAdapter::new(config(), false)?;
+        let ctx = sw.adapter().objects();
+        let caps = sw.adapter().caps();
+        let eq = EventQueue::new(&ctx, 4096, 1, caps.pdid, caps.doorbell)?;
+        sw.inject(mana_code::CREATE_WQ_OBJ, Fault::Status(0x9), 1)?;
+        let vport = sw.adapter().ports()[0].handle;
+        assert_eq!(
+            WqObject::new(&ctx, vport, WqKind::Send, 4096, 4096, &eq).err(),
+            Some(EPROTO)
+        );
+        let s = sw.device_stats();
+        assert_eq!((s.live_regions, s.live_wq_objs), (1, 0));
+        // Bad sizes never reach the device.
+        assert_eq!(
+            WqObject::new(&ctx, vport, WqKind::Send, 3000, 4096, &eq).err(),
+            Some(EINVAL)
+        );
+        drop(eq);
+        assert_eq!(sw.device_stats().live_regions, 0);
+        Ok(())
+    }
+
+    #[test]
+    fn hundred_queue_set_cycles() -> Result {
+        let sw = SwAdapter::new(config(), false)?;
+        for _ in 0..100 {
+            let (eq, sq, rq) = queue_set(&sw)?;
+            drop((sq, rq));
+            drop(eq);
+        }
+        let s = sw.device_stats();
+        assert_eq!((s.live_regions, s.live_eqs, s.live_wq_objs), (0, 0, 0));
+        assert_eq!(s.protocol_errors, 0);
+        Ok(())
+    }
+}
