@@ -49,7 +49,10 @@ use crate::{
             Request, //
         },
         mana_msgs::{
+            CfgRxSteerReq,
+            CfgRxSteerResp,
             Handle,
+            HASH_KEY_SIZE,
             QueryDevCfgReq,
             QueryVportCfgReq, //
         },
@@ -339,6 +342,36 @@ impl Adapter {
     /// The hardware channel.
     pub fn hwc(&self) -> &Hwc {
         &self.hwc
+    }
+
+    /// Steers vport `vport`'s received packets to `indirection` (receive WQ object handles,
+    /// by RSS hash) with the Toeplitz `key` (MANA_CONFIG_VPORT_RX with RX and RSS enabled).
+    ///
+    /// The caller must hold the vport's lease.
+    pub fn enable_rx_steering(
+        &self,
+        vport: u32,
+        indirection: &[Handle],
+        key: &[u8; HASH_KEY_SIZE],
+    ) -> Result {
+        let port = self.ports.get(vport as usize).ok_or(EINVAL)?;
+        let first = *indirection.first().ok_or(EINVAL)?;
+        let entries = u16::try_from(indirection.len()).map_err(|_| EINVAL)?;
+        let mut req = CfgRxSteerReq::new(port.handle, entries, 1, true)?;
+        req.hdr.dev_id = self.caps.mana_dev;
+        req.update_default_rxobj = 1;
+        req.default_rxobj = first;
+        req.update_hashkey = 1;
+        req.hashkey = *key;
+        req.update_indir_tab = 1;
+        let mut msg = KVec::from_elem(0u8, req.hdr.req.msg_size as usize, GFP_KERNEL)?;
+        req.write(indirection, &mut msg)?;
+        let mut resp = CfgRxSteerResp::zeroed();
+        let min = size_of_val(&resp);
+        self.hwc
+            .send(&mut msg, resp.as_bytes_mut(), min)
+            .inspect_err(|e| pr_err!("vport {}: enabling RX steering failed: {:?}\n", vport, e))?;
+        Ok(())
     }
 
     /// What creating device objects for the Ethernet (MANA) device needs.

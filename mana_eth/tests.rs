@@ -37,6 +37,7 @@ fn adapter(ports: u32) -> Result<(SwAdapter, Ports)> {
     let sw = SwAdapter::new(
         SwConfig {
             num_ports: ports,
+            max_queues: 4,
             ..SwConfig::default()
         },
         false,
@@ -70,6 +71,11 @@ mod netdev {
         }
         assert!(dev.data().holds_lease());
         assert!(dev.carrier_ok());
+        // One EQ and a send and a receive queue per channel, steering on.
+        assert_eq!(dev.data().device_queues(), 4);
+        let s = sw.device_stats();
+        assert_eq!((s.live_eqs, s.live_wq_objs), (4, 8));
+        assert!(sw.vport_programming(1).ok_or(EINVAL)?.rx_enabled);
         let prog = sw.vport_programming(1).ok_or(EINVAL)?;
         let caps = sw.adapter().caps();
         assert_eq!(prog.tx, Some((caps.pdid, caps.doorbell)));
@@ -81,7 +87,9 @@ mod netdev {
         assert!(!dev.data().holds_lease());
         assert!(owner_is(&sw, 1, "free"));
         assert!(!sw.vport_programming(1).ok_or(EINVAL)?.rx_enabled);
-        assert_eq!(sw.device_stats().protocol_errors, 0);
+        let s = sw.device_stats();
+        assert_eq!((s.live_eqs, s.live_wq_objs, s.live_regions), (0, 0, 0));
+        assert_eq!(s.protocol_errors, 0);
         Ok(())
     }
 
@@ -136,9 +144,37 @@ mod netdev {
     }
 
     #[test]
+    fn a_failed_open_leaves_the_vport_free_and_nothing_on_the_device() -> Result {
+        let (sw, ports) = adapter(1)?;
+        let dev = ports.get(0).ok_or(EINVAL)?;
+        // The first WQ object fails: the lease is taken and programmed, an EQ already built.
+        sw.inject(mana_gdma::wire::mana_msgs::code::CREATE_WQ_OBJ, mana_gdma::sw::Fault::Status(0x5), 1)?;
+        {
+            let rtnl = rtnl_lock();
+            assert_eq!(dev.open(&rtnl).err(), Some(EPROTO));
+        }
+        assert!(owner_is(&sw, 0, "free"));
+        let s = sw.device_stats();
+        assert_eq!((s.live_eqs, s.live_wq_objs, s.live_regions), (0, 0, 0));
+        // No permanent EBUSY: RDMA can take the vport, and the interface can open afterwards.
+        drop(sw.adapter().vports().take_rdma(0, QpKind::Raw, RDMA_TX)?);
+        let rtnl = rtnl_lock();
+        dev.open(&rtnl)?;
+        dev.close(&rtnl);
+        Ok(())
+    }
+
+    #[test]
     fn thousand_open_stop_cycles_leave_the_vport_free() -> Result {
         let (sw, ports) = adapter(1)?;
         let dev = ports.get(0).ok_or(EINVAL)?;
+        {
+            // One queue keeps the 1000 cycles quick under emulation.
+            let rtnl = rtnl_lock();
+            dev.set_real_num_tx_queues(1)?;
+            dev.set_real_num_rx_queues(1)?;
+            drop(rtnl);
+        }
         for _ in 0..1000 {
             let rtnl = rtnl_lock();
             dev.open(&rtnl)?;
@@ -147,7 +183,9 @@ mod netdev {
         assert!(owner_is(&sw, 0, "free"));
         let prog = sw.vport_programming(0).ok_or(EINVAL)?;
         assert_eq!(prog.tx_configs, 1000);
-        assert_eq!(sw.device_stats().protocol_errors, 0);
+        let s = sw.device_stats();
+        assert_eq!((s.live_eqs, s.live_wq_objs, s.live_regions), (0, 0, 0));
+        assert_eq!(s.protocol_errors, 0);
         // Unregistering the interfaces and removing the adapter leave nothing on the device.
         drop(ports);
         sw.remove();

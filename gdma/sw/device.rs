@@ -261,6 +261,7 @@ struct EqObj {
 /// A work-queue object.
 struct WqObj {
     handle: u64,
+    vport: u64,
     ty: u32,
     wq_region: u64,
     cq_region: u64,
@@ -860,6 +861,15 @@ impl SwDevice {
                     self.protocol_error("DESTROY_WQ_OBJ of an unknown object or with the wrong type");
                     return reply(hdr, mana_msgs::DestroyWqObjResp::zeroed(), 0x2);
                 };
+                let vport = objs.wq_objs[pos].vport;
+                if r.wq_type == queue::queue_type::RQ
+                    && self.vport_of(vport).is_some_and(|i| self.vports[i].rx_enabled)
+                {
+                    // The stale-steering bug: the device would keep delivering to a dead RQ.
+                    self.protocol_error("DESTROY_WQ_OBJ of a receive queue while RX steering is enabled on its vport");
+                    return reply(hdr, mana_msgs::DestroyWqObjResp::zeroed(), 0x3);
+                }
+                let objs = &mut self.objects;
                 let _ = objs.wq_objs.remove(pos);
                 self.stats.live_wq_objs -= 1;
                 reply(hdr, mana_msgs::DestroyWqObjResp::zeroed(), 0)
@@ -987,7 +997,22 @@ impl SwDevice {
                     self.protocol_error("CONFIG_VPORT_RX for an unknown vport handle");
                     return reply(hdr, mana_msgs::CfgRxSteerResp::zeroed(), 0x2);
                 };
-                let _ = table;
+                if rx.rx_enable != 0 {
+                    // Steering may only point at receive queues of this vport.
+                    let vport = rx.vport;
+                    let objs = &self.objects;
+                    let valid = |h: u64| {
+                        objs.wq_objs
+                            .iter()
+                            .any(|w| w.handle == h && w.ty == queue::queue_type::RQ && w.vport == vport)
+                    };
+                    let table_ok = table.iter().all(valid);
+                    let default_ok = rx.update_default_rxobj == 0 || valid(rx.default_rxobj);
+                    if !table_ok || !default_ok {
+                        self.protocol_error("CONFIG_VPORT_RX steering to an object that is not a receive queue of the vport");
+                        return reply(hdr, mana_msgs::CfgRxSteerResp::zeroed(), 0x2);
+                    }
+                }
                 self.vports[index].rx_enabled = rx.rx_enable != 0;
                 reply(hdr, mana_msgs::CfgRxSteerResp::zeroed(), 0)
             }
@@ -1125,6 +1150,7 @@ impl SwDevice {
         self.objects.wq_objs.push(
             WqObj {
                 handle,
+                vport: r.vport,
                 ty: r.wq_type,
                 wq_region: r.wq_gdma_region,
                 cq_region: r.cq_gdma_region,
