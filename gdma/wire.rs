@@ -37,6 +37,9 @@ pub mod queue;
 pub mod regs;
 pub mod smc;
 
+mod codec_tests;
+mod layout_tests;
+
 /// Defines a `#[repr(C)]` wire structure with the derives every wire structure has (`Clone`,
 /// `Copy`, `Debug`, `PartialEq`, `Eq`, `Zeroable`) and implements the kernel transmute traits
 /// for it.

@@ -72,7 +72,11 @@ kernel::module_auxiliary_driver! {
 
 #[kunit_tests(mana_rs_rdma_core_api)]
 mod tests {
-    use mana_gdma::shared_vport::VportTable;
+    use mana_gdma::shared_vport::{
+        QpKind,
+        VportTable,
+        VportTx, //
+    };
 
     use super::*;
 
@@ -80,14 +84,15 @@ mod tests {
     /// Ethernet side is refused with EBUSY while it is held.
     #[test]
     fn rdma_lease_through_core_api() -> Result {
+        const TX: VportTx = VportTx { pd: 1, doorbell: 0 };
         let table = VportTable::new_for_test(1)?;
-        let qp1 = table.take_rdma(0, 1)?;
-        let qp2 = table.take_rdma(0, 1)?;
+        let qp1 = table.take_rdma(0, QpKind::Raw, TX)?;
+        let qp2 = table.take_rdma(0, QpKind::Raw, TX)?;
         assert_eq!(qp2.pd(), 1);
-        assert_eq!(table.take_ethernet(0, c"eth0").err(), Some(EBUSY));
+        assert_eq!(table.take_ethernet(0, c"eth0", TX).err(), Some(EBUSY));
         drop(qp1);
         drop(qp2);
-        let _eth = table.take_ethernet(0, c"eth0")?;
+        let _eth = table.take_ethernet(0, c"eth0", TX)?;
         Ok(())
     }
 }

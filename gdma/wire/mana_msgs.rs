@@ -803,6 +803,133 @@ wire_struct! {
 impl_request!(SetBwClampReq, code::SET_BW_CLAMP, SetBwClampResp);
 
 // ---------------------------------------------------------------------------------------------
+// MANA_QUERY_PHY_STAT
+
+wire_struct! {
+    /// `MANA_QUERY_PHY_STAT` request (C: `struct mana_query_phy_stat_req`, 48 bytes; response
+    /// version 1).
+    pub struct QueryPhyStatReq {
+        /// The request header.
+        pub hdr: ReqHdr,
+        /// The statistics wanted; the C driver leaves it 0.
+        pub req_stats: u64,
+    }
+}
+
+wire_struct! {
+    /// `MANA_QUERY_PHY_STAT` response (C: `struct mana_query_phy_stat_resp`, 440 bytes):
+    /// port drop counters and per traffic class packet, byte and pause counters.
+    pub struct QueryPhyStatResp {
+        /// The response header.
+        pub hdr: RespHdr,
+        /// The statistics reported.
+        pub reported_stats: u64,
+        /// RX packets dropped at the port.
+        pub rx_pkt_drop_phy: u64,
+        /// TX packets dropped at the port.
+        pub tx_pkt_drop_phy: u64,
+        /// RX packets of traffic class 0.
+        pub rx_pkt_tc0_phy: u64,
+        /// TX packets of traffic class 0.
+        pub tx_pkt_tc0_phy: u64,
+        /// RX packets of traffic class 1.
+        pub rx_pkt_tc1_phy: u64,
+        /// TX packets of traffic class 1.
+        pub tx_pkt_tc1_phy: u64,
+        /// RX packets of traffic class 2.
+        pub rx_pkt_tc2_phy: u64,
+        /// TX packets of traffic class 2.
+        pub tx_pkt_tc2_phy: u64,
+        /// RX packets of traffic class 3.
+        pub rx_pkt_tc3_phy: u64,
+        /// TX packets of traffic class 3.
+        pub tx_pkt_tc3_phy: u64,
+        /// RX packets of traffic class 4.
+        pub rx_pkt_tc4_phy: u64,
+        /// TX packets of traffic class 4.
+        pub tx_pkt_tc4_phy: u64,
+        /// RX packets of traffic class 5.
+        pub rx_pkt_tc5_phy: u64,
+        /// TX packets of traffic class 5.
+        pub tx_pkt_tc5_phy: u64,
+        /// RX packets of traffic class 6.
+        pub rx_pkt_tc6_phy: u64,
+        /// TX packets of traffic class 6.
+        pub tx_pkt_tc6_phy: u64,
+        /// RX packets of traffic class 7.
+        pub rx_pkt_tc7_phy: u64,
+        /// TX packets of traffic class 7.
+        pub tx_pkt_tc7_phy: u64,
+        /// RX bytes of traffic class 0.
+        pub rx_byte_tc0_phy: u64,
+        /// TX bytes of traffic class 0.
+        pub tx_byte_tc0_phy: u64,
+        /// RX bytes of traffic class 1.
+        pub rx_byte_tc1_phy: u64,
+        /// TX bytes of traffic class 1.
+        pub tx_byte_tc1_phy: u64,
+        /// RX bytes of traffic class 2.
+        pub rx_byte_tc2_phy: u64,
+        /// TX bytes of traffic class 2.
+        pub tx_byte_tc2_phy: u64,
+        /// RX bytes of traffic class 3.
+        pub rx_byte_tc3_phy: u64,
+        /// TX bytes of traffic class 3.
+        pub tx_byte_tc3_phy: u64,
+        /// RX bytes of traffic class 4.
+        pub rx_byte_tc4_phy: u64,
+        /// TX bytes of traffic class 4.
+        pub tx_byte_tc4_phy: u64,
+        /// RX bytes of traffic class 5.
+        pub rx_byte_tc5_phy: u64,
+        /// TX bytes of traffic class 5.
+        pub tx_byte_tc5_phy: u64,
+        /// RX bytes of traffic class 6.
+        pub rx_byte_tc6_phy: u64,
+        /// TX bytes of traffic class 6.
+        pub tx_byte_tc6_phy: u64,
+        /// RX bytes of traffic class 7.
+        pub rx_byte_tc7_phy: u64,
+        /// TX bytes of traffic class 7.
+        pub tx_byte_tc7_phy: u64,
+        /// RX pause frames of traffic class 0.
+        pub rx_pause_tc0_phy: u64,
+        /// TX pause frames of traffic class 0.
+        pub tx_pause_tc0_phy: u64,
+        /// RX pause frames of traffic class 1.
+        pub rx_pause_tc1_phy: u64,
+        /// TX pause frames of traffic class 1.
+        pub tx_pause_tc1_phy: u64,
+        /// RX pause frames of traffic class 2.
+        pub rx_pause_tc2_phy: u64,
+        /// TX pause frames of traffic class 2.
+        pub tx_pause_tc2_phy: u64,
+        /// RX pause frames of traffic class 3.
+        pub rx_pause_tc3_phy: u64,
+        /// TX pause frames of traffic class 3.
+        pub tx_pause_tc3_phy: u64,
+        /// RX pause frames of traffic class 4.
+        pub rx_pause_tc4_phy: u64,
+        /// TX pause frames of traffic class 4.
+        pub tx_pause_tc4_phy: u64,
+        /// RX pause frames of traffic class 5.
+        pub rx_pause_tc5_phy: u64,
+        /// TX pause frames of traffic class 5.
+        pub tx_pause_tc5_phy: u64,
+        /// RX pause frames of traffic class 6.
+        pub rx_pause_tc6_phy: u64,
+        /// TX pause frames of traffic class 6.
+        pub tx_pause_tc6_phy: u64,
+        /// RX pause frames of traffic class 7.
+        pub rx_pause_tc7_phy: u64,
+        /// TX pause frames of traffic class 7.
+        pub tx_pause_tc7_phy: u64,
+    }
+}
+
+impl_request!(QueryPhyStatReq, code::QUERY_PHY_STAT, QueryPhyStatResp);
+
+// ---------------------------------------------------------------------------------------------
 // PF only: MANA_REGISTER_HW_PORT / MANA_DEREGISTER_HW_PORT / MANA_REGISTER_FILTER /
 // MANA_DEREGISTER_FILTER
 
@@ -944,6 +1071,7 @@ impl_response!(
     QueryVportCfgResp,
     QueryLinkConfigResp,
     SetBwClampResp,
+    QueryPhyStatResp,
     RegisterHwVportResp,
     DeregisterHwVportResp,
     RegisterFilterResp,

@@ -18,7 +18,7 @@
 //! contexts) and [`ethtool`] (`struct ethtool_ops`).
 
 use crate::{
-    bindings,
+    bindings, device,
     error::{
         from_result,
         to_result,
@@ -29,6 +29,7 @@ use crate::{
         c_uint, //
     },
     prelude::*,
+    sync::aref::ARef,
     time::msecs_to_jiffies,
     types::{
         NotThreadSafe,
@@ -192,23 +193,23 @@ pub enum TxResult {
 
 /// The operations of a network device (`struct net_device_ops`).
 ///
-/// Every method receives the device the core calls it for. Unless noted otherwise, the core
-/// calls the control methods (`open`, `stop`, `change_mtu`, `fix_features`, `set_features`)
-/// with the rtnl lock held, so they are serialised with each other and with the ethtool
-/// operations.
+/// Every method receives the device the core calls it for. The core calls the control methods
+/// (`open`, `stop`, `change_mtu`, `fix_features`, `set_features`) with the rtnl lock held, so
+/// they are serialised with each other and with the ethtool operations; those that may
+/// reconfigure the device get the proof of it, an [`Rtnl`].
 #[vtable]
 pub trait Driver: Sized + 'static {
     /// The private data of each device, stored in its `netdev_priv()` area.
     type Data: Send + Sync;
 
     /// Brings the interface up (`ndo_open`), with the rtnl lock held.
-    fn open(dev: &Device<Self>) -> Result;
+    fn open(dev: &Device<Self>, rtnl: &Rtnl) -> Result;
 
     /// Brings the interface down (`ndo_stop`), with the rtnl lock held.
     ///
     /// The transmit queues are already deactivated; an error is logged by the core but does
     /// not keep the interface up.
-    fn stop(dev: &Device<Self>) -> Result;
+    fn stop(dev: &Device<Self>, rtnl: &Rtnl) -> Result;
 
     /// Transmits `skb` on the transmit queue `skb.queue_mapping()` (`ndo_start_xmit`).
     ///
@@ -222,11 +223,12 @@ pub trait Driver: Sized + 'static {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
-    /// Changes the MTU (`ndo_change_mtu`). The core has checked `new_mtu` against the bounds.
+    /// Changes the MTU (`ndo_change_mtu`), with the rtnl lock held. The core has checked
+    /// `new_mtu` against the bounds.
     ///
     /// On success the abstraction stores `new_mtu` in the device; the driver may store it
     /// earlier with [`Device::set_mtu`] if it needs it while reconfiguring.
-    fn change_mtu(_dev: &Device<Self>, _new_mtu: u32) -> Result {
+    fn change_mtu(_dev: &Device<Self>, _new_mtu: u32, _rtnl: &Rtnl) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
@@ -240,10 +242,19 @@ pub trait Driver: Sized + 'static {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
-    /// Applies a new feature set (`ndo_set_features`); on success the core stores it.
-    fn set_features(_dev: &Device<Self>, _features: Features) -> Result {
+    /// Applies a new feature set (`ndo_set_features`), with the rtnl lock held; on success the
+    /// core stores it.
+    fn set_features(_dev: &Device<Self>, _features: Features, _rtnl: &Rtnl) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
+}
+
+/// The private area (`netdev_priv()`) of a device of these abstractions: their own state, then
+/// the driver's data.
+#[repr(C)]
+struct Private<D> {
+    ethtool: ethtool::Sizes,
+    data: D,
 }
 
 /// A network device of driver `T`.
@@ -255,8 +266,8 @@ pub trait Driver: Sized + 'static {
 /// # Invariants
 ///
 /// `self.0` is a `struct net_device` allocated by [`UnregisteredDevice::<T>::new`]: its
-/// `netdev_ops` are `T`'s and its private area holds an initialised, pinned `T::Data`. Both
-/// stay valid for as long as a `&Device<T>` exists.
+/// `netdev_ops` are `T`'s and its private area holds an initialised `Private<T::Data>`, pinned.
+/// Both stay valid for as long as a `&Device<T>` exists.
 #[repr(transparent)]
 pub struct Device<T: Driver>(Opaque<bindings::net_device>, PhantomData<T>);
 
@@ -294,13 +305,23 @@ impl<T: Driver> Device<T> {
         unsafe { &*ptr.cast() }
     }
 
+    fn private(&self) -> *mut Private<T::Data> {
+        // SAFETY: `self.as_raw()` is a valid `net_device`.
+        unsafe { bindings::netdev_priv(self.as_raw()) }.cast()
+    }
+
     /// Returns the private data of the device.
     pub fn data(&self) -> Pin<&T::Data> {
-        // SAFETY: `self.as_raw()` is a valid `net_device`.
-        let data = unsafe { bindings::netdev_priv(self.as_raw()) }.cast::<T::Data>();
-        // SAFETY: By the type invariant, the private area holds an initialised `T::Data` that
-        // is never moved until it is dropped, which happens only once no `&Device<T>` exists.
-        unsafe { Pin::new_unchecked(&*data) }
+        // SAFETY: By the type invariant, the private area holds an initialised `Private` whose
+        // `data` is never moved until it is dropped, which happens only once no `&Device<T>`
+        // exists.
+        unsafe { Pin::new_unchecked(&(*self.private()).data) }
+    }
+
+    /// Returns the ethtool buffer sizes the abstraction records for this device.
+    pub(crate) fn ethtool_sizes(&self) -> &ethtool::Sizes {
+        // SAFETY: As in `data()`; the sizes live as long as the device.
+        unsafe { &(*self.private()).ethtool }
     }
 
     /// Returns the interface name, e.g. `eth0`.
@@ -334,11 +355,11 @@ impl<T: Driver> Device<T> {
         read_field!(self, max_mtu)
     }
 
-    /// Stores a new MTU, which must lie within the device's bounds.
+    /// Stores a new MTU, which must lie within the device's bounds, without notifying anyone.
     ///
-    /// For [`Driver::change_mtu`], which runs with the rtnl lock held; elsewhere use
-    /// `dev_set_mtu()` semantics (the core) instead.
-    pub fn set_mtu(&self, mtu: u32) -> Result {
+    /// For [`Driver::change_mtu`], when the driver needs the new MTU in the device before it
+    /// returns.
+    pub fn set_mtu(&self, mtu: u32, _rtnl: &Rtnl) -> Result {
         if mtu < self.min_mtu() || mtu > self.max_mtu() {
             return Err(EINVAL);
         }
@@ -380,19 +401,28 @@ impl<T: Driver> Device<T> {
 
     /// Sets the number of transmit queues in use (`netif_set_real_num_tx_queues`).
     ///
-    /// `count` must be between 1 and [`Self::num_tx_queues`]. Once the device is registered,
-    /// the rtnl lock must be held, as it is in [`Driver::open`] and the ethtool operations.
-    pub fn set_real_num_tx_queues(&self, count: u32) -> Result {
-        // SAFETY: `self.as_raw()` is a valid `net_device`; the function checks `count`.
+    /// `count` must be between 1 and [`Self::num_tx_queues`]. Before registration, use
+    /// [`UnregisteredDevice::set_real_num_queues`], which does not need the rtnl lock.
+    pub fn set_real_num_tx_queues(&self, count: u32, _rtnl: &Rtnl) -> Result {
+        // SAFETY: `self.as_raw()` is a valid `net_device` and the rtnl lock is held, as the
+        // function requires for a registered device; it checks `count`.
         to_result(unsafe { bindings::netif_set_real_num_tx_queues(self.as_raw(), count) })
     }
 
     /// Sets the number of receive queues in use (`netif_set_real_num_rx_queues`).
     ///
-    /// Same rules as [`Self::set_real_num_tx_queues`].
-    pub fn set_real_num_rx_queues(&self, count: u32) -> Result {
-        // SAFETY: `self.as_raw()` is a valid `net_device`; the function checks `count`.
+    /// `count` must be between 1 and [`Self::num_rx_queues`].
+    pub fn set_real_num_rx_queues(&self, count: u32, _rtnl: &Rtnl) -> Result {
+        // SAFETY: `self.as_raw()` is a valid `net_device` and the rtnl lock is held, as the
+        // function requires for a registered device; it checks `count`.
         to_result(unsafe { bindings::netif_set_real_num_rx_queues(self.as_raw(), count) })
+    }
+
+    /// Recomputes the active features (`netdev_update_features`), e.g. after a change that
+    /// [`Driver::fix_features`] depends on; calls [`Driver::set_features`] if they change.
+    pub fn update_features(&self, _rtnl: &Rtnl) {
+        // SAFETY: `self.as_raw()` is a valid `net_device` and the rtnl lock is held.
+        unsafe { bindings::netdev_update_features(self.as_raw()) }
     }
 
     /// Returns the MAC address.
@@ -624,8 +654,11 @@ impl<T: Driver> Adapter<T> {
     unsafe extern "C" fn open_callback(dev: *mut bindings::net_device) -> c_int {
         // SAFETY: This is a `net_device_ops` callback of `T`.
         let dev = unsafe { Self::device(dev) };
+        // SAFETY: The core calls `ndo_open` with the rtnl lock held (`__dev_open()`), and the
+        // devices of these abstractions are not ops-locked.
+        let rtnl = unsafe { Rtnl::assume_held() };
         from_result(|| {
-            T::open(dev)?;
+            T::open(dev, &rtnl)?;
             Ok(0)
         })
     }
@@ -636,8 +669,10 @@ impl<T: Driver> Adapter<T> {
     unsafe extern "C" fn stop_callback(dev: *mut bindings::net_device) -> c_int {
         // SAFETY: This is a `net_device_ops` callback of `T`.
         let dev = unsafe { Self::device(dev) };
+        // SAFETY: The core calls `ndo_stop` with the rtnl lock held (`__dev_close_many()`).
+        let rtnl = unsafe { Rtnl::assume_held() };
         from_result(|| {
-            T::stop(dev)?;
+            T::stop(dev, &rtnl)?;
             Ok(0)
         })
     }
@@ -709,8 +744,11 @@ impl<T: Driver> Adapter<T> {
         let dev = unsafe { Self::device(dev) };
         from_result(|| {
             let new_mtu = u32::try_from(new_mtu).map_err(|_| EINVAL)?;
-            T::change_mtu(dev, new_mtu)?;
-            dev.set_mtu(new_mtu)?;
+            // SAFETY: The core calls `ndo_change_mtu` with the rtnl lock held (`dev_set_mtu()`
+            // and its callers).
+            let rtnl = unsafe { Rtnl::assume_held() };
+            T::change_mtu(dev, new_mtu, &rtnl)?;
+            dev.set_mtu(new_mtu, &rtnl)?;
             Ok(0)
         })
     }
@@ -746,7 +784,10 @@ impl<T: Driver> Adapter<T> {
         // SAFETY: This is a `net_device_ops` callback of `T`.
         let dev = unsafe { Self::device(dev) };
         from_result(|| {
-            T::set_features(dev, Features(features))?;
+            // SAFETY: The core calls `ndo_set_features` with the rtnl lock held
+            // (`__netdev_update_features()`).
+            let rtnl = unsafe { Rtnl::assume_held() };
+            T::set_features(dev, Features(features), &rtnl)?;
             Ok(0)
         })
     }
@@ -761,9 +802,12 @@ impl<T: Driver> Adapter<T> {
 /// must be called only once.
 unsafe fn release<T: Driver>(dev: NonNull<bindings::net_device>) {
     let raw = dev.as_ptr();
-    // SAFETY: The private area holds an initialised `T::Data` that nothing uses any more; it is
-    // dropped in place, where it was pinned.
-    unsafe { ptr::drop_in_place(bindings::netdev_priv(raw).cast::<T::Data>()) };
+    // SAFETY: The private area holds an initialised `Private<T::Data>` that nothing uses any
+    // more; the data is dropped in place, where it was pinned (the rest needs no drop).
+    unsafe {
+        let private = bindings::netdev_priv(raw).cast::<Private<T::Data>>();
+        ptr::drop_in_place(&raw mut (*private).data)
+    };
 
     // A `napi::Napi` still on the device's list outlives the private data (it escaped it) and
     // refers to the device: freeing the device would leave it dangling, so leak the device.
@@ -790,10 +834,14 @@ unsafe fn release<T: Driver>(dev: NonNull<bindings::net_device>) {
 ///
 /// # Invariants
 ///
-/// `self.0` is a `net_device` allocated by `alloc_etherdev_mqs()` whose `netdev_ops` are `T`'s
+/// `dev` is a `net_device` allocated by `alloc_etherdev_mqs()` whose `netdev_ops` are `T`'s
 /// and whose private area holds an initialised `T::Data`. It is not registered, and this object
-/// owns it.
-pub struct UnregisteredDevice<T: Driver>(NonNull<bindings::net_device>, PhantomData<T>);
+/// owns it. If its `dev.parent` is set, `parent` holds a reference to that device.
+pub struct UnregisteredDevice<T: Driver> {
+    dev: NonNull<bindings::net_device>,
+    parent: Option<ARef<device::Device>>,
+    _driver: PhantomData<T>,
+}
 
 // SAFETY: The device may be configured, registered and freed from any thread; `T::Data` is
 // `Send`.
@@ -814,9 +862,9 @@ impl<T: Driver> UnregisteredDevice<T> {
         // The private area is `____cacheline_aligned` in a `net_device` that is itself at
         // least `NETDEV_ALIGN` aligned.
         const {
-            assert!(core::mem::align_of::<T::Data>() <= bindings::NETDEV_ALIGN as usize);
+            assert!(core::mem::align_of::<Private<T::Data>>() <= bindings::NETDEV_ALIGN as usize);
         }
-        let size = c_int::try_from(core::mem::size_of::<T::Data>()).map_err(|_| EINVAL)?;
+        let size = c_int::try_from(core::mem::size_of::<Private<T::Data>>()).map_err(|_| EINVAL)?;
         if tx_queues == 0 || rx_queues == 0 {
             return Err(EINVAL);
         }
@@ -828,22 +876,51 @@ impl<T: Driver> UnregisteredDevice<T> {
         unsafe { (*raw).netdev_ops = const { &Adapter::<T>::OPS } };
 
         // SAFETY: `raw` is a valid `net_device`.
-        let slot = unsafe { bindings::netdev_priv(raw) }.cast::<T::Data>();
-        // SAFETY: `slot` is the private area, `size_of::<T::Data>()` bytes, aligned as checked
-        // above, and uninitialised. The `net_device` never moves, and `release()` drops the
-        // data in place before freeing it, so the data stays pinned.
-        if let Err(e) = unsafe { pin_init::raw_try_init(slot, data) } {
+        let private = unsafe { bindings::netdev_priv(raw) }.cast::<Private<T::Data>>();
+        // SAFETY: `private` is the private area, `size_of::<Private<T::Data>>()` bytes, aligned
+        // as checked above, and uninitialised.
+        unsafe { ptr::write(&raw mut (*private).ethtool, ethtool::Sizes::new()) };
+        // SAFETY: `data` is a field of the private area, uninitialised. The `net_device` never
+        // moves, and `release()` drops the data in place before freeing it, so it stays pinned.
+        if let Err(e) = unsafe { pin_init::raw_try_init(&raw mut (*private).data, data) } {
             // SAFETY: The device was never registered and its private data is not initialised,
             // so there is nothing to drop.
             unsafe { bindings::free_netdev(raw) };
             return Err(e.into());
         }
-        // INVARIANT: Allocated with `T`'s operations and initialised data, not registered.
-        Ok(Self(dev, PhantomData))
+        // INVARIANT: Allocated with `T`'s operations and initialised data, not registered, no
+        // parent.
+        Ok(Self {
+            dev,
+            parent: None,
+            _driver: PhantomData,
+        })
     }
 
     fn raw(&self) -> *mut bindings::net_device {
-        self.0.as_ptr()
+        self.dev.as_ptr()
+    }
+
+    /// Sets the device the network device belongs to (`SET_NETDEV_DEV`), e.g. the PCI or
+    /// auxiliary device of the adapter: sysfs links it as `device`, and tools like `udev`
+    /// (interface naming) and `ethtool -i` find the bus from it.
+    pub fn set_parent(&mut self, parent: &device::Device) {
+        let parent = ARef::from(parent);
+        // SAFETY: The device is valid and not registered, so nothing else accesses it. The
+        // parent stays alive: `self` (then the `Registration`) holds a reference until the
+        // network device is freed, and the driver core holds its own while it is registered.
+        unsafe { (*self.raw()).dev.parent = parent.as_raw() };
+        // INVARIANT: The reference to the parent is held.
+        self.parent = Some(parent);
+    }
+
+    /// Sets the number of transmit and receive queues in use, before registration.
+    pub fn set_real_num_queues(&mut self, tx: u32, rx: u32) -> Result {
+        // SAFETY: The device is valid and not registered, so the functions need no lock; they
+        // check the counts.
+        to_result(unsafe { bindings::netif_set_real_num_tx_queues(self.raw(), tx) })?;
+        // SAFETY: As above.
+        to_result(unsafe { bindings::netif_set_real_num_rx_queues(self.raw(), rx) })
     }
 
     /// Sets the MTU bounds; the MTU is clamped into them.
@@ -930,7 +1007,8 @@ impl<T: Driver> Drop for UnregisteredDevice<T> {
     fn drop(&mut self) {
         // SAFETY: By the type invariant, `self` owns the unregistered device; it is not used
         // after this.
-        unsafe { release::<T>(self.0) }
+        unsafe { release::<T>(self.dev) }
+        // `self.parent` is dropped after the device is freed.
     }
 }
 
@@ -942,9 +1020,14 @@ impl<T: Driver> Drop for UnregisteredDevice<T> {
 ///
 /// # Invariants
 ///
-/// `self.0` is a registered `net_device` allocated by [`UnregisteredDevice::<T>::new`], owned
-/// by this object.
-pub struct Registration<T: Driver>(NonNull<bindings::net_device>, PhantomData<T>);
+/// `dev` is a registered `net_device` allocated by [`UnregisteredDevice::<T>::new`], owned by
+/// this object. If its `dev.parent` is set, `_parent` holds a reference to that device.
+pub struct Registration<T: Driver> {
+    dev: NonNull<bindings::net_device>,
+    // Only held, to be dropped after the device is freed.
+    _parent: Option<ARef<device::Device>>,
+    _driver: PhantomData<T>,
+}
 
 // SAFETY: Unregistration may happen on any thread; `T::Data` is `Send`.
 unsafe impl<T: Driver> Send for Registration<T> {}
@@ -956,8 +1039,10 @@ unsafe impl<T: Driver> Sync for Registration<T> {}
 impl<T: Driver> Registration<T> {
     /// Registers `dev` with the network stack. On failure the device is freed.
     pub fn new(dev: UnregisteredDevice<T>) -> Result<Self> {
-        let dev = ManuallyDrop::new(dev);
-        let raw = dev.0;
+        let mut dev = ManuallyDrop::new(dev);
+        let raw = dev.dev;
+        // The reference to the parent moves out of `dev`, which will not be dropped.
+        let parent = dev.parent.take();
         // SAFETY: `raw` is a valid, configured, unregistered device; `register_netdev()` takes
         // the rtnl lock itself.
         let ret = unsafe { bindings::register_netdev(raw.as_ptr()) };
@@ -965,22 +1050,28 @@ impl<T: Driver> Registration<T> {
             // SAFETY: Registration failed, so the device is still unregistered, and we own it
             // (`dev` will not be dropped).
             unsafe { release::<T>(raw) };
+            drop(parent);
             return Err(Error::from_errno(ret));
         }
-        // INVARIANT: The device is registered and its ownership moves from `dev`.
-        Ok(Self(raw, PhantomData))
+        // INVARIANT: The device is registered; its ownership and the parent reference move from
+        // `dev`.
+        Ok(Self {
+            dev: raw,
+            _parent: parent,
+            _driver: PhantomData,
+        })
     }
 
     /// Brings the interface up (`dev_open`), like `ip link set dev up`.
-    pub fn open(&self, _rtnl: &RtnlGuard) -> Result {
+    pub fn open(&self, _rtnl: &Rtnl) -> Result {
         // SAFETY: The device is registered and the rtnl lock is held.
-        to_result(unsafe { bindings::dev_open(self.0.as_ptr(), ptr::null_mut()) })
+        to_result(unsafe { bindings::dev_open(self.dev.as_ptr(), ptr::null_mut()) })
     }
 
     /// Brings the interface down (`dev_close`), like `ip link set dev down`.
-    pub fn close(&self, _rtnl: &RtnlGuard) {
+    pub fn close(&self, _rtnl: &Rtnl) {
         // SAFETY: The device is registered and the rtnl lock is held.
-        unsafe { bindings::dev_close(self.0.as_ptr()) }
+        unsafe { bindings::dev_close(self.dev.as_ptr()) }
     }
 
     /// Transmits `skb` through the device's queueing discipline (`dev_queue_xmit`), as the
@@ -988,7 +1079,7 @@ impl<T: Driver> Registration<T> {
     ///
     /// Must be called from process or softirq context, not with interrupts disabled.
     pub fn queue_xmit(&self, mut skb: Skb) -> Result {
-        skb.set_dev_raw(self.0.as_ptr());
+        skb.set_dev_raw(self.dev.as_ptr());
         // SAFETY: The device is registered (it has its queueing discipline) and `skb` is owned;
         // `dev_queue_xmit()` takes its ownership in every case.
         let ret = unsafe { bindings::dev_queue_xmit(skb.into_raw().as_ptr()) };
@@ -1010,17 +1101,41 @@ impl<T: Driver> Deref for Registration<T> {
     fn deref(&self) -> &Device<T> {
         // SAFETY: By the type invariant, the device was allocated by
         // `UnregisteredDevice::new` and lives, with its private data, as long as `self`.
-        unsafe { Device::from_raw(self.0.as_ptr()) }
+        unsafe { Device::from_raw(self.dev.as_ptr()) }
     }
 }
 
 impl<T: Driver> Drop for Registration<T> {
     fn drop(&mut self) {
         // SAFETY: By the type invariant, the device is registered and owned by `self`.
-        unsafe { bindings::unregister_netdev(self.0.as_ptr()) };
+        unsafe { bindings::unregister_netdev(self.dev.as_ptr()) };
         // SAFETY: `unregister_netdev()` returned: the device is closed, unlisted, and the core
         // waited for all its references, so nothing else uses it.
-        unsafe { release::<T>(self.0) };
+        unsafe { release::<T>(self.dev) };
+        // `self._parent` is dropped after the device is freed.
+    }
+}
+
+/// Proof that the current thread holds the rtnl lock, which serialises network configuration.
+///
+/// Obtained from an [`RtnlGuard`], or given to the operations that the core calls with the
+/// lock held. Needed by the methods that reconfigure a registered device.
+///
+/// # Invariants
+///
+/// The current thread holds the rtnl lock for as long as a reference to this object exists;
+/// the object cannot leave the thread.
+pub struct Rtnl(NotThreadSafe);
+
+impl Rtnl {
+    /// Asserts that the current thread holds the rtnl lock.
+    ///
+    /// # Safety
+    ///
+    /// The current thread must hold the rtnl lock for the lifetime of the returned object.
+    pub(crate) unsafe fn assume_held() -> Self {
+        // INVARIANT: Guaranteed by the caller.
+        Self(NotThreadSafe)
     }
 }
 
@@ -1029,14 +1144,24 @@ impl<T: Driver> Drop for Registration<T> {
 /// # Invariants
 ///
 /// The current thread holds the rtnl lock while this object exists.
-pub struct RtnlGuard(NotThreadSafe);
+pub struct RtnlGuard(Rtnl);
 
-/// Takes the rtnl lock, which serialises network configuration (`rtnl_lock`). May sleep.
+/// Takes the rtnl lock (`rtnl_lock`). May sleep.
 pub fn rtnl_lock() -> RtnlGuard {
     // SAFETY: Plain mutex acquisition.
     unsafe { bindings::rtnl_lock() };
-    // INVARIANT: The lock was just taken; the guard cannot leave this thread.
-    RtnlGuard(NotThreadSafe)
+    // SAFETY: The lock was just taken; the guard releases it when dropped, after the `Rtnl`
+    // it contains (and any reference to it) is gone.
+    // INVARIANT: The lock is held; the guard cannot leave this thread.
+    RtnlGuard(unsafe { Rtnl::assume_held() })
+}
+
+impl Deref for RtnlGuard {
+    type Target = Rtnl;
+
+    fn deref(&self) -> &Rtnl {
+        &self.0
+    }
 }
 
 impl Drop for RtnlGuard {

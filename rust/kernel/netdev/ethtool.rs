@@ -7,8 +7,13 @@
 //!
 //! A driver implements [`Operations`] next to its [`Driver`] and installs them with
 //! [`UnregisteredDevice::set_ethtool_ops`](super::UnregisteredDevice::set_ethtool_ops). The
-//! ethtool core calls them with the rtnl lock held.
+//! devices of these abstractions are not "ops locked" (`request_ops_lock`), so the ethtool core
+//! calls every operation with the rtnl lock held.
 
+use crate::sync::atomic::{
+    Atomic,
+    Relaxed, //
+};
 use crate::{
     bindings,
     error::{
@@ -21,7 +26,8 @@ use crate::{
     },
     netdev::{
         Device,
-        Driver, //
+        Driver,
+        Rtnl, //
     },
     prelude::*,
 };
@@ -67,6 +73,35 @@ pub const DUPLEX_FULL: u8 = bindings::DUPLEX_FULL as u8;
 /// A port of another type than the listed ones, e.g. virtual (`PORT_OTHER`).
 // CAST: The value is 0xff.
 pub const PORT_OTHER: u8 = bindings::PORT_OTHER as u8;
+
+/// The sizes the driver last reported for the buffers the ethtool core allocates: the strings
+/// of the string sets below [`Sizes::SETS`], the RSS indirection table and the RSS key.
+///
+/// The core asks for a size, allocates a buffer of it, then calls the operation that fills the
+/// buffer, all under one hold of the rtnl lock. Bounding the buffers by the recorded size (and
+/// not by what the driver answers when asked again) keeps a driver whose answers change from
+/// writing past them.
+pub(crate) struct Sizes {
+    sset: [Atomic<u32>; Sizes::SETS],
+    indir: Atomic<u32>,
+    key: Atomic<u32>,
+}
+
+impl Sizes {
+    const SETS: usize = 32;
+
+    pub(crate) const fn new() -> Self {
+        Self {
+            sset: [const { Atomic::new(0) }; Sizes::SETS],
+            indir: Atomic::new(0),
+            key: Atomic::new(0),
+        }
+    }
+
+    fn sset(&self, sset: u32) -> Option<&Atomic<u32>> {
+        self.sset.get(usize::try_from(sset).ok()?)
+    }
+}
 
 /// Driver information reported by [`Operations::get_drvinfo`] (`struct ethtool_drvinfo`).
 ///
@@ -257,7 +292,8 @@ impl Strings<'_> {
 /// The ethtool operations of a network device (`struct ethtool_ops`).
 ///
 /// Called by the ethtool core with the rtnl lock held, so serialised with each other and with
-/// the control operations of [`Driver`].
+/// the control operations of [`Driver`]; the operations that reconfigure the device get the
+/// proof of it, an [`Rtnl`].
 #[vtable]
 pub trait Operations: Driver {
     /// The coalescing parameters [`Operations::set_coalesce`] supports (`COALESCE_*`).
@@ -279,7 +315,7 @@ pub trait Operations: Driver {
     }
 
     /// Changes the ring sizes (`set_ringparam`); the core checked them against the maxima.
-    fn set_ringparam(_dev: &Device<Self>, _ring: &RingParam) -> Result {
+    fn set_ringparam(_dev: &Device<Self>, _ring: &RingParam, _rtnl: &Rtnl) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
@@ -289,14 +325,14 @@ pub trait Operations: Driver {
     }
 
     /// Changes the queue counts (`set_channels`); the core checked them against the maxima.
-    fn set_channels(_dev: &Device<Self>, _channels: &Channels) -> Result {
+    fn set_channels(_dev: &Device<Self>, _channels: &Channels, _rtnl: &Rtnl) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
     /// Returns the size of the RSS hash key in bytes (`get_rxfh_key_size`).
     ///
-    /// The result must only change with the rtnl lock held: the core sizes the buffers of
-    /// [`Operations::get_rxfh`] with it.
+    /// The core sizes the buffers of [`Operations::get_rxfh`] with it; the abstraction bounds
+    /// them by the size last returned.
     fn get_rxfh_key_size(_dev: &Device<Self>) -> u32 {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
@@ -314,7 +350,7 @@ pub trait Operations: Driver {
     }
 
     /// Changes the RSS configuration (`set_rxfh`).
-    fn set_rxfh(_dev: &Device<Self>, _rxfh: &RxfhSet<'_>) -> Result {
+    fn set_rxfh(_dev: &Device<Self>, _rxfh: &RxfhSet<'_>, _rtnl: &Rtnl) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
@@ -324,7 +360,7 @@ pub trait Operations: Driver {
     }
 
     /// Changes the interrupt coalescing (`set_coalesce`).
-    fn set_coalesce(_dev: &Device<Self>, _coalesce: &Coalesce) -> Result {
+    fn set_coalesce(_dev: &Device<Self>, _coalesce: &Coalesce, _rtnl: &Rtnl) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
@@ -336,8 +372,9 @@ pub trait Operations: Driver {
     /// Returns the number of strings of string set `sset`, e.g. [`SS_STATS`]
     /// (`get_sset_count`); `EOPNOTSUPP` for sets the driver does not have.
     ///
-    /// The result must only change with the rtnl lock held: the core sizes the buffers of
-    /// [`Operations::get_strings`] and [`Operations::get_ethtool_stats`] with it.
+    /// The core sizes the buffers of [`Operations::get_strings`] and
+    /// [`Operations::get_ethtool_stats`] with it; the abstraction bounds them by the count last
+    /// returned (strings) or the count the core passes (statistics).
     fn get_sset_count(_dev: &Device<Self>, _sset: u32) -> Result<u32> {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
@@ -493,7 +530,10 @@ impl<T: Operations> Adapter<T> {
             tx_pending: ring.tx_pending,
         };
         from_result(|| {
-            T::set_ringparam(dev, &param)?;
+            // SAFETY: The ethtool core calls the operations of devices that are not ops-locked
+            // with the rtnl lock held.
+            let rtnl = unsafe { Rtnl::assume_held() };
+            T::set_ringparam(dev, &param, &rtnl)?;
             Ok(0)
         })
     }
@@ -543,7 +583,10 @@ impl<T: Operations> Adapter<T> {
             combined_count: ch.combined_count,
         };
         from_result(|| {
-            T::set_channels(dev, &c)?;
+            // SAFETY: The ethtool core calls the operations of devices that are not ops-locked
+            // with the rtnl lock held.
+            let rtnl = unsafe { Rtnl::assume_held() };
+            T::set_channels(dev, &c, &rtnl)?;
             Ok(0)
         })
     }
@@ -554,7 +597,9 @@ impl<T: Operations> Adapter<T> {
     unsafe extern "C" fn get_rxfh_key_size_callback(dev: *mut bindings::net_device) -> u32 {
         // SAFETY: This is an `ethtool_ops` callback of `T`.
         let dev = unsafe { Self::device(dev) };
-        T::get_rxfh_key_size(dev)
+        let size = T::get_rxfh_key_size(dev);
+        dev.ethtool_sizes().key.store(size, Relaxed);
+        size
     }
 
     /// # Safety
@@ -563,14 +608,16 @@ impl<T: Operations> Adapter<T> {
     unsafe extern "C" fn get_rxfh_indir_size_callback(dev: *mut bindings::net_device) -> u32 {
         // SAFETY: This is an `ethtool_ops` callback of `T`.
         let dev = unsafe { Self::device(dev) };
-        T::get_rxfh_indir_size(dev)
+        let size = T::get_rxfh_indir_size(dev);
+        dev.ethtool_sizes().indir.store(size, Relaxed);
+        size
     }
 
     /// # Safety
     ///
     /// Called by the ethtool core as `get_rxfh`, with a valid `rxfh` whose non-null `indir`
     /// and `key` hold as many entries as `get_rxfh_indir_size()` and `get_rxfh_key_size()`
-    /// returned under the same rtnl lock.
+    /// last returned.
     unsafe extern "C" fn get_rxfh_callback(
         dev: *mut bindings::net_device,
         rxfh: *mut bindings::ethtool_rxfh_param,
@@ -583,21 +630,25 @@ impl<T: Operations> Adapter<T> {
             if rxfh.rss_context != 0 {
                 return Err(EOPNOTSUPP);
             }
+            // The buffers have the sizes last reported to the core; the driver fills the
+            // entries it reports now, if fewer.
+            let sizes = dev.ethtool_sizes();
             let indir_size = if T::HAS_GET_RXFH_INDIR_SIZE {
-                T::get_rxfh_indir_size(dev) as usize
+                sizes.indir.load(Relaxed).min(T::get_rxfh_indir_size(dev)) as usize
             } else {
                 0
             };
             let key_size = if T::HAS_GET_RXFH_KEY_SIZE {
-                T::get_rxfh_key_size(dev) as usize
+                sizes.key.load(Relaxed).min(T::get_rxfh_key_size(dev)) as usize
             } else {
                 0
             };
             let mut param = RxfhGet {
                 hfunc: 0,
                 indir: (!rxfh.indir.is_null()).then(|| {
-                    // SAFETY: The core allocated `indir` with `get_rxfh_indir_size()` entries
-                    // (see the safety requirements); it is exclusively ours for the call.
+                    // SAFETY: The core allocated `indir` with the last `get_rxfh_indir_size()`
+                    // entries, at least `indir_size` (see the safety requirements); it is
+                    // exclusively ours for the call.
                     unsafe { slice::from_raw_parts_mut(rxfh.indir, indir_size) }
                 }),
                 key: (!rxfh.key.is_null()).then(|| {
@@ -639,7 +690,10 @@ impl<T: Operations> Adapter<T> {
                     unsafe { slice::from_raw_parts(rxfh.key, rxfh.key_size as usize) }
                 }),
             };
-            T::set_rxfh(dev, &param)?;
+            // SAFETY: The ethtool core calls the operations of devices that are not ops-locked
+            // with the rtnl lock held.
+            let rtnl = unsafe { Rtnl::assume_held() };
+            T::set_rxfh(dev, &param, &rtnl)?;
             Ok(0)
         })
     }
@@ -696,7 +750,10 @@ impl<T: Operations> Adapter<T> {
             rx_cqe_nsecs: kec.rx_cqe_nsecs,
         };
         from_result(|| {
-            T::set_coalesce(dev, &c)?;
+            // SAFETY: The ethtool core calls the operations of devices that are not ops-locked
+            // with the rtnl lock held.
+            let rtnl = unsafe { Rtnl::assume_held() };
+            T::set_coalesce(dev, &c, &rtnl)?;
             Ok(0)
         })
     }
@@ -736,14 +793,19 @@ impl<T: Operations> Adapter<T> {
         from_result(|| {
             let sset = u32::try_from(sset).map_err(|_| EOPNOTSUPP)?;
             let count = T::get_sset_count(dev, sset)?;
-            c_int::try_from(count).map_err(|_| EOVERFLOW)
+            let ret = c_int::try_from(count).map_err(|_| EOVERFLOW)?;
+            // The core sizes the buffer of `get_strings` with it; other sets get no strings.
+            if let Some(recorded) = dev.ethtool_sizes().sset(sset) {
+                recorded.store(count, Relaxed);
+            }
+            Ok(ret)
         })
     }
 
     /// # Safety
     ///
     /// Called by the ethtool core as `get_strings`, with `data` holding `GSTRING_LEN` bytes for
-    /// each of the strings `get_sset_count()` counted under the same rtnl lock.
+    /// each of the strings `get_sset_count()` last counted for `sset`.
     unsafe extern "C" fn get_strings_callback(
         dev: *mut bindings::net_device,
         sset: u32,
@@ -754,10 +816,15 @@ impl<T: Operations> Adapter<T> {
         if data.is_null() {
             return;
         }
-        let Ok(count) = T::get_sset_count(dev, sset) else {
+        let Some(recorded) = dev.ethtool_sizes().sset(sset) else {
             return;
         };
-        // SAFETY: `data` holds `count` strings of `GSTRING_LEN` bytes (see the safety
+        // The buffer has the size last reported; the driver writes the strings it counts now,
+        // if fewer.
+        let count = recorded
+            .load(Relaxed)
+            .min(T::get_sset_count(dev, sset).unwrap_or(0));
+        // SAFETY: `data` holds at least `count` strings of `GSTRING_LEN` bytes (see the safety
         // requirements), exclusively ours for the call; `[u8; N]` has alignment 1.
         let buf = unsafe { slice::from_raw_parts_mut(data.cast(), count as usize) };
         T::get_strings(dev, sset, &mut Strings { buf, next: 0 });

@@ -48,7 +48,8 @@ pub const NAPI_POLL_WEIGHT: u32 = bindings::NAPI_POLL_WEIGHT;
 pub trait Poll: Sized + Send + Sync {
     /// Processes up to `budget` packets and returns how many were processed.
     ///
-    /// Called in softirq context, never concurrently for one context. When less than `budget`
+    /// Called with bottom halves disabled (in softirq context, or in process context for busy
+    /// polling), never concurrently for one context. When less than `budget`
     /// was processed, the poll is over: call [`NapiPoll::complete_done`] and, if it returns
     /// `true`, re-enable the device's interrupt. When `budget` was used up, do not complete: the
     /// core polls again. Returned values are clamped to that contract.
@@ -211,7 +212,7 @@ impl<P: Poll> PinnedDrop for Napi<P> {
 ///
 /// # Invariants
 ///
-/// Exists only during a call of the poll function of `napi`, in softirq context, while the
+/// Exists only during a call of the poll function of `napi`, with bottom halves disabled, while the
 /// context is scheduled (owned by this poll). `completed` is `true` once the poll called
 /// [`NapiPoll::complete_done`].
 pub struct NapiPoll<'a, P: Poll> {
@@ -242,8 +243,8 @@ impl<P: Poll> NapiPoll<'_, P> {
 
     /// Hands a received packet to GRO and the stack (`napi_gro_receive`).
     pub fn gro_receive(&self, skb: Skb) -> GroResult {
-        // SAFETY: We are in the context's poll (softirq), and the packet's ownership passes to
-        // the stack.
+        // SAFETY: We are in the context's poll (bottom halves disabled), and the packet's
+        // ownership passes to the stack.
         GroResult::from_raw(unsafe {
             bindings::napi_gro_receive(self.napi.as_raw(), skb.into_raw().as_ptr())
         })
@@ -252,7 +253,7 @@ impl<P: Poll> NapiPoll<'_, P> {
     /// Allocates a receive buffer of `len` bytes from the per-CPU NAPI cache
     /// (`napi_alloc_skb`).
     pub fn alloc_skb(&self, len: u32) -> Result<Skb> {
-        // SAFETY: We are in the context's poll (softirq), as the cache requires.
+        // SAFETY: We are in the context's poll (bottom halves disabled), as the cache requires.
         let skb = unsafe { bindings::napi_alloc_skb(self.napi.as_raw(), len) };
         let skb = NonNull::new(skb).ok_or(ENOMEM)?;
         // SAFETY: A non-null result is a new buffer owned by the caller.
@@ -265,7 +266,7 @@ impl<P: Poll> NapiPoll<'_, P> {
         Skb::check_room(headroom, len)?;
         // SAFETY: `page.as_ptr()` is a page we own, mapped in the kernel's linear map.
         let data = unsafe { bindings::page_address(page.as_ptr()) };
-        // SAFETY: We are in softirq context; `data` is the start of a whole page we own, with
+        // SAFETY: Bottom halves are disabled (poll); `data` is the start of a whole page we own, with
         // room for the shared info after `headroom + len`; the buffer takes the page over.
         let skb = unsafe { bindings::napi_build_skb(data, PAGE_SIZE as u32) };
         let skb = NonNull::new(skb).ok_or(ENOMEM)?;

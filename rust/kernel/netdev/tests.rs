@@ -24,6 +24,7 @@ use crate::{
         Device,
         Driver,
         Features,
+        Rtnl,
         Stats64,
         TxResult, //
     },
@@ -148,14 +149,14 @@ struct TestDriver;
 impl Driver for TestDriver {
     type Data = TestData;
 
-    fn open(dev: &Device<Self>) -> Result {
+    fn open(dev: &Device<Self>, _rtnl: &Rtnl) -> Result {
         dev.data().shared.opened.fetch_add(1u32, Relaxed);
         dev.carrier_on();
         dev.tx_start_all_queues();
         Ok(())
     }
 
-    fn stop(dev: &Device<Self>) -> Result {
+    fn stop(dev: &Device<Self>, _rtnl: &Rtnl) -> Result {
         dev.data().shared.stopped.fetch_add(1u32, Relaxed);
         dev.carrier_off();
         dev.tx_stop_all_queues();
@@ -195,7 +196,7 @@ impl Driver for TestDriver {
         stats.tx_bytes = s.tx_bytes.load(Relaxed);
     }
 
-    fn change_mtu(dev: &Device<Self>, new_mtu: u32) -> Result {
+    fn change_mtu(dev: &Device<Self>, new_mtu: u32, _rtnl: &Rtnl) -> Result {
         if new_mtu == 1234 {
             return Err(EINVAL);
         }
@@ -214,7 +215,7 @@ impl Driver for TestDriver {
         features & !Features::RXHASH
     }
 
-    fn set_features(dev: &Device<Self>, features: Features) -> Result {
+    fn set_features(dev: &Device<Self>, features: Features, _rtnl: &Rtnl) -> Result {
         let s = &dev.data().shared;
         s.last_set.store(features.as_raw(), Relaxed);
         s.sets.fetch_add(1u32, Relaxed);
@@ -246,7 +247,7 @@ impl ethtool::Operations for TestDriver {
         ring.tx_pending = st.tx_ring;
     }
 
-    fn set_ringparam(dev: &Device<Self>, ring: &RingParam) -> Result {
+    fn set_ringparam(dev: &Device<Self>, ring: &RingParam, _rtnl: &Rtnl) -> Result {
         if !ring.rx_pending.is_power_of_two() || !ring.tx_pending.is_power_of_two() {
             return Err(EINVAL);
         }
@@ -262,12 +263,12 @@ impl ethtool::Operations for TestDriver {
         channels.combined_count = dev.real_num_rx_queues();
     }
 
-    fn set_channels(dev: &Device<Self>, channels: &Channels) -> Result {
+    fn set_channels(dev: &Device<Self>, channels: &Channels, rtnl: &Rtnl) -> Result {
         if channels.combined_count == 0 || channels.rx_count != 0 || channels.tx_count != 0 {
             return Err(EINVAL);
         }
-        dev.set_real_num_tx_queues(channels.combined_count)?;
-        dev.set_real_num_rx_queues(channels.combined_count)
+        dev.set_real_num_tx_queues(channels.combined_count, rtnl)?;
+        dev.set_real_num_rx_queues(channels.combined_count, rtnl)
     }
 
     fn get_rxfh_key_size(_dev: &Device<Self>) -> u32 {
@@ -295,7 +296,7 @@ impl ethtool::Operations for TestDriver {
         Ok(())
     }
 
-    fn set_rxfh(dev: &Device<Self>, rxfh: &RxfhSet<'_>) -> Result {
+    fn set_rxfh(dev: &Device<Self>, rxfh: &RxfhSet<'_>, _rtnl: &Rtnl) -> Result {
         if rxfh.hfunc != 0 && rxfh.hfunc != ethtool::RSS_HASH_TOP {
             return Err(EOPNOTSUPP);
         }
@@ -324,7 +325,7 @@ impl ethtool::Operations for TestDriver {
         Ok(())
     }
 
-    fn set_coalesce(dev: &Device<Self>, coalesce: &Coalesce) -> Result {
+    fn set_coalesce(dev: &Device<Self>, coalesce: &Coalesce, _rtnl: &Rtnl) -> Result {
         let data = dev.data();
         let mut st = data.shared.eth.lock();
         st.rx_usecs = coalesce.rx_usecs;
@@ -455,6 +456,24 @@ mod netdev_tests {
     }
 
     #[test]
+    fn parent_device() -> Result {
+        let shared = Shared::new()?;
+        let parent = crate::faux::Registration::new(c"rust_netdev_parent", None)?;
+        let faux: &crate::faux::Device<crate::device::Bound> = parent.as_ref();
+        let pdev: &crate::device::Device<crate::device::Bound> = faux.as_ref();
+        let mut dev = new_device(&shared, 1, 1)?;
+        dev.set_parent(pdev);
+        let reg = Registration::new(dev)?;
+        // SAFETY: The device is registered, so valid.
+        let raw_parent = unsafe { (*reg.as_raw()).dev.parent };
+        assert!(core::ptr::eq(raw_parent, pdev.as_raw()));
+        drop(reg);
+        assert_eq!(shared.drops.load(Relaxed), 1);
+        drop(parent);
+        Ok(())
+    }
+
+    #[test]
     fn alloc_failures() -> Result {
         let shared = Shared::new()?;
         // SAFETY: The closure initialises nothing and fails, as an initialiser may.
@@ -574,7 +593,7 @@ mod netdev_tests {
         assert!(reg.hw_features().contains(Features::RXHASH));
 
         {
-            let _rtnl = rtnl_lock();
+            let rtnl = rtnl_lock();
             // SAFETY: The device is registered and the rtnl lock is held.
             assert_eq!(unsafe { bindings::dev_set_mtu(reg.as_raw(), 9000) }, 0);
             assert_eq!(reg.mtu(), 9000);
@@ -590,14 +609,20 @@ mod netdev_tests {
             assert_eq!(ret, EINVAL.to_errno());
             assert_eq!(reg.mtu(), 9000);
 
-            assert_eq!(reg.set_real_num_tx_queues(2), Ok(()));
+            assert_eq!(reg.set_real_num_tx_queues(2, &rtnl), Ok(()));
             assert_eq!(reg.real_num_tx_queues(), 2);
-            assert_eq!(reg.set_real_num_tx_queues(5), Err(EINVAL));
+            assert_eq!(reg.set_real_num_tx_queues(5, &rtnl), Err(EINVAL));
             assert_eq!(reg.real_num_tx_queues(), 2);
-            assert_eq!(reg.set_real_num_rx_queues(3), Ok(()));
+            assert_eq!(reg.set_real_num_rx_queues(3, &rtnl), Ok(()));
             assert_eq!(reg.real_num_rx_queues(), 3);
+            assert_eq!(reg.set_mtu(67, &rtnl), Err(EINVAL));
+
+            // Nothing changed: `fix_features` runs, `set_features` does not.
+            let (fixes, sets) = (shared.fixes.load(Relaxed), shared.sets.load(Relaxed));
+            reg.update_features(&rtnl);
+            assert_eq!(shared.fixes.load(Relaxed), fixes + 1);
+            assert_eq!(shared.sets.load(Relaxed), sets);
         }
-        assert!(reg.set_mtu(67).is_err());
 
         let q1 = reg.tx_queue(1).ok_or(EINVAL)?;
         assert!(!q1.is_stopped());
@@ -989,6 +1014,8 @@ mod ethtool_tests {
         dev.set_ethtool_ops();
         let ops = ethtool_ops_of(&dev)?;
         let raw = dev.as_raw();
+        // The core calls the operations with the rtnl lock held; so do the direct calls below.
+        let rtnl = rtnl_lock();
         assert_eq!(
             ops.supported_coalesce_params,
             ethtool::COALESCE_RX_USECS | ethtool::COALESCE_RX_CQE_FRAMES
@@ -1118,6 +1145,25 @@ mod ethtool_tests {
         // SAFETY: `values` holds `stats.n_stats` counters.
         unsafe { ops.get_ethtool_stats.ok_or(EINVAL)?(raw, &mut stats, values.as_mut_ptr()) };
         assert_eq!(values, [0, 0, 0, 1]);
+
+        // With 4 queues the driver now counts 6 strings, but the core sized its buffer from the
+        // count of 4 it was given: only 4 strings are written.
+        let mut ch: bindings::ethtool_channels = pin_init::zeroed();
+        ch.combined_count = 4;
+        // SAFETY: `raw` is a device of the test driver and `ch` is valid.
+        assert_eq!(unsafe { ops.set_channels.ok_or(EINVAL)?(raw, &mut ch) }, 0);
+        let mut strings = [[0xaau8; ethtool::GSTRING_LEN]; 6];
+        // SAFETY: `strings` holds more than the 4 strings last counted.
+        unsafe {
+            ops.get_strings.ok_or(EINVAL)?(raw, ethtool::SS_STATS, strings.as_mut_ptr().cast())
+        };
+        assert_eq!(&strings[3][..10], b"tx_queue_1");
+        assert_eq!(strings[4], [0xaa; ethtool::GSTRING_LEN]);
+        assert_eq!(strings[5], [0xaa; ethtool::GSTRING_LEN]);
+        // SAFETY: `raw` is a device of the test driver.
+        assert_eq!(unsafe { ops.get_sset_count.ok_or(EINVAL)?(raw, sset) }, 6);
+
+        drop(rtnl);
 
         // Through the ethtool core, on a registered device, under rtnl.
         dev.carrier_on();
