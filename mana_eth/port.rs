@@ -21,6 +21,7 @@ use kernel::{
         self,
         Device,
         Registration,
+        Rtnl,
         Stats64,
         TxResult,
         UnregisteredDevice,
@@ -152,7 +153,7 @@ pub(crate) struct Port;
 impl netdev::Driver for Port {
     type Data = PortData;
 
-    fn open(dev: &Device<Self>) -> Result {
+    fn open(dev: &Device<Self>, _rtnl: &Rtnl) -> Result {
         let data = dev.data();
         let caps = data.adapter.caps();
         let tx = VportTx {
@@ -178,7 +179,7 @@ impl netdev::Driver for Port {
         Ok(())
     }
 
-    fn stop(dev: &Device<Self>) -> Result {
+    fn stop(dev: &Device<Self>, _rtnl: &Rtnl) -> Result {
         let data = dev.data();
         dev.carrier_off();
         let Some(Active { mut lease, queues }) = data.active.lock().take() else {
@@ -202,14 +203,14 @@ impl netdev::Driver for Port {
         stats.tx_dropped = dev.data().tx_dropped.load(Relaxed);
     }
 
-    fn change_mtu(dev: &Device<Self>, new_mtu: u32) -> Result {
+    fn change_mtu(dev: &Device<Self>, new_mtu: u32, rtnl: &Rtnl) -> Result {
         let data = dev.data();
         let mut active = data.active.lock();
         match &mut *active {
             // Up: the reconfiguration runs under the held lease, so the vport is never free
             // in between and RDMA cannot take it.
-            Some(active) => active.lease.reconfigure(|_| dev.set_mtu(new_mtu)),
-            None => dev.set_mtu(new_mtu),
+            Some(active) => active.lease.reconfigure(|_| dev.set_mtu(new_mtu, rtnl)),
+            None => dev.set_mtu(new_mtu, rtnl),
         }
     }
 }

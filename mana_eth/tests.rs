@@ -128,7 +128,7 @@ mod netdev {
         dev.open(&rtnl)?;
         let configs = sw.vport_programming(0).ok_or(EINVAL)?.tx_configs;
         for mtu in [9000, 1500, 4000] {
-            Port::change_mtu(dev, mtu)?;
+            Port::change_mtu(dev, mtu, &rtnl)?;
             assert_eq!(dev.mtu(), mtu);
             assert!(dev.data().holds_lease());
             assert_eq!(
@@ -171,8 +171,8 @@ mod netdev {
         {
             // One queue keeps the 1000 cycles quick under emulation.
             let rtnl = rtnl_lock();
-            dev.set_real_num_tx_queues(1)?;
-            dev.set_real_num_rx_queues(1)?;
+            dev.set_real_num_tx_queues(1, &rtnl)?;
+            dev.set_real_num_rx_queues(1, &rtnl)?;
             drop(rtnl);
         }
         for _ in 0..1000 {
