@@ -1,8 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 
-//! The adapter: what the core knows about one MANA function and shares with its clients.
+//! The adapter: one MANA function brought up through its hardware channel, and what the core
+//! shares with its clients.
+//!
+//! Bring-up follows the C driver's order: registers, hardware channel (SMC + init events),
+//! VERIFY_VF_DRIVER_VERSION, LIST_DEVICES, QUERY_MAX_RESOURCES, QUERY_DEV_CONFIG,
+//! REGISTER_DEVICE and one QUERY_VPORT_CONFIG per port. Removal undoes it in reverse.
 
 use kernel::{
+    debugfs::Dir,
+    new_mutex,
     prelude::*,
     sync::{
         atomic::{
@@ -10,10 +17,50 @@ use kernel::{
             Relaxed, //
         },
         Arc,
+        Mutex, //
     },
+    str::CString,
+    transmute::AsBytes,
 };
 
-use crate::shared_vport::VportTable;
+use crate::{
+    hwc::Hwc,
+    objects::ObjectContext,
+    shared_vport::{
+        RefusalLog,
+        VportDebugfs,
+        VportTable, //
+    },
+    vport_hw::HwcVportHw,
+    transport::Transport,
+    wire::{
+        gdma_msgs::{
+            self,
+            DeregisterDeviceReq,
+            ListDevicesReq,
+            QueryMaxResourcesReq,
+            RegisterDeviceReq,
+            VerifyVerReq, //
+        },
+        hdr::{
+            device_type,
+            new_request,
+            DevId,
+            Request, //
+        },
+        mana_msgs::{
+            CfgRxSteerReq,
+            CfgRxSteerResp,
+            Handle,
+            HASH_KEY_SIZE,
+            QueryDevCfgReq,
+            QueryVportCfgReq, //
+        },
+        regs,
+        queue,
+        smc,
+    },
+};
 
 /// Source of adapter numbers; each adapter gets the next one (used in device names).
 static NEXT_ADAPTER_ID: Atomic<u32> = Atomic::new(0);
@@ -21,31 +68,255 @@ static NEXT_ADAPTER_ID: Atomic<u32> = Atomic::new(0);
 /// The most vports (Ethernet ports) one adapter may expose; the C driver's limit.
 pub const MAX_PORTS: u32 = 16;
 
+/// What QUERY_VPORT_CONFIG reported for one port.
+#[derive(Clone, Copy, Debug)]
+pub struct PortInfo {
+    /// The port's MAC address.
+    pub mac: [u8; 6],
+    /// Send queues the port offers.
+    pub max_sq: u32,
+    /// Receive queues the port offers.
+    pub max_rq: u32,
+    /// Entries of the RSS indirection table.
+    pub indirection_entries: u32,
+    /// The device's handle of the vport.
+    pub handle: Handle,
+}
+
+/// What the device reported at bring-up.
+#[derive(Clone, Copy, Debug)]
+pub struct DeviceCaps {
+    /// The MANA (Ethernet) device id from LIST_DEVICES.
+    pub mana_dev: DevId,
+    /// The MANA_IB device id, if the device offers RDMA.
+    pub rdma_dev: Option<DevId>,
+    /// The adapter MTU, including the Ethernet header.
+    pub adapter_mtu: u16,
+    /// Event queues the device offers.
+    pub max_eqs: u32,
+    /// MSI-X vectors the device offers.
+    pub max_msix: u32,
+    /// The PD of the registered MANA device.
+    pub pdid: u32,
+    /// Its memory key.
+    pub gpa_mkey: u32,
+    /// Its doorbell page.
+    pub doorbell: u32,
+}
+
 /// One MANA adapter, shared by the core and its clients.
 pub struct Adapter {
     id: u32,
+    hwc: Arc<Hwc>,
+    transport: Arc<dyn Transport>,
+    caps: DeviceCaps,
+    ports: KVec<PortInfo>,
     vports: VportTable,
+    removed: Pin<KBox<Mutex<bool>>>,
+    /// `adapter<N>/vport<M>` in the core's debugfs directory; the files go before the directory.
+    _debugfs: Option<(VportDebugfs, Dir)>,
+}
+
+/// Reads register `offset` and checks that `len` bytes at the offset it names fit in BAR0.
+fn read_offset_reg(t: &dyn Transport, offset: usize, len: usize, bar_size: usize) -> Result<usize> {
+    let value = t.read64(offset)?;
+    let value = usize::try_from(value).map_err(|_| EPROTO)?;
+    match value.checked_add(len) {
+        Some(end) if end <= bar_size => Ok(value),
+        _ => {
+            pr_err!(
+                "register 0x{:x} names offset 0x{:x}, outside BAR0 (0x{:x} bytes)\n",
+                offset,
+                value,
+                bar_size
+            );
+            Err(EPROTO)
+        }
+    }
+}
+
+/// Sends request `req` through `hwc` and returns the response.
+pub(crate) fn request<R: Request>(hwc: &Hwc, req: &mut R) -> Result<R::Response> {
+    let mut resp = R::Response::zeroed();
+    hwc.send(req.as_bytes_mut(), resp.as_bytes_mut(), size_of::<R::Response>())?;
+    Ok(resp)
 }
 
 impl Adapter {
-    /// Creates an adapter with `num_vports` free vports.
-    pub(crate) fn new(num_vports: u32) -> Result<Arc<Self>> {
-        if num_vports == 0 || num_vports > MAX_PORTS {
-            pr_err!(
-                "mana_gdma: {} vports requested, the supported range is 1..={}\n",
-                num_vports,
-                MAX_PORTS
-            );
-            return Err(EINVAL);
+    /// Brings up the function behind `transport`, whose BAR0 is `bar_size` bytes.
+    pub(crate) fn probe(
+        transport: Arc<dyn Transport>,
+        bar_size: usize,
+        debugfs: Option<&Dir>,
+    ) -> Result<Arc<Self>> {
+        let t = &*transport;
+        let db_base = read_offset_reg(t, regs::GDMA_REG_DB_PAGE_OFFSET, 0, bar_size)?;
+        let db_page_size = u64::from(t.read32(regs::GDMA_REG_DB_PAGE_SIZE)? & regs::DB_PAGE_SIZE_MASK);
+        if db_page_size < queue::MIN_DOORBELL_PAGE_SIZE || !db_page_size.is_power_of_two() {
+            pr_err!("unusable doorbell page size 0x{:x}\n", db_page_size);
+            return Err(EPROTO);
         }
+        let shm = read_offset_reg(t, regs::GDMA_REG_SHM_OFFSET, smc::SMC_APERTURE_SIZE, bar_size)?;
+
+        let hwc = Hwc::new(transport.clone(), shm, db_base, db_page_size)?;
+        let result = Self::bring_up(&hwc);
+        let (caps, ports) = match result {
+            Ok(v) => v,
+            Err(e) => {
+                hwc.shut_down(true);
+                return Err(e);
+            }
+        };
         let id = NEXT_ADAPTER_ID.fetch_add(1, Relaxed);
-        Ok(Arc::new(
-            Self {
-                id,
-                vports: VportTable::new(id, num_vports)?,
-            },
-            GFP_KERNEL,
-        )?)
+        let mut handles = KVec::with_capacity(ports.len(), GFP_KERNEL)?;
+        for p in ports.iter() {
+            handles.push(p.handle, GFP_KERNEL)?;
+        }
+        let build = || -> Result<Arc<Self>> {
+            let vports = VportTable::with_hw(
+                        id,
+                        ports.len() as u32,
+                        Arc::new(
+                            HwcVportHw::new(hwc.clone(), caps.mana_dev, handles),
+                            GFP_KERNEL,
+                        )?,
+                        RefusalLog::Print,
+                    )?;
+            let debugfs = match debugfs {
+                Some(parent) => {
+                    let dir = parent.subdir(&CString::try_from_fmt(fmt!("adapter{}", id))?);
+                    Some((vports.create_debugfs(&dir)?, dir))
+                }
+                None => None,
+            };
+            Ok(Arc::new(
+                Self {
+                    id,
+                    vports,
+                    _debugfs: debugfs,
+                    hwc: hwc.clone(),
+                    transport: transport.clone(),
+                    caps,
+                    ports,
+                    removed: KBox::pin_init(new_mutex!(false), GFP_KERNEL)?,
+                },
+                GFP_KERNEL,
+            )?)
+        };
+        build().inspect_err(|_| {
+            Self::undo_registration(&hwc, &caps);
+            hwc.shut_down(true);
+        })
+    }
+
+    fn bring_up(hwc: &Hwc) -> Result<(DeviceCaps, KVec<PortInfo>)> {
+        let mut ver = VerifyVerReq::new(0);
+        ver.os_type = gdma_msgs::OS_TYPE_LINUX;
+        let ver = request(hwc, &mut ver)?;
+        if ver.gdma_protocol_ver != gdma_msgs::PROTOCOL_V1 {
+            pr_err!("the device speaks GDMA protocol {}, not 1\n", ver.gdma_protocol_ver);
+            return Err(EPROTO);
+        }
+
+        let devs = request(hwc, &mut new_request::<ListDevicesReq>())?;
+        let count = devs.num_of_devs as usize;
+        if count > devs.devs.len() {
+            pr_err!("LIST_DEVICES reports {} devices, at most {} fit\n", count, devs.devs.len());
+            return Err(EPROTO);
+        }
+        let mut mana_dev = None;
+        let mut rdma_dev = None;
+        for raw in &devs.devs[..count] {
+            let dev = *raw;
+            match dev.ty {
+                device_type::MANA if mana_dev.is_none() => mana_dev = Some(dev),
+                device_type::MANA_IB if rdma_dev.is_none() => rdma_dev = Some(dev),
+                _ => {}
+            }
+        }
+        let Some(mana_dev) = mana_dev else {
+            pr_err!("the device lists no MANA (Ethernet) function\n");
+            return Err(ENODEV);
+        };
+
+        let res = request(hwc, &mut new_request::<QueryMaxResourcesReq>())?;
+        if res.max_msix == 0 || res.max_eq == 0 {
+            pr_err!("the device offers no event queues or MSI-X vectors\n");
+            return Err(EPROTO);
+        }
+
+        let mut cfg_req = QueryDevCfgReq::new();
+        cfg_req.hdr.dev_id = mana_dev;
+        let cfg = request(hwc, &mut cfg_req)?;
+        let num_ports = u32::from(cfg.max_num_vports);
+        if num_ports == 0 || num_ports > MAX_PORTS {
+            pr_err!("the device reports {} vports, the supported range is 1..={}\n", num_ports, MAX_PORTS);
+            return Err(EPROTO);
+        }
+
+        let mut reg = new_request::<RegisterDeviceReq>();
+        reg.hdr.dev_id = mana_dev;
+        let reg = request(hwc, &mut reg)?;
+        let caps = DeviceCaps {
+            mana_dev,
+            rdma_dev,
+            adapter_mtu: cfg.adapter_mtu,
+            max_eqs: res.max_eq,
+            max_msix: res.max_msix,
+            pdid: reg.pdid,
+            gpa_mkey: reg.gpa_mkey,
+            doorbell: reg.db_id,
+        };
+
+        let ports = Self::query_ports(hwc, mana_dev, num_ports).inspect_err(|_| {
+            Self::undo_registration(hwc, &caps);
+        })?;
+        Ok((caps, ports))
+    }
+
+    fn query_ports(hwc: &Hwc, mana_dev: DevId, num_ports: u32) -> Result<KVec<PortInfo>> {
+        let mut ports = KVec::with_capacity(num_ports as usize, GFP_KERNEL)?;
+        for index in 0..num_ports {
+            let mut req = new_request::<QueryVportCfgReq>();
+            req.hdr.dev_id = mana_dev;
+            req.vport_index = index;
+            let r = request(hwc, &mut req)?;
+            if r.max_num_sq == 0 || r.max_num_rq == 0 {
+                pr_err!("vport {} offers no queues\n", index);
+                return Err(EPROTO);
+            }
+            ports.push(
+                PortInfo {
+                    mac: r.mac_addr,
+                    max_sq: r.max_num_sq,
+                    max_rq: r.max_num_rq,
+                    indirection_entries: r.num_indirection_ent,
+                    handle: r.vport,
+                },
+                GFP_KERNEL,
+            )?;
+        }
+        Ok(ports)
+    }
+
+    fn undo_registration(hwc: &Hwc, caps: &DeviceCaps) {
+        let mut req = new_request::<DeregisterDeviceReq>();
+        req.hdr.dev_id = caps.mana_dev;
+        if let Err(e) = request(hwc, &mut req) {
+            pr_err!("DEREGISTER_DEVICE failed: {:?}\n", e);
+        }
+    }
+
+    /// Undoes the bring-up: deregisters the device and destroys the hardware channel. Called
+    /// once the clients are gone; calling it again does nothing.
+    pub(crate) fn remove(&self) {
+        let mut removed = self.removed.lock();
+        if *removed {
+            return;
+        }
+        *removed = true;
+        Self::undo_registration(&self.hwc, &self.caps);
+        self.hwc.shut_down(true);
     }
 
     /// The adapter's number, unique while the module is loaded.
@@ -56,5 +327,65 @@ impl Adapter {
     /// The vport arbiter of this adapter.
     pub fn vports(&self) -> &VportTable {
         &self.vports
+    }
+
+    /// The ports, as the device reported them.
+    pub fn ports(&self) -> &[PortInfo] {
+        &self.ports
+    }
+
+    /// What the device reported at bring-up.
+    pub fn caps(&self) -> &DeviceCaps {
+        &self.caps
+    }
+
+    /// The hardware channel.
+    pub fn hwc(&self) -> &Hwc {
+        &self.hwc
+    }
+
+    /// Steers vport `vport`'s received packets to `indirection` (receive WQ object handles,
+    /// by RSS hash) with the Toeplitz `key` (MANA_CONFIG_VPORT_RX with RX and RSS enabled).
+    ///
+    /// The caller must hold the vport's lease.
+    pub fn enable_rx_steering(
+        &self,
+        vport: u32,
+        indirection: &[Handle],
+        key: &[u8; HASH_KEY_SIZE],
+    ) -> Result {
+        let port = self.ports.get(vport as usize).ok_or(EINVAL)?;
+        let first = *indirection.first().ok_or(EINVAL)?;
+        let entries = u16::try_from(indirection.len()).map_err(|_| EINVAL)?;
+        let mut req = CfgRxSteerReq::new(port.handle, entries, 1, true)?;
+        req.hdr.dev_id = self.caps.mana_dev;
+        req.update_default_rxobj = 1;
+        req.default_rxobj = first;
+        req.update_hashkey = 1;
+        req.hashkey = *key;
+        req.update_indir_tab = 1;
+        let mut msg = KVec::from_elem(0u8, req.hdr.req.msg_size as usize, GFP_KERNEL)?;
+        req.write(indirection, &mut msg)?;
+        let mut resp = CfgRxSteerResp::zeroed();
+        let min = size_of_val(&resp);
+        self.hwc
+            .send(&mut msg, resp.as_bytes_mut(), min)
+            .inspect_err(|e| pr_err!("vport {}: enabling RX steering failed: {:?}\n", vport, e))?;
+        Ok(())
+    }
+
+    /// What creating device objects for the Ethernet (MANA) device needs.
+    pub fn objects(&self) -> ObjectContext {
+        ObjectContext {
+            hwc: self.hwc.clone(),
+            transport: self.transport.clone(),
+            dev: self.caps.mana_dev,
+        }
+    }
+}
+
+impl Drop for Adapter {
+    fn drop(&mut self) {
+        self.remove();
     }
 }

@@ -8,19 +8,27 @@
 //! `mana_gdma.rdma.N`) and reaches the core only through the API in [`client`].
 
 use kernel::{
+    debugfs::Dir,
     driver,
     pci,
     prelude::*,
-    sync::Mutex,
     InPlaceModule, //
 };
 
 pub mod adapter;
 pub mod client;
+pub mod dma;
+pub mod hwc;
+pub mod objects;
 mod pci_drv;
 #[path = "../shared_vport/shared_vport.rs"]
 pub mod shared_vport;
-mod sw;
+mod smc;
+pub mod sw;
+#[cfg(CONFIG_KUNIT = "y")]
+mod testing;
+pub mod transport;
+mod vport_hw;
 pub mod wire;
 
 pub use adapter::Adapter;
@@ -29,17 +37,14 @@ pub use client::ClientHandle;
 /// The name of this module, also the prefix of the auxiliary devices it creates.
 pub const MODULE_NAME: &CStr = <LocalModule as kernel::ModuleMetadata>::NAME;
 
-/// The most software adapters the `sw_adapters` parameter may ask for at load time.
-const MAX_SW_ADAPTERS_AT_LOAD: u32 = 16;
-
 /// The module: the PCI driver and the software adapters created at load time.
 ///
 /// Drop order: the software adapters go first (their clients unbind), then the PCI driver is
 /// unregistered (which unbinds every PCI adapter).
 #[pin_data]
 struct GdmaModule {
-    #[pin]
-    sw_adapters: Mutex<KVec<sw::SwAdapter>>,
+    sw_adapters: sw::SwAdapters,
+    _debugfs: Dir,
     #[pin]
     _pci_driver: driver::Registration<pci::Adapter<pci_drv::GdmaPciDriver>>,
 }
@@ -47,8 +52,11 @@ struct GdmaModule {
 impl InPlaceModule for GdmaModule {
     fn init(module: &'static kernel::ThisModule) -> impl PinInit<Self, Error> {
         let count = module_parameters::sw_adapters.value();
+        let ports = module_parameters::sw_ports.value();
+        let debugfs = Dir::new(c"mana_gdma");
         try_pin_init!(Self {
-            sw_adapters <- kernel::new_mutex!(sw::create_at_load(count)?),
+            sw_adapters: sw::SwAdapters::new(count, ports, &debugfs)?,
+            _debugfs: debugfs,
             _pci_driver <- driver::Registration::new(MODULE_NAME, module),
         })
     }
@@ -57,7 +65,7 @@ impl InPlaceModule for GdmaModule {
 impl GdmaModule {
     #[allow(dead_code)]
     fn sw_adapter_count(&self) -> usize {
-        self.sw_adapters.lock().len()
+        self.sw_adapters.len()
     }
 }
 
@@ -71,6 +79,10 @@ module! {
         sw_adapters: u32 {
             default: 0,
             description: "Number of software MANA adapters to create at load time (testing)",
+        },
+        sw_ports: u32 {
+            default: 1,
+            description: "Ports (vports) of each software adapter created at load time",
         },
     },
 }

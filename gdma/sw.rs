@@ -2,19 +2,22 @@
 
 //! The software MANA device: adapters that exist without hardware, for tests and `make run`.
 //!
-//! Each software adapter is a faux device (`mana_sw<N>`) carrying the auxiliary devices of the
-//! two clients, exactly as a PCI adapter does.
+//! A software adapter is a device model ([`device::SwDevice`]) behind a [`Transport`]
+//! ([`transport::SwTransport`]); the core brings it up through the same SMC, hardware channel
+//! and requests as a PCI function. With clients, it also gets a faux device (`mana_sw<N>`)
+//! carrying the clients' auxiliary devices, exactly as a PCI adapter does.
 
 use kernel::{
     auxiliary,
+    debugfs::Dir,
     device::{
-        self,
-        Bound, //
+        Bound,
+        Device as KDevice, //
     },
     faux,
-    fmt,
     prelude::*,
     str::CString,
+    sync::Arc,
 };
 
 use crate::{
@@ -25,22 +28,43 @@ use crate::{
         ETH_AUX_NAME,
         RDMA_AUX_NAME, //
     },
+    transport::Transport,
     Adapter,
-    MAX_SW_ADAPTERS_AT_LOAD,
     MODULE_NAME,
 };
 
-/// Vports of a software adapter created at load time.
-const DEFAULT_SW_VPORTS: u32 = 1;
+mod control;
+pub mod device;
+mod memory;
+#[cfg(CONFIG_KUNIT = "y")]
+mod tests;
+pub(crate) mod transport;
 
-/// One software adapter.
+pub use device::{
+    Fault,
+    SwConfig,
+    SwStats, //
+};
+use transport::{
+    SwTransport,
+    SwTransportRef, //
+};
+
+/// The auxiliary devices of a software adapter's clients and the faux device they hang from.
 ///
 /// Drop order (field order): the clients' auxiliary devices are unregistered first, then the
-/// faux device they hang from is destroyed.
-pub(crate) struct SwAdapter {
+/// faux device is destroyed.
+struct Clients {
     _eth: auxiliary::Registration<'static, ClientData>,
     _rdma: auxiliary::Registration<'static, ClientData>,
     _faux: faux::Registration,
+}
+
+/// One software adapter.
+pub struct SwAdapter {
+    clients: Option<Clients>,
+    adapter: Arc<Adapter>,
+    transport: Arc<SwTransport>,
 }
 
 /// Returns the device of `faux` with a lifetime chosen by the caller.
@@ -49,20 +73,18 @@ pub(crate) struct SwAdapter {
 ///
 /// The caller must stop using the returned reference (and drop every registration made with it
 /// as parent) before `faux` is dropped.
-unsafe fn faux_parent<'a>(faux: &faux::Registration) -> &'a device::Device<Bound> {
-    let dev: &device::Device<Bound> = faux.as_ref().as_ref();
+unsafe fn faux_parent<'a>(faux: &faux::Registration) -> &'a KDevice<Bound> {
+    let dev: &KDevice<Bound> = faux.as_ref().as_ref();
     // SAFETY: The faux device stays registered, and therefore bound, until `faux` is dropped;
     // the caller guarantees the reference does not outlive that.
     unsafe { &*core::ptr::from_ref(dev) }
 }
 
-impl SwAdapter {
-    /// Creates a software adapter with `num_vports` vports and registers its client devices.
-    pub(crate) fn new(num_vports: u32) -> Result<Self> {
-        let adapter = Adapter::new(num_vports)?;
+impl Clients {
+    fn new(adapter: &Arc<Adapter>) -> Result<Self> {
         let name = CString::try_from_fmt(fmt!("mana_sw{}", adapter.id()))?;
         let faux = faux::Registration::new(&name, None)?;
-        // SAFETY: `faux` is moved into the returned `SwAdapter`, whose field order drops both
+        // SAFETY: `faux` is moved into the returned `Clients`, whose field order drops both
         // auxiliary registrations before it.
         let parent = unsafe { faux_parent(&faux) };
         let eth = auxiliary::Registration::new(
@@ -79,7 +101,12 @@ impl SwAdapter {
             MODULE_NAME,
             ClientHandle::new(adapter.clone(), ClientKind::Rdma),
         )?;
-        dev_info!(parent, "software MANA adapter with {} vport(s)\n", num_vports);
+        dev_info!(
+            parent,
+            "software MANA adapter {} with {} vport(s)\n",
+            adapter.id(),
+            adapter.ports().len()
+        );
         Ok(Self {
             _eth: eth,
             _rdma: rdma,
@@ -88,19 +115,127 @@ impl SwAdapter {
     }
 }
 
-/// Creates the software adapters asked for by the `sw_adapters` module parameter.
-pub(crate) fn create_at_load(count: u32) -> Result<KVec<SwAdapter>> {
-    if count > MAX_SW_ADAPTERS_AT_LOAD {
-        pr_err!(
-            "mana_gdma: sw_adapters={} is too many; use at most {}\n",
-            count,
-            MAX_SW_ADAPTERS_AT_LOAD
-        );
-        return Err(EINVAL);
+impl SwAdapter {
+    /// Creates a software adapter with `config`, brings it up through the core and, if
+    /// `with_clients`, registers its clients' auxiliary devices.
+    pub fn new(config: SwConfig, with_clients: bool) -> Result<Self> {
+        Self::new_in(config, with_clients, None)
     }
-    let mut adapters = KVec::with_capacity(count as usize, GFP_KERNEL)?;
-    for _ in 0..count {
-        adapters.push(SwAdapter::new(DEFAULT_SW_VPORTS)?, GFP_KERNEL)?;
+
+    /// [`SwAdapter::new`], with the adapter's debugfs files under `debugfs`.
+    pub(crate) fn new_in(config: SwConfig, with_clients: bool, debugfs: Option<&Dir>) -> Result<Self> {
+        let transport = SwTransport::new(config)?;
+        let bar: Arc<dyn Transport> = Arc::new(SwTransportRef(transport.clone()), GFP_KERNEL)?;
+        let adapter = Adapter::probe(bar, device::BAR0_SIZE, debugfs)?;
+        let clients = if with_clients {
+            Some(Clients::new(&adapter).inspect_err(|_| adapter.remove())?)
+        } else {
+            None
+        };
+        Ok(Self {
+            clients,
+            adapter,
+            transport,
+        })
     }
-    Ok(adapters)
+
+    /// The adapter the core brought up.
+    pub fn adapter(&self) -> &Arc<Adapter> {
+        &self.adapter
+    }
+
+    /// What the device saw so far.
+    pub fn device_stats(&self) -> SwStats {
+        self.transport.with_device(|d| d.stats())
+    }
+
+    /// Arms `fault` on the device for the next `count` requests with code `code`.
+    pub fn inject(&self, code: u32, fault: Fault, count: u32) -> Result {
+        self.transport.with_device(|d| d.inject(code, fault, count))
+    }
+
+    /// Changes the device's per-request latency.
+    pub fn set_latency_us(&self, latency_us: u32) {
+        self.transport.with_device(|d| d.set_latency_us(latency_us))
+    }
+
+    /// Takes the adapter down as device removal does (the core's side; the clients must be gone).
+    pub fn remove(&self) {
+        self.adapter.remove();
+    }
+
+    /// How the device has programmed vport `index` (None if it has no such vport).
+    pub fn vport_programming(&self, index: u32) -> Option<device::VportProgramming> {
+        self.transport.with_device(|d| d.vport(index))
+    }
+
+    /// The device-visible buffers the core holds.
+    pub fn live_buffers(&self) -> usize {
+        self.transport.live_buffers()
+    }
+
+    /// Brings a software function up and returns its transport when probing fails, so tests can
+    /// check what the device saw and that nothing was left behind.
+    pub fn probe_failure(config: SwConfig, prepare: impl FnOnce(&mut device::SwDevice) -> Result) -> Result<(Error, SwStats, usize)> {
+        let transport = SwTransport::new(config)?;
+        transport.with_device(prepare)?;
+        let bar: Arc<dyn Transport> = Arc::new(SwTransportRef(transport.clone()), GFP_KERNEL)?;
+        match Adapter::probe(bar, device::BAR0_SIZE, None) {
+            Ok(_) => Err(EINVAL),
+            Err(e) => Ok((e, transport.with_device(|d| d.stats()), transport.live_buffers())),
+        }
+    }
+}
+
+impl Drop for SwAdapter {
+    fn drop(&mut self) {
+        // The clients unbind first, then the core takes the device down.
+        drop(self.clients.take());
+        self.adapter.remove();
+    }
+}
+
+pub(crate) use control::{
+    Control,
+    SwRegistry, //
+};
+
+/// Creates the software adapters asked for by the module parameters and the control file.
+///
+/// Drop order (field order): the control file goes first, so no command races the removal of
+/// the adapters.
+pub(crate) struct SwAdapters {
+    _control: Control,
+    registry: Arc<SwRegistry>,
+}
+
+impl SwAdapters {
+    /// Creates `count` adapters of `ports` ports each, and the control file, in `debugfs`.
+    pub(crate) fn new(count: u32, ports: u32, debugfs: &Dir) -> Result<Self> {
+        if count as usize > control::MAX_SW_ADAPTERS {
+            pr_err!(
+                "sw_adapters={} is too many; use at most {}\n",
+                count,
+                control::MAX_SW_ADAPTERS
+            );
+            return Err(EINVAL);
+        }
+        let registry = SwRegistry::new(debugfs.clone())?;
+        let config = SwConfig {
+            num_ports: ports,
+            ..SwConfig::default()
+        };
+        for _ in 0..count {
+            registry.add(config)?;
+        }
+        Ok(Self {
+            _control: Control::new(&registry, debugfs)?,
+            registry,
+        })
+    }
+
+    /// The number of software adapters.
+    pub(crate) fn len(&self) -> usize {
+        self.registry.len()
+    }
 }

@@ -2,21 +2,24 @@
 
 //! mana_eth: the Ethernet client of the mana-rs GDMA core.
 //!
-//! It binds to the core's `mana_gdma.eth.<id>` auxiliary devices. Opening an interface takes the
-//! vport's Ethernet lease from the core's arbiter; stopping it gives the lease back.
+//! It binds to the core's `mana_gdma.eth.<id>` auxiliary devices and registers one network
+//! interface per vport ([`port`]). Opening an interface takes the vport's Ethernet lease from
+//! the core's arbiter; stopping it gives the lease back.
 
 use kernel::{
     auxiliary,
     device::Core,
-    prelude::*,
-    sync::Arc, //
+    prelude::*, //
 };
 
 use mana_gdma::{
     client::ETH_AUX_NAME,
-    Adapter,
     ClientHandle, //
 };
+
+mod port;
+#[cfg(CONFIG_KUNIT = "y")]
+mod tests;
 
 kernel::auxiliary_device_table!(
     AUX_TABLE,
@@ -27,14 +30,9 @@ kernel::auxiliary_device_table!(
 /// The auxiliary driver.
 struct EthDriver;
 
-/// What the driver keeps per bound adapter.
-struct EthAdapter {
-    adapter: Arc<Adapter>,
-}
-
 impl auxiliary::Driver for EthDriver {
     type IdInfo = ();
-    type Data<'bound> = EthAdapter;
+    type Data<'bound> = port::Ports;
 
     const ID_TABLE: auxiliary::IdTable<Self::IdInfo> = &AUX_TABLE;
 
@@ -44,21 +42,16 @@ impl auxiliary::Driver for EthDriver {
     ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
         let handle = ClientHandle::from_aux(adev)
             .inspect_err(|e| dev_err!(adev, "not a mana_gdma client device: {:?}\n", e))?;
-        let adapter = handle.adapter().clone();
+        let adapter = handle.adapter();
+        let ports = port::Ports::new(adapter)
+            .inspect_err(|e| dev_err!(adev, "cannot register the interfaces: {:?}\n", e))?;
         dev_info!(
             adev,
-            "Ethernet client bound to MANA adapter {} ({} vport(s))\n",
+            "Ethernet client bound to MANA adapter {} ({} interface(s))\n",
             adapter.id(),
-            adapter.vports().len()
+            adapter.ports().len()
         );
-        Ok(EthAdapter { adapter })
-    }
-}
-
-impl EthAdapter {
-    #[allow(dead_code)]
-    fn adapter(&self) -> &Adapter {
-        &self.adapter
+        Ok(ports)
     }
 }
 
@@ -68,27 +61,4 @@ kernel::module_auxiliary_driver! {
     authors: ["mana-rs developers"],
     description: "Microsoft Azure Network Adapter Ethernet driver (Rust)",
     license: "GPL",
-}
-
-#[kunit_tests(mana_rs_eth_core_api)]
-mod tests {
-    use mana_gdma::shared_vport::{
-        VportTable,
-        VportTx, //
-    };
-
-    use super::*;
-
-    /// The Ethernet lease is taken and released through the core crate's arbiter.
-    #[test]
-    fn ethernet_lease_through_core_api() -> Result {
-        const TX: VportTx = VportTx { pd: 0, doorbell: 0 };
-        let table = VportTable::new_for_test(1)?;
-        let lease = table.take_ethernet(0, c"eth0", TX)?;
-        assert_eq!(lease.vport().index(), 0);
-        assert_eq!(table.take_ethernet(0, c"eth1", TX).err(), Some(EBUSY));
-        drop(lease);
-        let _again = table.take_ethernet(0, c"eth1", TX)?;
-        Ok(())
-    }
 }

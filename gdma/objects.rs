@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! Device objects the clients create through the core: DMA regions, event queues, work-queue
+//! objects (a send or receive queue with its completion queue) and protection domains.
+//!
+//! Each object is a value: creating it sends the create request, dropping it sends the
+//! matching destroy request, in reverse order of creation within the object (a queue is
+//! disabled before its memory region is destroyed, and its memory freed after both). A failed
+//! destroy is logged; the memory is freed only after the device was told to stop using it or
+//! the channel is gone.
+
+use kernel::{
+    prelude::*,
+    sync::Arc,
+    transmute::AsBytes, //
+};
+
+use crate::{
+    adapter::request,
+    dma::DmaBuf,
+    hwc::Hwc,
+    transport::Transport,
+    wire::{
+        gdma_msgs::{
+            CreateDmaRegionReq,
+            CreatePdReq,
+            CreateQueueReq,
+            DestroyDmaRegionReq,
+            DestroyPdReq,
+            DisableQueueReq, //
+        },
+        hdr::{
+            new_request,
+            DevId,
+            Request, //
+        },
+        mana_msgs::{
+            CreateWqObjReq,
+            DestroyWqObjReq,
+            Handle, //
+        },
+        queue::{
+            self,
+            queue_type, //
+        },
+    },
+};
+
+/// The smallest queue: one 4 KiB page.
+const MIN_QUEUE_BYTES: u32 = queue::MANA_PAGE_SIZE;
+
+/// What object requests need: the channel and the device they are addressed to.
+#[derive(Clone)]
+pub struct ObjectContext {
+    pub(crate) hwc: Arc<Hwc>,
+    pub(crate) transport: Arc<dyn Transport>,
+    pub(crate) dev: DevId,
+}
+
+impl ObjectContext {
+    fn send<R: Request>(&self, mut req: R) -> Result<R::Response> {
+        req.req_hdr_mut().dev_id = self.dev;
+        request(&self.hwc, &mut req)
+    }
+}
+
+/// Checks a queue size: a power of two of at least one page.
+fn check_queue_bytes(bytes: u32) -> Result {
+    if bytes < MIN_QUEUE_BYTES || !bytes.is_power_of_two() {
+        pr_err!("queue size {} is not a power of two of at least {} bytes\n", bytes, MIN_QUEUE_BYTES);
+        return Err(EINVAL);
+    }
+    Ok(())
+}
+
+/// Device-visible memory registered with the device as a DMA region.
+pub struct DmaRegion {
+    ctx: ObjectContext,
+    handle: u64,
+    // Freed after the region is destroyed (field order).
+    mem: DmaBuf,
+}
+
+impl DmaRegion {
+    /// Allocates `bytes` (a power of two of at least 4 KiB) and registers them.
+    pub fn new(ctx: &ObjectContext, bytes: u32) -> Result<Self> {
+        check_queue_bytes(bytes)?;
+        let mem = ctx.transport.alloc_dma(bytes as usize)?;
+        let pages = bytes / queue::MANA_PAGE_SIZE;
+        let req = CreateDmaRegionReq::new(u64::from(bytes), pages, pages)?;
+        let mut list = KVec::with_capacity(pages as usize, GFP_KERNEL)?;
+        for i in 0..pages {
+            list.push(mem.dma_addr() + u64::from(i * queue::MANA_PAGE_SIZE), GFP_KERNEL)?;
+        }
+        let mut msg = KVec::from_elem(0u8, req.hdr.req.msg_size as usize, GFP_KERNEL)?;
+        let mut req = req;
+        req.hdr.dev_id = ctx.dev;
+        req.write(&list, &mut msg)?;
+        let mut resp = crate::wire::gdma_msgs::CreateDmaRegionResp::zeroed();
+        let min = size_of_val(&resp);
+        ctx.hwc.send(&mut msg, resp.as_bytes_mut(), min)?;
+        if resp.dma_region_handle == crate::wire::gdma_msgs::INVALID_DMA_REGION {
+            pr_err!("the device returned an invalid DMA region handle\n");
+            return Err(EPROTO);
+        }
+        Ok(Self {
+            ctx: ctx.clone(),
+            handle: resp.dma_region_handle,
+            mem,
+        })
+    }
+
+    /// The device's handle of the region.
+    pub fn handle(&self) -> u64 {
+        self.handle
+    }
+
+    /// The memory.
+    pub fn mem(&self) -> &DmaBuf {
+        &self.mem
+    }
+}
+
+impl Drop for DmaRegion {
+    fn drop(&mut self) {
+        if let Err(e) = self.ctx.send(DestroyDmaRegionReq::new(self.handle)) {
+            pr_err!("DESTROY_DMA_REGION 0x{:x} failed: {:?}\n", self.handle, e);
+        }
+    }
+}
+
+/// An event queue.
+pub struct EventQueue {
+    ctx: ObjectContext,
+    id: u32,
+    // Destroyed after the queue is disabled (field order).
+    region: DmaRegion,
+}
+
+impl EventQueue {
+    /// Creates an event queue of `bytes` delivering to MSI-X vector `msix`, for the PD and
+    /// doorbell page `pdid`/`doorbell`.
+    ///
+    /// The queue is shared: every [`WqObject`] whose completion queue reports to it holds a
+    /// reference, so it cannot be disabled while one of them lives.
+    pub fn new(
+        ctx: &ObjectContext,
+        bytes: u32,
+        msix: u32,
+        pdid: u32,
+        doorbell: u32,
+    ) -> Result<Arc<Self>> {
+        let region = DmaRegion::new(ctx, bytes)?;
+        let req = CreateQueueReq::new_eq(pdid, doorbell, region.handle(), bytes, 4, msix);
+        let resp = ctx.send(req)?;
+        let eq = Self {
+            ctx: ctx.clone(),
+            id: resp.queue_index,
+            region,
+        };
+        Ok(Arc::new(eq, GFP_KERNEL)?)
+    }
+
+    /// The queue's id.
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// The queue's memory.
+    pub fn mem(&self) -> &DmaBuf {
+        self.region.mem()
+    }
+}
+
+impl Drop for EventQueue {
+    fn drop(&mut self) {
+        if let Err(e) = self.ctx.send(DisableQueueReq::new(queue_type::EQ, self.id)) {
+            pr_err!("DISABLE_QUEUE for EQ {} failed: {:?}\n", self.id, e);
+        }
+    }
+}
+
+/// The kind of a work-queue object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WqKind {
+    /// A send queue.
+    Send,
+    /// A receive queue.
+    Receive,
+}
+
+impl WqKind {
+    fn raw(self) -> u32 {
+        match self {
+            WqKind::Send => queue_type::SQ,
+            WqKind::Receive => queue_type::RQ,
+        }
+    }
+}
+
+/// A send or receive queue with its completion queue (MANA's CREATE_WQ_OBJ).
+pub struct WqObject {
+    ctx: ObjectContext,
+    kind: WqKind,
+    handle: Handle,
+    wq_id: u32,
+    cq_id: u32,
+    // Destroyed after the object (field order), and the EQ after them.
+    wq: DmaRegion,
+    cq: DmaRegion,
+    eq: Arc<EventQueue>,
+}
+
+impl WqObject {
+    /// Creates a `kind` queue of `wq_bytes` on `vport` with a completion queue of `cq_bytes`
+    /// whose events go to event queue `eq`.
+    pub fn new(
+        ctx: &ObjectContext,
+        vport: Handle,
+        kind: WqKind,
+        wq_bytes: u32,
+        cq_bytes: u32,
+        eq: &Arc<EventQueue>,
+    ) -> Result<Self> {
+        check_queue_bytes(wq_bytes)?;
+        check_queue_bytes(cq_bytes)?;
+        let wq = DmaRegion::new(ctx, wq_bytes)?;
+        let cq = DmaRegion::new(ctx, cq_bytes)?;
+        let req = CreateWqObjReq::new(
+            vport,
+            kind.raw(),
+            wq.handle(),
+            wq_bytes,
+            cq.handle(),
+            cq_bytes,
+            eq.id(),
+        );
+        let resp = ctx.send(req)?;
+        Ok(Self {
+            ctx: ctx.clone(),
+            kind,
+            handle: resp.wq_obj,
+            wq_id: resp.wq_id,
+            cq_id: resp.cq_id,
+            wq,
+            cq,
+            eq: eq.clone(),
+        })
+    }
+
+    /// The event queue the completion queue reports to.
+    pub fn eq(&self) -> &Arc<EventQueue> {
+        &self.eq
+    }
+
+    /// The work queue's id.
+    pub fn wq_id(&self) -> u32 {
+        self.wq_id
+    }
+
+    /// The completion queue's id.
+    pub fn cq_id(&self) -> u32 {
+        self.cq_id
+    }
+
+    /// The device's handle of the object.
+    pub fn handle(&self) -> Handle {
+        self.handle
+    }
+
+    /// The work queue's memory.
+    pub fn wq_mem(&self) -> &DmaBuf {
+        self.wq.mem()
+    }
+
+    /// The completion queue's memory.
+    pub fn cq_mem(&self) -> &DmaBuf {
+        self.cq.mem()
+    }
+}
+
+impl Drop for WqObject {
+    fn drop(&mut self) {
+        if let Err(e) = self.ctx.send(DestroyWqObjReq::new(self.kind.raw(), self.handle)) {
+            pr_err!("DESTROY_WQ_OBJ 0x{:x} failed: {:?}\n", self.handle, e);
+        }
+    }
+}
+
+/// A protection domain.
+pub struct ProtectionDomain {
+    ctx: ObjectContext,
+    handle: u64,
+    id: u32,
+}
+
+impl ProtectionDomain {
+    /// Creates a protection domain with `flags` (e.g. short PDN).
+    pub fn new(ctx: &ObjectContext, flags: u32) -> Result<Self> {
+        let mut req = new_request::<CreatePdReq>();
+        req.flags = flags;
+        let resp = ctx.send(req)?;
+        Ok(Self {
+            ctx: ctx.clone(),
+            handle: resp.pd_handle,
+            id: resp.pd_id,
+        })
+    }
+
+    /// The PD number.
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// The device's handle of the PD.
+    pub fn handle(&self) -> u64 {
+        self.handle
+    }
+}
+
+impl Drop for ProtectionDomain {
+    fn drop(&mut self) {
+        if let Err(e) = self.ctx.send(DestroyPdReq::new(self.handle)) {
+            pr_err!("DESTROY_PD {} failed: {:?}\n", self.id, e);
+        }
+    }
+}

@@ -1,0 +1,1177 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! The device side of the software MANA device: registers, the SMC mailbox, the hardware
+//! channel and the requests the core and the clients send.
+//!
+//! The model is host-agnostic: it reaches driver memory only through [`DeviceMemory`] (by DMA
+//! address, bounds-checked by the host like an IOMMU would), reports interrupts by returning
+//! them ([`SwDevice::take_interrupts`]) and owns no locks, threads or timers. The kernel host in
+//! the parent module serializes access and delivers interrupts; a user-space host can do the
+//! same later. Like the hardware, it has fixed-capacity tables, and like a strict hardware
+//! model, it refuses protocol misuse: every violation is counted in
+//! [`SwStats::protocol_errors`] and logged, so tests can fail on it.
+
+use kernel::{
+    prelude::*,
+    transmute::{
+        AsBytes,
+        FromBytes, //
+    },
+};
+
+use crate::wire::{
+    gdma_msgs::{
+        self,
+        ListDevicesResp,
+        QueryHwcTimeoutResp,
+        QueryMaxResourcesResp,
+        RegisterDeviceResp,
+        VerifyVerResp, //
+    },
+    hdr::{
+        self,
+        DevId,
+        GeneralResp,
+        ReqHdr,
+        RespHdr,
+        Response,
+        STATUS_CMD_UNSUPPORTED, //
+    },
+    hwc::{
+        init_data,
+        HwcInitEqIdDb,
+        HwcInitTypeData,
+        HwcRxOob,
+        HwcRxOobFlags,
+        HwcTxOob, //
+    },
+    mana_msgs::{
+        self,
+        ConfigVportResp,
+        QueryDevCfgResp,
+        QueryVportCfgResp, //
+    },
+    queue::{
+        self,
+        Cqe,
+        CqeInfo,
+        Eqe,
+        EqeInfo,
+        Sge,
+        WqeHeader, //
+    },
+    regs,
+    smc::{
+        self,
+        EstablishHwc,
+        SmcHdr, //
+    },
+};
+
+/// Driver memory as the device sees it: by DMA address.
+pub(crate) trait DeviceMemory {
+    /// Copies `out.len()` bytes at `addr` into `out`; fails if any byte is not mapped.
+    fn dma_read(&self, addr: u64, out: &mut [u8]) -> Result;
+    /// Copies `data` to `addr`; fails if any byte is not mapped.
+    fn dma_write(&self, addr: u64, data: &[u8]) -> Result;
+}
+
+/// Where the SMC mailbox sits in BAR0.
+pub(crate) const SHM_OFFSET: usize = 0x100;
+/// Where the doorbell pages start in BAR0.
+pub(crate) const DB_PAGE_OFFSET: usize = 0x1_0000;
+/// The size of one doorbell page.
+pub(crate) const DB_PAGE_SIZE: usize = 0x1000;
+/// How many doorbell pages the device has.
+pub(crate) const NUM_DB_PAGES: usize = 16;
+/// The size of BAR0.
+pub(crate) const BAR0_SIZE: usize = DB_PAGE_OFFSET + DB_PAGE_SIZE * NUM_DB_PAGES;
+
+/// Every hardware-channel queue is one 4 KiB page (the SMC passes only page frame numbers).
+pub(crate) const HWC_QUEUE_SIZE: u32 = queue::MANA_PAGE_SIZE;
+/// The deepest hardware channel the device offers: a request uses two CQEs (send and receive)
+/// and the CQ is one page of 64 entries.
+pub(crate) const HWC_MAX_DEPTH: u32 = HWC_QUEUE_SIZE / queue::CQE_SIZE / 2;
+/// The largest request and response the device accepts on its hardware channel.
+pub(crate) const HWC_MAX_MSG: u32 = 4096;
+
+/// Ids the device gives the hardware channel's queues.
+const HWC_EQ_ID: u32 = 0;
+const HWC_CQ_ID: u32 = 0;
+const HWC_RQ_ID: u32 = 1;
+const HWC_SQ_ID: u32 = 2;
+/// The memory key and PD of the hardware channel's buffers.
+const HWC_GPA_MKEY: u32 = 0x4d4b;
+const HWC_PDID: u32 = 0x10;
+
+/// The most requests of one kind counted separately ([`SwStats::requests`]).
+const MAX_REQUEST_KINDS: usize = 32;
+
+/// Configuration of one software adapter.
+#[derive(Clone, Copy, Debug)]
+pub struct SwConfig {
+    /// Number of Ethernet ports (vports), 1..=16.
+    pub num_ports: u32,
+    /// The MAC address of port 0; port `n` adds `n` to the last byte.
+    pub mac_base: [u8; 6],
+    /// Queues per vport offered to the Ethernet driver.
+    pub max_queues: u32,
+    /// The adapter MTU (QUERY_DEV_CONFIG `adapter_mtu`), including the Ethernet header.
+    pub adapter_mtu: u16,
+    /// Depth of the hardware channel reported in INIT_DATA, 1..=[`HWC_MAX_DEPTH`].
+    pub hwc_depth: u32,
+    /// Time the device takes per hardware-channel request, in microseconds.
+    pub latency_us: u32,
+    /// MSI-X vectors offered.
+    pub num_vectors: u32,
+}
+
+impl Default for SwConfig {
+    fn default() -> Self {
+        Self {
+            num_ports: 1,
+            mac_base: [0x00, 0x15, 0x5d, 0x4d, 0x41, 0x00],
+            max_queues: 16,
+            adapter_mtu: 9014,
+            hwc_depth: 16,
+            latency_us: 0,
+            num_vectors: 17,
+        }
+    }
+}
+
+/// How a request of one kind is answered wrong (fault injection).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer with this status instead of success.
+    Status(u32),
+    /// Consume the request and never answer.
+    NoResponse,
+    /// Answer after this many milliseconds instead of at once.
+    Late(u32),
+    /// Answer with a message shorter than the response type.
+    ShortResponse,
+    /// Answer with another `hwc_msg_id` than the request's.
+    WrongMsgId,
+    /// Answer with another activity id than the request's.
+    WrongActivityId,
+    /// Answer with another device id than the request's.
+    WrongDevId,
+    /// Report the response in a CQE whose RQ WQE offset is out of range.
+    BadWqeOffset,
+    /// Report the response in a CQE naming a queue that does not exist.
+    BadCqeQueueId,
+    /// Signal the completion with an EQE naming a CQ that does not exist.
+    BadEqeCqId,
+}
+
+/// A fault armed for the next `count` requests with code `code`.
+#[derive(Clone, Copy, Debug)]
+struct ArmedFault {
+    code: u32,
+    fault: Fault,
+    count: u32,
+}
+
+/// What the device saw, for tests.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SwStats {
+    /// (request code, count) for every kind of request received, in order of first sight.
+    pub requests: [(u32, u32); MAX_REQUEST_KINDS],
+    /// Requests received in total.
+    pub total_requests: u32,
+    /// Responses sent.
+    pub responses: u32,
+    /// Protocol violations by the driver (must stay 0 in every test that does not inject one).
+    pub protocol_errors: u32,
+    /// Device accesses to memory the driver had not mapped (or had already freed).
+    pub dma_faults: u32,
+    /// Hardware channels established minus destroyed.
+    pub live_hwc: u32,
+    /// Devices registered with REGISTER_DEVICE and not yet deregistered.
+    pub live_registrations: u32,
+    /// Faults injected so far.
+    pub faults_injected: u32,
+    /// DMA regions created and not destroyed.
+    pub live_regions: u32,
+    /// Event queues created and not disabled.
+    pub live_eqs: u32,
+    /// Work-queue objects created and not destroyed.
+    pub live_wq_objs: u32,
+    /// Protection domains created and not destroyed.
+    pub live_pds: u32,
+}
+
+impl SwStats {
+    /// How many requests with `code` the device received.
+    pub fn count(&self, code: u32) -> u32 {
+        self.requests
+            .iter()
+            .find(|(c, n)| *c == code && *n != 0)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    fn record(&mut self, code: u32) {
+        self.total_requests = self.total_requests.wrapping_add(1);
+        for slot in self.requests.iter_mut() {
+            if slot.1 != 0 && slot.0 == code {
+                slot.1 += 1;
+                return;
+            }
+            if slot.1 == 0 {
+                *slot = (code, 1);
+                return;
+            }
+        }
+    }
+}
+
+/// How the device has programmed one vport (CONFIG_VPORT_TX / CONFIG_VPORT_RX).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VportProgramming {
+    /// The PD and doorbell page of the last CONFIG_VPORT_TX, if any.
+    pub tx: Option<(u32, u32)>,
+    /// Whether RX steering is enabled.
+    pub rx_enabled: bool,
+    /// CONFIG_VPORT_TX requests for this vport.
+    pub tx_configs: u32,
+}
+
+/// The doorbell page and PD the device gives the registered MANA device.
+pub(crate) const MANA_DEV_DOORBELL: u32 = 1;
+pub(crate) const MANA_DEV_PDID: u32 = 0x20;
+/// The device's vport handles: this base plus the vport index.
+const VPORT_HANDLE_BASE: u64 = 0x1000;
+
+/// The most objects of each kind the device holds, like a real device's tables.
+const MAX_OBJECTS: usize = 256;
+
+/// A registered DMA region.
+struct Region {
+    handle: u64,
+    length: u64,
+}
+
+/// An event queue.
+struct EqObj {
+    id: u32,
+    region: u64,
+}
+
+/// A work-queue object.
+struct WqObj {
+    handle: u64,
+    vport: u64,
+    ty: u32,
+    wq_region: u64,
+    cq_region: u64,
+    parent_eq: u32,
+}
+
+/// The device's object tables.
+#[derive(Default)]
+struct Objects {
+    regions: KVec<Region>,
+    eqs: KVec<EqObj>,
+    wq_objs: KVec<WqObj>,
+    pds: KVec<(u64, u32)>,
+    next_handle: u64,
+    next_id: u32,
+}
+
+impl Objects {
+    fn region_in_use(&self, handle: u64) -> bool {
+        self.eqs.iter().any(|q| q.region == handle)
+            || self
+                .wq_objs
+                .iter()
+                .any(|w| w.wq_region == handle || w.cq_region == handle)
+    }
+
+    fn region_len(&self, handle: u64) -> Option<u64> {
+        self.regions.iter().find(|r| r.handle == handle).map(|r| r.length)
+    }
+
+    fn new_handle(&mut self) -> u64 {
+        self.next_handle += 1;
+        0x1_0000 + self.next_handle
+    }
+
+    fn new_id(&mut self) -> u32 {
+        // Queue id 0 is the hardware channel's.
+        self.next_id += 1;
+        self.next_id
+    }
+}
+
+/// The device's view of the hardware channel after ESTABLISH_HWC.
+#[derive(Clone, Copy, Debug)]
+struct HwcState {
+    eq_addr: u64,
+    cq_addr: u64,
+    rq_addr: u64,
+    sq_addr: u64,
+    msix: u32,
+    /// Next EQE / CQE index the device produces (starts at the entry count: owner bits 1).
+    eq_index: u32,
+    cq_index: u32,
+    /// Bytes of SQ / RQ WQEs consumed, and the tails the driver rang.
+    sq_consumed: u32,
+    sq_tail: u32,
+    /// When each SQ WQE became visible to the device (µs), by WQE position.
+    arrival_us: [u64; (HWC_QUEUE_SIZE / HWC_SQ_WQE_SIZE) as usize],
+    rq_consumed: u32,
+    rq_tail: u32,
+}
+
+/// One software MANA function.
+pub struct SwDevice {
+    config: SwConfig,
+    shm: [u32; smc::SMC_APERTURE_DWORDS],
+    hwc: Option<HwcState>,
+    faults: KVec<ArmedFault>,
+    stats: SwStats,
+    pending_irqs: u64,
+    registered: bool,
+    vports: [VportProgramming; 16],
+    objects: Objects,
+}
+
+const EQ_ENTRIES: u32 = HWC_QUEUE_SIZE / queue::EQE_SIZE;
+const CQ_ENTRIES: u32 = HWC_QUEUE_SIZE / queue::CQE_SIZE;
+/// A hardware-channel SQ WQE: header, 24-byte OOB, one SGE.
+const HWC_SQ_WQE_SIZE: u32 = 64;
+/// A hardware-channel RQ WQE: header, 8-byte OOB, one SGE.
+const HWC_RQ_WQE_SIZE: u32 = 32;
+
+impl SwDevice {
+    /// Creates a device in its power-on state.
+    pub(crate) fn new(config: SwConfig) -> Result<Self> {
+        if config.num_ports == 0 || config.num_ports > 16 {
+            pr_err!("mana_sw: {} ports requested; a software adapter has 1..=16\n", config.num_ports);
+            return Err(EINVAL);
+        }
+        if config.hwc_depth == 0 || config.hwc_depth > HWC_MAX_DEPTH {
+            pr_err!(
+                "mana_sw: hardware-channel depth {} requested; the device offers 1..={}\n",
+                config.hwc_depth,
+                HWC_MAX_DEPTH
+            );
+            return Err(EINVAL);
+        }
+        if config.num_vectors == 0 || config.num_vectors > 64 {
+            pr_err!("mana_sw: {} MSI-X vectors requested; the device offers 1..=64\n", config.num_vectors);
+            return Err(EINVAL);
+        }
+        Ok(Self {
+            config,
+            shm: [0; smc::SMC_APERTURE_DWORDS],
+            hwc: None,
+            faults: KVec::new(),
+            stats: SwStats::default(),
+            pending_irqs: 0,
+            registered: false,
+            vports: [VportProgramming::default(); 16],
+            objects: Objects::default(),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SwConfig {
+        &self.config
+    }
+
+    /// What the device saw so far.
+    pub fn stats(&self) -> SwStats {
+        self.stats
+    }
+
+    /// How vport `index` is programmed.
+    pub fn vport(&self, index: u32) -> Option<VportProgramming> {
+        if index < self.config.num_ports {
+            self.vports.get(index as usize).copied()
+        } else {
+            None
+        }
+    }
+
+    /// The vport index of a vport handle, if the handle names one of the device's vports.
+    fn vport_of(&self, handle: u64) -> Option<usize> {
+        let index = handle.checked_sub(VPORT_HANDLE_BASE)?;
+        (index < u64::from(self.config.num_ports)).then_some(index as usize)
+    }
+
+    /// Arms `fault` for the next `count` requests with code `code`.
+    pub fn inject(&mut self, code: u32, fault: Fault, count: u32) -> Result {
+        self.faults.push(ArmedFault { code, fault, count }, GFP_KERNEL)?;
+        Ok(())
+    }
+
+    /// Changes the per-request latency.
+    pub fn set_latency_us(&mut self, latency_us: u32) {
+        self.config.latency_us = latency_us;
+    }
+
+    /// Returns and clears the set of MSI-X vectors raised since the last call.
+    pub(crate) fn take_interrupts(&mut self) -> u64 {
+        core::mem::take(&mut self.pending_irqs)
+    }
+
+    fn protocol_error(&mut self, what: &str) {
+        self.stats.protocol_errors += 1;
+        pr_err!("mana_sw: protocol error: {}\n", what);
+    }
+
+    /// A 32-bit register read.
+    pub(crate) fn read32(&self, offset: usize) -> u32 {
+        match offset {
+            regs::GDMA_REG_DB_PAGE_SIZE => DB_PAGE_SIZE as u32,
+            o if (SHM_OFFSET..SHM_OFFSET + smc::SMC_APERTURE_SIZE).contains(&o) && o % 4 == 0 => {
+                self.shm[(o - SHM_OFFSET) / 4]
+            }
+            _ => 0,
+        }
+    }
+
+    /// A 64-bit register read.
+    pub(crate) fn read64(&self, offset: usize) -> u64 {
+        match offset {
+            regs::GDMA_REG_DB_PAGE_OFFSET => DB_PAGE_OFFSET as u64,
+            regs::GDMA_REG_SHM_OFFSET => SHM_OFFSET as u64,
+            o => u64::from(self.read32(o)) | (u64::from(self.read32(o + 4)) << 32),
+        }
+    }
+
+    /// A 32-bit register write. Writing the SMC's last dword hands the mailbox to the device.
+    pub(crate) fn write32(&mut self, mem: &dyn DeviceMemory, offset: usize, value: u32) {
+        if !(SHM_OFFSET..SHM_OFFSET + smc::SMC_APERTURE_SIZE).contains(&offset) || offset % 4 != 0
+        {
+            self.protocol_error("write to a read-only register");
+            return;
+        }
+        let dword = (offset - SHM_OFFSET) / 4;
+        self.shm[dword] = value;
+        if dword == smc::SMC_LAST_DWORD {
+            self.smc_request(mem);
+        }
+    }
+
+    fn smc_request(&mut self, mem: &dyn DeviceMemory) {
+        let hdr = SmcHdr::from_raw(self.shm[smc::SMC_LAST_DWORD]);
+        let msg_type = hdr.msg_type().get() as u8;
+        let status = match msg_type {
+            smc::MSG_TYPE_ESTABLISH_HWC => match EstablishHwc::decode(&self.shm) {
+                Ok(req) => self.establish_hwc(mem, &req),
+                Err(_) => {
+                    self.protocol_error("malformed ESTABLISH_HWC");
+                    1
+                }
+            },
+            smc::MSG_TYPE_DESTROY_HWC => {
+                if self.hwc.take().is_some() {
+                    self.stats.live_hwc -= 1;
+                    0
+                } else {
+                    self.protocol_error("DESTROY_HWC without a hardware channel");
+                    1
+                }
+            }
+            _ => {
+                self.protocol_error("unknown SMC message");
+                1
+            }
+        };
+        self.shm = [0; smc::SMC_APERTURE_DWORDS];
+        self.shm[smc::SMC_LAST_DWORD] = SmcHdr::response_to(hdr, status).into_raw();
+    }
+
+    fn establish_hwc(&mut self, mem: &dyn DeviceMemory, req: &EstablishHwc) -> u8 {
+        if self.hwc.is_some() {
+            self.protocol_error("ESTABLISH_HWC while a hardware channel exists");
+            return 1;
+        }
+        if u32::from(req.msix_index) >= self.config.num_vectors {
+            self.protocol_error("ESTABLISH_HWC with an MSI-X vector the device does not have");
+            return 1;
+        }
+        self.hwc = Some(HwcState {
+            eq_addr: req.eq_addr,
+            cq_addr: req.cq_addr,
+            rq_addr: req.rq_addr,
+            sq_addr: req.sq_addr,
+            msix: u32::from(req.msix_index),
+            eq_index: EQ_ENTRIES,
+            cq_index: CQ_ENTRIES,
+            sq_consumed: 0,
+            sq_tail: 0,
+            arrival_us: [0; (HWC_QUEUE_SIZE / HWC_SQ_WQE_SIZE) as usize],
+            rq_consumed: 0,
+            rq_tail: 0,
+        });
+        self.stats.live_hwc += 1;
+
+        // The init events, as the hardware sends them.
+        let eq_db = HwcInitEqIdDb::ZERO
+            .with_eq_id(HWC_EQ_ID as u16)
+            .with_doorbell(0u16)
+            .into_raw();
+        let _ = self.post_eqe(mem, queue::eqe_type::HWC_INIT_EQ_ID_DB, [eq_db, 0, 0]);
+        let depth = self.config.hwc_depth;
+        for (ty, value) in [
+            (init_data::CQID, HWC_CQ_ID),
+            (init_data::RQID, HWC_RQ_ID),
+            (init_data::SQID, HWC_SQ_ID),
+            (init_data::QUEUE_DEPTH, depth),
+            (init_data::MAX_REQUEST, HWC_MAX_MSG),
+            (init_data::MAX_RESPONSE, HWC_MAX_MSG),
+            (init_data::MAX_NUM_CQS, 64),
+            (init_data::GPA_MKEY, HWC_GPA_MKEY),
+            (init_data::PDID, HWC_PDID),
+        ] {
+            let data = HwcInitTypeData::ZERO
+                .with_data_type(ty)
+                .try_with_value(value)
+                .map_or(0, |d| d.into_raw());
+            let _ = self.post_eqe(mem, queue::eqe_type::HWC_INIT_DATA, [data, 0, 0]);
+        }
+        let _ = self.post_eqe(mem, queue::eqe_type::HWC_INIT_DONE, [0, 0, 0]);
+        0
+    }
+
+    fn post_eqe(&mut self, mem: &dyn DeviceMemory, eqe_type: u8, details: [u32; 3]) -> Result {
+        let hwc = self.hwc.as_mut().ok_or(EINVAL)?;
+        let index = hwc.eq_index;
+        let offset = u64::from(index % EQ_ENTRIES) * u64::from(queue::EQE_SIZE);
+        let eqe = Eqe {
+            details,
+            info: EqeInfo::ZERO
+                .with_eqe_type(eqe_type)
+                .try_with_owner_bits(queue::owner_bits(index, EQ_ENTRIES))?,
+        };
+        hwc.eq_index = index.wrapping_add(1);
+        let (addr, msix) = (hwc.eq_addr, hwc.msix);
+        self.dma_write(mem, addr + offset, eqe.as_bytes())?;
+        self.pending_irqs |= 1 << msix;
+        Ok(())
+    }
+
+    fn post_cqe(&mut self, mem: &dyn DeviceMemory, wq_num: u32, is_sq: bool, data: &[u8]) -> Result {
+        let hwc = self.hwc.as_mut().ok_or(EINVAL)?;
+        let index = hwc.cq_index;
+        let offset = u64::from(index % CQ_ENTRIES) * u64::from(queue::CQE_SIZE);
+        let mut cqe = Cqe::zeroed();
+        let n = data.len().min(queue::COMP_DATA_SIZE);
+        AsBytes::as_bytes_mut(&mut cqe.cqe_data)[..n].copy_from_slice(&data[..n]);
+        cqe.info = CqeInfo::ZERO
+            .try_with_wq_num(wq_num)?
+            .with_is_sq(is_sq)
+            .try_with_owner_bits(queue::owner_bits(index, CQ_ENTRIES))?;
+        hwc.cq_index = index.wrapping_add(1);
+        let addr = hwc.cq_addr;
+        self.dma_write(mem, addr + offset, cqe.as_bytes())
+    }
+
+    fn dma_write(&mut self, mem: &dyn DeviceMemory, addr: u64, data: &[u8]) -> Result {
+        mem.dma_write(addr, data).inspect_err(|_| self.stats.dma_faults += 1)
+    }
+
+    fn dma_read(&mut self, mem: &dyn DeviceMemory, addr: u64, out: &mut [u8]) -> Result {
+        mem.dma_read(addr, out).inspect_err(|_| self.stats.dma_faults += 1)
+    }
+
+    /// A doorbell write at `offset` in BAR0, at time `now_us`.
+    pub(crate) fn doorbell(&mut self, offset: usize, value: u64, now_us: u64) {
+        let Some(in_bar) = offset.checked_sub(DB_PAGE_OFFSET) else {
+            self.protocol_error("doorbell below the doorbell pages");
+            return;
+        };
+        if in_bar >= DB_PAGE_SIZE * NUM_DB_PAGES {
+            self.protocol_error("doorbell beyond the doorbell pages");
+            return;
+        }
+        let Some(qtype) = queue::doorbell_queue_type((in_bar % DB_PAGE_SIZE) as u64) else {
+            self.protocol_error("doorbell at an offset that names no queue type");
+            return;
+        };
+        let id = (value & 0xff_ffff) as u32;
+        let tail = (value >> 32) as u32;
+        let Some(hwc) = self.hwc.as_mut() else {
+            // Data-path queues are not modelled yet; doorbells for them are accepted.
+            return;
+        };
+        match qtype {
+            queue::queue_type::SQ if id == HWC_SQ_ID => {
+                // Requests are answered `latency_us` after they became visible, in parallel, as
+                // a pipelined device does.
+                let mut pos = hwc.sq_tail;
+                while pos != tail && tail.wrapping_sub(pos) <= HWC_QUEUE_SIZE {
+                    hwc.arrival_us[((pos % HWC_QUEUE_SIZE) / HWC_SQ_WQE_SIZE) as usize] = now_us;
+                    pos = pos.wrapping_add(HWC_SQ_WQE_SIZE);
+                }
+                hwc.sq_tail = tail;
+            }
+            queue::queue_type::RQ if id == HWC_RQ_ID => hwc.rq_tail = tail,
+            queue::queue_type::CQ | queue::queue_type::EQ => {}
+            _ => self.protocol_error("doorbell for an unknown hardware-channel queue"),
+        }
+    }
+
+    /// The code of the next request waiting on the hardware channel, if any.
+    fn peek_request(&mut self, mem: &dyn DeviceMemory) -> Option<(u32, Sge)> {
+        let hwc = self.hwc?;
+        if hwc.sq_consumed == hwc.sq_tail {
+            return None;
+        }
+        let wqe_addr = hwc.sq_addr + u64::from(hwc.sq_consumed % HWC_QUEUE_SIZE);
+        let mut wqe = [0u8; HWC_SQ_WQE_SIZE as usize];
+        self.dma_read(mem, wqe_addr, &mut wqe).ok()?;
+        let hdr = WqeHeader::from_bytes_copy(&wqe[..8])?;
+        let sge = Sge::from_bytes_copy(&wqe[32..48])?;
+        let req = ReqHdr::from_bytes_copy(&self.read_prefix(mem, sge.address, 40)?)?;
+        let _ = hdr;
+        Some((req.req.msg_type, sge))
+    }
+
+    fn read_prefix(&mut self, mem: &dyn DeviceMemory, addr: u64, len: usize) -> Option<[u8; 40]> {
+        let mut buf = [0u8; 40];
+        self.dma_read(mem, addr, &mut buf[..len.min(40)]).ok()?;
+        Some(buf)
+    }
+
+    /// How long from `now_us` until the next request is due (its arrival plus the latency plus
+    /// an injected late response), or `None` if no request is waiting.
+    pub(crate) fn next_request_delay_us(&mut self, mem: &dyn DeviceMemory, now_us: u64) -> Option<u64> {
+        let (code, _) = self.peek_request(mem)?;
+        let hwc = self.hwc?;
+        let arrival = hwc.arrival_us[((hwc.sq_consumed % HWC_QUEUE_SIZE) / HWC_SQ_WQE_SIZE) as usize];
+        let late = match self.faults.iter().find(|f| f.code == code) {
+            Some(ArmedFault {
+                fault: Fault::Late(ms),
+                ..
+            }) => u64::from(*ms) * 1000,
+            _ => 0,
+        };
+        let due = arrival + u64::from(self.config.latency_us) + late;
+        Some(due.saturating_sub(now_us))
+    }
+
+    fn take_fault(&mut self, code: u32) -> Option<Fault> {
+        let pos = self.faults.iter().position(|f| f.code == code)?;
+        let fault = self.faults[pos].fault;
+        self.faults[pos].count -= 1;
+        if self.faults[pos].count == 0 {
+            self.faults.remove(pos).ok()?;
+        }
+        self.stats.faults_injected += 1;
+        Some(fault)
+    }
+
+    /// Processes one waiting hardware-channel request. Returns `false` if none was waiting.
+    pub(crate) fn process_one(&mut self, mem: &dyn DeviceMemory) -> bool {
+        let Some(hwc) = self.hwc else {
+            return false;
+        };
+        if hwc.sq_consumed == hwc.sq_tail {
+            return false;
+        }
+        if let Err(e) = self.process_request(mem) {
+            pr_err!("mana_sw: hardware channel request failed on the device: {:?}\n", e);
+        }
+        true
+    }
+
+    fn process_request(&mut self, mem: &dyn DeviceMemory) -> Result {
+        let hwc = self.hwc.ok_or(EINVAL)?;
+        // Consume the SQ WQE.
+        let wqe_addr = hwc.sq_addr + u64::from(hwc.sq_consumed % HWC_QUEUE_SIZE);
+        if let Some(h) = self.hwc.as_mut() {
+            h.sq_consumed = h.sq_consumed.wrapping_add(HWC_SQ_WQE_SIZE);
+        }
+        let mut wqe = [0u8; HWC_SQ_WQE_SIZE as usize];
+        self.dma_read(mem, wqe_addr, &mut wqe)?;
+        let hdr = WqeHeader::from_bytes_copy(&wqe[..8]).ok_or(EINVAL)?;
+        if hdr.flags.num_sge().get() != 1 || hdr.inline_oob_size() != queue::INLINE_OOB_LARGE_SIZE
+        {
+            self.protocol_error("hardware-channel SQ WQE must have one SGE and a 24-byte OOB");
+            return Err(EINVAL);
+        }
+        let oob = HwcTxOob::from_bytes_copy(&wqe[8..32]).ok_or(EINVAL)?;
+        if oob.vsq.vsq_id().get() != HWC_SQ_ID || oob.vscq.vscq_id().get() != HWC_CQ_ID {
+            self.protocol_error("hardware-channel SQ WQE names the wrong SQ or CQ");
+            return Err(EINVAL);
+        }
+        let sge = Sge::from_bytes_copy(&wqe[32..48]).ok_or(EINVAL)?;
+        if sge.mem_key != HWC_GPA_MKEY {
+            self.protocol_error("hardware-channel SGE with the wrong memory key");
+            return Err(EINVAL);
+        }
+        let len = sge.size as usize;
+        if len < size_of::<ReqHdr>() || len > HWC_MAX_MSG as usize {
+            self.protocol_error("hardware-channel request size out of range");
+            return Err(EINVAL);
+        }
+        let mut req = KVec::from_elem(0u8, len, GFP_KERNEL)?;
+        self.dma_read(mem, sge.address, &mut req)?;
+        let req_hdr = ReqHdr::from_bytes_copy(&req[..size_of::<ReqHdr>()]).ok_or(EINVAL)?;
+        if req_hdr.req.msg_size as usize != len {
+            self.protocol_error("request msg_size differs from the SGE size");
+            return Err(EINVAL);
+        }
+        if u32::from(req_hdr.req.hwc_msg_id) >= self.config.hwc_depth {
+            self.protocol_error("hwc_msg_id beyond the queue depth the device reported");
+            return Err(EINVAL);
+        }
+        let code = req_hdr.req.msg_type;
+        self.stats.record(code);
+
+        // The send completion.
+        let _ = self.post_cqe(mem, HWC_SQ_ID, true, &[]);
+
+        let fault = self.take_fault(code);
+        if fault == Some(Fault::NoResponse) {
+            self.pending_irqs |= 1 << hwc.msix;
+            return Ok(());
+        }
+        let resp_hdr_len = size_of::<RespHdr>();
+        let mut resp = match fault {
+            // The device refuses the request: no side effect, just the status.
+            Some(Fault::Status(status)) => reply(&req_hdr, GeneralResp::zeroed(), status)?,
+            _ => self.handle_request(mem, code, &req_hdr, &req)?,
+        };
+        match fault {
+            Some(Fault::Status(_)) => {}
+            Some(Fault::ShortResponse) => resp.truncate(resp_hdr_len),
+            Some(Fault::WrongMsgId | Fault::WrongActivityId | Fault::WrongDevId) => {
+                let mut h = RespHdr::from_bytes_copy(&resp[..resp_hdr_len]).ok_or(EINVAL)?;
+                match fault {
+                    Some(Fault::WrongMsgId) => {
+                        // Another slot within range: the driver must not take it for its own.
+                        h.response.hwc_msg_id =
+                            ((u32::from(h.response.hwc_msg_id) + 1) % self.config.hwc_depth) as u16
+                    }
+                    Some(Fault::WrongActivityId) => h.activity_id = h.activity_id.wrapping_add(1),
+                    _ => h.dev_id = DevId::new(h.dev_id.ty ^ 0x7, h.dev_id.instance),
+                }
+                resp[..resp_hdr_len].copy_from_slice(h.as_bytes());
+            }
+            _ => {}
+        }
+        self.deliver_response(mem, &resp, fault)
+    }
+
+    fn deliver_response(&mut self, mem: &dyn DeviceMemory, resp: &[u8], fault: Option<Fault>) -> Result {
+        let hwc = self.hwc.ok_or(EINVAL)?;
+        if hwc.rq_consumed == hwc.rq_tail {
+            self.protocol_error("response ready but no receive WQE posted");
+            return Err(ENOSPC);
+        }
+        let wqe_offset = hwc.rq_consumed % HWC_QUEUE_SIZE;
+        if let Some(h) = self.hwc.as_mut() {
+            h.rq_consumed = h.rq_consumed.wrapping_add(HWC_RQ_WQE_SIZE);
+        }
+        let mut wqe = [0u8; HWC_RQ_WQE_SIZE as usize];
+        self.dma_read(mem, hwc.rq_addr + u64::from(wqe_offset), &mut wqe)?;
+        let hdr = WqeHeader::from_bytes_copy(&wqe[..8]).ok_or(EINVAL)?;
+        if hdr.flags.num_sge().get() != 1 || hdr.inline_oob_size() != queue::INLINE_OOB_SMALL_SIZE
+        {
+            self.protocol_error("hardware-channel RQ WQE must have one SGE and an 8-byte OOB");
+            return Err(EINVAL);
+        }
+        let sge = Sge::from_bytes_copy(&wqe[16..32]).ok_or(EINVAL)?;
+        if (sge.size as usize) < resp.len() || sge.mem_key != HWC_GPA_MKEY {
+            self.protocol_error("receive buffer too small or with the wrong memory key");
+            return Err(EINVAL);
+        }
+        self.dma_write(mem, sge.address, resp)?;
+        let rx_oob = HwcRxOob {
+            flags: HwcRxOobFlags::ZERO.with_som(true).with_eom(true),
+            wqe_offset: if fault == Some(Fault::BadWqeOffset) {
+                HWC_QUEUE_SIZE * 4 + 8
+            } else {
+                wqe_offset
+            },
+            tx_oob_data_size: resp.len() as u32,
+            ..HwcRxOob::zeroed()
+        };
+        let wq = if fault == Some(Fault::BadCqeQueueId) {
+            0x77
+        } else {
+            HWC_RQ_ID
+        };
+        self.post_cqe(mem, wq, false, rx_oob.as_bytes())?;
+        let cq = if fault == Some(Fault::BadEqeCqId) {
+            0x55
+        } else {
+            HWC_CQ_ID
+        };
+        self.post_eqe(mem, queue::eqe_type::COMPLETION, [cq, 0, 0])?;
+        self.stats.responses += 1;
+        Ok(())
+    }
+
+    /// Builds the response to one request: the body of the device.
+    fn handle_request(
+        &mut self,
+        mem: &dyn DeviceMemory,
+        code: u32,
+        hdr: &ReqHdr,
+        req: &[u8],
+    ) -> Result<KVec<u8>> {
+        match code {
+            gdma_msgs::code::CREATE_DMA_REGION => self.create_dma_region(mem, hdr, req),
+            gdma_msgs::code::DESTROY_DMA_REGION => {
+                let r = gdma_msgs::DestroyDmaRegionReq::from_bytes_copy(req).ok_or(EINVAL)?;
+                let h = r.dma_region_handle;
+                let objs = &mut self.objects;
+                let Some(pos) = objs.regions.iter().position(|x| x.handle == h) else {
+                    self.protocol_error("DESTROY_DMA_REGION of an unknown region");
+                    return reply(hdr, GeneralResp::zeroed(), 0x2);
+                };
+                if objs.region_in_use(h) {
+                    self.protocol_error("DESTROY_DMA_REGION of a region a queue still uses");
+                    return reply(hdr, GeneralResp::zeroed(), 0x3);
+                }
+                let _ = objs.regions.remove(pos);
+                self.stats.live_regions -= 1;
+                reply(hdr, GeneralResp::zeroed(), 0)
+            }
+            gdma_msgs::code::CREATE_QUEUE => self.create_queue(hdr, req),
+            gdma_msgs::code::DISABLE_QUEUE => {
+                let r = gdma_msgs::DisableQueueReq::from_bytes_copy(req).ok_or(EINVAL)?;
+                let objs = &mut self.objects;
+                let found = objs.eqs.iter().position(|q| q.id == r.queue_index);
+                let Some(pos) = found.filter(|_| r.ty == queue::queue_type::EQ) else {
+                    self.protocol_error("DISABLE_QUEUE of an unknown queue");
+                    return reply(hdr, GeneralResp::zeroed(), 0x2);
+                };
+                if objs.wq_objs.iter().any(|w| w.parent_eq == r.queue_index) {
+                    self.protocol_error("DISABLE_QUEUE of an EQ that completion queues still use");
+                    return reply(hdr, GeneralResp::zeroed(), 0x3);
+                }
+                let _ = objs.eqs.remove(pos);
+                self.stats.live_eqs -= 1;
+                reply(hdr, GeneralResp::zeroed(), 0)
+            }
+            mana_msgs::code::CREATE_WQ_OBJ => self.create_wq_obj(hdr, req),
+            mana_msgs::code::DESTROY_WQ_OBJ => {
+                let r = mana_msgs::DestroyWqObjReq::from_bytes_copy(req).ok_or(EINVAL)?;
+                let objs = &mut self.objects;
+                let found = objs.wq_objs.iter().position(|w| w.handle == r.wq_obj_handle);
+                let Some(pos) = found.filter(|p| objs.wq_objs[*p].ty == r.wq_type) else {
+                    self.protocol_error("DESTROY_WQ_OBJ of an unknown object or with the wrong type");
+                    return reply(hdr, mana_msgs::DestroyWqObjResp::zeroed(), 0x2);
+                };
+                let vport = objs.wq_objs[pos].vport;
+                if r.wq_type == queue::queue_type::RQ
+                    && self.vport_of(vport).is_some_and(|i| self.vports[i].rx_enabled)
+                {
+                    // The stale-steering bug: the device would keep delivering to a dead RQ.
+                    self.protocol_error("DESTROY_WQ_OBJ of a receive queue while RX steering is enabled on its vport");
+                    return reply(hdr, mana_msgs::DestroyWqObjResp::zeroed(), 0x3);
+                }
+                let objs = &mut self.objects;
+                let _ = objs.wq_objs.remove(pos);
+                self.stats.live_wq_objs -= 1;
+                reply(hdr, mana_msgs::DestroyWqObjResp::zeroed(), 0)
+            }
+            gdma_msgs::code::CREATE_PD => {
+                if self.objects.pds.len() >= MAX_OBJECTS {
+                    return reply(hdr, gdma_msgs::CreatePdResp::zeroed(), 0x4);
+                }
+                self.objects.pds.reserve(1, GFP_KERNEL)?;
+                let handle = self.objects.new_handle();
+                let id = self.objects.new_id() + 0x100;
+                self.objects.pds.push((handle, id), GFP_KERNEL)?;
+                self.stats.live_pds += 1;
+                let mut r = gdma_msgs::CreatePdResp::zeroed();
+                r.pd_handle = handle;
+                r.pd_id = id;
+                reply(hdr, r, 0)
+            }
+            gdma_msgs::code::DESTROY_PD => {
+                let r = gdma_msgs::DestroyPdReq::from_bytes_copy(req).ok_or(EINVAL)?;
+                let Some(pos) = self.objects.pds.iter().position(|p| p.0 == r.pd_handle) else {
+                    self.protocol_error("DESTROY_PD of an unknown PD");
+                    return reply(hdr, gdma_msgs::DestroyPdResp::zeroed(), 0x2);
+                };
+                let _ = self.objects.pds.remove(pos);
+                self.stats.live_pds -= 1;
+                reply(hdr, gdma_msgs::DestroyPdResp::zeroed(), 0)
+            }
+            gdma_msgs::code::VERIFY_VF_DRIVER_VERSION => {
+                let mut r = VerifyVerResp::zeroed();
+                r.gdma_protocol_ver = gdma_msgs::PROTOCOL_V1;
+                r.pf_cap_flags1 = 0;
+                reply(hdr, r, 0)
+            }
+            gdma_msgs::code::QUERY_MAX_RESOURCES => {
+                let mut r = QueryMaxResourcesResp::zeroed();
+                let q = self.config.max_queues * self.config.num_ports;
+                r.max_sq = q;
+                r.max_rq = q;
+                r.max_cq = 2 * q;
+                r.max_eq = q + 1;
+                r.max_db = NUM_DB_PAGES as u32;
+                r.max_msix = self.config.num_vectors;
+                reply(hdr, r, 0)
+            }
+            gdma_msgs::code::LIST_DEVICES => {
+                let mut r = ListDevicesResp::zeroed();
+                r.num_of_devs = 3;
+                r.devs[0] = DevId::new(hdr::device_type::HWC, 0);
+                r.devs[1] = DevId::new(hdr::device_type::MANA, 0);
+                r.devs[2] = DevId::new(hdr::device_type::MANA_IB, 0);
+                reply(hdr, r, 0)
+            }
+            gdma_msgs::code::QUERY_HWC_TIMEOUT => {
+                let mut r = QueryHwcTimeoutResp::zeroed();
+                r.timeout_ms = 30_000;
+                reply(hdr, r, 0)
+            }
+            gdma_msgs::code::REGISTER_DEVICE => {
+                if self.registered {
+                    return reply(hdr, RegisterDeviceResp::zeroed(), 0x1);
+                }
+                self.registered = true;
+                self.stats.live_registrations += 1;
+                let mut r = RegisterDeviceResp::zeroed();
+                r.pdid = MANA_DEV_PDID;
+                r.gpa_mkey = 0x5a5a;
+                r.db_id = MANA_DEV_DOORBELL;
+                reply(hdr, r, 0)
+            }
+            gdma_msgs::code::DEREGISTER_DEVICE => {
+                if !self.registered {
+                    self.protocol_error("DEREGISTER_DEVICE without REGISTER_DEVICE");
+                    return reply(hdr, GeneralResp::zeroed(), 0x1);
+                }
+                self.registered = false;
+                self.stats.live_registrations -= 1;
+                reply(hdr, GeneralResp::zeroed(), 0)
+            }
+            mana_msgs::code::QUERY_DEV_CONFIG => {
+                let mut r = QueryDevCfgResp::zeroed();
+                r.max_num_vports = self.config.num_ports as u16;
+                r.max_num_eqs = self.config.max_queues * self.config.num_ports;
+                r.adapter_mtu = self.config.adapter_mtu;
+                reply(hdr, r, 0)
+            }
+            mana_msgs::code::QUERY_VPORT_CONFIG => {
+                let req = mana_msgs::QueryVportCfgReq::from_bytes_copy(req).ok_or(EINVAL)?;
+                if req.vport_index >= self.config.num_ports {
+                    return reply(hdr, QueryVportCfgResp::zeroed(), 0x2);
+                }
+                let mut r = QueryVportCfgResp::zeroed();
+                r.max_num_sq = self.config.max_queues;
+                r.max_num_rq = self.config.max_queues;
+                r.num_indirection_ent = 64;
+                r.mac_addr = self.config.mac_base;
+                r.mac_addr[5] = r.mac_addr[5].wrapping_add(req.vport_index as u8);
+                r.vport = VPORT_HANDLE_BASE + u64::from(req.vport_index);
+                reply(hdr, r, 0)
+            }
+            mana_msgs::code::CONFIG_VPORT_TX => {
+                let req = mana_msgs::ConfigVportReq::from_bytes_copy(req).ok_or(EINVAL)?;
+                let Some(index) = self.vport_of(req.vport) else {
+                    self.protocol_error("CONFIG_VPORT_TX for an unknown vport handle");
+                    return reply(hdr, ConfigVportResp::zeroed(), 0x2);
+                };
+                if !self.registered || req.doorbell_pageid as usize >= NUM_DB_PAGES {
+                    self.protocol_error("CONFIG_VPORT_TX with an unknown doorbell page or before REGISTER_DEVICE");
+                    return reply(hdr, ConfigVportResp::zeroed(), 0x2);
+                }
+                let v = &mut self.vports[index];
+                v.tx = Some((req.pdid, req.doorbell_pageid));
+                v.tx_configs += 1;
+                let mut r = ConfigVportResp::zeroed();
+                r.tx_vport_offset = 0;
+                r.short_form_allowed = 1;
+                reply(hdr, r, 0)
+            }
+            mana_msgs::code::CONFIG_VPORT_RX => {
+                let Ok((rx, table)) = mana_msgs::CfgRxSteerReq::parse(req) else {
+                    self.protocol_error("malformed CONFIG_VPORT_RX");
+                    return reply(hdr, mana_msgs::CfgRxSteerResp::zeroed(), 0x2);
+                };
+                let Some(index) = self.vport_of(rx.vport) else {
+                    self.protocol_error("CONFIG_VPORT_RX for an unknown vport handle");
+                    return reply(hdr, mana_msgs::CfgRxSteerResp::zeroed(), 0x2);
+                };
+                if rx.rx_enable != 0 {
+                    // Steering may only point at receive queues of this vport.
+                    let vport = rx.vport;
+                    let objs = &self.objects;
+                    let valid = |h: u64| {
+                        objs.wq_objs
+                            .iter()
+                            .any(|w| w.handle == h && w.ty == queue::queue_type::RQ && w.vport == vport)
+                    };
+                    let table_ok = table.iter().all(valid);
+                    let default_ok = rx.update_default_rxobj == 0 || valid(rx.default_rxobj);
+                    if !table_ok || !default_ok {
+                        self.protocol_error("CONFIG_VPORT_RX steering to an object that is not a receive queue of the vport");
+                        return reply(hdr, mana_msgs::CfgRxSteerResp::zeroed(), 0x2);
+                    }
+                }
+                self.vports[index].rx_enabled = rx.rx_enable != 0;
+                reply(hdr, mana_msgs::CfgRxSteerResp::zeroed(), 0)
+            }
+            _ => reply(hdr, GeneralResp::zeroed(), STATUS_CMD_UNSUPPORTED),
+        }
+    }
+}
+
+impl SwDevice {
+    fn known_pd(&self, pdid: u32) -> bool {
+        (self.registered && pdid == MANA_DEV_PDID) || self.objects.pds.iter().any(|p| p.1 == pdid)
+    }
+
+    fn create_dma_region(&mut self, mem: &dyn DeviceMemory, hdr: &ReqHdr, req: &[u8]) -> Result<KVec<u8>> {
+        let no = gdma_msgs::CreateDmaRegionResp::zeroed();
+        let Ok((r, pages)) = gdma_msgs::CreateDmaRegionReq::parse(req) else {
+            self.protocol_error("malformed CREATE_DMA_REGION");
+            return reply(hdr, no, 0x2);
+        };
+        let page = u64::from(queue::MANA_PAGE_SIZE);
+        if r.gdma_page_type != gdma_msgs::PAGE_TYPE_4K
+            || r.offset_in_page != 0
+            || r.page_count != r.page_addr_list_len
+            || r.page_count == 0
+            || r.length != u64::from(r.page_count) * page
+        {
+            self.protocol_error("CREATE_DMA_REGION with inconsistent length, page type or page count");
+            return reply(hdr, no, 0x2);
+        }
+        for addr in pages.iter() {
+            let mut probe = [0u8; 1];
+            if addr % page != 0
+                || mem.dma_read(addr, &mut probe).is_err()
+                || mem.dma_read(addr + page - 1, &mut probe).is_err()
+            {
+                self.stats.dma_faults += 1;
+                self.protocol_error("CREATE_DMA_REGION with a page the driver has not mapped");
+                return reply(hdr, no, 0x2);
+            }
+        }
+        if self.objects.regions.len() >= MAX_OBJECTS {
+            return reply(hdr, no, 0x4);
+        }
+        self.objects.regions.reserve(1, GFP_KERNEL)?;
+        let handle = self.objects.new_handle();
+        self.objects.regions.push(
+            Region {
+                handle,
+                length: r.length,
+            },
+            GFP_KERNEL,
+        )?;
+        self.stats.live_regions += 1;
+        let mut resp = no;
+        resp.dma_region_handle = handle;
+        reply(hdr, resp, 0)
+    }
+
+    /// Checks that `handle` names a free region of at least `size` bytes, a power of two.
+    fn usable_region(&mut self, handle: u64, size: u32, what: &str) -> bool {
+        let ok = size >= queue::MANA_PAGE_SIZE
+            && size.is_power_of_two()
+            && self.objects.region_len(handle).is_some_and(|len| len >= u64::from(size))
+            && !self.objects.region_in_use(handle);
+        if !ok {
+            self.protocol_error(what);
+        }
+        ok
+    }
+
+    fn create_queue(&mut self, hdr: &ReqHdr, req: &[u8]) -> Result<KVec<u8>> {
+        let no = gdma_msgs::CreateQueueResp::zeroed();
+        let r = gdma_msgs::CreateQueueReq::from_bytes_copy(req).ok_or(EINVAL)?;
+        if r.ty != queue::queue_type::EQ {
+            // Only event queues are created this way for MANA; SQ/RQ/CQ come with WQ objects.
+            self.protocol_error("CREATE_QUEUE of a type other than EQ");
+            return reply(hdr, no, 0x2);
+        }
+        if !self.usable_region(r.gdma_region, r.queue_size, "CREATE_QUEUE with an unknown, busy or too small region") {
+            return reply(hdr, no, 0x2);
+        }
+        if r.eq_pci_msix_index >= self.config.num_vectors
+            || !self.known_pd(r.pdid)
+            || r.doorbell_id as usize >= NUM_DB_PAGES
+        {
+            self.protocol_error("CREATE_QUEUE with an unknown MSI-X vector, PD or doorbell page");
+            return reply(hdr, no, 0x2);
+        }
+        if self.objects.eqs.len() >= MAX_OBJECTS {
+            return reply(hdr, no, 0x4);
+        }
+        self.objects.eqs.reserve(1, GFP_KERNEL)?;
+        let id = self.objects.new_id();
+        self.objects.eqs.push(
+            EqObj {
+                id,
+                region: r.gdma_region,
+            },
+            GFP_KERNEL,
+        )?;
+        self.stats.live_eqs += 1;
+        let mut resp = no;
+        resp.queue_index = id;
+        reply(hdr, resp, 0)
+    }
+
+    fn create_wq_obj(&mut self, hdr: &ReqHdr, req: &[u8]) -> Result<KVec<u8>> {
+        let no = mana_msgs::CreateWqObjResp::zeroed();
+        let r = mana_msgs::CreateWqObjReq::from_bytes_copy(req).ok_or(EINVAL)?;
+        if self.vport_of(r.vport).is_none() {
+            self.protocol_error("CREATE_WQ_OBJ for an unknown vport");
+            return reply(hdr, no, 0x2);
+        }
+        if r.wq_type != queue::queue_type::SQ && r.wq_type != queue::queue_type::RQ {
+            self.protocol_error("CREATE_WQ_OBJ of a type other than SQ or RQ");
+            return reply(hdr, no, 0x2);
+        }
+        if r.wq_gdma_region == r.cq_gdma_region
+            || !self.usable_region(r.wq_gdma_region, r.wq_size, "CREATE_WQ_OBJ with an unknown, busy or too small WQ region")
+            || !self.usable_region(r.cq_gdma_region, r.cq_size, "CREATE_WQ_OBJ with an unknown, busy or too small CQ region")
+        {
+            return reply(hdr, no, 0x2);
+        }
+        if !self.objects.eqs.iter().any(|q| q.id == r.cq_parent_qid) {
+            self.protocol_error("CREATE_WQ_OBJ whose CQ reports to an unknown EQ");
+            return reply(hdr, no, 0x2);
+        }
+        if self.objects.wq_objs.len() >= MAX_OBJECTS {
+            return reply(hdr, no, 0x4);
+        }
+        self.objects.wq_objs.reserve(1, GFP_KERNEL)?;
+        let handle = self.objects.new_handle();
+        let wq_id = self.objects.new_id();
+        let cq_id = self.objects.new_id();
+        self.objects.wq_objs.push(
+            WqObj {
+                handle,
+                vport: r.vport,
+                ty: r.wq_type,
+                wq_region: r.wq_gdma_region,
+                cq_region: r.cq_gdma_region,
+                parent_eq: r.cq_parent_qid,
+            },
+            GFP_KERNEL,
+        )?;
+        self.stats.live_wq_objs += 1;
+        let mut resp = no;
+        resp.wq_id = wq_id;
+        resp.cq_id = cq_id;
+        resp.wq_obj = handle;
+        reply(hdr, resp, 0)
+    }
+}
+
+/// Serializes response `resp` to request `req` with `status`, echoing the ids the way the
+/// hardware does.
+fn reply<T: Response>(req: &ReqHdr, mut resp: T, status: u32) -> Result<KVec<u8>> {
+    *resp.resp_hdr_mut() = RespHdr::reply_to(req, size_of::<T>() as u32, status);
+    let mut out = KVec::new();
+    out.extend_from_slice(resp.as_bytes(), GFP_KERNEL)?;
+    Ok(out)
+}

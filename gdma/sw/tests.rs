@@ -1,0 +1,501 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! KUnit: the core brought up, used and removed on software adapters, with every fault form.
+
+use kernel::{
+    prelude::*,
+    transmute::AsBytes, //
+};
+
+use super::{
+    device::SwDevice,
+    Fault,
+    SwAdapter,
+    SwConfig, //
+};
+use crate::{
+    adapter::request,
+    wire::{
+        gdma_msgs::{
+            code as gdma_code,
+            QueryMaxResourcesReq, //
+        },
+        hdr::new_request,
+        mana_msgs::{
+            code as mana_code,
+            QueryVportCfgReq, //
+        },
+    },
+};
+
+/// The requests one bring-up sends, with their counts, for a one-port adapter.
+const BRING_UP: [(u32, u32); 6] = [
+    (gdma_code::VERIFY_VF_DRIVER_VERSION, 1),
+    (gdma_code::LIST_DEVICES, 1),
+    (gdma_code::QUERY_MAX_RESOURCES, 1),
+    (mana_code::QUERY_DEV_CONFIG, 1),
+    (gdma_code::REGISTER_DEVICE, 1),
+    (mana_code::QUERY_VPORT_CONFIG, 1),
+];
+
+fn config() -> SwConfig {
+    SwConfig::default()
+}
+
+/// Sends one QUERY_MAX_RESOURCES through the adapter's channel.
+fn query(sw: &SwAdapter) -> Result<u32> {
+    let resp = request(sw.adapter().hwc(), &mut new_request::<QueryMaxResourcesReq>())?;
+    Ok(resp.max_msix)
+}
+
+#[kunit_tests(mana_rs_gdma_probe)]
+mod probe {
+    use super::*;
+
+    #[test]
+    fn probe_sends_the_bring_up_sequence_and_remove_undoes_it() -> Result {
+        let mut cfg = config();
+        cfg.num_ports = 3;
+        let sw = SwAdapter::new(cfg, false)?;
+        let stats = sw.device_stats();
+        for (code, n) in BRING_UP {
+            let expected = if code == mana_code::QUERY_VPORT_CONFIG { 3 } else { n };
+            assert_eq!(stats.count(code), expected);
+        }
+        assert_eq!(stats.protocol_errors, 0);
+        assert_eq!(stats.dma_faults, 0);
+        assert_eq!(stats.live_hwc, 1);
+        assert_eq!(stats.live_registrations, 1);
+        assert_eq!(sw.adapter().ports().len(), 3);
+        // The device's MAC numbering reaches the core unchanged.
+        assert_eq!(sw.adapter().ports()[2].mac[5], cfg.mac_base[5] + 2);
+        assert_eq!(sw.adapter().caps().adapter_mtu, cfg.adapter_mtu);
+        assert_eq!(sw.adapter().hwc().stats().depth, cfg.hwc_depth);
+
+        sw.adapter().remove();
+        let stats = sw.device_stats();
+        assert_eq!(stats.live_hwc, 0);
+        assert_eq!(stats.live_registrations, 0);
+        assert_eq!(stats.count(gdma_code::DEREGISTER_DEVICE), 1);
+        assert_eq!(stats.protocol_errors, 0);
+        // After removal the channel refuses requests instead of hanging.
+        assert_eq!(query(&sw).err(), Some(ESHUTDOWN));
+        Ok(())
+    }
+
+    #[test]
+    fn hundred_probe_remove_cycles_leave_nothing_behind() -> Result {
+        for _ in 0..100 {
+            let sw = SwAdapter::new(config(), false)?;
+            sw.adapter().remove();
+            let stats = sw.device_stats();
+            assert_eq!(stats.live_hwc, 0);
+            assert_eq!(stats.live_registrations, 0);
+            assert_eq!(stats.protocol_errors, 0);
+            assert_eq!(stats.dma_faults, 0);
+            let adapter = sw.adapter().clone();
+            drop(sw);
+            drop(adapter);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn buffers_are_freed_with_the_adapter() -> Result {
+        let sw = SwAdapter::new(config(), false)?;
+        // Four queues plus request and response buffers.
+        assert_eq!(sw.live_buffers(), 6);
+        let transport = sw.transport.clone();
+        drop(sw);
+        assert_eq!(transport.live_buffers(), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn clients_get_auxiliary_devices() -> Result {
+        let sw = SwAdapter::new(config(), true)?;
+        assert!(sw.clients.is_some());
+        drop(sw);
+        Ok(())
+    }
+
+    #[test]
+    fn the_reported_depth_is_used() -> Result {
+        let mut cfg = config();
+        cfg.hwc_depth = 4;
+        let sw = SwAdapter::new(cfg, false)?;
+        assert_eq!(sw.adapter().hwc().stats().depth, 4);
+        assert_eq!(query(&sw)?, cfg.num_vectors);
+        Ok(())
+    }
+}
+
+/// Probes with `fault` armed on `code` and returns the probe's errno, checking that nothing was
+/// left on the device or in memory.
+fn failed_probe(code: u32, fault: Fault) -> Result<Error> {
+    let (err, stats, buffers) = SwAdapter::probe_failure(config(), |d: &mut SwDevice| {
+        d.inject(code, fault, 1)
+    })?;
+    assert_eq!(stats.live_hwc, 0);
+    assert_eq!(stats.live_registrations, 0);
+    assert_eq!(stats.faults_injected, 1);
+    assert_eq!(buffers, 0);
+    Ok(err)
+}
+
+#[kunit_tests(mana_rs_gdma_faults)]
+mod faults {
+    use super::*;
+
+    #[test]
+    fn error_status_fails_probe_with_eproto_and_unwinds() -> Result {
+        assert_eq!(failed_probe(mana_code::QUERY_DEV_CONFIG, Fault::Status(0x1234))?, EPROTO);
+        // A failure after REGISTER_DEVICE deregisters again.
+        assert_eq!(failed_probe(mana_code::QUERY_VPORT_CONFIG, Fault::Status(0x1))?, EPROTO);
+        Ok(())
+    }
+
+    #[test]
+    fn unsupported_status_is_eopnotsupp() -> Result {
+        assert_eq!(
+            failed_probe(gdma_code::LIST_DEVICES, Fault::Status(0xffff_ffff))?,
+            EOPNOTSUPP
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn short_response_is_eproto() -> Result {
+        assert_eq!(failed_probe(gdma_code::QUERY_MAX_RESOURCES, Fault::ShortResponse)?, EPROTO);
+        Ok(())
+    }
+
+    #[test]
+    fn wrong_dev_id_is_eproto() -> Result {
+        assert_eq!(failed_probe(mana_code::QUERY_DEV_CONFIG, Fault::WrongDevId)?, EPROTO);
+        Ok(())
+    }
+
+    #[test]
+    fn no_response_times_out_and_the_channel_stays_usable() -> Result {
+        let sw = SwAdapter::new(config(), false)?;
+        sw.adapter().hwc().set_timeout_ms(50);
+        sw.inject(gdma_code::QUERY_MAX_RESOURCES, Fault::NoResponse, 1)?;
+        assert_eq!(query(&sw).err(), Some(ETIMEDOUT));
+        assert_eq!(query(&sw)?, config().num_vectors);
+        assert_eq!(sw.adapter().hwc().stats().in_flight, 0);
+        Ok(())
+    }
+
+    #[test]
+    fn late_response_times_out_then_is_dropped_as_stale() -> Result {
+        let sw = SwAdapter::new(config(), false)?;
+        sw.adapter().hwc().set_timeout_ms(20);
+        sw.inject(gdma_code::QUERY_MAX_RESOURCES, Fault::Late(100), 1)?;
+        assert_eq!(query(&sw).err(), Some(ETIMEDOUT));
+        sw.adapter().hwc().set_timeout_ms(5000);
+        // The next request waits behind the late one on the device, then succeeds; the late
+        // answer is not taken for it.
+        assert_eq!(query(&sw)?, config().num_vectors);
+        assert_eq!(sw.adapter().hwc().stats().stale, 1);
+        Ok(())
+    }
+
+    #[test]
+    fn misaddressed_responses_are_not_taken_for_the_request() -> Result {
+        for fault in [Fault::WrongMsgId, Fault::WrongActivityId] {
+            let sw = SwAdapter::new(config(), false)?;
+            sw.adapter().hwc().set_timeout_ms(50);
+            sw.inject(gdma_code::QUERY_MAX_RESOURCES, fault, 1)?;
+            assert_eq!(query(&sw).err(), Some(ETIMEDOUT));
+            assert_eq!(sw.adapter().hwc().stats().stale, 1);
+            assert_eq!(query(&sw)?, config().num_vectors);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn out_of_range_ids_and_offsets_are_rejected() -> Result {
+        for fault in [Fault::BadWqeOffset, Fault::BadCqeQueueId, Fault::BadEqeCqId] {
+            let sw = SwAdapter::new(config(), false)?;
+            sw.adapter().hwc().set_timeout_ms(50);
+            sw.inject(gdma_code::QUERY_MAX_RESOURCES, fault, 1)?;
+            assert_eq!(query(&sw).err(), Some(ETIMEDOUT));
+            assert!(sw.adapter().hwc().stats().malformed >= 1);
+            assert_eq!(sw.device_stats().dma_faults, 0);
+        }
+        Ok(())
+    }
+}
+
+#[kunit_tests(mana_rs_gdma_hwc)]
+mod hwc {
+    use super::*;
+
+    #[test]
+    fn many_sequential_requests_wrap_every_queue() -> Result {
+        let mut cfg = config();
+        cfg.hwc_depth = 2;
+        let sw = SwAdapter::new(cfg, false)?;
+        // 300 requests: the EQ (256 entries) and CQ (64) wrap several times, and the owner-bit
+        // phase with them.
+        for _ in 0..300 {
+            assert_eq!(query(&sw)?, cfg.num_vectors);
+        }
+        let stats = sw.device_stats();
+        assert_eq!(stats.protocol_errors, 0);
+        assert_eq!(sw.adapter().hwc().stats().malformed, 0);
+        Ok(())
+    }
+
+    #[test]
+    fn unknown_vport_is_refused_by_the_device() -> Result {
+        let sw = SwAdapter::new(config(), false)?;
+        let mut req = new_request::<QueryVportCfgReq>();
+        req.hdr.dev_id = sw.adapter().caps().mana_dev;
+        req.vport_index = 7;
+        assert_eq!(request(sw.adapter().hwc(), &mut req).err(), Some(EPROTO));
+        let _ = req.as_bytes();
+        Ok(())
+    }
+}
+
+/// Adapters shared by concurrent test threads, with what they saw.
+struct Shared {
+    sw: SwAdapter,
+    ok: kernel::sync::atomic::Atomic<u32>,
+    shutdown: kernel::sync::atomic::Atomic<u32>,
+    other: kernel::sync::atomic::Atomic<u32>,
+    per_thread: u32,
+}
+
+impl Shared {
+    fn new(sw: SwAdapter, per_thread: u32) -> Result<kernel::sync::Arc<Self>> {
+        use kernel::sync::atomic::Atomic;
+        kernel::sync::Arc::new(
+            Self {
+                sw,
+                ok: Atomic::new(0),
+                shutdown: Atomic::new(0),
+                other: Atomic::new(0),
+                per_thread,
+            },
+            GFP_KERNEL,
+        )
+        .map_err(Into::into)
+    }
+
+    fn worker(&self, _i: u32) {
+        use kernel::sync::atomic::Relaxed;
+        for _ in 0..self.per_thread {
+            match query(&self.sw) {
+                Ok(n) if n == config().num_vectors => self.ok.fetch_add(1, Relaxed),
+                Err(e) if e == ESHUTDOWN => {
+                    self.shutdown.fetch_add(1, Relaxed);
+                    return;
+                }
+                _ => self.other.fetch_add(1, Relaxed),
+            };
+        }
+    }
+}
+
+#[kunit_tests(mana_rs_gdma_concurrency)]
+mod concurrency {
+    use kernel::sync::atomic::Relaxed;
+
+    use super::*;
+    use crate::testing::parallel;
+
+    #[test]
+    fn requests_from_eight_threads_all_complete_with_several_in_flight() -> Result {
+        let sw = SwAdapter::new(config(), false)?;
+        // A pipelined device: every request takes 200 µs, so threads overlap on the channel.
+        sw.set_latency_us(200);
+        let shared = Shared::new(sw, 40)?;
+        parallel(&shared, 8, Shared::worker)?;
+        assert_eq!(shared.ok.load(Relaxed), 8 * 40);
+        assert_eq!(shared.other.load(Relaxed), 0);
+        let hwc = shared.sw.adapter().hwc().stats();
+        assert!(hwc.max_in_flight >= 2);
+        assert!(hwc.max_in_flight <= config().hwc_depth);
+        assert_eq!(hwc.in_flight, 0);
+        assert_eq!(hwc.stale + hwc.malformed, 0);
+        let dev = shared.sw.device_stats();
+        assert_eq!(dev.count(gdma_code::QUERY_MAX_RESOURCES), 1 + 8 * 40);
+        assert_eq!(dev.protocol_errors, 0);
+        Ok(())
+    }
+
+    #[test]
+    fn removal_while_requests_are_in_flight() -> Result {
+        let sw = SwAdapter::new(config(), false)?;
+        sw.set_latency_us(500);
+        let shared = Shared::new(sw, 1000)?;
+        // Four threads flood the channel; the test removes the adapter under them.
+        let flood = shared.clone();
+        let workers = kernel::workqueue::system_unbound().try_spawn(GFP_KERNEL, move || {
+            let _ = parallel(&flood, 4, Shared::worker);
+        });
+        assert!(workers.is_ok());
+        kernel::time::delay::fsleep(kernel::time::Delta::from_millis(30));
+        shared.sw.adapter().remove();
+        // Every thread stops with ESHUTDOWN; nobody hangs, nothing else fails.
+        let mut waited = 0;
+        while shared.shutdown.load(Relaxed) < 4 && waited < 5000 {
+            kernel::time::delay::fsleep(kernel::time::Delta::from_millis(10));
+            waited += 10;
+        }
+        assert_eq!(shared.shutdown.load(Relaxed), 4);
+        assert_eq!(shared.other.load(Relaxed), 0);
+        assert!(shared.ok.load(Relaxed) > 0);
+        let dev = shared.sw.device_stats();
+        assert_eq!(dev.live_hwc, 0);
+        assert_eq!(dev.live_registrations, 0);
+        Ok(())
+    }
+}
+
+/// Round trips per second on a device with 50 µs per request, `threads` senders.
+fn round_trips(depth: u32, threads: u32, per_thread: u32) -> Result<(u64, i64)> {
+    let mut cfg = config();
+    cfg.hwc_depth = depth;
+    cfg.latency_us = 50;
+    let probe_start = kernel::time::Instant::<kernel::time::Monotonic>::now();
+    let sw = SwAdapter::new(cfg, false)?;
+    let probe_us = probe_start.elapsed().as_nanos() / 1000;
+    let shared = Shared::new(sw, per_thread)?;
+    let ns = crate::testing::parallel(&shared, threads, Shared::worker)?.max(1);
+    let done = u64::from(shared.ok.load(kernel::sync::atomic::Relaxed));
+    Ok((done * 1_000_000_000 / ns as u64, probe_us))
+}
+
+#[kunit_tests(mana_rs_gdma_bench)]
+mod bench {
+    use super::*;
+
+    /// Prints figures for scripts/bench-hwc.sh; asserts only that the runs completed.
+    #[test]
+    fn hwc_round_trips_depth_1_vs_device_depth() -> Result {
+        let (serial, probe_us) = round_trips(1, 1, 400)?;
+        let depth = config().hwc_depth;
+        let (pipelined, _) = round_trips(depth, depth, 400 / depth * 4)?;
+        pr_info!("bench: hwc latency_us=50 depth=1 round_trips_per_s={}\n", serial);
+        pr_info!("bench: hwc latency_us=50 depth={} round_trips_per_s={}\n", depth, pipelined);
+        pr_info!(
+            "bench: hwc depth_ratio={}.{:02}\n",
+            pipelined / serial.max(1),
+            pipelined * 100 / serial.max(1) % 100
+        );
+        pr_info!("bench: adapter probe_us={} (latency_us=50, depth=1)\n", probe_us);
+        assert!(serial > 0 && pipelined > 0);
+        Ok(())
+    }
+}
+
+#[kunit_tests(mana_rs_gdma_objects)]
+mod objects {
+    use super::*;
+    use crate::wire::gdma_msgs::DisableQueueReq;
+    use kernel::sync::Arc;
+
+    use crate::objects::{
+        EventQueue,
+        ProtectionDomain,
+        WqKind,
+        WqObject, //
+    };
+
+    fn queue_set(sw: &SwAdapter) -> Result<(Arc<EventQueue>, WqObject, WqObject)> {
+        let a = sw.adapter();
+        let ctx = a.objects();
+        let caps = a.caps();
+        let eq = EventQueue::new(&ctx, 4096, 1, caps.pdid, caps.doorbell)?;
+        let vport = a.ports()[0].handle;
+        let sq = WqObject::new(&ctx, vport, WqKind::Send, 8192, 4096, &eq)?;
+        let rq = WqObject::new(&ctx, vport, WqKind::Receive, 8192, 4096, &eq)?;
+        Ok((eq, sq, rq))
+    }
+
+    #[test]
+    fn queues_and_pds_are_created_and_destroyed_on_the_device() -> Result {
+        let sw = SwAdapter::new(config(), false)?;
+        let buffers = sw.live_buffers();
+        let (eq, sq, rq) = queue_set(&sw)?;
+        let pd = ProtectionDomain::new(&sw.adapter().objects(), 0)?;
+        let s = sw.device_stats();
+        assert_eq!((s.live_regions, s.live_eqs, s.live_wq_objs, s.live_pds), (5, 1, 2, 1));
+        assert!(sq.wq_id() != rq.wq_id() && sq.cq_id() != rq.cq_id());
+        assert_eq!(sw.live_buffers(), buffers + 5);
+        // Objects go before the EQ their CQs report to.
+        drop((sq, rq));
+        drop(eq);
+        drop(pd);
+        let s = sw.device_stats();
+        assert_eq!((s.live_regions, s.live_eqs, s.live_wq_objs, s.live_pds), (0, 0, 0, 0));
+        assert_eq!(s.protocol_errors, 0);
+        assert_eq!(sw.live_buffers(), buffers);
+        Ok(())
+    }
+
+    #[test]
+    fn an_eq_outlives_the_queues_that_report_to_it() -> Result {
+        let sw = SwAdapter::new(config(), false)?;
+        let (eq, sq, rq) = queue_set(&sw)?;
+        let id = eq.id();
+        drop(eq);
+        assert_eq!(sw.device_stats().live_eqs, 1);
+        drop((sq, rq));
+        let s = sw.device_stats();
+        assert_eq!((s.live_eqs, s.live_regions, s.protocol_errors), (0, 0, 0));
+
+        // The device itself refuses the wrong order, should a driver send it.
+        let (eq, sq, rq) = queue_set(&sw)?;
+        let mut req = DisableQueueReq::new(crate::wire::queue::queue_type::EQ, eq.id());
+        req.hdr.dev_id = sw.adapter().caps().mana_dev;
+        assert_eq!(request(sw.adapter().hwc(), &mut req).err(), Some(EPROTO));
+        assert_eq!(sw.device_stats().protocol_errors, 1);
+        assert!(eq.id() != id);
+        drop((sq, rq, eq));
+        assert_eq!(sw.device_stats().live_eqs, 0);
+        Ok(())
+    }
+
+    #[test]
+    fn a_failed_create_leaves_nothing_behind() -> Result {
+        let sw = SwAdapter::new(config(), false)?;
+        let ctx = sw.adapter().objects();
+        let caps = sw.adapter().caps();
+        let eq = EventQueue::new(&ctx, 4096, 1, caps.pdid, caps.doorbell)?;
+        sw.inject(mana_code::CREATE_WQ_OBJ, Fault::Status(0x9), 1)?;
+        let vport = sw.adapter().ports()[0].handle;
+        assert_eq!(
+            WqObject::new(&ctx, vport, WqKind::Send, 4096, 4096, &eq).err(),
+            Some(EPROTO)
+        );
+        let s = sw.device_stats();
+        assert_eq!((s.live_regions, s.live_wq_objs), (1, 0));
+        // Bad sizes never reach the device.
+        assert_eq!(
+            WqObject::new(&ctx, vport, WqKind::Send, 3000, 4096, &eq).err(),
+            Some(EINVAL)
+        );
+        drop(eq);
+        assert_eq!(sw.device_stats().live_regions, 0);
+        Ok(())
+    }
+
+    #[test]
+    fn hundred_queue_set_cycles() -> Result {
+        let sw = SwAdapter::new(config(), false)?;
+        for _ in 0..100 {
+            let (eq, sq, rq) = queue_set(&sw)?;
+            drop((sq, rq));
+            drop(eq);
+        }
+        let s = sw.device_stats();
+        assert_eq!((s.live_regions, s.live_eqs, s.live_wq_objs), (0, 0, 0));
+        assert_eq!(s.protocol_errors, 0);
+        Ok(())
+    }
+}

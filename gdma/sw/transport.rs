@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! The kernel host of the software MANA device: it serializes the device model, runs it on a
+//! workqueue the way hardware runs beside the CPU, and delivers its interrupts.
+
+use kernel::{
+    new_mutex,
+    new_spinlock,
+    prelude::*,
+    sync::{
+        Arc,
+        Mutex,
+        SpinLock, //
+    },
+    time::{
+        Delta,
+        Instant,
+        Monotonic, //
+    },
+    workqueue::{
+        self,
+        impl_has_work,
+        new_work,
+        Work,
+        WorkItem, //
+    },
+};
+
+use super::{
+    device::{
+        SwConfig,
+        SwDevice,
+        BAR0_SIZE, //
+    },
+    memory::SwMemory,
+};
+use crate::{
+    dma::DmaBuf,
+    transport::{
+        InterruptHandler,
+        Transport, //
+    },
+};
+
+/// The most MSI-X vectors a software device offers.
+const MAX_VECTORS: usize = 64;
+
+/// One software MANA function as the core sees it.
+#[pin_data]
+pub(crate) struct SwTransport {
+    #[pin]
+    device: Mutex<SwDevice>,
+    memory: Arc<SwMemory>,
+    #[pin]
+    handlers: SpinLock<[Option<Arc<dyn InterruptHandler>>; MAX_VECTORS]>,
+    #[pin]
+    work: Work<SwTransport>,
+    epoch: Instant<Monotonic>,
+}
+
+impl_has_work! {
+    impl HasWork<Self> for SwTransport { self.work }
+}
+
+impl SwTransport {
+    /// Creates a software function with `config`.
+    pub(crate) fn new(config: SwConfig) -> Result<Arc<Self>> {
+        let device = SwDevice::new(config)?;
+        let memory = SwMemory::new()?;
+        Arc::pin_init(
+            pin_init!(Self {
+                device <- new_mutex!(device),
+                memory,
+                handlers <- new_spinlock!([const { None }; MAX_VECTORS]),
+                work <- new_work!("SwTransport::work"),
+                epoch: Instant::now(),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// The device model's clock: microseconds since the device was created.
+    fn now_us(&self) -> u64 {
+        self.epoch.elapsed().as_nanos().max(0) as u64 / 1000
+    }
+
+    /// Runs `f` on the device model (fault injection, statistics).
+    pub(crate) fn with_device<R>(&self, f: impl FnOnce(&mut SwDevice) -> R) -> R {
+        f(&mut self.device.lock())
+    }
+
+    /// The number of device-visible buffers the core holds.
+    pub(crate) fn live_buffers(&self) -> usize {
+        self.memory.live_buffers()
+    }
+
+    fn deliver(&self, mut vectors: u64) {
+        while vectors != 0 {
+            let vector = vectors.trailing_zeros() as usize;
+            vectors &= vectors - 1;
+            let handler = self.handlers.lock()[vector].clone();
+            if let Some(handler) = handler {
+                handler.handle();
+            }
+        }
+    }
+
+    fn kick(self: &Arc<Self>) {
+        // Already queued is fine: the queued run will see the new work.
+        let _ = workqueue::system_long().enqueue(self.clone());
+    }
+}
+
+impl WorkItem for SwTransport {
+    type Pointer = Arc<SwTransport>;
+
+    fn run(this: Arc<SwTransport>) {
+        loop {
+            let delay = this.device.lock().next_request_delay_us(&*this.memory, this.now_us());
+            let Some(delay) = delay else {
+                break;
+            };
+            if delay > 0 {
+                kernel::time::delay::fsleep(Delta::from_micros(delay as i64));
+            }
+            let irqs = {
+                let mut dev = this.device.lock();
+                dev.process_one(&*this.memory);
+                dev.take_interrupts()
+            };
+            this.deliver(irqs);
+        }
+        let irqs = this.device.lock().take_interrupts();
+        this.deliver(irqs);
+    }
+}
+
+/// The [`Transport`] of a software function: an `Arc<SwTransport>`.
+pub(crate) struct SwTransportRef(pub(crate) Arc<SwTransport>);
+
+impl Transport for SwTransportRef {
+    fn read32(&self, offset: usize) -> Result<u32> {
+        if offset + 4 > BAR0_SIZE {
+            return Err(EINVAL);
+        }
+        Ok(self.0.device.lock().read32(offset))
+    }
+
+    fn write32(&self, offset: usize, value: u32) -> Result {
+        if offset + 4 > BAR0_SIZE {
+            return Err(EINVAL);
+        }
+        self.0.device.lock().write32(&*self.0.memory, offset, value);
+        // Interrupts the write raised are delivered from the device's own context, never from
+        // the writer's.
+        self.0.kick();
+        Ok(())
+    }
+
+    fn read64(&self, offset: usize) -> Result<u64> {
+        if offset + 8 > BAR0_SIZE {
+            return Err(EINVAL);
+        }
+        Ok(self.0.device.lock().read64(offset))
+    }
+
+    fn ring_doorbell(&self, offset: usize, value: u64) -> Result {
+        if offset + 8 > BAR0_SIZE {
+            return Err(EINVAL);
+        }
+        self.0.device.lock().doorbell(offset, value, self.0.now_us());
+        self.0.kick();
+        Ok(())
+    }
+
+    fn alloc_dma(&self, size: usize) -> Result<DmaBuf> {
+        self.0.memory.alloc(size)
+    }
+
+    fn set_interrupt_handler(
+        &self,
+        vector: u32,
+        handler: Option<Arc<dyn InterruptHandler>>,
+    ) -> Result {
+        let max = self.0.device.lock().config().num_vectors;
+        if vector >= max {
+            return Err(EINVAL);
+        }
+        let old = core::mem::replace(&mut self.0.handlers.lock()[vector as usize], handler);
+        drop(old);
+        Ok(())
+    }
+
+    fn num_vectors(&self) -> u32 {
+        self.0.device.lock().config().num_vectors
+    }
+}

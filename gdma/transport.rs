@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! The one narrow interface between the core and a MANA function.
+//!
+//! Everything above it (SMC, hardware channel, queues, clients) is the same code whether the
+//! function is a PCI device or the software MANA device.
+
+use kernel::{
+    prelude::*,
+    sync::Arc, //
+};
+
+use crate::dma::DmaBuf;
+
+/// Receives the interrupts of one MSI-X vector.
+pub trait InterruptHandler: Send + Sync {
+    /// Called when the device raises the vector.
+    fn handle(&self);
+}
+
+/// Register access, doorbells, device-visible memory and interrupts of one MANA function.
+pub trait Transport: Send + Sync {
+    /// Reads the 32-bit register at `offset` in BAR0.
+    fn read32(&self, offset: usize) -> Result<u32>;
+
+    /// Writes the 32-bit register at `offset` in BAR0.
+    fn write32(&self, offset: usize, value: u32) -> Result;
+
+    /// Reads the 64-bit register at `offset` in BAR0.
+    fn read64(&self, offset: usize) -> Result<u64>;
+
+    /// Rings a doorbell: one 64-bit write at `offset` in BAR0, after a write barrier.
+    fn ring_doorbell(&self, offset: usize, value: u64) -> Result;
+
+    /// Allocates `size` bytes (a multiple of 4 KiB) of zeroed device-visible memory.
+    fn alloc_dma(&self, size: usize) -> Result<DmaBuf>;
+
+    /// Installs `handler` for MSI-X vector `vector`, replacing any previous one.
+    fn set_interrupt_handler(&self, vector: u32, handler: Option<Arc<dyn InterruptHandler>>)
+        -> Result;
+
+    /// The number of MSI-X vectors the function offers.
+    fn num_vectors(&self) -> u32;
+}

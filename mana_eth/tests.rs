@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! KUnit: the interfaces on a software adapter, and the vport rule seen from `ip link`.
+
+use kernel::{
+    netdev::{
+        rtnl_lock,
+        Driver, //
+    },
+    prelude::*,
+    str::CString, //
+};
+
+use mana_gdma::{
+    shared_vport::{
+        QpKind,
+        VportTx, //
+    },
+    sw::{
+        SwAdapter,
+        SwConfig, //
+    },
+};
+
+use crate::port::{
+    Port,
+    Ports, //
+};
+
+/// What a DPDK process's PD would program.
+const RDMA_TX: VportTx = VportTx {
+    pd: 7,
+    doorbell: 2,
+};
+
+fn adapter(ports: u32) -> Result<(SwAdapter, Ports)> {
+    let sw = SwAdapter::new(
+        SwConfig {
+            num_ports: ports,
+            max_queues: 4,
+            ..SwConfig::default()
+        },
+        false,
+    )?;
+    let netdevs = Ports::new(sw.adapter())?;
+    Ok((sw, netdevs))
+}
+
+fn owner_is(sw: &SwAdapter, index: u32, expected: &str) -> bool {
+    let Ok(vport) = sw.adapter().vports().get(index) else {
+        return false;
+    };
+    vport.with_owner(|owner| {
+        CString::try_from_fmt(fmt!("{}", owner)).is_ok_and(|s| s.to_bytes() == expected.as_bytes())
+    })
+}
+
+#[kunit_tests(mana_rs_eth_netdev)]
+mod netdev {
+    use super::*;
+
+    #[test]
+    fn open_takes_the_vport_and_programs_tx_stop_gives_it_back() -> Result {
+        let (sw, ports) = adapter(2)?;
+        let dev = ports.get(1).ok_or(EINVAL)?;
+        assert_eq!(dev.max_mtu(), u32::from(SwConfig::default().adapter_mtu) - 14);
+        assert_eq!(dev.mac_address()[5], SwConfig::default().mac_base[5] + 1);
+        {
+            let rtnl = rtnl_lock();
+            dev.open(&rtnl)?;
+        }
+        assert!(dev.data().holds_lease());
+        assert!(dev.carrier_ok());
+        // One EQ and a send and a receive queue per channel, steering on.
+        assert_eq!(dev.data().device_queues(), 4);
+        let s = sw.device_stats();
+        assert_eq!((s.live_eqs, s.live_wq_objs), (4, 8));
+        assert!(sw.vport_programming(1).ok_or(EINVAL)?.rx_enabled);
+        let prog = sw.vport_programming(1).ok_or(EINVAL)?;
+        let caps = sw.adapter().caps();
+        assert_eq!(prog.tx, Some((caps.pdid, caps.doorbell)));
+        assert!(owner_is(&sw, 0, "free"));
+        {
+            let rtnl = rtnl_lock();
+            dev.close(&rtnl);
+        }
+        assert!(!dev.data().holds_lease());
+        assert!(owner_is(&sw, 1, "free"));
+        assert!(!sw.vport_programming(1).ok_or(EINVAL)?.rx_enabled);
+        let s = sw.device_stats();
+        assert_eq!((s.live_eqs, s.live_wq_objs, s.live_regions), (0, 0, 0));
+        assert_eq!(s.protocol_errors, 0);
+        Ok(())
+    }
+
+    #[test]
+    fn ip_link_up_is_ebusy_while_a_raw_qp_holds_the_vport() -> Result {
+        let (sw, ports) = adapter(1)?;
+        let dev = ports.get(0).ok_or(EINVAL)?;
+        let qp = sw.adapter().vports().take_rdma(0, QpKind::Raw, RDMA_TX)?;
+        {
+            let rtnl = rtnl_lock();
+            assert_eq!(dev.open(&rtnl).err(), Some(EBUSY));
+        }
+        assert!(!dev.is_running());
+        assert!(owner_is(&sw, 0, "rdma pd 7 qps 1"));
+        // The device still transmits for the PD.
+        assert_eq!(sw.vport_programming(0).ok_or(EINVAL)?.tx, Some((7, 2)));
+        drop(qp);
+        {
+            let rtnl = rtnl_lock();
+            dev.open(&rtnl)?;
+            // And the other way round: a raw QP is refused while the interface is up.
+            assert_eq!(
+                sw.adapter().vports().take_rdma(0, QpKind::Raw, RDMA_TX).err(),
+                Some(EBUSY)
+            );
+            dev.close(&rtnl);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn mtu_change_on_an_up_interface_keeps_the_vport() -> Result {
+        let (sw, ports) = adapter(1)?;
+        let dev = ports.get(0).ok_or(EINVAL)?;
+        let rtnl = rtnl_lock();
+        dev.open(&rtnl)?;
+        let configs = sw.vport_programming(0).ok_or(EINVAL)?.tx_configs;
+        for mtu in [9000, 1500, 4000] {
+            Port::change_mtu(dev, mtu, &rtnl)?;
+            assert_eq!(dev.mtu(), mtu);
+            assert!(dev.data().holds_lease());
+            assert_eq!(
+                sw.adapter().vports().take_rdma(0, QpKind::Raw, RDMA_TX).err(),
+                Some(EBUSY)
+            );
+        }
+        // The vport was never handed back and re-taken.
+        assert_eq!(sw.vport_programming(0).ok_or(EINVAL)?.tx_configs, configs);
+        assert!(dev.is_running());
+        dev.close(&rtnl);
+        Ok(())
+    }
+
+    #[test]
+    fn a_failed_open_leaves_the_vport_free_and_nothing_on_the_device() -> Result {
+        let (sw, ports) = adapter(1)?;
+        let dev = ports.get(0).ok_or(EINVAL)?;
+        // The first WQ object fails: the lease is taken and programmed, an EQ already built.
+        sw.inject(mana_gdma::wire::mana_msgs::code::CREATE_WQ_OBJ, mana_gdma::sw::Fault::Status(0x5), 1)?;
+        {
+            let rtnl = rtnl_lock();
+            assert_eq!(dev.open(&rtnl).err(), Some(EPROTO));
+        }
+        assert!(owner_is(&sw, 0, "free"));
+        let s = sw.device_stats();
+        assert_eq!((s.live_eqs, s.live_wq_objs, s.live_regions), (0, 0, 0));
+        // No permanent EBUSY: RDMA can take the vport, and the interface can open afterwards.
+        drop(sw.adapter().vports().take_rdma(0, QpKind::Raw, RDMA_TX)?);
+        let rtnl = rtnl_lock();
+        dev.open(&rtnl)?;
+        dev.close(&rtnl);
+        Ok(())
+    }
+
+    #[test]
+    fn thousand_open_stop_cycles_leave_the_vport_free() -> Result {
+        let (sw, ports) = adapter(1)?;
+        let dev = ports.get(0).ok_or(EINVAL)?;
+        {
+            // One queue keeps the 1000 cycles quick under emulation.
+            let rtnl = rtnl_lock();
+            dev.set_real_num_tx_queues(1, &rtnl)?;
+            dev.set_real_num_rx_queues(1, &rtnl)?;
+            drop(rtnl);
+        }
+        for _ in 0..1000 {
+            let rtnl = rtnl_lock();
+            dev.open(&rtnl)?;
+            dev.close(&rtnl);
+        }
+        assert!(owner_is(&sw, 0, "free"));
+        let prog = sw.vport_programming(0).ok_or(EINVAL)?;
+        assert_eq!(prog.tx_configs, 1000);
+        let s = sw.device_stats();
+        assert_eq!((s.live_eqs, s.live_wq_objs, s.live_regions), (0, 0, 0));
+        assert_eq!(s.protocol_errors, 0);
+        // Unregistering the interfaces and removing the adapter leave nothing on the device.
+        drop(ports);
+        sw.remove();
+        let stats = sw.device_stats();
+        assert_eq!(stats.live_hwc, 0);
+        assert_eq!(stats.live_registrations, 0);
+        Ok(())
+    }
+}
