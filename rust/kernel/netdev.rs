@@ -37,6 +37,7 @@ use crate::{
     },
 };
 use core::{
+    fmt,
     marker::PhantomData,
     mem::ManuallyDrop,
     ops::{
@@ -515,6 +516,52 @@ impl<T: Driver> Device<T> {
     pub fn tx_disable(&self) {
         // SAFETY: `self.as_raw()` is a valid `net_device`.
         unsafe { bindings::netif_tx_disable(self.as_raw()) }
+    }
+
+    /// Prints an error-level message prefixed with the driver, the parent device and the
+    /// interface name (`netdev_err`). See [`netdev_err!`](crate::netdev_err).
+    pub fn pr_err(&self, args: fmt::Arguments<'_>) {
+        // SAFETY: `KERN_ERR` is one of the kernel's NUL-terminated level prefixes.
+        unsafe { self.printk(bindings::KERN_ERR, args) }
+    }
+
+    /// Prints a warning-level message like [`Device::pr_err`] (`netdev_warn`).
+    pub fn pr_warn(&self, args: fmt::Arguments<'_>) {
+        // SAFETY: `KERN_WARNING` is one of the kernel's NUL-terminated level prefixes.
+        unsafe { self.printk(bindings::KERN_WARNING, args) }
+    }
+
+    /// Prints an info-level message like [`Device::pr_err`] (`netdev_info`).
+    pub fn pr_info(&self, args: fmt::Arguments<'_>) {
+        // SAFETY: `KERN_INFO` is one of the kernel's NUL-terminated level prefixes.
+        unsafe { self.printk(bindings::KERN_INFO, args) }
+    }
+
+    /// Prints a debug-level message like [`Device::pr_err`], in debug builds only.
+    pub fn pr_dbg(&self, args: fmt::Arguments<'_>) {
+        if cfg!(debug_assertions) {
+            // SAFETY: `KERN_DEBUG` is one of the kernel's NUL-terminated level prefixes.
+            unsafe { self.printk(bindings::KERN_DEBUG, args) }
+        }
+    }
+
+    /// # Safety
+    ///
+    /// `klevel` must be one of the NUL-terminated `KERN_*` prefixes.
+    #[cfg_attr(not(CONFIG_PRINTK), allow(unused_variables))]
+    unsafe fn printk(&self, klevel: &[u8], msg: fmt::Arguments<'_>) {
+        // SAFETY: `klevel` is a level prefix (see the safety requirements) and `self.as_raw()` a
+        // valid device; "%pA" makes the kernel format the `fmt::Arguments` the last argument
+        // points to.
+        #[cfg(CONFIG_PRINTK)]
+        unsafe {
+            bindings::netdev_printk(
+                klevel.as_ptr().cast::<crate::ffi::c_char>(),
+                self.as_raw(),
+                c"%pA".as_char_ptr(),
+                ptr::from_ref(&msg).cast::<crate::ffi::c_void>(),
+            )
+        };
     }
 
     /// Allocates a receive buffer of `len` bytes with headroom (`netdev_alloc_skb`), in any
@@ -1137,6 +1184,37 @@ impl Rtnl {
         // INVARIANT: Guaranteed by the caller.
         Self(NotThreadSafe)
     }
+}
+
+/// Prints an error-level message (level 3) prefixed with the driver, the parent device and the
+/// interface name, like the kernel's `netdev_err`.
+///
+/// `$dev` is a [`Device`] or anything that dereferences to one (e.g. a [`Registration`]); the
+/// rest is as for [`pr_err!`](crate::pr_err).
+#[macro_export]
+macro_rules! netdev_err {
+    ($dev:expr, $($f:tt)*) => { ($dev).pr_err($crate::prelude::fmt!($($f)*)) }
+}
+
+/// Prints a warning-level message (level 4), like the kernel's `netdev_warn`; see
+/// [`netdev_err!`](crate::netdev_err).
+#[macro_export]
+macro_rules! netdev_warn {
+    ($dev:expr, $($f:tt)*) => { ($dev).pr_warn($crate::prelude::fmt!($($f)*)) }
+}
+
+/// Prints an info-level message (level 6), like the kernel's `netdev_info`; see
+/// [`netdev_err!`](crate::netdev_err).
+#[macro_export]
+macro_rules! netdev_info {
+    ($dev:expr, $($f:tt)*) => { ($dev).pr_info($crate::prelude::fmt!($($f)*)) }
+}
+
+/// Prints a debug-level message (level 7) in debug builds, like the kernel's `netdev_dbg`
+/// without dynamic debug; see [`netdev_err!`](crate::netdev_err).
+#[macro_export]
+macro_rules! netdev_dbg {
+    ($dev:expr, $($f:tt)*) => { ($dev).pr_dbg($crate::prelude::fmt!($($f)*)) }
 }
 
 /// A held rtnl lock (`rtnl_lock`), released on drop.

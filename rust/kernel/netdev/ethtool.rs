@@ -329,6 +329,12 @@ pub trait Operations: Driver {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
+    /// Returns the number of receive rings (`get_rx_ring_count`), which the core checks RSS
+    /// indirection tables against; without it `ethtool -X` is refused.
+    fn get_rx_ring_count(_dev: &Device<Self>) -> u32 {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
     /// Returns the size of the RSS hash key in bytes (`get_rxfh_key_size`).
     ///
     /// The core sizes the buffers of [`Operations::get_rxfh`] with it; the abstraction bounds
@@ -422,6 +428,9 @@ impl<T: Operations> Adapter<T> {
         }
         if T::HAS_SET_CHANNELS {
             ops.set_channels = Some(Self::set_channels_callback);
+        }
+        if T::HAS_GET_RX_RING_COUNT {
+            ops.get_rx_ring_count = Some(Self::get_rx_ring_count_callback);
         }
         if T::HAS_GET_RXFH_KEY_SIZE {
             ops.get_rxfh_key_size = Some(Self::get_rxfh_key_size_callback);
@@ -589,6 +598,15 @@ impl<T: Operations> Adapter<T> {
             T::set_channels(dev, &c, &rtnl)?;
             Ok(0)
         })
+    }
+
+    /// # Safety
+    ///
+    /// Called by the ethtool core as `get_rx_ring_count`.
+    unsafe extern "C" fn get_rx_ring_count_callback(dev: *mut bindings::net_device) -> u32 {
+        // SAFETY: This is an `ethtool_ops` callback of `T`.
+        let dev = unsafe { Self::device(dev) };
+        T::get_rx_ring_count(dev)
     }
 
     /// # Safety

@@ -271,6 +271,10 @@ impl ethtool::Operations for TestDriver {
         dev.set_real_num_rx_queues(channels.combined_count, rtnl)
     }
 
+    fn get_rx_ring_count(dev: &Device<Self>) -> u32 {
+        dev.real_num_rx_queues()
+    }
+
     fn get_rxfh_key_size(_dev: &Device<Self>) -> u32 {
         KEY_SIZE as u32
     }
@@ -440,6 +444,7 @@ mod netdev_tests {
         assert_eq!(dev.ifindex(), 0);
 
         let reg = Registration::new(dev)?;
+        crate::netdev_info!(reg, "registered with {} TX queues\n", reg.num_tx_queues());
         assert!(reg.name().to_bytes().starts_with(b"eth"));
         assert!(reg.name().to_bytes() != b"eth%d");
         assert!(reg.ifindex() > 0);
@@ -1162,6 +1167,9 @@ mod ethtool_tests {
         assert_eq!(strings[5], [0xaa; ethtool::GSTRING_LEN]);
         // SAFETY: `raw` is a device of the test driver.
         assert_eq!(unsafe { ops.get_sset_count.ok_or(EINVAL)?(raw, sset) }, 6);
+        // SAFETY: As above.
+        let rings = unsafe { ops.get_rx_ring_count.ok_or(EINVAL)?(raw) };
+        assert_eq!(rings, 4);
 
         drop(rtnl);
 
