@@ -309,6 +309,21 @@ __rust_helper void *rust_helper_page_address(const struct page *page)
 	return page_address(page);
 }
 
+__rust_helper void rust_helper_get_page(struct page *page)
+{
+	get_page(page);
+}
+
+__rust_helper void rust_helper_put_page(struct page *page)
+{
+	put_page(page);
+}
+
+__rust_helper int rust_helper_page_ref_count(const struct page *page)
+{
+	return page_ref_count(page);
+}
+
 __rust_helper void rust_helper_skb_add_rx_frag(struct sk_buff *skb, int i,
 					       struct page *page, int off,
 					       int size, unsigned int truesize)

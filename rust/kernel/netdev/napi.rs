@@ -263,7 +263,7 @@ impl<P: Poll> NapiPoll<'_, P> {
     /// Builds a buffer around `page` with the NAPI cache (`napi_build_skb`), like
     /// [`Skb::build_from_page`].
     pub fn build_skb(&self, page: Page, headroom: u32, len: u32) -> Result<Skb> {
-        Skb::check_room(headroom, len)?;
+        Skb::check_frag(0, PAGE_SIZE as u32, headroom, len)?;
         // SAFETY: `page.as_ptr()` is a page we own, mapped in the kernel's linear map.
         let data = unsafe { bindings::page_address(page.as_ptr()) };
         // SAFETY: Bottom halves are disabled (poll); `data` is the start of a whole page we own, with

@@ -47,6 +47,14 @@ pub const GSO_TCPV6: u32 = bindings::SKB_GSO_TCPV6 as u32;
 /// The most page fragments an [`SkBuff`] can hold (`MAX_SKB_FRAGS`).
 pub const MAX_SKB_FRAGS: usize = bindings::MAX_SKB_FRAGS as usize;
 
+/// Returns the number of references to `page` (`page_ref_count`): 1 while only its owner holds
+/// it, more while buffers built on it with [`Skb::build_from_page_frag`] live.
+pub fn page_ref_count(page: &Page) -> u32 {
+    // SAFETY: `page.as_ptr()` is a valid page.
+    let count = unsafe { bindings::page_ref_count(page.as_ptr()) };
+    u32::try_from(count).unwrap_or(0)
+}
+
 /// The checksum state of a packet (`skb->ip_summed`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Checksum {
@@ -673,7 +681,7 @@ impl Skb {
     pub fn build_from_page(page: Page, headroom: u32, len: u32) -> Result<Self> {
         // SAFETY: `page.as_ptr()` is a page we own, mapped in the kernel's linear map.
         let data = unsafe { bindings::page_address(page.as_ptr()) };
-        Self::check_room(headroom, len)?;
+        Self::check_frag(0, PAGE_SIZE as u32, headroom, len)?;
         // SAFETY: `data` is the start of a whole page we own, with room for the shared info
         // after `headroom + len` (checked above); the buffer takes the page reference over.
         let skb = unsafe { bindings::build_skb(data, PAGE_SIZE as u32) };
@@ -686,16 +694,67 @@ impl Skb {
         Ok(skb)
     }
 
-    pub(crate) fn check_room(headroom: u32, len: u32) -> Result {
-        let shinfo = core::mem::size_of::<bindings::skb_shared_info>()
-            .next_multiple_of(bindings::SMP_CACHE_BYTES as usize);
+    /// Checks that the fragment `offset..offset + frag_size` of a page is cache-line aligned,
+    /// within the page, and holds `headroom + len` bytes and the shared info.
+    pub(crate) fn check_frag(offset: u32, frag_size: u32, headroom: u32, len: u32) -> Result {
+        let align = bindings::SMP_CACHE_BYTES as usize;
+        let (offset, frag_size) = (offset as usize, frag_size as usize);
+        if offset % align != 0 || frag_size % align != 0 || frag_size == 0 {
+            return Err(EINVAL);
+        }
+        if offset.checked_add(frag_size).ok_or(EINVAL)? > PAGE_SIZE {
+            return Err(EINVAL);
+        }
+        let shinfo = core::mem::size_of::<bindings::skb_shared_info>().next_multiple_of(align);
         let used = (headroom as usize)
             .checked_add(len as usize)
             .ok_or(EINVAL)?;
-        if used.checked_add(shinfo).ok_or(EINVAL)? > PAGE_SIZE {
+        if used.checked_add(shinfo).ok_or(EINVAL)? > frag_size {
             return Err(EMSGSIZE);
         }
         Ok(())
+    }
+
+    /// Builds a buffer around the fragment `offset..offset + frag_size` of `page` (`build_skb`),
+    /// which the caller keeps, to recycle it: the packet is the `len` bytes at `offset +
+    /// headroom`, already written; the end of the fragment holds the shared info. The buffer
+    /// holds a reference to the page until it is freed; [`page_ref_count`] tells when the stack
+    /// is done with it.
+    ///
+    /// `offset` and `frag_size` must be multiples of the cache line size.
+    ///
+    /// # Safety
+    ///
+    /// The fragment must not be part of another live buffer, and must not be written, by the
+    /// CPU or a device, until the returned buffer and its clones are freed (the page reference
+    /// count drops back).
+    pub unsafe fn build_from_page_frag(
+        page: &Page,
+        offset: u32,
+        frag_size: u32,
+        headroom: u32,
+        len: u32,
+    ) -> Result<Self> {
+        Self::check_frag(offset, frag_size, headroom, len)?;
+        // SAFETY: `page.as_ptr()` is a valid page, mapped in the kernel's linear map; `offset` is
+        // within it (checked above).
+        let data = unsafe { bindings::page_address(page.as_ptr()).byte_add(offset as usize) };
+        // SAFETY: `page` is valid; the reference is the buffer's, dropped when it frees its head.
+        unsafe { bindings::get_page(page.as_ptr()) };
+        // SAFETY: `data` starts a cache-aligned fragment of `frag_size` bytes of the page with
+        // room for the shared info (checked above) that no other buffer uses and nothing writes
+        // (see the safety requirements); the buffer takes the reference taken above.
+        let skb = unsafe { bindings::build_skb(data, frag_size) };
+        let Some(skb) = NonNull::new(skb) else {
+            // SAFETY: Drops the reference taken above, which the buffer did not take.
+            unsafe { bindings::put_page(page.as_ptr()) };
+            return Err(ENOMEM);
+        };
+        // INVARIANT: `build_skb()` returned a new buffer that we own.
+        let mut skb = Self(skb);
+        skb.reserve(headroom)?;
+        skb.put(len)?;
+        Ok(skb)
     }
 
     pub(crate) fn set_dev_raw(&mut self, dev: *mut bindings::net_device) {

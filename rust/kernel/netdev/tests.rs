@@ -789,6 +789,40 @@ mod skb_tests {
     }
 
     #[test]
+    fn recycled_page_halves() -> Result {
+        use crate::netdev::skb::page_ref_count;
+
+        let page = Page::alloc_page(GFP_KERNEL)?;
+        assert_eq!(page_ref_count(&page), 1);
+        for round in 0..3u8 {
+            let pattern: [u8; 100] = core::array::from_fn(|i| i as u8 ^ round);
+            // SAFETY: `pattern` is readable for 100 bytes; 2048 + 64 + 100 is within the page,
+            // which no buffer uses now.
+            unsafe { page.write_raw(pattern.as_ptr(), 2048 + 64, pattern.len())? };
+            // SAFETY: No other buffer uses the second half, and it is not written until the
+            // buffer is freed below.
+            let skb = unsafe { Skb::build_from_page_frag(&page, 2048, 2048, 64, 100)? };
+            assert_eq!(page_ref_count(&page), 2);
+            assert_eq!(skb.headroom(), 64);
+            assert_eq!(skb.data(), &pattern[..]);
+            drop(skb);
+            // The stack is done with it: the half can be reused.
+            assert_eq!(page_ref_count(&page), 1);
+        }
+        // SAFETY: The checks fail before anything uses the page.
+        let bad = unsafe {
+            [
+                Skb::build_from_page_frag(&page, 100, 2048, 0, 10).err(),
+                Skb::build_from_page_frag(&page, 2048, 4096, 0, 10).err(),
+                Skb::build_from_page_frag(&page, 0, 1024, 64, 1000).err(),
+            ]
+        };
+        assert_eq!(bad, [Some(EINVAL), Some(EINVAL), Some(EMSGSIZE)]);
+        assert_eq!(page_ref_count(&page), 1);
+        Ok(())
+    }
+
+    #[test]
     fn page_fragments() -> Result {
         let mut skb = Skb::alloc(128, GFP_KERNEL)?;
         skb.put_data(&frame::<14>(0x88b5))?;
