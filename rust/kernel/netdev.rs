@@ -18,7 +18,8 @@
 //! contexts) and [`ethtool`] (`struct ethtool_ops`).
 
 use crate::{
-    bindings, device,
+    bindings,
+    device,
     error::{
         from_result,
         to_result,
@@ -34,7 +35,7 @@ use crate::{
     types::{
         NotThreadSafe,
         Opaque, //
-    },
+    }, //
 };
 use core::{
     fmt,
@@ -49,7 +50,7 @@ use core::{
     ptr::{
         self,
         NonNull, //
-    },
+    }, //
 };
 
 pub mod ethtool;

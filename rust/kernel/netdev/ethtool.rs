@@ -10,10 +10,6 @@
 //! devices of these abstractions are not "ops locked" (`request_ops_lock`), so the ethtool core
 //! calls every operation with the rtnl lock held.
 
-use crate::sync::atomic::{
-    Atomic,
-    Relaxed, //
-};
 use crate::{
     bindings,
     error::{
@@ -30,6 +26,10 @@ use crate::{
         Rtnl, //
     },
     prelude::*,
+    sync::atomic::{
+        Atomic,
+        Relaxed, //
+    }, //
 };
 use core::{
     fmt,

@@ -30,7 +30,7 @@ use crate::{
     types::{
         NotThreadSafe,
         Opaque, //
-    },
+    }, //
 };
 use core::{
     cell::Cell,
@@ -38,7 +38,7 @@ use core::{
     ptr::{
         self,
         NonNull, //
-    },
+    }, //
 };
 
 /// The default NAPI weight (`NAPI_POLL_WEIGHT`).

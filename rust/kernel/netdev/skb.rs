@@ -24,7 +24,7 @@ use crate::{
         PAGE_SIZE, //
     },
     prelude::*,
-    types::Opaque,
+    types::Opaque, //
 };
 use core::{
     mem::ManuallyDrop,
@@ -33,7 +33,7 @@ use core::{
         DerefMut, //
     },
     ptr::NonNull,
-    slice,
+    slice, //
 };
 
 /// GSO type: TCP over IPv4 (`SKB_GSO_TCPV4`).

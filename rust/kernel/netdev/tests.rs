@@ -41,7 +41,7 @@ use crate::{
     time::{
         delay::fsleep,
         Delta, //
-    },
+    }, //
 };
 
 const MAC: [u8; 6] = [0x02, 0x00, 0x5e, 0x10, 0x20, 0x30];
@@ -662,9 +662,9 @@ mod skb_tests {
                 HashType,
                 GSO_TCPV4, //
             },
-            UnregisteredDevice,
+            UnregisteredDevice, //
         },
-        page::Page,
+        page::Page, //
     };
 
     #[test]
@@ -888,10 +888,14 @@ mod napi_tests {
                 Poll,
                 NAPI_POLL_WEIGHT, //
             },
-            skb::GroResult,
-            Registration, UnregisteredDevice,
+            skb::{
+                GroResult,
+                HashType, //
+            },
+            Registration,
+            UnregisteredDevice, //
         },
-        page::Page,
+        page::Page, //
     };
     use core::ptr::NonNull;
 
@@ -935,8 +939,6 @@ mod napi_tests {
             Ok(napi.gro_receive(skb))
         }
     }
-
-    use crate::netdev::skb::HashType;
 
     impl Poll for Poller {
         fn poll(napi: NapiPoll<'_, Self>, budget: i32) -> i32 {
