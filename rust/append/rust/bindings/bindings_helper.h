@@ -11,3 +11,5 @@
 #include <linux/etherdevice.h>
 #include <linux/netdevice.h>
 #include <net/gro.h>
+#include <rdma/ib_umem.h>
+#include <rdma/iter.h>

@@ -1,1 +1,2 @@
 #include "netdev.c"
+#include "rdma.c"

@@ -1,2 +1,4 @@
 #[cfg(CONFIG_NET)]
 pub mod netdev;
+#[cfg(CONFIG_INFINIBAND)]
+pub mod rdma;

@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: GPL-2.0
+
+#include <rdma/ib_umem.h>
+#include <rdma/ib_verbs.h>
+#include <rdma/iter.h>
+#include <rdma/uverbs_ioctl.h>
+
+#ifdef CONFIG_INFINIBAND
+
+/*
+ * The user context of the uverbs call that `udata` belongs to, or NULL for a kernel call
+ * (`udata == NULL`) or before the context exists (alloc_ucontext).
+ */
+__rust_helper struct ib_ucontext *rust_helper_rdma_udata_to_ucontext(struct ib_udata *udata)
+{
+	return udata ? rdma_udata_to_uverbs_attr_bundle(udata)->context : NULL;
+}
+
+/* The driver udata of a uverbs attribute bundle, or NULL for a kernel call. */
+__rust_helper struct ib_udata *rust_helper_rdma_attrs_to_udata(struct uverbs_attr_bundle *attrs)
+{
+	return attrs ? &attrs->driver_udata : NULL;
+}
+
+__rust_helper u64 rust_helper_rdma_user_mmap_get_offset(const struct rdma_user_mmap_entry *entry)
+{
+	return rdma_user_mmap_get_offset(entry);
+}
+
+__rust_helper pgprot_t rust_helper_rdma_pgprot_writecombine(pgprot_t prot)
+{
+	return pgprot_writecombine(prot);
+}
+
+__rust_helper pgprot_t rust_helper_rdma_pgprot_noncached(pgprot_t prot)
+{
+	return pgprot_noncached(prot);
+}
+
+#ifdef CONFIG_INFINIBAND_USER_MEM
+__rust_helper struct ib_umem *rust_helper_ib_umem_get_va(struct ib_device *device,
+							 unsigned long addr, size_t size,
+							 int access)
+{
+	return ib_umem_get_va(device, addr, size, access);
+}
+#endif
+
+__rust_helper size_t rust_helper_ib_umem_num_dma_blocks(struct ib_umem *umem, unsigned long pgsz)
+{
+	return ib_umem_num_dma_blocks(umem, pgsz);
+}
+
+__rust_helper void rust_helper___rdma_umem_block_iter_start(struct ib_block_iter *biter,
+							   struct ib_umem *umem,
+							   unsigned long pgsz)
+{
+	__rdma_umem_block_iter_start(biter, umem, pgsz);
+}
+
+__rust_helper bool rust_helper___rdma_umem_block_iter_next(struct ib_block_iter *biter)
+{
+	return __rdma_umem_block_iter_next(biter);
+}
+
+__rust_helper dma_addr_t rust_helper_rdma_block_iter_dma_address(struct ib_block_iter *biter)
+{
+	return rdma_block_iter_dma_address(biter);
+}
+
+#endif /* CONFIG_INFINIBAND */

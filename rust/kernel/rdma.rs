@@ -1,0 +1,582 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! RDMA (InfiniBand verbs) devices.
+//!
+//! C headers: [`include/rdma/ib_verbs.h`](srctree/include/rdma/ib_verbs.h),
+//! [`include/rdma/ib_umem.h`](srctree/include/rdma/ib_umem.h),
+//! [`include/rdma/iter.h`](srctree/include/rdma/iter.h),
+//! [`include/rdma/uverbs_ioctl.h`](srctree/include/rdma/uverbs_ioctl.h).
+//!
+//! An RDMA driver implements [`Driver`], whose methods become the device's
+//! `struct ib_device_ops`, and allocates its devices with [`UnregisteredDevice::new`]. The
+//! private data of the driver ([`Driver::Data`]) follows the `struct ib_device` in the same
+//! allocation (the `ib_alloc_device()` container scheme): it is initialised in place, pinned,
+//! and dropped by the `dealloc_driver` operation, just before the core frees the device. Once
+//! configured (number of ports, parent device), the device is made visible with
+//! [`Registration::new`] under a name such as `manae_%d`; dropping the [`Registration`]
+//! unregisters the device, drops the private data and frees the device.
+//!
+//! The verbs objects (user context, PD, CQ, WQ, QP, RSS indirection table, MR) carry the
+//! driver's data too: the associated types of [`Driver`] give their types, and the operations
+//! table tells the core their sizes (`INIT_RDMA_OBJ_SIZE`), so the core allocates
+//! [`Ucontext`], [`Pd`], [`Cq`], [`Qp`] and [`RwqIndTable`] with room for them. WQs and MRs
+//! are allocated by the abstraction, as the C API wants drivers to. The driver's data is
+//! initialised by the create operation and dropped after a successful destroy operation.
+//!
+//! The companion modules cover the data the verbs exchange with user space: [`udata`] (the
+//! driver-specific request and response of a uverbs command), [`umem`] (pinned user memory
+//! and its DMA blocks) and [`mmap`] (`rdma_user_mmap` entries, e.g. for a doorbell page).
+
+use crate::{
+    bindings, device,
+    error::VTABLE_DEFAULT_ERROR,
+    ffi::{
+        c_char,
+        c_int, //
+    },
+    mm::virt::VmaNew,
+    prelude::*,
+    sync::aref::ARef,
+    types::Opaque,
+};
+use core::{
+    marker::PhantomData,
+    mem::ManuallyDrop,
+    ops::Deref,
+    ptr::{
+        self,
+        NonNull, //
+    },
+};
+
+mod adapter;
+pub mod attr;
+pub mod mmap;
+pub mod object;
+pub mod udata;
+pub mod umem;
+
+#[cfg(CONFIG_KUNIT = "y")]
+mod tests;
+
+pub use attr::{
+    DeviceAttr,
+    Gid,
+    LinkLayer,
+    PortAttr,
+    PortImmutable,
+    PortState, //
+};
+pub use object::{
+    Cq,
+    CqInitAttr,
+    Mr,
+    NewCq,
+    NewMr,
+    NewPd,
+    NewQp,
+    NewRwqIndTable,
+    NewUcontext,
+    NewWq,
+    Pd,
+    Qp,
+    QpInitAttr,
+    QpType,
+    RwqIndTable,
+    RwqIndTableInitAttr,
+    Ucontext,
+    UserMrArgs,
+    Wq,
+    WqInitAttr, //
+};
+pub use udata::UData;
+
+/// The identifier of an RDMA driver (`enum rdma_driver_id`), which rdma-core uses to pick the
+/// user-space provider library.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct DriverId(bindings::rdma_driver_id);
+
+impl DriverId {
+    /// `RDMA_DRIVER_UNKNOWN`.
+    pub const UNKNOWN: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_UNKNOWN);
+    /// `RDMA_DRIVER_MANA`: the Microsoft Azure Network Adapter.
+    pub const MANA: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_MANA);
+
+    /// Returns the C value.
+    pub const fn as_raw(self) -> bindings::rdma_driver_id {
+        self.0
+    }
+}
+
+/// The operations of an RDMA driver, which become its `struct ib_device_ops`.
+///
+/// The core calls the device operations (`query_*`, `get_*`) concurrently, from process
+/// context. Verbs objects are created and destroyed from process context too; the core
+/// guarantees an object is not destroyed while it is being created, and, through its use
+/// counts, that an object is not destroyed while another one uses it (a CQ of a live QP, a WQ
+/// of a live indirection table, ...).
+///
+/// Every create operation gets the new object (whose core part is already filled in, so that
+/// e.g. [`NewQp::pd`] works) and returns an initialiser of the driver's data for it; on error
+/// the core frees the object without calling the matching destroy operation. A destroy
+/// operation that fails leaves the object, and its data, alive: the core keeps it and may
+/// retry. On success the abstraction drops the data and the object is freed.
+///
+/// `udata` is `None` when a kernel consumer (not uverbs) calls; the user context (`ctx`) is
+/// the one of the uverbs call, `None` for kernel consumers.
+#[vtable]
+pub trait Driver: Sized + 'static {
+    /// The private data of each device, stored after its `struct ib_device`.
+    type Data: Send + Sync;
+    /// The data of each user context (`struct ib_ucontext`). Dropped when the context is
+    /// deallocated (`dealloc_ucontext`).
+    type UcontextData: Send + Sync;
+    /// The data of each protection domain (`struct ib_pd`).
+    type PdData: Send + Sync;
+    /// The data of each completion queue (`struct ib_cq`).
+    type CqData: Send + Sync;
+    /// The data of each work queue (`struct ib_wq`).
+    type WqData: Send + Sync;
+    /// The data of each queue pair (`struct ib_qp`).
+    type QpData: Send + Sync;
+    /// The data of each receive WQ indirection table (`struct ib_rwq_ind_table`).
+    type RwqIndTableData: Send + Sync;
+    /// The data of each memory region (`struct ib_mr`).
+    type MrData: Send + Sync;
+
+    /// The driver identifier reported to user space (`driver_id`).
+    const DRIVER_ID: DriverId;
+
+    /// The version of the driver's uverbs ABI (`uverbs_abi_ver`), e.g.
+    /// `MANA_IB_UVERBS_ABI_VERSION`.
+    const UVERBS_ABI_VER: u32;
+
+    /// Whether every operation taking a udata checks its request size and writes its response
+    /// with the [`UData`] methods (`uverbs_robust_udata`); the core then reports it to user
+    /// space, which may rely on the compatibility rules.
+    const UVERBS_ROBUST_UDATA: bool = false;
+
+    /// Reports the device's attributes (`query_device`).
+    ///
+    /// Called once at registration, whose result the core caches, and for the extended query
+    /// of user space, which may carry `udata`.
+    fn query_device(dev: &Device<Self>, attr: &mut DeviceAttr, udata: Option<&UData>) -> Result;
+
+    /// Reports the attributes of port `port` (`query_port`), numbered from 1.
+    fn query_port(dev: &Device<Self>, port: u32, attr: &mut PortAttr) -> Result;
+
+    /// Reports the attributes of port `port` that never change (`get_port_immutable`), at
+    /// registration.
+    fn get_port_immutable(dev: &Device<Self>, port: u32, immutable: &mut PortImmutable) -> Result;
+
+    /// Returns the link layer of port `port` (`get_link_layer`).
+    fn get_link_layer(_dev: &Device<Self>, _port: u32) -> LinkLayer {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Returns entry `index` of the GID table of port `port` (`query_gid`).
+    fn query_gid(_dev: &Device<Self>, _port: u32, _index: u32) -> Result<Gid> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Returns entry `index` of the P_Key table of port `port` (`query_pkey`).
+    fn query_pkey(_dev: &Device<Self>, _port: u32, _index: u16) -> Result<u16> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Creates the data of a user context (`alloc_ucontext`), when a process opens the
+    /// device's uverbs file. Without this operation user space cannot use the device.
+    fn alloc_ucontext(
+        _ctx: &NewUcontext<Self>,
+        _udata: Option<&UData>,
+    ) -> impl PinInit<Self::UcontextData, Error> {
+        Err::<Self::UcontextData, Error>(EOPNOTSUPP)
+    }
+
+    /// Maps device memory of the context into user space (`mmap`).
+    ///
+    /// [`Ucontext::mmap_entry`] implements the usual case: the offset names an entry
+    /// inserted with [`Ucontext::insert_mmap_entry`].
+    fn mmap(_ctx: &Ucontext<Self>, _vma: &VmaNew) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Creates the data of a protection domain (`alloc_pd`).
+    fn alloc_pd(
+        pd: &NewPd<Self>,
+        ctx: Option<&Ucontext<Self>>,
+        udata: Option<&UData>,
+    ) -> impl PinInit<Self::PdData, Error>;
+
+    /// Destroys a protection domain (`dealloc_pd`).
+    fn dealloc_pd(pd: &Pd<Self>, udata: Option<&UData>) -> Result;
+
+    /// Creates the data of a completion queue (`create_cq`).
+    ///
+    /// The driver reports the number of entries it allocated with [`NewCq::set_cqe`].
+    fn create_cq(
+        _cq: &NewCq<Self>,
+        _attr: &CqInitAttr,
+        _ctx: Option<&Ucontext<Self>>,
+        _udata: Option<&UData>,
+    ) -> impl PinInit<Self::CqData, Error> {
+        Err::<Self::CqData, Error>(EOPNOTSUPP)
+    }
+
+    /// Destroys a completion queue (`destroy_cq`).
+    fn destroy_cq(_cq: &Cq<Self>, _udata: Option<&UData>) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Creates the data of a work queue (`create_wq`) in `pd`.
+    ///
+    /// The driver reports the queue's number with [`NewWq::set_wq_num`].
+    fn create_wq(
+        _pd: &Pd<Self>,
+        _wq: &NewWq<Self>,
+        _attr: &WqInitAttr<'_, Self>,
+        _ctx: Option<&Ucontext<Self>>,
+        _udata: Option<&UData>,
+    ) -> impl PinInit<Self::WqData, Error> {
+        Err::<Self::WqData, Error>(EOPNOTSUPP)
+    }
+
+    /// Destroys a work queue (`destroy_wq`).
+    fn destroy_wq(_wq: &Wq<Self>, _udata: Option<&UData>) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Creates the data of a receive WQ indirection table (`create_rwq_ind_table`).
+    ///
+    /// The driver reports the table's number with [`NewRwqIndTable::set_ind_tbl_num`].
+    fn create_rwq_ind_table(
+        _table: &NewRwqIndTable<Self>,
+        _attr: &RwqIndTableInitAttr<'_, Self>,
+        _udata: Option<&UData>,
+    ) -> impl PinInit<Self::RwqIndTableData, Error> {
+        Err::<Self::RwqIndTableData, Error>(EOPNOTSUPP)
+    }
+
+    /// Destroys a receive WQ indirection table (`destroy_rwq_ind_table`).
+    fn destroy_rwq_ind_table(_table: &RwqIndTable<Self>) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Creates the data of a queue pair (`create_qp`).
+    ///
+    /// The driver reports the QP number with [`NewQp::set_qp_num`].
+    fn create_qp(
+        _qp: &NewQp<Self>,
+        _attr: &QpInitAttr<'_, Self>,
+        _ctx: Option<&Ucontext<Self>>,
+        _udata: Option<&UData>,
+    ) -> impl PinInit<Self::QpData, Error> {
+        Err::<Self::QpData, Error>(EOPNOTSUPP)
+    }
+
+    /// Destroys a queue pair (`destroy_qp`).
+    fn destroy_qp(_qp: &Qp<Self>, _udata: Option<&UData>) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Registers user memory as a memory region of `pd` (`reg_user_mr`).
+    ///
+    /// The driver reports the keys with [`NewMr::set_keys`].
+    fn reg_user_mr(
+        _pd: &Pd<Self>,
+        _mr: &NewMr<Self>,
+        _args: &UserMrArgs,
+        _udata: Option<&UData>,
+    ) -> impl PinInit<Self::MrData, Error> {
+        Err::<Self::MrData, Error>(EOPNOTSUPP)
+    }
+
+    /// Deregisters a memory region (`dereg_mr`).
+    fn dereg_mr(_mr: &Mr<Self>, _udata: Option<&UData>) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+}
+
+/// An RDMA device of driver `T`: a `struct ib_device` followed by the driver's data.
+///
+/// It is only ever used by reference: in the operations of [`Driver`], and through
+/// [`UnregisteredDevice`] and [`Registration`], which own it.
+///
+/// # Invariants
+///
+/// `ibdev` is a `struct ib_device` allocated by [`UnregisteredDevice::<T>::new`] with
+/// `_ib_alloc_device(size_of::<Device<T>>())`, whose operations are `T`'s; `data` is
+/// initialised and pinned. Both stay valid for as long as a `&Device<T>` exists.
+#[repr(C)]
+pub struct Device<T: Driver> {
+    ibdev: Opaque<bindings::ib_device>,
+    data: T::Data,
+}
+
+// SAFETY: The C functions used through `&Device<T>` may be called from any thread, and the
+// private data `T::Data` is `Sync`.
+unsafe impl<T: Driver> Sync for Device<T> {}
+
+// SAFETY: A `Device<T>` is never owned by value, and `T::Data` is `Send`.
+unsafe impl<T: Driver> Send for Device<T> {}
+
+impl<T: Driver> Device<T> {
+    /// Returns the raw `struct ib_device` pointer.
+    pub fn as_raw(&self) -> *mut bindings::ib_device {
+        self.ibdev.get()
+    }
+
+    /// Creates a reference to a [`Device`] from a raw pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point to a `struct ib_device` allocated by [`UnregisteredDevice::<T>::new`]
+    /// that is not freed, and whose private data is not dropped, for the lifetime `'a`.
+    pub unsafe fn from_raw<'a>(ptr: *mut bindings::ib_device) -> &'a Self {
+        // SAFETY: `ibdev` is the first field of the `repr(C)` `Device<T>`, and the caller
+        // guarantees that `ptr` is such a device, valid for `'a`.
+        unsafe { &*ptr.cast::<Self>() }
+    }
+
+    /// Returns the private data of the device.
+    pub fn data(&self) -> Pin<&T::Data> {
+        // SAFETY: By the type invariant, `data` is initialised and never moved until it is
+        // dropped, which happens only once no `&Device<T>` exists.
+        unsafe { Pin::new_unchecked(&self.data) }
+    }
+
+    /// Returns the name of the device, e.g. `manae_0`, or an empty string before it is
+    /// registered.
+    pub fn name(&self) -> &CStr {
+        // SAFETY: By the type invariant the device is valid; `name` is written once, by
+        // `ib_register_device()` before the device is visible to anyone but its owner, and is
+        // always NUL-terminated (`strscpy`, or zeroed by the allocation).
+        let name: &[c_char; bindings::IB_DEVICE_NAME_MAX as usize] =
+            unsafe { &(*self.as_raw()).name };
+        // SAFETY: The array is NUL-terminated (see above) and lives as long as `self`.
+        unsafe { CStr::from_char_ptr(name.as_ptr()) }
+    }
+
+    /// Returns the number of physical ports.
+    pub fn phys_port_cnt(&self) -> u32 {
+        // SAFETY: By the type invariant the device is valid; `phys_port_cnt` only changes
+        // before registration, through `&mut UnregisteredDevice`.
+        unsafe { (*self.as_raw()).phys_port_cnt }
+    }
+}
+
+/// An RDMA device of driver `T` that is not registered.
+///
+/// Created by [`UnregisteredDevice::new`], configured through its methods, and registered by
+/// [`Registration::new`]. Dropping it drops the private data and frees the device
+/// (`ib_dealloc_device`).
+///
+/// # Invariants
+///
+/// `dev` is a device allocated by [`UnregisteredDevice::<T>::new`], with initialised private
+/// data and `T`'s operations. It is not registered, and this object owns it. If its
+/// `dev.parent` is set, `parent` holds a reference to that device.
+pub struct UnregisteredDevice<T: Driver> {
+    dev: NonNull<Device<T>>,
+    parent: Option<ARef<device::Device>>,
+}
+
+// SAFETY: The device may be configured, registered and freed from any thread; `T::Data` is
+// `Send`.
+unsafe impl<T: Driver> Send for UnregisteredDevice<T> {}
+
+// SAFETY: Shared references only give a `&Device<T>`, which is `Sync`.
+unsafe impl<T: Driver> Sync for UnregisteredDevice<T> {}
+
+impl<T: Driver> UnregisteredDevice<T> {
+    /// Allocates a device (`_ib_alloc_device`) in the initial network namespace, initialises
+    /// its private data with `data` and installs `T`'s operations (`ib_set_device_ops`).
+    ///
+    /// The device has one port and is a channel adapter (`RDMA_NODE_IB_CA`).
+    pub fn new<E>(data: impl PinInit<T::Data, E>) -> Result<Self>
+    where
+        Error: From<E>,
+    {
+        const {
+            assert!(core::mem::align_of::<Device<T>>() <= bindings::ARCH_KMALLOC_MINALIGN);
+        }
+        // SAFETY: `init_net` is a static that lives forever; the size covers the
+        // `struct ib_device` at offset 0 and the private data.
+        let raw = unsafe {
+            bindings::_ib_alloc_device(
+                core::mem::size_of::<Device<T>>(),
+                &raw mut bindings::init_net,
+            )
+        };
+        let ibdev = NonNull::new(raw).ok_or(ENOMEM)?;
+        let dev = ibdev.cast::<Device<T>>();
+
+        // SAFETY: The allocation is `size_of::<Device<T>>()` bytes and aligned for it (checked
+        // above, `kzalloc()`), so `data` is in bounds, aligned and uninitialised. The device
+        // never moves, and the data is only dropped in place by `dealloc_driver`, so it stays
+        // pinned.
+        if let Err(e) = unsafe { pin_init::raw_try_init(&raw mut (*dev.as_ptr()).data, data) } {
+            // SAFETY: The device is not registered, and its operations are not set yet, so
+            // `ib_dealloc_device()` does not call `dealloc_driver` on the uninitialised data.
+            unsafe { bindings::ib_dealloc_device(raw) };
+            return Err(e.into());
+        }
+
+        // SAFETY: `raw` is a valid device that nothing else knows about; the operations
+        // table is a constant with static lifetime, and the data they rely on is initialised.
+        unsafe { bindings::ib_set_device_ops(raw, adapter::Adapter::<T>::ops()) };
+        // SAFETY: As above; the device is not shared yet.
+        unsafe {
+            if T::UVERBS_ROBUST_UDATA {
+                (*raw).ops.set_uverbs_robust_udata(1);
+            }
+            (*raw).phys_port_cnt = 1;
+            (*raw).node_type = bindings::RDMA_NODE_IB_CA as u8;
+        }
+        // INVARIANT: Allocated with initialised data and `T`'s operations, not registered, no
+        // parent.
+        Ok(Self { dev, parent: None })
+    }
+
+    fn raw(&self) -> *mut bindings::ib_device {
+        self.dev.as_ptr().cast()
+    }
+
+    /// Sets the number of physical ports, numbered from 1 (`phys_port_cnt`).
+    pub fn set_phys_port_cnt(&mut self, ports: u32) -> Result {
+        if ports == 0 || ports == u32::MAX {
+            return Err(EINVAL);
+        }
+        // SAFETY: The device is valid and not registered, so nothing else accesses it.
+        unsafe { (*self.raw()).phys_port_cnt = ports };
+        Ok(())
+    }
+
+    /// Sets the number of completion vectors (`num_comp_vectors`).
+    pub fn set_num_comp_vectors(&mut self, vectors: u32) -> Result {
+        let vectors = c_int::try_from(vectors).map_err(|_| EINVAL)?;
+        // SAFETY: The device is valid and not registered, so nothing else accesses it.
+        unsafe { (*self.raw()).num_comp_vectors = vectors };
+        Ok(())
+    }
+
+    /// Sets the node GUID (`node_guid`), in CPU byte order.
+    pub fn set_node_guid(&mut self, guid: u64) {
+        // SAFETY: The device is valid and not registered, so nothing else accesses it.
+        unsafe { (*self.raw()).node_guid = guid.to_be() };
+    }
+
+    /// Sets the device the RDMA device belongs to (`dev.parent`), e.g. the auxiliary device
+    /// of the adapter: sysfs links it as `device`, and rdma-core finds the PCI slot from it.
+    pub fn set_parent(&mut self, parent: &device::Device) {
+        let parent = ARef::from(parent);
+        // SAFETY: The device is valid and not registered, so nothing else accesses it. The
+        // parent stays alive: `self` (then the `Registration`) holds a reference until the
+        // device is unregistered, and the driver core holds its own while it is registered.
+        unsafe { (*self.raw()).__bindgen_anon_1.dev.parent = parent.as_raw() };
+        // INVARIANT: The reference to the parent is held.
+        self.parent = Some(parent);
+    }
+}
+
+impl<T: Driver> Deref for UnregisteredDevice<T> {
+    type Target = Device<T>;
+
+    fn deref(&self) -> &Device<T> {
+        // SAFETY: By the type invariant, the device lives, with its private data, as long as
+        // `self`.
+        unsafe { Device::from_raw(self.raw()) }
+    }
+}
+
+impl<T: Driver> Drop for UnregisteredDevice<T> {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant, `self` owns the unregistered device. Its
+        // `dealloc_driver` operation drops the private data, then the device is freed once the
+        // last `struct device` reference is gone; it is not used after this.
+        unsafe { bindings::ib_dealloc_device(self.raw()) };
+        // `self.parent` is dropped after the device.
+    }
+}
+
+/// A registered RDMA device of driver `T` (`ib_register_device`).
+///
+/// Dropping it unregisters the device (`ib_unregister_device`: the clients are removed, user
+/// contexts are disassociated and every verbs object is destroyed), drops the private data
+/// and frees the device.
+///
+/// # Invariants
+///
+/// `dev` is a registered device allocated by [`UnregisteredDevice::<T>::new`], owned by this
+/// object. If its `dev.parent` is set, `_parent` holds a reference to that device.
+pub struct Registration<T: Driver> {
+    dev: NonNull<Device<T>>,
+    // Only held, to be dropped after the device is unregistered.
+    _parent: Option<ARef<device::Device>>,
+    _driver: PhantomData<T>,
+}
+
+// SAFETY: Unregistration may happen on any thread; `T::Data` is `Send`.
+unsafe impl<T: Driver> Send for Registration<T> {}
+
+// SAFETY: Shared references only give a `&Device<T>`, which is `Sync`.
+unsafe impl<T: Driver> Sync for Registration<T> {}
+
+impl<T: Driver> Registration<T> {
+    /// Registers `dev` with the RDMA core under `name`, which may contain one `%d` replaced
+    /// by the first free number (e.g. `manae_%d`). On failure the device is freed.
+    ///
+    /// `dma_device` is the device that performs DMA for this one; `None` makes the core use
+    /// kernel virtual addresses in its scatterlists (software devices).
+    pub fn new(
+        dev: UnregisteredDevice<T>,
+        name: &CStr,
+        dma_device: Option<&device::Device>,
+    ) -> Result<Self> {
+        let mut dev = ManuallyDrop::new(dev);
+        let ptr = dev.dev;
+        let raw = dev.raw();
+        // The reference to the parent moves out of `dev`, which will not be dropped.
+        let parent = dev.parent.take();
+        let dma = dma_device.map_or(ptr::null_mut(), |d| d.as_raw());
+        // SAFETY: `raw` is a valid, configured, unregistered device; `name` is NUL-terminated
+        // and copied; `dma` is null or a device that outlives the registration (the driver
+        // core keeps the DMA device of a bound driver alive until unbind, which drops this).
+        let ret = unsafe { bindings::ib_register_device(raw, name.as_char_ptr(), dma) };
+        if ret != 0 {
+            // SAFETY: Registration failed, so the device is still unregistered, and we own it
+            // (`dev` will not be dropped); the caller of a failed `ib_register_device()` must
+            // free the device.
+            unsafe { bindings::ib_dealloc_device(raw) };
+            drop(parent);
+            return Err(Error::from_errno(ret));
+        }
+        // INVARIANT: The device is registered; its ownership and the parent reference move from
+        // `dev`.
+        Ok(Self {
+            dev: ptr,
+            _parent: parent,
+            _driver: PhantomData,
+        })
+    }
+}
+
+impl<T: Driver> Deref for Registration<T> {
+    type Target = Device<T>;
+
+    fn deref(&self) -> &Device<T> {
+        // SAFETY: By the type invariant, the device lives, with its private data, as long as
+        // `self`.
+        unsafe { Device::from_raw(self.dev.as_ptr().cast()) }
+    }
+}
+
+impl<T: Driver> Drop for Registration<T> {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant the device is registered and owned by `self`. Because
+        // the operations include `dealloc_driver`, `ib_unregister_device()` also deallocates
+        // the device: it fences every operation, calls `dealloc_driver` (which drops the
+        // private data) and drops the last reference of the driver. It is not used after this.
+        unsafe { bindings::ib_unregister_device(self.dev.as_ptr().cast()) };
+    }
+}

@@ -1,0 +1,574 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Verbs objects with driver data: user contexts, PDs, CQs, WQs, QPs, RSS indirection tables
+//! and MRs.
+//!
+//! C header: [`include/rdma/ib_verbs.h`](srctree/include/rdma/ib_verbs.h).
+//!
+//! Each object is the core's structure (e.g. `struct ib_pd`) followed by the driver's data,
+//! the layout `INIT_RDMA_OBJ_SIZE` describes. While the driver creates an object it sees it as
+//! a `New*` type (e.g. [`NewPd`]), whose core part is valid but whose data is not there yet;
+//! afterwards as the object type (e.g. [`Pd`]), which gives the data.
+
+use super::{
+    Device,
+    Driver, //
+};
+use crate::{
+    bindings,
+    prelude::*,
+    types::Opaque, //
+};
+use core::marker::PhantomData;
+
+/// Generates an object type and its `New*` counterpart.
+macro_rules! object {
+    (
+        $(#[$doc:meta])*
+        $name:ident, $new:ident, $raw:ident, $data:ident, $cname:literal
+    ) => {
+        $(#[$doc])*
+        ///
+        /// # Invariants
+        ///
+        #[doc = concat!("`ib` is a `struct ", $cname, "` of a device of driver `T` (its `device` ")]
+        /// field is a [`Device<T>`]), allocated with room for the data, and `data` is
+        /// initialised and pinned, for as long as a reference to this object exists.
+        #[repr(C)]
+        pub struct $name<T: Driver> {
+            ib: Opaque<bindings::$raw>,
+            pub(super) data: T::$data,
+        }
+
+        // SAFETY: The object is only used by reference; its core part is managed by the core
+        // with its own locking, and the driver data is `Sync`.
+        unsafe impl<T: Driver> Sync for $name<T> {}
+
+        // SAFETY: As above; the driver data is `Send`.
+        unsafe impl<T: Driver> Send for $name<T> {}
+
+        impl<T: Driver> $name<T> {
+            #[doc = concat!("Returns the raw `struct ", $cname, "` pointer.")]
+            pub fn as_raw(&self) -> *mut bindings::$raw {
+                self.ib.get()
+            }
+
+            /// Creates a reference from a raw pointer.
+            ///
+            /// # Safety
+            ///
+            #[doc = concat!("`ptr` must point to a `struct ", $cname, "` of a device of driver")]
+            /// `T` whose driver data is initialised, and both must stay valid for `'a`.
+            pub unsafe fn from_raw<'a>(ptr: *mut bindings::$raw) -> &'a Self {
+                // SAFETY: The core structure is the first field of the `repr(C)` object, and
+                // the caller guarantees that the object is complete and valid for `'a`.
+                unsafe { &*ptr.cast::<Self>() }
+            }
+
+            /// Returns the driver's data.
+            pub fn data(&self) -> Pin<&T::$data> {
+                // SAFETY: By the type invariant, the data is initialised and pinned.
+                unsafe { Pin::new_unchecked(&self.data) }
+            }
+
+            /// Returns the device of the object.
+            pub fn device(&self) -> &Device<T> {
+                // SAFETY: By the type invariant the core structure is valid, and its `device`
+                // is a `Device<T>`, which outlives its objects.
+                unsafe { Device::from_raw((*self.as_raw()).device) }
+            }
+        }
+
+        $(#[$doc])*
+        ///
+        /// The object being created: its core part is valid, its driver data not yet.
+        ///
+        /// # Invariants
+        ///
+        #[doc = concat!("`0` is a `struct ", $cname, "` of a device of driver `T`, being")]
+        /// created, valid for as long as a reference to this object exists.
+        #[repr(transparent)]
+        pub struct $new<T: Driver>(Opaque<bindings::$raw>, PhantomData<T>);
+
+        impl<T: Driver> $new<T> {
+            #[doc = concat!("Returns the raw `struct ", $cname, "` pointer.")]
+            pub fn as_raw(&self) -> *mut bindings::$raw {
+                self.0.get()
+            }
+
+            /// Creates a reference from a raw pointer.
+            ///
+            /// # Safety
+            ///
+            #[doc = concat!("`ptr` must point to a `struct ", $cname, "` of a device of driver")]
+            /// `T`, being created by the current thread, valid for `'a`.
+            pub unsafe fn from_raw<'a>(ptr: *mut bindings::$raw) -> &'a Self {
+                // SAFETY: `$new` is a transparent wrapper, and the caller guarantees validity.
+                unsafe { &*ptr.cast::<Self>() }
+            }
+
+            /// Returns the device of the object.
+            pub fn device(&self) -> &Device<T> {
+                // SAFETY: By the type invariant the core structure is valid, and its `device`
+                // is a `Device<T>`, which outlives its objects.
+                unsafe { Device::from_raw((*self.as_raw()).device) }
+            }
+        }
+    };
+}
+
+object! {
+    /// A user context (`struct ib_ucontext`): the state of one open uverbs file.
+    Ucontext, NewUcontext, ib_ucontext, UcontextData, "ib_ucontext"
+}
+
+object! {
+    /// A protection domain (`struct ib_pd`).
+    Pd, NewPd, ib_pd, PdData, "ib_pd"
+}
+
+object! {
+    /// A completion queue (`struct ib_cq`).
+    Cq, NewCq, ib_cq, CqData, "ib_cq"
+}
+
+object! {
+    /// A work queue (`struct ib_wq`), allocated by the abstraction.
+    Wq, NewWq, ib_wq, WqData, "ib_wq"
+}
+
+object! {
+    /// A queue pair (`struct ib_qp`).
+    Qp, NewQp, ib_qp, QpData, "ib_qp"
+}
+
+object! {
+    /// A receive work queue indirection table for RSS (`struct ib_rwq_ind_table`).
+    RwqIndTable, NewRwqIndTable, ib_rwq_ind_table, RwqIndTableData, "ib_rwq_ind_table"
+}
+
+object! {
+    /// A memory region (`struct ib_mr`), allocated by the abstraction.
+    Mr, NewMr, ib_mr, MrData, "ib_mr"
+}
+
+/// Returns the driver object behind a user object's context pointer.
+///
+/// # Safety
+///
+/// `ctx` must be null or a user context of a device of driver `T` whose data is initialised,
+/// valid for `'a`.
+unsafe fn ucontext<'a, T: Driver>(ctx: *mut bindings::ib_ucontext) -> Option<&'a Ucontext<T>> {
+    // SAFETY: Guaranteed by the caller.
+    (!ctx.is_null()).then(|| unsafe { Ucontext::from_raw(ctx) })
+}
+
+impl<T: Driver> Pd<T> {
+    /// Returns the user context the PD belongs to, `None` for a kernel PD.
+    pub fn ucontext(&self) -> Option<&Ucontext<T>> {
+        // SAFETY: By the type invariant the PD is valid; the core sets `uobject` before the
+        // PD is created and the context outlives the objects created in it.
+        unsafe {
+            let uobject = (*self.as_raw()).uobject;
+            if uobject.is_null() {
+                return None;
+            }
+            ucontext((*uobject).context)
+        }
+    }
+}
+
+impl<T: Driver> NewCq<T> {
+    /// Reports the number of entries the driver allocated (`cqe`).
+    pub fn set_cqe(&self, cqe: u32) -> Result {
+        let cqe = i32::try_from(cqe).map_err(|_| EINVAL)?;
+        // SAFETY: By the type invariant the CQ is valid, and only the current thread accesses
+        // it while it is being created.
+        unsafe { (*self.as_raw()).cqe = cqe };
+        Ok(())
+    }
+}
+
+impl<T: Driver> Cq<T> {
+    /// Returns the number of entries (`cqe`).
+    pub fn cqe(&self) -> i32 {
+        // SAFETY: By the type invariant the CQ is valid; `cqe` only changes on resize, which
+        // this abstraction does not offer.
+        unsafe { (*self.as_raw()).cqe }
+    }
+}
+
+impl<T: Driver> NewWq<T> {
+    /// Reports the number of the work queue (`wq_num`).
+    pub fn set_wq_num(&self, num: u32) {
+        // SAFETY: By the type invariant the WQ is valid, and only the current thread accesses
+        // it while it is being created.
+        unsafe { (*self.as_raw()).wq_num = num };
+    }
+}
+
+impl<T: Driver> Wq<T> {
+    /// Returns the number of the work queue (`wq_num`).
+    pub fn wq_num(&self) -> u32 {
+        // SAFETY: By the type invariant the WQ is valid; `wq_num` is written once, at creation.
+        unsafe { (*self.as_raw()).wq_num }
+    }
+
+    /// Returns the protection domain of the work queue.
+    pub fn pd(&self) -> &Pd<T> {
+        // SAFETY: By the type invariant the WQ is valid; the core sets `pd` right after
+        // creation, before anyone else can see the WQ, and holds a use count of the PD until
+        // the WQ is destroyed. The PD is a PD of the same device, so a `Pd<T>`.
+        unsafe { Pd::from_raw((*self.as_raw()).pd) }
+    }
+
+    /// Returns the completion queue of the work queue.
+    pub fn cq(&self) -> &Cq<T> {
+        // SAFETY: As for `pd`: the core sets `cq` after creation and holds a use count of it.
+        unsafe { Cq::from_raw((*self.as_raw()).cq) }
+    }
+}
+
+impl<T: Driver> NewQp<T> {
+    /// Reports the QP number (`qp_num`).
+    pub fn set_qp_num(&self, num: u32) {
+        // SAFETY: By the type invariant the QP is valid, and only the current thread accesses
+        // it while it is being created.
+        unsafe { (*self.as_raw()).qp_num = num };
+    }
+
+    /// Returns the protection domain of the QP being created, if any.
+    pub fn pd(&self) -> Option<&Pd<T>> {
+        // SAFETY: By the type invariant the QP is valid; the core sets `pd` before calling
+        // `create_qp`, to a PD of the same device that it keeps alive while the QP exists.
+        unsafe {
+            let pd = (*self.as_raw()).pd;
+            (!pd.is_null()).then(|| Pd::from_raw(pd))
+        }
+    }
+}
+
+impl<T: Driver> Qp<T> {
+    /// Returns the QP number (`qp_num`).
+    pub fn qp_num(&self) -> u32 {
+        // SAFETY: By the type invariant the QP is valid; `qp_num` is written once, at creation.
+        unsafe { (*self.as_raw()).qp_num }
+    }
+
+    /// Returns the protection domain of the QP, if any.
+    pub fn pd(&self) -> Option<&Pd<T>> {
+        // SAFETY: By the type invariant the QP is valid; its PD is one of the same device,
+        // kept alive while the QP exists.
+        unsafe {
+            let pd = (*self.as_raw()).pd;
+            (!pd.is_null()).then(|| Pd::from_raw(pd))
+        }
+    }
+}
+
+impl<T: Driver> NewRwqIndTable<T> {
+    /// Reports the number of the table (`ind_tbl_num`).
+    pub fn set_ind_tbl_num(&self, num: u32) {
+        // SAFETY: By the type invariant the table is valid, and only the current thread
+        // accesses it while it is being created.
+        unsafe { (*self.as_raw()).ind_tbl_num = num };
+    }
+}
+
+impl<T: Driver> RwqIndTable<T> {
+    /// Returns the number of the table (`ind_tbl_num`).
+    pub fn ind_tbl_num(&self) -> u32 {
+        // SAFETY: By the type invariant the table is valid; the number is written once.
+        unsafe { (*self.as_raw()).ind_tbl_num }
+    }
+
+    /// Returns the work queues of the table.
+    pub fn wqs(&self) -> impl Iterator<Item = &Wq<T>> + '_ {
+        // SAFETY: By the type invariant the table is valid; the core sets `ind_tbl` and
+        // `log_ind_tbl_size` before `create_rwq_ind_table` and never changes them.
+        let (tbl, log) = unsafe { ((*self.as_raw()).ind_tbl, (*self.as_raw()).log_ind_tbl_size) };
+        // SAFETY: The array has `1 << log` WQs of the same device, which the core keeps alive
+        // (use counts) while the table exists.
+        unsafe { wq_iter(tbl, log) }
+    }
+}
+
+/// Iterates over the `1 << log` WQs of `tbl`.
+///
+/// # Safety
+///
+/// `tbl` must hold `1 << log` pointers to complete WQs of devices of driver `T`, all valid for
+/// `'a`, and `log` must be below 32.
+unsafe fn wq_iter<'a, T: Driver>(
+    tbl: *mut *mut bindings::ib_wq,
+    log: u32,
+) -> impl Iterator<Item = &'a Wq<T>> + 'a {
+    (0..(1usize << log)).map(move |i| {
+        // SAFETY: `i` is below the length of the array, whose entries are complete `Wq<T>`
+        // valid for `'a`, as the caller guarantees.
+        unsafe { Wq::from_raw(*tbl.add(i)) }
+    })
+}
+
+impl<T: Driver> NewMr<T> {
+    /// Reports the local and remote keys of the region (`lkey`, `rkey`).
+    pub fn set_keys(&self, lkey: u32, rkey: u32) {
+        // SAFETY: By the type invariant the MR is valid, and only the current thread accesses
+        // it while it is being created.
+        unsafe {
+            (*self.as_raw()).lkey = lkey;
+            (*self.as_raw()).rkey = rkey;
+        }
+    }
+}
+
+impl<T: Driver> Mr<T> {
+    /// Returns the local key (`lkey`).
+    pub fn lkey(&self) -> u32 {
+        // SAFETY: By the type invariant the MR is valid; the key is written once.
+        unsafe { (*self.as_raw()).lkey }
+    }
+
+    /// Returns the remote key (`rkey`).
+    pub fn rkey(&self) -> u32 {
+        // SAFETY: By the type invariant the MR is valid; the key is written once.
+        unsafe { (*self.as_raw()).rkey }
+    }
+}
+
+/// The attributes of a new completion queue (`struct ib_cq_init_attr`).
+#[repr(transparent)]
+pub struct CqInitAttr(bindings::ib_cq_init_attr);
+
+impl CqInitAttr {
+    /// Creates a reference from a raw pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be valid for reads for `'a`.
+    pub unsafe fn from_raw<'a>(ptr: *const bindings::ib_cq_init_attr) -> &'a Self {
+        // SAFETY: Transparent wrapper; validity is guaranteed by the caller.
+        unsafe { &*ptr.cast() }
+    }
+
+    /// Returns the number of entries requested (`cqe`).
+    pub fn cqe(&self) -> u32 {
+        self.0.cqe
+    }
+
+    /// Returns the completion vector requested (`comp_vector`).
+    pub fn comp_vector(&self) -> u32 {
+        self.0.comp_vector
+    }
+
+    /// Returns the `IB_UVERBS_CQ_FLAGS_*` flags (`flags`).
+    pub fn flags(&self) -> u32 {
+        self.0.flags
+    }
+}
+
+/// The attributes of a new work queue (`struct ib_wq_init_attr`).
+///
+/// # Invariants
+///
+/// `cq` is a complete CQ of a device of driver `T`, valid for `'a`.
+pub struct WqInitAttr<'a, T: Driver> {
+    raw: &'a bindings::ib_wq_init_attr,
+    _driver: PhantomData<T>,
+}
+
+impl<'a, T: Driver> WqInitAttr<'a, T> {
+    /// Creates the attributes from a raw pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be valid for reads for `'a`, and its `cq` a complete CQ of a device of
+    /// driver `T`, valid for `'a`.
+    pub unsafe fn from_raw(ptr: *const bindings::ib_wq_init_attr) -> Self {
+        // INVARIANT: Guaranteed by the caller.
+        Self {
+            // SAFETY: Guaranteed by the caller.
+            raw: unsafe { &*ptr },
+            _driver: PhantomData,
+        }
+    }
+
+    /// Returns the type of work queue (`enum ib_wq_type`; `IB_WQT_RQ` is 0).
+    pub fn wq_type(&self) -> u32 {
+        self.raw.wq_type
+    }
+
+    /// Returns the most outstanding work requests (`max_wr`).
+    pub fn max_wr(&self) -> u32 {
+        self.raw.max_wr
+    }
+
+    /// Returns the most scatter/gather entries per work request (`max_sge`).
+    pub fn max_sge(&self) -> u32 {
+        self.raw.max_sge
+    }
+
+    /// Returns the `IB_WQ_FLAGS_*` creation flags (`create_flags`).
+    pub fn create_flags(&self) -> u32 {
+        self.raw.create_flags
+    }
+
+    /// Returns the completion queue of the work queue.
+    pub fn cq(&self) -> &'a Cq<T> {
+        // SAFETY: By the type invariant `cq` is a complete `Cq<T>` valid for `'a`.
+        unsafe { Cq::from_raw(self.raw.cq) }
+    }
+}
+
+/// The attributes of a new indirection table (`struct ib_rwq_ind_table_init_attr`).
+///
+/// # Invariants
+///
+/// `ind_tbl` holds `1 << log_ind_tbl_size` complete WQs of a device of driver `T`, valid for
+/// `'a`, and `log_ind_tbl_size` is below 32.
+pub struct RwqIndTableInitAttr<'a, T: Driver> {
+    raw: &'a bindings::ib_rwq_ind_table_init_attr,
+    _driver: PhantomData<T>,
+}
+
+impl<'a, T: Driver> RwqIndTableInitAttr<'a, T> {
+    /// Creates the attributes from a raw pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be valid for reads for `'a`; its table must hold `1 << log_ind_tbl_size`
+    /// complete WQs of a device of driver `T` valid for `'a`, with `log_ind_tbl_size` below
+    /// 32.
+    pub unsafe fn from_raw(ptr: *const bindings::ib_rwq_ind_table_init_attr) -> Self {
+        // INVARIANT: Guaranteed by the caller.
+        Self {
+            // SAFETY: Guaranteed by the caller.
+            raw: unsafe { &*ptr },
+            _driver: PhantomData,
+        }
+    }
+
+    /// Returns the base-2 logarithm of the number of entries (`log_ind_tbl_size`).
+    pub fn log_size(&self) -> u32 {
+        self.raw.log_ind_tbl_size
+    }
+
+    /// Returns the work queues of the table, in order.
+    pub fn wqs(&self) -> impl Iterator<Item = &'a Wq<T>> + 'a {
+        // SAFETY: By the type invariant the table holds `1 << log` complete WQs valid for `'a`.
+        unsafe { wq_iter(self.raw.ind_tbl, self.raw.log_ind_tbl_size) }
+    }
+}
+
+/// A type of queue pair (`enum ib_qp_type`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct QpType(pub u32);
+
+impl QpType {
+    /// `IB_QPT_RC`: reliable connected.
+    pub const RC: Self = Self(bindings::ib_qp_type_IB_QPT_RC);
+    /// `IB_QPT_UC`: unreliable connected.
+    pub const UC: Self = Self(bindings::ib_qp_type_IB_QPT_UC);
+    /// `IB_QPT_UD`: unreliable datagram.
+    pub const UD: Self = Self(bindings::ib_qp_type_IB_QPT_UD);
+    /// `IB_QPT_RAW_PACKET`: raw Ethernet packets.
+    pub const RAW_PACKET: Self = Self(bindings::ib_qp_type_IB_QPT_RAW_PACKET);
+}
+
+/// The attributes of a new queue pair (`struct ib_qp_init_attr`).
+///
+/// # Invariants
+///
+/// `send_cq`, `recv_cq` and `rwq_ind_tbl` are null or complete objects of a device of driver
+/// `T`, valid for `'a`.
+pub struct QpInitAttr<'a, T: Driver> {
+    raw: &'a bindings::ib_qp_init_attr,
+    _driver: PhantomData<T>,
+}
+
+impl<'a, T: Driver> QpInitAttr<'a, T> {
+    /// Creates the attributes from a raw pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be valid for reads for `'a`, and its `send_cq`, `recv_cq` and `rwq_ind_tbl`
+    /// null or complete objects of a device of driver `T`, valid for `'a`.
+    pub unsafe fn from_raw(ptr: *const bindings::ib_qp_init_attr) -> Self {
+        // INVARIANT: Guaranteed by the caller.
+        Self {
+            // SAFETY: Guaranteed by the caller.
+            raw: unsafe { &*ptr },
+            _driver: PhantomData,
+        }
+    }
+
+    /// Returns the type of the QP.
+    pub fn qp_type(&self) -> QpType {
+        QpType(self.raw.qp_type)
+    }
+
+    /// Returns the port of the QP (`port_num`), for the types bound to one.
+    pub fn port_num(&self) -> u32 {
+        self.raw.port_num
+    }
+
+    /// Returns the `IB_QP_CREATE_*` flags (`create_flags`).
+    pub fn create_flags(&self) -> u32 {
+        self.raw.create_flags
+    }
+
+    /// Returns the requested most outstanding send work requests (`cap.max_send_wr`).
+    pub fn max_send_wr(&self) -> u32 {
+        self.raw.cap.max_send_wr
+    }
+
+    /// Returns the requested most outstanding receive work requests (`cap.max_recv_wr`).
+    pub fn max_recv_wr(&self) -> u32 {
+        self.raw.cap.max_recv_wr
+    }
+
+    /// Returns the requested most scatter/gather entries per send (`cap.max_send_sge`).
+    pub fn max_send_sge(&self) -> u32 {
+        self.raw.cap.max_send_sge
+    }
+
+    /// Returns the requested most scatter/gather entries per receive (`cap.max_recv_sge`).
+    pub fn max_recv_sge(&self) -> u32 {
+        self.raw.cap.max_recv_sge
+    }
+
+    /// Returns the send completion queue, if any.
+    pub fn send_cq(&self) -> Option<&'a Cq<T>> {
+        let cq = self.raw.send_cq;
+        // SAFETY: By the type invariant a non-null `send_cq` is a complete `Cq<T>`.
+        (!cq.is_null()).then(|| unsafe { Cq::from_raw(cq) })
+    }
+
+    /// Returns the receive completion queue, if any.
+    pub fn recv_cq(&self) -> Option<&'a Cq<T>> {
+        let cq = self.raw.recv_cq;
+        // SAFETY: By the type invariant a non-null `recv_cq` is a complete `Cq<T>`.
+        (!cq.is_null()).then(|| unsafe { Cq::from_raw(cq) })
+    }
+
+    /// Returns the receive WQ indirection table of an RSS QP, if any.
+    pub fn rwq_ind_table(&self) -> Option<&'a RwqIndTable<T>> {
+        let table = self.raw.rwq_ind_tbl;
+        // SAFETY: By the type invariant a non-null `rwq_ind_tbl` is a complete
+        // `RwqIndTable<T>`.
+        (!table.is_null()).then(|| unsafe { RwqIndTable::from_raw(table) })
+    }
+}
+
+/// The arguments of [`Driver::reg_user_mr`](super::Driver::reg_user_mr).
+#[derive(Clone, Copy, Debug)]
+pub struct UserMrArgs {
+    /// The user virtual address of the region.
+    pub start: u64,
+    /// The length of the region in bytes.
+    pub length: u64,
+    /// The I/O virtual address the region is accessed at.
+    pub iova: u64,
+    /// The `IB_ACCESS_*` flags.
+    pub access: i32,
+}

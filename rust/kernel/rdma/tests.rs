@@ -1,0 +1,548 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! KUnit tests of the RDMA abstractions, with a small driver of their own.
+//!
+//! The device is registered without a DMA device (the core then uses kernel virtual addresses)
+//! and without a parent. User memory for the udata and umem tests comes from
+//! `kunit_vm_mmap()`, which gives the test thread an mm of its own, so that the user copy
+//! functions and page pinning run exactly as for a process.
+
+use super::{
+    udata::UData,
+    umem::{
+        Umem,
+        ACCESS_LOCAL_WRITE, //
+    },
+    *,
+};
+use crate::{
+    error::{
+        from_err_ptr,
+        to_result, //
+    },
+    sync::Arc,
+    transmute::{
+        AsBytes,
+        FromBytes, //
+    },
+    uaccess::{
+        UserPtr,
+        UserSlice, //
+    },
+};
+use core::sync::atomic::{
+    AtomicU32,
+    Ordering::Relaxed, //
+};
+
+/// What the test driver saw.
+#[derive(Default)]
+struct Counters {
+    query_device: AtomicU32,
+    query_port: AtomicU32,
+    pd_alloc: AtomicU32,
+    pd_dealloc: AtomicU32,
+    pd_dropped: AtomicU32,
+    data_dropped: AtomicU32,
+}
+
+struct TestData {
+    counters: Arc<Counters>,
+}
+
+impl Drop for TestData {
+    fn drop(&mut self) {
+        self.counters.data_dropped.fetch_add(1, Relaxed);
+    }
+}
+
+struct TestPd {
+    counters: Arc<Counters>,
+    number: u32,
+}
+
+impl Drop for TestPd {
+    fn drop(&mut self) {
+        self.counters.pd_dropped.fetch_add(1, Relaxed);
+    }
+}
+
+const VENDOR_PART_ID: u32 = 0xba;
+const GID0: [u8; 16] = [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0xff, 0xfe, 0, 0, 1];
+
+struct TestDriver;
+
+#[vtable]
+impl Driver for TestDriver {
+    type Data = TestData;
+    type UcontextData = ();
+    type PdData = TestPd;
+    type CqData = ();
+    type WqData = ();
+    type QpData = ();
+    type RwqIndTableData = ();
+    type MrData = ();
+
+    const DRIVER_ID: DriverId = DriverId::UNKNOWN;
+    const UVERBS_ABI_VER: u32 = 1;
+
+    fn query_device(dev: &Device<Self>, attr: &mut DeviceAttr, _udata: Option<&UData>) -> Result {
+        dev.data().counters.query_device.fetch_add(1, Relaxed);
+        attr.set_vendor_id(0x1414)
+            .set_vendor_part_id(VENDOR_PART_ID)
+            .set_raw_packet_caps(bindings::ib_raw_packet_caps_IB_RAW_PACKET_CAP_IP_CSUM)
+            .set_max_pd(16)
+            // Kernel PDs (`ib_alloc_pd()`) then need no DMA MR.
+            .set_kernel_cap_flags(bindings::ib_kernel_cap_flags_IBK_LOCAL_DMA_LKEY.into());
+        Ok(())
+    }
+
+    fn query_port(dev: &Device<Self>, port: u32, attr: &mut PortAttr) -> Result {
+        if port != 1 {
+            return Err(EINVAL);
+        }
+        dev.data().counters.query_port.fetch_add(1, Relaxed);
+        attr.set_state(PortState::Active)
+            .set_mtu(4096, 1500)
+            .set_pkey_tbl_len(1);
+        Ok(())
+    }
+
+    fn get_port_immutable(
+        _dev: &Device<Self>,
+        _port: u32,
+        immutable: &mut PortImmutable,
+    ) -> Result {
+        immutable
+            .set_core_cap_flags(PortImmutable::CORE_PORT_RAW_PACKET)
+            .set_pkey_tbl_len(1);
+        Ok(())
+    }
+
+    fn get_link_layer(_dev: &Device<Self>, _port: u32) -> LinkLayer {
+        LinkLayer::Ethernet
+    }
+
+    fn query_gid(_dev: &Device<Self>, _port: u32, index: u32) -> Result<Gid> {
+        if index != 0 {
+            return Err(EINVAL);
+        }
+        Ok(Gid(GID0))
+    }
+
+    fn query_pkey(_dev: &Device<Self>, _port: u32, index: u16) -> Result<u16> {
+        if index != 0 {
+            return Err(EINVAL);
+        }
+        Ok(0xffff)
+    }
+
+    fn alloc_pd(
+        pd: &NewPd<Self>,
+        ctx: Option<&Ucontext<Self>>,
+        udata: Option<&UData>,
+    ) -> impl PinInit<Self::PdData, Error> {
+        let counters = pd.device().data().counters.clone();
+        let number = counters.pd_alloc.fetch_add(1, Relaxed) + 1;
+        if ctx.is_some() || udata.is_some() {
+            return Err(EINVAL);
+        }
+        Ok(TestPd { counters, number })
+    }
+
+    fn dealloc_pd(pd: &Pd<Self>, _udata: Option<&UData>) -> Result {
+        pd.data().counters.pd_dealloc.fetch_add(1, Relaxed);
+        Ok(())
+    }
+}
+
+fn new_device(counters: &Arc<Counters>) -> Result<UnregisteredDevice<TestDriver>> {
+    UnregisteredDevice::<TestDriver>::new(Ok::<_, Error>(TestData {
+        counters: counters.clone(),
+    }))
+}
+
+#[kunit_tests(rust_rdma)]
+mod device_tests {
+    use super::*;
+
+    #[test]
+    fn unregistered_device_drops_data() -> Result {
+        let counters = Arc::new(Counters::default(), GFP_KERNEL)?;
+        let mut dev = new_device(&counters)?;
+        dev.set_phys_port_cnt(2)?;
+        assert_eq!(dev.phys_port_cnt(), 2);
+        assert_eq!(dev.set_phys_port_cnt(0), Err(EINVAL));
+        assert_eq!(dev.name().to_bytes(), b"");
+        drop(dev);
+        assert_eq!(counters.data_dropped.load(Relaxed), 1);
+        // Never registered: the core never asked.
+        assert_eq!(counters.query_device.load(Relaxed), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn failed_data_init_frees_device() -> Result {
+        let res = UnregisteredDevice::<TestDriver>::new(Err::<TestData, Error>(ENOSPC));
+        assert_eq!(res.err(), Some(ENOSPC));
+        Ok(())
+    }
+
+    #[test]
+    fn ops_table_carries_sizes_and_ids() {
+        let ops = adapter::Adapter::<TestDriver>::ops();
+        assert_eq!(ops.size_ib_pd, core::mem::size_of::<Pd<TestDriver>>());
+        assert!(ops.size_ib_pd > core::mem::size_of::<bindings::ib_pd>());
+        assert_eq!(
+            ops.size_ib_ucontext,
+            core::mem::size_of::<Ucontext<TestDriver>>()
+        );
+        assert_eq!(ops.size_ib_qp, core::mem::size_of::<Qp<TestDriver>>());
+        assert_eq!(ops.uverbs_abi_ver, 1);
+        assert!(ops.query_port.is_some());
+        assert!(ops.query_pkey.is_some());
+        assert!(ops.dealloc_driver.is_some());
+        // Not implemented by the test driver: absent, so the core reports EOPNOTSUPP.
+        assert!(ops.create_cq.is_none());
+        assert!(ops.alloc_ucontext.is_none());
+        assert!(ops.reg_user_mr.is_none());
+    }
+
+    #[test]
+    fn register_query_unregister() -> Result {
+        let counters = Arc::new(Counters::default(), GFP_KERNEL)?;
+        let reg = Registration::new(new_device(&counters)?, c"rust_rdma_t%d", None)?;
+        assert!(reg.name().to_bytes().starts_with(b"rust_rdma_t"));
+        assert!(reg.name().to_bytes().len() > b"rust_rdma_t".len());
+        // `ib_register_device()` queried and cached the attributes.
+        assert!(counters.query_device.load(Relaxed) >= 1);
+        // SAFETY: The device is registered and `attrs` is not written after registration.
+        let cached = unsafe { (*reg.as_raw()).attrs.vendor_part_id };
+        assert_eq!(cached, VENDOR_PART_ID);
+
+        let before = counters.query_port.load(Relaxed);
+        let mut attr: bindings::ib_port_attr = pin_init::zeroed();
+        // SAFETY: The device is registered and `attr` is a local.
+        to_result(unsafe { bindings::ib_query_port(reg.as_raw(), 1, &mut attr) })?;
+        assert_eq!(attr.state, bindings::ib_port_state_IB_PORT_ACTIVE);
+        assert_eq!(attr.active_mtu, bindings::ib_mtu_IB_MTU_1024);
+        assert_eq!(attr.max_mtu, bindings::ib_mtu_IB_MTU_4096);
+        assert_eq!(counters.query_port.load(Relaxed), before + 1);
+        // SAFETY: As above; port 2 does not exist, the core refuses it.
+        let ret = unsafe { bindings::ib_query_port(reg.as_raw(), 2, &mut attr) };
+        assert_eq!(ret, EINVAL.to_errno());
+
+        // SAFETY: The device is registered.
+        let ll = unsafe { bindings::rdma_port_get_link_layer(reg.as_raw(), 1) };
+        assert_eq!(ll, bindings::rdma_link_layer_IB_LINK_LAYER_ETHERNET);
+
+        let mut pkey = 0u16;
+        // SAFETY: The device is registered and `pkey` is a local.
+        to_result(unsafe { bindings::ib_query_pkey(reg.as_raw(), 1, 0, &mut pkey) })?;
+        assert_eq!(pkey, 0xffff);
+
+        // SAFETY: The device is registered; its operations are the constant table.
+        let query_gid = unsafe { (*reg.as_raw()).ops.query_gid }.ok_or(EINVAL)?;
+        let mut gid: bindings::ib_gid = pin_init::zeroed();
+        // SAFETY: The operation of a registered device, called with a local.
+        to_result(unsafe { query_gid(reg.as_raw(), 1, 0, &mut gid) })?;
+        // SAFETY: `raw` is the plain byte view of the union.
+        assert_eq!(unsafe { gid.raw }, GID0);
+        // SAFETY: As above.
+        assert_eq!(
+            unsafe { query_gid(reg.as_raw(), 1, 1, &mut gid) },
+            EINVAL.to_errno()
+        );
+
+        assert_eq!(counters.data_dropped.load(Relaxed), 0);
+        drop(reg);
+        assert_eq!(counters.data_dropped.load(Relaxed), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn two_devices_get_distinct_names() -> Result {
+        let counters = Arc::new(Counters::default(), GFP_KERNEL)?;
+        let a = Registration::new(new_device(&counters)?, c"rust_rdma_t%d", None)?;
+        let b = Registration::new(new_device(&counters)?, c"rust_rdma_t%d", None)?;
+        assert!(a.name() != b.name());
+        // A fixed name that is taken is refused, and the device is freed.
+        let c = Registration::new(new_device(&counters)?, c"rust_rdma_fixed", None)?;
+        assert_eq!(c.name().to_bytes(), b"rust_rdma_fixed");
+        let res = Registration::new(new_device(&counters)?, c"rust_rdma_fixed", None);
+        assert_eq!(res.err(), Some(ENFILE));
+        assert_eq!(counters.data_dropped.load(Relaxed), 1);
+        drop(a);
+        drop(b);
+        drop(c);
+        assert_eq!(counters.data_dropped.load(Relaxed), 4);
+        Ok(())
+    }
+
+    #[test]
+    fn kernel_pd_through_the_core() -> Result {
+        let counters = Arc::new(Counters::default(), GFP_KERNEL)?;
+        let reg = Registration::new(new_device(&counters)?, c"rust_rdma_t%d", None)?;
+        // SAFETY: The device is registered; the caller name is a static string.
+        let pd = from_err_ptr(unsafe {
+            bindings::__ib_alloc_pd(reg.as_raw(), 0, c"rust_rdma".as_char_ptr())
+        })?;
+        assert_eq!(counters.pd_alloc.load(Relaxed), 1);
+        {
+            // SAFETY: `pd` is a complete PD of the device, alive until deallocated below.
+            let obj = unsafe { Pd::<TestDriver>::from_raw(pd) };
+            assert_eq!(obj.data().number, 1);
+            assert!(obj.ucontext().is_none());
+            assert!(core::ptr::eq(obj.device(), &*reg));
+        }
+        // SAFETY: `pd` is a kernel PD of the device with no users, not used afterwards.
+        to_result(unsafe { bindings::ib_dealloc_pd_user(pd, core::ptr::null_mut()) })?;
+        assert_eq!(counters.pd_dealloc.load(Relaxed), 1);
+        assert_eq!(counters.pd_dropped.load(Relaxed), 1);
+        drop(reg);
+        assert_eq!(counters.data_dropped.load(Relaxed), 1);
+        Ok(())
+    }
+}
+
+/// A request in a driver's uverbs ABI: its first version ended after `a`.
+#[repr(C)]
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+struct Req {
+    comp_mask: u64,
+    a: u32,
+    b: u32,
+}
+
+// SAFETY: `Req` is plain integers without padding.
+unsafe impl FromBytes for Req {}
+// SAFETY: As above.
+unsafe impl AsBytes for Req {}
+
+/// The size of the first version of `Req`.
+const REQ_V1: usize = core::mem::offset_of!(Req, a) + 4;
+
+// `asm-generic/mman-common.h`.
+const PROT_READ: usize = 0x1;
+const PROT_WRITE: usize = 0x2;
+const MAP_PRIVATE: usize = 0x02;
+const MAP_ANONYMOUS: usize = 0x20;
+
+/// Maps `len` bytes of anonymous memory into the test's own mm (`kunit_vm_mmap`).
+fn user_mem(len: usize) -> Result<usize> {
+    // SAFETY: Called from a KUnit test thread.
+    let test = unsafe { bindings::kunit_get_current_test() };
+    if test.is_null() {
+        return Err(EINVAL);
+    }
+    // SAFETY: `test` is the running test; the mapping is unmapped when it ends.
+    let addr = unsafe {
+        bindings::kunit_vm_mmap(
+            test,
+            core::ptr::null_mut(),
+            0,
+            len,
+            PROT_READ | PROT_WRITE,
+            MAP_ANONYMOUS | MAP_PRIVATE,
+            0,
+        )
+    };
+    // `vm_mmap()` returns an address or a negative errno; KUnit's wrapper 0 on failure.
+    if addr == 0 || addr > usize::MAX - 4095 {
+        return Err(ENOMEM);
+    }
+    Ok(addr)
+}
+
+fn user_write(addr: usize, bytes: &[u8]) -> Result {
+    UserSlice::new(UserPtr::from_addr(addr), bytes.len())
+        .writer()
+        .write_slice(bytes)
+}
+
+fn user_read(addr: usize, bytes: &mut [u8]) -> Result {
+    UserSlice::new(UserPtr::from_addr(addr), bytes.len())
+        .reader()
+        .read_slice(bytes)
+}
+
+/// A udata whose request is `inlen` bytes at `inbuf` and response `outlen` bytes at `outbuf`.
+fn udata(inbuf: usize, inlen: usize, outbuf: usize, outlen: usize) -> bindings::ib_udata {
+    bindings::ib_udata {
+        inbuf: UserPtr::from_addr(inbuf).as_const_ptr(),
+        outbuf: UserPtr::from_addr(outbuf).as_mut_ptr(),
+        inlen,
+        outlen,
+    }
+}
+
+#[kunit_tests(rust_rdma_udata)]
+mod udata_tests {
+    use super::*;
+
+    fn with_udata<R>(raw: &mut bindings::ib_udata, f: impl FnOnce(&UData) -> R) -> Result<R> {
+        // SAFETY: `raw` is a local whose buffers are the test's user memory.
+        let u = unsafe { UData::from_raw(raw) }.ok_or(EINVAL)?;
+        Ok(f(u))
+    }
+
+    #[test]
+    fn read_in_size_rules() -> Result {
+        let buf = user_mem(bindings::PAGE_SIZE)?;
+        let mut bytes = [0u8; 32];
+        bytes[..8].copy_from_slice(&5u64.to_ne_bytes());
+        bytes[8..12].copy_from_slice(&7u32.to_ne_bytes());
+        bytes[12..16].copy_from_slice(&9u32.to_ne_bytes());
+        user_write(buf, &bytes)?;
+
+        // Shorter than the first version: EINVAL.
+        let mut raw = udata(buf, REQ_V1 - 1, 0, 0);
+        assert_eq!(
+            with_udata(&mut raw, |u| u.read_in::<Req>(REQ_V1))?,
+            Err(EINVAL)
+        );
+
+        // The first version: the new member reads as zero.
+        let mut raw = udata(buf, REQ_V1, 0, 0);
+        let req = with_udata(&mut raw, |u| u.read_in::<Req>(REQ_V1))??;
+        assert_eq!(
+            req,
+            Req {
+                comp_mask: 5,
+                a: 7,
+                b: 0
+            }
+        );
+
+        // Exactly the current version.
+        let mut raw = udata(buf, 16, 0, 0);
+        let req = with_udata(&mut raw, |u| u.read_in::<Req>(REQ_V1))??;
+        assert_eq!(
+            req,
+            Req {
+                comp_mask: 5,
+                a: 7,
+                b: 9
+            }
+        );
+
+        // Longer, with zero trailing bytes: accepted.
+        let mut raw = udata(buf, 32, 0, 0);
+        let req = with_udata(&mut raw, |u| u.read_in::<Req>(REQ_V1))??;
+        assert_eq!(req.b, 9);
+
+        // Longer, with a non-zero trailing byte: EOPNOTSUPP.
+        user_write(buf + 31, &[1])?;
+        assert_eq!(
+            with_udata(&mut raw, |u| u.read_in::<Req>(REQ_V1))?,
+            Err(EOPNOTSUPP)
+        );
+        assert_eq!(
+            with_udata(&mut raw, |u| u.check_in_empty())?,
+            Err(EOPNOTSUPP)
+        );
+
+        // A bad pointer: EFAULT.
+        let mut raw = udata(usize::MAX - 8, 16, 0, 0);
+        assert_eq!(
+            with_udata(&mut raw, |u| u.read_in::<Req>(REQ_V1))?,
+            Err(EFAULT)
+        );
+
+        // No request at all.
+        let mut raw = udata(0, 0, 0, 0);
+        assert_eq!(with_udata(&mut raw, |u| u.check_in_empty())?, Ok(()));
+        Ok(())
+    }
+
+    #[test]
+    fn comp_mask_rules() {
+        assert_eq!(UData::check_comp_mask(0, 0), Ok(()));
+        assert_eq!(UData::check_comp_mask(0b11, 0b11), Ok(()));
+        assert_eq!(UData::check_comp_mask(0b100, 0b11), Err(EOPNOTSUPP));
+    }
+
+    #[test]
+    fn respond_truncates_and_zero_fills() -> Result {
+        let buf = user_mem(bindings::PAGE_SIZE)?;
+        let resp = Req {
+            comp_mask: u64::MAX,
+            a: 0x1122_3344,
+            b: 0x5566_7788,
+        };
+
+        // A shorter buffer gets the beginning; the byte after it is untouched.
+        user_write(buf, &[0xaa; 32])?;
+        let mut raw = udata(0, 0, buf, 4);
+        with_udata(&mut raw, |u| u.respond(&resp))??;
+        let mut out = [0u8; 32];
+        user_read(buf, &mut out)?;
+        assert!(out[..4] == [0xff; 4]);
+        assert_eq!(out[4], 0xaa);
+
+        // A longer buffer gets the response and zeroes.
+        user_write(buf, &[0xaa; 32])?;
+        let mut raw = udata(0, 0, buf, 24);
+        with_udata(&mut raw, |u| u.respond(&resp))??;
+        user_read(buf, &mut out)?;
+        assert!(out[..16] == *resp.as_bytes());
+        assert!(out[16..24] == [0; 8]);
+        assert_eq!(out[24], 0xaa);
+
+        // An empty response zeroes the whole buffer.
+        let mut raw = udata(0, 0, buf, 8);
+        with_udata(&mut raw, |u| u.respond_empty())??;
+        user_read(buf, &mut out)?;
+        assert!(out[..8] == [0; 8]);
+        // Beyond `outlen`: still the response written before.
+        assert_eq!(out[8], 0x44);
+
+        // A bad pointer: EFAULT.
+        let mut raw = udata(0, 0, usize::MAX - 8, 16);
+        assert_eq!(with_udata(&mut raw, |u| u.respond(&resp))?, Err(EFAULT));
+        Ok(())
+    }
+}
+
+#[kunit_tests(rust_rdma_umem)]
+mod umem_tests {
+    use super::*;
+
+    #[test]
+    fn pin_and_iterate_blocks() -> Result {
+        let counters = Arc::new(Counters::default(), GFP_KERNEL)?;
+        let dev = new_device(&counters)?;
+        let page = bindings::PAGE_SIZE;
+        let buf = user_mem(4 * page)?;
+        // Touch the pages, as a process would have.
+        user_write(buf, &[1u8; 64])?;
+
+        // Two and a half pages starting mid-page span four pages.
+        let umem = Umem::get(&*dev, (buf + page / 2) as u64, 3 * page, ACCESS_LOCAL_WRITE)?;
+        assert_eq!(umem.len(), 3 * page);
+        assert_eq!(umem.address(), buf + page / 2);
+        assert_eq!(umem.num_dma_blocks(page)?, 4);
+        assert_eq!(umem.num_dma_blocks(3), Err(EINVAL));
+        assert_eq!(
+            umem.find_best_pgsz(page, (buf + page / 2) as u64),
+            Some(page)
+        );
+
+        let mut count = 0;
+        for addr in umem.dma_blocks(page)? {
+            assert_eq!(addr as usize % page, 0);
+            count += 1;
+        }
+        assert_eq!(count, 4);
+        assert!(umem.dma_blocks(0).is_err());
+
+        // Smaller blocks than a page.
+        assert_eq!(umem.dma_blocks(page / 2)?.count(), 6);
+
+        drop(umem);
+        assert_eq!(Umem::get(&*dev, buf as u64, 0, 0).err(), Some(EINVAL));
+        drop(dev);
+        assert_eq!(counters.data_dropped.load(Relaxed), 1);
+        Ok(())
+    }
+}

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Pinned user memory (`struct ib_umem`) and its DMA blocks.
+//!
+//! C headers: [`include/rdma/ib_umem.h`](srctree/include/rdma/ib_umem.h),
+//! [`include/rdma/iter.h`](srctree/include/rdma/iter.h).
+
+use super::{
+    Device,
+    Driver, //
+};
+use crate::{
+    bindings,
+    error::from_err_ptr,
+    prelude::*, //
+};
+use core::{
+    marker::PhantomData,
+    ptr::NonNull, //
+};
+
+/// `IB_ACCESS_LOCAL_WRITE`: the device may write the memory.
+pub const ACCESS_LOCAL_WRITE: i32 = bindings::ib_access_flags_IB_ACCESS_LOCAL_WRITE as i32;
+
+/// User memory pinned and mapped for DMA by a device (`ib_umem_get_va`), released on drop
+/// (`ib_umem_release`).
+///
+/// # Invariants
+///
+/// `umem` is a `struct ib_umem` returned by `ib_umem_get_va()`, owned by this object; its
+/// scatterlist is mapped for the device it was pinned for.
+pub struct Umem {
+    umem: NonNull<bindings::ib_umem>,
+}
+
+// SAFETY: A umem may be released from any thread; it keeps its own reference to the mm.
+unsafe impl Send for Umem {}
+
+// SAFETY: Shared references only read fields that do not change after creation.
+unsafe impl Sync for Umem {}
+
+impl Umem {
+    /// Pins `len` bytes of the current task's memory at user address `addr` and maps them for
+    /// DMA by `dev` (`ib_umem_get_va`). `access` holds `IB_ACCESS_*` flags, e.g.
+    /// [`ACCESS_LOCAL_WRITE`] for memory the device writes.
+    ///
+    /// Fails with `EINVAL` for an empty or wrapping range, `ENOMEM` beyond `RLIMIT_MEMLOCK`
+    /// (without `CAP_IPC_LOCK`) and `EFAULT` for unmapped memory.
+    pub fn get<T: Driver>(dev: &Device<T>, addr: u64, len: usize, access: i32) -> Result<Self> {
+        let addr = usize::try_from(addr).map_err(|_| EINVAL)?;
+        if len == 0 {
+            return Err(EINVAL);
+        }
+        // SAFETY: `dev` is a valid device; the function checks the range and uses the
+        // current task's mm with the proper locking.
+        let umem =
+            from_err_ptr(unsafe { bindings::ib_umem_get_va(dev.as_raw(), addr, len, access) })?;
+        // INVARIANT: `umem` was returned by `ib_umem_get_va()` and is now owned.
+        Ok(Self {
+            umem: NonNull::new(umem).ok_or(ENOMEM)?,
+        })
+    }
+
+    /// Returns the raw pointer.
+    pub fn as_raw(&self) -> *mut bindings::ib_umem {
+        self.umem.as_ptr()
+    }
+
+    /// Returns the length in bytes.
+    pub fn len(&self) -> usize {
+        // SAFETY: By the type invariant the umem is valid; the field never changes.
+        unsafe { (*self.as_raw()).length }
+    }
+
+    /// Returns `true` if the umem is empty (never, in practice: pinning refuses that).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Returns the user address the memory starts at.
+    pub fn address(&self) -> usize {
+        // SAFETY: By the type invariant the umem is valid; the field never changes.
+        unsafe { (*self.as_raw()).address }
+    }
+
+    /// Returns the number of `pgsz`-byte blocks the memory spans (`ib_umem_num_dma_blocks`).
+    ///
+    /// `pgsz` must be a power of two, else `EINVAL`.
+    pub fn num_dma_blocks(&self, pgsz: usize) -> Result<usize> {
+        if !pgsz.is_power_of_two() {
+            return Err(EINVAL);
+        }
+        // SAFETY: By the type invariant the umem is valid, and `pgsz` is a power of two.
+        Ok(unsafe { bindings::ib_umem_num_dma_blocks(self.as_raw(), pgsz) })
+    }
+
+    /// Returns the largest page size in `pgsz_bitmap` that can map the memory at I/O virtual
+    /// address `virt` (`ib_umem_find_best_pgsz`), `None` if none can.
+    pub fn find_best_pgsz(&self, pgsz_bitmap: usize, virt: u64) -> Option<usize> {
+        // SAFETY: By the type invariant the umem is valid and mapped.
+        let pgsz = unsafe { bindings::ib_umem_find_best_pgsz(self.as_raw(), pgsz_bitmap, virt) };
+        (pgsz != 0).then_some(pgsz)
+    }
+
+    /// Iterates over the DMA addresses of the `pgsz`-aligned blocks of the memory
+    /// (`rdma_umem_for_each_dma_block`), exactly [`Umem::num_dma_blocks`] of them.
+    ///
+    /// `pgsz` must be a power of two, else `EINVAL`; it should be at most `PAGE_SIZE` or come
+    /// from [`Umem::find_best_pgsz`], otherwise the blocks do not describe the memory.
+    pub fn dma_blocks(&self, pgsz: usize) -> Result<DmaBlocks<'_>> {
+        if !pgsz.is_power_of_two() {
+            return Err(EINVAL);
+        }
+        let mut iter: bindings::ib_block_iter = pin_init::zeroed();
+        // SAFETY: By the type invariant the umem is valid and its scatterlist mapped; `iter`
+        // is a local the iteration state is written to.
+        unsafe { bindings::__rdma_umem_block_iter_start(&mut iter, self.as_raw(), pgsz) };
+        // INVARIANT: Started on this umem, which the borrow keeps alive.
+        Ok(DmaBlocks {
+            iter,
+            _umem: PhantomData,
+        })
+    }
+}
+
+impl Drop for Umem {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant `self` owns the umem; it is not used after this.
+        unsafe { bindings::ib_umem_release(self.as_raw()) };
+    }
+}
+
+/// An iterator over the DMA blocks of a [`Umem`], from [`Umem::dma_blocks`].
+///
+/// # Invariants
+///
+/// `iter` was started on a umem that is borrowed for `'a`.
+pub struct DmaBlocks<'a> {
+    iter: bindings::ib_block_iter,
+    _umem: PhantomData<&'a Umem>,
+}
+
+impl Iterator for DmaBlocks<'_> {
+    type Item = bindings::dma_addr_t;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        // SAFETY: By the type invariant `iter` iterates over a live umem's scatterlist; the
+        // function stops at its end.
+        if !unsafe { bindings::__rdma_umem_block_iter_next(&mut self.iter) } {
+            return None;
+        }
+        // SAFETY: `iter` holds the current block, just returned by the iteration.
+        Some(unsafe { bindings::rdma_block_iter_dma_address(&mut self.iter) })
+    }
+}
