@@ -182,6 +182,7 @@ impl<P: Poll> Napi<P> {
         let work = P::poll(
             NapiPoll {
                 napi: this,
+                budget,
                 completed: &completed,
                 _not_send: NotThreadSafe,
             },
@@ -217,6 +218,7 @@ impl<P: Poll> PinnedDrop for Napi<P> {
 /// [`NapiPoll::complete_done`].
 pub struct NapiPoll<'a, P: Poll> {
     napi: &'a Napi<P>,
+    budget: i32,
     completed: &'a Cell<bool>,
     _not_send: NotThreadSafe,
 }
@@ -230,6 +232,11 @@ impl<P: Poll> Deref for NapiPoll<'_, P> {
 }
 
 impl<P: Poll> NapiPoll<'_, P> {
+    /// Returns the budget of this poll (0 for netpoll, which only wants transmit completions).
+    pub fn budget(&self) -> i32 {
+        self.budget
+    }
+
     /// Ends the poll after `work_done` packets (`napi_complete_done`).
     ///
     /// Returns `false` if the device should not re-enable its interrupt (e.g. busy polling

@@ -15,6 +15,10 @@ use crate::{
     error::to_result,
     ffi::c_int,
     netdev::{
+        napi::{
+            NapiPoll,
+            Poll, //
+        },
         Device,
         Driver,
         ETH_HLEN, //
@@ -629,7 +633,8 @@ impl Frag {
 /// An owned socket buffer.
 ///
 /// Dropping it frees the buffer as dropped (`dev_kfree_skb_any`, in any context); use
-/// [`Skb::consume`] or [`Skb::napi_consume`] for a packet transmitted successfully.
+/// [`Skb::consume`] or, in a NAPI poll, [`Skb::napi_consume`] for a packet transmitted
+/// successfully.
 ///
 /// # Invariants
 ///
@@ -770,12 +775,13 @@ impl Skb {
         unsafe { bindings::dev_consume_skb_any(self.into_raw().as_ptr()) }
     }
 
-    /// Frees a transmitted packet from a NAPI poll (`napi_consume_skb`), with the poll's
-    /// `budget` (0 when not called from a poll, e.g. netpoll).
-    pub fn napi_consume(self, budget: i32) {
-        // SAFETY: We own the buffer and give it up; the function handles a zero budget outside
-        // of softirq context.
-        unsafe { bindings::napi_consume_skb(self.into_raw().as_ptr(), budget) }
+    /// Frees a transmitted packet from a NAPI poll into the per-CPU cache
+    /// (`napi_consume_skb`), which the poll proves is usable.
+    pub fn napi_consume<P: Poll>(self, poll: &NapiPoll<'_, P>) {
+        // SAFETY: We own the buffer and give it up. The poll runs with bottom halves disabled,
+        // as the per-CPU cache requires for a non-zero budget; with a zero budget (netpoll) the
+        // function frees the buffer the ordinary way.
+        unsafe { bindings::napi_consume_skb(self.into_raw().as_ptr(), poll.budget()) }
     }
 
     /// Hands a received packet to the stack from any context, outside of NAPI (`netif_rx`).

@@ -945,6 +945,10 @@ mod napi_tests {
             let this = napi.data();
             this.polls.fetch_add(1u32, Relaxed);
             this.last_budget.store(budget as u32, Relaxed);
+            // A transmit completion: the buffer goes back to the per-CPU cache.
+            if let Ok(skb) = Skb::alloc(64, GFP_ATOMIC) {
+                skb.napi_consume(&napi);
+            }
             let pending = this.pending.load(Relaxed);
             let work = pending.min(budget as u32);
             for i in 0..work {
