@@ -20,6 +20,12 @@ use crate::{
             RxfhSet,
             Strings, //
         },
+        napi::{
+            Napi,
+            NapiPoll,
+            Poll,
+            NAPI_POLL_WEIGHT, //
+        },
         skb::Skb,
         Device,
         Driver,
@@ -66,6 +72,8 @@ struct Shared {
     sets: Atomic<u32>,
     last_set: Atomic<u64>,
     drops: Atomic<u32>,
+    with_napi: Atomic<u32>,
+    napi_polls: Atomic<u32>,
     #[pin]
     eth: Mutex<EthState>,
 }
@@ -98,6 +106,8 @@ impl Shared {
                 sets: Atomic::new(0),
                 last_set: Atomic::new(0),
                 drops: Atomic::new(0),
+                with_napi: Atomic::new(0),
+                napi_polls: Atomic::new(0),
                 eth <- new_mutex!(EthState {
                     rx_ring: 512,
                     tx_ring: 256,
@@ -129,17 +139,35 @@ impl Drop for DropProbe {
     }
 }
 
+/// The NAPI context a test device runs while it is up (if `Shared::with_napi`).
+struct UpNapi {
+    shared: Arc<Shared>,
+}
+
+impl Poll for UpNapi {
+    fn poll(napi: NapiPoll<'_, Self>, _budget: i32) -> i32 {
+        napi.data().shared.napi_polls.fetch_add(1u32, Relaxed);
+        napi.complete_done(0);
+        0
+    }
+}
+
+#[pin_data]
 struct TestData {
     shared: Arc<Shared>,
     _probe: DropProbe,
+    /// Created by `open`, dropped by `stop`, as a driver does with its queues.
+    #[pin]
+    napi: Mutex<Option<Pin<KBox<Napi<UpNapi>>>>>,
 }
 
 impl TestData {
-    fn new(shared: &Arc<Shared>) -> Self {
-        Self {
+    fn new(shared: &Arc<Shared>) -> impl PinInit<Self, Error> + '_ {
+        try_pin_init!(Self {
             shared: shared.clone(),
             _probe: DropProbe(shared.clone()),
-        }
+            napi <- new_mutex!(None),
+        }? Error)
     }
 }
 
@@ -150,13 +178,25 @@ impl Driver for TestDriver {
     type Data = TestData;
 
     fn open(dev: &Device<Self>, _rtnl: &Rtnl) -> Result {
-        dev.data().shared.opened.fetch_add(1u32, Relaxed);
+        let data = dev.data();
+        if data.shared.with_napi.load(Relaxed) != 0 {
+            let poll = UpNapi {
+                shared: data.shared.clone(),
+            };
+            let napi = KBox::pin_init(Napi::new(dev, NAPI_POLL_WEIGHT, poll), GFP_KERNEL)?;
+            napi.enable();
+            napi.schedule();
+            *data.napi.lock() = Some(napi);
+        }
+        data.shared.opened.fetch_add(1u32, Relaxed);
         dev.carrier_on();
         dev.tx_start_all_queues();
         Ok(())
     }
 
     fn stop(dev: &Device<Self>, _rtnl: &Rtnl) -> Result {
+        // Disables the context and removes it from the device.
+        drop(dev.data().napi.lock().take());
         dev.data().shared.stopped.fetch_add(1u32, Relaxed);
         dev.carrier_off();
         dev.tx_stop_all_queues();
@@ -488,12 +528,12 @@ mod netdev_tests {
         assert!(matches!(r, Err(e) if e == ENOSPC));
         let r = UnregisteredDevice::<TestDriver>::new(0, 2, TestData::new(&shared));
         assert!(matches!(r, Err(e) if e == EINVAL));
-        // The data passed to the call that failed on its arguments was dropped, not leaked.
-        assert_eq!(shared.drops.load(Relaxed), 1);
+        // The initialiser of the data never ran.
+        assert_eq!(shared.drops.load(Relaxed), 0);
 
         let dev = new_device(&shared, 1, 1)?;
         drop(dev);
-        assert_eq!(shared.drops.load(Relaxed), 2);
+        assert_eq!(shared.drops.load(Relaxed), 1);
         Ok(())
     }
 
@@ -529,6 +569,29 @@ mod netdev_tests {
             assert_eq!(shared.opened.load(Relaxed), 2);
         }
         // Unregistering an up interface closes it first.
+        drop(reg);
+        assert_eq!(shared.stopped.load(Relaxed), 2);
+        assert_eq!(shared.drops.load(Relaxed), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn napi_while_up() -> Result {
+        let shared = Shared::new()?;
+        shared.with_napi.store(1, Relaxed);
+        let reg = Registration::new(new_device(&shared, 2, 2)?)?;
+        {
+            let rtnl = rtnl_lock();
+            reg.open(&rtnl)?;
+        }
+        assert!(wait_for(|| shared.napi_polls.load(Relaxed) == 1));
+        {
+            let rtnl = rtnl_lock();
+            reg.close(&rtnl);
+            reg.open(&rtnl)?;
+        }
+        assert!(wait_for(|| shared.napi_polls.load(Relaxed) == 2));
+        // Unregistering the up device stops it, which drops its NAPI context, then the data.
         drop(reg);
         assert_eq!(shared.stopped.load(Relaxed), 2);
         assert_eq!(shared.drops.load(Relaxed), 1);
