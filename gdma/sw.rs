@@ -50,13 +50,46 @@ use transport::{
     SwTransportRef, //
 };
 
+/// The auxiliary devices of one adapter's clients (`mana_gdma.eth.<id>`, `mana_gdma.rdma.<id>`),
+/// registered the same way under a PCI function and under a software adapter's faux device.
+///
+/// Drop order (field order): the Ethernet client's device is unregistered first, then the RDMA
+/// client's.
+pub(crate) struct ClientDevices<'a> {
+    _eth: auxiliary::Registration<'a, ClientData>,
+    _rdma: auxiliary::Registration<'a, ClientData>,
+}
+
+impl<'a> ClientDevices<'a> {
+    /// Registers the clients' auxiliary devices of `adapter` under `parent`.
+    pub(crate) fn register(parent: &'a KDevice<Bound>, adapter: &Arc<Adapter>) -> Result<Self> {
+        let eth = auxiliary::Registration::new(
+            parent,
+            ETH_AUX_NAME,
+            adapter.id(),
+            MODULE_NAME,
+            ClientHandle::new(adapter.clone(), ClientKind::Ethernet),
+        )?;
+        let rdma = auxiliary::Registration::new(
+            parent,
+            RDMA_AUX_NAME,
+            adapter.id(),
+            MODULE_NAME,
+            ClientHandle::new(adapter.clone(), ClientKind::Rdma),
+        )?;
+        Ok(Self {
+            _eth: eth,
+            _rdma: rdma,
+        })
+    }
+}
+
 /// The auxiliary devices of a software adapter's clients and the faux device they hang from.
 ///
 /// Drop order (field order): the clients' auxiliary devices are unregistered first, then the
 /// faux device is destroyed.
 struct Clients {
-    _eth: auxiliary::Registration<'static, ClientData>,
-    _rdma: auxiliary::Registration<'static, ClientData>,
+    _devices: ClientDevices<'static>,
     _faux: faux::Registration,
 }
 
@@ -87,20 +120,7 @@ impl Clients {
         // SAFETY: `faux` is moved into the returned `Clients`, whose field order drops both
         // auxiliary registrations before it.
         let parent = unsafe { faux_parent(&faux) };
-        let eth = auxiliary::Registration::new(
-            parent,
-            ETH_AUX_NAME,
-            adapter.id(),
-            MODULE_NAME,
-            ClientHandle::new(adapter.clone(), ClientKind::Ethernet),
-        )?;
-        let rdma = auxiliary::Registration::new(
-            parent,
-            RDMA_AUX_NAME,
-            adapter.id(),
-            MODULE_NAME,
-            ClientHandle::new(adapter.clone(), ClientKind::Rdma),
-        )?;
+        let devices = ClientDevices::register(parent, adapter)?;
         dev_info!(
             parent,
             "software MANA adapter {} with {} vport(s)\n",
@@ -108,8 +128,7 @@ impl Clients {
             adapter.ports().len()
         );
         Ok(Self {
-            _eth: eth,
-            _rdma: rdma,
+            _devices: devices,
             _faux: faux,
         })
     }
