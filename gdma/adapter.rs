@@ -315,6 +315,11 @@ impl Adapter {
             return;
         }
         *removed = true;
+        // The clients are gone by now (their auxiliary devices go first), so no lease may be
+        // alive; if one is, the arbiter names it, and the device goes away regardless.
+        if self.vports.shutdown().is_err() {
+            pr_err!("adapter {}: removed with vport leases alive\n", self.id);
+        }
         Self::undo_registration(&self.hwc, &self.caps);
         self.hwc.shut_down(true);
     }
