@@ -3,15 +3,20 @@
 //! The PCI driver for MANA functions (1414:00ba VF, 1414:00b9 and 1414:00c1 PF).
 //!
 //! Probe follows `mana_gd_probe()`: enable the function's memory space, bus mastering, request
-//! and map BAR0, set the 64-bit DMA mask, read the register layout, allocate MSI-X vectors and
-//! request their IRQs, then bring the adapter up through the core ([`Adapter::probe`]) and
-//! register the clients' auxiliary devices. Unbind undoes it in reverse: the clients' devices go
-//! first, then the core takes the function down ([`Adapter::remove`]), then the IRQs and the
-//! vectors are freed, then the DMA gate closes, and devres unmaps and releases BAR0 last. See
-//! [`crate::pci_transport`] for how the `'static` transport and the `'bound` resources split.
+//! and map BAR0, set the 64-bit DMA mask (and no DMA segment limit, as the C driver does), read
+//! the register layout, allocate MSI-X vectors and request their IRQs, then bring the adapter up
+//! through the core ([`Adapter::probe`]) and register the clients' auxiliary devices. Unbind
+//! undoes it in reverse: the clients' devices go first, then the core takes the function down
+//! ([`Adapter::remove`]), then the IRQs and the vectors are freed, then the DMA gate closes, and
+//! devres unmaps and releases BAR0 last. See `pci_transport.rs` for how the `'static` transport
+//! and the `'bound` resources split.
+//!
+//! PFs are refused after their registers are read: the core's hardware channel does not address
+//! the PF destination RQ/CQ yet.
 //!
 //! Missing in the 7.3 Rust PCI API, and so not done: `pci_disable_device()` (and with it
-//! clearing bus mastering) on unbind, per-vector IRQ names, and IRQ affinity.
+//! clearing bus mastering) on unbind, dynamic MSI-X allocation (all vectors are allocated at
+//! probe), per-vector IRQ names, and IRQ affinity.
 
 use kernel::{
     device::{
@@ -157,6 +162,8 @@ impl pci::Driver for GdmaPciDriver {
             // device, so nothing runs concurrently with setting the mask.
             unsafe { pdev.dma_set_mask_and_coherent(DmaMask::new::<64>()) }
                 .inspect_err(|e| dev_err!(pdev, "cannot set a 64-bit DMA mask: {:?}\n", e))?;
+            // SAFETY: As above: probe, before any DMA allocation or mapping for this device.
+            unsafe { pdev.dma_set_max_seg_size(u32::MAX) };
 
             let regs = RegView::read(&bar, layout, bar_size, pdev.as_ref())
                 .inspect_err(|e| dev_err!(pdev, "cannot read the register layout: {:?}\n", e))?;
