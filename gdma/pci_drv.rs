@@ -97,7 +97,7 @@ impl Drop for DmaGate {
 
 /// A bound MANA PCI function.
 ///
-/// Drop order: [`PinnedDrop`] unregisters the clients' auxiliary devices and removes the
+/// Drop order: `PinnedDrop` unregisters the clients' auxiliary devices and removes the
 /// adapter (which still needs the hardware channel's interrupt); then the fields go in
 /// declaration order: the IRQs (`free_irq()` waits for running handlers), the MSI-X vectors, the
 /// driver's reference to the adapter (the last one frees the core's DMA buffers, while the

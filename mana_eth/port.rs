@@ -17,6 +17,7 @@
 //! transmitted packets are dropped and counted in `tx_dropped`.
 
 use kernel::{
+    netdev::skb::Skb,
     netdev::{
         self,
         ethtool::{
@@ -36,7 +37,6 @@ use kernel::{
         UnregisteredDevice,
         ETH_MIN_MTU, //
     },
-    netdev::skb::Skb,
     new_mutex,
     prelude::*,
     str::CString,
@@ -64,7 +64,7 @@ use mana_gdma::{
         Handle,
         HASH_KEY_SIZE, //
     },
-    Adapter,
+    Adapter, //
 };
 
 /// The Ethernet header the adapter MTU includes.
@@ -122,9 +122,9 @@ impl PortConfig {
 /// The default Toeplitz key (the RSS verification key of Microsoft's specification), used until
 /// ethtool sets one.
 const DEFAULT_RSS_KEY: [u8; HASH_KEY_SIZE] = [
-    0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3, 0x8f,
-    0xb0, 0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30,
-    0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
+    0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0,
+    0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30, 0xf2, 0x0c,
+    0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
 ];
 
 /// The device queues of an up interface.
@@ -208,7 +208,10 @@ impl PortData {
 
     /// The number of send queues the interface has on the device (0 while down).
     pub(crate) fn device_queues(&self) -> usize {
-        self.active.lock().as_ref().map_or(0, |a| a.queues.send.len())
+        self.active
+            .lock()
+            .as_ref()
+            .map_or(0, |a| a.queues.send.len())
     }
 }
 
@@ -228,11 +231,16 @@ impl netdev::Driver for Port {
         };
         // The arbiter logs a refusal (owner and remedy) itself. From here on, every error path
         // drops what it built, and dropping the lease frees the vport.
-        let lease = data.adapter.vports().take_ethernet(data.index, dev.name(), tx)?;
+        let lease = data
+            .adapter
+            .vports()
+            .take_ethernet(data.index, dev.name(), tx)?;
         let mut active = data.active.lock();
         let cfg = *data.config.lock();
         let queues = Queues::build(&data.adapter, data.index, dev.real_num_tx_queues(), &cfg)
-            .inspect_err(|e| pr_err!("{}: cannot create the device queues: {:?}\n", dev.name(), e))?;
+            .inspect_err(|e| {
+                pr_err!("{}: cannot create the device queues: {:?}\n", dev.name(), e)
+            })?;
         *active = Some(Active { lease, queues });
         drop(active);
         dev.carrier_on();
@@ -317,7 +325,11 @@ impl Port {
                     r.reprogram_tx()
                 }
                 Err(e) => {
-                    pr_err!("{}: reconfiguration failed ({:?}); restoring the previous one\n", dev.name(), e);
+                    pr_err!(
+                        "{}: reconfiguration failed ({:?}); restoring the previous one\n",
+                        dev.name(),
+                        e
+                    );
                     set_channels(dev, old_channels, rtnl)?;
                     *queues = Queues::build(adapter, index, old_channels, &old_cfg)?;
                     r.reprogram_tx()?;
@@ -358,7 +370,13 @@ impl ethtool::Operations for Port {
     fn set_ringparam(dev: &Device<Self>, ring: &RingParam, rtnl: &Rtnl) -> Result {
         for (n, what) in [(ring.rx_pending, "rx"), (ring.tx_pending, "tx")] {
             if n < RING_MIN || !n.is_power_of_two() {
-                pr_err!("{}: {} ring size {} must be a power of two of at least {}\n", dev.name(), what, n, RING_MIN);
+                pr_err!(
+                    "{}: {} ring size {} must be a power of two of at least {}\n",
+                    dev.name(),
+                    what,
+                    n,
+                    RING_MIN
+                );
                 return Err(EINVAL);
             }
         }
@@ -452,12 +470,22 @@ impl Ports {
             .checked_sub(ETH_HEADER)
             .filter(|m| *m >= ETH_MIN_MTU)
             .ok_or_else(|| {
-                pr_err!("adapter {}: adapter MTU {} is too small\n", adapter.id(), adapter.caps().adapter_mtu);
+                pr_err!(
+                    "adapter {}: adapter MTU {} is too small\n",
+                    adapter.id(),
+                    adapter.caps().adapter_mtu
+                );
                 EINVAL
             })?;
         let mut ports = KVec::with_capacity(adapter.ports().len(), GFP_KERNEL)?;
         for (index, info) in adapter.ports().iter().enumerate() {
-            let queues = info.max_sq.min(info.max_rq).clamp(1, MAX_QUEUES);
+            // One event queue, and so one MSI-X vector besides the channel's, per queue.
+            let vectors = adapter.num_vectors().saturating_sub(1);
+            if vectors == 0 {
+                pr_err!("adapter {}: no MSI-X vector left for the interfaces' queues\n", adapter.id());
+                return Err(ENOSPC);
+            }
+            let queues = info.max_sq.min(info.max_rq).min(vectors).clamp(1, MAX_QUEUES);
             let mut dev = UnregisteredDevice::<Port>::new(
                 queues,
                 queues,

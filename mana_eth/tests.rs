@@ -35,10 +35,7 @@ use crate::port::{
 };
 
 /// What a DPDK process's PD would program.
-const RDMA_TX: VportTx = VportTx {
-    pd: 7,
-    doorbell: 2,
-};
+const RDMA_TX: VportTx = VportTx { pd: 7, doorbell: 2 };
 
 fn adapter(ports: u32) -> Result<(SwAdapter, Ports)> {
     let sw = SwAdapter::new(
@@ -70,7 +67,10 @@ mod netdev {
     fn open_takes_the_vport_and_programs_tx_stop_gives_it_back() -> Result {
         let (sw, ports) = adapter(2)?;
         let dev = ports.get(1).ok_or(EINVAL)?;
-        assert_eq!(dev.max_mtu(), u32::from(SwConfig::default().adapter_mtu) - 14);
+        assert_eq!(
+            dev.max_mtu(),
+            u32::from(SwConfig::default().adapter_mtu) - 14
+        );
         assert_eq!(dev.mac_address()[5], SwConfig::default().mac_base[5] + 1);
         {
             let rtnl = rtnl_lock();
@@ -119,7 +119,10 @@ mod netdev {
             dev.open(&rtnl)?;
             // And the other way round: a raw QP is refused while the interface is up.
             assert_eq!(
-                sw.adapter().vports().take_rdma(0, QpKind::Raw, RDMA_TX).err(),
+                sw.adapter()
+                    .vports()
+                    .take_rdma(0, QpKind::Raw, RDMA_TX)
+                    .err(),
                 Some(EBUSY)
             );
             dev.close(&rtnl);
@@ -139,7 +142,10 @@ mod netdev {
             assert_eq!(dev.mtu(), mtu);
             assert!(dev.data().holds_lease());
             assert_eq!(
-                sw.adapter().vports().take_rdma(0, QpKind::Raw, RDMA_TX).err(),
+                sw.adapter()
+                    .vports()
+                    .take_rdma(0, QpKind::Raw, RDMA_TX)
+                    .err(),
                 Some(EBUSY)
             );
         }
@@ -155,7 +161,11 @@ mod netdev {
         let (sw, ports) = adapter(1)?;
         let dev = ports.get(0).ok_or(EINVAL)?;
         // The first WQ object fails: the lease is taken and programmed, an EQ already built.
-        sw.inject(mana_gdma::wire::mana_msgs::code::CREATE_WQ_OBJ, mana_gdma::sw::Fault::Status(0x5), 1)?;
+        sw.inject(
+            mana_gdma::wire::mana_msgs::code::CREATE_WQ_OBJ,
+            mana_gdma::sw::Fault::Status(0x5),
+            1,
+        )?;
         {
             let rtnl = rtnl_lock();
             assert_eq!(dev.open(&rtnl).err(), Some(EPROTO));
@@ -236,7 +246,10 @@ mod ethtool_ops {
         // TX programming sent once more, never released in between.
         assert_eq!(prog.tx_configs, configs + 1);
         assert_eq!(
-            sw.adapter().vports().take_rdma(0, QpKind::Raw, RDMA_TX).err(),
+            sw.adapter()
+                .vports()
+                .take_rdma(0, QpKind::Raw, RDMA_TX)
+                .err(),
             Some(EBUSY)
         );
         assert_eq!(s.protocol_errors, 0);
@@ -255,7 +268,10 @@ mod ethtool_ops {
             mana_gdma::sw::Fault::Status(0x5),
             1,
         )?;
-        assert_eq!(Port::set_channels(dev, &channels(2), &rtnl).err(), Some(EPROTO));
+        assert_eq!(
+            Port::set_channels(dev, &channels(2), &rtnl).err(),
+            Some(EPROTO)
+        );
         assert_eq!(dev.real_num_tx_queues(), 4);
         let s = sw.device_stats();
         assert_eq!((s.live_eqs, s.live_wq_objs), (4, 8));
