@@ -11,6 +11,7 @@ use kernel::{
     debugfs::Dir,
     new_mutex,
     prelude::*,
+    str::CString,
     sync::{
         atomic::{
             Atomic,
@@ -19,8 +20,7 @@ use kernel::{
         Arc,
         Mutex, //
     },
-    str::CString,
-    transmute::AsBytes,
+    transmute::AsBytes, //
 };
 
 use crate::{
@@ -31,8 +31,8 @@ use crate::{
         VportDebugfs,
         VportTable, //
     },
-    vport_hw::HwcVportHw,
     transport::Transport,
+    vport_hw::HwcVportHw,
     wire::{
         gdma_msgs::{
             self,
@@ -52,13 +52,13 @@ use crate::{
             CfgRxSteerReq,
             CfgRxSteerResp,
             Handle,
-            HASH_KEY_SIZE,
             QueryDevCfgReq,
             QueryVportCfgReq, //
+            HASH_KEY_SIZE,
         },
-        regs,
         queue,
-        smc,
+        regs,
+        smc, //
     },
 };
 
@@ -138,7 +138,11 @@ fn read_offset_reg(t: &dyn Transport, offset: usize, len: usize, bar_size: usize
 /// Sends request `req` through `hwc` and returns the response.
 pub(crate) fn request<R: Request>(hwc: &Hwc, req: &mut R) -> Result<R::Response> {
     let mut resp = R::Response::zeroed();
-    hwc.send(req.as_bytes_mut(), resp.as_bytes_mut(), size_of::<R::Response>())?;
+    hwc.send(
+        req.as_bytes_mut(),
+        resp.as_bytes_mut(),
+        size_of::<R::Response>(),
+    )?;
     Ok(resp)
 }
 
@@ -151,12 +155,18 @@ impl Adapter {
     ) -> Result<Arc<Self>> {
         let t = &*transport;
         let db_base = read_offset_reg(t, regs::GDMA_REG_DB_PAGE_OFFSET, 0, bar_size)?;
-        let db_page_size = u64::from(t.read32(regs::GDMA_REG_DB_PAGE_SIZE)? & regs::DB_PAGE_SIZE_MASK);
+        let db_page_size =
+            u64::from(t.read32(regs::GDMA_REG_DB_PAGE_SIZE)? & regs::DB_PAGE_SIZE_MASK);
         if db_page_size < queue::MIN_DOORBELL_PAGE_SIZE || !db_page_size.is_power_of_two() {
             pr_err!("unusable doorbell page size 0x{:x}\n", db_page_size);
             return Err(EPROTO);
         }
-        let shm = read_offset_reg(t, regs::GDMA_REG_SHM_OFFSET, smc::SMC_APERTURE_SIZE, bar_size)?;
+        let shm = read_offset_reg(
+            t,
+            regs::GDMA_REG_SHM_OFFSET,
+            smc::SMC_APERTURE_SIZE,
+            bar_size,
+        )?;
 
         let hwc = Hwc::new(transport.clone(), shm, db_base, db_page_size)?;
         let result = Self::bring_up(&hwc);
@@ -174,14 +184,14 @@ impl Adapter {
         }
         let build = || -> Result<Arc<Self>> {
             let vports = VportTable::with_hw(
-                        id,
-                        ports.len() as u32,
-                        Arc::new(
-                            HwcVportHw::new(hwc.clone(), caps.mana_dev, handles),
-                            GFP_KERNEL,
-                        )?,
-                        RefusalLog::Print,
-                    )?;
+                id,
+                ports.len() as u32,
+                Arc::new(
+                    HwcVportHw::new(hwc.clone(), caps.mana_dev, handles),
+                    GFP_KERNEL,
+                )?,
+                RefusalLog::Print,
+            )?;
             let debugfs = match debugfs {
                 Some(parent) => {
                     let dir = parent.subdir(&CString::try_from_fmt(fmt!("adapter{}", id))?);
@@ -214,14 +224,21 @@ impl Adapter {
         ver.os_type = gdma_msgs::OS_TYPE_LINUX;
         let ver = request(hwc, &mut ver)?;
         if ver.gdma_protocol_ver != gdma_msgs::PROTOCOL_V1 {
-            pr_err!("the device speaks GDMA protocol {}, not 1\n", ver.gdma_protocol_ver);
+            pr_err!(
+                "the device speaks GDMA protocol {}, not 1\n",
+                ver.gdma_protocol_ver
+            );
             return Err(EPROTO);
         }
 
         let devs = request(hwc, &mut new_request::<ListDevicesReq>())?;
         let count = devs.num_of_devs as usize;
         if count > devs.devs.len() {
-            pr_err!("LIST_DEVICES reports {} devices, at most {} fit\n", count, devs.devs.len());
+            pr_err!(
+                "LIST_DEVICES reports {} devices, at most {} fit\n",
+                count,
+                devs.devs.len()
+            );
             return Err(EPROTO);
         }
         let mut mana_dev = None;
@@ -250,7 +267,11 @@ impl Adapter {
         let cfg = request(hwc, &mut cfg_req)?;
         let num_ports = u32::from(cfg.max_num_vports);
         if num_ports == 0 || num_ports > MAX_PORTS {
-            pr_err!("the device reports {} vports, the supported range is 1..={}\n", num_ports, MAX_PORTS);
+            pr_err!(
+                "the device reports {} vports, the supported range is 1..={}\n",
+                num_ports,
+                MAX_PORTS
+            );
             return Err(EPROTO);
         }
 
@@ -315,6 +336,11 @@ impl Adapter {
             return;
         }
         *removed = true;
+        // The clients are gone by now (their auxiliary devices go first), so no lease may be
+        // alive; if one is, the arbiter names it, and the device goes away regardless.
+        if self.vports.shutdown().is_err() {
+            pr_err!("adapter {}: removed with vport leases alive\n", self.id);
+        }
         Self::undo_registration(&self.hwc, &self.caps);
         self.hwc.shut_down(true);
     }
@@ -337,6 +363,12 @@ impl Adapter {
     /// What the device reported at bring-up.
     pub fn caps(&self) -> &DeviceCaps {
         &self.caps
+    }
+
+    /// MSI-X vectors the function has; vector 0 is the hardware channel's, the others are for
+    /// the clients' event queues.
+    pub fn num_vectors(&self) -> u32 {
+        self.transport.num_vectors()
     }
 
     /// The hardware channel.

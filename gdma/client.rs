@@ -12,7 +12,7 @@ use kernel::{
     device::Bound,
     prelude::*,
     sync::Arc,
-    types::CovariantForLt,
+    types::CovariantForLt, //
 };
 
 use crate::Adapter;
@@ -37,7 +37,7 @@ pub struct ClientHandle {
     kind: ClientKind,
 }
 
-/// The [`CovariantForLt`] encoding of [`ClientHandle`] used for the auxiliary registration data.
+/// The [`CovariantForLt`](trait@CovariantForLt) encoding of [`ClientHandle`] used for the auxiliary registration data.
 pub(crate) type ClientData = CovariantForLt!(ClientHandle);
 
 impl ClientHandle {

@@ -21,8 +21,7 @@
 //! accessors, which take only the transport's own leaf locks.
 
 use kernel::{
-    new_condvar,
-    new_mutex,
+    new_condvar, new_mutex,
     prelude::*,
     sync::{
         atomic::{
@@ -70,15 +69,17 @@ use crate::{
             wq_doorbell_tail,
             CqDoorbell,
             Cqe,
-            Eqe,
+            CqeInfo,
             EqDoorbell,
+            Eqe,
+            EqeInfo,
             OwnerCheck,
             RqDoorbell,
             Sge,
             SqDoorbell,
             WqeHeader, //
         },
-        smc::EstablishHwc,
+        smc::EstablishHwc, //
     },
 };
 
@@ -121,7 +122,10 @@ struct InitInfo {
 enum Slot {
     Free,
     /// A request is waiting for its response.
-    Waiting { code: u32, activity_id: u32 },
+    Waiting {
+        code: u32,
+        activity_id: u32,
+    },
     /// The response arrived (its bytes).
     Done(KVec<u8>),
 }
@@ -241,10 +245,8 @@ impl Hwc {
             }),
             GFP_KERNEL,
         )?;
-        transport.set_interrupt_handler(
-            HWC_VECTOR,
-            Some(Arc::new(HwcIrq(hwc.clone()), GFP_KERNEL)?),
-        )?;
+        transport
+            .set_interrupt_handler(HWC_VECTOR, Some(Arc::new(HwcIrq(hwc.clone()), GFP_KERNEL)?))?;
         let req = EstablishHwc {
             eq_addr: hwc.eq.dma_addr(),
             cq_addr: hwc.cq.dma_addr(),
@@ -274,20 +276,30 @@ impl Hwc {
             match self.cv.wait_interruptible_timeout(&mut state, left) {
                 CondVarTimeoutResult::Woken { jiffies } => left = jiffies,
                 CondVarTimeoutResult::Timeout => {
-                    pr_err!("no INIT_DONE from the device within {} ms\n", INIT_TIMEOUT_MS);
+                    pr_err!(
+                        "no INIT_DONE from the device within {} ms\n",
+                        INIT_TIMEOUT_MS
+                    );
                     return Err(ETIMEDOUT);
                 }
                 CondVarTimeoutResult::Signal { .. } => return Err(ERESTARTSYS),
             }
         }
         let init = state.init;
-        let (Some(_), Some(_), Some(_), Some(_), Some(_)) =
-            (init.eq_id, init.cq_id, init.rq_id, init.sq_id, init.gpa_mkey)
-        else {
+        let (Some(_), Some(_), Some(_), Some(_), Some(_)) = (
+            init.eq_id,
+            init.cq_id,
+            init.rq_id,
+            init.sq_id,
+            init.gpa_mkey,
+        ) else {
             pr_err!("the device's init data lacks queue ids or the memory key\n");
             return Err(EPROTO);
         };
-        if init.depth == 0 || init.max_req < size_of::<ReqHdr>() as u32 || init.max_resp < size_of::<RespHdr>() as u32 {
+        if init.depth == 0
+            || init.max_req < size_of::<ReqHdr>() as u32
+            || init.max_resp < size_of::<RespHdr>() as u32
+        {
             pr_err!(
                 "unusable hardware channel: depth {}, request {} B, response {} B\n",
                 init.depth,
@@ -364,7 +376,11 @@ impl Hwc {
         let state = self.state.lock();
         HwcStats {
             depth: state.init.depth,
-            in_flight: state.slots.iter().filter(|s| !matches!(s, Slot::Free)).count() as u32,
+            in_flight: state
+                .slots
+                .iter()
+                .filter(|s| !matches!(s, Slot::Free))
+                .count() as u32,
             stale: state.stale,
             malformed: state.malformed,
             max_in_flight: state.max_in_flight,
@@ -385,7 +401,12 @@ impl Hwc {
 
         let mut state = self.state.lock();
         if req.len() > state.init.max_req as usize {
-            pr_err!("request 0x{:x} of {} bytes exceeds the channel's {} bytes\n", code, req.len(), state.init.max_req);
+            pr_err!(
+                "request 0x{:x} of {} bytes exceeds the channel's {} bytes\n",
+                code,
+                req.len(),
+                state.init.max_req
+            );
             return Err(EINVAL);
         }
         // Wait for a free message id.
@@ -401,7 +422,11 @@ impl Hwc {
             match self.cv.wait_interruptible_timeout(&mut state, left) {
                 CondVarTimeoutResult::Woken { jiffies } => left = jiffies,
                 CondVarTimeoutResult::Timeout => {
-                    pr_err!("request 0x{:x}: no free hardware-channel slot within {} ms\n", code, timeout);
+                    pr_err!(
+                        "request 0x{:x}: no free hardware-channel slot within {} ms\n",
+                        code,
+                        timeout
+                    );
                     return Err(ETIMEDOUT);
                 }
                 CondVarTimeoutResult::Signal { .. } => return Err(ERESTARTSYS),
@@ -413,7 +438,11 @@ impl Hwc {
         req[..hdr_len].copy_from_slice(hdr.as_bytes());
         self.post_send(&mut state, slot, req)?;
         state.slots[slot] = Slot::Waiting { code, activity_id };
-        let in_flight = state.slots.iter().filter(|s| !matches!(s, Slot::Free)).count() as u32;
+        let in_flight = state
+            .slots
+            .iter()
+            .filter(|s| !matches!(s, Slot::Free))
+            .count() as u32;
         state.max_in_flight = state.max_in_flight.max(in_flight);
 
         // Wait for the answer.
@@ -450,17 +479,35 @@ impl Hwc {
         let rhdr = RespHdr::from_bytes_copy(bytes.get(..size_of::<RespHdr>()).ok_or(EPROTO)?)
             .ok_or(EPROTO)?;
         if !rhdr.matches(&hdr) {
-            pr_err!("response to request 0x{:x} names another device or activity\n", code);
+            pr_err!(
+                "response to request 0x{:x} names another device or activity\n",
+                code
+            );
             return Err(EPROTO);
         }
         rhdr.result().inspect_err(|e| {
-            pr_err!("request 0x{:x} failed on the device: status 0x{:x} ({:?})\n", code, rhdr.status, e)
+            pr_err!(
+                "request 0x{:x} failed on the device: status 0x{:x} ({:?})\n",
+                code,
+                rhdr.status,
+                e
+            )
         })?;
         rhdr.verify(code, min_resp).inspect_err(|_| {
-            pr_err!("response to request 0x{:x} is malformed ({} bytes, need {})\n", code, rhdr.response.msg_size, min_resp)
+            pr_err!(
+                "response to request 0x{:x} is malformed ({} bytes, need {})\n",
+                code,
+                rhdr.response.msg_size,
+                min_resp
+            )
         })?;
         if bytes.len() < min_resp {
-            pr_err!("response to request 0x{:x} has {} bytes, need {}\n", code, bytes.len(), min_resp);
+            pr_err!(
+                "response to request 0x{:x} has {} bytes, need {}\n",
+                code,
+                bytes.len(),
+                min_resp
+            );
             return Err(EPROTO);
         }
         let n = bytes.len().min(resp.len());
@@ -473,7 +520,10 @@ impl Hwc {
         let bufs = state.bufs.as_ref().ok_or(EINVAL)?;
         let buf_off = slot * MAX_MSG as usize;
         bufs.req.write_bytes(buf_off, req)?;
-        let (sq_id, cq_id) = (state.init.sq_id.ok_or(EINVAL)?, state.init.cq_id.ok_or(EINVAL)?);
+        let (sq_id, cq_id) = (
+            state.init.sq_id.ok_or(EINVAL)?,
+            state.init.cq_id.ok_or(EINVAL)?,
+        );
         let oob = HwcTxOob::new(0, 0, sq_id, cq_id, false)?;
         let sge = Sge {
             address: bufs.req.dma_addr() + buf_off as u64,
@@ -484,7 +534,8 @@ impl Hwc {
         wqe[..8].copy_from_slice(WqeHeader::new(1, queue::INLINE_OOB_LARGE_SIZE, 0)?.as_bytes());
         wqe[8..32].copy_from_slice(oob.as_bytes());
         wqe[32..48].copy_from_slice(sge.as_bytes());
-        self.sq.write_bytes((state.sq_head % QUEUE_SIZE) as usize, &wqe)?;
+        self.sq
+            .write_bytes((state.sq_head % QUEUE_SIZE) as usize, &wqe)?;
         state.sq_head = state.sq_head.wrapping_add(SQ_WQE_SIZE);
         state.sq_outstanding += 1;
         let db = SqDoorbell::new(sq_id, wq_doorbell_tail(state.sq_head / queue::WQE_BU_SIZE))?;
@@ -503,10 +554,12 @@ impl Hwc {
         loop {
             let index = state.eq_head;
             let offset = ((index % EQ_ENTRIES) * queue::EQE_SIZE) as usize;
-            let Ok(eqe) = self.eq.read_obj::<Eqe>(offset) else {
+            // The owner bits first; the body is read only once they say the entry is new (each
+            // read is ordered after the previous one by the transport).
+            let Ok(info) = self.eq.read_obj::<EqeInfo>(offset + queue::EVENT_DATA_SIZE) else {
                 break;
             };
-            match check_owner(eqe.info.owner_bits().get(), index, EQ_ENTRIES) {
+            match check_owner(info.owner_bits().get(), index, EQ_ENTRIES) {
                 OwnerCheck::Empty => break,
                 OwnerCheck::Overflow => {
                     self.malformed(&mut state, "event queue overflow (owner bits out of phase)");
@@ -514,6 +567,9 @@ impl Hwc {
                 }
                 OwnerCheck::Valid => {}
             }
+            let Ok(eqe) = self.eq.read_obj::<Eqe>(offset) else {
+                break;
+            };
             state.eq_head = index.wrapping_add(1);
             handled += 1;
             self.handle_eqe(&mut state, &eqe);
@@ -562,7 +618,9 @@ impl Hwc {
             }
             eqe_type::HWC_SOC_RECONFIG_DATA => {
                 let v = HwcInitTypeData::from_raw(eqe.details[0]);
-                if v.data_type().get() as u8 == reconfig_data::CFG_HWC_TIMEOUT && v.value().get() > 0 {
+                if v.data_type().get() as u8 == reconfig_data::CFG_HWC_TIMEOUT
+                    && v.value().get() > 0
+                {
                     self.set_timeout_ms(v.value().get());
                 }
             }
@@ -576,10 +634,10 @@ impl Hwc {
         loop {
             let index = state.cq_head;
             let offset = ((index % CQ_ENTRIES) * queue::CQE_SIZE) as usize;
-            let Ok(cqe) = self.cq.read_obj::<Cqe>(offset) else {
+            let Ok(info) = self.cq.read_obj::<CqeInfo>(offset + queue::COMP_DATA_SIZE) else {
                 break;
             };
-            match check_owner(cqe.info.owner_bits().get(), index, CQ_ENTRIES) {
+            match check_owner(info.owner_bits().get(), index, CQ_ENTRIES) {
                 OwnerCheck::Empty => break,
                 OwnerCheck::Overflow => {
                     self.malformed(state, "completion queue overflow (owner bits out of phase)");
@@ -587,6 +645,9 @@ impl Hwc {
                 }
                 OwnerCheck::Valid => {}
             }
+            let Ok(cqe) = self.cq.read_obj::<Cqe>(offset) else {
+                break;
+            };
             state.cq_head = index.wrapping_add(1);
             polled += 1;
             let wq = cqe.info.wq_num().get();
@@ -614,7 +675,8 @@ impl Hwc {
 
     /// One receive completion: find the buffer, match the waiter, repost the buffer.
     fn receive(&self, state: &mut State, cqe: &Cqe) {
-        let Some(oob) = HwcRxOob::from_bytes_copy(&cqe.data_bytes()[..size_of::<HwcRxOob>()]) else {
+        let Some(oob) = HwcRxOob::from_bytes_copy(&cqe.data_bytes()[..size_of::<HwcRxOob>()])
+        else {
             return;
         };
         let wqe_offset = oob.wqe_offset;
@@ -626,7 +688,11 @@ impl Hwc {
         let len = oob.tx_oob_data_size;
         let result = self.take_response(state, buf, len);
         // The buffer goes back to the device whatever the response was.
-        if self.post_receive(state, buf).and_then(|()| self.ring_rq(state)).is_err() {
+        if self
+            .post_receive(state, buf)
+            .and_then(|()| self.ring_rq(state))
+            .is_err()
+        {
             self.malformed(state, "could not repost a receive buffer");
         }
         if let Err(what) = result {
@@ -634,19 +700,26 @@ impl Hwc {
         }
     }
 
-    fn take_response(&self, state: &mut State, buf: u8, len: u32) -> core::result::Result<(), &'static str> {
+    fn take_response(
+        &self,
+        state: &mut State,
+        buf: u8,
+        len: u32,
+    ) -> core::result::Result<(), &'static str> {
         if len < size_of::<RespHdr>() as u32 || len > state.init.max_resp {
             return Err("response size out of range");
         }
         let Some(bufs) = state.bufs.as_ref() else {
             return Err("response before the channel was ready");
         };
-        let mut bytes = KVec::from_elem(0u8, len as usize, GFP_KERNEL).map_err(|_| "out of memory for a response")?;
+        let mut bytes = KVec::from_elem(0u8, len as usize, GFP_KERNEL)
+            .map_err(|_| "out of memory for a response")?;
         // One copy: later device writes to the buffer cannot change what we check and use.
         bufs.resp
             .read_bytes(usize::from(buf) * MAX_MSG as usize, &mut bytes)
             .map_err(|_| "response buffer out of range")?;
-        let hdr = RespHdr::from_bytes_copy(&bytes[..size_of::<RespHdr>()]).ok_or("short response")?;
+        let hdr =
+            RespHdr::from_bytes_copy(&bytes[..size_of::<RespHdr>()]).ok_or("short response")?;
         let msg_id = usize::from(hdr.response.hwc_msg_id);
         let Some(slot) = state.slots.get_mut(msg_id) else {
             return Err("response with a message id beyond the queue depth");

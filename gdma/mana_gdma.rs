@@ -21,6 +21,7 @@ pub mod dma;
 pub mod hwc;
 pub mod objects;
 mod pci_drv;
+mod pci_transport;
 #[path = "../shared_vport/shared_vport.rs"]
 pub mod shared_vport;
 mod smc;

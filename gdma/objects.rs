@@ -67,7 +67,11 @@ impl ObjectContext {
 /// Checks a queue size: a power of two of at least one page.
 fn check_queue_bytes(bytes: u32) -> Result {
     if bytes < MIN_QUEUE_BYTES || !bytes.is_power_of_two() {
-        pr_err!("queue size {} is not a power of two of at least {} bytes\n", bytes, MIN_QUEUE_BYTES);
+        pr_err!(
+            "queue size {} is not a power of two of at least {} bytes\n",
+            bytes,
+            MIN_QUEUE_BYTES
+        );
         return Err(EINVAL);
     }
     Ok(())
@@ -90,7 +94,10 @@ impl DmaRegion {
         let req = CreateDmaRegionReq::new(u64::from(bytes), pages, pages)?;
         let mut list = KVec::with_capacity(pages as usize, GFP_KERNEL)?;
         for i in 0..pages {
-            list.push(mem.dma_addr() + u64::from(i * queue::MANA_PAGE_SIZE), GFP_KERNEL)?;
+            list.push(
+                mem.dma_addr() + u64::from(i * queue::MANA_PAGE_SIZE),
+                GFP_KERNEL,
+            )?;
         }
         let mut msg = KVec::from_elem(0u8, req.hdr.req.msg_size as usize, GFP_KERNEL)?;
         let mut req = req;
@@ -281,7 +288,10 @@ impl WqObject {
 
 impl Drop for WqObject {
     fn drop(&mut self) {
-        if let Err(e) = self.ctx.send(DestroyWqObjReq::new(self.kind.raw(), self.handle)) {
+        if let Err(e) = self
+            .ctx
+            .send(DestroyWqObjReq::new(self.kind.raw(), self.handle))
+        {
             pr_err!("DESTROY_WQ_OBJ 0x{:x} failed: {:?}\n", self.handle, e);
         }
     }

@@ -1,11 +1,50 @@
 // SPDX-License-Identifier: GPL-2.0-only
 
 //! The PCI driver for MANA functions (1414:00ba VF, 1414:00b9 and 1414:00c1 PF).
+//!
+//! Probe follows `mana_gd_probe()`: enable the function's memory space, bus mastering, request
+//! and map BAR0, set the 64-bit DMA mask (and no DMA segment limit, as the C driver does), read
+//! the register layout, allocate MSI-X vectors and request their IRQs, then bring the adapter up
+//! through the core ([`Adapter::probe`]) and register the clients' auxiliary devices. Unbind
+//! undoes it in reverse: the clients' devices go first, then the core takes the function down
+//! ([`Adapter::remove`]), then the IRQs and the vectors are freed, then the DMA gate closes, and
+//! devres unmaps and releases BAR0 last. See `pci_transport.rs` for how the `'static` transport
+//! and the `'bound` resources split.
+//!
+//! PFs are refused after their registers are read: the core's hardware channel does not address
+//! the PF destination RQ/CQ yet.
+//!
+//! Missing in the 7.3 Rust PCI API, and so not done: `pci_disable_device()` (and with it
+//! clearing bus mastering) on unbind, dynamic MSI-X allocation (all vectors are allocated at
+//! probe), per-vector IRQ names, and IRQ affinity.
 
 use kernel::{
-    device::Core,
+    device::{
+        Bound,
+        Core, //
+    },
+    dma::{
+        Device as _,
+        DmaMask, //
+    },
+    io::Io,
     pci,
-    prelude::*, //
+    prelude::*,
+    sync::Arc, //
+};
+
+use crate::{
+    pci_transport::{
+        register_irqs,
+        vector_budget,
+        Handlers,
+        Irqs,
+        PciTransport,
+        RegView, //
+    },
+    sw::ClientDevices,
+    wire::regs::RegLayout,
+    Adapter,
 };
 
 /// Which kind of PCI function a device id names; the register offsets differ.
@@ -43,12 +82,55 @@ kernel::pci_device_table!(
     ]
 );
 
+/// The name BAR0 is requested under (shown in `/proc/iomem`).
+const BAR0_NAME: &CStr = c"mana_gdma";
+
+/// Holds the transport of a bound function and closes its DMA gate when dropped: on unbind, or
+/// when probe fails after the transport was made.
+struct DmaGate(Arc<PciTransport>);
+
+impl Drop for DmaGate {
+    fn drop(&mut self) {
+        self.0.close_dma();
+    }
+}
+
+/// A bound MANA PCI function.
+///
+/// Drop order: `PinnedDrop` unregisters the clients' auxiliary devices and removes the
+/// adapter (which still needs the hardware channel's interrupt); then the fields go in
+/// declaration order: the IRQs (`free_irq()` waits for running handlers), the MSI-X vectors, the
+/// driver's reference to the adapter (the last one frees the core's DMA buffers, while the
+/// device is still bound), and the transport, whose DMA gate closes. Devres unmaps and releases
+/// BAR0 after the driver's data is gone.
+#[pin_data(PinnedDrop)]
+pub(crate) struct GdmaPci<'bound> {
+    pdev: &'bound pci::Device<Bound>,
+    clients: Option<ClientDevices<'bound>>,
+    irqs: Irqs<'bound>,
+    vectors: pci::IrqVectorRegistration<'bound>,
+    adapter: Arc<Adapter>,
+    transport: DmaGate,
+}
+
+#[pinned_drop]
+impl PinnedDrop for GdmaPci<'_> {
+    fn drop(self: Pin<&mut Self>) {
+        let this = Pin::into_inner(self);
+        // The clients unbind first (their netdevs and IB devices go away), then the core takes
+        // the function down: DEREGISTER_DEVICE over the hardware channel, then DESTROY_HWC.
+        drop(this.clients.take());
+        this.adapter.remove();
+        dev_dbg!(this.pdev, "adapter {} removed\n", this.adapter.id());
+    }
+}
+
 /// The PCI driver.
 pub(crate) struct GdmaPciDriver;
 
 impl pci::Driver for GdmaPciDriver {
     type IdInfo = FunctionKind;
-    type Data<'bound> = Self;
+    type Data<'bound> = GdmaPci<'bound>;
 
     const ID_TABLE: pci::IdTable<Self::IdInfo> = &PCI_TABLE;
 
@@ -56,17 +138,94 @@ impl pci::Driver for GdmaPciDriver {
         pdev: &'bound pci::Device<Core<'_>>,
         info: Option<&'bound Self::IdInfo>,
     ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
-        let kind = info.copied().ok_or(ENODEV)?;
-        pdev.enable_device_mem()
-            .inspect_err(|e| dev_err!(pdev, "cannot enable the PCI function: {:?}\n", e))?;
-        pdev.set_master();
-        // The hardware channel bring-up is not written yet: refuse the device rather than
-        // pretend to drive it.
-        dev_err!(
-            pdev,
-            "MANA {:?} found, but the Rust GDMA core cannot drive hardware yet; use the C driver (mana)\n",
-            kind
-        );
-        Err::<Self, Error>(ENODEV)
+        pin_init::pin_init_scope(move || {
+            let kind = info.copied().ok_or(ENODEV)?;
+            let device_id = pdev.device_id();
+            let layout = RegLayout::for_device(device_id).inspect_err(|_| {
+                dev_err!(
+                    pdev,
+                    "device id 0x{:04x} is not a MANA function\n",
+                    device_id
+                )
+            })?;
+
+            pdev.enable_device_mem()
+                .inspect_err(|e| dev_err!(pdev, "cannot enable the PCI function: {:?}\n", e))?;
+            pdev.set_master();
+            let bar = pdev
+                .iomap_region(0, BAR0_NAME)
+                .inspect_err(|e| dev_err!(pdev, "cannot request and map BAR0: {:?}\n", e))?;
+            let bar_size = (&bar).size();
+
+            // SAFETY: This is probe, before the function's first DMA allocation or mapping: the
+            // transport that allocates is created below, and nothing else allocates for this
+            // device, so nothing runs concurrently with setting the mask.
+            unsafe { pdev.dma_set_mask_and_coherent(DmaMask::new::<64>()) }
+                .inspect_err(|e| dev_err!(pdev, "cannot set a 64-bit DMA mask: {:?}\n", e))?;
+            // SAFETY: As above: probe, before any DMA allocation or mapping for this device.
+            unsafe { pdev.dma_set_max_seg_size(u32::MAX) };
+
+            let regs = RegView::read(&bar, layout, bar_size, pdev.as_ref())
+                .inspect_err(|e| dev_err!(pdev, "cannot read the register layout: {:?}\n", e))?;
+            if kind == FunctionKind::Pf {
+                // The C driver addresses a PF's hardware-channel requests to the destination
+                // RQ/CQ of INIT_DATA types 10 and 11 (hw_channel.c, `gc->is_pf`) and programs
+                // PF-only state in mana_en.c; the Rust core does neither yet.
+                dev_err!(
+                    pdev,
+                    "MANA PF 0x{:04x} ({:?}): the Rust GDMA core cannot drive a PF yet (no PF destination RQ/CQ in its hardware channel); use the C driver (mana)\n",
+                    device_id,
+                    regs
+                );
+                return Err(ENODEV);
+            }
+            let bar = bar
+                .into_devres()
+                .inspect_err(|e| dev_err!(pdev, "cannot hand BAR0 to devres: {:?}\n", e))?;
+            let handlers = Handlers::new()?;
+            let budget = vector_budget(kernel::cpu::nr_cpu_ids());
+            let msix = pci::IrqTypes::default().with(pci::IrqType::MsiX);
+
+            // `pdev` is initialized last: once a field is initialized, its name refers to the
+            // field in the initializers after it.
+            Ok(try_pin_init!(GdmaPci {
+                vectors: pdev.alloc_irq_vectors(1, budget, msix).inspect_err(|e| {
+                    dev_err!(pdev, "cannot allocate 1..={} MSI-X vectors: {:?}\n", budget, e)
+                })?,
+                // SAFETY: `vectors` is initialized before this expression is evaluated
+                // (`try_pin_init!` initializes fields in the order written here), lives in the
+                // pinned driver data until it is dropped, and is dropped after `irqs` (field
+                // declaration order; on a failed probe the initialized fields are dropped in
+                // reverse order of initialization), so the IRQs never outlive the vectors.
+                irqs: register_irqs(unsafe { &*core::ptr::from_ref(vectors) }, &handlers)
+                    .inspect_err(|e| dev_err!(pdev, "cannot request the MSI-X IRQs: {:?}\n", e))?,
+                transport: DmaGate(PciTransport::new(
+                    pdev.as_ref(),
+                    bar,
+                    regs,
+                    handlers,
+                    u32::try_from(vectors.len())?,
+                )?),
+                adapter: Adapter::probe(transport.0.clone(), bar_size, None)
+                    .inspect_err(|e| dev_err!(pdev, "cannot bring the adapter up: {:?}\n", e))?,
+                clients: Some(ClientDevices::register(pdev.as_ref(), adapter).inspect_err(
+                    |e| {
+                        dev_err!(pdev, "cannot register the clients' auxiliary devices: {:?}\n", e);
+                        adapter.remove();
+                    }
+                )?),
+                _: {
+                    dev_info!(
+                        pdev,
+                        "MANA {:?}: adapter {} with {} vport(s), {} MSI-X vector(s)\n",
+                        kind,
+                        adapter.id(),
+                        adapter.ports().len(),
+                        vectors.len()
+                    );
+                },
+                pdev,
+            }))
+        })
     }
 }

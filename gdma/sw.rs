@@ -3,7 +3,7 @@
 //! The software MANA device: adapters that exist without hardware, for tests and `make run`.
 //!
 //! A software adapter is a device model ([`device::SwDevice`]) behind a [`Transport`]
-//! ([`transport::SwTransport`]); the core brings it up through the same SMC, hardware channel
+//! (`transport::SwTransport`); the core brings it up through the same SMC, hardware channel
 //! and requests as a PCI function. With clients, it also gets a faux device (`mana_sw<N>`)
 //! carrying the clients' auxiliary devices, exactly as a PCI adapter does.
 
@@ -17,7 +17,7 @@ use kernel::{
     faux,
     prelude::*,
     str::CString,
-    sync::Arc,
+    sync::Arc, //
 };
 
 use crate::{
@@ -30,7 +30,7 @@ use crate::{
     },
     transport::Transport,
     Adapter,
-    MODULE_NAME,
+    MODULE_NAME, //
 };
 
 mod control;
@@ -50,13 +50,49 @@ use transport::{
     SwTransportRef, //
 };
 
+/// The auxiliary devices of one adapter's clients (`mana_gdma.eth.<id>`, `mana_gdma.rdma.<id>`),
+/// registered the same way under a PCI function and under a software adapter's faux device.
+///
+/// Drop order (field order): the Ethernet client's device is unregistered first, then the RDMA
+/// client's.
+///
+/// Drop order (field order): the RDMA client goes first, then the Ethernet client (DESIGN §3:
+/// RDMA objects, then netdevs, then the core).
+pub(crate) struct ClientDevices<'a> {
+    _rdma: auxiliary::Registration<'a, ClientData>,
+    _eth: auxiliary::Registration<'a, ClientData>,
+}
+
+impl<'a> ClientDevices<'a> {
+    /// Registers the clients' auxiliary devices of `adapter` under `parent`.
+    pub(crate) fn register(parent: &'a KDevice<Bound>, adapter: &Arc<Adapter>) -> Result<Self> {
+        let eth = auxiliary::Registration::new(
+            parent,
+            ETH_AUX_NAME,
+            adapter.id(),
+            MODULE_NAME,
+            ClientHandle::new(adapter.clone(), ClientKind::Ethernet),
+        )?;
+        let rdma = auxiliary::Registration::new(
+            parent,
+            RDMA_AUX_NAME,
+            adapter.id(),
+            MODULE_NAME,
+            ClientHandle::new(adapter.clone(), ClientKind::Rdma),
+        )?;
+        Ok(Self {
+            _eth: eth,
+            _rdma: rdma,
+        })
+    }
+}
+
 /// The auxiliary devices of a software adapter's clients and the faux device they hang from.
 ///
 /// Drop order (field order): the clients' auxiliary devices are unregistered first, then the
 /// faux device is destroyed.
 struct Clients {
-    _eth: auxiliary::Registration<'static, ClientData>,
-    _rdma: auxiliary::Registration<'static, ClientData>,
+    _devices: ClientDevices<'static>,
     _faux: faux::Registration,
 }
 
@@ -87,20 +123,7 @@ impl Clients {
         // SAFETY: `faux` is moved into the returned `Clients`, whose field order drops both
         // auxiliary registrations before it.
         let parent = unsafe { faux_parent(&faux) };
-        let eth = auxiliary::Registration::new(
-            parent,
-            ETH_AUX_NAME,
-            adapter.id(),
-            MODULE_NAME,
-            ClientHandle::new(adapter.clone(), ClientKind::Ethernet),
-        )?;
-        let rdma = auxiliary::Registration::new(
-            parent,
-            RDMA_AUX_NAME,
-            adapter.id(),
-            MODULE_NAME,
-            ClientHandle::new(adapter.clone(), ClientKind::Rdma),
-        )?;
+        let devices = ClientDevices::register(parent, adapter)?;
         dev_info!(
             parent,
             "software MANA adapter {} with {} vport(s)\n",
@@ -108,8 +131,7 @@ impl Clients {
             adapter.ports().len()
         );
         Ok(Self {
-            _eth: eth,
-            _rdma: rdma,
+            _devices: devices,
             _faux: faux,
         })
     }
@@ -123,7 +145,11 @@ impl SwAdapter {
     }
 
     /// [`SwAdapter::new`], with the adapter's debugfs files under `debugfs`.
-    pub(crate) fn new_in(config: SwConfig, with_clients: bool, debugfs: Option<&Dir>) -> Result<Self> {
+    pub(crate) fn new_in(
+        config: SwConfig,
+        with_clients: bool,
+        debugfs: Option<&Dir>,
+    ) -> Result<Self> {
         let transport = SwTransport::new(config)?;
         let bar: Arc<dyn Transport> = Arc::new(SwTransportRef(transport.clone()), GFP_KERNEL)?;
         let adapter = Adapter::probe(bar, device::BAR0_SIZE, debugfs)?;
@@ -176,13 +202,20 @@ impl SwAdapter {
 
     /// Brings a software function up and returns its transport when probing fails, so tests can
     /// check what the device saw and that nothing was left behind.
-    pub fn probe_failure(config: SwConfig, prepare: impl FnOnce(&mut device::SwDevice) -> Result) -> Result<(Error, SwStats, usize)> {
+    pub fn probe_failure(
+        config: SwConfig,
+        prepare: impl FnOnce(&mut device::SwDevice) -> Result,
+    ) -> Result<(Error, SwStats, usize)> {
         let transport = SwTransport::new(config)?;
         transport.with_device(prepare)?;
         let bar: Arc<dyn Transport> = Arc::new(SwTransportRef(transport.clone()), GFP_KERNEL)?;
         match Adapter::probe(bar, device::BAR0_SIZE, None) {
             Ok(_) => Err(EINVAL),
-            Err(e) => Ok((e, transport.with_device(|d| d.stats()), transport.live_buffers())),
+            Err(e) => Ok((
+                e,
+                transport.with_device(|d| d.stats()),
+                transport.live_buffers(),
+            )),
         }
     }
 }

@@ -10,13 +10,13 @@ use kernel::{
             Full, //
         },
         Arc,
-        Completion,
+        Completion, //
     },
     time::{
         Instant,
         Monotonic, //
     },
-    workqueue,
+    workqueue, //
 };
 
 /// What the workers share with the waiter.
@@ -31,7 +31,11 @@ struct Join {
 /// (a kernel thread of its own), waits for all of them and returns the wall time in
 /// nanoseconds. Fails with `ENOMEM` if not every worker could be started (those that were are
 /// still waited for).
-pub(crate) fn parallel<S: Send + Sync + 'static>(shared: &Arc<S>, n: u32, f: fn(&S, u32)) -> Result<i64> {
+pub(crate) fn parallel<S: Send + Sync + 'static>(
+    shared: &Arc<S>,
+    n: u32,
+    f: fn(&S, u32),
+) -> Result<i64> {
     let join = Arc::pin_init(
         pin_init!(Join {
             remaining: Atomic::new(n),

@@ -36,8 +36,11 @@ pub trait Transport: Send + Sync {
     fn alloc_dma(&self, size: usize) -> Result<DmaBuf>;
 
     /// Installs `handler` for MSI-X vector `vector`, replacing any previous one.
-    fn set_interrupt_handler(&self, vector: u32, handler: Option<Arc<dyn InterruptHandler>>)
-        -> Result;
+    fn set_interrupt_handler(
+        &self,
+        vector: u32,
+        handler: Option<Arc<dyn InterruptHandler>>,
+    ) -> Result;
 
     /// The number of MSI-X vectors the function offers.
     fn num_vectors(&self) -> u32;

@@ -24,7 +24,10 @@ mod tests;
 kernel::auxiliary_device_table!(
     AUX_TABLE,
     <EthDriver as auxiliary::Driver>::IdInfo,
-    [(auxiliary::DeviceId::new(mana_gdma::MODULE_NAME, ETH_AUX_NAME), ())]
+    [(
+        auxiliary::DeviceId::new(mana_gdma::MODULE_NAME, ETH_AUX_NAME),
+        ()
+    )]
 );
 
 /// The auxiliary driver.

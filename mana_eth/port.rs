@@ -17,8 +17,18 @@
 //! transmitted packets are dropped and counted in `tx_dropped`.
 
 use kernel::{
+    netdev::skb::Skb,
     netdev::{
         self,
+        ethtool::{
+            self,
+            Channels,
+            DrvInfo,
+            LinkSettings,
+            RingParam,
+            RxfhGet,
+            RxfhSet, //
+        },
         Device,
         Registration,
         Rtnl,
@@ -27,9 +37,9 @@ use kernel::{
         UnregisteredDevice,
         ETH_MIN_MTU, //
     },
-    netdev::skb::Skb,
     new_mutex,
     prelude::*,
+    str::CString,
     sync::{
         atomic::{
             Atomic,
@@ -54,7 +64,7 @@ use mana_gdma::{
         Handle,
         HASH_KEY_SIZE, //
     },
-    Adapter,
+    Adapter, //
 };
 
 /// The Ethernet header the adapter MTU includes.
@@ -62,17 +72,59 @@ const ETH_HEADER: u32 = 14;
 /// The most queues an interface gets (the C driver's default).
 const MAX_QUEUES: u32 = 16;
 
-/// Sizes of each queue's rings, in bytes.
+/// The event queue of each channel, in bytes.
 const EQ_BYTES: u32 = 4096;
-const WQ_BYTES: u32 = 8192;
-const CQ_BYTES: u32 = 4096;
+/// Ring sizes (entries) as the C driver offers them: defaults and ranges, powers of two.
+const RX_RING_DEFAULT: u32 = 1024;
+const TX_RING_DEFAULT: u32 = 256;
+const RING_MIN: u32 = 128;
+const RX_RING_MAX: u32 = 8192;
+const TX_RING_MAX: u32 = 16384;
+/// Bytes per ring entry in a work queue and in a completion queue.
+const WQE_BYTES: u32 = 32;
+const CQE_BYTES: u32 = 64;
+/// The largest RSS indirection table.
+const MAX_INDIRECTION: usize = 512;
+
+/// The configuration an up interface's queues are built from; changed by ethtool.
+#[derive(Clone, Copy)]
+pub(crate) struct PortConfig {
+    pub(crate) rx_ring: u32,
+    pub(crate) tx_ring: u32,
+    pub(crate) rss_key: [u8; HASH_KEY_SIZE],
+    /// Indirection entries in use (the device's table size).
+    pub(crate) indirection_len: usize,
+    /// Channel index per indirection entry.
+    pub(crate) indirection: [u32; MAX_INDIRECTION],
+}
+
+impl PortConfig {
+    fn new(indirection_len: usize, channels: u32) -> Self {
+        let mut indirection = [0u32; MAX_INDIRECTION];
+        for (i, e) in indirection.iter_mut().enumerate() {
+            *e = i as u32 % channels.max(1);
+        }
+        Self {
+            rx_ring: RX_RING_DEFAULT,
+            tx_ring: TX_RING_DEFAULT,
+            rss_key: DEFAULT_RSS_KEY,
+            indirection_len,
+            indirection,
+        }
+    }
+
+    /// Queue bytes for `entries` entries of `unit` bytes: a power of two of at least a page.
+    fn ring_bytes(entries: u32, unit: u32) -> u32 {
+        (entries * unit).max(4096).next_power_of_two()
+    }
+}
 
 /// The default Toeplitz key (the RSS verification key of Microsoft's specification), used until
 /// ethtool sets one.
 const DEFAULT_RSS_KEY: [u8; HASH_KEY_SIZE] = [
-    0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3, 0x8f,
-    0xb0, 0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30,
-    0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
+    0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0,
+    0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30, 0xf2, 0x0c,
+    0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
 ];
 
 /// The device queues of an up interface.
@@ -85,7 +137,11 @@ struct Queues {
 }
 
 impl Queues {
-    fn new(adapter: &Adapter, index: u32, count: u32) -> Result<Self> {
+    fn new(adapter: &Adapter, index: u32, count: u32, cfg: &PortConfig) -> Result<Self> {
+        let sq_bytes = PortConfig::ring_bytes(cfg.tx_ring, WQE_BYTES);
+        let rq_bytes = PortConfig::ring_bytes(cfg.rx_ring, WQE_BYTES);
+        let scq_bytes = PortConfig::ring_bytes(cfg.tx_ring, CQE_BYTES);
+        let rcq_bytes = PortConfig::ring_bytes(cfg.rx_ring, CQE_BYTES);
         let ctx = adapter.objects();
         let caps = adapter.caps();
         let vport = adapter.ports().get(index as usize).ok_or(EINVAL)?.handle;
@@ -97,8 +153,8 @@ impl Queues {
         for q in 0..count {
             // Vector 0 is the hardware channel's.
             let eq = EventQueue::new(&ctx, EQ_BYTES, q + 1, caps.pdid, caps.doorbell)?;
-            let sq = WqObject::new(&ctx, vport, WqKind::Send, WQ_BYTES, CQ_BYTES, &eq)?;
-            let rq = WqObject::new(&ctx, vport, WqKind::Receive, WQ_BYTES, CQ_BYTES, &eq)?;
+            let sq = WqObject::new(&ctx, vport, WqKind::Send, sq_bytes, scq_bytes, &eq)?;
+            let rq = WqObject::new(&ctx, vport, WqKind::Receive, rq_bytes, rcq_bytes, &eq)?;
             queues.send.push(sq, GFP_KERNEL)?;
             queues.receive.push(rq, GFP_KERNEL)?;
             queues._eqs.push(eq, GFP_KERNEL)?;
@@ -106,14 +162,21 @@ impl Queues {
         Ok(queues)
     }
 
-    /// The RSS indirection table: `entries` receive queue handles, round robin.
-    fn indirection(&self, entries: u32) -> Result<KVec<Handle>> {
-        let mut table = KVec::with_capacity(entries as usize, GFP_KERNEL)?;
-        for i in 0..entries as usize {
-            let rq = self.receive.get(i % self.receive.len().max(1)).ok_or(EINVAL)?;
+    /// The RSS indirection table of `cfg` as receive queue handles.
+    fn indirection(&self, cfg: &PortConfig) -> Result<KVec<Handle>> {
+        let mut table = KVec::with_capacity(cfg.indirection_len, GFP_KERNEL)?;
+        for channel in &cfg.indirection[..cfg.indirection_len] {
+            let rq = self.receive.get(*channel as usize).ok_or(EINVAL)?;
             table.push(rq.handle(), GFP_KERNEL)?;
         }
         Ok(table)
+    }
+
+    /// Builds the queues of `cfg` and steers the vport to them.
+    fn build(adapter: &Adapter, index: u32, count: u32, cfg: &PortConfig) -> Result<Self> {
+        let queues = Self::new(adapter, index, count, cfg)?;
+        adapter.enable_rx_steering(index, &queues.indirection(cfg)?, &cfg.rss_key)?;
+        Ok(queues)
     }
 }
 
@@ -131,6 +194,9 @@ pub(crate) struct PortData {
     /// The vport lease and the queues, while the interface is up.
     #[pin]
     active: Mutex<Option<Active>>,
+    /// What the queues are built from. Lock order: `active`, then `config`.
+    #[pin]
+    config: Mutex<PortConfig>,
     tx_dropped: Atomic<u64>,
 }
 
@@ -142,7 +208,10 @@ impl PortData {
 
     /// The number of send queues the interface has on the device (0 while down).
     pub(crate) fn device_queues(&self) -> usize {
-        self.active.lock().as_ref().map_or(0, |a| a.queues.send.len())
+        self.active
+            .lock()
+            .as_ref()
+            .map_or(0, |a| a.queues.send.len())
     }
 }
 
@@ -162,18 +231,18 @@ impl netdev::Driver for Port {
         };
         // The arbiter logs a refusal (owner and remedy) itself. From here on, every error path
         // drops what it built, and dropping the lease frees the vport.
-        let lease = data.adapter.vports().take_ethernet(data.index, dev.name(), tx)?;
-        let queues = Queues::new(&data.adapter, data.index, dev.real_num_tx_queues())
-            .inspect_err(|e| pr_err!("{}: cannot create the device queues: {:?}\n", dev.name(), e))?;
-        let entries = data
+        let lease = data
             .adapter
-            .ports()
-            .get(data.index as usize)
-            .map_or(0, |p| p.indirection_entries)
-            .clamp(1, 512);
-        data.adapter
-            .enable_rx_steering(data.index, &queues.indirection(entries)?, &DEFAULT_RSS_KEY)?;
-        *data.active.lock() = Some(Active { lease, queues });
+            .vports()
+            .take_ethernet(data.index, dev.name(), tx)?;
+        let mut active = data.active.lock();
+        let cfg = *data.config.lock();
+        let queues = Queues::build(&data.adapter, data.index, dev.real_num_tx_queues(), &cfg)
+            .inspect_err(|e| {
+                pr_err!("{}: cannot create the device queues: {:?}\n", dev.name(), e)
+            })?;
+        *active = Some(Active { lease, queues });
+        drop(active);
         dev.carrier_on();
         dev.tx_start_all_queues();
         Ok(())
@@ -215,6 +284,180 @@ impl netdev::Driver for Port {
     }
 }
 
+impl Port {
+    /// Applies `change` to the configuration; if the interface is up, rebuilds its queues from
+    /// the new configuration under the held vport lease (RX steering off, old queues destroyed,
+    /// new queues built and steered to, CONFIG_VPORT_TX sent again), so the vport is never free
+    /// in between. On failure the old configuration is restored and rebuilt.
+    fn reconfigure(
+        dev: &Device<Self>,
+        rtnl: &Rtnl,
+        change: impl FnOnce(&mut PortConfig, &Rtnl) -> Result<u32>,
+    ) -> Result {
+        let data = dev.data();
+        let mut active = data.active.lock();
+        let mut config = data.config.lock();
+        let old_cfg = *config;
+        let old_channels = dev.real_num_tx_queues();
+        let mut new_cfg = old_cfg;
+        let channels = change(&mut new_cfg, rtnl)?;
+        let Some(up) = &mut *active else {
+            set_channels(dev, channels, rtnl)?;
+            *config = new_cfg;
+            return Ok(());
+        };
+        let Active { lease, queues } = up;
+        let (adapter, index) = (&data.adapter, data.index);
+        lease.reconfigure(|r| {
+            r.quiesce_rx()?;
+            // The old queues go before the new ones are built: the device's tables are finite.
+            *queues = Queues {
+                send: KVec::new(),
+                receive: KVec::new(),
+                _eqs: KVec::new(),
+            };
+            let built = set_channels(dev, channels, rtnl)
+                .and_then(|()| Queues::build(adapter, index, channels, &new_cfg));
+            match built {
+                Ok(q) => {
+                    *queues = q;
+                    *config = new_cfg;
+                    r.reprogram_tx()
+                }
+                Err(e) => {
+                    pr_err!(
+                        "{}: reconfiguration failed ({:?}); restoring the previous one\n",
+                        dev.name(),
+                        e
+                    );
+                    set_channels(dev, old_channels, rtnl)?;
+                    *queues = Queues::build(adapter, index, old_channels, &old_cfg)?;
+                    r.reprogram_tx()?;
+                    Err(e)
+                }
+            }
+        })
+    }
+}
+
+fn set_channels(dev: &Device<Port>, channels: u32, rtnl: &Rtnl) -> Result {
+    dev.set_real_num_tx_queues(channels, rtnl)?;
+    dev.set_real_num_rx_queues(channels, rtnl)
+}
+
+#[vtable]
+impl ethtool::Operations for Port {
+    fn get_drvinfo(dev: &Device<Self>, info: &mut DrvInfo) {
+        info.set_driver(c"mana_eth");
+        if let Ok(bus) = CString::try_from_fmt(fmt!("mana_gdma.{}", dev.data().adapter.id())) {
+            info.set_bus_info(&bus);
+        }
+    }
+
+    fn get_link(dev: &Device<Self>) -> bool {
+        dev.carrier_ok()
+    }
+
+    fn get_ringparam(dev: &Device<Self>, ring: &mut RingParam) {
+        let data = dev.data();
+        let cfg = data.config.lock();
+        ring.rx_max_pending = RX_RING_MAX;
+        ring.tx_max_pending = TX_RING_MAX;
+        ring.rx_pending = cfg.rx_ring;
+        ring.tx_pending = cfg.tx_ring;
+    }
+
+    fn set_ringparam(dev: &Device<Self>, ring: &RingParam, rtnl: &Rtnl) -> Result {
+        for (n, what) in [(ring.rx_pending, "rx"), (ring.tx_pending, "tx")] {
+            if n < RING_MIN || !n.is_power_of_two() {
+                pr_err!(
+                    "{}: {} ring size {} must be a power of two of at least {}\n",
+                    dev.name(),
+                    what,
+                    n,
+                    RING_MIN
+                );
+                return Err(EINVAL);
+            }
+        }
+        let channels = dev.real_num_tx_queues();
+        Self::reconfigure(dev, rtnl, |cfg, _| {
+            cfg.rx_ring = ring.rx_pending;
+            cfg.tx_ring = ring.tx_pending;
+            Ok(channels)
+        })
+    }
+
+    fn get_channels(dev: &Device<Self>, ch: &mut Channels) {
+        ch.max_combined = dev.num_tx_queues();
+        ch.combined_count = dev.real_num_tx_queues();
+    }
+
+    fn set_channels(dev: &Device<Self>, ch: &Channels, rtnl: &Rtnl) -> Result {
+        let n = ch.combined_count;
+        if n == 0 || ch.rx_count != 0 || ch.tx_count != 0 || ch.other_count != 0 {
+            pr_err!("{}: only combined channels are supported\n", dev.name());
+            return Err(EINVAL);
+        }
+        Self::reconfigure(dev, rtnl, |cfg, _| {
+            // The indirection table spreads over the new channels.
+            for (i, e) in cfg.indirection.iter_mut().enumerate() {
+                *e = i as u32 % n;
+            }
+            Ok(n)
+        })
+    }
+
+    fn get_rxfh_key_size(_dev: &Device<Self>) -> u32 {
+        HASH_KEY_SIZE as u32
+    }
+
+    fn get_rxfh_indir_size(dev: &Device<Self>) -> u32 {
+        dev.data().config.lock().indirection_len as u32
+    }
+
+    fn get_rxfh(dev: &Device<Self>, rxfh: &mut RxfhGet<'_>) -> Result {
+        let data = dev.data();
+        let cfg = data.config.lock();
+        rxfh.hfunc = ethtool::RSS_HASH_TOP;
+        if let Some(indir) = rxfh.indir.as_deref_mut() {
+            let n = indir.len().min(cfg.indirection_len);
+            indir[..n].copy_from_slice(&cfg.indirection[..n]);
+        }
+        if let Some(key) = rxfh.key.as_deref_mut() {
+            let n = key.len().min(HASH_KEY_SIZE);
+            key[..n].copy_from_slice(&cfg.rss_key[..n]);
+        }
+        Ok(())
+    }
+
+    fn set_rxfh(dev: &Device<Self>, rxfh: &RxfhSet<'_>, rtnl: &Rtnl) -> Result {
+        if rxfh.hfunc != 0 && rxfh.hfunc != ethtool::RSS_HASH_TOP {
+            pr_err!("{}: only the Toeplitz hash is supported\n", dev.name());
+            return Err(EOPNOTSUPP);
+        }
+        let channels = dev.real_num_tx_queues();
+        Self::reconfigure(dev, rtnl, |cfg, _| {
+            if let Some(indir) = rxfh.indir {
+                if indir.len() != cfg.indirection_len || indir.iter().any(|c| *c >= channels) {
+                    return Err(EINVAL);
+                }
+                cfg.indirection[..indir.len()].copy_from_slice(indir);
+            }
+            if let Some(key) = rxfh.key {
+                cfg.rss_key = key.try_into().map_err(|_| EINVAL)?;
+            }
+            Ok(channels)
+        })
+    }
+
+    fn get_link_ksettings(_dev: &Device<Self>, settings: &mut LinkSettings) -> Result {
+        settings.duplex = ethtool::DUPLEX_FULL;
+        settings.port = ethtool::PORT_OTHER;
+        Ok(())
+    }
+}
+
 /// The interfaces of one adapter.
 pub(crate) struct Ports {
     ports: KVec<Registration<Port>>,
@@ -227,12 +470,22 @@ impl Ports {
             .checked_sub(ETH_HEADER)
             .filter(|m| *m >= ETH_MIN_MTU)
             .ok_or_else(|| {
-                pr_err!("adapter {}: adapter MTU {} is too small\n", adapter.id(), adapter.caps().adapter_mtu);
+                pr_err!(
+                    "adapter {}: adapter MTU {} is too small\n",
+                    adapter.id(),
+                    adapter.caps().adapter_mtu
+                );
                 EINVAL
             })?;
         let mut ports = KVec::with_capacity(adapter.ports().len(), GFP_KERNEL)?;
         for (index, info) in adapter.ports().iter().enumerate() {
-            let queues = info.max_sq.min(info.max_rq).clamp(1, MAX_QUEUES);
+            // One event queue, and so one MSI-X vector besides the channel's, per queue.
+            let vectors = adapter.num_vectors().saturating_sub(1);
+            if vectors == 0 {
+                pr_err!("adapter {}: no MSI-X vector left for the interfaces' queues\n", adapter.id());
+                return Err(ENOSPC);
+            }
+            let queues = info.max_sq.min(info.max_rq).min(vectors).clamp(1, MAX_QUEUES);
             let mut dev = UnregisteredDevice::<Port>::new(
                 queues,
                 queues,
@@ -240,10 +493,15 @@ impl Ports {
                     adapter: adapter.clone(),
                     index: index as u32,
                     active <- new_mutex!(None),
+                    config <- new_mutex!(PortConfig::new(
+                        (info.indirection_entries as usize).clamp(1, MAX_INDIRECTION),
+                        queues,
+                    )),
                     tx_dropped: Atomic::new(0),
                 }),
             )?;
             dev.set_mac_address(&info.mac);
+            dev.set_ethtool_ops();
             dev.set_mtu_bounds(ETH_MIN_MTU, max_mtu)?;
             ports.push(Registration::new(dev)?, GFP_KERNEL)?;
         }

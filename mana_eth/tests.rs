@@ -4,6 +4,13 @@
 
 use kernel::{
     netdev::{
+        ethtool::{
+            Channels,
+            Operations,
+            RingParam,
+            RxfhGet,
+            RxfhSet, //
+        },
         rtnl_lock,
         Driver, //
     },
@@ -28,10 +35,7 @@ use crate::port::{
 };
 
 /// What a DPDK process's PD would program.
-const RDMA_TX: VportTx = VportTx {
-    pd: 7,
-    doorbell: 2,
-};
+const RDMA_TX: VportTx = VportTx { pd: 7, doorbell: 2 };
 
 fn adapter(ports: u32) -> Result<(SwAdapter, Ports)> {
     let sw = SwAdapter::new(
@@ -63,7 +67,10 @@ mod netdev {
     fn open_takes_the_vport_and_programs_tx_stop_gives_it_back() -> Result {
         let (sw, ports) = adapter(2)?;
         let dev = ports.get(1).ok_or(EINVAL)?;
-        assert_eq!(dev.max_mtu(), u32::from(SwConfig::default().adapter_mtu) - 14);
+        assert_eq!(
+            dev.max_mtu(),
+            u32::from(SwConfig::default().adapter_mtu) - 14
+        );
         assert_eq!(dev.mac_address()[5], SwConfig::default().mac_base[5] + 1);
         {
             let rtnl = rtnl_lock();
@@ -112,7 +119,10 @@ mod netdev {
             dev.open(&rtnl)?;
             // And the other way round: a raw QP is refused while the interface is up.
             assert_eq!(
-                sw.adapter().vports().take_rdma(0, QpKind::Raw, RDMA_TX).err(),
+                sw.adapter()
+                    .vports()
+                    .take_rdma(0, QpKind::Raw, RDMA_TX)
+                    .err(),
                 Some(EBUSY)
             );
             dev.close(&rtnl);
@@ -132,7 +142,10 @@ mod netdev {
             assert_eq!(dev.mtu(), mtu);
             assert!(dev.data().holds_lease());
             assert_eq!(
-                sw.adapter().vports().take_rdma(0, QpKind::Raw, RDMA_TX).err(),
+                sw.adapter()
+                    .vports()
+                    .take_rdma(0, QpKind::Raw, RDMA_TX)
+                    .err(),
                 Some(EBUSY)
             );
         }
@@ -148,7 +161,11 @@ mod netdev {
         let (sw, ports) = adapter(1)?;
         let dev = ports.get(0).ok_or(EINVAL)?;
         // The first WQ object fails: the lease is taken and programmed, an EQ already built.
-        sw.inject(mana_gdma::wire::mana_msgs::code::CREATE_WQ_OBJ, mana_gdma::sw::Fault::Status(0x5), 1)?;
+        sw.inject(
+            mana_gdma::wire::mana_msgs::code::CREATE_WQ_OBJ,
+            mana_gdma::sw::Fault::Status(0x5),
+            1,
+        )?;
         {
             let rtnl = rtnl_lock();
             assert_eq!(dev.open(&rtnl).err(), Some(EPROTO));
@@ -171,8 +188,11 @@ mod netdev {
         {
             // One queue keeps the 1000 cycles quick under emulation.
             let rtnl = rtnl_lock();
-            dev.set_real_num_tx_queues(1, &rtnl)?;
-            dev.set_real_num_rx_queues(1, &rtnl)?;
+            let one = Channels {
+                combined_count: 1,
+                ..Channels::default()
+            };
+            Port::set_channels(dev, &one, &rtnl)?;
             drop(rtnl);
         }
         for _ in 0..1000 {
@@ -192,6 +212,135 @@ mod netdev {
         let stats = sw.device_stats();
         assert_eq!(stats.live_hwc, 0);
         assert_eq!(stats.live_registrations, 0);
+        Ok(())
+    }
+}
+
+#[kunit_tests(mana_rs_eth_ethtool)]
+mod ethtool_ops {
+    use super::*;
+
+    fn channels(n: u32) -> Channels {
+        Channels {
+            combined_count: n,
+            ..Channels::default()
+        }
+    }
+
+    #[test]
+    fn set_channels_on_an_up_interface_rebuilds_under_the_lease() -> Result {
+        let (sw, ports) = adapter(1)?;
+        let dev = ports.get(0).ok_or(EINVAL)?;
+        let rtnl = rtnl_lock();
+        dev.open(&rtnl)?;
+        let configs = sw.vport_programming(0).ok_or(EINVAL)?.tx_configs;
+        Port::set_channels(dev, &channels(2), &rtnl)?;
+        let mut ch = Channels::default();
+        Port::get_channels(dev, &mut ch);
+        assert_eq!((ch.combined_count, ch.max_combined), (2, 4));
+        let s = sw.device_stats();
+        assert_eq!((s.live_eqs, s.live_wq_objs), (2, 4));
+        assert!(owner_is(&sw, 0, "ethernet eth0") || dev.data().holds_lease());
+        let prog = sw.vport_programming(0).ok_or(EINVAL)?;
+        assert!(prog.rx_enabled);
+        // TX programming sent once more, never released in between.
+        assert_eq!(prog.tx_configs, configs + 1);
+        assert_eq!(
+            sw.adapter()
+                .vports()
+                .take_rdma(0, QpKind::Raw, RDMA_TX)
+                .err(),
+            Some(EBUSY)
+        );
+        assert_eq!(s.protocol_errors, 0);
+        dev.close(&rtnl);
+        Ok(())
+    }
+
+    #[test]
+    fn a_failed_reconfiguration_restores_the_old_queues_and_keeps_the_vport() -> Result {
+        let (sw, ports) = adapter(1)?;
+        let dev = ports.get(0).ok_or(EINVAL)?;
+        let rtnl = rtnl_lock();
+        dev.open(&rtnl)?;
+        sw.inject(
+            mana_gdma::wire::mana_msgs::code::CREATE_WQ_OBJ,
+            mana_gdma::sw::Fault::Status(0x5),
+            1,
+        )?;
+        assert_eq!(
+            Port::set_channels(dev, &channels(2), &rtnl).err(),
+            Some(EPROTO)
+        );
+        assert_eq!(dev.real_num_tx_queues(), 4);
+        let s = sw.device_stats();
+        assert_eq!((s.live_eqs, s.live_wq_objs), (4, 8));
+        assert!(dev.data().holds_lease());
+        assert!(sw.vport_programming(0).ok_or(EINVAL)?.rx_enabled);
+        dev.close(&rtnl);
+        let s = sw.device_stats();
+        assert_eq!((s.live_eqs, s.live_wq_objs, s.live_regions), (0, 0, 0));
+        Ok(())
+    }
+
+    #[test]
+    fn ring_sizes_and_rss_are_validated_and_applied() -> Result {
+        let (sw, ports) = adapter(1)?;
+        let dev = ports.get(0).ok_or(EINVAL)?;
+        let rtnl = rtnl_lock();
+        let mut ring = RingParam::default();
+        Port::get_ringparam(dev, &mut ring);
+        assert_eq!((ring.rx_pending, ring.tx_pending), (1024, 256));
+        ring.rx_pending = 100;
+        assert_eq!(Port::set_ringparam(dev, &ring, &rtnl).err(), Some(EINVAL));
+        dev.open(&rtnl)?;
+        ring.rx_pending = 512;
+        Port::set_ringparam(dev, &ring, &rtnl)?;
+        Port::get_ringparam(dev, &mut ring);
+        assert_eq!(ring.rx_pending, 512);
+
+        let entries = Port::get_rxfh_indir_size(dev) as usize;
+        assert_eq!(entries, 64);
+        let mut indir = KVec::from_elem(3u32, entries, GFP_KERNEL)?;
+        let key = [0x5au8; 40];
+        Port::set_rxfh(
+            dev,
+            &RxfhSet {
+                hfunc: 0,
+                indir: Some(&indir),
+                key: Some(&key),
+            },
+            &rtnl,
+        )?;
+        indir[0] = 4; // beyond the 4 channels
+        assert_eq!(
+            Port::set_rxfh(
+                dev,
+                &RxfhSet {
+                    hfunc: 0,
+                    indir: Some(&indir),
+                    key: None,
+                },
+                &rtnl
+            )
+            .err(),
+            Some(EINVAL)
+        );
+        let mut got_indir = KVec::from_elem(0u32, entries, GFP_KERNEL)?;
+        let mut got_key = [0u8; 40];
+        Port::get_rxfh(
+            dev,
+            &mut RxfhGet {
+                hfunc: 0,
+                indir: Some(&mut got_indir),
+                key: Some(&mut got_key),
+            },
+        )?;
+        assert!(got_indir.iter().all(|c| *c == 3));
+        assert_eq!(got_key, key);
+        assert!(dev.data().holds_lease());
+        assert_eq!(sw.device_stats().protocol_errors, 0);
+        dev.close(&rtnl);
         Ok(())
     }
 }

@@ -21,7 +21,10 @@ use mana_gdma::{
 kernel::auxiliary_device_table!(
     AUX_TABLE,
     <RdmaDriver as auxiliary::Driver>::IdInfo,
-    [(auxiliary::DeviceId::new(mana_gdma::MODULE_NAME, RDMA_AUX_NAME), ())]
+    [(
+        auxiliary::DeviceId::new(mana_gdma::MODULE_NAME, RDMA_AUX_NAME),
+        ()
+    )]
 );
 
 /// The auxiliary driver.

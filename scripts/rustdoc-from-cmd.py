@@ -8,9 +8,11 @@ Kbuild has no rustdoc target for driver crates, only for the kernel crate."""
 import shlex
 import sys
 
+# Everything that shapes the crate's metadata must match the build (target modifiers such as
+# -Zcf-protection or -Cpanic included), or rustdoc cannot load the core crate's metadata.
 KEEP_PREFIXES = ('--edition', '--target', '--extern', '--sysroot', '--crate-type', '--cfg',
-                 '-L', '@', '-D', '-W', '-A', '-Zcrate-attr', '-Zallow-features',
-                 '-Zunstable-options', '-Ctarget-feature', '-Ctarget-cpu')
+                 '-L', '@', '-D', '-W', '-A', '-Z', '-C')
+DROP = ('-Zbinary_dep_depinfo', '-Cembed-bitcode', '-Clto', '-Ccodegen-units')
 TAKES_VALUE = {'--extern', '-L', '--crate-type', '--cfg', '--sysroot'}
 
 
@@ -37,7 +39,7 @@ def main():
         if w.startswith('-Wclippy') or w.startswith('-Aclippy'):
             j += 1
             continue
-        if w.startswith(KEEP_PREFIXES):
+        if w.startswith(KEEP_PREFIXES) and not w.startswith(DROP):
             args.append(w)
         j += 1
     print(' '.join(['env', 'RUSTC_BOOTSTRAP=1'] + [shlex.quote(e) for e in env] +

@@ -252,19 +252,13 @@ pub(crate) enum RefusalLog {
     /// Only count it (tests that refuse hundreds of thousands of requests).
     #[cfg_attr(
         not(CONFIG_KUNIT = "y"),
-        expect(
-            dead_code,
-            reason = "only the KUnit suites use it until the core wires it"
-        )
+        expect(dead_code, reason = "only the KUnit suites count or capture refusals")
     )]
     Count,
     /// Keep the last line of each vport instead of printing it (tests that check the text).
     #[cfg_attr(
         not(CONFIG_KUNIT = "y"),
-        expect(
-            dead_code,
-            reason = "only the KUnit suites use it until the core wires it"
-        )
+        expect(dead_code, reason = "only the KUnit suites count or capture refusals")
     )]
     Capture,
 }
@@ -711,13 +705,6 @@ impl VportTable {
     /// leases (RDMA objects first, then the netdevs). While a lease is alive it refuses with
     /// `EBUSY`, logs one line per held vport naming its owner, and leaves every vport as it was.
     /// A take racing with a refused shutdown may transiently see `ENODEV`.
-    #[cfg_attr(
-        not(CONFIG_KUNIT = "y"),
-        expect(
-            dead_code,
-            reason = "only the KUnit suites use it until the core wires it"
-        )
-    )]
     pub(crate) fn shutdown(&self) -> Result {
         let mut busy = 0u32;
         for vport in self.vports.iter() {
@@ -751,13 +738,6 @@ impl VportTable {
     /// Creates one read-only debugfs file per vport, `vport<N>`, under `parent`, showing its
     /// owner (`free`, `ethernet <ifname>` or `rdma pd <n> qps <k>`). The files are removed
     /// when the returned value is dropped.
-    #[cfg_attr(
-        not(CONFIG_KUNIT = "y"),
-        expect(
-            dead_code,
-            reason = "only the KUnit suites use it until the core wires it"
-        )
-    )]
     pub(crate) fn create_debugfs(&self, parent: &kernel::debugfs::Dir) -> Result<VportDebugfs> {
         VportDebugfs::new(&self.vports, parent)
     }

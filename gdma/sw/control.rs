@@ -19,7 +19,7 @@ use kernel::{
         Arc,
         Mutex, //
     },
-    uaccess::UserSliceReader,
+    uaccess::UserSliceReader, //
 };
 
 use super::{
@@ -73,7 +73,9 @@ pub(crate) fn parse(line: &[u8]) -> Result<Command> {
                 let (key, value) = word.split_once('=').ok_or(EINVAL)?;
                 match key {
                     "ports" => config.num_ports = parse_u32(value)?,
-                    "mtu" => config.adapter_mtu = u16::try_from(parse_u32(value)?).map_err(|_| EINVAL)?,
+                    "mtu" => {
+                        config.adapter_mtu = u16::try_from(parse_u32(value)?).map_err(|_| EINVAL)?
+                    }
                     "queues" => config.max_queues = parse_u32(value)?,
                     "depth" => config.hwc_depth = parse_u32(value)?,
                     "latency_us" => config.latency_us = parse_u32(value)?,
@@ -121,7 +123,10 @@ impl SwRegistry {
     pub(crate) fn add(&self, config: SwConfig) -> Result<u32> {
         let mut adapters = self.adapters.lock();
         if adapters.len() >= MAX_SW_ADAPTERS {
-            pr_err!("sw_control: already {} software adapters; remove one first\n", MAX_SW_ADAPTERS);
+            pr_err!(
+                "sw_control: already {} software adapters; remove one first\n",
+                MAX_SW_ADAPTERS
+            );
             return Err(ENOSPC);
         }
         adapters.reserve(1, GFP_KERNEL)?;
@@ -184,7 +189,10 @@ fn show(registry: &Arc<SwRegistry>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
 fn write(registry: &Arc<SwRegistry>, reader: &mut UserSliceReader) -> Result {
     let len = reader.len();
     if len == 0 || len > MAX_COMMAND {
-        pr_err!("sw_control: commands are 1..{} bytes: 'add [ports=N] ...' or 'del N'\n", MAX_COMMAND);
+        pr_err!(
+            "sw_control: commands are 1..{} bytes: 'add [ports=N] ...' or 'del N'\n",
+            MAX_COMMAND
+        );
         return Err(EINVAL);
     }
     let mut buf = [0u8; MAX_COMMAND];

@@ -3,9 +3,9 @@
 //! The device side of the software MANA device: registers, the SMC mailbox, the hardware
 //! channel and the requests the core and the clients send.
 //!
-//! The model is host-agnostic: it reaches driver memory only through [`DeviceMemory`] (by DMA
+//! The model is host-agnostic: it reaches driver memory only through `DeviceMemory` (by DMA
 //! address, bounds-checked by the host like an IOMMU would), reports interrupts by returning
-//! them ([`SwDevice::take_interrupts`]) and owns no locks, threads or timers. The kernel host in
+//! them (`SwDevice::take_interrupts`) and owns no locks, threads or timers. The kernel host in
 //! the parent module serializes access and delivers interrupts; a user-space host can do the
 //! same later. Like the hardware, it has fixed-capacity tables, and like a strict hardware
 //! model, it refuses protocol misuse: every violation is counted in
@@ -118,7 +118,7 @@ pub struct SwConfig {
     pub max_queues: u32,
     /// The adapter MTU (QUERY_DEV_CONFIG `adapter_mtu`), including the Ethernet header.
     pub adapter_mtu: u16,
-    /// Depth of the hardware channel reported in INIT_DATA, 1..=[`HWC_MAX_DEPTH`].
+    /// Depth of the hardware channel reported in INIT_DATA, 1..=`HWC_MAX_DEPTH` (32).
     pub hwc_depth: u32,
     /// Time the device takes per hardware-channel request, in microseconds.
     pub latency_us: u32,
@@ -289,7 +289,10 @@ impl Objects {
     }
 
     fn region_len(&self, handle: u64) -> Option<u64> {
-        self.regions.iter().find(|r| r.handle == handle).map(|r| r.length)
+        self.regions
+            .iter()
+            .find(|r| r.handle == handle)
+            .map(|r| r.length)
     }
 
     fn new_handle(&mut self) -> u64 {
@@ -348,7 +351,10 @@ impl SwDevice {
     /// Creates a device in its power-on state.
     pub(crate) fn new(config: SwConfig) -> Result<Self> {
         if config.num_ports == 0 || config.num_ports > 16 {
-            pr_err!("mana_sw: {} ports requested; a software adapter has 1..=16\n", config.num_ports);
+            pr_err!(
+                "mana_sw: {} ports requested; a software adapter has 1..=16\n",
+                config.num_ports
+            );
             return Err(EINVAL);
         }
         if config.hwc_depth == 0 || config.hwc_depth > HWC_MAX_DEPTH {
@@ -360,7 +366,10 @@ impl SwDevice {
             return Err(EINVAL);
         }
         if config.num_vectors == 0 || config.num_vectors > 64 {
-            pr_err!("mana_sw: {} MSI-X vectors requested; the device offers 1..=64\n", config.num_vectors);
+            pr_err!(
+                "mana_sw: {} MSI-X vectors requested; the device offers 1..=64\n",
+                config.num_vectors
+            );
             return Err(EINVAL);
         }
         Ok(Self {
@@ -403,7 +412,8 @@ impl SwDevice {
 
     /// Arms `fault` for the next `count` requests with code `code`.
     pub fn inject(&mut self, code: u32, fault: Fault, count: u32) -> Result {
-        self.faults.push(ArmedFault { code, fault, count }, GFP_KERNEL)?;
+        self.faults
+            .push(ArmedFault { code, fault, count }, GFP_KERNEL)?;
         Ok(())
     }
 
@@ -444,8 +454,7 @@ impl SwDevice {
 
     /// A 32-bit register write. Writing the SMC's last dword hands the mailbox to the device.
     pub(crate) fn write32(&mut self, mem: &dyn DeviceMemory, offset: usize, value: u32) {
-        if !(SHM_OFFSET..SHM_OFFSET + smc::SMC_APERTURE_SIZE).contains(&offset) || offset % 4 != 0
-        {
+        if !(SHM_OFFSET..SHM_OFFSET + smc::SMC_APERTURE_SIZE).contains(&offset) || offset % 4 != 0 {
             self.protocol_error("write to a read-only register");
             return;
         }
@@ -555,7 +564,13 @@ impl SwDevice {
         Ok(())
     }
 
-    fn post_cqe(&mut self, mem: &dyn DeviceMemory, wq_num: u32, is_sq: bool, data: &[u8]) -> Result {
+    fn post_cqe(
+        &mut self,
+        mem: &dyn DeviceMemory,
+        wq_num: u32,
+        is_sq: bool,
+        data: &[u8],
+    ) -> Result {
         let hwc = self.hwc.as_mut().ok_or(EINVAL)?;
         let index = hwc.cq_index;
         let offset = u64::from(index % CQ_ENTRIES) * u64::from(queue::CQE_SIZE);
@@ -572,11 +587,13 @@ impl SwDevice {
     }
 
     fn dma_write(&mut self, mem: &dyn DeviceMemory, addr: u64, data: &[u8]) -> Result {
-        mem.dma_write(addr, data).inspect_err(|_| self.stats.dma_faults += 1)
+        mem.dma_write(addr, data)
+            .inspect_err(|_| self.stats.dma_faults += 1)
     }
 
     fn dma_read(&mut self, mem: &dyn DeviceMemory, addr: u64, out: &mut [u8]) -> Result {
-        mem.dma_read(addr, out).inspect_err(|_| self.stats.dma_faults += 1)
+        mem.dma_read(addr, out)
+            .inspect_err(|_| self.stats.dma_faults += 1)
     }
 
     /// A doorbell write at `offset` in BAR0, at time `now_us`.
@@ -640,10 +657,15 @@ impl SwDevice {
 
     /// How long from `now_us` until the next request is due (its arrival plus the latency plus
     /// an injected late response), or `None` if no request is waiting.
-    pub(crate) fn next_request_delay_us(&mut self, mem: &dyn DeviceMemory, now_us: u64) -> Option<u64> {
+    pub(crate) fn next_request_delay_us(
+        &mut self,
+        mem: &dyn DeviceMemory,
+        now_us: u64,
+    ) -> Option<u64> {
         let (code, _) = self.peek_request(mem)?;
         let hwc = self.hwc?;
-        let arrival = hwc.arrival_us[((hwc.sq_consumed % HWC_QUEUE_SIZE) / HWC_SQ_WQE_SIZE) as usize];
+        let arrival =
+            hwc.arrival_us[((hwc.sq_consumed % HWC_QUEUE_SIZE) / HWC_SQ_WQE_SIZE) as usize];
         let late = match self.faults.iter().find(|f| f.code == code) {
             Some(ArmedFault {
                 fault: Fault::Late(ms),
@@ -675,7 +697,10 @@ impl SwDevice {
             return false;
         }
         if let Err(e) = self.process_request(mem) {
-            pr_err!("mana_sw: hardware channel request failed on the device: {:?}\n", e);
+            pr_err!(
+                "mana_sw: hardware channel request failed on the device: {:?}\n",
+                e
+            );
         }
         true
     }
@@ -690,8 +715,7 @@ impl SwDevice {
         let mut wqe = [0u8; HWC_SQ_WQE_SIZE as usize];
         self.dma_read(mem, wqe_addr, &mut wqe)?;
         let hdr = WqeHeader::from_bytes_copy(&wqe[..8]).ok_or(EINVAL)?;
-        if hdr.flags.num_sge().get() != 1 || hdr.inline_oob_size() != queue::INLINE_OOB_LARGE_SIZE
-        {
+        if hdr.flags.num_sge().get() != 1 || hdr.inline_oob_size() != queue::INLINE_OOB_LARGE_SIZE {
             self.protocol_error("hardware-channel SQ WQE must have one SGE and a 24-byte OOB");
             return Err(EINVAL);
         }
@@ -759,7 +783,12 @@ impl SwDevice {
         self.deliver_response(mem, &resp, fault)
     }
 
-    fn deliver_response(&mut self, mem: &dyn DeviceMemory, resp: &[u8], fault: Option<Fault>) -> Result {
+    fn deliver_response(
+        &mut self,
+        mem: &dyn DeviceMemory,
+        resp: &[u8],
+        fault: Option<Fault>,
+    ) -> Result {
         let hwc = self.hwc.ok_or(EINVAL)?;
         if hwc.rq_consumed == hwc.rq_tail {
             self.protocol_error("response ready but no receive WQE posted");
@@ -772,8 +801,7 @@ impl SwDevice {
         let mut wqe = [0u8; HWC_RQ_WQE_SIZE as usize];
         self.dma_read(mem, hwc.rq_addr + u64::from(wqe_offset), &mut wqe)?;
         let hdr = WqeHeader::from_bytes_copy(&wqe[..8]).ok_or(EINVAL)?;
-        if hdr.flags.num_sge().get() != 1 || hdr.inline_oob_size() != queue::INLINE_OOB_SMALL_SIZE
-        {
+        if hdr.flags.num_sge().get() != 1 || hdr.inline_oob_size() != queue::INLINE_OOB_SMALL_SIZE {
             self.protocol_error("hardware-channel RQ WQE must have one SGE and an 8-byte OOB");
             return Err(EINVAL);
         }
@@ -856,14 +884,21 @@ impl SwDevice {
             mana_msgs::code::DESTROY_WQ_OBJ => {
                 let r = mana_msgs::DestroyWqObjReq::from_bytes_copy(req).ok_or(EINVAL)?;
                 let objs = &mut self.objects;
-                let found = objs.wq_objs.iter().position(|w| w.handle == r.wq_obj_handle);
+                let found = objs
+                    .wq_objs
+                    .iter()
+                    .position(|w| w.handle == r.wq_obj_handle);
                 let Some(pos) = found.filter(|p| objs.wq_objs[*p].ty == r.wq_type) else {
-                    self.protocol_error("DESTROY_WQ_OBJ of an unknown object or with the wrong type");
+                    self.protocol_error(
+                        "DESTROY_WQ_OBJ of an unknown object or with the wrong type",
+                    );
                     return reply(hdr, mana_msgs::DestroyWqObjResp::zeroed(), 0x2);
                 };
                 let vport = objs.wq_objs[pos].vport;
                 if r.wq_type == queue::queue_type::RQ
-                    && self.vport_of(vport).is_some_and(|i| self.vports[i].rx_enabled)
+                    && self
+                        .vport_of(vport)
+                        .is_some_and(|i| self.vports[i].rx_enabled)
                 {
                     // The stale-steering bug: the device would keep delivering to a dead RQ.
                     self.protocol_error("DESTROY_WQ_OBJ of a receive queue while RX steering is enabled on its vport");
@@ -977,7 +1012,9 @@ impl SwDevice {
                     return reply(hdr, ConfigVportResp::zeroed(), 0x2);
                 };
                 if !self.registered || req.doorbell_pageid as usize >= NUM_DB_PAGES {
-                    self.protocol_error("CONFIG_VPORT_TX with an unknown doorbell page or before REGISTER_DEVICE");
+                    self.protocol_error(
+                        "CONFIG_VPORT_TX with an unknown doorbell page or before REGISTER_DEVICE",
+                    );
                     return reply(hdr, ConfigVportResp::zeroed(), 0x2);
                 }
                 let v = &mut self.vports[index];
@@ -1002,9 +1039,9 @@ impl SwDevice {
                     let vport = rx.vport;
                     let objs = &self.objects;
                     let valid = |h: u64| {
-                        objs.wq_objs
-                            .iter()
-                            .any(|w| w.handle == h && w.ty == queue::queue_type::RQ && w.vport == vport)
+                        objs.wq_objs.iter().any(|w| {
+                            w.handle == h && w.ty == queue::queue_type::RQ && w.vport == vport
+                        })
                     };
                     let table_ok = table.iter().all(valid);
                     let default_ok = rx.update_default_rxobj == 0 || valid(rx.default_rxobj);
@@ -1026,7 +1063,12 @@ impl SwDevice {
         (self.registered && pdid == MANA_DEV_PDID) || self.objects.pds.iter().any(|p| p.1 == pdid)
     }
 
-    fn create_dma_region(&mut self, mem: &dyn DeviceMemory, hdr: &ReqHdr, req: &[u8]) -> Result<KVec<u8>> {
+    fn create_dma_region(
+        &mut self,
+        mem: &dyn DeviceMemory,
+        hdr: &ReqHdr,
+        req: &[u8],
+    ) -> Result<KVec<u8>> {
         let no = gdma_msgs::CreateDmaRegionResp::zeroed();
         let Ok((r, pages)) = gdma_msgs::CreateDmaRegionReq::parse(req) else {
             self.protocol_error("malformed CREATE_DMA_REGION");
@@ -1039,7 +1081,9 @@ impl SwDevice {
             || r.page_count == 0
             || r.length != u64::from(r.page_count) * page
         {
-            self.protocol_error("CREATE_DMA_REGION with inconsistent length, page type or page count");
+            self.protocol_error(
+                "CREATE_DMA_REGION with inconsistent length, page type or page count",
+            );
             return reply(hdr, no, 0x2);
         }
         for addr in pages.iter() {
@@ -1075,7 +1119,10 @@ impl SwDevice {
     fn usable_region(&mut self, handle: u64, size: u32, what: &str) -> bool {
         let ok = size >= queue::MANA_PAGE_SIZE
             && size.is_power_of_two()
-            && self.objects.region_len(handle).is_some_and(|len| len >= u64::from(size))
+            && self
+                .objects
+                .region_len(handle)
+                .is_some_and(|len| len >= u64::from(size))
             && !self.objects.region_in_use(handle);
         if !ok {
             self.protocol_error(what);
@@ -1091,7 +1138,11 @@ impl SwDevice {
             self.protocol_error("CREATE_QUEUE of a type other than EQ");
             return reply(hdr, no, 0x2);
         }
-        if !self.usable_region(r.gdma_region, r.queue_size, "CREATE_QUEUE with an unknown, busy or too small region") {
+        if !self.usable_region(
+            r.gdma_region,
+            r.queue_size,
+            "CREATE_QUEUE with an unknown, busy or too small region",
+        ) {
             return reply(hdr, no, 0x2);
         }
         if r.eq_pci_msix_index >= self.config.num_vectors
@@ -1131,8 +1182,16 @@ impl SwDevice {
             return reply(hdr, no, 0x2);
         }
         if r.wq_gdma_region == r.cq_gdma_region
-            || !self.usable_region(r.wq_gdma_region, r.wq_size, "CREATE_WQ_OBJ with an unknown, busy or too small WQ region")
-            || !self.usable_region(r.cq_gdma_region, r.cq_size, "CREATE_WQ_OBJ with an unknown, busy or too small CQ region")
+            || !self.usable_region(
+                r.wq_gdma_region,
+                r.wq_size,
+                "CREATE_WQ_OBJ with an unknown, busy or too small WQ region",
+            )
+            || !self.usable_region(
+                r.cq_gdma_region,
+                r.cq_size,
+                "CREATE_WQ_OBJ with an unknown, busy or too small CQ region",
+            )
         {
             return reply(hdr, no, 0x2);
         }

@@ -44,7 +44,10 @@ fn config() -> SwConfig {
 
 /// Sends one QUERY_MAX_RESOURCES through the adapter's channel.
 fn query(sw: &SwAdapter) -> Result<u32> {
-    let resp = request(sw.adapter().hwc(), &mut new_request::<QueryMaxResourcesReq>())?;
+    let resp = request(
+        sw.adapter().hwc(),
+        &mut new_request::<QueryMaxResourcesReq>(),
+    )?;
     Ok(resp.max_msix)
 }
 
@@ -59,7 +62,11 @@ mod probe {
         let sw = SwAdapter::new(cfg, false)?;
         let stats = sw.device_stats();
         for (code, n) in BRING_UP {
-            let expected = if code == mana_code::QUERY_VPORT_CONFIG { 3 } else { n };
+            let expected = if code == mana_code::QUERY_VPORT_CONFIG {
+                3
+            } else {
+                n
+            };
             assert_eq!(stats.count(code), expected);
         }
         assert_eq!(stats.protocol_errors, 0);
@@ -133,9 +140,8 @@ mod probe {
 /// Probes with `fault` armed on `code` and returns the probe's errno, checking that nothing was
 /// left on the device or in memory.
 fn failed_probe(code: u32, fault: Fault) -> Result<Error> {
-    let (err, stats, buffers) = SwAdapter::probe_failure(config(), |d: &mut SwDevice| {
-        d.inject(code, fault, 1)
-    })?;
+    let (err, stats, buffers) =
+        SwAdapter::probe_failure(config(), |d: &mut SwDevice| d.inject(code, fault, 1))?;
     assert_eq!(stats.live_hwc, 0);
     assert_eq!(stats.live_registrations, 0);
     assert_eq!(stats.faults_injected, 1);
@@ -149,9 +155,15 @@ mod faults {
 
     #[test]
     fn error_status_fails_probe_with_eproto_and_unwinds() -> Result {
-        assert_eq!(failed_probe(mana_code::QUERY_DEV_CONFIG, Fault::Status(0x1234))?, EPROTO);
+        assert_eq!(
+            failed_probe(mana_code::QUERY_DEV_CONFIG, Fault::Status(0x1234))?,
+            EPROTO
+        );
         // A failure after REGISTER_DEVICE deregisters again.
-        assert_eq!(failed_probe(mana_code::QUERY_VPORT_CONFIG, Fault::Status(0x1))?, EPROTO);
+        assert_eq!(
+            failed_probe(mana_code::QUERY_VPORT_CONFIG, Fault::Status(0x1))?,
+            EPROTO
+        );
         Ok(())
     }
 
@@ -166,13 +178,19 @@ mod faults {
 
     #[test]
     fn short_response_is_eproto() -> Result {
-        assert_eq!(failed_probe(gdma_code::QUERY_MAX_RESOURCES, Fault::ShortResponse)?, EPROTO);
+        assert_eq!(
+            failed_probe(gdma_code::QUERY_MAX_RESOURCES, Fault::ShortResponse)?,
+            EPROTO
+        );
         Ok(())
     }
 
     #[test]
     fn wrong_dev_id_is_eproto() -> Result {
-        assert_eq!(failed_probe(mana_code::QUERY_DEV_CONFIG, Fault::WrongDevId)?, EPROTO);
+        assert_eq!(
+            failed_probe(mana_code::QUERY_DEV_CONFIG, Fault::WrongDevId)?,
+            EPROTO
+        );
         Ok(())
     }
 
@@ -380,14 +398,24 @@ mod bench {
         let (serial, probe_us) = round_trips(1, 1, 400)?;
         let depth = config().hwc_depth;
         let (pipelined, _) = round_trips(depth, depth, 400 / depth * 4)?;
-        pr_info!("bench: hwc latency_us=50 depth=1 round_trips_per_s={}\n", serial);
-        pr_info!("bench: hwc latency_us=50 depth={} round_trips_per_s={}\n", depth, pipelined);
+        pr_info!(
+            "bench: hwc latency_us=50 depth=1 round_trips_per_s={}\n",
+            serial
+        );
+        pr_info!(
+            "bench: hwc latency_us=50 depth={} round_trips_per_s={}\n",
+            depth,
+            pipelined
+        );
         pr_info!(
             "bench: hwc depth_ratio={}.{:02}\n",
             pipelined / serial.max(1),
             pipelined * 100 / serial.max(1) % 100
         );
-        pr_info!("bench: adapter probe_us={} (latency_us=50, depth=1)\n", probe_us);
+        pr_info!(
+            "bench: adapter probe_us={} (latency_us=50, depth=1)\n",
+            probe_us
+        );
         assert!(serial > 0 && pipelined > 0);
         Ok(())
     }
@@ -424,7 +452,10 @@ mod objects {
         let (eq, sq, rq) = queue_set(&sw)?;
         let pd = ProtectionDomain::new(&sw.adapter().objects(), 0)?;
         let s = sw.device_stats();
-        assert_eq!((s.live_regions, s.live_eqs, s.live_wq_objs, s.live_pds), (5, 1, 2, 1));
+        assert_eq!(
+            (s.live_regions, s.live_eqs, s.live_wq_objs, s.live_pds),
+            (5, 1, 2, 1)
+        );
         assert!(sq.wq_id() != rq.wq_id() && sq.cq_id() != rq.cq_id());
         assert_eq!(sw.live_buffers(), buffers + 5);
         // Objects go before the EQ their CQs report to.
@@ -432,7 +463,10 @@ mod objects {
         drop(eq);
         drop(pd);
         let s = sw.device_stats();
-        assert_eq!((s.live_regions, s.live_eqs, s.live_wq_objs, s.live_pds), (0, 0, 0, 0));
+        assert_eq!(
+            (s.live_regions, s.live_eqs, s.live_wq_objs, s.live_pds),
+            (0, 0, 0, 0)
+        );
         assert_eq!(s.protocol_errors, 0);
         assert_eq!(sw.live_buffers(), buffers);
         Ok(())

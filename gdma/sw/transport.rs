@@ -4,8 +4,7 @@
 //! workqueue the way hardware runs beside the CPU, and delivers its interrupts.
 
 use kernel::{
-    new_mutex,
-    new_spinlock,
+    new_mutex, new_spinlock,
     prelude::*,
     sync::{
         Arc,
@@ -32,7 +31,7 @@ use super::{
         SwDevice,
         BAR0_SIZE, //
     },
-    memory::SwMemory,
+    memory::SwMemory, //
 };
 use crate::{
     dma::DmaBuf,
@@ -116,7 +115,10 @@ impl WorkItem for SwTransport {
 
     fn run(this: Arc<SwTransport>) {
         loop {
-            let delay = this.device.lock().next_request_delay_us(&*this.memory, this.now_us());
+            let delay = this
+                .device
+                .lock()
+                .next_request_delay_us(&*this.memory, this.now_us());
             let Some(delay) = delay else {
                 break;
             };
@@ -168,7 +170,10 @@ impl Transport for SwTransportRef {
         if offset + 8 > BAR0_SIZE {
             return Err(EINVAL);
         }
-        self.0.device.lock().doorbell(offset, value, self.0.now_us());
+        self.0
+            .device
+            .lock()
+            .doorbell(offset, value, self.0.now_us());
         self.0.kick();
         Ok(())
     }

@@ -194,6 +194,12 @@ impl<T: Driver> Adapter<T> {
         unsafe { Device::from_raw(ibdev) }
     }
 
+    /// The `dealloc_driver` operation.
+    ///
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, for a device of driver `T` (and its objects), with the
+    /// arguments `struct ib_device_ops` documents.
     unsafe extern "C" fn dealloc_driver_callback(ibdev: *mut bindings::ib_device) {
         let dev = ibdev.cast::<Device<T>>();
         // SAFETY: `dealloc_driver` is the last operation the core calls, from
@@ -202,6 +208,12 @@ impl<T: Driver> Adapter<T> {
         unsafe { ptr::drop_in_place(&raw mut (*dev).data) };
     }
 
+    /// The `query_device` operation.
+    ///
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, for a device of driver `T` (and its objects), with the
+    /// arguments `struct ib_device_ops` documents.
     unsafe extern "C" fn query_device_callback(
         ibdev: *mut bindings::ib_device,
         attr: *mut bindings::ib_device_attr,
@@ -222,6 +234,12 @@ impl<T: Driver> Adapter<T> {
         })
     }
 
+    /// The `query_port` operation.
+    ///
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, for a device of driver `T` (and its objects), with the
+    /// arguments `struct ib_device_ops` documents.
     unsafe extern "C" fn query_port_callback(
         ibdev: *mut bindings::ib_device,
         port: u32,
@@ -236,6 +254,12 @@ impl<T: Driver> Adapter<T> {
         })
     }
 
+    /// The `get_port_immutable` operation.
+    ///
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, for a device of driver `T` (and its objects), with the
+    /// arguments `struct ib_device_ops` documents.
     unsafe extern "C" fn get_port_immutable_callback(
         ibdev: *mut bindings::ib_device,
         port: u32,
@@ -251,6 +275,12 @@ impl<T: Driver> Adapter<T> {
         })
     }
 
+    /// The `get_link_layer` operation.
+    ///
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, for a device of driver `T` (and its objects), with the
+    /// arguments `struct ib_device_ops` documents.
     unsafe extern "C" fn get_link_layer_callback(
         ibdev: *mut bindings::ib_device,
         port: u32,
@@ -260,6 +290,12 @@ impl<T: Driver> Adapter<T> {
         T::get_link_layer(dev, port) as bindings::rdma_link_layer
     }
 
+    /// The `query_gid` operation.
+    ///
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, for a device of driver `T` (and its objects), with the
+    /// arguments `struct ib_device_ops` documents.
     unsafe extern "C" fn query_gid_callback(
         ibdev: *mut bindings::ib_device,
         port: u32,
@@ -277,6 +313,12 @@ impl<T: Driver> Adapter<T> {
         })
     }
 
+    /// The `query_pkey` operation.
+    ///
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, for a device of driver `T` (and its objects), with the
+    /// arguments `struct ib_device_ops` documents.
     unsafe extern "C" fn query_pkey_callback(
         ibdev: *mut bindings::ib_device,
         port: u32,
@@ -293,6 +335,12 @@ impl<T: Driver> Adapter<T> {
         })
     }
 
+    /// The `alloc_ucontext` operation.
+    ///
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, for a device of driver `T` (and its objects), with the
+    /// arguments `struct ib_device_ops` documents.
     unsafe extern "C" fn alloc_ucontext_callback(
         ctx: *mut bindings::ib_ucontext,
         udata: *mut bindings::ib_udata,
@@ -310,12 +358,24 @@ impl<T: Driver> Adapter<T> {
         })
     }
 
+    /// The `dealloc_ucontext` operation.
+    ///
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, for a device of driver `T` (and its objects), with the
+    /// arguments `struct ib_device_ops` documents.
     unsafe extern "C" fn dealloc_ucontext_callback(ctx: *mut bindings::ib_ucontext) {
         // SAFETY: The core calls this once for a context whose `alloc_ucontext` succeeded,
         // then frees it.
         unsafe { ptr::drop_in_place(&raw mut (*ctx.cast::<Ucontext<T>>()).data) };
     }
 
+    /// The `mmap` operation.
+    ///
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, for a device of driver `T` (and its objects), with the
+    /// arguments `struct ib_device_ops` documents.
     unsafe extern "C" fn mmap_callback(
         ctx: *mut bindings::ib_ucontext,
         vma: *mut bindings::vm_area_struct,
@@ -329,6 +389,12 @@ impl<T: Driver> Adapter<T> {
         })
     }
 
+    /// The `alloc_pd` operation.
+    ///
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, for a device of driver `T` (and its objects), with the
+    /// arguments `struct ib_device_ops` documents.
     unsafe extern "C" fn alloc_pd_callback(
         pd: *mut bindings::ib_pd,
         udata: *mut bindings::ib_udata,
@@ -351,6 +417,12 @@ impl<T: Driver> Adapter<T> {
         })
     }
 
+    /// The `dealloc_pd` operation.
+    ///
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, for a device of driver `T` (and its objects), with the
+    /// arguments `struct ib_device_ops` documents.
     unsafe extern "C" fn dealloc_pd_callback(
         pd: *mut bindings::ib_pd,
         udata: *mut bindings::ib_udata,
@@ -366,6 +438,12 @@ impl<T: Driver> Adapter<T> {
         })
     }
 
+    /// The `create_cq` operation.
+    ///
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, for a device of driver `T` (and its objects), with the
+    /// arguments `struct ib_device_ops` documents.
     unsafe extern "C" fn create_cq_callback(
         cq: *mut bindings::ib_cq,
         attr: *const bindings::ib_cq_init_attr,
@@ -392,6 +470,12 @@ impl<T: Driver> Adapter<T> {
         })
     }
 
+    /// The `destroy_cq` operation.
+    ///
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, for a device of driver `T` (and its objects), with the
+    /// arguments `struct ib_device_ops` documents.
     unsafe extern "C" fn destroy_cq_callback(
         cq: *mut bindings::ib_cq,
         udata: *mut bindings::ib_udata,
@@ -406,25 +490,28 @@ impl<T: Driver> Adapter<T> {
         })
     }
 
+    /// The `create_wq` operation.
+    ///
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, for a device of driver `T` (and its objects), with the
+    /// arguments `struct ib_device_ops` documents.
     unsafe extern "C" fn create_wq_callback(
         pd: *mut bindings::ib_pd,
         attr: *mut bindings::ib_wq_init_attr,
         udata: *mut bindings::ib_udata,
     ) -> *mut bindings::ib_wq {
-        let result = (|| {
-            // SAFETY: The core calls with a complete PD of a device of `T`, attributes whose
-            // CQ is a complete CQ of the same device, and a null or uverbs udata.
-            let (pd, attr, ctx, udata) = unsafe {
-                (
-                    Pd::<T>::from_raw(pd),
-                    WqInitAttr::<T>::from_raw(attr),
-                    udata_ctx::<T>(udata),
-                    UData::from_raw(udata),
-                )
-            };
-            Self::wq_alloc(pd, &attr, ctx, udata)
-        })();
-        match result {
+        // SAFETY: The core calls with a complete PD of a device of `T`, attributes whose CQ is
+        // a complete CQ of the same device, and a null or uverbs udata.
+        let (pd, attr, ctx, udata) = unsafe {
+            (
+                Pd::<T>::from_raw(pd),
+                WqInitAttr::<T>::from_raw(attr),
+                udata_ctx::<T>(udata),
+                UData::from_raw(udata),
+            )
+        };
+        match Self::wq_alloc(pd, &attr, ctx, udata) {
             Ok(wq) => wq,
             Err(e) => e.to_ptr(),
         }
@@ -475,6 +562,12 @@ impl<T: Driver> Adapter<T> {
         Ok(KBox::into_raw(obj).cast())
     }
 
+    /// The `destroy_wq` operation.
+    ///
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, for a device of driver `T` (and its objects), with the
+    /// arguments `struct ib_device_ops` documents.
     unsafe extern "C" fn destroy_wq_callback(
         wq: *mut bindings::ib_wq,
         udata: *mut bindings::ib_udata,
@@ -490,6 +583,12 @@ impl<T: Driver> Adapter<T> {
         })
     }
 
+    /// The `create_rwq_ind_table` operation.
+    ///
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, for a device of driver `T` (and its objects), with the
+    /// arguments `struct ib_device_ops` documents.
     unsafe extern "C" fn create_rwq_ind_table_callback(
         table: *mut bindings::ib_rwq_ind_table,
         attr: *mut bindings::ib_rwq_ind_table_init_attr,
@@ -515,6 +614,12 @@ impl<T: Driver> Adapter<T> {
         })
     }
 
+    /// The `destroy_rwq_ind_table` operation.
+    ///
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, for a device of driver `T` (and its objects), with the
+    /// arguments `struct ib_device_ops` documents.
     unsafe extern "C" fn destroy_rwq_ind_table_callback(
         table: *mut bindings::ib_rwq_ind_table,
     ) -> c_int {
@@ -528,6 +633,12 @@ impl<T: Driver> Adapter<T> {
         })
     }
 
+    /// The `create_qp` operation.
+    ///
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, for a device of driver `T` (and its objects), with the
+    /// arguments `struct ib_device_ops` documents.
     unsafe extern "C" fn create_qp_callback(
         qp: *mut bindings::ib_qp,
         attr: *mut bindings::ib_qp_init_attr,
@@ -553,6 +664,12 @@ impl<T: Driver> Adapter<T> {
         })
     }
 
+    /// The `destroy_qp` operation.
+    ///
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, for a device of driver `T` (and its objects), with the
+    /// arguments `struct ib_device_ops` documents.
     unsafe extern "C" fn destroy_qp_callback(
         qp: *mut bindings::ib_qp,
         udata: *mut bindings::ib_udata,
@@ -568,6 +685,12 @@ impl<T: Driver> Adapter<T> {
     }
 
     #[allow(clippy::too_many_arguments)]
+    /// The `reg_user_mr` operation.
+    ///
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, for a device of driver `T` (and its objects), with the
+    /// arguments `struct ib_device_ops` documents.
     unsafe extern "C" fn reg_user_mr_callback(
         pd: *mut bindings::ib_pd,
         start: u64,
@@ -577,24 +700,27 @@ impl<T: Driver> Adapter<T> {
         _dmah: *mut bindings::ib_dmah,
         udata: *mut bindings::ib_udata,
     ) -> *mut bindings::ib_mr {
-        let result = (|| {
-            // SAFETY: The core calls with a complete PD of a device of `T` and a null or
-            // uverbs udata.
-            let (pd, udata) = unsafe { (Pd::<T>::from_raw(pd), UData::from_raw(udata)) };
-            let args = UserMrArgs {
-                start,
-                length,
-                iova,
-                access,
-            };
-            Self::mr_alloc(pd, &args, udata)
-        })();
-        match result {
+        // SAFETY: The core calls with a complete PD of a device of `T` and a null or uverbs
+        // udata.
+        let (pd, udata) = unsafe { (Pd::<T>::from_raw(pd), UData::from_raw(udata)) };
+        let args = UserMrArgs {
+            start,
+            length,
+            iova,
+            access,
+        };
+        match Self::mr_alloc(pd, &args, udata) {
             Ok(mr) => mr,
             Err(e) => e.to_ptr(),
         }
     }
 
+    /// The `dereg_mr` operation.
+    ///
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, for a device of driver `T` (and its objects), with the
+    /// arguments `struct ib_device_ops` documents.
     unsafe extern "C" fn dereg_mr_callback(
         mr: *mut bindings::ib_mr,
         udata: *mut bindings::ib_udata,

@@ -162,6 +162,8 @@ fn new_device(counters: &Arc<Counters>) -> Result<UnregisteredDevice<TestDriver>
     }))
 }
 
+mod objects;
+
 #[kunit_tests(rust_rdma)]
 mod device_tests {
     use super::*;
@@ -249,10 +251,8 @@ mod device_tests {
         // SAFETY: `raw` is the plain byte view of the union.
         assert_eq!(unsafe { gid.raw }, GID0);
         // SAFETY: As above.
-        assert_eq!(
-            unsafe { query_gid(reg.as_raw(), 1, 1, &mut gid) },
-            EINVAL.to_errno()
-        );
+        let ret = unsafe { query_gid(reg.as_raw(), 1, 1, &mut gid) };
+        assert_eq!(ret, EINVAL.to_errno());
 
         assert_eq!(counters.data_dropped.load(Relaxed), 0);
         drop(reg);

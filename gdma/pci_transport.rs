@@ -1,0 +1,504 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! The [`Transport`] of a MANA PCI function: BAR0, coherent DMA memory and MSI-X vectors.
+//!
+//! C: `mana_gd_init_registers()`, `mana_gd_init_vf_regs()`, `mana_gd_init_pf_regs()`,
+//! `mana_gd_ring_doorbell()`, `mana_gd_alloc_memory()` and `mana_gd_setup_hwc_irqs()` in
+//! `drivers/net/ethernet/microsoft/mana/gdma_main.c`.
+//!
+//! # Lifetimes and revocation
+//!
+//! The core holds its transport as an `Arc<dyn Transport>`, which must be `'static`, while every
+//! PCI resource in 7.3 is tied to the bound device (`Bar<'bound>`, `IrqVectorRegistration<'bound>`,
+//! `ThreadedRegistration<'bound, _>`). The resources are therefore split in two:
+//!
+//! - [`PciTransport`] (`'static`, shared with the core) holds only what can outlive the binding
+//!   soundly:
+//!   - BAR0 as a [`pci::DevresBar`] (a `Devres`): every register access and doorbell goes through
+//!     `try_access()`, an RCU read-side section, and fails with `ENXIO` once the device is unbound
+//!     and devres has unmapped the BAR. This is the pattern `Bar::into_devres()` exists for; it
+//!     is lock-free and usable from any context.
+//!   - A reference to the device for DMA allocations, behind a gate ([`PciTransport::close_dma`]):
+//!     `Coherent` needs a `&Device<Bound>` and may sleep, so a revocable RCU guard cannot cover
+//!     it. The gate is a mutex that is open from probe until the PCI driver's data is dropped
+//!     (which `post_unbind` does while the device is still bound); an allocation holds the mutex,
+//!     so the device is bound for its whole duration, and after the gate closes `alloc_dma`
+//!     fails with `ENXIO`. Buffers already handed out keep an `ARef` to the device and are freed
+//!     with it; that `Coherent` is not revoked on unbind is the kernel's own TODO (`dma.rs`).
+//!   - The table of interrupt handlers ([`Handlers`]), shared with the IRQ registrations.
+//! - The PCI driver's data (`pci_drv.rs`, `Data<'bound>`) holds the MSI-X allocation and one
+//!   [`ThreadedRegistration`] per vector ([`register_irqs`]), so `free_irq()` and
+//!   `pci_free_irq_vectors()` run on unbind, in that order, whatever the core still holds.
+//!
+//! # Interrupts
+//!
+//! The core's handlers may sleep (the hardware channel's handler takes a kernel `Mutex` and
+//! wakes waiters), so each vector gets a threaded registration: the hard handler only checks
+//! that a handler is installed and wakes the IRQ thread, which calls it. The handlers live in a
+//! [`SpinLockIrq`] because the hard handler reads it in interrupt context; the IRQ thread clones
+//! the `Arc` under the lock and calls it (and drops it) outside, in process context.
+//!
+//! # Registers of a PF
+//!
+//! The core reads the doorbell page offset, the doorbell page size and the SMC offset at the VF
+//! offsets (0x08, 0x10, 0x18). A VF (and the PF 0x00C1) has them there; the PF 0x00B9 has its
+//! own doorbell registers and finds the SMC through its SR-IOV configuration base. On such a PF
+//! the transport reads the real registers once, checks them as `mana_gd_init_pf_regs()` does,
+//! and answers those three reads from that snapshot ([`RegView`]). Nothing else of the core
+//! reads these offsets: SMC accesses are at `shm + 4 * i` with `shm` checked to hold the whole
+//! aperture, and doorbells are writes.
+
+use kernel::{
+    device::{
+        Bound,
+        Device as KDevice, //
+    },
+    dma::Coherent,
+    io::{
+        io_project,
+        Io, //
+    },
+    irq::{
+        self,
+        IrqReturn,
+        ThreadedHandler,
+        ThreadedIrqReturn,
+        ThreadedRegistration, //
+    },
+    macros, new_mutex, new_spinlock_irq, pci,
+    prelude::*,
+    sync::{
+        aref::ARef,
+        barrier::{
+            dma_mb,
+            mb,
+            Read,
+            Write, //
+        },
+        Arc,
+        Mutex,
+        SpinLockIrq, //
+    },
+};
+
+use crate::{
+    dma::{
+        check_range,
+        DmaBuf,
+        DmaMemory, //
+    },
+    transport::{
+        InterruptHandler,
+        Transport, //
+    },
+    wire::{
+        regs::{
+            self,
+            RegLayout, //
+        },
+        smc,
+    },
+};
+
+/// The most queue vectors the core may use (C: `MANA_MAX_NUM_QUEUES`).
+const MAX_QUEUE_VECTORS: u32 = 64;
+
+/// The most MSI-X vectors a function gets: the hardware channel's plus one per queue.
+pub(crate) const MAX_VECTORS: usize = MAX_QUEUE_VECTORS as usize + 1;
+
+/// Device-visible buffers are whole 4 KiB pages (C: `MANA_PAGE_SIZE`).
+const DMA_PAGE: usize = 4096;
+
+/// The name of the interrupts in `/proc/interrupts` (7.3 takes a `&'static CStr` only).
+const IRQ_NAME: &CStr = c"mana_gdma";
+
+/// How many MSI-X vectors to ask for on a machine with `cpus` CPUs: one per CPU for the queues
+/// (at most [`MAX_QUEUE_VECTORS`]) and one for the hardware channel, as
+/// `mana_gd_setup_hwc_irqs()` does. The PCI core further limits it to the function's MSI-X
+/// table.
+pub(crate) fn vector_budget(cpus: u32) -> u32 {
+    cpus.clamp(1, MAX_QUEUE_VECTORS) + 1
+}
+
+/// Checks the SR-IOV configuration base of a PF 0x00B9 as `mana_gd_init_pf_regs()` does: inside
+/// BAR0 (of `bar_size` bytes) with room for the SMC offset register, and 8-byte aligned.
+pub(crate) fn pf_sriov_base(bar_size: u64, sriov_base: u64) -> Result<u64> {
+    let room = (regs::GDMA_PF_REG_SHM_OFF + size_of::<u64>()) as u64;
+    if sriov_base >= bar_size || bar_size - sriov_base < room || sriov_base % 8 != 0 {
+        return Err(EPROTO);
+    }
+    Ok(sriov_base)
+}
+
+/// The SMC offset of a PF 0x00B9: `sriov_base + shm_off`, where the SMC aperture must fit in
+/// BAR0 and `shm_off` must be 4-byte aligned (`mana_gd_init_pf_regs()`). `sriov_base` must
+/// have passed [`pf_sriov_base`].
+pub(crate) fn pf_shm_offset(bar_size: u64, sriov_base: u64, shm_off: u64) -> Result<u64> {
+    let remaining = bar_size.checked_sub(sriov_base).ok_or(EPROTO)?;
+    if shm_off >= remaining
+        || remaining - shm_off < smc::SMC_APERTURE_SIZE as u64
+        || shm_off % 4 != 0
+    {
+        return Err(EPROTO);
+    }
+    Ok(sriov_base + shm_off)
+}
+
+/// How the three location registers the core reads are answered.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum RegView {
+    /// VF layout: read from BAR0 as they are.
+    Direct,
+    /// PF 0x00B9: read once from the PF registers, served at the VF offsets.
+    Pf {
+        /// The doorbell page offset (C: `GDMA_PF_REG_DB_PAGE_OFF`).
+        db_page_off: u64,
+        /// The doorbell page size register (C: `GDMA_PF_REG_DB_PAGE_SIZE`).
+        db_page_size: u32,
+        /// The SMC offset, already relative to BAR0.
+        shm_off: u64,
+    },
+}
+
+impl RegView {
+    /// Reads the registers of a function with `layout` through `bar`, of `bar_size` bytes.
+    pub(crate) fn read(
+        bar: &pci::Bar<'_>,
+        layout: RegLayout,
+        bar_size: usize,
+        dev: &KDevice,
+    ) -> Result<Self> {
+        match layout {
+            RegLayout::Vf => Ok(Self::Direct),
+            RegLayout::Pf => {
+                let bar_size = bar_size as u64;
+                let db_page_size = bar.try_read32(layout.db_page_size_reg())?;
+                let db_page_off = bar.try_read64(layout.db_page_off_reg())?;
+                let raw_base = bar.try_read64(regs::GDMA_SRIOV_REG_CFG_BASE_OFF)?;
+                let sriov_base = pf_sriov_base(bar_size, raw_base).inspect_err(|_| {
+                    dev_err!(
+                        dev,
+                        "SR-IOV base offset 0x{:x} out of range or unaligned (BAR0 0x{:x} bytes)\n",
+                        raw_base,
+                        bar_size
+                    )
+                })?;
+                let shm_reg = usize::try_from(sriov_base)? + regs::GDMA_PF_REG_SHM_OFF;
+                let raw_shm = bar.try_read64(shm_reg)?;
+                let shm_off = pf_shm_offset(bar_size, sriov_base, raw_shm).inspect_err(|_| {
+                    dev_err!(
+                        dev,
+                        "SR-IOV SMC offset 0x{:x} out of range or unaligned (BAR0 0x{:x} bytes)\n",
+                        raw_shm,
+                        bar_size
+                    )
+                })?;
+                Ok(Self::Pf {
+                    db_page_off,
+                    db_page_size,
+                    shm_off,
+                })
+            }
+        }
+    }
+
+    fn read32(&self, offset: usize) -> Option<u32> {
+        match *self {
+            Self::Pf { db_page_size, .. } if offset == regs::GDMA_REG_DB_PAGE_SIZE => {
+                Some(db_page_size)
+            }
+            _ => None,
+        }
+    }
+
+    fn read64(&self, offset: usize) -> Option<u64> {
+        match *self {
+            Self::Pf { db_page_off, .. } if offset == regs::GDMA_REG_DB_PAGE_OFFSET => {
+                Some(db_page_off)
+            }
+            Self::Pf { shm_off, .. } if offset == regs::GDMA_REG_SHM_OFFSET => Some(shm_off),
+            _ => None,
+        }
+    }
+}
+
+/// The interrupt handlers the core installed, one slot per vector.
+#[pin_data]
+pub(crate) struct Handlers {
+    #[pin]
+    slots: SpinLockIrq<[Option<Arc<dyn InterruptHandler>>; MAX_VECTORS]>,
+}
+
+impl Handlers {
+    /// Creates an empty table.
+    pub(crate) fn new() -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Self {
+                slots <- new_spinlock_irq!([const { None }; MAX_VECTORS]),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    fn installed(&self, vector: usize) -> bool {
+        self.slots.lock().get(vector).is_some_and(Option::is_some)
+    }
+
+    fn get(&self, vector: usize) -> Option<Arc<dyn InterruptHandler>> {
+        self.slots.lock().get(vector).cloned().flatten()
+    }
+
+    fn replace(
+        &self,
+        vector: usize,
+        handler: Option<Arc<dyn InterruptHandler>>,
+    ) -> Result<Option<Arc<dyn InterruptHandler>>> {
+        let mut slots = self.slots.lock();
+        let slot = slots.get_mut(vector).ok_or(EINVAL)?;
+        Ok(core::mem::replace(slot, handler))
+    }
+}
+
+/// The IRQ handler of one vector: dispatches to the handler the core installed for it.
+#[pin_data]
+pub(crate) struct VectorIrq {
+    handlers: Arc<Handlers>,
+    vector: usize,
+}
+
+impl ThreadedHandler for VectorIrq {
+    fn handle(&self) -> ThreadedIrqReturn {
+        if self.handlers.installed(self.vector) {
+            ThreadedIrqReturn::WakeThread
+        } else {
+            ThreadedIrqReturn::None
+        }
+    }
+
+    fn handle_threaded(&self) -> IrqReturn {
+        // The clone is called and dropped outside the lock, in the IRQ thread.
+        match self.handlers.get(self.vector) {
+            Some(handler) => {
+                handler.handle();
+                IrqReturn::Handled
+            }
+            None => IrqReturn::None,
+        }
+    }
+}
+
+/// The IRQ registrations of a function, one per allocated vector.
+pub(crate) type Irqs<'bound> = KVec<Pin<KBox<ThreadedRegistration<'bound, VectorIrq>>>>;
+
+/// Requests a threaded IRQ for every vector of `vectors`, each dispatching to its slot in
+/// `handlers`.
+pub(crate) fn register_irqs<'bound>(
+    vectors: &'bound pci::IrqVectorRegistration<'bound>,
+    handlers: &Arc<Handlers>,
+) -> Result<Irqs<'bound>> {
+    let mut irqs = KVec::with_capacity(vectors.len(), GFP_KERNEL)?;
+    for vector in 0..vectors.len() {
+        let request: irq::IrqRequest<'bound> = vectors.index(vector)?.into();
+        let shared = handlers.clone();
+        let handler = try_pin_init!(VectorIrq {
+            handlers: shared,
+            vector,
+        }? Error);
+        // SAFETY: The registration goes into a pinned box owned by the returned vector, which
+        // the PCI driver's data drops (never forgets) on unbind, before `vectors`.
+        let registration = unsafe {
+            ThreadedRegistration::new(request, irq::Flags::TRIGGER_NONE, IRQ_NAME, handler)
+        };
+        irqs.push(KBox::pin_init(registration, GFP_KERNEL)?, GFP_KERNEL)?;
+    }
+    Ok(irqs)
+}
+
+/// One coherent DMA buffer of a PCI function.
+struct PciDmaMemory {
+    mem: Coherent<[u8]>,
+}
+
+impl DmaMemory for PciDmaMemory {
+    fn dma_addr(&self) -> u64 {
+        self.mem.dma_address()
+    }
+
+    fn size(&self) -> usize {
+        self.mem.size()
+    }
+
+    fn read(&self, offset: usize, out: &mut [u8]) -> Result {
+        check_range(offset, out.len(), self.mem.size())?;
+        // Orders this copy after every earlier read of device-written memory, as the C driver's
+        // `rmb()` after the owner bits of an EQE or CQE does.
+        dma_mb(Read);
+        let mem = &self.mem;
+        let end = offset + out.len();
+        io_project!(mem, [try: offset..end]).copy_to_slice(out);
+        Ok(())
+    }
+
+    fn write(&self, offset: usize, data: &[u8]) -> Result {
+        check_range(offset, data.len(), self.mem.size())?;
+        // The device reads what the core writes only after a doorbell, and
+        // `ring_doorbell()` puts a write barrier before it.
+        let mem = &self.mem;
+        let end = offset + data.len();
+        io_project!(mem, [try: offset..end]).copy_from_slice(data);
+        Ok(())
+    }
+}
+
+/// The [`Transport`] of a bound MANA PCI function (see the module documentation).
+#[pin_data]
+pub(crate) struct PciTransport {
+    bar: pci::DevresBar,
+    regs: RegView,
+    dev: ARef<KDevice>,
+    #[pin]
+    dma_open: Mutex<bool>,
+    handlers: Arc<Handlers>,
+    num_vectors: u32,
+}
+
+impl PciTransport {
+    /// Creates the transport of `dev` over BAR0 `bar` (registers as `regs` says) with
+    /// `num_vectors` MSI-X vectors dispatching to `handlers`.
+    pub(crate) fn new(
+        dev: &KDevice<Bound>,
+        bar: pci::DevresBar,
+        regs: RegView,
+        handlers: Arc<Handlers>,
+        num_vectors: u32,
+    ) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            try_pin_init!(Self {
+                bar,
+                regs,
+                dev: dev.into(),
+                dma_open <- new_mutex!(true),
+                handlers,
+                num_vectors: num_vectors.min(MAX_VECTORS as u32),
+            }? Error),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Closes the DMA gate: from now on `alloc_dma` fails with `ENXIO`. Waits for an allocation
+    /// in progress. Called before the PCI driver's data is gone, while the device is bound.
+    pub(crate) fn close_dma(&self) {
+        *self.dma_open.lock() = false;
+    }
+
+    fn with_bar<R>(&self, f: impl FnOnce(&pci::Bar<'_>) -> Result<R>) -> Result<R> {
+        let bar = self.bar.try_access().ok_or(ENXIO)?;
+        f(&bar)
+    }
+}
+
+impl Transport for PciTransport {
+    fn read32(&self, offset: usize) -> Result<u32> {
+        if let Some(value) = self.regs.read32(offset) {
+            return Ok(value);
+        }
+        self.with_bar(|bar| bar.try_read32(offset))
+    }
+
+    fn write32(&self, offset: usize, value: u32) -> Result {
+        self.with_bar(|bar| bar.try_write32(value, offset))
+    }
+
+    fn read64(&self, offset: usize) -> Result<u64> {
+        if let Some(value) = self.regs.read64(offset) {
+            return Ok(value);
+        }
+        self.with_bar(|bar| bar.try_read64(offset))
+    }
+
+    fn ring_doorbell(&self, offset: usize, value: u64) -> Result {
+        self.with_bar(|bar| {
+            // C: `wmb(); writeq(...)` in `mana_gd_ring_doorbell()`: queue entries written to
+            // DMA memory are visible before the device is told about them.
+            mb(Write);
+            bar.try_write64(value, offset)
+        })
+    }
+
+    fn alloc_dma(&self, size: usize) -> Result<DmaBuf> {
+        if size == 0 || size % DMA_PAGE != 0 {
+            return Err(EINVAL);
+        }
+        let open = self.dma_open.lock();
+        if !*open {
+            return Err(ENXIO);
+        }
+        // SAFETY: The gate is open only while the PCI driver's data exists, i.e. while the
+        // device is bound; closing it takes this lock, which is held until the allocation is
+        // done, so `dev` stays bound for the lifetime of this reference.
+        let dev = unsafe { self.dev.as_bound() };
+        let mem = Coherent::<u8>::zeroed_slice(dev, size, GFP_KERNEL)?;
+        drop(open);
+        let mem: KBox<dyn DmaMemory> = KBox::new(PciDmaMemory { mem }, GFP_KERNEL)?;
+        Ok(DmaBuf::new(mem))
+    }
+
+    fn set_interrupt_handler(
+        &self,
+        vector: u32,
+        handler: Option<Arc<dyn InterruptHandler>>,
+    ) -> Result {
+        if vector >= self.num_vectors {
+            return Err(EINVAL);
+        }
+        let old = self.handlers.replace(vector as usize, handler)?;
+        // The old handler is dropped here, outside the IRQ-disabling lock.
+        drop(old);
+        Ok(())
+    }
+
+    fn num_vectors(&self) -> u32 {
+        self.num_vectors
+    }
+}
+
+#[macros::kunit_tests(mana_rs_gdma_pci)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vector_budget_is_one_per_cpu_plus_hwc_capped() {
+        assert_eq!(vector_budget(0), 2);
+        assert_eq!(vector_budget(1), 2);
+        assert_eq!(vector_budget(8), 9);
+        assert_eq!(vector_budget(64), 65);
+        assert_eq!(vector_budget(4096), MAX_VECTORS as u32);
+    }
+
+    #[test]
+    fn pf_sriov_base_checks() {
+        let bar = 0x10_0000u64;
+        assert_eq!(pf_sriov_base(bar, 0x1000).ok(), Some(0x1000));
+        // Exactly room for the 64-bit register at +0x70.
+        assert_eq!(pf_sriov_base(bar, bar - 0x78).ok(), Some(bar - 0x78));
+        assert!(pf_sriov_base(bar, bar - 0x70).is_err());
+        assert!(pf_sriov_base(bar, bar).is_err());
+        assert!(pf_sriov_base(bar, !7u64).is_err());
+        assert!(pf_sriov_base(bar, 0x1004).is_err());
+    }
+
+    #[test]
+    fn pf_shm_offset_checks() {
+        let bar = 0x10_0000u64;
+        let base = 0x8_0000u64;
+        assert_eq!(pf_shm_offset(bar, base, 0x100).ok(), Some(0x8_0100));
+        // The aperture ends exactly at the end of BAR0.
+        let last = bar - base - smc::SMC_APERTURE_SIZE as u64;
+        assert_eq!(pf_shm_offset(bar, base, last).ok(), Some(bar - 32));
+        assert!(pf_shm_offset(bar, base, last + 4).is_err());
+        assert!(pf_shm_offset(bar, base, bar - base).is_err());
+        assert!(pf_shm_offset(bar, base, u64::MAX - 3).is_err());
+        assert!(pf_shm_offset(bar, base, 0x102).is_err());
+        assert!(pf_shm_offset(bar, bar + 8, 0).is_err());
+    }
+}
