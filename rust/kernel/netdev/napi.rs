@@ -284,4 +284,42 @@ impl<P: Poll> NapiPoll<'_, P> {
         skb.put(len)?;
         Ok(skb)
     }
+
+    /// Builds a buffer around a fragment of a page the caller keeps, with the NAPI cache
+    /// (`napi_build_skb`), like [`Skb::build_from_page_frag`].
+    ///
+    /// # Safety
+    ///
+    /// As for [`Skb::build_from_page_frag`]: the fragment must not be part of another live
+    /// buffer, and must not be written until the returned buffer and its clones are freed.
+    pub unsafe fn build_skb_frag(
+        &self,
+        page: &Page,
+        offset: u32,
+        frag_size: u32,
+        headroom: u32,
+        len: u32,
+    ) -> Result<Skb> {
+        Skb::check_frag(offset, frag_size, headroom, len)?;
+        // SAFETY: `page.as_ptr()` is a valid page, mapped in the kernel's linear map; `offset` is
+        // within it (checked above).
+        let data = unsafe { bindings::page_address(page.as_ptr()).byte_add(offset as usize) };
+        // SAFETY: `page` is valid; the reference is the buffer's, dropped when it frees its head.
+        unsafe { bindings::get_page(page.as_ptr()) };
+        // SAFETY: Bottom halves are disabled (poll); `data` starts a cache-aligned fragment of
+        // `frag_size` bytes with room for the shared info (checked above) that no other buffer
+        // uses and nothing writes (see the safety requirements); the buffer takes the reference
+        // taken above.
+        let skb = unsafe { bindings::napi_build_skb(data, frag_size) };
+        let Some(skb) = NonNull::new(skb) else {
+            // SAFETY: Drops the reference taken above, which the buffer did not take.
+            unsafe { bindings::put_page(page.as_ptr()) };
+            return Err(ENOMEM);
+        };
+        // SAFETY: `napi_build_skb()` returned a new buffer that we own.
+        let mut skb = unsafe { Skb::from_raw(skb) };
+        skb.reserve(headroom)?;
+        skb.put(len)?;
+        Ok(skb)
+    }
 }

@@ -952,6 +952,7 @@ mod napi_tests {
                 NAPI_POLL_WEIGHT, //
             },
             skb::{
+                page_ref_count,
                 GroResult,
                 HashType, //
             },
@@ -973,6 +974,9 @@ mod napi_tests {
 
     struct Poller {
         dev: DevRef,
+        /// A receive page whose second half is lent to the stack and reused once it is back.
+        rx_page: Page,
+        recycled: Atomic<u32>,
         pending: Atomic<u32>,
         polls: Atomic<u32>,
         processed: Atomic<u32>,
@@ -987,7 +991,16 @@ mod napi_tests {
             // SAFETY: See `DevRef`.
             let dev = unsafe { self.dev.0.as_ref() };
             let f = frame::<60>(0x88b5);
-            let mut skb = if built {
+            let mut skb = if built && page_ref_count(&self.rx_page) == 1 {
+                // The stack released the half: write the next packet into it and lend it again.
+                // SAFETY: `f` is readable for 60 bytes; 2048 + 64 + 60 is within the page, whose
+                // second half no buffer uses now (reference count 1) and only this poll, which
+                // never runs concurrently with itself, writes.
+                unsafe { self.rx_page.write_raw(f.as_ptr(), 2048 + 64, f.len())? };
+                self.recycled.fetch_add(1u32, Relaxed);
+                // SAFETY: As above; the half is not written again until the count drops back.
+                unsafe { napi.build_skb_frag(&self.rx_page, 2048, 2048, 64, 60)? }
+            } else if built {
                 let page = Page::alloc_page(GFP_ATOMIC)?;
                 // SAFETY: `f` is readable for 60 bytes and 64 + 60 lies within the page.
                 unsafe { page.write_raw(f.as_ptr(), 64, f.len())? };
@@ -1048,6 +1061,8 @@ mod napi_tests {
         )?)?;
         let poller = Poller {
             dev: DevRef(NonNull::from(&*reg)),
+            rx_page: Page::alloc_page(GFP_KERNEL)?,
+            recycled: Atomic::new(0),
             pending: Atomic::new(100),
             polls: Atomic::new(0),
             processed: Atomic::new(0),
@@ -1071,6 +1086,9 @@ mod napi_tests {
         assert_eq!(p.last_budget.load(Relaxed), NAPI_POLL_WEIGHT);
         assert_eq!(p.gro_normal.load(Relaxed), 4);
         assert_eq!(p.rx_errors.load(Relaxed), 0);
+        // Each poll lent the recycled half once; the stack dropped the packets, giving it back.
+        assert_eq!(p.recycled.load(Relaxed), 2);
+        assert_eq!(page_ref_count(&p.rx_page), 1);
         assert!(wait_for(|| !napi.is_scheduled()));
 
         // Completed, so it can be scheduled again.
