@@ -54,12 +54,12 @@ use crate::{
             Handle,
             QueryDevCfgReq,
             QueryVportCfgReq, //
-            HASH_KEY_SIZE,
+            HASH_KEY_SIZE,    //
         },
         queue,
         regs,
         smc, //
-    },
+    }, //
 };
 
 /// Source of adapter numbers; each adapter gets the next one (used in device names).

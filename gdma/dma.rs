@@ -11,7 +11,7 @@ use kernel::{
     transmute::{
         AsBytes,
         FromBytes, //
-    },
+    }, //
 };
 
 /// One device-visible buffer, as the transport provides it.

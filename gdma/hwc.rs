@@ -21,7 +21,9 @@
 //! accessors, which take only the transport's own leaf locks.
 
 use kernel::{
-    new_condvar, new_mutex,
+    new_condvar,
+    new_mutex,
+    new_spinlock,
     prelude::*,
     sync::{
         atomic::{
@@ -31,13 +33,15 @@ use kernel::{
         Arc,
         CondVar,
         CondVarTimeoutResult,
-        Mutex, //
+        Mutex,
+        SpinLock, //
     },
     time::msecs_to_jiffies,
     transmute::{
         AsBytes,
         FromBytes, //
     },
+    workqueue, //
 };
 
 use crate::{
@@ -80,7 +84,7 @@ use crate::{
             WqeHeader, //
         },
         smc::EstablishHwc, //
-    },
+    }, //
 };
 
 /// Every hardware-channel queue is one page: the SMC passes only page frame numbers.
@@ -176,6 +180,18 @@ pub struct Hwc {
     cv: CondVar,
     next_activity: Atomic<u32>,
     timeout_ms: Atomic<u32>,
+    /// 1 while the device reports the link up (the default until it says otherwise).
+    link_up: Atomic<u32>,
+    #[pin]
+    link_listener: SpinLock<Option<Arc<dyn LinkListener>>>,
+}
+
+/// Told when the device reports that the link went up or down (SOC_RECONFIG_DATA events).
+///
+/// Called from a workqueue, with no core lock held, so it may take rtnl.
+pub trait LinkListener: Send + Sync {
+    /// The adapter's link is now up (`true`) or down.
+    fn link_changed(&self, up: bool);
 }
 
 /// Routes the channel's MSI-X vector to [`Hwc::process_events`].
@@ -242,6 +258,8 @@ impl Hwc {
                 cv <- new_condvar!("Hwc::cv"),
                 next_activity: Atomic::new(1),
                 timeout_ms: Atomic::new(DEFAULT_TIMEOUT_MS),
+                link_up: Atomic::new(1),
+                link_listener <- new_spinlock!(None),
             }),
             GFP_KERNEL,
         )?;
@@ -618,10 +636,13 @@ impl Hwc {
             }
             eqe_type::HWC_SOC_RECONFIG_DATA => {
                 let v = HwcInitTypeData::from_raw(eqe.details[0]);
-                if v.data_type().get() as u8 == reconfig_data::CFG_HWC_TIMEOUT
-                    && v.value().get() > 0
-                {
-                    self.set_timeout_ms(v.value().get());
+                match v.data_type().get() as u8 {
+                    reconfig_data::CFG_HWC_TIMEOUT if v.value().get() > 0 => {
+                        self.set_timeout_ms(v.value().get())
+                    }
+                    reconfig_data::HW_LINK_CONNECT => self.link_event(true),
+                    reconfig_data::HW_LINK_DISCONNECT => self.link_event(false),
+                    other => pr_warn!("unknown reconfiguration event type {}; ignored\n", other),
                 }
             }
             eqe_type::TEST_EVENT => {}
@@ -740,6 +761,34 @@ impl Hwc {
                     hdr.activity_id
                 );
                 Ok(())
+            }
+        }
+    }
+
+    /// Whether the device last reported the link up.
+    pub fn link_up(&self) -> bool {
+        self.link_up.load(Relaxed) != 0
+    }
+
+    /// Installs (or with `None`, removes) the listener of link events.
+    pub fn set_link_listener(&self, listener: Option<Arc<dyn LinkListener>>) {
+        let old = core::mem::replace(&mut *self.link_listener.lock(), listener);
+        drop(old);
+    }
+
+    /// Records a link event and tells the listener from a workqueue (this runs in the
+    /// channel's interrupt path with its state locked).
+    fn link_event(&self, up: bool) {
+        self.link_up.store(u32::from(up), Relaxed);
+        let listener = self.link_listener.lock().clone();
+        if let Some(listener) = listener {
+            let queued =
+                workqueue::system().try_spawn(GFP_ATOMIC, move || listener.link_changed(up));
+            if queued.is_err() {
+                pr_err!(
+                    "link {} event lost: out of memory\n",
+                    if up { "up" } else { "down" }
+                );
             }
         }
     }

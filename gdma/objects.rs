@@ -42,8 +42,8 @@ use crate::{
         queue::{
             self,
             queue_type, //
-        },
-    },
+        }, //
+    }, //
 };
 
 /// The smallest queue: one 4 KiB page.

@@ -44,7 +44,7 @@ use crate::{
     },
     sw::ClientDevices,
     wire::regs::RegLayout,
-    Adapter,
+    Adapter, //
 };
 
 /// Which kind of PCI function a device id names; the register offsets differ.

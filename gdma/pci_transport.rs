@@ -65,7 +65,10 @@ use kernel::{
         ThreadedIrqReturn,
         ThreadedRegistration, //
     },
-    macros, new_mutex, new_spinlock_irq, pci,
+    macros,
+    new_mutex,
+    new_spinlock_irq,
+    pci,
     prelude::*,
     sync::{
         aref::ARef,
@@ -78,7 +81,7 @@ use kernel::{
         Arc,
         Mutex,
         SpinLockIrq, //
-    },
+    }, //
 };
 
 use crate::{
@@ -96,8 +99,8 @@ use crate::{
             self,
             RegLayout, //
         },
-        smc,
-    },
+        smc, //
+    }, //
 };
 
 /// The most queue vectors the core may use (C: `MANA_MAX_NUM_QUEUES`).

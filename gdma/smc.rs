@@ -14,7 +14,7 @@ use crate::{
         self,
         EstablishHwc,
         SmcHdr, //
-    },
+    }, //
 };
 
 /// How often the mailbox is polled for the device's answer (the C driver: 20000 x 1-2 ms).

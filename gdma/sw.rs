@@ -185,6 +185,11 @@ impl SwAdapter {
         self.transport.with_device(|d| d.set_latency_us(latency_us))
     }
 
+    /// Has the device report the link up or down.
+    pub fn set_link(&self, up: bool) -> Result {
+        self.transport.set_link(up)
+    }
+
     /// Takes the adapter down as device removal does (the core's side; the clients must be gone).
     pub fn remove(&self) {
         self.adapter.remove();

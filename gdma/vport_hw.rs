@@ -18,8 +18,8 @@ use crate::{
             CfgRxSteerReq,
             ConfigVportReq,
             Handle, //
-        },
-    },
+        }, //
+    }, //
 };
 
 /// Programs an adapter's vports through its hardware channel.

@@ -30,6 +30,7 @@ use kernel::{
             RxfhSet, //
         },
         Device,
+        rtnl_lock,
         Registration,
         Rtnl,
         Stats64,
@@ -47,10 +48,11 @@ use kernel::{
         },
         Arc,
         Mutex, //
-    },
+    }, //
 };
 
 use mana_gdma::{
+    hwc::LinkListener,
     objects::{
         EventQueue,
         WqKind,
@@ -243,7 +245,11 @@ impl netdev::Driver for Port {
             })?;
         *active = Some(Active { lease, queues });
         drop(active);
-        dev.carrier_on();
+        if data.adapter.hwc().link_up() {
+            dev.carrier_on();
+        } else {
+            dev.carrier_off();
+        }
         dev.tx_start_all_queues();
         Ok(())
     }
@@ -460,7 +466,34 @@ impl ethtool::Operations for Port {
 
 /// The interfaces of one adapter.
 pub(crate) struct Ports {
+    adapter: Arc<Adapter>,
+    list: Arc<PortList>,
+}
+
+/// The registered interfaces; told about link changes by the core.
+struct PortList {
     ports: KVec<Registration<Port>>,
+}
+
+impl LinkListener for PortList {
+    fn link_changed(&self, up: bool) {
+        let _rtnl = rtnl_lock();
+        for dev in self.ports.iter() {
+            // The carrier follows the link only while the interface is up.
+            if up && dev.data().holds_lease() {
+                dev.carrier_on();
+            } else {
+                dev.carrier_off();
+            }
+        }
+    }
+}
+
+impl Drop for Ports {
+    fn drop(&mut self) {
+        // No link event reaches the interfaces once they start going away.
+        self.adapter.hwc().set_link_listener(None);
+    }
 }
 
 impl Ports {
@@ -482,10 +515,17 @@ impl Ports {
             // One event queue, and so one MSI-X vector besides the channel's, per queue.
             let vectors = adapter.num_vectors().saturating_sub(1);
             if vectors == 0 {
-                pr_err!("adapter {}: no MSI-X vector left for the interfaces' queues\n", adapter.id());
+                pr_err!(
+                    "adapter {}: no MSI-X vector left for the interfaces' queues\n",
+                    adapter.id()
+                );
                 return Err(ENOSPC);
             }
-            let queues = info.max_sq.min(info.max_rq).min(vectors).clamp(1, MAX_QUEUES);
+            let queues = info
+                .max_sq
+                .min(info.max_rq)
+                .min(vectors)
+                .clamp(1, MAX_QUEUES);
             let mut dev = UnregisteredDevice::<Port>::new(
                 queues,
                 queues,
@@ -505,11 +545,16 @@ impl Ports {
             dev.set_mtu_bounds(ETH_MIN_MTU, max_mtu)?;
             ports.push(Registration::new(dev)?, GFP_KERNEL)?;
         }
-        Ok(Self { ports })
+        let list = Arc::new(PortList { ports }, GFP_KERNEL)?;
+        adapter.hwc().set_link_listener(Some(list.clone()));
+        Ok(Self {
+            adapter: adapter.clone(),
+            list,
+        })
     }
 
     /// The interfaces, by vport index.
     pub(crate) fn get(&self, index: usize) -> Option<&Registration<Port>> {
-        self.ports.get(index)
+        self.list.ports.get(index)
     }
 }

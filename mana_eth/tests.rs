@@ -26,7 +26,7 @@ use mana_gdma::{
     sw::{
         SwAdapter,
         SwConfig, //
-    },
+    }, //
 };
 
 use crate::port::{
@@ -212,6 +212,61 @@ mod netdev {
         let stats = sw.device_stats();
         assert_eq!(stats.live_hwc, 0);
         assert_eq!(stats.live_registrations, 0);
+        Ok(())
+    }
+}
+
+/// Waits up to two seconds for `cond`.
+fn wait_for(cond: impl Fn() -> bool) -> bool {
+    for _ in 0..2000 {
+        if cond() {
+            return true;
+        }
+        kernel::time::delay::fsleep(kernel::time::Delta::from_millis(1));
+    }
+    cond()
+}
+
+#[kunit_tests(mana_rs_eth_link)]
+mod link {
+    use super::*;
+
+    #[test]
+    fn link_events_from_the_device_drive_the_carrier_not_the_vport() -> Result {
+        let (sw, ports) = adapter(1)?;
+        let dev = ports.get(0).ok_or(EINVAL)?;
+        {
+            let rtnl = rtnl_lock();
+            dev.open(&rtnl)?;
+        }
+        assert!(dev.carrier_ok());
+        sw.set_link(false)?;
+        assert!(wait_for(|| !dev.carrier_ok()));
+        // The interface stays up and keeps its vport.
+        assert!(dev.is_running());
+        assert!(dev.data().holds_lease());
+        assert_eq!(
+            sw.adapter().vports().take_rdma(0, QpKind::Raw, RDMA_TX).err(),
+            Some(EBUSY)
+        );
+        sw.set_link(true)?;
+        assert!(wait_for(|| dev.carrier_ok()));
+        // Opened while the link is down, the interface has no carrier until the link returns.
+        {
+            let rtnl = rtnl_lock();
+            dev.close(&rtnl);
+        }
+        sw.set_link(false)?;
+        assert!(wait_for(|| !sw.adapter().hwc().link_up()));
+        {
+            let rtnl = rtnl_lock();
+            dev.open(&rtnl)?;
+        }
+        assert!(!dev.carrier_ok());
+        sw.set_link(true)?;
+        assert!(wait_for(|| dev.carrier_ok()));
+        let rtnl = rtnl_lock();
+        dev.close(&rtnl);
         Ok(())
     }
 }

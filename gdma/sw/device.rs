@@ -16,7 +16,7 @@ use kernel::{
     transmute::{
         AsBytes,
         FromBytes, //
-    },
+    }, //
 };
 
 use crate::wire::{
@@ -65,7 +65,7 @@ use crate::wire::{
         self,
         EstablishHwc,
         SmcHdr, //
-    },
+    }, //
 };
 
 /// Driver memory as the device sees it: by DMA address.
@@ -415,6 +415,18 @@ impl SwDevice {
         self.faults
             .push(ArmedFault { code, fault, count }, GFP_KERNEL)?;
         Ok(())
+    }
+
+    /// Reports the link up or down to the driver (a SOC_RECONFIG_DATA event on the hardware
+    /// channel's event queue), as the hardware does when the port's cable state changes.
+    pub(crate) fn set_link(&mut self, mem: &dyn DeviceMemory, up: bool) -> Result {
+        let ty = if up {
+            crate::wire::hwc::reconfig_data::HW_LINK_CONNECT
+        } else {
+            crate::wire::hwc::reconfig_data::HW_LINK_DISCONNECT
+        };
+        let data = HwcInitTypeData::ZERO.with_data_type(ty).into_raw();
+        self.post_eqe(mem, queue::eqe_type::HWC_SOC_RECONFIG_DATA, [data, 0, 0])
     }
 
     /// Changes the per-request latency.

@@ -14,7 +14,7 @@ use kernel::{
     sync::{
         Arc,
         SpinLock, //
-    },
+    }, //
 };
 
 use super::device::DeviceMemory;

@@ -24,8 +24,8 @@ use crate::{
         mana_msgs::{
             code as mana_code,
             QueryVportCfgReq, //
-        },
-    },
+        }, //
+    }, //
 };
 
 /// The requests one bring-up sends, with their counts, for a one-port adapter.

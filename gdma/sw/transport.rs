@@ -4,7 +4,8 @@
 //! workqueue the way hardware runs beside the CPU, and delivers its interrupts.
 
 use kernel::{
-    new_mutex, new_spinlock,
+    new_mutex,
+    new_spinlock,
     prelude::*,
     sync::{
         Arc,
@@ -22,7 +23,7 @@ use kernel::{
         new_work,
         Work,
         WorkItem, //
-    },
+    }, //
 };
 
 use super::{
@@ -38,7 +39,7 @@ use crate::{
     transport::{
         InterruptHandler,
         Transport, //
-    },
+    }, //
 };
 
 /// The most MSI-X vectors a software device offers.
@@ -86,6 +87,13 @@ impl SwTransport {
     /// Runs `f` on the device model (fault injection, statistics).
     pub(crate) fn with_device<R>(&self, f: impl FnOnce(&mut SwDevice) -> R) -> R {
         f(&mut self.device.lock())
+    }
+
+    /// Has the device report a link change, and delivers the event.
+    pub(crate) fn set_link(self: &Arc<Self>, up: bool) -> Result {
+        self.device.lock().set_link(&*self.memory, up)?;
+        self.kick();
+        Ok(())
     }
 
     /// The number of device-visible buffers the core holds.
