@@ -529,6 +529,9 @@ impl<T: Driver> Adapter<T> {
         // SAFETY: The `ib_wq` is the first field of the `repr(C)` allocation; the core wants
         // it zeroed before it fills it in after creation.
         unsafe { raw.cast::<bindings::ib_wq>().write_bytes(0, 1) };
+        // SAFETY: As above; the core sets `device` only after creation, but the driver may ask
+        // for it while creating.
+        unsafe { (*raw.cast::<bindings::ib_wq>()).device = pd.device().as_raw() };
         // SAFETY: The core part is valid (zeroed) and only this thread sees the WQ.
         let new = unsafe { NewWq::<T>::from_raw(raw.cast()) };
         let init = T::create_wq(pd, new, attr, ctx, udata);
@@ -551,6 +554,9 @@ impl<T: Driver> Adapter<T> {
         // SAFETY: The `ib_mr` is the first field of the `repr(C)` allocation; the core wants
         // it zeroed before it fills it in after registration.
         unsafe { raw.cast::<bindings::ib_mr>().write_bytes(0, 1) };
+        // SAFETY: As above; the core sets `device` only after registration, but the driver may
+        // ask for it while registering.
+        unsafe { (*raw.cast::<bindings::ib_mr>()).device = pd.device().as_raw() };
         // SAFETY: The core part is valid (zeroed) and only this thread sees the MR.
         let new = unsafe { NewMr::<T>::from_raw(raw.cast()) };
         let init = T::reg_user_mr(pd, new, args, udata);
