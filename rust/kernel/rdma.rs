@@ -26,6 +26,11 @@
 //! The companion modules cover the data the verbs exchange with user space: [`udata`] (the
 //! driver-specific request and response of a uverbs command), [`umem`] (pinned user memory
 //! and its DMA blocks) and [`mmap`] (`rdma_user_mmap` entries, e.g. for a doorbell page).
+//!
+//! The kernel crate is built in, so the abstractions need the RDMA core built in too
+//! (`INFINIBAND=y`), with user access (`INFINIBAND_USER_ACCESS`) for uverbs, umem and mmap.
+
+#![cfg(all(CONFIG_INFINIBAND = "y", CONFIG_INFINIBAND_USER_ACCESS))]
 
 use crate::{
     bindings, device, error::VTABLE_DEFAULT_ERROR, ffi::c_int, mm::virt::VmaNew, prelude::*,
@@ -183,6 +188,17 @@ pub trait Driver: Sized + 'static {
         _udata: Option<&UData>,
     ) -> impl PinInit<Self::UcontextData, Error> {
         Err::<Self::UcontextData, Error>(EOPNOTSUPP)
+    }
+
+    /// Detaches a user context from the hardware (`disassociate_ucontext`), when the device
+    /// is unregistered while a process still has it open.
+    ///
+    /// By then the core has destroyed every object of the context and zapped its mappings;
+    /// the context's data is dropped later, when the process closes the file. Without this
+    /// operation, unregistration (dropping the [`Registration`]) waits until every process
+    /// has closed the device.
+    fn disassociate_ucontext(_ctx: &Ucontext<Self>) {
+        build_error!(VTABLE_DEFAULT_ERROR)
     }
 
     /// Maps device memory of the context into user space (`mmap`).

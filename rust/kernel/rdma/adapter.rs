@@ -111,6 +111,11 @@ impl<T: Driver> Adapter<T> {
         } else {
             None
         },
+        disassociate_ucontext: if T::HAS_DISASSOCIATE_UCONTEXT {
+            Some(Self::disassociate_ucontext_callback)
+        } else {
+            None
+        },
         mmap: if T::HAS_MMAP {
             Some(Self::mmap_callback)
         } else {
@@ -368,6 +373,19 @@ impl<T: Driver> Adapter<T> {
         // SAFETY: The core calls this once for a context whose `alloc_ucontext` succeeded,
         // then frees it.
         unsafe { ptr::drop_in_place(&raw mut (*ctx.cast::<Ucontext<T>>()).data) };
+    }
+
+    /// The `disassociate_ucontext` operation.
+    ///
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, for a device of driver `T` (and its objects), with the
+    /// arguments `struct ib_device_ops` documents.
+    unsafe extern "C" fn disassociate_ucontext_callback(ctx: *mut bindings::ib_ucontext) {
+        // SAFETY: The core calls with a complete context of a device of `T`, whose data is
+        // dropped only later, by `dealloc_ucontext`.
+        let ctx = unsafe { Ucontext::<T>::from_raw(ctx) };
+        T::disassociate_ucontext(ctx);
     }
 
     /// The `mmap` operation.
