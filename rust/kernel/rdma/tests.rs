@@ -280,6 +280,23 @@ mod device_tests {
     }
 
     #[test]
+    fn registration_with_parent() -> Result {
+        let faux = crate::faux::Registration::new(c"rust_rdma_parent", None)?;
+        let parent: &device::Device<device::Bound> = faux.as_ref().as_ref();
+        let counters = Arc::new(Counters::default(), GFP_KERNEL)?;
+        let mut dev = new_device(&counters)?;
+        dev.set_parent(parent);
+        let reg = Registration::new(dev, c"rust_rdma_t%d", None)?;
+        // SAFETY: The device is registered; `dev.parent` is only written before that.
+        let raw_parent = unsafe { (*reg.as_raw()).__bindgen_anon_1.dev.parent };
+        assert!(core::ptr::eq(raw_parent, parent.as_raw()));
+        drop(reg);
+        assert_eq!(counters.data_dropped.load(Relaxed), 1);
+        drop(faux);
+        Ok(())
+    }
+
+    #[test]
     fn kernel_pd_through_the_core() -> Result {
         let counters = Arc::new(Counters::default(), GFP_KERNEL)?;
         let reg = Registration::new(new_device(&counters)?, c"rust_rdma_t%d", None)?;
