@@ -595,6 +595,50 @@ impl<T: Driver> Registration<T> {
     }
 }
 
+/// An asynchronous event of a device (`enum ib_event_type`), reported to the kernel's event
+/// handlers and to user space (`ibv_get_async_event()`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Event {
+    /// `IB_EVENT_DEVICE_FATAL`: the device stopped working; users tear everything down and
+    /// open the device again (DPDK's MANA driver does, for service resets).
+    DeviceFatal,
+    /// `IB_EVENT_PORT_ACTIVE`: the link of the port came up.
+    PortActive(u32),
+    /// `IB_EVENT_PORT_ERR`: the link of the port went down.
+    PortErr(u32),
+}
+
+impl<T: Driver> Registration<T> {
+    /// Reports `event` to the device's event handlers (`ib_dispatch_event`). May be called in
+    /// atomic context; the handlers run later, from the RDMA core's workqueue, and port
+    /// events first refresh the core's cache of the port attributes.
+    pub fn dispatch_event(&self, event: Event) {
+        let (kind, element) = match event {
+            Event::DeviceFatal => (
+                bindings::ib_event_type_IB_EVENT_DEVICE_FATAL,
+                bindings::ib_event__bindgen_ty_1 { port_num: 0 },
+            ),
+            Event::PortActive(port) => (
+                bindings::ib_event_type_IB_EVENT_PORT_ACTIVE,
+                bindings::ib_event__bindgen_ty_1 { port_num: port },
+            ),
+            Event::PortErr(port) => (
+                bindings::ib_event_type_IB_EVENT_PORT_ERR,
+                bindings::ib_event__bindgen_ty_1 { port_num: port },
+            ),
+        };
+        let raw = bindings::ib_event {
+            device: self.as_raw(),
+            element,
+            event: kind,
+        };
+        // SAFETY: The event is copied. The device is registered while `self` exists, and
+        // unregistration flushes the workqueue that delivers the event
+        // (`ib_cache_cleanup_one()`), so the device outlives the delivery.
+        unsafe { bindings::ib_dispatch_event(&raw) };
+    }
+}
+
 impl<T: Driver> Deref for Registration<T> {
     type Target = Device<T>;
 

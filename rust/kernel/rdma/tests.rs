@@ -164,6 +164,25 @@ fn new_device(counters: &Arc<Counters>) -> Result<UnregisteredDevice<TestDriver>
 
 mod objects;
 
+/// Events seen by [`count_event`], and the type of the last one.
+static EVENTS: AtomicU32 = AtomicU32::new(0);
+static LAST_EVENT: AtomicU32 = AtomicU32::new(0);
+
+/// An event handler (`struct ib_event_handler`) counting the events it gets.
+///
+/// # Safety
+///
+/// Called by the RDMA core with a valid event.
+unsafe extern "C" fn count_event(
+    _handler: *mut bindings::ib_event_handler,
+    event: *mut bindings::ib_event,
+) {
+    // SAFETY: The core passes a valid event.
+    let kind = unsafe { (*event).event };
+    LAST_EVENT.store(kind, Relaxed);
+    EVENTS.fetch_add(1, Relaxed);
+}
+
 #[kunit_tests(rust_rdma)]
 mod device_tests {
     use super::*;
@@ -293,6 +312,57 @@ mod device_tests {
         drop(reg);
         assert_eq!(counters.data_dropped.load(Relaxed), 1);
         drop(faux);
+        Ok(())
+    }
+
+    #[test]
+    fn events_reach_handlers() -> Result {
+        let counters = Arc::new(Counters::default(), GFP_KERNEL)?;
+        let reg = Registration::new(new_device(&counters)?, c"rust_rdma_t%d", None)?;
+        let handler = KBox::new(
+            bindings::ib_event_handler {
+                device: reg.as_raw(),
+                handler: Some(count_event),
+                list: bindings::list_head {
+                    next: core::ptr::null_mut(),
+                    prev: core::ptr::null_mut(),
+                },
+            },
+            GFP_KERNEL,
+        )?;
+        let handler = KBox::into_raw(handler);
+        // SAFETY: `handler` is valid until unregistered and freed below.
+        unsafe { bindings::ib_register_event_handler(handler) };
+
+        let before = EVENTS.load(Relaxed);
+        reg.dispatch_event(Event::DeviceFatal);
+        // SAFETY: `ib_wq` is the RDMA core's workqueue, created at its initialisation.
+        unsafe { bindings::__flush_workqueue(bindings::ib_wq) };
+        assert_eq!(EVENTS.load(Relaxed), before + 1);
+        assert_eq!(
+            LAST_EVENT.load(Relaxed),
+            bindings::ib_event_type_IB_EVENT_DEVICE_FATAL
+        );
+
+        let queries = counters.query_port.load(Relaxed);
+        reg.dispatch_event(Event::PortErr(1));
+        // SAFETY: As above.
+        unsafe { bindings::__flush_workqueue(bindings::ib_wq) };
+        assert_eq!(EVENTS.load(Relaxed), before + 2);
+        assert_eq!(
+            LAST_EVENT.load(Relaxed),
+            bindings::ib_event_type_IB_EVENT_PORT_ERR
+        );
+        // A port event refreshed the core's cache of the port first.
+        assert!(counters.query_port.load(Relaxed) > queries);
+
+        // SAFETY: Registered above, freed after unregistration.
+        unsafe {
+            bindings::ib_unregister_event_handler(handler);
+            drop(KBox::from_raw(handler));
+        }
+        drop(reg);
+        assert_eq!(counters.data_dropped.load(Relaxed), 1);
         Ok(())
     }
 
