@@ -33,8 +33,14 @@
 #![cfg(all(CONFIG_INFINIBAND = "y", CONFIG_INFINIBAND_USER_ACCESS))]
 
 use crate::{
-    bindings, device, error::VTABLE_DEFAULT_ERROR, ffi::c_int, mm::virt::VmaNew, prelude::*,
-    sync::aref::ARef, types::Opaque,
+    bindings,
+    device,
+    error::VTABLE_DEFAULT_ERROR,
+    ffi::c_int,
+    mm::virt::VmaNew,
+    prelude::*,
+    sync::aref::ARef,
+    types::Opaque, //
 };
 use core::{
     marker::PhantomData,

@@ -29,7 +29,7 @@ use core::{
         size_of,
         MaybeUninit, //
     },
-    ptr,
+    ptr, //
 };
 
 /// The C callbacks of a [`Driver`].

@@ -13,7 +13,7 @@ use super::{
         Umem,
         ACCESS_LOCAL_WRITE, //
     },
-    *,
+    *, //
 };
 use crate::{
     error::{

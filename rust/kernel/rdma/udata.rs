@@ -95,7 +95,7 @@ impl UData {
     /// it, e.g. `offset_of!(R, field) + size_of::<u32>()`); a shorter request is refused with
     /// `EINVAL`. Missing trailing bytes are zero; extra bytes must be zero, else
     /// `EOPNOTSUPP`. A fault gives `EFAULT`.
-    pub fn read_in<R: FromBytes + AsBytes>(&self, min_len: usize) -> Result<R> {
+    pub fn read_in<R: FromBytes>(&self, min_len: usize) -> Result<R> {
         let inlen = self.in_len();
         if inlen < min_len || min_len > size_of::<R>() {
             return Err(EINVAL);
