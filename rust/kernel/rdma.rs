@@ -127,6 +127,11 @@ impl DriverId {
 ///
 /// `udata` is `None` when a kernel consumer (not uverbs) calls; the user context (`ctx`) is
 /// the one of the uverbs call, `None` for kernel consumers.
+///
+/// The data path of kernel consumers (`post_send`, `post_recv`, `poll_cq`, `req_notify_cq`,
+/// `modify_qp`, `get_dma_mr`) is not covered: without those operations the core registers
+/// the device for user space only (`kverbs_provider` is false), which is what a raw-packet
+/// device such as MANA's `manae_N` is.
 #[vtable]
 pub trait Driver: Sized + 'static {
     /// The private data of each device, stored after its `struct ib_device`.
