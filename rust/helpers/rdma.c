@@ -5,7 +5,8 @@
 #include <rdma/iter.h>
 #include <rdma/uverbs_ioctl.h>
 
-#ifdef CONFIG_INFINIBAND
+/* As kernel::rdma: the kernel crate is built in, so the RDMA core must be too. */
+#if IS_BUILTIN(CONFIG_INFINIBAND) && IS_ENABLED(CONFIG_INFINIBAND_USER_ACCESS)
 
 /*
  * The user context of the uverbs call that `udata` belongs to, or NULL for a kernel call
@@ -37,14 +38,12 @@ __rust_helper pgprot_t rust_helper_rdma_pgprot_noncached(pgprot_t prot)
 	return pgprot_noncached(prot);
 }
 
-#ifdef CONFIG_INFINIBAND_USER_MEM
 __rust_helper struct ib_umem *rust_helper_ib_umem_get_va(struct ib_device *device,
 							 unsigned long addr, size_t size,
 							 int access)
 {
 	return ib_umem_get_va(device, addr, size, access);
 }
-#endif
 
 __rust_helper size_t rust_helper_ib_umem_num_dma_blocks(struct ib_umem *umem, unsigned long pgsz)
 {
@@ -68,4 +67,4 @@ __rust_helper dma_addr_t rust_helper_rdma_block_iter_dma_address(struct ib_block
 	return rdma_block_iter_dma_address(biter);
 }
 
-#endif /* CONFIG_INFINIBAND */
+#endif

@@ -26,18 +26,15 @@
 //! The companion modules cover the data the verbs exchange with user space: [`udata`] (the
 //! driver-specific request and response of a uverbs command), [`umem`] (pinned user memory
 //! and its DMA blocks) and [`mmap`] (`rdma_user_mmap` entries, e.g. for a doorbell page).
+//!
+//! The kernel crate is built in, so the abstractions need the RDMA core built in too
+//! (`INFINIBAND=y`), with user access (`INFINIBAND_USER_ACCESS`) for uverbs, umem and mmap.
+
+#![cfg(all(CONFIG_INFINIBAND = "y", CONFIG_INFINIBAND_USER_ACCESS))]
 
 use crate::{
-    bindings, device,
-    error::VTABLE_DEFAULT_ERROR,
-    ffi::{
-        c_char,
-        c_int, //
-    },
-    mm::virt::VmaNew,
-    prelude::*,
-    sync::aref::ARef,
-    types::Opaque,
+    bindings, device, error::VTABLE_DEFAULT_ERROR, ffi::c_int, mm::virt::VmaNew, prelude::*,
+    sync::aref::ARef, types::Opaque,
 };
 use core::{
     marker::PhantomData,
@@ -193,6 +190,17 @@ pub trait Driver: Sized + 'static {
         Err::<Self::UcontextData, Error>(EOPNOTSUPP)
     }
 
+    /// Detaches a user context from the hardware (`disassociate_ucontext`), when the device
+    /// is unregistered while a process still has it open.
+    ///
+    /// By then the core has destroyed every object of the context and zapped its mappings;
+    /// the context's data is dropped later, when the process closes the file. Without this
+    /// operation, unregistration (dropping the [`Registration`]) waits until every process
+    /// has closed the device.
+    fn disassociate_ucontext(_ctx: &Ucontext<Self>) {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
     /// Maps device memory of the context into user space (`mmap`).
     ///
     /// [`Ucontext::mmap_entry`] implements the usual case: the offset names an entry
@@ -297,6 +305,22 @@ pub trait Driver: Sized + 'static {
     }
 }
 
+/// The size of the name of a device, with its NUL (`IB_DEVICE_NAME_MAX`).
+const NAME_MAX: usize = bindings::IB_DEVICE_NAME_MAX as usize;
+
+/// A copy of the name of a device, from [`Device::name`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct DeviceName([u8; NAME_MAX]);
+
+impl Deref for DeviceName {
+    type Target = CStr;
+
+    fn deref(&self) -> &CStr {
+        // The last byte is always NUL (`Device::name` never copies it), so this cannot fail.
+        CStr::from_bytes_until_nul(&self.0).unwrap_or(c"")
+    }
+}
+
 /// An RDMA device of driver `T`: a `struct ib_device` followed by the driver's data.
 ///
 /// It is only ever used by reference: in the operations of [`Driver`], and through
@@ -345,16 +369,22 @@ impl<T: Driver> Device<T> {
         unsafe { Pin::new_unchecked(&self.data) }
     }
 
-    /// Returns the name of the device, e.g. `manae_0`, or an empty string before it is
+    /// Returns a copy of the name of the device, e.g. `manae_0`, empty before it is
     /// registered.
-    pub fn name(&self) -> &CStr {
-        // SAFETY: By the type invariant the device is valid; `name` is written once, by
-        // `ib_register_device()` before the device is visible to anyone but its owner, and is
-        // always NUL-terminated (`strscpy`, or zeroed by the allocation).
-        let name: &[c_char; bindings::IB_DEVICE_NAME_MAX as usize] =
-            unsafe { &(*self.as_raw()).name };
-        // SAFETY: The array is NUL-terminated (see above) and lives as long as `self`.
-        unsafe { CStr::from_char_ptr(name.as_ptr()) }
+    ///
+    /// A copy, because the core may rename a registered device at any time
+    /// (`rdma dev set NAME name NEW`).
+    pub fn name(&self) -> DeviceName {
+        let mut name = [0u8; NAME_MAX];
+        // SAFETY: By the type invariant the device is valid; `name` is `NAME_MAX` bytes.
+        let src = unsafe { &raw const (*self.as_raw()).name }.cast::<u8>();
+        for (i, byte) in name.iter_mut().enumerate().take(NAME_MAX - 1) {
+            // SAFETY: `i` is in bounds. The core writes the name under its own lock, which we
+            // cannot take: the volatile read tolerates that, like `READ_ONCE()`, and a torn
+            // name is still a valid byte string.
+            *byte = unsafe { ptr::read_volatile(src.add(i)) };
+        }
+        DeviceName(name)
     }
 
     /// Returns the number of physical ports.
@@ -508,11 +538,14 @@ impl<T: Driver> Drop for UnregisteredDevice<T> {
 /// # Invariants
 ///
 /// `dev` is a registered device allocated by [`UnregisteredDevice::<T>::new`], owned by this
-/// object. If its `dev.parent` is set, `_parent` holds a reference to that device.
+/// object. If its `dev.parent` is set, `_parent` holds a reference to that device; if it has a
+/// `dma_device`, `_dma_device` holds one to that.
 pub struct Registration<T: Driver> {
     dev: NonNull<Device<T>>,
     // Only held, to be dropped after the device is unregistered.
     _parent: Option<ARef<device::Device>>,
+    // The core keeps a plain pointer to the DMA device: held until unregistration.
+    _dma_device: Option<ARef<device::Device>>,
     _driver: PhantomData<T>,
 }
 
@@ -538,10 +571,10 @@ impl<T: Driver> Registration<T> {
         let raw = dev.raw();
         // The reference to the parent moves out of `dev`, which will not be dropped.
         let parent = dev.parent.take();
-        let dma = dma_device.map_or(ptr::null_mut(), |d| d.as_raw());
+        let dma_device = dma_device.map(ARef::from);
+        let dma = dma_device.as_ref().map_or(ptr::null_mut(), |d| d.as_raw());
         // SAFETY: `raw` is a valid, configured, unregistered device; `name` is NUL-terminated
-        // and copied; `dma` is null or a device that outlives the registration (the driver
-        // core keeps the DMA device of a bound driver alive until unbind, which drops this).
+        // and copied; `dma` is null or a device the registration holds a reference to.
         let ret = unsafe { bindings::ib_register_device(raw, name.as_char_ptr(), dma) };
         if ret != 0 {
             // SAFETY: Registration failed, so the device is still unregistered, and we own it
@@ -552,10 +585,11 @@ impl<T: Driver> Registration<T> {
             return Err(Error::from_errno(ret));
         }
         // INVARIANT: The device is registered; its ownership and the parent reference move from
-        // `dev`.
+        // `dev`; the DMA device reference is held.
         Ok(Self {
             dev: ptr,
             _parent: parent,
+            _dma_device: dma_device,
             _driver: PhantomData,
         })
     }

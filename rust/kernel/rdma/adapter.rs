@@ -111,6 +111,11 @@ impl<T: Driver> Adapter<T> {
         } else {
             None
         },
+        disassociate_ucontext: if T::HAS_DISASSOCIATE_UCONTEXT {
+            Some(Self::disassociate_ucontext_callback)
+        } else {
+            None
+        },
         mmap: if T::HAS_MMAP {
             Some(Self::mmap_callback)
         } else {
@@ -370,6 +375,19 @@ impl<T: Driver> Adapter<T> {
         unsafe { ptr::drop_in_place(&raw mut (*ctx.cast::<Ucontext<T>>()).data) };
     }
 
+    /// The `disassociate_ucontext` operation.
+    ///
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, for a device of driver `T` (and its objects), with the
+    /// arguments `struct ib_device_ops` documents.
+    unsafe extern "C" fn disassociate_ucontext_callback(ctx: *mut bindings::ib_ucontext) {
+        // SAFETY: The core calls with a complete context of a device of `T`, whose data is
+        // dropped only later, by `dealloc_ucontext`.
+        let ctx = unsafe { Ucontext::<T>::from_raw(ctx) };
+        T::disassociate_ucontext(ctx);
+    }
+
     /// The `mmap` operation.
     ///
     /// # Safety
@@ -529,6 +547,9 @@ impl<T: Driver> Adapter<T> {
         // SAFETY: The `ib_wq` is the first field of the `repr(C)` allocation; the core wants
         // it zeroed before it fills it in after creation.
         unsafe { raw.cast::<bindings::ib_wq>().write_bytes(0, 1) };
+        // SAFETY: As above; the core sets `device` only after creation, but the driver may ask
+        // for it while creating.
+        unsafe { (*raw.cast::<bindings::ib_wq>()).device = pd.device().as_raw() };
         // SAFETY: The core part is valid (zeroed) and only this thread sees the WQ.
         let new = unsafe { NewWq::<T>::from_raw(raw.cast()) };
         let init = T::create_wq(pd, new, attr, ctx, udata);
@@ -551,6 +572,9 @@ impl<T: Driver> Adapter<T> {
         // SAFETY: The `ib_mr` is the first field of the `repr(C)` allocation; the core wants
         // it zeroed before it fills it in after registration.
         unsafe { raw.cast::<bindings::ib_mr>().write_bytes(0, 1) };
+        // SAFETY: As above; the core sets `device` only after registration, but the driver may
+        // ask for it while registering.
+        unsafe { (*raw.cast::<bindings::ib_mr>()).device = pd.device().as_raw() };
         // SAFETY: The core part is valid (zeroed) and only this thread sees the MR.
         let new = unsafe { NewMr::<T>::from_raw(raw.cast()) };
         let init = T::reg_user_mr(pd, new, args, udata);

@@ -39,7 +39,7 @@ pub enum MmapCache {
 ///
 /// # Invariants
 ///
-/// Allocated by [`insert`] in a `KBox` and freed by [`mmap_free_callback`]; `entry` is
+/// Allocated by `insert` in a `KBox` and freed by the `mmap_free` operation; `entry` is
 /// inserted into the table of one user context.
 #[repr(C)]
 pub struct MmapEntry {

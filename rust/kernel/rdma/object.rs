@@ -222,10 +222,12 @@ impl<T: Driver> Wq<T> {
         unsafe { Pd::from_raw((*self.as_raw()).pd) }
     }
 
-    /// Returns the completion queue of the work queue.
-    pub fn cq(&self) -> &Cq<T> {
+    /// Returns the completion queue of the work queue, if any.
+    pub fn cq(&self) -> Option<&Cq<T>> {
         // SAFETY: As for `pd`: the core sets `cq` after creation and holds a use count of it.
-        unsafe { Cq::from_raw((*self.as_raw()).cq) }
+        let cq = unsafe { (*self.as_raw()).cq };
+        // SAFETY: A non-null `cq` is a complete CQ of the same device (see above).
+        (!cq.is_null()).then(|| unsafe { Cq::from_raw(cq) })
     }
 }
 
@@ -371,7 +373,7 @@ impl CqInitAttr {
 ///
 /// # Invariants
 ///
-/// `cq` is a complete CQ of a device of driver `T`, valid for `'a`.
+/// `cq` is null or a complete CQ of a device of driver `T`, valid for `'a`.
 pub struct WqInitAttr<'a, T: Driver> {
     raw: &'a bindings::ib_wq_init_attr,
     _driver: PhantomData<T>,
@@ -382,8 +384,8 @@ impl<'a, T: Driver> WqInitAttr<'a, T> {
     ///
     /// # Safety
     ///
-    /// `ptr` must be valid for reads for `'a`, and its `cq` a complete CQ of a device of
-    /// driver `T`, valid for `'a`.
+    /// `ptr` must be valid for reads for `'a`, and its `cq` null or a complete CQ of a device
+    /// of driver `T`, valid for `'a`.
     pub unsafe fn from_raw(ptr: *const bindings::ib_wq_init_attr) -> Self {
         // INVARIANT: Guaranteed by the caller.
         Self {
@@ -413,10 +415,12 @@ impl<'a, T: Driver> WqInitAttr<'a, T> {
         self.raw.create_flags
     }
 
-    /// Returns the completion queue of the work queue.
-    pub fn cq(&self) -> &'a Cq<T> {
-        // SAFETY: By the type invariant `cq` is a complete `Cq<T>` valid for `'a`.
-        unsafe { Cq::from_raw(self.raw.cq) }
+    /// Returns the completion queue of the work queue; uverbs always passes one, kernel
+    /// callers of `ib_create_wq()` may not.
+    pub fn cq(&self) -> Option<&'a Cq<T>> {
+        let cq = self.raw.cq;
+        // SAFETY: By the type invariant a non-null `cq` is a complete `Cq<T>` valid for `'a`.
+        (!cq.is_null()).then(|| unsafe { Cq::from_raw(cq) })
     }
 }
 
@@ -560,7 +564,7 @@ impl<'a, T: Driver> QpInitAttr<'a, T> {
     }
 }
 
-/// The arguments of [`Driver::reg_user_mr`](super::Driver::reg_user_mr).
+/// The arguments of [`Driver::reg_user_mr`].
 #[derive(Clone, Copy, Debug)]
 pub struct UserMrArgs {
     /// The user virtual address of the region.

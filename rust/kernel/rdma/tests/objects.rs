@@ -204,7 +204,7 @@ fn create_wq_obj(
         return Err(EINVAL);
     }
     // The CQ is an object of this driver, with its data.
-    if attr.cq().data().num == 0 {
+    if attr.cq().ok_or(EINVAL)?.data().num == 0 {
         return Err(EINVAL);
     }
     let obj = Obj::new(pd.device());
@@ -334,7 +334,7 @@ mod object_tests {
             };
             assert_eq!(w1.wq_num(), 100 + w1.data().num);
             assert!(w1.wq_num() != w2.wq_num());
-            assert!(core::ptr::eq(w1.cq(), cq_obj));
+            assert!(w1.cq().is_some_and(|c| core::ptr::eq(c, cq_obj)));
             assert!(core::ptr::eq(w1.pd().as_raw(), pd));
         }
 
