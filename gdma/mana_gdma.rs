@@ -26,8 +26,6 @@ mod pci_transport;
 pub mod shared_vport;
 mod smc;
 pub mod sw;
-#[cfg(CONFIG_KUNIT = "y")]
-mod testing;
 pub mod transport;
 mod vport_hw;
 pub mod wire;

@@ -29,8 +29,8 @@ use kernel::{
             RxfhGet,
             RxfhSet, //
         },
-        Device,
         rtnl_lock,
+        Device,
         Registration,
         Rtnl,
         Stats64,

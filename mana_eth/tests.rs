@@ -246,7 +246,10 @@ mod link {
         assert!(dev.is_running());
         assert!(dev.data().holds_lease());
         assert_eq!(
-            sw.adapter().vports().take_rdma(0, QpKind::Raw, RDMA_TX).err(),
+            sw.adapter()
+                .vports()
+                .take_rdma(0, QpKind::Raw, RDMA_TX)
+                .err(),
             Some(EBUSY)
         );
         sw.set_link(true)?;

@@ -79,7 +79,7 @@ use kernel::{
 
 mod debugfs;
 #[cfg(CONFIG_KUNIT = "y")]
-mod testing;
+pub(crate) mod testing;
 #[cfg(CONFIG_KUNIT = "y")]
 mod tests_bench;
 #[cfg(CONFIG_KUNIT = "y")]

@@ -323,7 +323,7 @@ mod concurrency {
     use kernel::sync::atomic::Relaxed;
 
     use super::*;
-    use crate::testing::parallel;
+    use crate::shared_vport::testing::run_workers as parallel;
 
     #[test]
     fn requests_from_eight_threads_all_complete_with_several_in_flight() -> Result {
@@ -383,7 +383,7 @@ fn round_trips(depth: u32, threads: u32, per_thread: u32) -> Result<(u64, i64)> 
     let sw = SwAdapter::new(cfg, false)?;
     let probe_us = probe_start.elapsed().as_nanos() / 1000;
     let shared = Shared::new(sw, per_thread)?;
-    let ns = crate::testing::parallel(&shared, threads, Shared::worker)?.max(1);
+    let ns = crate::shared_vport::testing::run_workers(&shared, threads, Shared::worker)?.max(1);
     let done = u64::from(shared.ok.load(kernel::sync::atomic::Relaxed));
     Ok((done * 1_000_000_000 / ns as u64, probe_us))
 }
