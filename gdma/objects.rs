@@ -23,9 +23,11 @@ use crate::{
     wire::{
         gdma_msgs::{
             CreateDmaRegionReq,
+            CreateMrReq,
             CreatePdReq,
             CreateQueueReq,
             DestroyDmaRegionReq,
+            DestroyMrReq,
             DestroyPdReq,
             DisableQueueReq, //
         },
@@ -85,13 +87,44 @@ pub struct DmaRegion {
     mem: DmaBuf,
 }
 
+/// Registers the 4 KiB pages at `pages` (device addresses) as one region; returns its handle.
+fn create_region(ctx: &ObjectContext, pages: &[u64]) -> Result<u64> {
+    let count = u32::try_from(pages.len()).map_err(|_| EINVAL)?;
+    if count == 0
+        || pages
+            .iter()
+            .any(|a| a % u64::from(queue::MANA_PAGE_SIZE) != 0)
+    {
+        pr_err!("a DMA region needs at least one page, each 4 KiB aligned\n");
+        return Err(EINVAL);
+    }
+    let length = u64::from(count) * u64::from(queue::MANA_PAGE_SIZE);
+    let mut req = CreateDmaRegionReq::new(length, count, count)?;
+    req.hdr.dev_id = ctx.dev;
+    let mut msg = KVec::from_elem(0u8, req.hdr.req.msg_size as usize, GFP_KERNEL)?;
+    req.write(pages, &mut msg)?;
+    let mut resp = crate::wire::gdma_msgs::CreateDmaRegionResp::zeroed();
+    let min = size_of_val(&resp);
+    ctx.hwc.send(&mut msg, resp.as_bytes_mut(), min)?;
+    if resp.dma_region_handle == crate::wire::gdma_msgs::INVALID_DMA_REGION {
+        pr_err!("the device returned an invalid DMA region handle\n");
+        return Err(EPROTO);
+    }
+    Ok(resp.dma_region_handle)
+}
+
+fn destroy_region(ctx: &ObjectContext, handle: u64) {
+    if let Err(e) = ctx.send(DestroyDmaRegionReq::new(handle)) {
+        pr_err!("DESTROY_DMA_REGION 0x{:x} failed: {:?}\n", handle, e);
+    }
+}
+
 impl DmaRegion {
     /// Allocates `bytes` (a power of two of at least 4 KiB) and registers them.
     pub fn new(ctx: &ObjectContext, bytes: u32) -> Result<Self> {
         check_queue_bytes(bytes)?;
         let mem = ctx.transport.alloc_dma(bytes as usize)?;
         let pages = bytes / queue::MANA_PAGE_SIZE;
-        let req = CreateDmaRegionReq::new(u64::from(bytes), pages, pages)?;
         let mut list = KVec::with_capacity(pages as usize, GFP_KERNEL)?;
         for i in 0..pages {
             list.push(
@@ -99,20 +132,9 @@ impl DmaRegion {
                 GFP_KERNEL,
             )?;
         }
-        let mut msg = KVec::from_elem(0u8, req.hdr.req.msg_size as usize, GFP_KERNEL)?;
-        let mut req = req;
-        req.hdr.dev_id = ctx.dev;
-        req.write(&list, &mut msg)?;
-        let mut resp = crate::wire::gdma_msgs::CreateDmaRegionResp::zeroed();
-        let min = size_of_val(&resp);
-        ctx.hwc.send(&mut msg, resp.as_bytes_mut(), min)?;
-        if resp.dma_region_handle == crate::wire::gdma_msgs::INVALID_DMA_REGION {
-            pr_err!("the device returned an invalid DMA region handle\n");
-            return Err(EPROTO);
-        }
         Ok(Self {
             ctx: ctx.clone(),
-            handle: resp.dma_region_handle,
+            handle: create_region(ctx, &list)?,
             mem,
         })
     }
@@ -130,8 +152,94 @@ impl DmaRegion {
 
 impl Drop for DmaRegion {
     fn drop(&mut self) {
-        if let Err(e) = self.ctx.send(DestroyDmaRegionReq::new(self.handle)) {
-            pr_err!("DESTROY_DMA_REGION 0x{:x} failed: {:?}\n", self.handle, e);
+        destroy_region(&self.ctx, self.handle);
+    }
+}
+
+/// Memory the caller owns (e.g. pinned user pages), registered with the device as a DMA
+/// region. The caller keeps the pages mapped for as long as this value lives.
+pub struct PageListRegion {
+    ctx: ObjectContext,
+    handle: u64,
+    pages: u32,
+}
+
+impl PageListRegion {
+    /// Registers the 4 KiB pages at the device addresses `pages`.
+    pub fn new(ctx: &ObjectContext, pages: &[u64]) -> Result<Self> {
+        Ok(Self {
+            ctx: ctx.clone(),
+            handle: create_region(ctx, pages)?,
+            pages: u32::try_from(pages.len()).map_err(|_| EINVAL)?,
+        })
+    }
+
+    /// The device's handle of the region.
+    pub fn handle(&self) -> u64 {
+        self.handle
+    }
+
+    /// The region's length in bytes.
+    pub fn len(&self) -> u64 {
+        u64::from(self.pages) * u64::from(queue::MANA_PAGE_SIZE)
+    }
+}
+
+impl Drop for PageListRegion {
+    fn drop(&mut self) {
+        destroy_region(&self.ctx, self.handle);
+    }
+}
+
+/// A memory region: a registered DMA region made accessible to a protection domain.
+///
+/// The region it covers must outlive it; the ib core destroys MRs before their PD.
+pub struct MemoryRegion {
+    ctx: ObjectContext,
+    handle: u64,
+    lkey: u32,
+    rkey: u32,
+}
+
+impl MemoryRegion {
+    /// Registers `region` for `pd` at virtual address `va` with `access` flags
+    /// (`wire::gdma_msgs::access`), as `reg_user_mr` does for a GVA MR.
+    pub fn new_gva(
+        ctx: &ObjectContext,
+        pd: &ProtectionDomain,
+        region: &PageListRegion,
+        va: u64,
+        access: u32,
+    ) -> Result<Self> {
+        let resp = ctx.send(CreateMrReq::new_gva(
+            pd.handle(),
+            region.handle(),
+            va,
+            access,
+        ))?;
+        Ok(Self {
+            ctx: ctx.clone(),
+            handle: resp.mr_handle,
+            lkey: resp.lkey,
+            rkey: resp.rkey,
+        })
+    }
+
+    /// The local key.
+    pub fn lkey(&self) -> u32 {
+        self.lkey
+    }
+
+    /// The remote key.
+    pub fn rkey(&self) -> u32 {
+        self.rkey
+    }
+}
+
+impl Drop for MemoryRegion {
+    fn drop(&mut self) {
+        if let Err(e) = self.ctx.send(DestroyMrReq::new(self.handle)) {
+            pr_err!("DESTROY_MR 0x{:x} failed: {:?}\n", self.handle, e);
         }
     }
 }

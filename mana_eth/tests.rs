@@ -15,11 +15,19 @@ use kernel::{
         Driver, //
     },
     prelude::*,
-    str::CString, //
+    str::CString,
+    sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Arc, //
+    },
 };
 
 use mana_gdma::{
     shared_vport::{
+        testing::run_workers,
         QpKind,
         VportTx, //
     },
@@ -59,9 +67,113 @@ fn owner_is(sw: &SwAdapter, index: u32, expected: &str) -> bool {
     })
 }
 
+/// An up interface being reconfigured while raw QPs try to take its vport.
+struct Race {
+    sw: SwAdapter,
+    ports: Ports,
+    granted: Atomic<u32>,
+    refused: Atomic<u32>,
+    other: Atomic<u32>,
+    reconfigurations: Atomic<u32>,
+    done: Atomic<u32>,
+}
+
+impl Race {
+    fn worker(&self, i: u32) {
+        let Some(dev) = self.ports.get(0) else {
+            self.other.fetch_add(1, Relaxed);
+            self.done.store(1, Relaxed);
+            return;
+        };
+        if i == 0 {
+            for k in 0..60u32 {
+                let rtnl = rtnl_lock();
+                let changed = match k % 3 {
+                    0 => Port::change_mtu(dev, if k % 2 == 0 { 9000 } else { 1500 }, &rtnl),
+                    1 => Port::set_channels(
+                        dev,
+                        &Channels {
+                            combined_count: 1 + k % 4,
+                            ..Channels::default()
+                        },
+                        &rtnl,
+                    ),
+                    _ => {
+                        let mut ring = RingParam::default();
+                        Port::get_ringparam(dev, &mut ring);
+                        ring.rx_pending = if ring.rx_pending == 512 { 1024 } else { 512 };
+                        Port::set_ringparam(dev, &ring, &rtnl)
+                    }
+                };
+                if changed.is_err() {
+                    self.other.fetch_add(1, Relaxed);
+                }
+                self.reconfigurations.fetch_add(1, Relaxed);
+            }
+            self.done.store(1, Relaxed);
+            return;
+        }
+        while self.done.load(Relaxed) == 0 {
+            match self
+                .sw
+                .adapter()
+                .vports()
+                .take_rdma(0, QpKind::Raw, RDMA_TX)
+            {
+                Ok(lease) => {
+                    self.granted.fetch_add(1, Relaxed);
+                    drop(lease);
+                }
+                Err(e) if e == EBUSY => {
+                    self.refused.fetch_add(1, Relaxed);
+                }
+                Err(_) => {
+                    self.other.fetch_add(1, Relaxed);
+                }
+            }
+        }
+    }
+}
+
 #[kunit_tests(mana_rs_eth_netdev)]
 mod netdev {
     use super::*;
+
+    #[test]
+    fn reconfiguring_an_up_interface_never_frees_the_vport() -> Result {
+        let (sw, ports) = adapter(1)?;
+        {
+            let rtnl = rtnl_lock();
+            ports.get(0).ok_or(EINVAL)?.open(&rtnl)?;
+        }
+        let race = Arc::new(
+            Race {
+                sw,
+                ports,
+                granted: Atomic::new(0),
+                refused: Atomic::new(0),
+                other: Atomic::new(0),
+                reconfigurations: Atomic::new(0),
+                done: Atomic::new(0),
+            },
+            GFP_KERNEL,
+        )?;
+        // One thread changes MTU, channels and rings of the up interface; three threads loop
+        // on raw QP creation for its vport meanwhile.
+        run_workers(&race, 4, Race::worker)?;
+        assert_eq!(race.reconfigurations.load(Relaxed), 60);
+        assert_eq!(race.other.load(Relaxed), 0);
+        assert_eq!(race.granted.load(Relaxed), 0);
+        assert!(race.refused.load(Relaxed) > 0);
+        let dev = race.ports.get(0).ok_or(EINVAL)?;
+        assert!(dev.is_running());
+        assert!(dev.data().holds_lease());
+        assert!(owner_is(&race.sw, 0, "ethernet eth0") || dev.data().holds_lease());
+        assert_eq!(race.sw.device_stats().protocol_errors, 0);
+        let rtnl = rtnl_lock();
+        dev.close(&rtnl);
+        Ok(())
+    }
 
     #[test]
     fn open_takes_the_vport_and_programs_tx_stop_gives_it_back() -> Result {

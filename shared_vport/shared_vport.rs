@@ -60,6 +60,7 @@
 use kernel::{
     fmt,
     new_mutex,
+    new_spinlock,
     prelude::*,
     str::{
         BStr,
@@ -73,13 +74,19 @@ use kernel::{
             Release, //
         },
         Arc,
-        Mutex, //
+        Mutex,
+        SpinLock, //
+    },
+    time::{
+        Delta,
+        Instant,
+        Monotonic, //
     }, //
 };
 
 mod debugfs;
 #[cfg(CONFIG_KUNIT = "y")]
-pub(crate) mod testing;
+pub mod testing;
 #[cfg(CONFIG_KUNIT = "y")]
 mod tests_bench;
 #[cfg(CONFIG_KUNIT = "y")]
@@ -297,8 +304,23 @@ pub struct Vport {
     bound_pd: CacheLine<Atomic<u64>>,
     /// The number of refused requests.
     refusals: Atomic<u64>,
+    /// Printing of refusal lines, limited so that a retry loop (DPDK restarting, a script)
+    /// cannot flood the log. A leaf lock, taken under `state`.
+    #[pin]
+    refusal_rate: SpinLock<RefusalRate>,
     #[pin]
     state: Mutex<VportState>,
+}
+
+/// At most this many refusal lines per vport and second are printed; the rest are counted
+/// and reported in one line when the next second starts.
+const REFUSAL_BURST: u32 = 5;
+
+/// The state of the refusal-line rate limit of one vport.
+struct RefusalRate {
+    window_start: Option<Instant<Monotonic>>,
+    printed: u32,
+    suppressed: u32,
 }
 
 impl Vport {
@@ -330,7 +352,34 @@ impl Vport {
     fn refuse(&self, last: &mut Option<CString>, err: Error, line: fmt::Arguments<'_>) -> Error {
         self.refusals.add(1, Relaxed);
         match self.log {
-            RefusalLog::Print => pr_warn!("mana{}: {}\n", self.adapter_id, line),
+            RefusalLog::Print => {
+                let mut rate = self.refusal_rate.lock();
+                let expired = rate
+                    .window_start
+                    .is_none_or(|start| start.elapsed() >= Delta::from_secs(1));
+                if expired {
+                    if rate.suppressed > 0 {
+                        pr_warn!(
+                            "mana{}: vport {}: {} more refusals like the above were not logged\n",
+                            self.adapter_id,
+                            self.index,
+                            rate.suppressed
+                        );
+                    }
+                    *rate = RefusalRate {
+                        window_start: Some(Instant::now()),
+                        printed: 0,
+                        suppressed: 0,
+                    };
+                }
+                if rate.printed < REFUSAL_BURST {
+                    rate.printed += 1;
+                    drop(rate);
+                    pr_warn!("mana{}: {}\n", self.adapter_id, line);
+                } else {
+                    rate.suppressed += 1;
+                }
+            }
             RefusalLog::Count => {}
             RefusalLog::Capture => *last = CString::try_from_fmt(line).ok(),
         }
@@ -432,6 +481,11 @@ impl VportTable {
                     hw: vport_hw,
                     bound_pd: CacheLine(Atomic::new(0)),
                     refusals: Atomic::new(0),
+                    refusal_rate <- new_spinlock!(RefusalRate {
+                        window_start: None,
+                        printed: 0,
+                        suppressed: 0,
+                    }),
                     state <- new_mutex!(VportState {
                         owner: Owner::Free,
                         tx: VportTx { pd: 0, doorbell: 0 },

@@ -332,7 +332,7 @@ impl Workers {
 
 /// Runs `f(&shared, i)` for `i` in `0..n` on `n` kernel threads (see [`Workers::spawn`]) and
 /// waits for them; returns the wall time in nanoseconds.
-pub(crate) fn run_workers<S: Send + Sync + 'static>(
+pub fn run_workers<S: Send + Sync + 'static>(
     shared: &Arc<S>,
     n: u32,
     f: fn(&S, u32),

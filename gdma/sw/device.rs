@@ -200,6 +200,8 @@ pub struct SwStats {
     pub live_wq_objs: u32,
     /// Protection domains created and not destroyed.
     pub live_pds: u32,
+    /// Memory regions created and not destroyed.
+    pub live_mrs: u32,
 }
 
 impl SwStats {
@@ -275,6 +277,8 @@ struct Objects {
     eqs: KVec<EqObj>,
     wq_objs: KVec<WqObj>,
     pds: KVec<(u64, u32)>,
+    /// (MR handle, PD handle, region handle).
+    mrs: KVec<(u64, u64, u64)>,
     next_handle: u64,
     next_id: u32,
 }
@@ -286,6 +290,7 @@ impl Objects {
                 .wq_objs
                 .iter()
                 .any(|w| w.wq_region == handle || w.cq_region == handle)
+            || self.mrs.iter().any(|m| m.2 == handle)
     }
 
     fn region_len(&self, handle: u64) -> Option<u64> {
@@ -921,6 +926,45 @@ impl SwDevice {
                 self.stats.live_wq_objs -= 1;
                 reply(hdr, mana_msgs::DestroyWqObjResp::zeroed(), 0)
             }
+            gdma_msgs::code::CREATE_MR => {
+                let no = gdma_msgs::CreateMrResp::zeroed();
+                let r = gdma_msgs::CreateMrReq::from_bytes_copy(req).ok_or(EINVAL)?;
+                let known_pd = self.objects.pds.iter().any(|p| p.0 == r.pd_handle);
+                let gva_or_zbva =
+                    r.mr_type == gdma_msgs::mr_type::GVA || r.mr_type == gdma_msgs::mr_type::ZBVA;
+                let region_ok = self.objects.region_len(r.handle).is_some();
+                if !known_pd || !gva_or_zbva || !region_ok || r.access() & !0x3f != 0 {
+                    self.protocol_error(
+                        "CREATE_MR with an unknown PD or region, type or access flags",
+                    );
+                    return reply(hdr, no, 0x2);
+                }
+                if self.objects.mrs.len() >= MAX_OBJECTS {
+                    return reply(hdr, no, 0x4);
+                }
+                self.objects.mrs.reserve(1, GFP_KERNEL)?;
+                let handle = self.objects.new_handle();
+                let key = self.objects.new_id() + 0x1000;
+                self.objects
+                    .mrs
+                    .push((handle, r.pd_handle, r.handle), GFP_KERNEL)?;
+                self.stats.live_mrs += 1;
+                let mut resp = no;
+                resp.mr_handle = handle;
+                resp.lkey = key;
+                resp.rkey = key;
+                reply(hdr, resp, 0)
+            }
+            gdma_msgs::code::DESTROY_MR => {
+                let r = gdma_msgs::DestroyMrReq::from_bytes_copy(req).ok_or(EINVAL)?;
+                let Some(pos) = self.objects.mrs.iter().position(|m| m.0 == r.mr_handle) else {
+                    self.protocol_error("DESTROY_MR of an unknown MR");
+                    return reply(hdr, gdma_msgs::DestroyMrResp::zeroed(), 0x2);
+                };
+                let _ = self.objects.mrs.remove(pos);
+                self.stats.live_mrs -= 1;
+                reply(hdr, gdma_msgs::DestroyMrResp::zeroed(), 0)
+            }
             gdma_msgs::code::CREATE_PD => {
                 if self.objects.pds.len() >= MAX_OBJECTS {
                     return reply(hdr, gdma_msgs::CreatePdResp::zeroed(), 0x4);
@@ -941,6 +985,10 @@ impl SwDevice {
                     self.protocol_error("DESTROY_PD of an unknown PD");
                     return reply(hdr, gdma_msgs::DestroyPdResp::zeroed(), 0x2);
                 };
+                if self.objects.mrs.iter().any(|m| m.1 == r.pd_handle) {
+                    self.protocol_error("DESTROY_PD of a PD that memory regions still use");
+                    return reply(hdr, gdma_msgs::DestroyPdResp::zeroed(), 0x3);
+                }
                 let _ = self.objects.pds.remove(pos);
                 self.stats.live_pds -= 1;
                 reply(hdr, gdma_msgs::DestroyPdResp::zeroed(), 0)

@@ -429,6 +429,8 @@ mod objects {
 
     use crate::objects::{
         EventQueue,
+        MemoryRegion,
+        PageListRegion,
         ProtectionDomain,
         WqKind,
         WqObject, //
@@ -516,6 +518,35 @@ mod objects {
         );
         drop(eq);
         assert_eq!(sw.device_stats().live_regions, 0);
+        Ok(())
+    }
+
+    #[test]
+    fn memory_regions_on_caller_pages() -> Result {
+        let sw = SwAdapter::new(config(), false)?;
+        let ctx = sw.adapter().objects();
+        // Pages the caller owns (user memory in mana_rdma; a device buffer here).
+        let mem = ctx.transport.alloc_dma(3 * 4096)?;
+        let pages = [mem.dma_addr(), mem.dma_addr() + 4096, mem.dma_addr() + 8192];
+        let region = PageListRegion::new(&ctx, &pages)?;
+        assert_eq!(region.len(), 3 * 4096);
+        let pd = ProtectionDomain::new(&ctx, 0)?;
+        let mr = MemoryRegion::new_gva(&ctx, &pd, &region, 0x7f00_0000_0000, 0x3)?;
+        assert!(mr.lkey() != 0 && mr.lkey() == mr.rkey());
+        let s = sw.device_stats();
+        assert_eq!((s.live_regions, s.live_pds, s.live_mrs), (1, 1, 1));
+        // Unaligned or unmapped pages never make a region.
+        assert_eq!(
+            PageListRegion::new(&ctx, &[mem.dma_addr() + 8]).err(),
+            Some(EINVAL)
+        );
+        assert_eq!(PageListRegion::new(&ctx, &[0x4000]).err(), Some(EPROTO));
+        assert_eq!(sw.device_stats().protocol_errors, 1);
+        drop(mr);
+        drop(region);
+        drop(pd);
+        let s = sw.device_stats();
+        assert_eq!((s.live_regions, s.live_pds, s.live_mrs), (0, 0, 0));
         Ok(())
     }
 
