@@ -179,6 +179,11 @@ impl PageListRegion {
         self.handle
     }
 
+    /// Whether the region is empty (never: a region has at least one page).
+    pub fn is_empty(&self) -> bool {
+        self.pages == 0
+    }
+
     /// The region's length in bytes.
     pub fn len(&self) -> u64 {
         u64::from(self.pages) * u64::from(queue::MANA_PAGE_SIZE)

@@ -2,21 +2,27 @@
 
 //! mana_rdma: the raw-packet RDMA client of the mana-rs GDMA core.
 //!
-//! It binds to the core's `mana_gdma.rdma.<id>` auxiliary devices. A RAW_PACKET or RSS QP takes
-//! the vport's RDMA lease for its protection domain from the core's arbiter.
+//! It binds to the core's `mana_gdma.rdma.<id>` auxiliary devices and registers one IB device
+//! `manae_<N>` per adapter ([`device`]), unregistered when it unbinds. This first slice offers
+//! the device and port queries and protection domains; user contexts, CQs, WQs, QPs and MRs
+//! are not implemented yet (the RDMA core refuses them).
 
 use kernel::{
     auxiliary,
     device::Core,
     prelude::*,
-    sync::Arc, //
+    rdma::Registration, //
 };
 
 use mana_gdma::{
     client::RDMA_AUX_NAME,
-    Adapter,
     ClientHandle, //
 };
+
+mod device;
+
+#[cfg(CONFIG_KUNIT = "y")]
+mod tests;
 
 kernel::auxiliary_device_table!(
     AUX_TABLE,
@@ -30,9 +36,11 @@ kernel::auxiliary_device_table!(
 /// The auxiliary driver.
 struct RdmaDriver;
 
-/// What the driver keeps per bound adapter.
+/// What the driver keeps per bound adapter: the registered IB device, which holds the adapter.
+///
+/// Dropping it (unbind) unregisters the device.
 struct RdmaAdapter {
-    adapter: Arc<Adapter>,
+    _ibdev: Registration<device::ManaIb>,
 }
 
 impl auxiliary::Driver for RdmaDriver {
@@ -47,21 +55,17 @@ impl auxiliary::Driver for RdmaDriver {
     ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
         let handle = ClientHandle::from_aux(adev)
             .inspect_err(|e| dev_err!(adev, "not a mana_gdma client device: {:?}\n", e))?;
-        let adapter = handle.adapter().clone();
+        let adapter = handle.adapter();
+        // `register()` logs what failed.
+        let ibdev = device::register(adapter, Some(adev.parent()))?;
         dev_info!(
             adev,
-            "RDMA client bound to MANA adapter {} ({} port(s))\n",
+            "RDMA device {} registered for MANA adapter {} ({} port(s))\n",
+            &*ibdev.name(),
             adapter.id(),
-            adapter.vports().len()
+            ibdev.phys_port_cnt()
         );
-        Ok(RdmaAdapter { adapter })
-    }
-}
-
-impl RdmaAdapter {
-    #[allow(dead_code)]
-    fn adapter(&self) -> &Adapter {
-        &self.adapter
+        Ok(RdmaAdapter { _ibdev: ibdev })
     }
 }
 
@@ -71,31 +75,4 @@ kernel::module_auxiliary_driver! {
     authors: ["mana-rs developers"],
     description: "Microsoft Azure Network Adapter raw-packet RDMA driver (Rust)",
     license: "GPL",
-}
-
-#[kunit_tests(mana_rs_rdma_core_api)]
-mod tests {
-    use mana_gdma::shared_vport::{
-        QpKind,
-        VportTable,
-        VportTx, //
-    };
-
-    use super::*;
-
-    /// QPs of one PD share the RDMA lease taken through the core crate's arbiter; the
-    /// Ethernet side is refused with EBUSY while it is held.
-    #[test]
-    fn rdma_lease_through_core_api() -> Result {
-        const TX: VportTx = VportTx { pd: 1, doorbell: 0 };
-        let table = VportTable::new_for_test(1)?;
-        let qp1 = table.take_rdma(0, QpKind::Raw, TX)?;
-        let qp2 = table.take_rdma(0, QpKind::Raw, TX)?;
-        assert_eq!(qp2.pd(), 1);
-        assert_eq!(table.take_ethernet(0, c"eth0", TX).err(), Some(EBUSY));
-        drop(qp1);
-        drop(qp2);
-        let _eth = table.take_ethernet(0, c"eth0", TX)?;
-        Ok(())
-    }
 }

@@ -33,5 +33,9 @@ step 'echo "del 1" > /sys/kernel/debug/mana_gdma/sw_control; ls /sys/class/net/'
 step 'echo "add ports=99" > /sys/kernel/debug/mana_gdma/sw_control'
 step 'dmesg | grep -E "mana|faux" | sed "s/^\[[^]]*\] //"'
 echo
+echo "--- the raw-packet RDMA device of each adapter ---"
+step 'ls /sys/class/infiniband/'
+step 'for p in /sys/class/infiniband/*/ports/*; do [ -e "$p/state" ] && echo "$p: $(cat $p/state) $(cat $p/link_layer)"; done'
+echo
 echo "=== done ==="
 poweroff -f

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 
-//! Test support for the arbiter's KUnit suites: a recording fake of [`VportHw`] with failure
+//! Test support for the arbiter's KUnit suites: a recording fake of `VportHw` with failure
 //! injection, and a way to run closures on several kernel threads and wait for them.
 
 use kernel::{
@@ -330,7 +330,7 @@ impl Workers {
     }
 }
 
-/// Runs `f(&shared, i)` for `i` in `0..n` on `n` kernel threads (see [`Workers::spawn`]) and
+/// Runs `f(&shared, i)` for `i` in `0..n` on `n` kernel threads (see `Workers::spawn`) and
 /// waits for them; returns the wall time in nanoseconds.
 pub fn run_workers<S: Send + Sync + 'static>(
     shared: &Arc<S>,

@@ -35,7 +35,10 @@
 use crate::{
     bindings,
     device,
-    error::VTABLE_DEFAULT_ERROR,
+    error::{
+        to_result,
+        VTABLE_DEFAULT_ERROR, //
+    },
     ffi::c_int,
     mm::virt::VmaNew,
     prelude::*,
@@ -647,6 +650,103 @@ impl<T: Driver> Registration<T> {
         // unregistration flushes the workqueue that delivers the event
         // (`ib_cache_cleanup_one()`), so the device outlives the delivery.
         unsafe { bindings::ib_dispatch_event(&raw) };
+    }
+}
+
+impl<T: Driver> Registration<T> {
+    /// Returns the device attributes the core cached at registration (`attrs`, from
+    /// [`Driver::query_device`]).
+    pub fn attrs(&self) -> &DeviceAttr {
+        // SAFETY: By the type invariant the device is registered; the core writes `attrs` only
+        // while registering it, so the cached copy does not change while `self` lives.
+        // `DeviceAttr` is a transparent wrapper of `struct ib_device_attr`.
+        unsafe { &*(&raw const (*self.as_raw()).attrs).cast::<DeviceAttr>() }
+    }
+
+    /// Queries port `port` through the core (`ib_query_port`), as user space and the core's
+    /// caches do: `EINVAL` for a port the device does not have.
+    pub fn query_port(&self, port: u32) -> Result<PortAttr> {
+        let mut raw: bindings::ib_port_attr = pin_init::zeroed();
+        // SAFETY: By the type invariant the device is registered; `raw` is a local.
+        to_result(unsafe { bindings::ib_query_port(self.as_raw(), port, &mut raw) })?;
+        // SAFETY: `PortAttr` is a transparent wrapper of `struct ib_port_attr`.
+        Ok(unsafe { core::mem::transmute::<bindings::ib_port_attr, PortAttr>(raw) })
+    }
+
+    /// Returns the link layer of port `port` (`rdma_port_get_link_layer`).
+    pub fn link_layer(&self, port: u32) -> Result<LinkLayer> {
+        if port == 0 || port > self.phys_port_cnt() {
+            return Err(EINVAL);
+        }
+        // SAFETY: By the type invariant the device is registered, and `port` is one of its
+        // ports (checked above).
+        let ll = unsafe { bindings::rdma_port_get_link_layer(self.as_raw(), port) };
+        Ok(match ll {
+            bindings::rdma_link_layer_IB_LINK_LAYER_INFINIBAND => LinkLayer::Infiniband,
+            bindings::rdma_link_layer_IB_LINK_LAYER_ETHERNET => LinkLayer::Ethernet,
+            _ => LinkLayer::Unspecified,
+        })
+    }
+
+    /// Returns entry `index` of the P_Key table of port `port` through the core
+    /// (`ib_query_pkey`).
+    pub fn query_pkey(&self, port: u32, index: u16) -> Result<u16> {
+        let mut pkey = 0u16;
+        // SAFETY: By the type invariant the device is registered; `pkey` is a local.
+        to_result(unsafe { bindings::ib_query_pkey(self.as_raw(), port, index, &mut pkey) })?;
+        Ok(pkey)
+    }
+
+    /// Allocates a kernel protection domain through the core (`ib_alloc_pd`, no flags), as an
+    /// in-kernel consumer would; it is deallocated when the returned object is dropped.
+    ///
+    /// The driver must report `IBK_LOCAL_DMA_LKEY` (the core would otherwise need a DMA MR).
+    pub fn alloc_kernel_pd(&self) -> Result<KernelPd<'_, T>> {
+        // SAFETY: By the type invariant the device is registered; the caller name is a static
+        // string.
+        let pd = crate::error::from_err_ptr(unsafe {
+            bindings::__ib_alloc_pd(self.as_raw(), 0, c"rust_rdma".as_char_ptr())
+        })?;
+        let pd = NonNull::new(pd).ok_or(EINVAL)?;
+        // INVARIANT: `pd` is a complete kernel PD of the device, owned by the new object, which
+        // borrows the registration so that the device outlives it.
+        Ok(KernelPd {
+            pd,
+            _reg: PhantomData,
+        })
+    }
+}
+
+/// A kernel protection domain of a registered device, from [`Registration::alloc_kernel_pd`].
+///
+/// Dropping it deallocates the PD (`ib_dealloc_pd`).
+///
+/// # Invariants
+///
+/// `pd` is a complete kernel PD (no user object) of the device of the borrowed registration,
+/// owned by this object.
+pub struct KernelPd<'a, T: Driver> {
+    pd: NonNull<bindings::ib_pd>,
+    _reg: PhantomData<&'a Registration<T>>,
+}
+
+impl<T: Driver> KernelPd<'_, T> {
+    /// Returns the PD.
+    pub fn pd(&self) -> &Pd<T> {
+        // SAFETY: By the type invariant the PD is complete, with initialised driver data, and
+        // lives as long as `self`.
+        unsafe { Pd::from_raw(self.pd.as_ptr()) }
+    }
+}
+
+impl<T: Driver> Drop for KernelPd<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant `self` owns the kernel PD, which has no users left (only
+        // `self` could have made any); it is not used after this.
+        let ret = unsafe { bindings::ib_dealloc_pd_user(self.pd.as_ptr(), ptr::null_mut()) };
+        if ret != 0 {
+            pr_warn!("rdma: deallocating a kernel PD failed: {}\n", ret);
+        }
     }
 }
 

@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! The raw-packet RDMA device `manae_<N>` of one MANA adapter.
+//!
+//! One IB device per adapter, with one port per vport (Ethernet link layer, raw packet core
+//! capability), registered when the RDMA client binds and unregistered when it unbinds. What
+//! it reports follows the C driver (`drivers/infiniband/hw/mana`, `mana_ib_query_device()`,
+//! `mana_ib_query_port()` and `mana_eth_query_adapter_caps()`):
+//!
+//! - vendor 0x1414, vendor part id the PCI device id of the function (0x00ba for a software
+//!   adapter, which is modelled as a VF), `raw_packet_caps` with IP checksum
+//!   offload, the maxima the C driver derives from QUERY_MAX_RESOURCES (queried once at
+//!   registration);
+//! - a port is Active while the adapter's link is up, Down otherwise; its largest MTU is 4096;
+//!   its active MTU is the adapter's Ethernet MTU (the C driver reports the netdev's current
+//!   MTU, which this client does not see); one P_Key (0xffff), no GID table;
+//! - uverbs ABI version 1 (`include/uapi/rdma/mana-abi.h`), driver id `RDMA_DRIVER_MANA`.
+//!
+//! Protection domains are the core's [`ProtectionDomain`] objects (CREATE_PD on allocation,
+//! DESTROY_PD when the PD's data is dropped). A user PD reads `struct mana_ib_alloc_pd` with the
+//! udata size rules (an empty request is allowed; unknown `comp_mask` bits give `EOPNOTSUPP`),
+//! maps `MANA_IB_PD_SHORT_PDN` to the device's short PDN flag and answers
+//! `struct mana_ib_alloc_pd_resp { pdn }`. Kernel PDs get `ALLOW_GPA_MR`, as in the C driver, and
+//! the device reports `IBK_LOCAL_DMA_LKEY` instead of offering a DMA MR.
+//!
+//! Not in this slice: user contexts (and so the doorbell page and mmap), CQs, WQs, QPs, RSS
+//! indirection tables and MRs. Their operations are absent from the operations table, so the
+//! RDMA core refuses them (`EOPNOTSUPP`); without a user context, user space can open the
+//! device but cannot create objects yet.
+
+use kernel::{
+    bindings,
+    device,
+    pci,
+    prelude::*,
+    rdma::{
+        self,
+        DeviceAttr,
+        DriverId,
+        Gid,
+        LinkLayer,
+        NewPd,
+        Pd,
+        PortAttr,
+        PortImmutable,
+        PortState,
+        Registration,
+        UData,
+        Ucontext,
+        UnregisteredDevice, //
+    },
+    sync::Arc,
+    transmute::AsBytes, //
+};
+
+use mana_gdma::{
+    objects::ProtectionDomain,
+    wire::{
+        abi::{
+            AllocPd,
+            AllocPdResp,
+            MANA_IB_PD_SHORT_PDN,
+            MANA_IB_UVERBS_ABI_VERSION, //
+        },
+        gdma_msgs::{
+            pd_flags,
+            QueryMaxResourcesReq,
+            QueryMaxResourcesResp, //
+        },
+        hdr::new_request,
+        queue::{
+            MAX_RQE_SIZE,
+            MAX_SQE_SIZE, //
+        },
+    },
+    Adapter,
+};
+
+/// The name of the devices; the core replaces `%d` with the first free number.
+pub(crate) const NAME: &CStr = c"manae_%d";
+
+/// The PCI vendor id of Microsoft.
+pub(crate) const VENDOR_ID: u32 = 0x1414;
+
+/// The vendor part id of a software adapter: the PCI device id of a MANA VF.
+pub(crate) const VENDOR_PART_ID: u32 = 0x00ba;
+
+/// The largest MTU of a port, in bytes (C: `IB_MTU_4096`).
+const MAX_MTU: u32 = 4096;
+
+/// The Ethernet header the adapter MTU includes.
+const ETH_HLEN: u32 = 14;
+
+/// The protection domains a device offers (C: `mana_eth_query_adapter_caps()`).
+const MAX_PD: u32 = 0x6000;
+
+/// The largest queue the device may be asked for, in bytes (C: `mana_eth_query_adapter_caps()`).
+const MAX_QUEUE_BYTES: u32 = 0x10_0000;
+
+/// Scatter/gather entries of a send and a receive work request (C:
+/// `mana_eth_query_adapter_caps()`).
+const MAX_SEND_SGE: u32 = 30;
+const MAX_RECV_SGE: u32 = 15;
+
+/// The CA ACK delay (C: `MANA_CA_ACK_DELAY`, about 260 ms).
+const CA_ACK_DELAY: u8 = 16;
+
+/// The supported page sizes, 4 KiB to 2 MiB (C: `PAGE_SZ_BM`).
+const PAGE_SIZE_CAP: u64 = 0x3f_f000;
+
+/// The default P_Key (C: `IB_DEFAULT_PKEY_FULL`).
+pub(crate) const DEFAULT_PKEY: u16 = 0xffff;
+
+/// The RDMA driver of the raw-packet devices.
+pub(crate) struct ManaIb;
+
+/// The limits the device reported (QUERY_MAX_RESOURCES) and the ones derived from them.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct IbCaps {
+    /// Queue pairs: the fewer of send and receive queues.
+    pub(crate) max_qp: u32,
+    /// Completion queues.
+    pub(crate) max_cq: u32,
+    /// Memory regions (memory translation entries).
+    pub(crate) max_mr: u32,
+    /// Work requests of a queue, and entries of a CQ.
+    pub(crate) max_qp_wr: u32,
+}
+
+impl IbCaps {
+    /// Derives the limits from the device's QUERY_MAX_RESOURCES response, as the C driver
+    /// does.
+    fn from_resources(res: &QueryMaxResourcesResp) -> Self {
+        Self {
+            max_qp: res.max_sq.min(res.max_rq),
+            max_cq: res.max_cq,
+            max_mr: res.max_mst,
+            max_qp_wr: (MAX_QUEUE_BYTES / MAX_SQE_SIZE).min(MAX_QUEUE_BYTES / MAX_RQE_SIZE),
+        }
+    }
+
+    /// Asks the device (QUERY_MAX_RESOURCES through the hardware channel).
+    fn query(adapter: &Adapter) -> Result<Self> {
+        let mut req = new_request::<QueryMaxResourcesReq>();
+        let mut resp: QueryMaxResourcesResp = pin_init::zeroed();
+        let min = size_of::<QueryMaxResourcesResp>();
+        adapter
+            .hwc()
+            .send(req.as_bytes_mut(), resp.as_bytes_mut(), min)?;
+        Ok(Self::from_resources(&resp))
+    }
+}
+
+/// The private data of a device.
+pub(crate) struct IbDevData {
+    adapter: Arc<Adapter>,
+    caps: IbCaps,
+    vendor_part_id: u32,
+}
+
+impl IbDevData {
+    /// The adapter of the device.
+    pub(crate) fn adapter(&self) -> &Arc<Adapter> {
+        &self.adapter
+    }
+
+    /// The limits of the device.
+    pub(crate) fn caps(&self) -> &IbCaps {
+        &self.caps
+    }
+}
+
+/// The data of a protection domain: the device's PD, destroyed when dropped.
+pub(crate) struct IbPd {
+    pd: ProtectionDomain,
+}
+
+impl IbPd {
+    /// The PD number.
+    pub(crate) fn pdn(&self) -> u32 {
+        self.pd.id()
+    }
+}
+
+/// Returns the CREATE_PD flags of a PD: `ALLOW_GPA_MR` for a kernel PD (`req` is `None`), the
+/// short PDN flag if a user request asks for it, `EOPNOTSUPP` for unknown `comp_mask` bits.
+pub(crate) fn pd_flags_for(req: Option<&AllocPd>) -> Result<u32> {
+    let Some(req) = req else {
+        return Ok(pd_flags::ALLOW_GPA_MR);
+    };
+    UData::check_comp_mask(req.comp_mask.into(), MANA_IB_PD_SHORT_PDN.into())?;
+    if req.comp_mask & MANA_IB_PD_SHORT_PDN != 0 {
+        Ok(pd_flags::SHORT_PDN)
+    } else {
+        Ok(0)
+    }
+}
+
+/// Reads the `alloc_pd` request of user space (`ib_copy_validate_udata_in_cm()`); an empty
+/// request, as older libmana sends, is no request.
+fn read_alloc_pd(udata: &UData) -> Result<AllocPd> {
+    if udata.in_len() == 0 {
+        return Ok(AllocPd {
+            comp_mask: 0,
+            reserved: 0,
+        });
+    }
+    // The first version ended with `reserved`.
+    udata.read_in(size_of::<AllocPd>())
+}
+
+/// Creates the device's PD for `pd`, and answers user space if it asked.
+fn alloc_pd(pd: &NewPd<ManaIb>, udata: Option<&UData>) -> Result<IbPd> {
+    let dev = pd.device();
+    let req = udata.map(read_alloc_pd).transpose()?;
+    let flags = pd_flags_for(req.as_ref())?;
+    let adapter = dev.data().get_ref().adapter();
+    let created = ProtectionDomain::new(&adapter.objects(), flags)
+        .inspect_err(|e| pr_err!("{}: CREATE_PD failed: {:?}\n", &*dev.name(), e))?;
+    if let Some(udata) = udata {
+        let resp = AllocPdResp {
+            pdn: created.id(),
+            reserved: 0,
+        };
+        // On failure `created` is dropped: DESTROY_PD.
+        udata.respond(&resp)?;
+    }
+    Ok(IbPd { pd: created })
+}
+
+#[vtable]
+impl rdma::Driver for ManaIb {
+    type Data = IbDevData;
+    type UcontextData = ();
+    type PdData = IbPd;
+    type CqData = ();
+    type WqData = ();
+    type QpData = ();
+    type RwqIndTableData = ();
+    type MrData = ();
+
+    const DRIVER_ID: DriverId = DriverId::MANA;
+    const UVERBS_ABI_VER: u32 = MANA_IB_UVERBS_ABI_VERSION;
+    const UVERBS_ROBUST_UDATA: bool = true;
+
+    fn query_device(
+        dev: &rdma::Device<Self>,
+        attr: &mut DeviceAttr,
+        udata: Option<&UData>,
+    ) -> Result {
+        // No driver request or response (`ib_no_udata_io()`).
+        if let Some(udata) = udata {
+            udata.check_in_empty()?;
+            udata.respond_empty()?;
+        }
+        let data = dev.data().get_ref();
+        let caps = data.caps();
+        attr.set_vendor_id(VENDOR_ID)
+            .set_vendor_part_id(data.vendor_part_id)
+            .set_max_mr_size(u64::MAX)
+            .set_page_size_cap(PAGE_SIZE_CAP)
+            .set_max_qp(caps.max_qp)
+            .set_max_qp_wr(caps.max_qp_wr)
+            .set_device_cap_flags(bindings::ib_device_cap_flags_IB_DEVICE_RC_RNR_NAK_GEN as u64)
+            // Kernel PDs use the local DMA lkey; the device has no DMA MR.
+            .set_kernel_cap_flags(bindings::ib_kernel_cap_flags_IBK_LOCAL_DMA_LKEY.into())
+            .set_max_send_sge(MAX_SEND_SGE)
+            .set_max_recv_sge(MAX_RECV_SGE)
+            .set_max_sge_rd(MAX_RECV_SGE)
+            .set_max_cq(caps.max_cq)
+            .set_max_cqe(caps.max_qp_wr)
+            .set_max_mr(caps.max_mr)
+            .set_max_pd(MAX_PD)
+            .set_max_ah(i32::MAX as u32)
+            .set_max_pkeys(1)
+            .set_local_ca_ack_delay(CA_ACK_DELAY)
+            .set_raw_packet_caps(bindings::ib_raw_packet_caps_IB_RAW_PACKET_CAP_IP_CSUM);
+        Ok(())
+    }
+
+    fn query_port(dev: &rdma::Device<Self>, port: u32, attr: &mut PortAttr) -> Result {
+        let adapter = dev.data().get_ref().adapter();
+        if port == 0 || port as usize > adapter.ports().len() {
+            return Err(EINVAL);
+        }
+        let state = if adapter.hwc().link_up() {
+            PortState::Active
+        } else {
+            PortState::Down
+        };
+        let mtu = u32::from(adapter.caps().adapter_mtu).saturating_sub(ETH_HLEN);
+        attr.set_state(state)
+            .set_mtu(MAX_MTU, mtu)
+            .set_pkey_tbl_len(1);
+        Ok(())
+    }
+
+    fn get_port_immutable(
+        _dev: &rdma::Device<Self>,
+        _port: u32,
+        immutable: &mut PortImmutable,
+    ) -> Result {
+        immutable
+            .set_core_cap_flags(PortImmutable::CORE_PORT_RAW_PACKET)
+            .set_pkey_tbl_len(1)
+            .set_gid_tbl_len(0);
+        Ok(())
+    }
+
+    fn get_link_layer(_dev: &rdma::Device<Self>, _port: u32) -> LinkLayer {
+        LinkLayer::Ethernet
+    }
+
+    fn query_gid(_dev: &rdma::Device<Self>, _port: u32, _index: u32) -> Result<Gid> {
+        // As the C driver: a raw-packet port has no GIDs.
+        Ok(Gid::default())
+    }
+
+    fn query_pkey(_dev: &rdma::Device<Self>, _port: u32, index: u16) -> Result<u16> {
+        if index != 0 {
+            return Err(EINVAL);
+        }
+        Ok(DEFAULT_PKEY)
+    }
+
+    fn alloc_pd(
+        pd: &NewPd<Self>,
+        _ctx: Option<&Ucontext<Self>>,
+        udata: Option<&UData>,
+    ) -> impl PinInit<Self::PdData, Error> {
+        alloc_pd(pd, udata)
+    }
+
+    fn dealloc_pd(_pd: &Pd<Self>, udata: Option<&UData>) -> Result {
+        // No driver request or response (`ib_no_udata_io()`); DESTROY_PD is sent when the
+        // abstraction drops the PD's data.
+        if let Some(udata) = udata {
+            udata.check_in_empty()?;
+            udata.respond_empty()?;
+        }
+        Ok(())
+    }
+}
+
+/// Allocates and registers the device `manae_<N>` of `adapter`, with one port per vport.
+///
+/// `parent` becomes the device's sysfs `device`: the PCI function, as in the C driver, which
+/// then also performs the device's DMA and gives the vendor part id; or the software adapter's
+/// faux device (no DMA device, part id 0x00ba). Dropping the returned registration unregisters
+/// the device, after the core has destroyed every object of it.
+pub(crate) fn register(
+    adapter: &Arc<Adapter>,
+    parent: Option<&device::Device<device::Bound>>,
+) -> Result<Registration<ManaIb>> {
+    let pdev = parent.and_then(|p| <&pci::Device<device::Bound>>::try_from(p).ok());
+    let vendor_part_id = pdev.map_or(VENDOR_PART_ID, |p| u32::from(p.device_id()));
+    let caps = IbCaps::query(adapter).inspect_err(|e| {
+        pr_err!(
+            "adapter {}: QUERY_MAX_RESOURCES failed: {:?}\n",
+            adapter.id(),
+            e
+        )
+    })?;
+    let ports = u32::try_from(adapter.ports().len()).map_err(|_| EINVAL)?;
+    let mut dev = UnregisteredDevice::<ManaIb>::new(Ok::<_, Error>(IbDevData {
+        adapter: adapter.clone(),
+        caps,
+        vendor_part_id,
+    }))?;
+    dev.set_phys_port_cnt(ports)?;
+    // Vector 0 is the hardware channel's.
+    dev.set_num_comp_vectors(adapter.num_vectors().saturating_sub(1).max(1))?;
+    if let Some(parent) = parent {
+        dev.set_parent(parent);
+    }
+    let dma_device =
+        pdev.map(|p| -> &device::Device { AsRef::<device::Device<device::Bound>>::as_ref(p) });
+    Registration::new(dev, NAME, dma_device).inspect_err(|e| {
+        pr_err!(
+            "adapter {}: registering the RDMA device failed: {:?}\n",
+            adapter.id(),
+            e
+        )
+    })
+}
