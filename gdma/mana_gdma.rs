@@ -61,13 +61,6 @@ impl InPlaceModule for GdmaModule {
     }
 }
 
-impl GdmaModule {
-    #[allow(dead_code)]
-    fn sw_adapter_count(&self) -> usize {
-        self.sw_adapters.len()
-    }
-}
-
 module! {
     type: GdmaModule,
     name: "mana_gdma",

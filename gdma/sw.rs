@@ -244,7 +244,7 @@ pub(crate) use control::{
 /// the adapters.
 pub(crate) struct SwAdapters {
     _control: Control,
-    registry: Arc<SwRegistry>,
+    _registry: Arc<SwRegistry>,
 }
 
 impl SwAdapters {
@@ -268,12 +268,7 @@ impl SwAdapters {
         }
         Ok(Self {
             _control: Control::new(&registry, debugfs)?,
-            registry,
+            _registry: registry,
         })
-    }
-
-    /// The number of software adapters.
-    pub(crate) fn len(&self) -> usize {
-        self.registry.len()
     }
 }
