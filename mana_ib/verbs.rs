@@ -840,7 +840,8 @@ impl IbQp {
 
 /// The data of a memory region.
 pub(crate) struct IbMr {
-    // The MR goes first, then its region, then the memory is unmapped and unpinned.
+    // The MR goes first (the device destroys the region it owns with it), then the memory is
+    // unmapped and unpinned.
     _mr: MemoryRegion,
     _region: PageListRegion,
     _pages: UserPages,
@@ -884,7 +885,7 @@ pub(crate) fn reg_user_mr(
     }
     let adapter = adapter(dev);
     let pages = adapter.map_user_pages(&blocks)?;
-    let region = PageListRegion::new(&adapter.objects(), pages.addrs())?;
+    let mut region = PageListRegion::new(&adapter.objects(), pages.addrs())?;
     let mut gdma = access::LOCAL_READ;
     for (ib, g) in [
         (IB_ACCESS_LOCAL_WRITE, access::LOCAL_WRITE),
@@ -899,9 +900,9 @@ pub(crate) fn reg_user_mr(
     }
     let ibpd = &pd.data().get_ref().pd;
     let created = if flags & IB_ZERO_BASED != 0 {
-        MemoryRegion::new_zbva(&adapter.objects(), ibpd, &region, gdma)
+        MemoryRegion::new_zbva(&adapter.objects(), ibpd, &mut region, gdma)
     } else {
-        MemoryRegion::new_gva(&adapter.objects(), ibpd, &region, args.iova, gdma)
+        MemoryRegion::new_gva(&adapter.objects(), ibpd, &mut region, args.iova, gdma)
     }
     .inspect_err(|e| pr_err!("{}: CREATE_MR failed: {:?}\n", &*dev.name(), e))?;
     mr.set_keys(created.lkey(), created.rkey());
