@@ -691,6 +691,27 @@ mod verbs {
         Ok(())
     }
 
+    /// The device goes away while a process has QPs open (rmmod, adapter removal): the core
+    /// destroys the objects and detaches the context; the doorbell page goes at once.
+    #[test]
+    fn detaching_a_context_with_qps_open_frees_everything() -> Result {
+        let (sw, reg) = setup(1)?;
+        let mut bufs = Buffers::new(64)?;
+        let mut ctx = open(&sw, &reg)?;
+        let (pd, _) = alloc_pd(&mut ctx)?;
+        let cq = create_cq(&mut ctx, &mut bufs, 256)?;
+        create_raw_qp(&mut ctx, &mut bufs, pd, cq, 1)?;
+        assert!(!owner_is(&sw, 0, "free"));
+        ctx.disassociate()?;
+        assert!(owner_is(&sw, 0, "free"));
+        assert!(nothing_left(&sw));
+        // The process closes the device later: nothing more happens on the device.
+        let requests = sw.device_stats().total_requests;
+        drop(ctx);
+        assert_eq!(sw.device_stats().total_requests, requests);
+        Ok(())
+    }
+
     /// The device refuses a create: the error reaches user space, the vport is free again.
     #[test]
     fn device_errors_propagate_and_release_the_vport() -> Result {
