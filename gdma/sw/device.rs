@@ -19,6 +19,11 @@ use kernel::{
     }, //
 };
 
+use super::datapath::{
+    DataPath,
+    DpStats,
+    QueueStats, //
+};
 use crate::wire::{
     gdma_msgs::{
         self,
@@ -202,6 +207,8 @@ pub struct SwStats {
     pub live_pds: u32,
     /// Memory regions created and not destroyed.
     pub live_mrs: u32,
+    /// What the data path counted (filled in by [`SwDevice::stats`]).
+    pub datapath: DpStats,
 }
 
 impl SwStats {
@@ -343,6 +350,8 @@ pub struct SwDevice {
     registered: bool,
     vports: [VportProgramming; 16],
     objects: Objects,
+    /// The data path (send and receive queues, the wire between ports).
+    dp: DataPath,
 }
 
 const EQ_ENTRIES: u32 = HWC_QUEUE_SIZE / queue::EQE_SIZE;
@@ -387,6 +396,7 @@ impl SwDevice {
             registered: false,
             vports: [VportProgramming::default(); 16],
             objects: Objects::default(),
+            dp: DataPath::new(config.num_ports)?,
         })
     }
 
@@ -397,7 +407,25 @@ impl SwDevice {
 
     /// What the device saw so far.
     pub fn stats(&self) -> SwStats {
-        self.stats
+        let mut stats = self.stats;
+        stats.datapath = self.dp.stats();
+        stats
+    }
+
+    /// What the device counted on send queue (`is_sq`) or receive queue `wq_id`.
+    pub fn queue_stats(&self, is_sq: bool, wq_id: u32) -> Option<QueueStats> {
+        self.dp.queue_stats(is_sq, wq_id)
+    }
+
+    /// A doorbell write on a data-path doorbell page (any page but the hardware channel's):
+    /// `qtype` is the queue type the doorbell's offset names.
+    pub(crate) fn data_doorbell(&mut self, mem: &dyn DeviceMemory, qtype: u32, value: u64) {
+        self.dp.doorbell(mem, qtype, value);
+    }
+
+    /// Processes the posted send WQEs of every queue.
+    pub(crate) fn process_datapath(&mut self, mem: &dyn DeviceMemory) {
+        self.dp.process(mem);
     }
 
     /// How vport `index` is programmed.
@@ -441,6 +469,7 @@ impl SwDevice {
 
     /// Returns and clears the set of MSI-X vectors raised since the last call.
     pub(crate) fn take_interrupts(&mut self) -> u64 {
+        self.pending_irqs |= self.dp.take_interrupts();
         core::mem::take(&mut self.pending_irqs)
     }
 
@@ -877,6 +906,7 @@ impl SwDevice {
                     return reply(hdr, GeneralResp::zeroed(), 0x3);
                 }
                 let _ = objs.regions.remove(pos);
+                self.dp.remove_region(h);
                 self.stats.live_regions -= 1;
                 reply(hdr, GeneralResp::zeroed(), 0)
             }
@@ -894,6 +924,7 @@ impl SwDevice {
                     return reply(hdr, GeneralResp::zeroed(), 0x3);
                 }
                 let _ = objs.eqs.remove(pos);
+                self.dp.remove_eq(r.queue_index);
                 self.stats.live_eqs -= 1;
                 reply(hdr, GeneralResp::zeroed(), 0)
             }
@@ -923,6 +954,7 @@ impl SwDevice {
                 }
                 let objs = &mut self.objects;
                 let _ = objs.wq_objs.remove(pos);
+                self.dp.remove_wq(r.wq_obj_handle);
                 self.stats.live_wq_objs -= 1;
                 reply(hdr, mana_msgs::DestroyWqObjResp::zeroed(), 0)
             }
@@ -1111,6 +1143,13 @@ impl SwDevice {
                     }
                 }
                 self.vports[index].rx_enabled = rx.rx_enable != 0;
+                self.dp.set_steering(
+                    index,
+                    rx.rx_enable != 0,
+                    (rx.update_hashkey != 0).then_some(&rx.hashkey),
+                    (rx.update_default_rxobj != 0).then_some(rx.default_rxobj),
+                    (rx.update_indir_tab != 0).then(|| table.iter()),
+                )?;
                 reply(hdr, mana_msgs::CfgRxSteerResp::zeroed(), 0)
             }
             _ => reply(hdr, GeneralResp::zeroed(), STATUS_CMD_UNSUPPORTED),
@@ -1169,6 +1208,7 @@ impl SwDevice {
             },
             GFP_KERNEL,
         )?;
+        self.dp.add_region(handle, pages.iter())?;
         self.stats.live_regions += 1;
         let mut resp = no;
         resp.dma_region_handle = handle;
@@ -1217,6 +1257,8 @@ impl SwDevice {
         }
         self.objects.eqs.reserve(1, GFP_KERNEL)?;
         let id = self.objects.new_id();
+        self.dp
+            .add_eq(id, r.gdma_region, r.queue_size, r.eq_pci_msix_index)?;
         self.objects.eqs.push(
             EqObj {
                 id,
@@ -1266,6 +1308,15 @@ impl SwDevice {
         let handle = self.objects.new_handle();
         let wq_id = self.objects.new_id();
         let cq_id = self.objects.new_id();
+        let vport = self.vport_of(r.vport).unwrap_or(0);
+        self.dp.add_wq(
+            handle,
+            vport,
+            r.wq_type == queue::queue_type::SQ,
+            (wq_id, cq_id, r.cq_parent_qid),
+            (r.wq_gdma_region, r.wq_size),
+            (r.cq_gdma_region, r.cq_size),
+        )?;
         self.objects.wq_objs.push(
             WqObj {
                 handle,

@@ -7,13 +7,16 @@
 //! [`SwMemory`], which refuses any access that is not wholly inside one live buffer, so a driver
 //! bug (a wrong address, a buffer freed while the device still uses it) is a counted fault, not a
 //! stray write.
+//!
+//! The locks are interrupt-safe: the drivers reach queue memory from their transmit path and
+//! NAPI polls (bottom halves off), the device model from its work item.
 
 use kernel::{
-    new_spinlock,
+    new_spinlock_irq,
     prelude::*,
     sync::{
         Arc,
-        SpinLock, //
+        SpinLockIrq, //
     }, //
 };
 
@@ -35,7 +38,7 @@ struct SwRegion {
     addr: u64,
     size: usize,
     #[pin]
-    data: SpinLock<KVVec<u8>>,
+    data: SpinLockIrq<KVVec<u8>>,
 }
 
 impl SwRegion {
@@ -62,7 +65,7 @@ struct Table {
 #[pin_data]
 pub(crate) struct SwMemory {
     #[pin]
-    table: SpinLock<Table>,
+    table: SpinLockIrq<Table>,
 }
 
 impl SwMemory {
@@ -70,7 +73,7 @@ impl SwMemory {
     pub(crate) fn new() -> Result<Arc<Self>> {
         Arc::pin_init(
             pin_init!(Self {
-                table <- new_spinlock!(Table {
+                table <- new_spinlock_irq!(Table {
                     regions: KVec::new(),
                     next_addr: DMA_BASE,
                 }),
@@ -95,7 +98,7 @@ impl SwMemory {
             pin_init!(SwRegion {
                 addr,
                 size,
-                data <- new_spinlock!(data),
+                data <- new_spinlock_irq!(data),
             }),
             GFP_KERNEL,
         )?;
