@@ -25,6 +25,8 @@ mod tests;
 mod tests_bench;
 #[cfg(CONFIG_KUNIT = "y")]
 mod tests_datapath;
+#[cfg(CONFIG_KUNIT = "y")]
+mod tests_handoff;
 
 kernel::auxiliary_device_table!(
     AUX_TABLE,

@@ -65,7 +65,7 @@ use crate::port::{
 pub(crate) const IPPROTO_TCP: u8 = 6;
 pub(crate) const IPPROTO_UDP: u8 = 17;
 
-fn adapter(ports: u32) -> Result<(SwAdapter, Ports)> {
+pub(crate) fn adapter(ports: u32) -> Result<(SwAdapter, Ports)> {
     let sw = SwAdapter::new(
         SwConfig {
             num_ports: ports,
@@ -184,7 +184,7 @@ fn wait_rx(dev: &Registration<Port>, n: u64) -> u64 {
 
 /// Sends `count` UDP frames with different source ports from `tx` to `rx`; returns how many
 /// arrived with their checksums verified by the device.
-fn send_udp(
+pub(crate) fn send_udp(
     tx: &Registration<Port>,
     rx: &Registration<Port>,
     count: u16,
@@ -204,12 +204,12 @@ fn send_udp(
     Ok(wait_rx(rx, before + u64::from(count)) - before)
 }
 
-fn open(dev: &Registration<Port>) -> Result {
+pub(crate) fn open(dev: &Registration<Port>) -> Result {
     let rtnl = rtnl_lock();
     dev.open(&rtnl)
 }
 
-fn close(dev: &Registration<Port>) {
+pub(crate) fn close(dev: &Registration<Port>) {
     let rtnl = rtnl_lock();
     dev.close(&rtnl);
 }
