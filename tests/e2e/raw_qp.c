@@ -4,7 +4,9 @@
  * (drivers/net/mana: mana_probe_port, mana_dev_configure, mana_start_tx_queues,
  * mana_start_rx_queues), with rdma-core's libibverbs and libmana (manadv):
  *
- *   ibv_open_device -> ibv_alloc_pd -> ibv_alloc_parent_domain (pd_context = IB port)
+ *   ibv_open_device -> ibv_query_device_ex (vendor_part_id, raw_packet_caps, ports)
+ *   -> the port's netdev from <ibdev>/device/net/<if>/dev_port (reported only)
+ *   -> ibv_alloc_pd -> ibv_alloc_parent_domain (pd_context = IB port)
  *   -> manadv_set_context_attr(BUF_ALLOCATORS)
  *   TX, per queue: ibv_create_cq -> ibv_create_qp(RAW_PACKET, parent domain) -> manadv_init_obj
  *   RX, per queue: ibv_create_cq -> ibv_create_wq(RQ, parent domain); then
@@ -25,6 +27,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <dirent.h>
 #include <getopt.h>
 #include <infiniband/manadv.h>
 #include <infiniband/verbs.h>
@@ -124,6 +127,88 @@ static struct ibv_device *find_device(struct ibv_device **list, int n)
 	return NULL;
 }
 
+/* DPDK's GDMA_DEVICE_MANA: the vendor_part_id of a MANA IB device. */
+#define GDMA_DEVICE_MANA 2
+
+/*
+ * DPDK's get_port_mac: the netdev of IB port N is the one under <ibdev>/device/net whose
+ * dev_port is N - 1. Reported, not fatal: DPDK would skip the port, and the QP steps below are
+ * still worth running.
+ */
+static void find_port_netdev(struct ibv_device *dev)
+{
+	char path[1024], buf[64];
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/device/net", dev->ibdev_path);
+	d = opendir(path);
+	if (!d) {
+		report("port_netdev", errno, "port %d (%s)", ib_port, path);
+		return;
+	}
+	while ((e = readdir(d))) {
+		FILE *f;
+		unsigned int dev_port;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/device/net/%s/dev_port", dev->ibdev_path, e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fscanf(f, "%u", &dev_port) != 1)
+			dev_port = ~0u;
+		fclose(f);
+		if (dev_port != (unsigned int)ib_port - 1)
+			continue;
+		snprintf(path, sizeof(path), "%s/device/net/%s/address", dev->ibdev_path, e->d_name);
+		f = fopen(path, "r");
+		if (!f || !fgets(buf, sizeof(buf), f))
+			buf[0] = 0;
+		if (f)
+			fclose(f);
+		buf[strcspn(buf, "\n")] = 0;
+		report("port_netdev", 0, "port %d: %s %s", ib_port, e->d_name, buf);
+		closedir(d);
+		return;
+	}
+	closedir(d);
+	report("port_netdev", ENOENT, "port %d (no netdev with dev_port %d under %s/device/net)",
+	       ib_port, ib_port - 1, dev->ibdev_path);
+}
+
+/* Checks the device as DPDK's mana_pci_probe_mac does before probing a port. */
+static int query_device(struct ibv_context *ctx)
+{
+	struct ibv_device_attr_ex attr = {};
+	int err = ibv_query_device_ex(ctx, NULL, &attr);
+
+	if (err) {
+		report("query_device_ex", err, NULL);
+		return err;
+	}
+	report("query_device_ex", 0, "vendor_part_id %#x ports %u raw_packet_caps %#x max_qp %d max_qp_wr %d max_cqe %d max_sge %d",
+	       attr.orig_attr.vendor_part_id, attr.orig_attr.phys_port_cnt, attr.raw_packet_caps,
+	       attr.orig_attr.max_qp, attr.orig_attr.max_qp_wr, attr.orig_attr.max_cqe,
+	       attr.orig_attr.max_sge);
+	if (attr.orig_attr.vendor_part_id && attr.orig_attr.vendor_part_id != GDMA_DEVICE_MANA) {
+		report("check_device", ENODEV, "vendor_part_id %#x is not MANA's (DPDK skips it)",
+		       attr.orig_attr.vendor_part_id);
+		return ENODEV;
+	}
+	if (attr.orig_attr.vendor_part_id && !attr.raw_packet_caps) {
+		report("check_device", EOPNOTSUPP, "no raw_packet_caps (DPDK skips it)");
+		return EOPNOTSUPP;
+	}
+	if (ib_port > attr.orig_attr.phys_port_cnt) {
+		report("check_device", EINVAL, "port %d > phys_port_cnt %u", ib_port,
+		       attr.orig_attr.phys_port_cnt);
+		return EINVAL;
+	}
+	return 0;
+}
+
 /* Opens the device and makes the parent domain (mana_probe_port). */
 static int open_port(struct queues *q)
 {
@@ -150,6 +235,11 @@ static int open_port(struct queues *q)
 	if (!q->ctx)
 		err = verr();
 	report("open_device", err, "%s", ibv_get_device_name(dev));
+	if (!err) {
+		err = query_device(q->ctx);
+		if (!err)
+			find_port_netdev(dev);
+	}
 	ibv_free_device_list(list);
 	if (err)
 		return err;

@@ -217,6 +217,9 @@ expect ibv_devices "ibv_devices lists manae_0" out_has 'manae_0'
 step ibv_devinfo -d manae_0
 expect ibv_devinfo "ibv_devinfo shows manae_0 with its two Ethernet ports" \
 	both rc_is 0 out_has 'hca_id:[[:space:]]+manae_0'
+step 'for n in /sys/class/infiniband/manae_0/device/net/*; do echo "$(basename $n) dev_port $(cat $n/dev_port) address $(cat $n/address)"; done'
+expect dpdk_port_map "DPDK's port lookup works: <ibdev>/device/net/ holds eth0 with dev_port 0 (IB port 1) and eth1 with dev_port 1" \
+	both out_has '^eth0 dev_port 0 address ' out_has '^eth1 dev_port 1 address '
 step cat "$VPORT0"
 expect vport_free "vport 0 starts free" owner_is free
 
