@@ -114,6 +114,14 @@ owner_is() {
 	echo "$o" | grep -qE "^$1" || { echo "vport0 owner is '$o', not /$1/"; return 1; }
 }
 
+rc_le() {
+	[ "$RC" -le "$1" ] || { echo "exit status $RC"; return 1; }
+}
+
+no_ib_device() {
+	[ ! -e "/sys/class/infiniband/$1" ] || { echo "/sys/class/infiniband/$1 is still there"; return 1; }
+}
+
 both() {
 	"$1" "$2" && "$3" "$4"
 }
@@ -136,6 +144,8 @@ hold_start() {
 	done
 	sed 's/^/  /' "$HOLD_OUT"
 	cp "$HOLD_OUT" "$OUT"
+	HELD=0
+	grep -q '^holding' "$HOLD_OUT" && HELD=1
 	if kill -0 "$HOLD_PID" 2> /dev/null; then
 		echo "  [running as pid $HOLD_PID]"
 	else
@@ -166,6 +176,11 @@ hold_stop() {
 	echo "  [exit status $RC]"
 }
 
+# held -: the last hold_start got its QPs (for checks that mean nothing without them).
+held() {
+	[ "${HELD:-0}" -eq 1 ] || { echo "raw_qp held no QPs, so this says nothing"; return 1; }
+}
+
 # Puts eth0 back down and ends any holder, so that a failed step does not cascade.
 reset_state() {
 	[ -z "$HOLD_PID" ] || { kill -TERM "$HOLD_PID"; wait "$HOLD_PID"; HOLD_PID=; }
@@ -175,12 +190,19 @@ reset_state() {
 link_state() {
 	# Admin flags, operstate and carrier counters of $1, one line, for before/after comparisons.
 	printf '%s flags=%s operstate=%s carrier_changes=%s\n' "$1" \
-		"$(cat /sys/class/net/$1/flags)" "$(cat /sys/class/net/$1/operstate)" \
-		"$(cat /sys/class/net/$1/carrier_changes)"
+		"$(cat /sys/class/net/$1/flags 2> /dev/null)" "$(cat /sys/class/net/$1/operstate 2> /dev/null)" \
+		"$(cat /sys/class/net/$1/carrier_changes 2> /dev/null)"
 }
 
 same_state() {
+	case "$1" in *"flags=0x"*" carrier_changes="[0-9]*) ;; *) echo "no such interface: $1"; return 1 ;; esac
 	[ "$1" = "$2" ] || { echo "before: $1"; echo "after:  $2"; return 1; }
+}
+
+# The IFF_UP bit of $1's flags (0 when the interface is missing).
+is_up() {
+	f=$(cat /sys/class/net/$1/flags 2> /dev/null) || return 1
+	[ $((f & 1)) -eq 1 ]
 }
 
 # --- the scenario --------------------------------------------------------------------------------
@@ -197,10 +219,15 @@ section "mana-rs end to end, kernel $(uname -r), $(. /etc/os-release && echo "$P
 section "load the software MANA device and the drivers, as on an Azure VM"
 step modprobe mana_gdma sw_adapters=1 sw_ports=2
 expect modprobe_mana_gdma "mana_gdma loads with a software adapter of two ports" rc_is 0
-step modprobe mana_eth
-expect modprobe_mana_eth "mana_eth loads" rc_is 0
-step modprobe mana_rdma
-expect modprobe_mana_rdma "mana_rdma loads" rc_is 0
+step 'grep -h MODALIAS= /sys/bus/auxiliary/devices/*/uevent'
+expect aux_devices "mana_gdma offers an auxiliary device per client" \
+	both out_has '^MODALIAS=auxiliary:mana_gdma.eth$' out_has '^MODALIAS=auxiliary:mana_gdma.rdma$'
+# What udev does on an Azure VM: load the driver of each new device's MODALIAS.
+step 'modprobe -a $(sed -n "s/^MODALIAS=//p" /sys/bus/auxiliary/devices/*/uevent)'
+expect modprobe_aliases "the modaliases load mana_eth and mana_rdma" rc_is 0
+step 'for d in /sys/bus/auxiliary/devices/*; do drv=$(readlink $d/driver); echo "${d##*/} -> ${drv##*/}"; done'
+expect drivers_bound "both clients are bound" \
+	both out_has '^mana_gdma.eth.0 -> mana_eth' out_has '^mana_gdma.rdma.0 -> mana_rdma'
 step 'lsmod | grep -E "^mana_"'
 expect lsmod "the three modules are listed" both out_has '^mana_gdma ' out_has '^mana_rdma '
 
@@ -217,7 +244,8 @@ expect ibv_devices "ibv_devices lists manae_0" out_has 'manae_0'
 step ibv_devinfo -d manae_0
 expect ibv_devinfo "ibv_devinfo shows manae_0 with its two Ethernet ports" \
 	both rc_is 0 out_has 'hca_id:[[:space:]]+manae_0'
-step 'for n in /sys/class/infiniband/manae_0/device/net/*; do echo "$(basename $n) dev_port $(cat $n/dev_port) address $(cat $n/address)"; done'
+step 'for l in /sys/class/infiniband/manae_0/device /sys/class/net/eth0/device /sys/class/net/eth1/device; do echo "$l -> $(readlink -f $l)"; done;
+	for n in /sys/class/infiniband/manae_0/device/net/*; do [ -e $n ] && echo "${n##*/} dev_port $(cat $n/dev_port) address $(cat $n/address)"; done'
 expect dpdk_port_map "DPDK's port lookup works: <ibdev>/device/net/ holds eth0 with dev_port 0 (IB port 1) and eth1 with dev_port 1" \
 	both out_has '^eth0 dev_port 0 address ' out_has '^eth1 dev_port 1 address '
 step cat "$VPORT0"
@@ -255,8 +283,8 @@ step 'dmesg | tail -n 5'
 expect dmesg_names_rdma "the kernel log names the owner and the remedy" \
 	dmesg_has "vport 0 is held by RDMA.*destroy the raw QPs before ip link set eth0 up"
 step ip link show dev eth0
-expect still_down "eth0 stays down" out_lacks '<[^>]*[,<]UP[,>]'
-grep -q UP "$OUT" && ip link set dev eth0 down	# (only when that failed: keep the next steps meaningful)
+expect still_down "eth0 stays down" both rc_is 0 out_lacks '<[^>]*[,<]UP[,>]'
+is_up eth0 && ip link set dev eth0 down	# (only when that failed: keep the next steps meaningful)
 
 section "the QPs are destroyed: up works again"
 hold_stop
@@ -301,6 +329,7 @@ if [ "$MODE" = test ]; then
 	reset_state
 	before=$(link_state eth0)
 	step 'cat /sys/class/net/eth0/flags /sys/class/net/eth0/operstate /sys/class/net/eth0/carrier_changes'
+	expect link_state_before "eth0 is there, down" rc_is 0
 	hold_start /tmp/hold2.out
 	expect raw_qp_holds_2 "raw_qp holds its QPs" file_has /tmp/hold2.out '^holding'
 	during=$(link_state eth0)
@@ -310,11 +339,12 @@ if [ "$MODE" = test ]; then
 	after=$(link_state eth0)
 	step 'cat /sys/class/net/eth0/flags /sys/class/net/eth0/operstate /sys/class/net/eth0/carrier_changes'
 	expect state_during_hold "admin state and carrier unchanged while RDMA holds the vport" \
-		same_state "$before" "$during"
+		both held - same_state "$before" "$during"
 	expect state_after_destroy "admin state and carrier unchanged after the QPs are destroyed (no flap)" \
-		same_state "$before" "$after"
+		both held - same_state "$before" "$after"
 	step ip -o link show dev eth0
-	expect still_down_2 "eth0 was not brought up behind the user's back" out_lacks '<[^>]*[,<]UP[,>]'
+	expect still_down_2 "eth0 was not brought up behind the user's back" \
+		both rc_is 0 out_lacks '<[^>]*[,<]UP[,>]'
 
 	section "an MTU change on an up interface while another process loops on RAW QP creation"
 	reset_state
@@ -330,7 +360,7 @@ if [ "$MODE" = test ]; then
 	for i in 1 2 3 4 5; do
 		for mtu in 1400 1500; do
 			ip link set dev eth0 mtu $mtu && mtu_ok=$((mtu_ok + 1))
-			[ $(( $(cat /sys/class/net/eth0/flags) & 1 )) -eq 1 ] && up_ok=$((up_ok + 1))
+			is_up eth0 && up_ok=$((up_ok + 1))
 		done
 	done
 	step "echo \"$mtu_ok of 10 MTU changes succeeded; eth0 was up after $up_ok of them\""
@@ -350,13 +380,14 @@ if [ "$MODE" = test ]; then
 	step rmmod mana_rdma
 	RMMOD_RC=$RC
 	if [ "$RMMOD_RC" -ne 0 ]; then
-		expect rmmod_refused "rmmod mana_rdma is refused while QPs are open" out_has 'in use|busy|Busy'
+		expect rmmod_refused "rmmod mana_rdma is refused while QPs are open" \
+			both held - out_has 'in use|busy|Busy'
 	else
 		expect rmmod_handled "rmmod mana_rdma with QPs open: the device goes away" \
-			[ ! -e /sys/class/infiniband/manae_0 ]
+			both held - no_ib_device manae_0
 	fi
 	hold_stop
-	expect raw_qp_after_rmmod "raw_qp ends without a crash (exit status 0 or 1)" [ "$RC" -le 1 ]
+	expect raw_qp_after_rmmod "raw_qp ends without a crash (exit status 0 or 1)" both held - rc_le 1
 	step cat "$VPORT0"
 	expect vport_free_after_rmmod "the vport is free" owner_is free
 	step 'lsmod | grep -q "^mana_rdma " && rmmod mana_rdma; rmmod mana_eth && rmmod mana_gdma && lsmod'
