@@ -24,6 +24,10 @@ use kernel::{
 };
 
 use crate::{
+    dma::{
+        DoorbellFrame,
+        UserPages, //
+    },
     hwc::Hwc,
     objects::ObjectContext,
     shared_vport::{
@@ -113,6 +117,10 @@ pub struct Adapter {
     ports: KVec<PortInfo>,
     vports: VportTable,
     removed: Pin<KBox<Mutex<bool>>>,
+    /// Where the doorbell pages start in BAR0, and the size of one.
+    db_base: usize,
+    db_page_size: u64,
+    bar_size: usize,
     /// `adapter<N>/vport<M>` in the core's debugfs directory; the files go before the directory.
     _debugfs: Option<(VportDebugfs, Dir)>,
 }
@@ -209,6 +217,9 @@ impl Adapter {
                     caps,
                     ports,
                     removed: KBox::pin_init(new_mutex!(false), GFP_KERNEL)?,
+                    db_base,
+                    db_page_size,
+                    bar_size,
                 },
                 GFP_KERNEL,
             )?)
@@ -404,6 +415,27 @@ impl Adapter {
             .send(&mut msg, resp.as_bytes_mut(), min)
             .inspect_err(|e| pr_err!("vport {}: enabling RX steering failed: {:?}\n", vport, e))?;
         Ok(())
+    }
+
+    /// Makes user pages that the RDMA core pinned and mapped for this function reachable by
+    /// the device (see [`Transport::map_user_pages`]).
+    pub fn map_user_pages(&self, pages: &[u64]) -> Result<UserPages> {
+        self.transport.map_user_pages(pages)
+    }
+
+    /// Calls `map` with the memory behind doorbell page `index`, to map it into a process.
+    pub fn with_doorbell_page(
+        &self,
+        index: u32,
+        map: &mut dyn FnMut(DoorbellFrame<'_>) -> Result,
+    ) -> Result {
+        let offset = u64::from(index)
+            .checked_mul(self.db_page_size)
+            .and_then(|o| o.checked_add(self.db_base as u64))
+            .filter(|o| o.saturating_add(self.db_page_size) <= self.bar_size as u64)
+            .ok_or(EINVAL)?;
+        self.transport
+            .with_doorbell_page(index, offset as usize, map)
     }
 
     /// What creating device objects for the Ethernet (MANA) device needs.

@@ -88,6 +88,44 @@ impl DmaBuf {
     }
 }
 
+/// Pages of memory the core did not allocate (user memory the RDMA core pinned and mapped),
+/// made reachable by the device; dropping the value makes them unreachable again.
+///
+/// The owner of the pages keeps them pinned for as long as this value lives.
+pub struct UserPages {
+    addrs: KVec<u64>,
+    /// Undoes the transport's mapping when dropped (before `addrs` is freed).
+    _unmap: Option<KBox<dyn Send + Sync>>,
+}
+
+impl UserPages {
+    /// Wraps the device addresses `addrs` of a transport's mapping, which `unmap` undoes when
+    /// it is dropped.
+    pub(crate) fn new(addrs: KVec<u64>, unmap: Option<KBox<dyn Send + Sync>>) -> Self {
+        Self {
+            addrs,
+            _unmap: unmap,
+        }
+    }
+
+    /// The device address of each 4 KiB page.
+    pub fn addrs(&self) -> &[u64] {
+        &self.addrs
+    }
+}
+
+/// The memory behind a doorbell page, as a process maps it.
+pub enum DoorbellFrame<'a> {
+    /// Device memory at physical address `phys` (BAR0 of a PCI function): map it as I/O,
+    /// write-combined.
+    Io {
+        /// The physical address of the page.
+        phys: u64,
+    },
+    /// A page of system memory standing in for the doorbell page (the software device).
+    Memory(&'a kernel::page::Page),
+}
+
 /// Checks that `len` bytes at `offset` fit in a buffer of `size` bytes.
 pub(crate) fn check_range(offset: usize, len: usize, size: usize) -> Result {
     match offset.checked_add(len) {

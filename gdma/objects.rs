@@ -22,6 +22,7 @@ use crate::{
     transport::Transport,
     wire::{
         gdma_msgs::{
+            AllocateResourceRangeReq,
             CreateDmaRegionReq,
             CreateMrReq,
             CreatePdReq,
@@ -29,7 +30,9 @@ use crate::{
             DestroyDmaRegionReq,
             DestroyMrReq,
             DestroyPdReq,
-            DisableQueueReq, //
+            DestroyResourceRangeReq,
+            DisableQueueReq,
+            RESOURCE_DOORBELL_PAGE, //
         },
         hdr::{
             new_request,
@@ -222,6 +225,22 @@ impl MemoryRegion {
             va,
             access,
         ))?;
+        Ok(Self {
+            ctx: ctx.clone(),
+            handle: resp.mr_handle,
+            lkey: resp.lkey,
+            rkey: resp.rkey,
+        })
+    }
+
+    /// Registers `region` for `pd` as a zero-based MR with `access` flags.
+    pub fn new_zbva(
+        ctx: &ObjectContext,
+        pd: &ProtectionDomain,
+        region: &PageListRegion,
+        access: u32,
+    ) -> Result<Self> {
+        let resp = ctx.send(CreateMrReq::new_zbva(pd.handle(), region.handle(), access))?;
         Ok(Self {
             ctx: ctx.clone(),
             handle: resp.mr_handle,
@@ -445,6 +464,136 @@ impl Drop for ProtectionDomain {
     fn drop(&mut self) {
         if let Err(e) = self.ctx.send(DestroyPdReq::new(self.handle)) {
             pr_err!("DESTROY_PD {} failed: {:?}\n", self.id, e);
+        }
+    }
+}
+
+/// A receive or send queue in memory the caller owns (user memory of an RDMA process) with
+/// its completion queue, as an RDMA RAW or RSS QP creates it (MANA's CREATE_WQ_OBJ).
+pub struct UserWqObject {
+    ctx: ObjectContext,
+    kind: WqKind,
+    handle: Handle,
+    wq_id: u32,
+    cq_id: u32,
+    // Destroyed after the object (field order), and the EQ after them.
+    _wq: PageListRegion,
+    _cq: PageListRegion,
+    eq: Arc<EventQueue>,
+}
+
+impl UserWqObject {
+    /// Creates a `kind` queue of `wq.1` bytes in region `wq.0` on `vport`, with a completion
+    /// queue of `cq.1` bytes in region `cq.0` whose events go to `eq`. On failure the regions
+    /// are destroyed.
+    pub fn new(
+        ctx: &ObjectContext,
+        vport: Handle,
+        kind: WqKind,
+        (wq, wq_bytes): (PageListRegion, u32),
+        (cq, cq_bytes): (PageListRegion, u32),
+        eq: &Arc<EventQueue>,
+    ) -> Result<Self> {
+        check_queue_bytes(wq_bytes)?;
+        check_queue_bytes(cq_bytes)?;
+        if u64::from(wq_bytes) > wq.len() || u64::from(cq_bytes) > cq.len() {
+            pr_err!(
+                "a queue of {} bytes does not fit its region of {} bytes (or {} in {})\n",
+                wq_bytes,
+                wq.len(),
+                cq_bytes,
+                cq.len()
+            );
+            return Err(EINVAL);
+        }
+        let req = CreateWqObjReq::new(
+            vport,
+            kind.raw(),
+            wq.handle(),
+            wq_bytes,
+            cq.handle(),
+            cq_bytes,
+            eq.id(),
+        );
+        let resp = ctx.send(req)?;
+        Ok(Self {
+            ctx: ctx.clone(),
+            kind,
+            handle: resp.wq_obj,
+            wq_id: resp.wq_id,
+            cq_id: resp.cq_id,
+            _wq: wq,
+            _cq: cq,
+            eq: eq.clone(),
+        })
+    }
+
+    /// The event queue the completion queue reports to.
+    pub fn eq(&self) -> &Arc<EventQueue> {
+        &self.eq
+    }
+
+    /// The work queue's id.
+    pub fn wq_id(&self) -> u32 {
+        self.wq_id
+    }
+
+    /// The completion queue's id.
+    pub fn cq_id(&self) -> u32 {
+        self.cq_id
+    }
+
+    /// The device's handle of the object.
+    pub fn handle(&self) -> Handle {
+        self.handle
+    }
+}
+
+impl Drop for UserWqObject {
+    fn drop(&mut self) {
+        if let Err(e) = self
+            .ctx
+            .send(DestroyWqObjReq::new(self.kind.raw(), self.handle))
+        {
+            pr_err!("DESTROY_WQ_OBJ 0x{:x} failed: {:?}\n", self.handle, e);
+        }
+    }
+}
+
+/// A doorbell page of the device (ALLOCATE_RESOURCE_RANGE), e.g. one RDMA user context's.
+pub struct DoorbellPage {
+    ctx: ObjectContext,
+    index: u32,
+}
+
+impl DoorbellPage {
+    /// Allocates a doorbell page, aligned to a system page as the C driver asks.
+    pub fn new(ctx: &ObjectContext) -> Result<Self> {
+        let align = (kernel::page::PAGE_SIZE as u32 / queue::MANA_PAGE_SIZE).max(1);
+        // Addressed to the GDMA device itself (dev_id 0), as in the C driver.
+        let mut req = AllocateResourceRangeReq::new(RESOURCE_DOORBELL_PAGE, 1, align);
+        let resp = request(&ctx.hwc, &mut req)?;
+        Ok(Self {
+            ctx: ctx.clone(),
+            index: resp.allocated_resources,
+        })
+    }
+
+    /// The page's index.
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+}
+
+impl Drop for DoorbellPage {
+    fn drop(&mut self) {
+        let mut req = DestroyResourceRangeReq::new(RESOURCE_DOORBELL_PAGE, 1, self.index);
+        if let Err(e) = request(&self.ctx.hwc, &mut req) {
+            pr_err!(
+                "DESTROY_RESOURCE_RANGE of doorbell page {} failed: {:?}\n",
+                self.index,
+                e
+            );
         }
     }
 }

@@ -202,6 +202,7 @@ impl pci::Driver for GdmaPciDriver {
                 transport: DmaGate(PciTransport::new(
                     pdev.as_ref(),
                     bar,
+                    pdev.resource_start(0)?,
                     regs,
                     handlers,
                     u32::try_from(vectors.len())?,

@@ -88,7 +88,9 @@ use crate::{
     dma::{
         check_range,
         DmaBuf,
-        DmaMemory, //
+        DmaMemory,
+        DoorbellFrame,
+        UserPages, //
     },
     transport::{
         InterruptHandler,
@@ -357,6 +359,8 @@ impl DmaMemory for PciDmaMemory {
 #[pin_data]
 pub(crate) struct PciTransport {
     bar: pci::DevresBar,
+    /// The physical address of BAR0, for mapping doorbell pages into processes.
+    bar_phys: u64,
     regs: RegView,
     dev: ARef<KDevice>,
     #[pin]
@@ -366,11 +370,12 @@ pub(crate) struct PciTransport {
 }
 
 impl PciTransport {
-    /// Creates the transport of `dev` over BAR0 `bar` (registers as `regs` says) with
-    /// `num_vectors` MSI-X vectors dispatching to `handlers`.
+    /// Creates the transport of `dev` over BAR0 `bar` at physical address `bar_phys` (registers
+    /// as `regs` says) with `num_vectors` MSI-X vectors dispatching to `handlers`.
     pub(crate) fn new(
         dev: &KDevice<Bound>,
         bar: pci::DevresBar,
+        bar_phys: u64,
         regs: RegView,
         handlers: Arc<Handlers>,
         num_vectors: u32,
@@ -378,6 +383,7 @@ impl PciTransport {
         Arc::pin_init(
             try_pin_init!(Self {
                 bar,
+                bar_phys,
                 regs,
                 dev: dev.into(),
                 dma_open <- new_mutex!(true),
@@ -462,6 +468,24 @@ impl Transport for PciTransport {
 
     fn num_vectors(&self) -> u32 {
         self.num_vectors
+    }
+
+    fn map_user_pages(&self, pages: &[u64]) -> Result<UserPages> {
+        // The RDMA core mapped the pages for this function already (`ib_umem_get()` with the
+        // PCI device as the IB device's DMA device): the bus addresses are the device's.
+        let mut addrs = KVec::with_capacity(pages.len(), GFP_KERNEL)?;
+        addrs.extend_from_slice(pages, GFP_KERNEL)?;
+        Ok(UserPages::new(addrs, None))
+    }
+
+    fn with_doorbell_page(
+        &self,
+        _index: u32,
+        offset: usize,
+        map: &mut dyn FnMut(DoorbellFrame<'_>) -> Result,
+    ) -> Result {
+        let phys = self.bar_phys.checked_add(offset as u64).ok_or(EINVAL)?;
+        map(DoorbellFrame::Io { phys })
     }
 }
 

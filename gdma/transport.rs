@@ -10,7 +10,11 @@ use kernel::{
     sync::Arc, //
 };
 
-use crate::dma::DmaBuf;
+use crate::dma::{
+    DmaBuf,
+    DoorbellFrame,
+    UserPages, //
+};
 
 /// Receives the interrupts of one MSI-X vector.
 pub trait InterruptHandler: Send + Sync {
@@ -44,4 +48,18 @@ pub trait Transport: Send + Sync {
 
     /// The number of MSI-X vectors the function offers.
     fn num_vectors(&self) -> u32;
+
+    /// Makes the 4 KiB pages at `pages` reachable by the device: addresses the RDMA core's
+    /// mapping of pinned user memory gave (bus addresses for a PCI function). Returns the
+    /// addresses the device uses, valid until the result is dropped.
+    fn map_user_pages(&self, pages: &[u64]) -> Result<UserPages>;
+
+    /// Calls `map` with the memory behind the doorbell page at BAR0 offset `offset` (page
+    /// `index`), so that it can be mapped into a process.
+    fn with_doorbell_page(
+        &self,
+        index: u32,
+        offset: usize,
+        map: &mut dyn FnMut(DoorbellFrame<'_>) -> Result,
+    ) -> Result;
 }

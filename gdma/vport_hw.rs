@@ -11,7 +11,10 @@ use kernel::{
 use crate::{
     adapter::request,
     hwc::Hwc,
-    shared_vport::VportHw,
+    shared_vport::{
+        TxGrant,
+        VportHw, //
+    },
     wire::{
         hdr::DevId,
         mana_msgs::{
@@ -45,12 +48,15 @@ impl HwcVportHw {
 }
 
 impl VportHw for HwcVportHw {
-    fn config_vport_tx(&self, vport: u32, pd: u32, doorbell: u32) -> Result {
+    fn config_vport_tx(&self, vport: u32, pd: u32, doorbell: u32) -> Result<TxGrant> {
         let mut req = ConfigVportReq::new(self.handle(vport)?, pd, doorbell);
         req.hdr.dev_id = self.mana_dev;
-        request(&self.hwc, &mut req)
+        let resp = request(&self.hwc, &mut req)
             .inspect_err(|e| pr_err!("vport {}: CONFIG_VPORT_TX failed: {:?}\n", vport, e))?;
-        Ok(())
+        Ok(TxGrant {
+            vport_offset: resp.tx_vport_offset,
+            short_form_allowed: resp.short_form_allowed != 0,
+        })
     }
 
     fn disable_rx_steering(&self, vport: u32) -> Result {

@@ -26,6 +26,7 @@ use kernel::{
 };
 
 use mana_gdma::{
+    objects::DoorbellPage,
     shared_vport::{
         testing::run_workers,
         QpKind,
@@ -56,6 +57,13 @@ fn adapter(ports: u32) -> Result<(SwAdapter, Ports)> {
     )?;
     let netdevs = Ports::new(sw.adapter())?;
     Ok((sw, netdevs))
+}
+
+/// Allocates the doorbell page of [`RDMA_TX`], as a user context of mana_rdma would.
+fn rdma_doorbell(sw: &SwAdapter) -> Result<DoorbellPage> {
+    let page = DoorbellPage::new(&sw.adapter().objects())?;
+    assert_eq!(page.index(), RDMA_TX.doorbell);
+    Ok(page)
 }
 
 fn owner_is(sw: &SwAdapter, index: u32, expected: &str) -> bool {
@@ -215,6 +223,7 @@ mod netdev {
     #[test]
     fn ip_link_up_is_ebusy_while_a_raw_qp_holds_the_vport() -> Result {
         let (sw, ports) = adapter(1)?;
+        let _doorbell = rdma_doorbell(&sw)?;
         let dev = ports.get(0).ok_or(EINVAL)?;
         let qp = sw.adapter().vports().take_rdma(0, QpKind::Raw, RDMA_TX)?;
         {
@@ -271,6 +280,7 @@ mod netdev {
     #[test]
     fn a_failed_open_leaves_the_vport_free_and_nothing_on_the_device() -> Result {
         let (sw, ports) = adapter(1)?;
+        let _doorbell = rdma_doorbell(&sw)?;
         let dev = ports.get(0).ok_or(EINVAL)?;
         // The first WQ object fails: the lease is taken and programmed, an EQ already built.
         sw.inject(

@@ -23,36 +23,59 @@
 //! `struct mana_ib_alloc_pd_resp { pdn }`. Kernel PDs get `ALLOW_GPA_MR`, as in the C driver, and
 //! the device reports `IBK_LOCAL_DMA_LKEY` instead of offering a DMA MR.
 //!
-//! Not in this slice: user contexts (and so the doorbell page and mmap), CQs, WQs, QPs, RSS
-//! indirection tables and MRs. Their operations are absent from the operations table, so the
-//! RDMA core refuses them (`EOPNOTSUPP`); without a user context, user space can open the
-//! device but cannot create objects yet.
+//! User contexts, CQs, WQs, QPs, RSS indirection tables and MRs are in [`crate::verbs`].
 
 use kernel::{
     bindings,
     device,
+    mm::virt::VmaNew,
     pci,
     prelude::*,
     rdma::{
         self,
+        Cq,
+        CqInitAttr,
         DeviceAttr,
         DriverId,
         Gid,
         LinkLayer,
+        Mr,
+        NewCq,
+        NewMr,
         NewPd,
+        NewQp,
+        NewRwqIndTable,
+        NewUcontext,
+        NewWq,
         Pd,
         PortAttr,
         PortImmutable,
         PortState,
+        Qp,
+        QpInitAttr,
         Registration,
+        RwqIndTable,
+        RwqIndTableInitAttr,
         UData,
         Ucontext,
-        UnregisteredDevice, //
+        UnregisteredDevice,
+        UserMrArgs,
+        Wq,
+        WqInitAttr, //
     },
     sync::Arc,
     transmute::AsBytes, //
 };
 
+use crate::verbs::{
+    self,
+    IbCq,
+    IbMr,
+    IbPd,
+    IbQp,
+    IbUcontext,
+    IbWq, //
+};
 use mana_gdma::{
     objects::ProtectionDomain,
     wire::{
@@ -170,18 +193,6 @@ impl IbDevData {
     }
 }
 
-/// The data of a protection domain: the device's PD, destroyed when dropped.
-pub(crate) struct IbPd {
-    pd: ProtectionDomain,
-}
-
-impl IbPd {
-    /// The PD number.
-    pub(crate) fn pdn(&self) -> u32 {
-        self.pd.id()
-    }
-}
-
 /// Returns the CREATE_PD flags of a PD: `ALLOW_GPA_MR` for a kernel PD (`req` is `None`), the
 /// short PDN flag if a user request asks for it, `EOPNOTSUPP` for unknown `comp_mask` bits.
 pub(crate) fn pd_flags_for(req: Option<&AllocPd>) -> Result<u32> {
@@ -210,7 +221,11 @@ fn read_alloc_pd(udata: &UData) -> Result<AllocPd> {
 }
 
 /// Creates the device's PD for `pd`, and answers user space if it asked.
-fn alloc_pd(pd: &NewPd<ManaIb>, udata: Option<&UData>) -> Result<IbPd> {
+fn alloc_pd(
+    pd: &NewPd<ManaIb>,
+    ctx: Option<&Ucontext<ManaIb>>,
+    udata: Option<&UData>,
+) -> Result<impl PinInit<IbPd, Error>> {
     let dev = pd.device();
     let req = udata.map(read_alloc_pd).transpose()?;
     let flags = pd_flags_for(req.as_ref())?;
@@ -225,19 +240,19 @@ fn alloc_pd(pd: &NewPd<ManaIb>, udata: Option<&UData>) -> Result<IbPd> {
         // On failure `created` is dropped: DESTROY_PD.
         udata.respond(&resp)?;
     }
-    Ok(IbPd { pd: created })
+    Ok(IbPd::new(created, verbs::context_id(ctx)))
 }
 
 #[vtable]
 impl rdma::Driver for ManaIb {
     type Data = IbDevData;
-    type UcontextData = ();
+    type UcontextData = IbUcontext;
     type PdData = IbPd;
-    type CqData = ();
-    type WqData = ();
-    type QpData = ();
+    type CqData = IbCq;
+    type WqData = IbWq;
+    type QpData = IbQp;
     type RwqIndTableData = ();
-    type MrData = ();
+    type MrData = IbMr;
 
     const DRIVER_ID: DriverId = DriverId::MANA;
     const UVERBS_ABI_VER: u32 = MANA_IB_UVERBS_ABI_VERSION;
@@ -323,22 +338,94 @@ impl rdma::Driver for ManaIb {
         Ok(DEFAULT_PKEY)
     }
 
+    fn alloc_ucontext(
+        ctx: &NewUcontext<Self>,
+        udata: Option<&UData>,
+    ) -> impl PinInit<Self::UcontextData, Error> {
+        verbs::alloc_ucontext(ctx, udata)
+    }
+
+    fn mmap(ctx: &Ucontext<Self>, vma: &VmaNew) -> Result {
+        verbs::mmap(ctx, vma)
+    }
+
     fn alloc_pd(
         pd: &NewPd<Self>,
-        _ctx: Option<&Ucontext<Self>>,
+        ctx: Option<&Ucontext<Self>>,
         udata: Option<&UData>,
     ) -> impl PinInit<Self::PdData, Error> {
-        alloc_pd(pd, udata)
+        pin_init::pin_init_scope(move || alloc_pd(pd, ctx, udata))
     }
 
     fn dealloc_pd(_pd: &Pd<Self>, udata: Option<&UData>) -> Result {
-        // No driver request or response (`ib_no_udata_io()`); DESTROY_PD is sent when the
-        // abstraction drops the PD's data.
-        if let Some(udata) = udata {
-            udata.check_in_empty()?;
-            udata.respond_empty()?;
-        }
+        // DESTROY_PD is sent when the abstraction drops the PD's data.
+        verbs::no_udata_io(udata)
+    }
+
+    fn create_cq(
+        cq: &NewCq<Self>,
+        attr: &CqInitAttr,
+        ctx: Option<&Ucontext<Self>>,
+        udata: Option<&UData>,
+    ) -> impl PinInit<Self::CqData, Error> {
+        verbs::create_cq(cq, attr, ctx, udata)
+    }
+
+    fn destroy_cq(cq: &Cq<Self>, udata: Option<&UData>) -> Result {
+        verbs::destroy_cq(cq, udata)
+    }
+
+    fn create_wq(
+        pd: &Pd<Self>,
+        wq: &NewWq<Self>,
+        attr: &WqInitAttr<'_, Self>,
+        ctx: Option<&Ucontext<Self>>,
+        udata: Option<&UData>,
+    ) -> impl PinInit<Self::WqData, Error> {
+        verbs::create_wq(pd, wq, attr, ctx, udata)
+    }
+
+    fn destroy_wq(wq: &Wq<Self>, udata: Option<&UData>) -> Result {
+        verbs::destroy_wq(wq, udata)
+    }
+
+    fn create_rwq_ind_table(
+        _table: &NewRwqIndTable<Self>,
+        _attr: &RwqIndTableInitAttr<'_, Self>,
+        udata: Option<&UData>,
+    ) -> impl PinInit<Self::RwqIndTableData, Error> {
+        // The table is a list of WQs the RSS QP uses; nothing to create on the device.
+        verbs::no_udata_io(udata)
+    }
+
+    fn destroy_rwq_ind_table(_table: &RwqIndTable<Self>) -> Result {
         Ok(())
+    }
+
+    fn create_qp(
+        qp: &NewQp<Self>,
+        attr: &QpInitAttr<'_, Self>,
+        ctx: Option<&Ucontext<Self>>,
+        udata: Option<&UData>,
+    ) -> impl PinInit<Self::QpData, Error> {
+        verbs::create_qp(qp, attr, ctx, udata)
+    }
+
+    fn destroy_qp(qp: &Qp<Self>, udata: Option<&UData>) -> Result {
+        verbs::destroy_qp(qp, udata)
+    }
+
+    fn reg_user_mr(
+        pd: &Pd<Self>,
+        mr: &NewMr<Self>,
+        args: &UserMrArgs,
+        udata: Option<&UData>,
+    ) -> impl PinInit<Self::MrData, Error> {
+        verbs::reg_user_mr(pd, mr, args, udata)
+    }
+
+    fn dereg_mr(mr: &Mr<Self>, udata: Option<&UData>) -> Result {
+        verbs::dereg_mr(mr, udata)
     }
 }
 

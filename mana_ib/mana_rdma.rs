@@ -20,9 +20,12 @@ use mana_gdma::{
 };
 
 mod device;
+mod verbs;
 
 #[cfg(CONFIG_KUNIT = "y")]
 mod tests;
+#[cfg(CONFIG_KUNIT = "y")]
+mod tests_verbs;
 
 kernel::auxiliary_device_table!(
     AUX_TABLE,

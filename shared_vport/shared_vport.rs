@@ -107,8 +107,8 @@ const IFNAMSIZ: usize = 16;
 /// RDMA PD lock or a vport lock (see the lock order in the module documentation).
 pub(crate) trait VportHw: Send + Sync {
     /// Programs `vport` to transmit for protection domain `pd` with doorbell page `doorbell`
-    /// (`MANA_CONFIG_VPORT_TX`).
-    fn config_vport_tx(&self, vport: u32, pd: u32, doorbell: u32) -> Result;
+    /// (`MANA_CONFIG_VPORT_TX`), and returns what the device granted.
+    fn config_vport_tx(&self, vport: u32, pd: u32, doorbell: u32) -> Result<TxGrant>;
 
     /// Stops `vport` steering received packets to the current owner's RX objects
     /// (`MANA_CONFIG_VPORT_RX` with RX disabled).
@@ -120,8 +120,8 @@ pub(crate) trait VportHw: Send + Sync {
 struct NoHw;
 
 impl VportHw for NoHw {
-    fn config_vport_tx(&self, _vport: u32, _pd: u32, _doorbell: u32) -> Result {
-        Ok(())
+    fn config_vport_tx(&self, _vport: u32, _pd: u32, _doorbell: u32) -> Result<TxGrant> {
+        Ok(TxGrant::default())
     }
 
     fn disable_rx_steering(&self, _vport: u32) -> Result {
@@ -136,6 +136,16 @@ pub struct VportTx {
     pub pd: u32,
     /// The owner's doorbell page.
     pub doorbell: u32,
+}
+
+/// What the device answered to `CONFIG_VPORT_TX`: how the owner addresses the vport in its
+/// send work requests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TxGrant {
+    /// The vport offset the owner puts in the TX OOB of every send WQE (`tx_vport_offset`).
+    pub vport_offset: u16,
+    /// Whether the owner may use the short (8-byte) TX OOB.
+    pub short_form_allowed: bool,
 }
 
 /// The kind of RDMA QP that takes an [`RdmaLease`].
@@ -275,6 +285,8 @@ struct VportState {
     owner: Owner,
     /// What the vport was programmed with for the current owner (meaningless while free).
     tx: VportTx,
+    /// What the device granted for `tx`.
+    grant: TxGrant,
     /// Whether an RSS QP of the owning PD has the vport's RX steering.
     rss: bool,
     /// A previous owner's RX steering could not be disabled: retry before the next owner.
@@ -401,7 +413,8 @@ impl Vport {
             })?;
             state.stale_rx = false;
         }
-        self.hw
+        let grant = self
+            .hw
             .config_vport_tx(self.index, tx.pd, tx.doorbell)
             .inspect_err(|e| {
                 pr_err!(
@@ -415,6 +428,7 @@ impl Vport {
                 )
             })?;
         state.tx = tx;
+        state.grant = grant;
         Ok(())
     }
 
@@ -489,6 +503,7 @@ impl VportTable {
                     state <- new_mutex!(VportState {
                         owner: Owner::Free,
                         tx: VportTx { pd: 0, doorbell: 0 },
+                        grant: TxGrant::default(),
                         rss: false,
                         stale_rx: false,
                         closed: false,
@@ -855,6 +870,11 @@ impl EthernetLease {
         &self.vport
     }
 
+    /// What the device granted when the vport was programmed for this owner.
+    pub fn tx_grant(&self) -> TxGrant {
+        self.vport.state.lock().grant
+    }
+
     /// Runs a reconfiguration `f` (MTU, rings, channels, RSS, XDP, private flags, TX-timeout
     /// reset) with the lease held from start to end: the vport is never free in between.
     ///
@@ -913,6 +933,11 @@ impl RdmaLease {
     /// The kind of QP this share belongs to.
     pub fn kind(&self) -> QpKind {
         self.kind
+    }
+
+    /// What the device granted when the vport was programmed for the owning PD.
+    pub fn tx_grant(&self) -> TxGrant {
+        self.vport.state.lock().grant
     }
 
     /// Gives this QP's share back: an RSS QP disables RX steering, the last QP frees the vport.

@@ -25,6 +25,7 @@ use kernel::{
 use super::{
     Owner,
     RefusalLog,
+    TxGrant,
     VportHw,
     VportTable, //
 };
@@ -184,7 +185,7 @@ impl FakeHw {
 }
 
 impl VportHw for FakeHw {
-    fn config_vport_tx(&self, vport: u32, pd: u32, doorbell: u32) -> Result {
+    fn config_vport_tx(&self, vport: u32, pd: u32, doorbell: u32) -> Result<TxGrant> {
         if Self::take_failure(&self.fail_tx) {
             return Err(EIO);
         }
@@ -194,7 +195,10 @@ impl VportHw for FakeHw {
             pd,
             doorbell,
         });
-        Ok(())
+        Ok(TxGrant {
+            vport_offset: vport as u16,
+            short_form_allowed: true,
+        })
     }
 
     fn disable_rx_steering(&self, vport: u32) -> Result {

@@ -70,6 +70,8 @@ use crate::wire::{
 
 /// Driver memory as the device sees it: by DMA address.
 pub(crate) trait DeviceMemory {
+    /// Whether all `len` bytes at `addr` are mapped for the device (an IOMMU's view).
+    fn is_mapped(&self, addr: u64, len: usize) -> bool;
     /// Copies `out.len()` bytes at `addr` into `out`; fails if any byte is not mapped.
     fn dma_read(&self, addr: u64, out: &mut [u8]) -> Result;
     /// Copies `data` to `addr`; fails if any byte is not mapped.
@@ -202,6 +204,8 @@ pub struct SwStats {
     pub live_pds: u32,
     /// Memory regions created and not destroyed.
     pub live_mrs: u32,
+    /// Doorbell pages allocated (ALLOCATE_RESOURCE_RANGE) and not destroyed.
+    pub live_doorbells: u32,
 }
 
 impl SwStats {
@@ -279,6 +283,8 @@ struct Objects {
     pds: KVec<(u64, u32)>,
     /// (MR handle, PD handle, region handle).
     mrs: KVec<(u64, u64, u64)>,
+    /// Doorbell pages given out by ALLOCATE_RESOURCE_RANGE, one bit each.
+    doorbells: u32,
     next_handle: u64,
     next_id: u32,
 }
@@ -993,6 +999,52 @@ impl SwDevice {
                 self.stats.live_pds -= 1;
                 reply(hdr, gdma_msgs::DestroyPdResp::zeroed(), 0)
             }
+            gdma_msgs::code::ALLOCATE_RESOURCE_RANGE => {
+                let no = gdma_msgs::AllocateResourceRangeResp::zeroed();
+                let r = gdma_msgs::AllocateResourceRangeReq::from_bytes_copy(req).ok_or(EINVAL)?;
+                if r.resource_type != gdma_msgs::RESOURCE_DOORBELL_PAGE
+                    || r.num_resources != 1
+                    || r.alignment == 0
+                    || !r.alignment.is_power_of_two()
+                {
+                    self.protocol_error(
+                        "ALLOCATE_RESOURCE_RANGE of an unknown type, count or alignment",
+                    );
+                    return reply(hdr, no, 0x2);
+                }
+                // Pages 0 and the registered device's are never given out.
+                let free = (0..NUM_DB_PAGES as u32).find(|&i| {
+                    i != 0
+                        && i != MANA_DEV_DOORBELL
+                        && i % r.alignment == 0
+                        && self.objects.doorbells & (1 << i) == 0
+                });
+                let Some(index) = free else {
+                    return reply(hdr, no, 0x4);
+                };
+                self.objects.doorbells |= 1 << index;
+                self.stats.live_doorbells += 1;
+                let mut resp = no;
+                resp.allocated_resources = index;
+                reply(hdr, resp, 0)
+            }
+            gdma_msgs::code::DESTROY_RESOURCE_RANGE => {
+                let r = gdma_msgs::DestroyResourceRangeReq::from_bytes_copy(req).ok_or(EINVAL)?;
+                let index = r.allocated_resources;
+                if r.resource_type != gdma_msgs::RESOURCE_DOORBELL_PAGE
+                    || r.num_resources != 1
+                    || index as usize >= NUM_DB_PAGES
+                    || self.objects.doorbells & (1 << index) == 0
+                {
+                    self.protocol_error(
+                        "DESTROY_RESOURCE_RANGE of a doorbell page that is not allocated",
+                    );
+                    return reply(hdr, GeneralResp::zeroed(), 0x2);
+                }
+                self.objects.doorbells &= !(1 << index);
+                self.stats.live_doorbells -= 1;
+                reply(hdr, GeneralResp::zeroed(), 0)
+            }
             gdma_msgs::code::VERIFY_VF_DRIVER_VERSION => {
                 let mut r = VerifyVerResp::zeroed();
                 r.gdma_protocol_ver = gdma_msgs::PROTOCOL_V1;
@@ -1071,7 +1123,7 @@ impl SwDevice {
                     self.protocol_error("CONFIG_VPORT_TX for an unknown vport handle");
                     return reply(hdr, ConfigVportResp::zeroed(), 0x2);
                 };
-                if !self.registered || req.doorbell_pageid as usize >= NUM_DB_PAGES {
+                if !self.registered || !self.known_doorbell(req.doorbell_pageid) {
                     self.protocol_error(
                         "CONFIG_VPORT_TX with an unknown doorbell page or before REGISTER_DEVICE",
                     );
@@ -1119,6 +1171,12 @@ impl SwDevice {
 }
 
 impl SwDevice {
+    /// Whether `index` is the registered device's doorbell page or one allocated since.
+    fn known_doorbell(&self, index: u32) -> bool {
+        (self.registered && index == MANA_DEV_DOORBELL)
+            || ((index as usize) < NUM_DB_PAGES && self.objects.doorbells & (1 << index) != 0)
+    }
+
     fn known_pd(&self, pdid: u32) -> bool {
         (self.registered && pdid == MANA_DEV_PDID) || self.objects.pds.iter().any(|p| p.1 == pdid)
     }
@@ -1147,11 +1205,7 @@ impl SwDevice {
             return reply(hdr, no, 0x2);
         }
         for addr in pages.iter() {
-            let mut probe = [0u8; 1];
-            if addr % page != 0
-                || mem.dma_read(addr, &mut probe).is_err()
-                || mem.dma_read(addr + page - 1, &mut probe).is_err()
-            {
+            if addr % page != 0 || !mem.is_mapped(addr, page as usize) {
                 self.stats.dma_faults += 1;
                 self.protocol_error("CREATE_DMA_REGION with a page the driver has not mapped");
                 return reply(hdr, no, 0x2);
@@ -1207,7 +1261,7 @@ impl SwDevice {
         }
         if r.eq_pci_msix_index >= self.config.num_vectors
             || !self.known_pd(r.pdid)
-            || r.doorbell_id as usize >= NUM_DB_PAGES
+            || !self.known_doorbell(r.doorbell_id)
         {
             self.protocol_error("CREATE_QUEUE with an unknown MSI-X vector, PD or doorbell page");
             return reply(hdr, no, 0x2);

@@ -21,7 +21,8 @@ use super::device::DeviceMemory;
 use crate::dma::{
     check_range,
     DmaBuf,
-    DmaMemory, //
+    DmaMemory,
+    UserPages, //
 };
 
 /// The first fake DMA address (well away from zero, so a zero address is always a fault).
@@ -34,18 +35,27 @@ const DMA_PAGE: u64 = 4096;
 struct SwRegion {
     addr: u64,
     size: usize,
+    /// User pages the RDMA core pinned: mapped for the device, but the model has no RDMA data
+    /// path, so it never reads or writes them (an access is a fault).
+    user: bool,
     #[pin]
     data: SpinLock<KVVec<u8>>,
 }
 
 impl SwRegion {
     fn read(&self, offset: usize, out: &mut [u8]) -> Result {
+        if self.user {
+            return Err(EFAULT);
+        }
         check_range(offset, out.len(), self.size)?;
         out.copy_from_slice(&self.data.lock()[offset..offset + out.len()]);
         Ok(())
     }
 
     fn write(&self, offset: usize, data: &[u8]) -> Result {
+        if self.user {
+            return Err(EFAULT);
+        }
         check_range(offset, data.len(), self.size)?;
         self.data.lock()[offset..offset + data.len()].copy_from_slice(data);
         Ok(())
@@ -95,6 +105,7 @@ impl SwMemory {
             pin_init!(SwRegion {
                 addr,
                 size,
+                user: false,
                 data <- new_spinlock!(data),
             }),
             GFP_KERNEL,
@@ -108,6 +119,43 @@ impl SwMemory {
             GFP_KERNEL,
         )?;
         Ok(DmaBuf::new(handle))
+    }
+
+    /// Maps the user pages `pages` (kernel addresses, as the RDMA core's virtual DMA mapping of a
+    /// device without a DMA device gives them) at fresh device addresses, like an IOMMU would.
+    pub(crate) fn map_user(self: &Arc<Self>, pages: &[u64]) -> Result<UserPages> {
+        if pages.is_empty() || pages.iter().any(|p| p % DMA_PAGE != 0) {
+            return Err(EINVAL);
+        }
+        let size = pages.len().checked_mul(DMA_PAGE as usize).ok_or(EINVAL)?;
+        let addr = {
+            let mut table = self.table.lock();
+            let addr = table.next_addr;
+            table.next_addr = addr + size as u64 + DMA_PAGE;
+            addr
+        };
+        let region = Arc::pin_init(
+            pin_init!(SwRegion {
+                addr,
+                size,
+                user: true,
+                data <- new_spinlock!(KVVec::new()),
+            }),
+            GFP_KERNEL,
+        )?;
+        let mut addrs = KVec::with_capacity(pages.len(), GFP_KERNEL)?;
+        for i in 0..pages.len() {
+            addrs.push(addr + i as u64 * DMA_PAGE, GFP_KERNEL)?;
+        }
+        self.table.lock().regions.push(region.clone(), GFP_ATOMIC)?;
+        let unmap: KBox<dyn Send + Sync> = KBox::new(
+            SwDmaHandle {
+                region,
+                memory: self.clone(),
+            },
+            GFP_KERNEL,
+        )?;
+        Ok(UserPages::new(addrs, Some(unmap)))
     }
 
     /// The number of live buffers (for leak checks).
@@ -137,6 +185,10 @@ impl SwMemory {
 }
 
 impl DeviceMemory for SwMemory {
+    fn is_mapped(&self, addr: u64, len: usize) -> bool {
+        self.find(addr, len).is_ok()
+    }
+
     fn dma_read(&self, addr: u64, out: &mut [u8]) -> Result {
         let (region, offset) = self.find(addr, out.len())?;
         region.read(offset, out)

@@ -4,8 +4,10 @@
 //! workqueue the way hardware runs beside the CPU, and delivers its interrupts.
 
 use kernel::{
+    alloc::flags::__GFP_ZERO,
     new_mutex,
     new_spinlock,
+    page::Page,
     prelude::*,
     sync::{
         Arc,
@@ -30,12 +32,17 @@ use super::{
     device::{
         SwConfig,
         SwDevice,
-        BAR0_SIZE, //
+        BAR0_SIZE,
+        NUM_DB_PAGES, //
     },
     memory::SwMemory, //
 };
 use crate::{
-    dma::DmaBuf,
+    dma::{
+        DmaBuf,
+        DoorbellFrame,
+        UserPages, //
+    },
     transport::{
         InterruptHandler,
         Transport, //
@@ -56,6 +63,10 @@ pub(crate) struct SwTransport {
     #[pin]
     work: Work<SwTransport>,
     epoch: Instant<Monotonic>,
+    /// System pages standing in for the doorbell pages when a process maps one (allocated on
+    /// first use); the model does not watch them.
+    #[pin]
+    doorbell_pages: Mutex<KVec<Option<Page>>>,
 }
 
 impl_has_work! {
@@ -74,6 +85,7 @@ impl SwTransport {
                 handlers <- new_spinlock!([const { None }; MAX_VECTORS]),
                 work <- new_work!("SwTransport::work"),
                 epoch: Instant::now(),
+                doorbell_pages <- new_mutex!(KVec::new()),
             }),
             GFP_KERNEL,
         )
@@ -206,5 +218,33 @@ impl Transport for SwTransportRef {
 
     fn num_vectors(&self) -> u32 {
         self.0.device.lock().config().num_vectors
+    }
+
+    fn map_user_pages(&self, pages: &[u64]) -> Result<UserPages> {
+        self.0.memory.map_user(pages)
+    }
+
+    fn with_doorbell_page(
+        &self,
+        index: u32,
+        _offset: usize,
+        map: &mut dyn FnMut(DoorbellFrame<'_>) -> Result,
+    ) -> Result {
+        let index = index as usize;
+        if index >= NUM_DB_PAGES {
+            return Err(EINVAL);
+        }
+        let mut pages = self.0.doorbell_pages.lock();
+        while pages.len() <= index {
+            pages.push(None, GFP_KERNEL)?;
+        }
+        let slot = &mut pages[index];
+        if slot.is_none() {
+            *slot = Some(Page::alloc_page(GFP_KERNEL | __GFP_ZERO)?);
+        }
+        match slot {
+            Some(page) => map(DoorbellFrame::Memory(page)),
+            None => Err(ENOMEM),
+        }
     }
 }

@@ -68,3 +68,33 @@ __rust_helper dma_addr_t rust_helper_rdma_block_iter_dma_address(struct ib_block
 }
 
 #endif
+
+#if IS_BUILTIN(CONFIG_INFINIBAND) && IS_ENABLED(CONFIG_INFINIBAND_USER_ACCESS) && IS_BUILTIN(CONFIG_KUNIT)
+/*
+ * For kernel::rdma::testing, which creates QPs the way uverbs does: the core's entry point for
+ * user QPs is declared in drivers/infiniband/core/core_priv.h, out of reach of bindgen.
+ */
+struct ib_qp *ib_create_qp_user(struct ib_device *dev, struct ib_pd *pd,
+				struct ib_qp_init_attr *attr,
+				struct uverbs_attr_bundle *uattrs,
+				struct ib_uqp_object *uobj, const char *caller);
+
+__rust_helper struct ib_qp *rust_helper_rdma_testing_create_qp_user(struct ib_device *dev,
+								   struct ib_pd *pd,
+								   struct ib_qp_init_attr *attr,
+								   struct uverbs_attr_bundle *uattrs)
+{
+	return ib_create_qp_user(dev, pd, attr, uattrs, NULL, NULL);
+}
+
+/* A zeroed uverbs attribute bundle of user context `ctx`, freed with kfree(). */
+__rust_helper struct uverbs_attr_bundle *
+rust_helper_rdma_testing_bundle_alloc(struct ib_ucontext *ctx)
+{
+	struct uverbs_attr_bundle *b = kzalloc(sizeof(*b), GFP_KERNEL);
+
+	if (b)
+		b->context = ctx;
+	return b;
+}
+#endif

@@ -59,6 +59,8 @@ mod adapter;
 pub mod attr;
 pub mod mmap;
 pub mod object;
+#[cfg(CONFIG_KUNIT = "y")]
+pub mod testing;
 pub mod udata;
 pub mod umem;
 
@@ -399,6 +401,14 @@ impl<T: Driver> Device<T> {
             *byte = unsafe { ptr::read_volatile(src.add(i)) };
         }
         DeviceName(name)
+    }
+
+    /// Returns the number of completion vectors.
+    pub fn num_comp_vectors(&self) -> u32 {
+        // SAFETY: By the type invariant the device is valid; `num_comp_vectors` only changes
+        // before registration, through `&mut UnregisteredDevice`.
+        let n = unsafe { (*self.as_raw()).num_comp_vectors };
+        u32::try_from(n).unwrap_or(0)
     }
 
     /// Returns the number of physical ports.

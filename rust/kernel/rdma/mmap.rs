@@ -20,6 +20,10 @@ use crate::{
     bindings,
     error::to_result,
     mm::virt::VmaNew,
+    page::{
+        Page,
+        PAGE_SIZE, //
+    },
     prelude::*,
     types::Opaque, //
 };
@@ -241,6 +245,19 @@ impl<T: Driver> Ucontext<T> {
         ret
     }
 
+    /// Maps the system page `page` into `vma`, which must be shared and one page long
+    /// (`vm_insert_page`), e.g. memory a software device uses in place of a doorbell page.
+    ///
+    /// The mapping holds its own reference on the page, so `page` may be freed before the
+    /// process unmaps it. Fails with `EINVAL` for a private or wrongly sized area.
+    pub fn mmap_page(&self, vma: &VmaNew, page: &Page) -> Result {
+        let shared = vma.flags() & crate::mm::virt::flags::SHARED != 0;
+        if !shared || vma.end() - vma.start() != PAGE_SIZE {
+            return Err(EINVAL);
+        }
+        vma.set_mixedmap().vm_insert_page(vma.start(), page)
+    }
+
     /// Maps `len` bytes of device memory at page frame `pfn` into `vma` without an entry
     /// (`rdma_user_mmap_io` with no entry), as the C MANA driver maps its doorbell page.
     ///
@@ -252,6 +269,14 @@ impl<T: Driver> Ucontext<T> {
         // the caller's guarantee.
         unsafe { map_io(self.as_raw(), vma, pfn, len, cache, core::ptr::null_mut()) }
     }
+}
+
+/// Returns the offset the process mapped at, in pages (`vm_pgoff`): which of the context's
+/// mappings it asks for.
+pub fn mmap_pgoff(vma: &VmaNew) -> usize {
+    // SAFETY: `vma` is a valid area during the mmap operation; `vm_pgoff` is plain data set
+    // before the driver is called.
+    unsafe { (*vma.as_ptr()).vm_pgoff }
 }
 
 /// The `mmap_free` operation: frees an entry once it is removed and no longer mapped.

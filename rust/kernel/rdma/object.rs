@@ -284,6 +284,13 @@ impl<T: Driver> RwqIndTable<T> {
         unsafe { (*self.as_raw()).ind_tbl_num }
     }
 
+    /// Returns the base-2 logarithm of the number of WQs of the table (`log_ind_tbl_size`).
+    pub fn log_size(&self) -> u32 {
+        // SAFETY: By the type invariant the table is valid; the core sets the size before
+        // `create_rwq_ind_table` and never changes it.
+        unsafe { (*self.as_raw()).log_ind_tbl_size }
+    }
+
     /// Returns the work queues of the table.
     pub fn wqs(&self) -> impl Iterator<Item = &Wq<T>> + '_ {
         // SAFETY: By the type invariant the table is valid; the core sets `ind_tbl` and

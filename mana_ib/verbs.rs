@@ -1,0 +1,929 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! The verbs objects of `manae_<N>` that user space (rdma-core's libmana, DPDK) creates: user
+//! contexts with their doorbell page, CQs, WQs, RAW_PACKET send QPs, RSS receive QPs and MRs.
+//!
+//! The uverbs ABI is `include/uapi/rdma/mana-abi.h` version 1, request by request as the C
+//! driver (`drivers/infiniband/hw/mana`) reads and answers it. Where the C driver trusts user
+//! space, this one checks: RSS hash key length, a queue or CQ used by two device queues at
+//! once, objects of another user context, buffers that are not page aligned powers of two.
+//!
+//! Queue memory is user memory: a CQ or WQ pins its buffer and maps it for the device when it
+//! is created; the DMA regions and the device queues (CREATE_WQ_OBJ) are made when a QP uses
+//! them, and go with the QP. A CQ or WQ serves one device queue at a time.
+//!
+//! Ownership: RAW and RSS QPs take the vport through the core's arbiter
+//! ([`mana_gdma::shared_vport`]) for their PD, which programs CONFIG_VPORT_TX with the PD and
+//! the context's doorbell page: `EBUSY` while the netdev (or another PD) owns the vport,
+//! `EINVAL` for a PD used on two ports, one line in the kernel log naming the owner. The RSS QP
+//! enables RX steering to its WQs; destroying it disables steering before its receive queues
+//! go, so the next owner never inherits steering to dead queues. The event queues the CQs
+//! report to belong to the PD while it has QPs (per vport, not shared with the netdev).
+//!
+//! Lock order: a PD's binding lock, then the arbiter's vport lock.
+
+use kernel::{
+    mm::virt::VmaNew,
+    new_mutex,
+    prelude::*,
+    rdma::{
+        self,
+        mmap::mmap_pgoff,
+        umem::{
+            Umem,
+            ACCESS_LOCAL_WRITE, //
+        },
+        Cq,
+        CqInitAttr,
+        Mr,
+        NewCq,
+        NewMr,
+        NewQp,
+        NewUcontext,
+        NewWq,
+        Pd,
+        Qp,
+        QpInitAttr,
+        QpType,
+        UData,
+        Ucontext,
+        UserMrArgs,
+        Wq,
+        WqInitAttr, //
+    },
+    sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Arc,
+        Mutex, //
+    },
+};
+
+use mana_gdma::{
+    dma::{
+        DoorbellFrame,
+        UserPages, //
+    },
+    objects::{
+        DoorbellPage,
+        EventQueue,
+        MemoryRegion,
+        PageListRegion,
+        ProtectionDomain,
+        UserWqObject,
+        WqKind, //
+    },
+    shared_vport::{
+        QpKind,
+        RdmaLease,
+        VportTx, //
+    },
+    wire::{
+        abi::{
+            AllocUcontextResp,
+            CreateCq,
+            CreateCqResp,
+            CreateQp,
+            CreateQpResp,
+            CreateQpRss,
+            CreateQpRssResp,
+            CreateWq,
+            MANA_IB_CREATE_RNIC_CQ,
+            MANA_IB_RX_HASH_FUNC_TOEPLITZ,
+            MANA_IB_UCNTX_ALLOC_PDN_SUPPORT,
+            RSS_KEY_LEN,
+            RSS_RESP_ENTRIES, //
+        },
+        gdma_msgs::access,
+        queue::MANA_PAGE_SIZE,
+    },
+    Adapter,
+};
+
+use crate::device::ManaIb;
+
+/// The size of a completion queue entry (C: `COMP_ENTRY_SIZE`).
+pub(crate) const CQE_SIZE: u32 = 64;
+
+/// Scatter/gather entries of a send and a receive WQE (C: `MAX_TX_WQE_SGL_ENTRIES`,
+/// `MAX_RX_WQE_SGL_ENTRIES`).
+pub(crate) const MAX_TX_SGE: u32 = 30;
+pub(crate) const MAX_RX_SGE: u32 = 15;
+
+/// The largest RSS indirection table (C: `MANA_INDIRECT_TABLE_DEF_SIZE`).
+pub(crate) const MAX_RSS_TABLE: usize = 64;
+
+/// The size of an event queue of the RDMA device.
+const EQ_BYTES: u32 = 16 * MANA_PAGE_SIZE;
+
+/// `IB_RX_HASH_*` bits an RSS QP may ask for (`include/rdma/ib_verbs.h`).
+const RX_HASH_FIELDS: u64 = 0xff | (1 << 8) | (1 << 31);
+
+/// `IB_ACCESS_*` flags of MRs (C: `VALID_MR_FLAGS`, `IB_ACCESS_OPTIONAL`).
+const IB_ACCESS_LOCAL_WRITE: i32 = 1 << 0;
+const IB_ACCESS_REMOTE_WRITE: i32 = 1 << 1;
+const IB_ACCESS_REMOTE_READ: i32 = 1 << 2;
+const IB_ACCESS_REMOTE_ATOMIC: i32 = 1 << 3;
+const IB_ACCESS_MW_BIND: i32 = 1 << 4;
+const IB_ZERO_BASED: i32 = 1 << 5;
+const IB_ACCESS_OPTIONAL: i32 = 0x3ff << 20;
+const VALID_MR_FLAGS: i32 = IB_ACCESS_LOCAL_WRITE
+    | IB_ACCESS_REMOTE_WRITE
+    | IB_ACCESS_REMOTE_READ
+    | IB_ACCESS_REMOTE_ATOMIC
+    | IB_ACCESS_MW_BIND
+    | IB_ZERO_BASED;
+
+/// Numbers the user contexts, so that objects know which context made them.
+static NEXT_CONTEXT: Atomic<u64> = Atomic::new(1);
+
+/// The adapter of a device.
+fn adapter(dev: &rdma::Device<ManaIb>) -> &Arc<Adapter> {
+    dev.data().get_ref().adapter()
+}
+
+/// The uverbs call's context, or `EINVAL` for a kernel caller: the device's objects are for
+/// user space only (raw packet QPs).
+fn user_context<'a>(
+    dev: &rdma::Device<ManaIb>,
+    ctx: Option<&'a Ucontext<ManaIb>>,
+    what: &str,
+) -> Result<&'a IbUcontext> {
+    match ctx {
+        Some(ctx) => Ok(ctx.data().get_ref()),
+        None => {
+            pr_err!(
+                "{}: {} is only for user space (a uverbs context)\n",
+                &*dev.name(),
+                what
+            );
+            Err(EINVAL)
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// User contexts
+
+/// The data of a user context: its doorbell page.
+pub(crate) struct IbUcontext {
+    id: u64,
+    doorbell: DoorbellPage,
+}
+
+impl IbUcontext {
+    /// The context's doorbell page index.
+    pub(crate) fn doorbell(&self) -> u32 {
+        self.doorbell.index()
+    }
+}
+
+/// `alloc_ucontext`: allocates the context's doorbell page (no request; the response says
+/// that PDs may ask for a short PDN).
+pub(crate) fn alloc_ucontext(
+    ctx: &NewUcontext<ManaIb>,
+    udata: Option<&UData>,
+) -> Result<IbUcontext> {
+    let dev = ctx.device();
+    if let Some(udata) = udata {
+        udata.check_in_empty()?;
+    }
+    let doorbell = DoorbellPage::new(&adapter(dev).objects()).inspect_err(|e| {
+        pr_err!(
+            "{}: allocating a doorbell page for a user context failed: {:?}\n",
+            &*dev.name(),
+            e
+        )
+    })?;
+    if let Some(udata) = udata {
+        let resp = AllocUcontextResp {
+            comp_mask: MANA_IB_UCNTX_ALLOC_PDN_SUPPORT,
+        };
+        // On failure `doorbell` is dropped: DESTROY_RESOURCE_RANGE.
+        udata.respond(&resp)?;
+    }
+    Ok(IbUcontext {
+        id: NEXT_CONTEXT.fetch_add(1, Relaxed),
+        doorbell,
+    })
+}
+
+/// `mmap`: offset 0 maps the context's doorbell page, write-combined.
+pub(crate) fn mmap(ctx: &Ucontext<ManaIb>, vma: &VmaNew) -> Result {
+    let dev = ctx.device();
+    if mmap_pgoff(vma) != 0 {
+        pr_err!(
+            "{}: mmap at page offset {}: only offset 0 (the doorbell page) exists\n",
+            &*dev.name(),
+            mmap_pgoff(vma)
+        );
+        return Err(EINVAL);
+    }
+    let index = ctx.data().get_ref().doorbell();
+    adapter(dev).with_doorbell_page(index, &mut |frame| match frame {
+        DoorbellFrame::Io { phys } => {
+            let pfn = usize::try_from(phys >> kernel::page::PAGE_SHIFT).map_err(|_| EINVAL)?;
+            // SAFETY: `pfn` is the doorbell page `index` of the function's BAR0, which the
+            // device gave this context (ALLOCATE_RESOURCE_RANGE) until the context is
+            // deallocated; the core zaps the mapping before that (disassociation).
+            unsafe {
+                ctx.mmap_io(
+                    vma,
+                    pfn,
+                    kernel::page::PAGE_SIZE,
+                    rdma::mmap::MmapCache::WriteCombine,
+                )
+            }
+        }
+        DoorbellFrame::Memory(page) => ctx.mmap_page(vma, page),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queue memory
+
+/// A queue's buffer in user memory: pinned and mapped for the device.
+pub(crate) struct UserQueue {
+    // Unmapped before it is unpinned (field order).
+    pages: UserPages,
+    _umem: Umem,
+    bytes: u32,
+}
+
+impl UserQueue {
+    /// Pins and maps `bytes` of user memory at `addr`: a page-aligned power of two of at least
+    /// one page, as the device's queues are.
+    fn new(dev: &rdma::Device<ManaIb>, addr: u64, bytes: u32, what: &str) -> Result<Self> {
+        if bytes < MANA_PAGE_SIZE
+            || !bytes.is_power_of_two()
+            || addr % u64::from(MANA_PAGE_SIZE) != 0
+        {
+            pr_err!(
+                "{}: {} buffer of {} bytes at 0x{:x}: it must be a power of two of at least {} bytes, page aligned\n",
+                &*dev.name(),
+                what,
+                bytes,
+                addr,
+                MANA_PAGE_SIZE
+            );
+            return Err(EINVAL);
+        }
+        let umem = Umem::get(dev, addr, bytes as usize, ACCESS_LOCAL_WRITE)?;
+        let mut blocks = KVec::with_capacity((bytes / MANA_PAGE_SIZE) as usize, GFP_KERNEL)?;
+        for block in umem.dma_blocks(MANA_PAGE_SIZE as usize)? {
+            blocks.push(block, GFP_KERNEL)?;
+        }
+        let pages = adapter(dev).map_user_pages(&blocks)?;
+        Ok(Self {
+            pages,
+            _umem: umem,
+            bytes,
+        })
+    }
+
+    /// Registers the buffer as a DMA region of the device.
+    fn region(&self, adapter: &Adapter) -> Result<PageListRegion> {
+        PageListRegion::new(&adapter.objects(), self.pages.addrs())
+    }
+}
+
+/// A queue buffer and whether a device queue uses it.
+#[pin_data]
+pub(crate) struct SharedQueue {
+    queue: UserQueue,
+    #[pin]
+    in_use: Mutex<bool>,
+}
+
+impl SharedQueue {
+    fn new(queue: UserQueue) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Self {
+                queue,
+                in_use <- new_mutex!(false),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Reserves the buffer for one device queue; `EINVAL` if another one uses it.
+    fn bind(self: &Arc<Self>, dev: &rdma::Device<ManaIb>, what: &str) -> Result<QueueBinding> {
+        let mut in_use = self.in_use.lock();
+        if *in_use {
+            pr_err!(
+                "{}: the {} already serves another queue: MANA needs one per queue\n",
+                &*dev.name(),
+                what
+            );
+            return Err(EINVAL);
+        }
+        *in_use = true;
+        Ok(QueueBinding(self.clone()))
+    }
+}
+
+/// The reservation of a queue buffer by a device queue; dropping it frees the buffer for
+/// another one. It keeps the buffer pinned and mapped, whatever the RDMA core destroys.
+pub(crate) struct QueueBinding(Arc<SharedQueue>);
+
+impl QueueBinding {
+    fn queue(&self) -> &UserQueue {
+        &self.0.queue
+    }
+}
+
+impl Drop for QueueBinding {
+    fn drop(&mut self) {
+        *self.0.in_use.lock() = false;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// CQs and WQs
+
+/// The data of a CQ: its buffer, entries and completion vector.
+pub(crate) struct IbCq {
+    ctx: u64,
+    buf: Arc<SharedQueue>,
+    cqe: u32,
+    comp_vector: u32,
+}
+
+/// `create_cq`: reads `struct mana_ib_create_cq`, pins `cqe` entries of 64 bytes at
+/// `buf_addr`, answers `struct mana_ib_create_cq_resp` (the CQ id comes with its QP).
+pub(crate) fn create_cq(
+    cq: &NewCq<ManaIb>,
+    attr: &CqInitAttr,
+    ctx: Option<&Ucontext<ManaIb>>,
+    udata: Option<&UData>,
+) -> Result<IbCq> {
+    let dev = cq.device();
+    let uctx = user_context(dev, ctx, "a CQ")?;
+    let udata = udata.ok_or(EINVAL)?;
+    let req: CreateCq = udata.read_in(core::mem::offset_of!(CreateCq, buf_addr) + 8)?;
+    UData::check_comp_mask(req.comp_mask.into(), MANA_IB_CREATE_RNIC_CQ.into())?;
+    if req.comp_mask & MANA_IB_CREATE_RNIC_CQ != 0 {
+        pr_err!(
+            "{}: RNIC CQs are for mana_N devices, not {}\n",
+            &*dev.name(),
+            &*dev.name()
+        );
+        return Err(EOPNOTSUPP);
+    }
+    let max = dev.data().get_ref().caps().max_qp_wr;
+    let cqe = attr.cqe();
+    if cqe == 0 || cqe > max {
+        pr_err!(
+            "{}: a CQ of {} entries: 1..={} are possible\n",
+            &*dev.name(),
+            cqe,
+            max
+        );
+        return Err(EINVAL);
+    }
+    let bytes = cqe.checked_mul(CQE_SIZE).ok_or(EINVAL)?;
+    let buf = SharedQueue::new(UserQueue::new(dev, req.buf_addr, bytes, "CQ")?)?;
+    cq.set_cqe(cqe)?;
+    let resp = CreateCqResp {
+        cqid: u32::MAX,
+        reserved: 0,
+    };
+    udata.respond(&resp)?;
+    let vectors = dev.num_comp_vectors().max(1);
+    Ok(IbCq {
+        ctx: uctx.id,
+        buf,
+        cqe,
+        comp_vector: attr.comp_vector() % vectors,
+    })
+}
+
+/// The data of a WQ: its buffer.
+pub(crate) struct IbWq {
+    ctx: u64,
+    buf: Arc<SharedQueue>,
+}
+
+/// `create_wq`: reads `struct mana_ib_create_wq` and pins the WQ's buffer.
+pub(crate) fn create_wq(
+    _pd: &Pd<ManaIb>,
+    wq: &NewWq<ManaIb>,
+    attr: &WqInitAttr<'_, ManaIb>,
+    ctx: Option<&Ucontext<ManaIb>>,
+    udata: Option<&UData>,
+) -> Result<IbWq> {
+    let dev = wq.device();
+    let uctx = user_context(dev, ctx, "a WQ")?;
+    let udata = udata.ok_or(EINVAL)?;
+    let req: CreateWq = udata.read_in(size_of::<CreateWq>())?;
+    let max = dev.data().get_ref().caps().max_qp_wr;
+    if attr.max_wr() > max || attr.max_sge() > MAX_RX_SGE {
+        pr_err!(
+            "{}: a WQ of {} requests of {} SGEs: at most {} of {}\n",
+            &*dev.name(),
+            attr.max_wr(),
+            attr.max_sge(),
+            max,
+            MAX_RX_SGE
+        );
+        return Err(EINVAL);
+    }
+    let buf = SharedQueue::new(UserQueue::new(dev, req.wq_buf_addr, req.wq_buf_size, "WQ")?)?;
+    udata.respond_empty()?;
+    Ok(IbWq { ctx: uctx.id, buf })
+}
+
+/// No driver request or response (`ib_no_udata_io()`).
+pub(crate) fn no_udata_io(udata: Option<&UData>) -> Result {
+    if let Some(udata) = udata {
+        udata.check_in_empty()?;
+        udata.respond_empty()?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Protection domains and their binding to a port
+
+/// What a PD's QPs share: the event queues their CQs report to, while the PD has QPs.
+pub(crate) struct PdBinding {
+    qps: u32,
+    eqs: KVec<Option<Arc<EventQueue>>>,
+}
+
+/// The data of a protection domain: the device's PD, destroyed when dropped.
+#[pin_data]
+pub(crate) struct IbPd {
+    pub(crate) pd: ProtectionDomain,
+    /// The user context that allocated it (0: a kernel PD).
+    pub(crate) ctx: u64,
+    #[pin]
+    binding: Mutex<PdBinding>,
+}
+
+impl IbPd {
+    /// The data of a new PD.
+    pub(crate) fn new(pd: ProtectionDomain, ctx: u64) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            pd,
+            ctx,
+            binding <- new_mutex!(PdBinding {
+                qps: 0,
+                eqs: KVec::new(),
+            }),
+        }? Error)
+    }
+
+    /// The PD number.
+    pub(crate) fn pdn(&self) -> u32 {
+        self.pd.id()
+    }
+}
+
+/// The context id of a PD's user context, for [`IbPd::new`].
+pub(crate) fn context_id(ctx: Option<&Ucontext<ManaIb>>) -> u64 {
+    ctx.map_or(0, |c| c.data().get_ref().id)
+}
+
+impl PdBinding {
+    /// The EQ for completion vector `vector`, created on first use on MSI-X vector
+    /// `vector + 1` (vector 0 is the hardware channel's).
+    fn eq(&mut self, adapter: &Adapter, vector: u32) -> Result<Arc<EventQueue>> {
+        let index = vector as usize;
+        while self.eqs.len() <= index {
+            self.eqs.push(None, GFP_KERNEL)?;
+        }
+        if let Some(eq) = &self.eqs[index] {
+            return Ok(eq.clone());
+        }
+        let caps = adapter.caps();
+        let msix = (vector + 1)
+            .min(adapter.num_vectors().saturating_sub(1))
+            .max(1);
+        let eq = EventQueue::new(&adapter.objects(), EQ_BYTES, msix, caps.pdid, caps.doorbell)?;
+        self.eqs[index] = Some(eq.clone());
+        Ok(eq)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// QPs
+
+/// A receive queue of an RSS QP.
+struct RssQueue {
+    // The device queue goes before the buffers are released (field order).
+    _obj: UserWqObject,
+    _wq: QueueBinding,
+    _cq: QueueBinding,
+}
+
+/// What a QP holds.
+enum QpKindData {
+    /// A RAW_PACKET send QP.
+    Raw {
+        // Destroyed first, then its buffers are released (field order).
+        _obj: UserWqObject,
+        _sq: UserQueue,
+        _cq: QueueBinding,
+    },
+    /// An RSS receive QP: its receive queues.
+    Rss { queues: KVec<RssQueue> },
+}
+
+/// The data of a QP.
+///
+/// Field order is drop order: the lease goes first, so that an RSS QP's RX steering is
+/// disabled before its receive queues are destroyed (the device keeps steering to whatever
+/// it was told), and the vport is free once the PD's last QP is gone.
+pub(crate) struct IbQp {
+    _lease: RdmaLease,
+    _kind: QpKindData,
+}
+
+/// Reads the port of a QP request: 1..=ports, the vport is `port - 1`.
+fn vport_of_port(dev: &rdma::Device<ManaIb>, port: u32) -> Result<u32> {
+    let ports = adapter(dev).ports().len() as u32;
+    if port == 0 || port > ports {
+        pr_err!(
+            "{}: port {} does not exist (ports 1..={})\n",
+            &*dev.name(),
+            port,
+            ports
+        );
+        return Err(EINVAL);
+    }
+    Ok(port - 1)
+}
+
+/// Checks that an object belongs to the calling context.
+fn same_context(dev: &rdma::Device<ManaIb>, ctx: &IbUcontext, owner: u64, what: &str) -> Result {
+    if owner != ctx.id {
+        pr_err!(
+            "{}: the {} belongs to another user context\n",
+            &*dev.name(),
+            what
+        );
+        return Err(EINVAL);
+    }
+    Ok(())
+}
+
+/// `create_qp`: RAW_PACKET QPs only, a send QP or (with an indirection table) an RSS QP.
+pub(crate) fn create_qp(
+    qp: &NewQp<ManaIb>,
+    attr: &QpInitAttr<'_, ManaIb>,
+    ctx: Option<&Ucontext<ManaIb>>,
+    udata: Option<&UData>,
+) -> Result<IbQp> {
+    let dev = qp.device();
+    if attr.qp_type() != QpType::RAW_PACKET {
+        pr_err!(
+            "{}: QP type {} is not supported: manae devices offer RAW_PACKET QPs\n",
+            &*dev.name(),
+            attr.qp_type().0
+        );
+        return Err(EOPNOTSUPP);
+    }
+    let uctx = user_context(dev, ctx, "a raw packet QP")?;
+    let udata = udata.ok_or(EINVAL)?;
+    let pd = qp.pd().ok_or(EINVAL)?;
+    same_context(dev, uctx, pd.data().get_ref().ctx, "PD")?;
+    if attr.rwq_ind_table().is_some() {
+        create_rss_qp(dev, pd, attr, uctx, udata)
+    } else {
+        create_raw_qp(dev, pd, attr, uctx, udata)
+    }
+}
+
+fn create_raw_qp(
+    dev: &rdma::Device<ManaIb>,
+    pd: &Pd<ManaIb>,
+    attr: &QpInitAttr<'_, ManaIb>,
+    uctx: &IbUcontext,
+    udata: &UData,
+) -> Result<IbQp> {
+    let req: CreateQp = udata.read_in(size_of::<CreateQp>())?;
+    let max = dev.data().get_ref().caps().max_qp_wr;
+    if attr.max_send_wr() > max || attr.max_send_sge() > MAX_TX_SGE {
+        pr_err!(
+            "{}: a send queue of {} requests of {} SGEs: at most {} of {}\n",
+            &*dev.name(),
+            attr.max_send_wr(),
+            attr.max_send_sge(),
+            max,
+            MAX_TX_SGE
+        );
+        return Err(EINVAL);
+    }
+    let vport = vport_of_port(dev, req.port)?;
+    let Some(send_cq) = attr.send_cq() else {
+        pr_err!("{}: a raw packet QP needs a send CQ\n", &*dev.name());
+        return Err(EINVAL);
+    };
+    let cq = send_cq.data().get_ref();
+    same_context(dev, uctx, cq.ctx, "send CQ")?;
+    let adapter = adapter(dev);
+    let ibpd = pd.data().get_ref();
+    // Pinning the buffer first: a bad buffer never programs the vport.
+    let sq = UserQueue::new(dev, req.sq_buf_addr, req.sq_buf_size, "send queue")?;
+
+    let mut binding = ibpd.binding.lock();
+    let lease = adapter.vports().take_rdma(
+        vport,
+        QpKind::Raw,
+        VportTx {
+            pd: ibpd.pdn(),
+            doorbell: uctx.doorbell(),
+        },
+    )?;
+    let cq_binding = cq.buf.bind(dev, "send CQ")?;
+    let eq = binding.eq(adapter, cq.comp_vector)?;
+    let obj = UserWqObject::new(
+        &adapter.objects(),
+        adapter.ports()[vport as usize].handle,
+        WqKind::Send,
+        (sq.region(adapter)?, sq.bytes),
+        (cq_binding.queue().region(adapter)?, cq.cqe * CQE_SIZE),
+        &eq,
+    )
+    .inspect_err(|e| {
+        pr_err!(
+            "{}: creating the send queue failed: {:?}\n",
+            &*dev.name(),
+            e
+        )
+    })?;
+    let resp = CreateQpResp {
+        sqid: obj.wq_id(),
+        cqid: obj.cq_id(),
+        tx_vp_offset: lease.tx_grant().vport_offset.into(),
+        reserved: 0,
+    };
+    udata.respond(&resp)?;
+    binding.qps += 1;
+    Ok(IbQp {
+        _lease: lease,
+        _kind: QpKindData::Raw {
+            _obj: obj,
+            _sq: sq,
+            _cq: cq_binding,
+        },
+    })
+}
+
+fn create_rss_qp(
+    dev: &rdma::Device<ManaIb>,
+    pd: &Pd<ManaIb>,
+    attr: &QpInitAttr<'_, ManaIb>,
+    uctx: &IbUcontext,
+    udata: &UData,
+) -> Result<IbQp> {
+    let req: CreateQpRss = udata.read_in(size_of::<CreateQpRss>())?;
+    let max = dev.data().get_ref().caps().max_qp_wr;
+    if attr.max_recv_wr() > max || attr.max_recv_sge() > MAX_RX_SGE {
+        pr_err!(
+            "{}: an RSS QP of {} requests of {} SGEs: at most {} of {}\n",
+            &*dev.name(),
+            attr.max_recv_wr(),
+            attr.max_recv_sge(),
+            max,
+            MAX_RX_SGE
+        );
+        return Err(EINVAL);
+    }
+    let table = attr.rwq_ind_table().ok_or(EINVAL)?;
+    let size = 1usize.checked_shl(table.log_size()).unwrap_or(usize::MAX);
+    if size > MAX_RSS_TABLE.min(RSS_RESP_ENTRIES) {
+        pr_err!(
+            "{}: an indirection table of {} WQs: at most {}\n",
+            &*dev.name(),
+            size,
+            MAX_RSS_TABLE
+        );
+        return Err(EINVAL);
+    }
+    if req.rx_hash_function != MANA_IB_RX_HASH_FUNC_TOEPLITZ {
+        pr_err!(
+            "{}: RX hash function 0x{:x}: only Toeplitz (0x{:x}) exists\n",
+            &*dev.name(),
+            req.rx_hash_function,
+            MANA_IB_RX_HASH_FUNC_TOEPLITZ
+        );
+        return Err(EINVAL);
+    }
+    let key_len = req.rx_hash_key_len as usize;
+    if key_len == 0 || key_len > RSS_KEY_LEN {
+        pr_err!(
+            "{}: an RSS key of {} bytes: 1..={} are possible\n",
+            &*dev.name(),
+            key_len,
+            RSS_KEY_LEN
+        );
+        return Err(EINVAL);
+    }
+    UData::check_comp_mask(req.rx_hash_fields_mask, RX_HASH_FIELDS)?;
+    let vport = vport_of_port(dev, req.port)?;
+    for wq in table.wqs() {
+        same_context(dev, uctx, wq.data().get_ref().ctx, "WQ")?;
+        let cq = wq.cq().ok_or(EINVAL)?;
+        same_context(dev, uctx, cq.data().get_ref().ctx, "CQ of a WQ")?;
+    }
+    let mut key = [0u8; RSS_KEY_LEN];
+    key[..key_len].copy_from_slice(&req.rx_hash_key[..key_len]);
+    let adapter = adapter(dev);
+    let ibpd = pd.data().get_ref();
+
+    let mut binding = ibpd.binding.lock();
+    let lease = adapter.vports().take_rdma(
+        vport,
+        QpKind::Rss,
+        VportTx {
+            pd: ibpd.pdn(),
+            doorbell: uctx.doorbell(),
+        },
+    )?;
+    let handle = adapter.ports()[vport as usize].handle;
+    let mut queues = KVec::with_capacity(size, GFP_KERNEL)?;
+    let mut resp: CreateQpRssResp = pin_init::zeroed();
+    let mut objects = KVec::with_capacity(size, GFP_KERNEL)?;
+    for (i, wq) in table.wqs().enumerate() {
+        let wq_data = wq.data().get_ref();
+        let cq = wq.cq().ok_or(EINVAL)?.data().get_ref();
+        let wq_binding = wq_data.buf.bind(dev, "WQ")?;
+        let cq_binding = cq.buf.bind(dev, "CQ of a WQ")?;
+        let eq = binding.eq(adapter, cq.comp_vector)?;
+        let obj = UserWqObject::new(
+            &adapter.objects(),
+            handle,
+            WqKind::Receive,
+            (
+                wq_binding.queue().region(adapter)?,
+                wq_binding.queue().bytes,
+            ),
+            (cq_binding.queue().region(adapter)?, cq.cqe * CQE_SIZE),
+            &eq,
+        )
+        .inspect_err(|e| {
+            pr_err!(
+                "{}: creating receive queue {} failed: {:?}\n",
+                &*dev.name(),
+                i,
+                e
+            )
+        })?;
+        resp.entries[i].cqid = obj.cq_id();
+        resp.entries[i].wqid = obj.wq_id();
+        objects.push(obj.handle(), GFP_KERNEL)?;
+        queues.push(
+            RssQueue {
+                _obj: obj,
+                _wq: wq_binding,
+                _cq: cq_binding,
+            },
+            GFP_KERNEL,
+        )?;
+    }
+    resp.num_entries = queues.len() as u64;
+    // Dropping the lease on a failure below disables steering again before the queues go.
+    adapter.enable_rx_steering(vport, &objects, &key)?;
+    udata.respond(&resp)?;
+    binding.qps += 1;
+    Ok(IbQp {
+        _lease: lease,
+        _kind: QpKindData::Rss { queues },
+    })
+}
+
+/// `destroy_qp`: the QP's data is dropped after this: its lease (RX steering off for an RSS
+/// QP, the vport free after the PD's last QP), then its device queues.
+pub(crate) fn destroy_qp(qp: &Qp<ManaIb>, udata: Option<&UData>) -> Result {
+    no_udata_io(udata)?;
+    if let Some(pd) = qp.pd() {
+        let mut binding = pd.data().get_ref().binding.lock();
+        binding.qps = binding.qps.saturating_sub(1);
+        if binding.qps == 0 {
+            // The QP's queues hold their EQs until they are destroyed.
+            binding.eqs.clear();
+        }
+    }
+    Ok(())
+}
+
+#[cfg(CONFIG_KUNIT = "y")]
+impl IbQp {
+    /// The device ids of the QP's queues: (work queue, completion queue) pairs.
+    pub(crate) fn queue_ids(&self) -> KVec<(u32, u32)> {
+        let mut ids = KVec::new();
+        match &self._kind {
+            QpKindData::Raw { _obj: obj, .. } => {
+                let _ = ids.push((obj.wq_id(), obj.cq_id()), GFP_KERNEL);
+            }
+            QpKindData::Rss { queues } => {
+                for q in queues.iter() {
+                    let _ = ids.push((q._obj.wq_id(), q._obj.cq_id()), GFP_KERNEL);
+                }
+            }
+        }
+        ids
+    }
+
+    /// The vport the QP holds.
+    pub(crate) fn vport(&self) -> u32 {
+        self._lease.vport().index()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// MRs
+
+/// The data of a memory region.
+pub(crate) struct IbMr {
+    // The MR goes first, then its region, then the memory is unmapped and unpinned.
+    _mr: MemoryRegion,
+    _region: PageListRegion,
+    _pages: UserPages,
+    _umem: Umem,
+}
+
+/// `reg_user_mr`: pins the memory and registers it as a GVA (or zero-based) MR of the PD.
+pub(crate) fn reg_user_mr(
+    pd: &Pd<ManaIb>,
+    mr: &NewMr<ManaIb>,
+    args: &UserMrArgs,
+    udata: Option<&UData>,
+) -> Result<IbMr> {
+    let dev = mr.device();
+    no_udata_io(udata)?;
+    let flags = args.access & !IB_ACCESS_OPTIONAL;
+    if flags & !VALID_MR_FLAGS != 0 {
+        pr_err!(
+            "{}: MR access flags 0x{:x} include unsupported ones (0x{:x} are possible)\n",
+            &*dev.name(),
+            args.access,
+            VALID_MR_FLAGS
+        );
+        return Err(EINVAL);
+    }
+    let page = u64::from(MANA_PAGE_SIZE);
+    if args.start % page != 0 || args.iova % page != 0 {
+        pr_err!(
+            "{}: MR at 0x{:x} with I/O address 0x{:x}: both must be 4 KiB aligned\n",
+            &*dev.name(),
+            args.start,
+            args.iova
+        );
+        return Err(EINVAL);
+    }
+    let len = usize::try_from(args.length).map_err(|_| EINVAL)?;
+    let umem = Umem::get(dev, args.start, len, flags)?;
+    let mut blocks = KVec::new();
+    for block in umem.dma_blocks(MANA_PAGE_SIZE as usize)? {
+        blocks.push(block, GFP_KERNEL)?;
+    }
+    let adapter = adapter(dev);
+    let pages = adapter.map_user_pages(&blocks)?;
+    let region = PageListRegion::new(&adapter.objects(), pages.addrs())?;
+    let mut gdma = access::LOCAL_READ;
+    for (ib, g) in [
+        (IB_ACCESS_LOCAL_WRITE, access::LOCAL_WRITE),
+        (IB_ACCESS_REMOTE_WRITE, access::REMOTE_WRITE),
+        (IB_ACCESS_REMOTE_READ, access::REMOTE_READ),
+        (IB_ACCESS_REMOTE_ATOMIC, access::REMOTE_ATOMIC),
+        (IB_ACCESS_MW_BIND, access::BIND_MW),
+    ] {
+        if flags & ib != 0 {
+            gdma |= g;
+        }
+    }
+    let ibpd = &pd.data().get_ref().pd;
+    let created = if flags & IB_ZERO_BASED != 0 {
+        MemoryRegion::new_zbva(&adapter.objects(), ibpd, &region, gdma)
+    } else {
+        MemoryRegion::new_gva(&adapter.objects(), ibpd, &region, args.iova, gdma)
+    }
+    .inspect_err(|e| pr_err!("{}: CREATE_MR failed: {:?}\n", &*dev.name(), e))?;
+    mr.set_keys(created.lkey(), created.rkey());
+    Ok(IbMr {
+        _mr: created,
+        _region: region,
+        _pages: pages,
+        _umem: umem,
+    })
+}
+
+/// Destroy operations whose work is done when the object's data is dropped.
+pub(crate) fn destroy_cq(_cq: &Cq<ManaIb>, udata: Option<&UData>) -> Result {
+    no_udata_io(udata)
+}
+
+/// See [`destroy_cq`].
+pub(crate) fn destroy_wq(_wq: &Wq<ManaIb>, udata: Option<&UData>) -> Result {
+    no_udata_io(udata)
+}
+
+/// See [`destroy_cq`].
+pub(crate) fn dereg_mr(_mr: &Mr<ManaIb>, udata: Option<&UData>) -> Result {
+    no_udata_io(udata)
+}

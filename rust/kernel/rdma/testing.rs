@@ -1,0 +1,641 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Uverbs calls made by KUnit tests: a user context of a registered device and objects created
+//! in it with a driver request and response in user memory, as `ib_uverbs` makes them.
+//!
+//! A driver's uverbs entry points need what only a process has: a user context, a udata whose
+//! buffers are user memory, a uverbs attribute bundle linking the two. [`UserContext`] builds
+//! them in a KUnit test thread: the buffers are anonymous memory of the test's own mm
+//! (`kunit_vm_mmap()`), the context and the objects are allocated, linked and counted
+//! (`usecnt`) the way `ib_uverbs` does, and destroyed through the core's `ib_*_user()`
+//! functions, which refuse (`EBUSY`) an object still in use. Dropping the context, or
+//! [`UserContext::close`], tears everything down as closing the uverbs file does: every object
+//! still alive, in reverse order of creation with retries, then the context.
+//!
+//! What it does not model: the uverbs file (`ufile`, so no mmap entries and no
+//! disassociation), uobjects (so [`Pd::ucontext`](super::Pd::ucontext) is `None`) and resource tracking.
+
+use super::{
+    Device,
+    Driver,
+    Registration,
+    UserMrArgs, //
+};
+use crate::{
+    alloc::flags::__GFP_ZERO,
+    bindings,
+    error::{
+        from_err_ptr,
+        to_result, //
+    },
+    prelude::*,
+    uaccess::{
+        UserPtr,
+        UserSlice, //
+    },
+};
+use core::ptr::{
+    self,
+    NonNull, //
+};
+
+/// The user memory of the requests and responses: one page each.
+const BUF_LEN: usize = 4096;
+
+// `asm-generic/mman-common.h`.
+const PROT_READ: usize = 0x1;
+const PROT_WRITE: usize = 0x2;
+const MAP_PRIVATE: usize = 0x02;
+const MAP_ANONYMOUS: usize = 0x20;
+
+/// Maps `len` bytes of anonymous memory, readable and writable, into the test's own mm
+/// (`kunit_vm_mmap()`); it is unmapped when the test ends. Must be called from a KUnit test.
+pub fn user_mem(len: usize) -> Result<usize> {
+    // SAFETY: Reading the current test has no preconditions; it is null outside a test.
+    let test = unsafe { bindings::kunit_get_current_test() };
+    if test.is_null() {
+        return Err(EINVAL);
+    }
+    // SAFETY: `test` is the running test; KUnit unmaps the area when the test ends.
+    let addr = unsafe {
+        bindings::kunit_vm_mmap(
+            test,
+            ptr::null_mut(),
+            0,
+            len,
+            PROT_READ | PROT_WRITE,
+            MAP_ANONYMOUS | MAP_PRIVATE,
+            0,
+        )
+    };
+    // `vm_mmap()` returns an address or a negative errno; KUnit's wrapper 0 on failure.
+    if addr == 0 || addr > usize::MAX - 4095 {
+        return Err(ENOMEM);
+    }
+    Ok(addr)
+}
+
+/// Copies `bytes` to user address `addr` of the current mm.
+pub fn user_write(addr: usize, bytes: &[u8]) -> Result {
+    UserSlice::new(UserPtr::from_addr(addr), bytes.len())
+        .writer()
+        .write_slice(bytes)
+}
+
+/// Copies `bytes.len()` bytes from user address `addr` of the current mm.
+pub fn user_read(addr: usize, bytes: &mut [u8]) -> Result {
+    UserSlice::new(UserPtr::from_addr(addr), bytes.len())
+        .reader()
+        .read_slice(bytes)
+}
+
+/// An object created through a [`UserContext`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct ObjId(usize);
+
+#[derive(Clone, Copy)]
+enum Object {
+    Pd(*mut bindings::ib_pd),
+    Cq(*mut bindings::ib_cq),
+    Wq(*mut bindings::ib_wq),
+    Table(*mut bindings::ib_rwq_ind_table),
+    Qp(*mut bindings::ib_qp),
+    Mr(*mut bindings::ib_mr),
+}
+
+/// What a QP is created with (the fields of `struct ib_qp_init_attr` a raw-packet QP uses).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct QpAttr {
+    /// `send_cq`.
+    pub send_cq: Option<ObjId>,
+    /// `recv_cq`.
+    pub recv_cq: Option<ObjId>,
+    /// `rwq_ind_tbl`: an RSS QP's indirection table.
+    pub rwq_ind_table: Option<ObjId>,
+    /// `qp_type`, e.g. `IB_QPT_RAW_PACKET`.
+    pub qp_type: u32,
+    /// `port_num`.
+    pub port: u32,
+    /// `cap.max_send_wr`.
+    pub max_send_wr: u32,
+    /// `cap.max_recv_wr`.
+    pub max_recv_wr: u32,
+    /// `cap.max_send_sge`.
+    pub max_send_sge: u32,
+    /// `cap.max_recv_sge`.
+    pub max_recv_sge: u32,
+}
+
+/// A user context of a registered device of driver `T`, made by a KUnit test.
+///
+/// # Invariants
+///
+/// `ctx` is a user context of `reg`'s device whose `alloc_ucontext` succeeded and which is not
+/// deallocated (null once torn down); `bundle` is an allocated bundle, zeroed but for `context`
+/// (always `ctx`) and `driver_udata`; every `Some` entry of `objects` is a live object created
+/// in this context.
+pub struct UserContext<'a, T: Driver> {
+    reg: &'a Registration<T>,
+    ctx: *mut bindings::ib_ucontext,
+    bundle: NonNull<bindings::uverbs_attr_bundle>,
+    inbuf: usize,
+    outbuf: usize,
+    objects: KVec<Option<Object>>,
+}
+
+impl<'a, T: Driver> UserContext<'a, T> {
+    /// Opens a user context of `reg`'s device (`alloc_ucontext`) with request `req`; the
+    /// driver's response is copied to `resp`.
+    pub fn open(reg: &'a Registration<T>, req: &[u8], resp: &mut [u8]) -> Result<Self> {
+        let dev = reg.as_raw();
+        // SAFETY: `dev` is a registered device, whose operations are `T`'s.
+        let ops = unsafe { &(*dev).ops };
+        let alloc = ops.alloc_ucontext.ok_or(EOPNOTSUPP)?;
+        let inbuf = user_mem(2 * BUF_LEN)?;
+        // Zeroed memory of the size the driver asked for, as `rdma_zalloc_drv_obj()`.
+        let ctx = Self::zalloc(ops.size_ib_ucontext)?.cast::<bindings::ib_ucontext>();
+        // SAFETY: `ctx` is a zeroed context; as `ib_uverbs_get_context()`: it belongs to `dev`.
+        unsafe { (*ctx).device = dev };
+        // SAFETY: Allocating has no preconditions.
+        let bundle = unsafe { bindings::rdma_testing_bundle_alloc(ctx) };
+        let Some(bundle) = NonNull::new(bundle) else {
+            // SAFETY: Nothing refers to the context yet.
+            unsafe { bindings::kfree(ctx.cast()) };
+            return Err(ENOMEM);
+        };
+        let mut this = Self {
+            reg,
+            ctx,
+            bundle,
+            inbuf,
+            outbuf: inbuf + BUF_LEN,
+            objects: KVec::new(),
+        };
+        // The context is not alive until `alloc_ucontext` succeeds: `Drop` must not free it.
+        let ret = this.call(req, resp, |udata, _| {
+            // SAFETY: `ctx` is a new context of the device and `udata` a uverbs udata of it.
+            to_result(unsafe { alloc(ctx, udata) })
+        });
+        if let Err(e) = ret {
+            this.ctx = ptr::null_mut();
+            // SAFETY: `alloc_ucontext` failed, so nothing refers to the context; `Drop` frees
+            // the bundle only.
+            unsafe { bindings::kfree(ctx.cast()) };
+            return Err(e);
+        }
+        Ok(this)
+    }
+
+    /// The device.
+    pub fn device(&self) -> &Device<T> {
+        self.reg
+    }
+
+    /// The raw `struct ib_ucontext`.
+    pub fn as_raw(&self) -> *mut bindings::ib_ucontext {
+        self.ctx
+    }
+
+    /// Runs `f` with a udata of this context carrying `req` and room for `resp`, then copies
+    /// the response out.
+    fn call<R>(
+        &mut self,
+        req: &[u8],
+        resp: &mut [u8],
+        f: impl FnOnce(*mut bindings::ib_udata, *mut bindings::uverbs_attr_bundle) -> Result<R>,
+    ) -> Result<R> {
+        if req.len() > BUF_LEN || resp.len() > BUF_LEN {
+            return Err(EINVAL);
+        }
+        user_write(self.inbuf, req)?;
+        user_write(self.outbuf, &[0u8; BUF_LEN][..resp.len()])?;
+        let bundle = self.bundle.as_ptr();
+        // SAFETY: By the type invariant `bundle` is allocated; its driver udata is plain data.
+        let udata = unsafe { bindings::rdma_attrs_to_udata(bundle) };
+        // SAFETY: `udata` points into the bundle, which nothing else uses now.
+        unsafe {
+            *udata = bindings::ib_udata {
+                inbuf: UserPtr::from_addr(self.inbuf).as_const_ptr(),
+                outbuf: UserPtr::from_addr(self.outbuf).as_mut_ptr(),
+                inlen: req.len(),
+                outlen: resp.len(),
+            }
+        };
+        let r = f(udata, bundle)?;
+        user_read(self.outbuf, resp)?;
+        Ok(r)
+    }
+
+    fn add(&mut self, obj: Object) -> Result<ObjId> {
+        self.objects.push(Some(obj), GFP_KERNEL)?;
+        Ok(ObjId(self.objects.len() - 1))
+    }
+
+    fn get(&self, id: ObjId) -> Result<Object> {
+        self.objects.get(id.0).copied().flatten().ok_or(ENOENT)
+    }
+
+    fn pd(&self, id: ObjId) -> Result<*mut bindings::ib_pd> {
+        match self.get(id)? {
+            Object::Pd(p) => Ok(p),
+            _ => Err(EINVAL),
+        }
+    }
+
+    fn cq(&self, id: ObjId) -> Result<*mut bindings::ib_cq> {
+        match self.get(id)? {
+            Object::Cq(p) => Ok(p),
+            _ => Err(EINVAL),
+        }
+    }
+
+    /// The raw `struct ib_wq` of WQ `id`.
+    pub fn wq_raw(&self, id: ObjId) -> Result<*mut bindings::ib_wq> {
+        match self.get(id)? {
+            Object::Wq(p) => Ok(p),
+            _ => Err(EINVAL),
+        }
+    }
+
+    /// The raw `struct ib_qp` of QP `id`.
+    pub fn qp_raw(&self, id: ObjId) -> Result<*mut bindings::ib_qp> {
+        match self.get(id)? {
+            Object::Qp(p) => Ok(p),
+            _ => Err(EINVAL),
+        }
+    }
+
+    /// Allocates `size` zeroed bytes with `kmalloc`, which the core frees with `kfree()`.
+    fn zalloc(size: usize) -> Result<*mut u8> {
+        let flags = (GFP_KERNEL | __GFP_ZERO).as_raw();
+        // SAFETY: A new allocation (no old pointer) has no preconditions.
+        let p = unsafe {
+            bindings::krealloc_node_align(ptr::null(), size, 1, flags, bindings::NUMA_NO_NODE)
+        };
+        if p.is_null() {
+            return Err(ENOMEM);
+        }
+        Ok(p.cast())
+    }
+
+    /// Allocates a PD (`alloc_pd`) with request `req`.
+    pub fn alloc_pd(&mut self, req: &[u8], resp: &mut [u8]) -> Result<ObjId> {
+        let dev = self.reg.as_raw();
+        // SAFETY: `dev` is registered; its operations are `T`'s.
+        let ops = unsafe { &(*dev).ops };
+        let alloc = ops.alloc_pd.ok_or(EOPNOTSUPP)?;
+        let pd = Self::zalloc(ops.size_ib_pd)?.cast::<bindings::ib_pd>();
+        // SAFETY: `pd` is a new zeroed PD; as `ib_uverbs_alloc_pd()`.
+        unsafe { (*pd).device = dev };
+        let ret = self.call(req, resp, |udata, _| {
+            // SAFETY: `pd` is a new PD of the device, `udata` a udata of this context.
+            to_result(unsafe { alloc(pd, udata) })
+        });
+        if let Err(e) = ret {
+            // SAFETY: `alloc_pd` failed: nothing refers to the PD.
+            unsafe { bindings::kfree(pd.cast()) };
+            return Err(e);
+        }
+        self.add(Object::Pd(pd))
+    }
+
+    /// Creates a CQ of `cqe` entries on completion vector `comp_vector` (`create_cq`).
+    pub fn create_cq(
+        &mut self,
+        cqe: u32,
+        comp_vector: u32,
+        req: &[u8],
+        resp: &mut [u8],
+    ) -> Result<ObjId> {
+        let dev = self.reg.as_raw();
+        // SAFETY: `dev` is registered; its operations are `T`'s.
+        let ops = unsafe { &(*dev).ops };
+        let create = ops.create_cq.ok_or(EOPNOTSUPP)?;
+        let cq = Self::zalloc(ops.size_ib_cq)?.cast::<bindings::ib_cq>();
+        // SAFETY: `cq` is a new zeroed CQ; as `create_cq()` of uverbs.
+        unsafe { (*cq).device = dev };
+        let attr = bindings::ib_cq_init_attr {
+            cqe,
+            comp_vector,
+            flags: 0,
+        };
+        let ret = self.call(req, resp, |_, bundle| {
+            // SAFETY: `cq` is a new CQ of the device, `bundle` a bundle of this context.
+            to_result(unsafe { create(cq, &attr, bundle) })
+        });
+        if let Err(e) = ret {
+            // SAFETY: `create_cq` failed: nothing refers to the CQ.
+            unsafe { bindings::kfree(cq.cast()) };
+            return Err(e);
+        }
+        self.add(Object::Cq(cq))
+    }
+
+    /// Creates a receive WQ of `pd` completing on `cq` (`create_wq`).
+    pub fn create_wq(
+        &mut self,
+        pd: ObjId,
+        cq: ObjId,
+        max_wr: u32,
+        max_sge: u32,
+        req: &[u8],
+        resp: &mut [u8],
+    ) -> Result<ObjId> {
+        let (pd, cq) = (self.pd(pd)?, self.cq(cq)?);
+        let dev = self.reg.as_raw();
+        // SAFETY: `dev` is registered; its operations are `T`'s.
+        let create = unsafe { (*dev).ops.create_wq }.ok_or(EOPNOTSUPP)?;
+        let mut attr: bindings::ib_wq_init_attr = pin_init::zeroed();
+        attr.wq_type = bindings::ib_wq_type_IB_WQT_RQ;
+        attr.max_wr = max_wr;
+        attr.max_sge = max_sge;
+        attr.cq = cq;
+        let wq = self.call(req, resp, |udata, _| {
+            // SAFETY: `pd` and `cq` are live objects of this context, `udata` a udata of it.
+            from_err_ptr(unsafe { create(pd, &mut attr, udata) })
+        })?;
+        // SAFETY: `wq` is the new WQ; as `ib_uverbs_ex_create_wq()`: link it and count its uses.
+        unsafe {
+            (*wq).wq_type = attr.wq_type;
+            (*wq).cq = cq;
+            (*wq).pd = pd;
+            (*wq).device = dev;
+            bindings::atomic_set(&raw mut (*wq).usecnt, 0);
+            bindings::atomic_inc(&raw mut (*pd).usecnt);
+            bindings::atomic_inc(&raw mut (*cq).usecnt);
+        }
+        self.add(Object::Wq(wq))
+    }
+
+    /// Creates an RSS indirection table of `wqs` (`create_rwq_ind_table`); their number must
+    /// be a power of two.
+    pub fn create_rwq_ind_table(&mut self, wqs: &[ObjId]) -> Result<ObjId> {
+        let mut raw = KVec::with_capacity(wqs.len(), GFP_KERNEL)?;
+        for id in wqs {
+            raw.push(self.wq_raw(*id)?, GFP_KERNEL)?;
+        }
+        // SAFETY: The WQs are live objects of this context; destroying them fails (`EBUSY`)
+        // while the table uses them.
+        unsafe { self.create_rwq_ind_table_raw(&raw) }
+    }
+
+    /// Creates an RSS indirection table of the WQs `wqs`, which may belong to another context
+    /// of the same device (what a confused or hostile process could ask for).
+    ///
+    /// # Safety
+    ///
+    /// Each of `wqs` must be a live WQ of this context's device that stays alive while the
+    /// table does; the table counts itself as their user.
+    pub unsafe fn create_rwq_ind_table_raw(
+        &mut self,
+        wqs: &[*mut bindings::ib_wq],
+    ) -> Result<ObjId> {
+        if !wqs.len().is_power_of_two() {
+            return Err(EINVAL);
+        }
+        let dev = self.reg.as_raw();
+        // SAFETY: `dev` is registered; its operations are `T`'s.
+        let ops = unsafe { &(*dev).ops };
+        let create = ops.create_rwq_ind_table.ok_or(EOPNOTSUPP)?;
+        let list = Self::zalloc(size_of_val(wqs))?.cast::<*mut bindings::ib_wq>();
+        for (i, wq) in wqs.iter().enumerate() {
+            // SAFETY: `list` has room for `wqs.len()` pointers.
+            unsafe { *list.add(i) = *wq };
+        }
+        let table = match Self::zalloc(ops.size_ib_rwq_ind_table) {
+            Ok(t) => t.cast::<bindings::ib_rwq_ind_table>(),
+            Err(e) => {
+                // SAFETY: Not handed to anyone yet.
+                unsafe { bindings::kfree(list.cast()) };
+                return Err(e);
+            }
+        };
+        let log = wqs.len().trailing_zeros();
+        let mut attr = bindings::ib_rwq_ind_table_init_attr {
+            log_ind_tbl_size: log,
+            ind_tbl: list,
+        };
+        // SAFETY: `table` is a new zeroed table; as `ib_uverbs_ex_create_rwq_ind_table()`.
+        unsafe {
+            (*table).device = dev;
+            (*table).ind_tbl = list;
+            (*table).log_ind_tbl_size = log;
+        }
+        let ret = self.call(&[], &mut [], |udata, _| {
+            // SAFETY: `table` is a new table of the device whose WQs are live WQs of it.
+            to_result(unsafe { create(table, &mut attr, udata) })
+        });
+        if let Err(e) = ret {
+            // SAFETY: `create_rwq_ind_table` failed: nothing refers to the table or the list.
+            unsafe {
+                bindings::kfree(table.cast());
+                bindings::kfree(list.cast());
+            }
+            return Err(e);
+        }
+        for i in 0..wqs.len() {
+            // SAFETY: Each entry is a live WQ; the table uses it.
+            unsafe { bindings::atomic_inc(&raw mut (**list.add(i)).usecnt) };
+        }
+        self.add(Object::Table(table))
+    }
+
+    /// Creates a QP of `pd` (`ib_create_qp_user()`) with `caps`: completing on its CQs or
+    /// receiving through its RSS indirection table.
+    pub fn create_qp(
+        &mut self,
+        pd: ObjId,
+        caps: QpAttr,
+        req: &[u8],
+        resp: &mut [u8],
+    ) -> Result<ObjId> {
+        let pd = self.pd(pd)?;
+        let send_cq = caps.send_cq.map(|c| self.cq(c)).transpose()?;
+        let recv_cq = caps.recv_cq.map(|c| self.cq(c)).transpose()?;
+        let table = match caps.rwq_ind_table {
+            Some(t) => match self.get(t)? {
+                Object::Table(p) => Some(p),
+                _ => return Err(EINVAL),
+            },
+            None => None,
+        };
+        let mut attr: bindings::ib_qp_init_attr = pin_init::zeroed();
+        attr.qp_type = caps.qp_type;
+        attr.port_num = caps.port;
+        attr.cap.max_send_wr = caps.max_send_wr;
+        attr.cap.max_recv_wr = caps.max_recv_wr;
+        attr.cap.max_send_sge = caps.max_send_sge;
+        attr.cap.max_recv_sge = caps.max_recv_sge;
+        attr.send_cq = send_cq.unwrap_or(ptr::null_mut());
+        attr.recv_cq = recv_cq.unwrap_or(ptr::null_mut());
+        attr.rwq_ind_tbl = table.unwrap_or(ptr::null_mut());
+        let dev = self.reg.as_raw();
+        let qp = self.call(req, resp, |_, bundle| {
+            // SAFETY: The objects are live objects of this context; `bundle` is a bundle of it.
+            from_err_ptr(unsafe {
+                bindings::rdma_testing_create_qp_user(dev, pd, &mut attr, bundle)
+            })
+        })?;
+        // SAFETY: `qp` is the new QP; as `ib_uverbs_create_qp()` (`ib_qp_usecnt_inc()`).
+        unsafe {
+            bindings::atomic_inc(&raw mut (*pd).usecnt);
+            if let Some(c) = send_cq {
+                bindings::atomic_inc(&raw mut (*c).usecnt);
+            }
+            if let Some(c) = recv_cq {
+                bindings::atomic_inc(&raw mut (*c).usecnt);
+            }
+            if let Some(t) = table {
+                bindings::atomic_inc(&raw mut (*t).usecnt);
+            }
+        }
+        self.add(Object::Qp(qp))
+    }
+
+    /// Registers user memory as an MR of `pd` (`reg_user_mr`).
+    pub fn reg_user_mr(
+        &mut self,
+        pd: ObjId,
+        args: UserMrArgs,
+        req: &[u8],
+        resp: &mut [u8],
+    ) -> Result<ObjId> {
+        let pd = self.pd(pd)?;
+        let UserMrArgs {
+            start,
+            length: len,
+            iova,
+            access,
+        } = args;
+        let dev = self.reg.as_raw();
+        // SAFETY: `dev` is registered; its operations are `T`'s.
+        let reg = unsafe { (*dev).ops.reg_user_mr }.ok_or(EOPNOTSUPP)?;
+        let mr = self.call(req, resp, |udata, _| {
+            // SAFETY: `pd` is a live PD of this context, `udata` a udata of it.
+            from_err_ptr(unsafe { reg(pd, start, len, iova, access, ptr::null_mut(), udata) })
+        })?;
+        // SAFETY: `mr` is the new MR; as `ib_uverbs_reg_mr()`.
+        unsafe {
+            (*mr).device = dev;
+            (*mr).pd = pd;
+            (*mr).type_ = bindings::ib_mr_type_IB_MR_TYPE_USER;
+            (*mr).iova = iova;
+            (*mr).length = len;
+            bindings::atomic_inc(&raw mut (*pd).usecnt);
+        }
+        self.add(Object::Mr(mr))
+    }
+
+    /// The use count of object `id`: how many other objects use it.
+    pub fn usecnt(&self, id: ObjId) -> Result<i32> {
+        // SAFETY: Every object of `objects` is alive (type invariant).
+        Ok(unsafe {
+            match self.get(id)? {
+                Object::Pd(p) => bindings::atomic_read(&raw const (*p).usecnt),
+                Object::Cq(p) => bindings::atomic_read(&raw const (*p).usecnt),
+                Object::Wq(p) => bindings::atomic_read(&raw const (*p).usecnt),
+                Object::Table(p) => bindings::atomic_read(&raw const (*p).usecnt),
+                Object::Qp(p) => bindings::atomic_read(&raw const (*p).usecnt),
+                Object::Mr(_) => 0,
+            }
+        })
+    }
+
+    /// Destroys object `id` as the uverbs destroy command does: `EBUSY` while another object
+    /// uses it, the driver's error if it refuses (the object stays alive).
+    pub fn destroy(&mut self, id: ObjId) -> Result {
+        let obj = self.get(id)?;
+        if self.usecnt(id)? != 0 {
+            return Err(EBUSY);
+        }
+        self.call(&[], &mut [], |udata, _| {
+            // SAFETY: `obj` is a live object of this context, unused by any other; on success
+            // the core frees it and it is forgotten below.
+            unsafe {
+                match obj {
+                    Object::Pd(p) => to_result(bindings::ib_dealloc_pd_user(p, udata)),
+                    Object::Cq(p) => to_result(bindings::ib_destroy_cq_user(p, udata)),
+                    Object::Wq(p) => to_result(bindings::ib_destroy_wq_user(p, udata)),
+                    Object::Qp(p) => to_result(bindings::ib_destroy_qp_user(p, udata)),
+                    Object::Mr(p) => to_result(bindings::ib_dereg_mr_user(p, udata)),
+                    Object::Table(p) => {
+                        let destroy = (*(*p).device).ops.destroy_rwq_ind_table.ok_or(EOPNOTSUPP)?;
+                        to_result(destroy(p))?;
+                        // As `ib_destroy_rwq_ind_table()` of uverbs.
+                        let list = (*p).ind_tbl;
+                        for i in 0..(1usize << (*p).log_ind_tbl_size) {
+                            bindings::atomic_dec(&raw mut (**list.add(i)).usecnt);
+                        }
+                        bindings::kfree(p.cast());
+                        bindings::kfree(list.cast());
+                        Ok(())
+                    }
+                }
+            }
+        })?;
+        self.objects[id.0] = None;
+        Ok(())
+    }
+
+    /// The number of objects alive in the context.
+    pub fn live_objects(&self) -> usize {
+        self.objects.iter().filter(|o| o.is_some()).count()
+    }
+
+    /// Tears the context down as closing the uverbs file does: destroys every object still
+    /// alive, last created first, retrying those still in use, then deallocates the context.
+    /// Returns the first error of an object that could not be destroyed (it is leaked).
+    pub fn close(mut self) -> Result {
+        self.teardown()
+    }
+
+    fn teardown(&mut self) -> Result {
+        if self.ctx.is_null() {
+            return Ok(());
+        }
+        let mut first_err = Ok(());
+        // Each pass destroys at least one object unless one refuses; the objects form a DAG.
+        for _ in 0..=self.objects.len() {
+            let mut progress = false;
+            for i in (0..self.objects.len()).rev() {
+                if self.objects[i].is_some() && self.destroy(ObjId(i)).is_ok() {
+                    progress = true;
+                }
+            }
+            if !progress {
+                break;
+            }
+        }
+        for i in (0..self.objects.len()).rev() {
+            if self.objects[i].is_some() {
+                if let Err(e) = self.destroy(ObjId(i)) {
+                    pr_err!(
+                        "rdma testing: object {} of a closed context leaked: {:?}\n",
+                        i,
+                        e
+                    );
+                    first_err = first_err.and(Err(e));
+                }
+            }
+        }
+        let dev = self.reg.as_raw();
+        // SAFETY: `dev` is registered; its operations are `T`'s; by the type invariant `ctx`
+        // is an allocated context, now without objects, not used after this.
+        unsafe {
+            if let Some(dealloc) = (*dev).ops.dealloc_ucontext {
+                dealloc(self.ctx);
+            }
+            bindings::kfree(self.ctx.cast());
+        }
+        self.ctx = ptr::null_mut();
+        first_err
+    }
+}
+
+impl<T: Driver> Drop for UserContext<'_, T> {
+    fn drop(&mut self) {
+        let _ = self.teardown();
+        // SAFETY: By the type invariant the bundle is allocated; nothing uses it any more.
+        unsafe { bindings::kfree(self.bundle.as_ptr().cast()) };
+    }
+}
