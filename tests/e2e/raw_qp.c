@@ -14,6 +14,8 @@
  *       -> manadv_init_obj(CQ | RWQ)
  *
  * and destroys them in DPDK's order (mana_stop_tx_queues, mana_stop_rx_queues, mana_dev_close).
+ * The device checks DPDK makes before using a port (vendor_part_id, raw_packet_caps, the port's
+ * netdev in sysfs) are reported as check_device / port_netdev lines and do not stop the run.
  * Every step prints one line, "<step>: ok" or "<step>: <ERRNO NAME> (<message>)", e.g.
  * "create_qp tx0: EBUSY (Device or resource busy)"; the exit status is 0 when everything
  * asked for succeeded, 1 otherwise, 2 on a usage error.
@@ -178,7 +180,12 @@ static void find_port_netdev(struct ibv_device *dev)
 	       ib_port, ib_port - 1, dev->ibdev_path);
 }
 
-/* Checks the device as DPDK's mana_pci_probe_mac does before probing a port. */
+/*
+ * Checks the device as DPDK's mana_pci_probe_mac does before probing a port. A device DPDK
+ * would skip is reported ("check_device ...: ENODEV ... DPDK skips it") but the QP steps still
+ * run, so that both the compatibility gap and the ownership rule stay visible; only a port the
+ * device does not have stops here.
+ */
 static int query_device(struct ibv_context *ctx)
 {
 	struct ibv_device_attr_ex attr = {};
@@ -192,17 +199,16 @@ static int query_device(struct ibv_context *ctx)
 	       attr.orig_attr.vendor_part_id, attr.orig_attr.phys_port_cnt, attr.raw_packet_caps,
 	       attr.orig_attr.max_qp, attr.orig_attr.max_qp_wr, attr.orig_attr.max_cqe,
 	       attr.orig_attr.max_sge);
-	if (attr.orig_attr.vendor_part_id && attr.orig_attr.vendor_part_id != GDMA_DEVICE_MANA) {
-		report("check_device", ENODEV, "vendor_part_id %#x is not MANA's (DPDK skips it)",
-		       attr.orig_attr.vendor_part_id);
-		return ENODEV;
-	}
-	if (attr.orig_attr.vendor_part_id && !attr.raw_packet_caps) {
-		report("check_device", EOPNOTSUPP, "no raw_packet_caps (DPDK skips it)");
-		return EOPNOTSUPP;
-	}
+	if (attr.orig_attr.vendor_part_id && attr.orig_attr.vendor_part_id != GDMA_DEVICE_MANA)
+		report("check_device", ENODEV,
+		       "vendor_part_id %#x is not GDMA_DEVICE_MANA (%#x): DPDK skips this device",
+		       attr.orig_attr.vendor_part_id, GDMA_DEVICE_MANA);
+	else if (attr.orig_attr.vendor_part_id && !attr.raw_packet_caps)
+		report("check_device", EOPNOTSUPP, "no raw_packet_caps: DPDK skips this device");
+	else
+		report("check_device", 0, "as DPDK's probe");
 	if (ib_port > attr.orig_attr.phys_port_cnt) {
-		report("check_device", EINVAL, "port %d > phys_port_cnt %u", ib_port,
+		report("check_port", EINVAL, "port %d > phys_port_cnt %u", ib_port,
 		       attr.orig_attr.phys_port_cnt);
 		return EINVAL;
 	}
