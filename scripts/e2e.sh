@@ -10,7 +10,8 @@
 #                  console path; scripts/ktap.py reads it (`make e2e`, and `make test` after KUnit)
 #   e2e.sh shell   a root shell in the guest, for poking at it by hand
 #
-# MANA_RS_E2E_TIMEOUT=seconds bounds the boot (default 900).
+# MANA_RS_E2E_TIMEOUT=seconds bounds the boot (default 900). MANA_RS_E2E_STRICT=1 counts the
+# cases of tests/e2e/pending as failures when they fail (otherwise: skipped, with the reason).
 
 . "$(dirname "$0")/lib.sh"
 
@@ -44,6 +45,7 @@ rm -rf "$ov"
 mkdir -p "$ov/e2e" "$ov/usr/local/bin" "$ov/usr/lib/modules"
 install -m 755 "$MANA_RS_REPO/tests/e2e/init.sh" "$ov/init"
 install -m 755 "$MANA_RS_REPO/tests/e2e/scenario.sh" "$ov/e2e/scenario.sh"
+install -m 644 "$MANA_RS_REPO/tests/e2e/pending" "$ov/e2e/pending"
 install -m 755 "$out/raw_qp" "$ov/usr/local/bin/raw_qp"
 cp -a "$modbuild/modroot/lib/modules/$release" "$ov/usr/lib/modules/"
 (cd "$ov" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -1) > "$out/overlay.cpio.gz"
@@ -55,6 +57,7 @@ qemu=(qemu-system-x86_64 -nodefaults -nographic -no-reboot -accel tcg -cpu max -
 	"${bios[@]}" -kernel "$modbuild/arch/x86/boot/bzImage" -initrd "$out/initramfs.cpio.gz"
 	-monitor none)
 cmdline="console=ttyS0 panic=-1 loglevel=4 mana_e2e=$mode"
+[ "${MANA_RS_E2E_STRICT:-0}" = 0 ] || cmdline="$cmdline mana_e2e_strict=1"
 timeout_s=${MANA_RS_E2E_TIMEOUT:-900}
 
 case "$mode" in

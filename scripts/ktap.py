@@ -43,12 +43,12 @@ def parse(lines):
                 continue
         m = RESULT.match(stripped)
         if m:
-            status, _, name, directive, _ = m.groups()
+            status, _, name, directive, reason = m.groups()
             is_parent = children.get(depth + 1, 0) > 0
             children[depth + 1] = 0
             children[depth] = children.get(depth, 0) + 1
             results.append((depth, status == 'ok', name, directive == 'SKIP', is_parent,
-                            diag.pop(depth, [])))
+                            diag.pop(depth, []) + ([f'# SKIP{reason}'] if directive == 'SKIP' else [])))
             continue
         if stripped.startswith('# ') and not stripped.startswith('# Subtest'):
             diag.setdefault(depth, []).append(stripped)
@@ -82,6 +82,7 @@ def main():
                 continue
             if skip:
                 skipped += 1
+                print(f'  skipped: {name} ({diag[-1][len("# SKIP"):].strip()})')
             elif ok:
                 passed += 1
             else:

@@ -565,11 +565,19 @@ int main(int argc, char **argv)
 		char line[1024];
 		size_t len;
 
+		sigset_t block, orig;
+
+		/* A signal ends the loop between attempts, never inside a verb (no EINTR). */
+		sigemptyset(&block);
+		sigaddset(&block, SIGINT);
+		sigaddset(&block, SIGTERM);
 		quiet = true;
 		for (; !stop && (n == 0 || attempts < n); attempts++) {
+			sigprocmask(SIG_BLOCK, &block, &orig);
 			last_err = 0;
 			err = create_all(&q);
 			destroy_all(&q);
+			sigprocmask(SIG_SETMASK, &orig, NULL);
 			if (!err) {
 				created++;
 			} else if (last_err > 0 && last_err < 4096) {
