@@ -236,6 +236,10 @@ same_state() {
 	[ "$1" = "$2" ] || { echo "before: $1"; echo "after:  $2"; return 1; }
 }
 
+both_same() {
+	same_state "$1" "$2" && same_state "$1" "$3"
+}
+
 # The IFF_UP bit of $1's flags (0 when the interface is missing).
 is_up() {
 	f=$(cat /sys/class/net/$1/flags 2> /dev/null) || return 1
@@ -367,21 +371,31 @@ if [ "$MODE" = test ]; then
 
 	section "RAW QP create/destroy leaves the interface's admin state and carrier alone"
 	reset_state
+	# eth1 (the other port) stays up throughout: RDMA on port 1 must not touch it either.
+	ip link set dev eth1 up
+	sleep 1
 	before=$(link_state eth0)
-	step 'cat /sys/class/net/eth0/flags /sys/class/net/eth0/operstate /sys/class/net/eth0/carrier_changes'
-	expect link_state_before "eth0 is there, down" rc_is 0
+	before1=$(link_state eth1)
+	step 'for i in eth0 eth1; do echo "$i: flags $(cat /sys/class/net/$i/flags) operstate $(cat /sys/class/net/$i/operstate) carrier_changes $(cat /sys/class/net/$i/carrier_changes)"; done'
+	expect link_state_before "eth0 is there, down; eth1 is up" \
+		both out_has '^eth0: flags 0x1002 ' out_has '^eth1: flags 0x1[0-9a-f]*[13579bdf] '
 	hold_start /tmp/hold2.out
 	expect raw_qp_holds_2 "raw_qp holds its QPs" file_has /tmp/hold2.out '^holding'
 	during=$(link_state eth0)
+	during1=$(link_state eth1)
 	hold_stop
 	expect raw_qp_destroyed_2 "raw_qp destroys its QPs" rc_is 0
 	sleep 1
 	after=$(link_state eth0)
-	step 'cat /sys/class/net/eth0/flags /sys/class/net/eth0/operstate /sys/class/net/eth0/carrier_changes'
-	expect state_during_hold "admin state and carrier unchanged while RDMA holds the vport" \
+	after1=$(link_state eth1)
+	step 'for i in eth0 eth1; do echo "$i: flags $(cat /sys/class/net/$i/flags) operstate $(cat /sys/class/net/$i/operstate) carrier_changes $(cat /sys/class/net/$i/carrier_changes)"; done'
+	expect state_during_hold "eth0's admin state and carrier unchanged while RDMA holds the vport" \
 		if_held same_state "$before" "$during"
-	expect state_after_destroy "admin state and carrier unchanged after the QPs are destroyed (no flap)" \
+	expect state_after_destroy "eth0's admin state and carrier unchanged after the QPs are destroyed (no flap)" \
 		if_held same_state "$before" "$after"
+	expect other_port_untouched "eth1 (the other port) unchanged through it all" \
+		if_held both_same "$before1" "$during1" "$after1"
+	ip link set dev eth1 down
 	step ip -o link show dev eth0
 	expect still_down_2 "eth0 was not brought up behind the user's back" \
 		both rc_is 0 out_lacks '<[^>]*[,<]UP[,>]'
