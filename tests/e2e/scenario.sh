@@ -347,6 +347,12 @@ expect netns "each port moves into its own network namespace" rc_is 0
 step 'ip -n left addr add 192.0.2.1/24 dev eth0 && ip -n right addr add 192.0.2.2/24 dev eth1 &&
 	ip -n left link set dev eth0 up && ip -n right link set dev eth1 up && ip -n left -br addr && ip -n right -br addr'
 expect netns_up "both ports are up with an address" rc_is 0
+# The carrier comes from the device's link event, a moment after open.
+step 'for i in 1 2 3 4 5 6 7 8 9 10; do
+		[ "$(ip netns exec left cat /sys/class/net/eth0/carrier)$(ip netns exec right cat /sys/class/net/eth1/carrier)" = 11 ] && break
+		sleep 1
+	done; ip -n left -o link show dev eth0; ip -n right -o link show dev eth1'
+expect netns_carrier "both ports have a carrier" out_lacks 'NO-CARRIER'
 step ip netns exec left ping -c 3 -W 5 192.0.2.2
 expect ping "ping from eth0 (left) reaches eth1 (right)" both rc_is 0 out_has ' 0% packet loss'
 step 'ip -n left link set dev eth0 down; ip -n right link set dev eth1 down;
