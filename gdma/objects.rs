@@ -4,10 +4,11 @@
 //! objects (a send or receive queue with its completion queue) and protection domains.
 //!
 //! Each object is a value: creating it sends the create request, dropping it sends the
-//! matching destroy request, in reverse order of creation within the object (a queue is
-//! disabled before its memory region is destroyed, and its memory freed after both). A failed
-//! destroy is logged; the memory is freed only after the device was told to stop using it or
-//! the channel is gone.
+//! matching destroy request. A DMA region given to a queue or an MR belongs to that object on
+//! the device from then on, and goes with it (as in the C driver, which forgets the handle):
+//! the core never destroys it again. A queue's memory is freed after the queue is destroyed.
+//! A failed destroy is logged; the memory is freed only after the device was told to stop
+//! using it or the channel is gone.
 
 use kernel::{
     prelude::*,
@@ -32,6 +33,7 @@ use crate::{
             DestroyPdReq,
             DestroyResourceRangeReq,
             DisableQueueReq,
+            INVALID_DMA_REGION,
             RESOURCE_DOORBELL_PAGE, //
         },
         hdr::{
@@ -83,6 +85,10 @@ fn check_queue_bytes(bytes: u32) -> Result {
 }
 
 /// Device-visible memory registered with the device as a DMA region.
+///
+/// A region given to a queue or MR the device creates belongs to that object from then on:
+/// the device destroys it with the object (the C driver forgets the handle,
+/// `GDMA_INVALID_DMA_REGION`), so the core must not destroy it again.
 pub struct DmaRegion {
     ctx: ObjectContext,
     handle: u64,
@@ -117,6 +123,10 @@ fn create_region(ctx: &ObjectContext, pages: &[u64]) -> Result<u64> {
 }
 
 fn destroy_region(ctx: &ObjectContext, handle: u64) {
+    if handle == INVALID_DMA_REGION {
+        // A device object owns it, and destroyed it with itself.
+        return;
+    }
     if let Err(e) = ctx.send(DestroyDmaRegionReq::new(handle)) {
         pr_err!("DESTROY_DMA_REGION 0x{:x} failed: {:?}\n", handle, e);
     }
@@ -153,6 +163,13 @@ impl DmaRegion {
     }
 }
 
+impl DmaRegion {
+    /// Records that a device object now owns the region (see [`DmaRegion`]).
+    fn handed_over(&mut self) {
+        self.handle = INVALID_DMA_REGION;
+    }
+}
+
 impl Drop for DmaRegion {
     fn drop(&mut self) {
         destroy_region(&self.ctx, self.handle);
@@ -160,7 +177,8 @@ impl Drop for DmaRegion {
 }
 
 /// Memory the caller owns (e.g. pinned user pages), registered with the device as a DMA
-/// region. The caller keeps the pages mapped for as long as this value lives.
+/// region. The caller keeps the pages mapped for as long as this value lives, and as long as a
+/// device object it was handed to (a queue, an MR) lives.
 pub struct PageListRegion {
     ctx: ObjectContext,
     handle: u64,
@@ -193,6 +211,13 @@ impl PageListRegion {
     }
 }
 
+impl PageListRegion {
+    /// Records that a device object now owns the region (see [`DmaRegion`]).
+    fn handed_over(&mut self) {
+        self.handle = INVALID_DMA_REGION;
+    }
+}
+
 impl Drop for PageListRegion {
     fn drop(&mut self) {
         destroy_region(&self.ctx, self.handle);
@@ -211,11 +236,12 @@ pub struct MemoryRegion {
 
 impl MemoryRegion {
     /// Registers `region` for `pd` at virtual address `va` with `access` flags
-    /// (`wire::gdma_msgs::access`), as `reg_user_mr` does for a GVA MR.
+    /// (`wire::gdma_msgs::access`), as `reg_user_mr` does for a GVA MR. The MR owns the region
+    /// from then on; its pages must stay mapped until the MR is dropped.
     pub fn new_gva(
         ctx: &ObjectContext,
         pd: &ProtectionDomain,
-        region: &PageListRegion,
+        region: &mut PageListRegion,
         va: u64,
         access: u32,
     ) -> Result<Self> {
@@ -225,6 +251,7 @@ impl MemoryRegion {
             va,
             access,
         ))?;
+        region.handed_over();
         Ok(Self {
             ctx: ctx.clone(),
             handle: resp.mr_handle,
@@ -237,10 +264,11 @@ impl MemoryRegion {
     pub fn new_zbva(
         ctx: &ObjectContext,
         pd: &ProtectionDomain,
-        region: &PageListRegion,
+        region: &mut PageListRegion,
         access: u32,
     ) -> Result<Self> {
         let resp = ctx.send(CreateMrReq::new_zbva(pd.handle(), region.handle(), access))?;
+        region.handed_over();
         Ok(Self {
             ctx: ctx.clone(),
             handle: resp.mr_handle,
@@ -272,7 +300,7 @@ impl Drop for MemoryRegion {
 pub struct EventQueue {
     ctx: ObjectContext,
     id: u32,
-    // Destroyed after the queue is disabled (field order).
+    // Owned by the queue on the device; freed after the queue is disabled (field order).
     region: DmaRegion,
 }
 
@@ -289,9 +317,10 @@ impl EventQueue {
         pdid: u32,
         doorbell: u32,
     ) -> Result<Arc<Self>> {
-        let region = DmaRegion::new(ctx, bytes)?;
+        let mut region = DmaRegion::new(ctx, bytes)?;
         let req = CreateQueueReq::new_eq(pdid, doorbell, region.handle(), bytes, 4, msix);
         let resp = ctx.send(req)?;
+        region.handed_over();
         let eq = Self {
             ctx: ctx.clone(),
             id: resp.queue_index,
@@ -344,7 +373,8 @@ pub struct WqObject {
     handle: Handle,
     wq_id: u32,
     cq_id: u32,
-    // Destroyed after the object (field order), and the EQ after them.
+    // Owned by the object on the device; released after it is destroyed (field order), and
+    // the EQ after them.
     wq: DmaRegion,
     cq: DmaRegion,
     eq: Arc<EventQueue>,
@@ -363,8 +393,8 @@ impl WqObject {
     ) -> Result<Self> {
         check_queue_bytes(wq_bytes)?;
         check_queue_bytes(cq_bytes)?;
-        let wq = DmaRegion::new(ctx, wq_bytes)?;
-        let cq = DmaRegion::new(ctx, cq_bytes)?;
+        let mut wq = DmaRegion::new(ctx, wq_bytes)?;
+        let mut cq = DmaRegion::new(ctx, cq_bytes)?;
         let req = CreateWqObjReq::new(
             vport,
             kind.raw(),
@@ -375,6 +405,8 @@ impl WqObject {
             eq.id(),
         );
         let resp = ctx.send(req)?;
+        wq.handed_over();
+        cq.handed_over();
         Ok(Self {
             ctx: ctx.clone(),
             kind,
@@ -476,7 +508,8 @@ pub struct UserWqObject {
     handle: Handle,
     wq_id: u32,
     cq_id: u32,
-    // Destroyed after the object (field order), and the EQ after them.
+    // Owned by the object on the device; released after it is destroyed (field order), and
+    // the EQ after them.
     _wq: PageListRegion,
     _cq: PageListRegion,
     eq: Arc<EventQueue>,
@@ -490,8 +523,8 @@ impl UserWqObject {
         ctx: &ObjectContext,
         vport: Handle,
         kind: WqKind,
-        (wq, wq_bytes): (PageListRegion, u32),
-        (cq, cq_bytes): (PageListRegion, u32),
+        (mut wq, wq_bytes): (PageListRegion, u32),
+        (mut cq, cq_bytes): (PageListRegion, u32),
         eq: &Arc<EventQueue>,
     ) -> Result<Self> {
         check_queue_bytes(wq_bytes)?;
@@ -516,6 +549,8 @@ impl UserWqObject {
             eq.id(),
         );
         let resp = ctx.send(req)?;
+        wq.handed_over();
+        cq.handed_over();
         Ok(Self {
             ctx: ctx.clone(),
             kind,

@@ -342,7 +342,11 @@ impl rdma::Driver for ManaIb {
         ctx: &NewUcontext<Self>,
         udata: Option<&UData>,
     ) -> impl PinInit<Self::UcontextData, Error> {
-        verbs::alloc_ucontext(ctx, udata)
+        pin_init::pin_init_scope(move || verbs::alloc_ucontext(ctx, udata))
+    }
+
+    fn disassociate_ucontext(ctx: &Ucontext<Self>) {
+        verbs::disassociate_ucontext(ctx)
     }
 
     fn mmap(ctx: &Ucontext<Self>, vma: &VmaNew) -> Result {

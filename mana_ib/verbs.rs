@@ -167,17 +167,31 @@ fn user_context<'a>(
 // ---------------------------------------------------------------------------------------------
 // User contexts
 
-/// The data of a user context: its doorbell page.
+/// The data of a user context: its doorbell page, until the context is deallocated or
+/// detached from the device.
+#[pin_data]
 pub(crate) struct IbUcontext {
     id: u64,
-    doorbell: DoorbellPage,
+    #[pin]
+    doorbell: Mutex<Option<DoorbellPage>>,
 }
 
 impl IbUcontext {
-    /// The context's doorbell page index.
-    pub(crate) fn doorbell(&self) -> u32 {
-        self.doorbell.index()
+    /// The context's doorbell page index; `EIO` once the context was detached.
+    pub(crate) fn doorbell(&self) -> Result<u32> {
+        self.doorbell
+            .lock()
+            .as_ref()
+            .map(DoorbellPage::index)
+            .ok_or(EIO)
     }
+}
+
+/// `disassociate_ucontext`: the device is going away while a process still has the context
+/// open. The core has destroyed the context's objects; the doorbell page goes now, while the
+/// adapter is still there, rather than when the process closes the device.
+pub(crate) fn disassociate_ucontext(ctx: &Ucontext<ManaIb>) {
+    drop(ctx.data().get_ref().doorbell.lock().take());
 }
 
 /// `alloc_ucontext`: allocates the context's doorbell page (no request; the response says
@@ -185,7 +199,7 @@ impl IbUcontext {
 pub(crate) fn alloc_ucontext(
     ctx: &NewUcontext<ManaIb>,
     udata: Option<&UData>,
-) -> Result<IbUcontext> {
+) -> Result<impl PinInit<IbUcontext, Error>> {
     let dev = ctx.device();
     if let Some(udata) = udata {
         udata.check_in_empty()?;
@@ -204,10 +218,10 @@ pub(crate) fn alloc_ucontext(
         // On failure `doorbell` is dropped: DESTROY_RESOURCE_RANGE.
         udata.respond(&resp)?;
     }
-    Ok(IbUcontext {
+    Ok(try_pin_init!(IbUcontext {
         id: NEXT_CONTEXT.fetch_add(1, Relaxed),
-        doorbell,
-    })
+        doorbell <- new_mutex!(Some(doorbell)),
+    }? Error))
 }
 
 /// `mmap`: offset 0 maps the context's doorbell page, write-combined.
@@ -221,7 +235,7 @@ pub(crate) fn mmap(ctx: &Ucontext<ManaIb>, vma: &VmaNew) -> Result {
         );
         return Err(EINVAL);
     }
-    let index = ctx.data().get_ref().doorbell();
+    let index = ctx.data().get_ref().doorbell()?;
     adapter(dev).with_doorbell_page(index, &mut |frame| match frame {
         DoorbellFrame::Io { phys } => {
             let pfn = usize::try_from(phys >> kernel::page::PAGE_SHIFT).map_err(|_| EINVAL)?;
@@ -635,7 +649,7 @@ fn create_raw_qp(
         QpKind::Raw,
         VportTx {
             pd: ibpd.pdn(),
-            doorbell: uctx.doorbell(),
+            doorbell: uctx.doorbell()?,
         },
     )?;
     let cq_binding = cq.buf.bind(dev, "send CQ")?;
@@ -741,7 +755,7 @@ fn create_rss_qp(
         QpKind::Rss,
         VportTx {
             pd: ibpd.pdn(),
-            doorbell: uctx.doorbell(),
+            doorbell: uctx.doorbell()?,
         },
     )?;
     let handle = adapter.ports()[vport as usize].handle;
@@ -840,7 +854,8 @@ impl IbQp {
 
 /// The data of a memory region.
 pub(crate) struct IbMr {
-    // The MR goes first, then its region, then the memory is unmapped and unpinned.
+    // The MR goes first (the device destroys the region it owns with it), then the memory is
+    // unmapped and unpinned.
     _mr: MemoryRegion,
     _region: PageListRegion,
     _pages: UserPages,
@@ -884,7 +899,7 @@ pub(crate) fn reg_user_mr(
     }
     let adapter = adapter(dev);
     let pages = adapter.map_user_pages(&blocks)?;
-    let region = PageListRegion::new(&adapter.objects(), pages.addrs())?;
+    let mut region = PageListRegion::new(&adapter.objects(), pages.addrs())?;
     let mut gdma = access::LOCAL_READ;
     for (ib, g) in [
         (IB_ACCESS_LOCAL_WRITE, access::LOCAL_WRITE),
@@ -899,9 +914,9 @@ pub(crate) fn reg_user_mr(
     }
     let ibpd = &pd.data().get_ref().pd;
     let created = if flags & IB_ZERO_BASED != 0 {
-        MemoryRegion::new_zbva(&adapter.objects(), ibpd, &region, gdma)
+        MemoryRegion::new_zbva(&adapter.objects(), ibpd, &mut region, gdma)
     } else {
-        MemoryRegion::new_gva(&adapter.objects(), ibpd, &region, args.iova, gdma)
+        MemoryRegion::new_gva(&adapter.objects(), ibpd, &mut region, args.iova, gdma)
     }
     .inspect_err(|e| pr_err!("{}: CREATE_MR failed: {:?}\n", &*dev.name(), e))?;
     mr.set_keys(created.lkey(), created.rkey());

@@ -194,7 +194,8 @@ pub struct SwStats {
     pub live_registrations: u32,
     /// Faults injected so far.
     pub faults_injected: u32,
-    /// DMA regions created and not destroyed.
+    /// DMA regions created and neither destroyed nor handed to a queue or MR (which then owns
+    /// and destroys it).
     pub live_regions: u32,
     /// Event queues created and not disabled.
     pub live_eqs: u32,
@@ -290,6 +291,15 @@ struct Objects {
 }
 
 impl Objects {
+    /// Hands region `handle` to the object just created with it: the device destroys it with
+    /// that object, and the driver may no longer name it (as the hardware does).
+    fn hand_over_region(&mut self, stats: &mut SwStats, handle: u64) {
+        if let Some(pos) = self.regions.iter().position(|r| r.handle == handle) {
+            let _ = self.regions.remove(pos);
+            stats.live_regions -= 1;
+        }
+    }
+
     fn region_in_use(&self, handle: u64) -> bool {
         self.eqs.iter().any(|q| q.region == handle)
             || self
@@ -954,6 +964,7 @@ impl SwDevice {
                 self.objects
                     .mrs
                     .push((handle, r.pd_handle, r.handle), GFP_KERNEL)?;
+                self.objects.hand_over_region(&mut self.stats, r.handle);
                 self.stats.live_mrs += 1;
                 let mut resp = no;
                 resp.mr_handle = handle;
@@ -1278,6 +1289,8 @@ impl SwDevice {
             },
             GFP_KERNEL,
         )?;
+        self.objects
+            .hand_over_region(&mut self.stats, r.gdma_region);
         self.stats.live_eqs += 1;
         let mut resp = no;
         resp.queue_index = id;
@@ -1331,6 +1344,10 @@ impl SwDevice {
             },
             GFP_KERNEL,
         )?;
+        self.objects
+            .hand_over_region(&mut self.stats, r.wq_gdma_region);
+        self.objects
+            .hand_over_region(&mut self.stats, r.cq_gdma_region);
         self.stats.live_wq_objs += 1;
         let mut resp = no;
         resp.wq_id = wq_id;

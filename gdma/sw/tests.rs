@@ -453,11 +453,13 @@ mod objects {
         let buffers = sw.live_buffers();
         let (eq, sq, rq) = queue_set(&sw)?;
         let pd = ProtectionDomain::new(&sw.adapter().objects(), 0)?;
+        // The five regions belong to the queues now: the device destroys them with them.
         let s = sw.device_stats();
         assert_eq!(
             (s.live_regions, s.live_eqs, s.live_wq_objs, s.live_pds),
-            (5, 1, 2, 1)
+            (0, 1, 2, 1)
         );
+        assert_eq!(s.count(gdma_code::CREATE_DMA_REGION), 5);
         assert!(sq.wq_id() != rq.wq_id() && sq.cq_id() != rq.cq_id());
         assert_eq!(sw.live_buffers(), buffers + 5);
         // Objects go before the EQ their CQs report to.
@@ -470,6 +472,7 @@ mod objects {
             (0, 0, 0, 0)
         );
         assert_eq!(s.protocol_errors, 0);
+        assert_eq!(s.count(gdma_code::DESTROY_DMA_REGION), 0);
         assert_eq!(sw.live_buffers(), buffers);
         Ok(())
     }
@@ -509,8 +512,10 @@ mod objects {
             WqObject::new(&ctx, vport, WqKind::Send, 4096, 4096, &eq).err(),
             Some(EPROTO)
         );
+        // The failed create destroyed its two regions; the EQ's belongs to the EQ.
         let s = sw.device_stats();
-        assert_eq!((s.live_regions, s.live_wq_objs), (1, 0));
+        assert_eq!((s.live_regions, s.live_wq_objs), (0, 0));
+        assert_eq!(s.count(gdma_code::DESTROY_DMA_REGION), 2);
         // Bad sizes never reach the device.
         assert_eq!(
             WqObject::new(&ctx, vport, WqKind::Send, 3000, 4096, &eq).err(),
@@ -528,13 +533,15 @@ mod objects {
         // Pages the caller owns (user memory in mana_rdma; a device buffer here).
         let mem = ctx.transport.alloc_dma(3 * 4096)?;
         let pages = [mem.dma_addr(), mem.dma_addr() + 4096, mem.dma_addr() + 8192];
-        let region = PageListRegion::new(&ctx, &pages)?;
+        let mut region = PageListRegion::new(&ctx, &pages)?;
         assert_eq!(region.len(), 3 * 4096);
+        assert_eq!(sw.device_stats().live_regions, 1);
         let pd = ProtectionDomain::new(&ctx, 0)?;
-        let mr = MemoryRegion::new_gva(&ctx, &pd, &region, 0x7f00_0000_0000, 0x3)?;
+        let mr = MemoryRegion::new_gva(&ctx, &pd, &mut region, 0x7f00_0000_0000, 0x3)?;
         assert!(mr.lkey() != 0 && mr.lkey() == mr.rkey());
+        // The MR owns the region now: the device destroys it with the MR.
         let s = sw.device_stats();
-        assert_eq!((s.live_regions, s.live_pds, s.live_mrs), (1, 1, 1));
+        assert_eq!((s.live_regions, s.live_pds, s.live_mrs), (0, 1, 1));
         // Unaligned or unmapped pages never make a region.
         assert_eq!(
             PageListRegion::new(&ctx, &[mem.dma_addr() + 8]).err(),
@@ -547,6 +554,9 @@ mod objects {
         drop(pd);
         let s = sw.device_stats();
         assert_eq!((s.live_regions, s.live_pds, s.live_mrs), (0, 0, 0));
+        // Nothing destroyed a region the MR owned.
+        assert_eq!(s.count(gdma_code::DESTROY_DMA_REGION), 0);
+        assert_eq!(s.protocol_errors, 1);
         Ok(())
     }
 

@@ -589,10 +589,28 @@ impl<'a, T: Driver> UserContext<'a, T> {
         self.teardown()
     }
 
-    fn teardown(&mut self) -> Result {
+    /// Detaches the context as unregistering the device does while a process still has it
+    /// open: destroys every object, then calls `disassociate_ucontext`. The context itself is
+    /// deallocated when dropped, as when the process finally closes the device.
+    pub fn disassociate(&mut self) -> Result {
         if self.ctx.is_null() {
-            return Ok(());
+            return Err(EINVAL);
         }
+        let ret = self.destroy_all();
+        let dev = self.reg.as_raw();
+        // SAFETY: `dev` is registered; its operations are `T`'s; by the type invariant `ctx`
+        // is an allocated context, now without objects.
+        unsafe {
+            if let Some(disassociate) = (*dev).ops.disassociate_ucontext {
+                disassociate(self.ctx);
+            }
+        }
+        ret
+    }
+
+    /// Destroys every object still alive, last created first, retrying those still in use.
+    /// Returns the first error of an object that could not be destroyed (it is leaked).
+    fn destroy_all(&mut self) -> Result {
         let mut first_err = Ok(());
         // Each pass destroys at least one object unless one refuses; the objects form a DAG.
         for _ in 0..=self.objects.len() {
@@ -618,6 +636,14 @@ impl<'a, T: Driver> UserContext<'a, T> {
                 }
             }
         }
+        first_err
+    }
+
+    fn teardown(&mut self) -> Result {
+        if self.ctx.is_null() {
+            return Ok(());
+        }
+        let ret = self.destroy_all();
         let dev = self.reg.as_raw();
         // SAFETY: `dev` is registered; its operations are `T`'s; by the type invariant `ctx`
         // is an allocated context, now without objects, not used after this.
@@ -628,7 +654,7 @@ impl<'a, T: Driver> UserContext<'a, T> {
             bindings::kfree(self.ctx.cast());
         }
         self.ctx = ptr::null_mut();
-        first_err
+        ret
     }
 }
 
