@@ -10,6 +10,7 @@ mount -t devtmpfs devtmpfs /dev 2> /dev/null
 mount -t debugfs debugfs /sys/kernel/debug
 mount -t tmpfs -o mode=755 tmpfs /run
 mkdir -p /run/netns /dev/pts
+chown 1000:1000 /home/user	# the archive is all root's (it is built without root)
 hostname -F /etc/hostname
 ip link set lo up
 mode=run

@@ -445,6 +445,9 @@ if [ "$MODE" = test ]; then
 	else
 		expect rmmod_handled "rmmod mana_rdma with QPs open: the device goes away" \
 			if_held no_ib_device manae_0
+		step cat "$VPORT0"
+		expect vport_free_on_removal "removing the RDMA device ends its lease at once, before the process exits" \
+			if_held owner_is free
 	fi
 	hold_stop
 	expect raw_qp_after_rmmod "raw_qp ends without a crash (exit status 0 or 1)" if_held rc_le 1
