@@ -83,10 +83,16 @@ resolve() {
 resolve "${packages[@]}" | sort > "$apt_dir/root.list"
 resolve "${packages[@]}" "${sdk_packages[@]}" | sort > "$apt_dir/sdk.list"
 
-info "downloading $(wc -l < "$apt_dir/sdk.list") packages"
-# shellcheck disable=SC2046
-(cd "$apt_dir/archives" && apt-get "${apt_opts[@]}" -qq download $(awk '{ print $1 "=" $2 }' "$apt_dir/sdk.list")) ||
-	die "downloading the root filesystem's packages failed"
+# Only what the archive cache lacks (apt verifies what it downloads against the signed lists).
+missing=()
+while read -r name version; do
+	compgen -G "$apt_dir/archives/${name}_${version//:/%3a}_*.deb" > /dev/null || missing+=("$name=$version")
+done < "$apt_dir/sdk.list"
+if [ ${#missing[@]} -gt 0 ]; then
+	info "downloading ${#missing[@]} of $(wc -l < "$apt_dir/sdk.list") packages"
+	(cd "$apt_dir/archives" && apt-get "${apt_opts[@]}" -qq download "${missing[@]}") ||
+		die "downloading the root filesystem's packages failed"
+fi
 
 deb_path() {
 	local f
