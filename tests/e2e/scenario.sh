@@ -419,8 +419,10 @@ if [ "$MODE" = test ]; then
 	up_ok=0
 	for i in 1 2 3 4 5; do
 		for mtu in 1400 1500; do
-			ip link set dev eth0 mtu $mtu && mtu_ok=$((mtu_ok + 1))
-			is_up eth0 && up_ok=$((up_ok + 1))
+			echo "\$ ip link set dev eth0 mtu $mtu"
+			ip link set dev eth0 mtu $mtu > /tmp/mtu.out 2>&1 && mtu_ok=$((mtu_ok + 1))
+			is_up eth0 && up_ok=$((up_ok + 1)) && echo "  eth0 is up" >> /tmp/mtu.out
+			sed 's/^/  /' /tmp/mtu.out
 		done
 	done
 	step "echo \"$mtu_ok of 10 MTU changes succeeded; eth0 was up after $up_ok of them\""
