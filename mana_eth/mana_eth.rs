@@ -46,7 +46,7 @@ impl auxiliary::Driver for EthDriver {
         let handle = ClientHandle::from_aux(adev)
             .inspect_err(|e| dev_err!(adev, "not a mana_gdma client device: {:?}\n", e))?;
         let adapter = handle.adapter();
-        let ports = port::Ports::new(adapter)
+        let ports = port::Ports::with_parent(adapter, Some(adev.parent()))
             .inspect_err(|e| dev_err!(adev, "cannot register the interfaces: {:?}\n", e))?;
         dev_info!(
             adev,

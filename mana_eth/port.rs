@@ -17,6 +17,7 @@
 //! transmitted packets are dropped and counted in `tx_dropped`.
 
 use kernel::{
+    device,
     netdev::skb::Skb,
     netdev::{
         self,
@@ -497,8 +498,19 @@ impl Drop for Ports {
 }
 
 impl Ports {
-    /// Creates and registers one interface per vport of `adapter`.
+    /// Creates and registers one interface per vport of `adapter`, with no parent device.
+    #[cfg(CONFIG_KUNIT = "y")]
     pub(crate) fn new(adapter: &Arc<Adapter>) -> Result<Self> {
+        Self::with_parent(adapter, None)
+    }
+
+    /// Creates and registers one interface per vport of `adapter`, children of `parent` (the
+    /// adapter's PCI function or software device, as the RDMA device's), numbered by vport
+    /// (`dev_port`): how DPDK finds the netdev of an RDMA port.
+    pub(crate) fn with_parent(
+        adapter: &Arc<Adapter>,
+        parent: Option<&device::Device<device::Bound>>,
+    ) -> Result<Self> {
         let max_mtu = u32::from(adapter.caps().adapter_mtu)
             .checked_sub(ETH_HEADER)
             .filter(|m| *m >= ETH_MIN_MTU)
@@ -541,6 +553,10 @@ impl Ports {
                 }),
             )?;
             dev.set_mac_address(&info.mac);
+            if let Some(parent) = parent {
+                dev.set_parent(parent.as_ref());
+            }
+            dev.set_dev_port(u16::try_from(index).map_err(|_| EINVAL)?);
             dev.set_ethtool_ops();
             dev.set_mtu_bounds(ETH_MIN_MTU, max_mtu)?;
             ports.push(Registration::new(dev)?, GFP_KERNEL)?;

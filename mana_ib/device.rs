@@ -7,8 +7,8 @@
 //! it reports follows the C driver (`drivers/infiniband/hw/mana`, `mana_ib_query_device()`,
 //! `mana_ib_query_port()` and `mana_eth_query_adapter_caps()`):
 //!
-//! - vendor 0x1414, vendor part id the PCI device id of the function (0x00ba for a software
-//!   adapter, which is modelled as a VF), `raw_packet_caps` with IP checksum
+//! - vendor 0x1414, vendor part id the GDMA type of the Ethernet device (2,
+//!   `GDMA_DEVICE_MANA`, which DPDK's MANA PMD checks), `raw_packet_caps` with IP checksum
 //!   offload, the maxima the C driver derives from QUERY_MAX_RESOURCES (queried once at
 //!   registration);
 //! - a port is Active while the adapter's link is up, Down otherwise; its largest MTU is 4096;
@@ -105,8 +105,9 @@ pub(crate) const NAME: &CStr = c"manae_%d";
 /// The PCI vendor id of Microsoft.
 pub(crate) const VENDOR_ID: u32 = 0x1414;
 
-/// The vendor part id of a software adapter: the PCI device id of a MANA VF.
-pub(crate) const VENDOR_PART_ID: u32 = 0x00ba;
+/// The vendor part id: the GDMA device type of the MANA (Ethernet) device the raw-packet
+/// device serves (C: `gdma_dev->dev_id.type`, `GDMA_DEVICE_MANA`).
+pub(crate) const VENDOR_PART_ID: u32 = mana_gdma::wire::hdr::device_type::MANA as u32;
 
 /// The largest MTU of a port, in bytes (C: `IB_MTU_4096`).
 const MAX_MTU: u32 = 4096;
@@ -178,7 +179,7 @@ impl IbCaps {
 pub(crate) struct IbDevData {
     adapter: Arc<Adapter>,
     caps: IbCaps,
-    vendor_part_id: u32,
+    vendor_id: u32,
 }
 
 impl IbDevData {
@@ -270,8 +271,8 @@ impl rdma::Driver for ManaIb {
         }
         let data = dev.data().get_ref();
         let caps = data.caps();
-        attr.set_vendor_id(VENDOR_ID)
-            .set_vendor_part_id(data.vendor_part_id)
+        attr.set_vendor_id(data.vendor_id)
+            .set_vendor_part_id(VENDOR_PART_ID)
             .set_max_mr_size(u64::MAX)
             .set_page_size_cap(PAGE_SIZE_CAP)
             .set_max_qp(caps.max_qp)
@@ -436,15 +437,15 @@ impl rdma::Driver for ManaIb {
 /// Allocates and registers the device `manae_<N>` of `adapter`, with one port per vport.
 ///
 /// `parent` becomes the device's sysfs `device`: the PCI function, as in the C driver, which
-/// then also performs the device's DMA and gives the vendor part id; or the software adapter's
-/// faux device (no DMA device, part id 0x00ba). Dropping the returned registration unregisters
+/// then also performs the device's DMA and gives the vendor id; or the software adapter's
+/// faux device (no DMA device). Dropping the returned registration unregisters
 /// the device, after the core has destroyed every object of it.
 pub(crate) fn register(
     adapter: &Arc<Adapter>,
     parent: Option<&device::Device<device::Bound>>,
 ) -> Result<Registration<ManaIb>> {
     let pdev = parent.and_then(|p| <&pci::Device<device::Bound>>::try_from(p).ok());
-    let vendor_part_id = pdev.map_or(VENDOR_PART_ID, |p| u32::from(p.device_id()));
+    let vendor_id = pdev.map_or(VENDOR_ID, |p| u32::from(p.vendor_id().as_raw()));
     let caps = IbCaps::query(adapter).inspect_err(|e| {
         pr_err!(
             "adapter {}: QUERY_MAX_RESOURCES failed: {:?}\n",
@@ -456,7 +457,7 @@ pub(crate) fn register(
     let mut dev = UnregisteredDevice::<ManaIb>::new(Ok::<_, Error>(IbDevData {
         adapter: adapter.clone(),
         caps,
-        vendor_part_id,
+        vendor_id,
     }))?;
     dev.set_phys_port_cnt(ports)?;
     // Vector 0 is the hardware channel's.

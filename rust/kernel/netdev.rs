@@ -962,6 +962,14 @@ impl<T: Driver> UnregisteredDevice<T> {
         self.parent = Some(parent);
     }
 
+    /// Sets the port number of the device on its parent (`dev_port`, sysfs `dev_port`), for
+    /// devices with several ports on one parent: user space (udev naming, DPDK's mapping of
+    /// an RDMA port to its netdev) tells the ports apart by it.
+    pub fn set_dev_port(&mut self, port: u16) {
+        // SAFETY: The device is valid and not registered, so nothing else accesses it.
+        unsafe { (*self.raw()).dev_port = port };
+    }
+
     /// Sets the number of transmit and receive queues in use, before registration.
     pub fn set_real_num_queues(&mut self, tx: u32, rx: u32) -> Result {
         // SAFETY: The device is valid and not registered, so the functions need no lock; they
