@@ -339,6 +339,8 @@ step ip link set dev eth0 up
 expect link_up_after_destroy "ip link set eth0 up works" rc_is 0
 step ip -o link show dev eth0
 expect link_up_state "eth0 is UP" out_has '<[^>]*UP'
+step ethtool eth0
+expect ethtool_link "ethtool reports the link" out_has 'Link detected: yes'
 reset_state
 
 section "ping across the two linked ports of the software adapter, one network namespace each"
