@@ -25,17 +25,22 @@ use kernel::{
 
 use crate::{
     dma::{
+        DmaBuf,
         DoorbellFrame,
         UserPages, //
     },
     hwc::Hwc,
+    irq::IrqTable,
     objects::ObjectContext,
     shared_vport::{
         RefusalLog,
         VportDebugfs,
         VportTable, //
     },
-    transport::Transport,
+    transport::{
+        InterruptHandler,
+        Transport, //
+    },
     vport_hw::HwcVportHw,
     wire::{
         gdma_msgs::{
@@ -121,6 +126,8 @@ pub struct Adapter {
     db_base: usize,
     db_page_size: u64,
     bar_size: usize,
+    /// The clients' handlers of the shared MSI-X vectors.
+    irqs: Arc<IrqTable>,
     /// `adapter<N>/vport<M>` in the core's debugfs directory; the files go before the directory.
     _debugfs: Option<(VportDebugfs, Dir)>,
 }
@@ -220,6 +227,7 @@ impl Adapter {
                     db_base,
                     db_page_size,
                     bar_size,
+                    irqs: IrqTable::new(transport.num_vectors())?,
                 },
                 GFP_KERNEL,
             )?)
@@ -436,6 +444,35 @@ impl Adapter {
             .ok_or(EINVAL)?;
         self.transport
             .with_doorbell_page(index, offset as usize, map)
+    }
+
+    /// Allocates `size` bytes (a multiple of 4 KiB) of zeroed memory the device can reach, e.g.
+    /// packet buffers of a client's queues.
+    pub fn alloc_dma(&self, size: usize) -> Result<DmaBuf> {
+        self.transport.alloc_dma(size)
+    }
+
+    /// Rings the doorbell of queue type `qtype` (`queue::queue_type`) in the MANA device's
+    /// doorbell page with `value` (one of the `queue::*Doorbell` layouts). May be called from
+    /// any context.
+    pub fn ring_doorbell(&self, qtype: u32, value: u64) -> Result {
+        self.hwc.doorbell(qtype, value, self.caps.doorbell)
+    }
+
+    /// Adds `handler` to the handlers of MSI-X vector `vector` (1 or more: vector 0 is the
+    /// hardware channel's). Vectors are shared: every handler of a vector is called when it is
+    /// raised (e.g. the event queues of channel `i` of every port share vector `i + 1`).
+    pub fn add_interrupt_handler(&self, vector: u32, handler: Arc<dyn InterruptHandler>) -> Result {
+        if vector == 0 || vector >= self.transport.num_vectors() {
+            return Err(EINVAL);
+        }
+        self.irqs.add(&*self.transport, vector, handler)
+    }
+
+    /// Removes `handler` from vector `vector`. Once this returns, the handler is not running
+    /// and the adapter holds no reference to it.
+    pub fn remove_interrupt_handler(&self, vector: u32, handler: &Arc<dyn InterruptHandler>) {
+        self.irqs.remove(vector, handler)
     }
 
     /// What creating device objects for the Ethernet (MANA) device needs.

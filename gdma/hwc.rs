@@ -348,7 +348,7 @@ impl Hwc {
         Ok(())
     }
 
-    fn doorbell(&self, qtype: u32, value: u64, db_index: u32) -> Result {
+    pub(crate) fn doorbell(&self, qtype: u32, value: u64, db_index: u32) -> Result {
         let offset = queue::doorbell_offset(self.db_page_size, db_index, qtype)?;
         let offset = usize::try_from(offset).map_err(|_| EINVAL)?;
         self.transport.ring_doorbell(self.db_base + offset, value)

@@ -19,6 +19,7 @@ pub mod adapter;
 pub mod client;
 pub mod dma;
 pub mod hwc;
+mod irq;
 pub mod objects;
 mod pci_drv;
 mod pci_transport;

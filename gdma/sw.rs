@@ -34,12 +34,17 @@ use crate::{
 };
 
 mod control;
+pub mod datapath;
 pub mod device;
 mod memory;
 #[cfg(CONFIG_KUNIT = "y")]
 mod tests;
 pub(crate) mod transport;
 
+pub use datapath::{
+    DpStats,
+    QueueStats, //
+};
 pub use device::{
     Fault,
     SwConfig,
@@ -203,6 +208,11 @@ impl SwAdapter {
     /// The device-visible buffers the core holds.
     pub fn live_buffers(&self) -> usize {
         self.transport.live_buffers()
+    }
+
+    /// What the device counted on send queue (`is_sq`) or receive queue `wq_id`, while it exists.
+    pub fn queue_stats(&self, is_sq: bool, wq_id: u32) -> Option<QueueStats> {
+        self.transport.with_device(|d| d.queue_stats(is_sq, wq_id))
     }
 
     /// Brings a software function up and returns its transport when probing fails, so tests can

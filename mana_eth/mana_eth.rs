@@ -17,9 +17,14 @@ use mana_gdma::{
     ClientHandle, //
 };
 
+mod datapath;
 mod port;
 #[cfg(CONFIG_KUNIT = "y")]
 mod tests;
+#[cfg(CONFIG_KUNIT = "y")]
+mod tests_bench;
+#[cfg(CONFIG_KUNIT = "y")]
+mod tests_datapath;
 
 kernel::auxiliary_device_table!(
     AUX_TABLE,

@@ -13,8 +13,7 @@
 //! CONFIG_VPORT_RX steering to the receive queues. Stopping disables steering first, then
 //! destroys the queues, then gives the vport back.
 //!
-//! The data path (posting packets to the queues, completions, NAPI) is not written yet:
-//! transmitted packets are dropped and counted in `tx_dropped`.
+//! The data path (packets, completions, NAPI) is in [`crate::datapath`].
 
 use kernel::{
     device,
@@ -32,6 +31,7 @@ use kernel::{
         },
         rtnl_lock,
         Device,
+        Features,
         Registration,
         Rtnl,
         Stats64,
@@ -40,6 +40,7 @@ use kernel::{
         ETH_MIN_MTU, //
     },
     new_mutex,
+    new_spinlock_irq,
     prelude::*,
     str::CString,
     sync::{
@@ -48,23 +49,25 @@ use kernel::{
             Relaxed, //
         },
         Arc,
-        Mutex, //
+        Mutex,
+        SpinLockIrq, //
     }, //
 };
 
+use crate::datapath::{
+    self,
+    Channel,
+    ChannelSet,
+    QueueCounters,
+    TX_MAX_PACKET, //
+};
 use mana_gdma::{
     hwc::LinkListener,
-    objects::{
-        EventQueue,
-        WqKind,
-        WqObject, //
-    },
     shared_vport::{
         EthernetLease,
         VportTx, //
     },
     wire::mana_msgs::{
-        Handle,
         HASH_KEY_SIZE, //
     },
     Adapter, //
@@ -75,17 +78,12 @@ const ETH_HEADER: u32 = 14;
 /// The most queues an interface gets (the C driver's default).
 const MAX_QUEUES: u32 = 16;
 
-/// The event queue of each channel, in bytes.
-const EQ_BYTES: u32 = 4096;
 /// Ring sizes (entries) as the C driver offers them: defaults and ranges, powers of two.
 const RX_RING_DEFAULT: u32 = 1024;
 const TX_RING_DEFAULT: u32 = 256;
 const RING_MIN: u32 = 128;
 const RX_RING_MAX: u32 = 8192;
 const TX_RING_MAX: u32 = 16384;
-/// Bytes per ring entry in a work queue and in a completion queue.
-const WQE_BYTES: u32 = 32;
-const CQE_BYTES: u32 = 64;
 /// The largest RSS indirection table.
 const MAX_INDIRECTION: usize = 512;
 
@@ -115,11 +113,6 @@ impl PortConfig {
             indirection,
         }
     }
-
-    /// Queue bytes for `entries` entries of `unit` bytes: a power of two of at least a page.
-    fn ring_bytes(entries: u32, unit: u32) -> u32 {
-        (entries * unit).max(4096).next_power_of_two()
-    }
 }
 
 /// The default Toeplitz key (the RSS verification key of Microsoft's specification), used until
@@ -130,57 +123,62 @@ const DEFAULT_RSS_KEY: [u8; HASH_KEY_SIZE] = [
     0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
 ];
 
-/// The device queues of an up interface.
-///
-/// Drop order (field order): the WQ objects, then the event queues they report to.
+/// The device queues of an up interface: its channels.
 struct Queues {
-    send: KVec<WqObject>,
-    receive: KVec<WqObject>,
-    _eqs: KVec<Arc<EventQueue>>,
+    channels: ChannelSet,
 }
 
 impl Queues {
-    fn new(adapter: &Adapter, index: u32, count: u32, cfg: &PortConfig) -> Result<Self> {
-        let sq_bytes = PortConfig::ring_bytes(cfg.tx_ring, WQE_BYTES);
-        let rq_bytes = PortConfig::ring_bytes(cfg.rx_ring, WQE_BYTES);
-        let scq_bytes = PortConfig::ring_bytes(cfg.tx_ring, CQE_BYTES);
-        let rcq_bytes = PortConfig::ring_bytes(cfg.rx_ring, CQE_BYTES);
-        let ctx = adapter.objects();
-        let caps = adapter.caps();
-        let vport = adapter.ports().get(index as usize).ok_or(EINVAL)?.handle;
-        let mut queues = Self {
-            send: KVec::with_capacity(count as usize, GFP_KERNEL)?,
-            receive: KVec::with_capacity(count as usize, GFP_KERNEL)?,
-            _eqs: KVec::with_capacity(count as usize, GFP_KERNEL)?,
-        };
-        for q in 0..count {
-            // Vector 0 is the hardware channel's.
-            let eq = EventQueue::new(&ctx, EQ_BYTES, q + 1, caps.pdid, caps.doorbell)?;
-            let sq = WqObject::new(&ctx, vport, WqKind::Send, sq_bytes, scq_bytes, &eq)?;
-            let rq = WqObject::new(&ctx, vport, WqKind::Receive, rq_bytes, rcq_bytes, &eq)?;
-            queues.send.push(sq, GFP_KERNEL)?;
-            queues.receive.push(rq, GFP_KERNEL)?;
-            queues._eqs.push(eq, GFP_KERNEL)?;
-        }
-        Ok(queues)
-    }
-
-    /// The RSS indirection table of `cfg` as receive queue handles.
-    fn indirection(&self, cfg: &PortConfig) -> Result<KVec<Handle>> {
+    /// Builds the channels of `cfg`, starts them and steers the vport to them; then lets
+    /// `start_xmit` reach them.
+    fn build(dev: &Device<Port>, count: u32, cfg: &PortConfig) -> Result<Self> {
+        let data = dev.data();
+        let adapter = &data.adapter;
+        let vport = adapter
+            .ports()
+            .get(data.index as usize)
+            .ok_or(EINVAL)?
+            .handle;
+        let mut channels = ChannelSet::new(
+            dev,
+            adapter,
+            vport,
+            count,
+            cfg.tx_ring,
+            cfg.rx_ring,
+            &data.counters,
+        )?;
+        channels.start()?;
         let mut table = KVec::with_capacity(cfg.indirection_len, GFP_KERNEL)?;
         for channel in &cfg.indirection[..cfg.indirection_len] {
-            let rq = self.receive.get(*channel as usize).ok_or(EINVAL)?;
-            table.push(rq.handle(), GFP_KERNEL)?;
+            table.push(
+                channels.rq_handle(*channel as usize).ok_or(EINVAL)?,
+                GFP_KERNEL,
+            )?;
         }
-        Ok(table)
+        adapter.enable_rx_steering(data.index, &table, &cfg.rss_key)?;
+        let mut live = KVec::with_capacity(channels.list.len(), GFP_KERNEL)?;
+        for ch in channels.list.iter() {
+            live.push(ch.clone(), GFP_KERNEL)?;
+        }
+        let old = core::mem::replace(&mut *data.live.lock(), live);
+        drop(old);
+        Ok(Self { channels })
     }
 
-    /// Builds the queues of `cfg` and steers the vport to them.
-    fn build(adapter: &Adapter, index: u32, count: u32, cfg: &PortConfig) -> Result<Self> {
-        let queues = Self::new(adapter, index, count, cfg)?;
-        adapter.enable_rx_steering(index, &queues.indirection(cfg)?, &cfg.rss_key)?;
-        Ok(queues)
+    /// No queues (while an interface is rebuilt).
+    fn empty(dev: &Device<Port>) -> Self {
+        Self {
+            channels: ChannelSet::empty(&dev.data().adapter),
+        }
     }
+}
+
+/// Stops transmission and hides the channels from `start_xmit`, before they are destroyed.
+fn unpublish(dev: &Device<Port>) {
+    dev.tx_disable();
+    let old = core::mem::take(&mut *dev.data().live.lock());
+    drop(old);
 }
 
 /// What an up interface holds. Taken apart in order by [`Port::stop`].
@@ -201,6 +199,11 @@ pub(crate) struct PortData {
     #[pin]
     config: Mutex<PortConfig>,
     tx_dropped: Atomic<u64>,
+    /// Counters per queue pair, kept across rebuilds.
+    counters: Arc<KVec<QueueCounters>>,
+    /// The channels `start_xmit` may use (a copy of the up interface's list).
+    #[pin]
+    live: SpinLockIrq<KVec<Arc<Channel>>>,
 }
 
 impl PortData {
@@ -209,12 +212,33 @@ impl PortData {
         self.active.lock().is_some()
     }
 
+    /// The counters of each queue pair.
+    pub(crate) fn queue_counters(&self) -> &[QueueCounters] {
+        &self.counters
+    }
+
+    /// Received packets whose checksums the device verified.
+    pub(crate) fn rx_csum_ok(&self) -> u64 {
+        self.counters
+            .iter()
+            .map(|c| c.rx_csum_ok.load(Relaxed))
+            .sum()
+    }
+
+    /// The number of receive queues that received packets.
+    pub(crate) fn rx_queues_used(&self) -> usize {
+        self.counters
+            .iter()
+            .filter(|c| c.rx_packets.load(Relaxed) > 0)
+            .count()
+    }
+
     /// The number of send queues the interface has on the device (0 while down).
     pub(crate) fn device_queues(&self) -> usize {
         self.active
             .lock()
             .as_ref()
-            .map_or(0, |a| a.queues.send.len())
+            .map_or(0, |a| a.queues.channels.list.len())
     }
 }
 
@@ -240,10 +264,9 @@ impl netdev::Driver for Port {
             .take_ethernet(data.index, dev.name(), tx)?;
         let mut active = data.active.lock();
         let cfg = *data.config.lock();
-        let queues = Queues::build(&data.adapter, data.index, dev.real_num_tx_queues(), &cfg)
-            .inspect_err(|e| {
-                pr_err!("{}: cannot create the device queues: {:?}\n", dev.name(), e)
-            })?;
+        let queues = Queues::build(dev, dev.real_num_tx_queues(), &cfg).inspect_err(|e| {
+            pr_err!("{}: cannot create the device queues: {:?}\n", dev.name(), e)
+        })?;
         *active = Some(Active { lease, queues });
         drop(active);
         if data.adapter.hwc().link_up() {
@@ -258,6 +281,7 @@ impl netdev::Driver for Port {
     fn stop(dev: &Device<Self>, _rtnl: &Rtnl) -> Result {
         let data = dev.data();
         dev.carrier_off();
+        unpublish(dev);
         let Some(Active { mut lease, queues }) = data.active.lock().take() else {
             return Ok(());
         };
@@ -269,25 +293,46 @@ impl netdev::Driver for Port {
     }
 
     fn start_xmit(dev: &Device<Self>, skb: Skb) -> TxResult {
-        // No data path yet: the packet is dropped and counted.
-        dev.data().tx_dropped.fetch_add(1, Relaxed);
-        drop(skb);
-        TxResult::Consumed
+        let data = dev.data();
+        let channel = data.live.lock().get(skb.queue_mapping() as usize).cloned();
+        match channel {
+            // Not the last reference: `unpublish` disables transmission before the channels
+            // go, so they outlive every transmit call.
+            Some(ch) => datapath::xmit(dev, &ch, skb),
+            None => {
+                data.tx_dropped.fetch_add(1, Relaxed);
+                drop(skb);
+                TxResult::Consumed
+            }
+        }
     }
 
     fn get_stats64(dev: &Device<Self>, stats: &mut Stats64) {
-        stats.tx_dropped = dev.data().tx_dropped.load(Relaxed);
+        let data = dev.data();
+        stats.tx_dropped = data.tx_dropped.load(Relaxed);
+        for c in data.counters.iter() {
+            stats.tx_packets += c.tx_packets.load(Relaxed);
+            stats.tx_bytes += c.tx_bytes.load(Relaxed);
+            stats.tx_errors += c.tx_errors.load(Relaxed);
+            stats.tx_dropped += c.tx_dropped.load(Relaxed);
+            stats.rx_packets += c.rx_packets.load(Relaxed);
+            stats.rx_bytes += c.rx_bytes.load(Relaxed);
+            stats.rx_dropped += c.rx_dropped.load(Relaxed);
+            stats.rx_errors += c.rx_errors.load(Relaxed);
+        }
     }
 
     fn change_mtu(dev: &Device<Self>, new_mtu: u32, rtnl: &Rtnl) -> Result {
-        let data = dev.data();
-        let mut active = data.active.lock();
-        match &mut *active {
-            // Up: the reconfiguration runs under the held lease, so the vport is never free
-            // in between and RDMA cannot take it.
-            Some(active) => active.lease.reconfigure(|_| dev.set_mtu(new_mtu, rtnl)),
-            None => dev.set_mtu(new_mtu, rtnl),
+        if !dev.data().holds_lease() {
+            return dev.set_mtu(new_mtu, rtnl);
         }
+        // Up: the receive buffers are sized by the MTU, so the queues are rebuilt under the
+        // held lease; the vport is never free in between and RDMA cannot take it.
+        let channels = dev.real_num_tx_queues();
+        Self::reconfigure(dev, rtnl, |_, rtnl| {
+            dev.set_mtu(new_mtu, rtnl)?;
+            Ok(channels)
+        })
     }
 }
 
@@ -314,21 +359,18 @@ impl Port {
             return Ok(());
         };
         let Active { lease, queues } = up;
-        let (adapter, index) = (&data.adapter, data.index);
         lease.reconfigure(|r| {
             r.quiesce_rx()?;
             // The old queues go before the new ones are built: the device's tables are finite.
-            *queues = Queues {
-                send: KVec::new(),
-                receive: KVec::new(),
-                _eqs: KVec::new(),
-            };
+            unpublish(dev);
+            *queues = Queues::empty(dev);
             let built = set_channels(dev, channels, rtnl)
-                .and_then(|()| Queues::build(adapter, index, channels, &new_cfg));
+                .and_then(|()| Queues::build(dev, channels, &new_cfg));
             match built {
                 Ok(q) => {
                     *queues = q;
                     *config = new_cfg;
+                    dev.tx_wake_all_queues();
                     r.reprogram_tx()
                 }
                 Err(e) => {
@@ -338,7 +380,8 @@ impl Port {
                         e
                     );
                     set_channels(dev, old_channels, rtnl)?;
-                    *queues = Queues::build(adapter, index, old_channels, &old_cfg)?;
+                    *queues = Queues::build(dev, old_channels, &old_cfg)?;
+                    dev.tx_wake_all_queues();
                     r.reprogram_tx()?;
                     Err(e)
                 }
@@ -458,11 +501,78 @@ impl ethtool::Operations for Port {
         })
     }
 
+    fn get_sset_count(dev: &Device<Self>, sset: u32) -> Result<u32> {
+        if sset != ethtool::SS_STATS {
+            return Err(EOPNOTSUPP);
+        }
+        let queues = dev.data().counters.len() as u32;
+        Ok(PORT_STATS.len() as u32 + queues * QUEUE_STATS.len() as u32)
+    }
+
+    fn get_strings(dev: &Device<Self>, sset: u32, strings: &mut ethtool::Strings<'_>) {
+        if sset != ethtool::SS_STATS {
+            return;
+        }
+        for name in PORT_STATS {
+            let _ = strings.push(fmt!("{}", name));
+        }
+        for q in 0..dev.data().counters.len() {
+            for name in QUEUE_STATS {
+                let _ = strings.push(fmt!("{}_{}", name.0, q));
+            }
+        }
+    }
+
+    fn get_ethtool_stats(dev: &Device<Self>, out: &mut [u64]) {
+        let data = dev.data();
+        let mut values = out.iter_mut();
+        let port = [data.tx_dropped.load(Relaxed), data.rx_csum_ok()];
+        for v in port {
+            if let Some(slot) = values.next() {
+                *slot = v;
+            }
+        }
+        for c in data.counters.iter() {
+            for (_, get) in QUEUE_STATS {
+                if let Some(slot) = values.next() {
+                    *slot = get(c).load(Relaxed);
+                }
+            }
+        }
+    }
+
     fn get_link_ksettings(_dev: &Device<Self>, settings: &mut LinkSettings) -> Result {
         settings.duplex = ethtool::DUPLEX_FULL;
         settings.port = ethtool::PORT_OTHER;
         Ok(())
     }
+}
+
+/// The port-wide statistics of `ethtool -S`.
+const PORT_STATS: [&str; 2] = ["tx_no_queue_dropped", "rx_csum_verified"];
+
+/// The per-queue statistics of `ethtool -S` (suffixed with the queue number).
+type CounterOf = fn(&QueueCounters) -> &Atomic<u64>;
+const QUEUE_STATS: [(&str, CounterOf); 10] = [
+    ("tx_packets", |c| &c.tx_packets),
+    ("tx_bytes", |c| &c.tx_bytes),
+    ("tx_errors", |c| &c.tx_errors),
+    ("tx_dropped", |c| &c.tx_dropped),
+    ("tx_stops", |c| &c.tx_stopped),
+    ("rx_packets", |c| &c.rx_packets),
+    ("rx_bytes", |c| &c.rx_bytes),
+    ("rx_dropped", |c| &c.rx_dropped),
+    ("rx_errors", |c| &c.rx_errors),
+    ("rx_csum_ok", |c| &c.rx_csum_ok),
+];
+
+/// Zeroed counters for `queues` queue pairs.
+fn counters(queues: u32) -> Result<Arc<KVec<QueueCounters>>> {
+    let mut list = KVec::with_capacity(queues as usize, GFP_KERNEL)?;
+    for _ in 0..queues {
+        list.push(QueueCounters::new(), GFP_KERNEL)?;
+    }
+    Ok(Arc::new(list, GFP_KERNEL)?)
 }
 
 /// The interfaces of one adapter.
@@ -538,6 +648,7 @@ impl Ports {
                 .min(info.max_rq)
                 .min(vectors)
                 .clamp(1, MAX_QUEUES);
+            let counters = counters(queues)?;
             let mut dev = UnregisteredDevice::<Port>::new(
                 queues,
                 queues,
@@ -550,8 +661,23 @@ impl Ports {
                         queues,
                     )),
                     tx_dropped: Atomic::new(0),
+                    counters,
+                    live <- new_spinlock_irq!(KVec::new()),
                 }),
             )?;
+            let offloads = Features::SG
+                | Features::IP_CSUM
+                | Features::IPV6_CSUM
+                | Features::TSO
+                | Features::TSO6
+                | Features::RXCSUM
+                | Features::RXHASH
+                | Features::HW_VLAN_CTAG_TX
+                | Features::HW_VLAN_CTAG_RX;
+            dev.set_hw_features(offloads);
+            dev.set_features(offloads | Features::GRO);
+            dev.set_vlan_features(Features::SG | Features::IP_CSUM | Features::IPV6_CSUM);
+            dev.set_tso_max_size(TX_MAX_PACKET);
             dev.set_mac_address(&info.mac);
             if let Some(parent) = parent {
                 dev.set_parent(parent.as_ref());

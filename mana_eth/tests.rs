@@ -270,8 +270,12 @@ mod netdev {
                 Some(EBUSY)
             );
         }
-        // The vport was never handed back and re-taken.
-        assert_eq!(sw.vport_programming(0).ok_or(EINVAL)?.tx_configs, configs);
+        // The receive buffers follow the MTU, so each change rebuilt the queues and sent
+        // CONFIG_VPORT_TX again under the held lease; the vport was never handed back.
+        assert_eq!(
+            sw.vport_programming(0).ok_or(EINVAL)?.tx_configs,
+            configs + 3
+        );
         assert!(dev.is_running());
         dev.close(&rtnl);
         Ok(())

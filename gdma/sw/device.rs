@@ -19,6 +19,11 @@ use kernel::{
     }, //
 };
 
+use super::datapath::{
+    DataPath,
+    DpStats,
+    QueueStats, //
+};
 use crate::wire::{
     gdma_msgs::{
         self,
@@ -207,6 +212,8 @@ pub struct SwStats {
     pub live_mrs: u32,
     /// Doorbell pages allocated (ALLOCATE_RESOURCE_RANGE) and not destroyed.
     pub live_doorbells: u32,
+    /// What the data path counted (filled in by [`SwDevice::stats`]).
+    pub datapath: DpStats,
 }
 
 impl SwStats {
@@ -291,15 +298,6 @@ struct Objects {
 }
 
 impl Objects {
-    /// Hands region `handle` to the object just created with it: the device destroys it with
-    /// that object, and the driver may no longer name it (as the hardware does).
-    fn hand_over_region(&mut self, stats: &mut SwStats, handle: u64) {
-        if let Some(pos) = self.regions.iter().position(|r| r.handle == handle) {
-            let _ = self.regions.remove(pos);
-            stats.live_regions -= 1;
-        }
-    }
-
     fn region_in_use(&self, handle: u64) -> bool {
         self.eqs.iter().any(|q| q.region == handle)
             || self
@@ -359,6 +357,8 @@ pub struct SwDevice {
     registered: bool,
     vports: [VportProgramming; 16],
     objects: Objects,
+    /// The data path (send and receive queues, the wire between ports).
+    dp: DataPath,
 }
 
 const EQ_ENTRIES: u32 = HWC_QUEUE_SIZE / queue::EQE_SIZE;
@@ -403,6 +403,7 @@ impl SwDevice {
             registered: false,
             vports: [VportProgramming::default(); 16],
             objects: Objects::default(),
+            dp: DataPath::new(config.num_ports)?,
         })
     }
 
@@ -413,7 +414,25 @@ impl SwDevice {
 
     /// What the device saw so far.
     pub fn stats(&self) -> SwStats {
-        self.stats
+        let mut stats = self.stats;
+        stats.datapath = self.dp.stats();
+        stats
+    }
+
+    /// What the device counted on send queue (`is_sq`) or receive queue `wq_id`.
+    pub fn queue_stats(&self, is_sq: bool, wq_id: u32) -> Option<QueueStats> {
+        self.dp.queue_stats(is_sq, wq_id)
+    }
+
+    /// A doorbell write on a data-path doorbell page (any page but the hardware channel's):
+    /// `qtype` is the queue type the doorbell's offset names.
+    pub(crate) fn data_doorbell(&mut self, mem: &dyn DeviceMemory, qtype: u32, value: u64) {
+        self.dp.doorbell(mem, qtype, value);
+    }
+
+    /// Processes the posted send WQEs of every queue.
+    pub(crate) fn process_datapath(&mut self, mem: &dyn DeviceMemory) {
+        self.dp.process(mem);
     }
 
     /// How vport `index` is programmed.
@@ -457,6 +476,7 @@ impl SwDevice {
 
     /// Returns and clears the set of MSI-X vectors raised since the last call.
     pub(crate) fn take_interrupts(&mut self) -> u64 {
+        self.pending_irqs |= self.dp.take_interrupts();
         core::mem::take(&mut self.pending_irqs)
     }
 
@@ -893,6 +913,7 @@ impl SwDevice {
                     return reply(hdr, GeneralResp::zeroed(), 0x3);
                 }
                 let _ = objs.regions.remove(pos);
+                self.dp.remove_region(h);
                 self.stats.live_regions -= 1;
                 reply(hdr, GeneralResp::zeroed(), 0)
             }
@@ -910,6 +931,7 @@ impl SwDevice {
                     return reply(hdr, GeneralResp::zeroed(), 0x3);
                 }
                 let _ = objs.eqs.remove(pos);
+                self.dp.remove_eq(r.queue_index);
                 self.stats.live_eqs -= 1;
                 reply(hdr, GeneralResp::zeroed(), 0)
             }
@@ -939,6 +961,7 @@ impl SwDevice {
                 }
                 let objs = &mut self.objects;
                 let _ = objs.wq_objs.remove(pos);
+                self.dp.remove_wq(r.wq_obj_handle);
                 self.stats.live_wq_objs -= 1;
                 reply(hdr, mana_msgs::DestroyWqObjResp::zeroed(), 0)
             }
@@ -964,7 +987,7 @@ impl SwDevice {
                 self.objects
                     .mrs
                     .push((handle, r.pd_handle, r.handle), GFP_KERNEL)?;
-                self.objects.hand_over_region(&mut self.stats, r.handle);
+                self.hand_over_region(r.handle);
                 self.stats.live_mrs += 1;
                 let mut resp = no;
                 resp.mr_handle = handle;
@@ -1174,6 +1197,13 @@ impl SwDevice {
                     }
                 }
                 self.vports[index].rx_enabled = rx.rx_enable != 0;
+                self.dp.set_steering(
+                    index,
+                    rx.rx_enable != 0,
+                    (rx.update_hashkey != 0).then_some(&rx.hashkey),
+                    (rx.update_default_rxobj != 0).then_some(rx.default_rxobj),
+                    (rx.update_indir_tab != 0).then(|| table.iter()),
+                )?;
                 reply(hdr, mana_msgs::CfgRxSteerResp::zeroed(), 0)
             }
             _ => reply(hdr, GeneralResp::zeroed(), STATUS_CMD_UNSUPPORTED),
@@ -1182,6 +1212,17 @@ impl SwDevice {
 }
 
 impl SwDevice {
+    /// Hands region `handle` to the object just created with it: the device destroys it with
+    /// that object, and the driver may no longer name it (as the hardware does). The object
+    /// keeps its own copy of the page list.
+    fn hand_over_region(&mut self, handle: u64) {
+        if let Some(pos) = self.objects.regions.iter().position(|r| r.handle == handle) {
+            let _ = self.objects.regions.remove(pos);
+            self.stats.live_regions -= 1;
+            self.dp.remove_region(handle);
+        }
+    }
+
     /// Whether `index` is the registered device's doorbell page or one allocated since.
     fn known_doorbell(&self, index: u32) -> bool {
         (self.registered && index == MANA_DEV_DOORBELL)
@@ -1234,6 +1275,7 @@ impl SwDevice {
             },
             GFP_KERNEL,
         )?;
+        self.dp.add_region(handle, pages.iter())?;
         self.stats.live_regions += 1;
         let mut resp = no;
         resp.dma_region_handle = handle;
@@ -1282,6 +1324,8 @@ impl SwDevice {
         }
         self.objects.eqs.reserve(1, GFP_KERNEL)?;
         let id = self.objects.new_id();
+        self.dp
+            .add_eq(id, r.gdma_region, r.queue_size, r.eq_pci_msix_index)?;
         self.objects.eqs.push(
             EqObj {
                 id,
@@ -1289,8 +1333,7 @@ impl SwDevice {
             },
             GFP_KERNEL,
         )?;
-        self.objects
-            .hand_over_region(&mut self.stats, r.gdma_region);
+        self.hand_over_region(r.gdma_region);
         self.stats.live_eqs += 1;
         let mut resp = no;
         resp.queue_index = id;
@@ -1333,6 +1376,15 @@ impl SwDevice {
         let handle = self.objects.new_handle();
         let wq_id = self.objects.new_id();
         let cq_id = self.objects.new_id();
+        let vport = self.vport_of(r.vport).unwrap_or(0);
+        self.dp.add_wq(
+            handle,
+            vport,
+            r.wq_type == queue::queue_type::SQ,
+            (wq_id, cq_id, r.cq_parent_qid),
+            (r.wq_gdma_region, r.wq_size),
+            (r.cq_gdma_region, r.cq_size),
+        )?;
         self.objects.wq_objs.push(
             WqObj {
                 handle,
@@ -1344,10 +1396,8 @@ impl SwDevice {
             },
             GFP_KERNEL,
         )?;
-        self.objects
-            .hand_over_region(&mut self.stats, r.wq_gdma_region);
-        self.objects
-            .hand_over_region(&mut self.stats, r.cq_gdma_region);
+        self.hand_over_region(r.wq_gdma_region);
+        self.hand_over_region(r.cq_gdma_region);
         self.stats.live_wq_objs += 1;
         let mut resp = no;
         resp.wq_id = wq_id;

@@ -7,13 +7,16 @@
 //! [`SwMemory`], which refuses any access that is not wholly inside one live buffer, so a driver
 //! bug (a wrong address, a buffer freed while the device still uses it) is a counted fault, not a
 //! stray write.
+//!
+//! The locks are interrupt-safe: the drivers reach queue memory from their transmit path and
+//! NAPI polls (bottom halves off), the device model from its work item.
 
 use kernel::{
-    new_spinlock,
+    new_spinlock_irq,
     prelude::*,
     sync::{
         Arc,
-        SpinLock, //
+        SpinLockIrq, //
     }, //
 };
 
@@ -39,7 +42,7 @@ struct SwRegion {
     /// path, so it never reads or writes them (an access is a fault).
     user: bool,
     #[pin]
-    data: SpinLock<KVVec<u8>>,
+    data: SpinLockIrq<KVVec<u8>>,
 }
 
 impl SwRegion {
@@ -72,7 +75,7 @@ struct Table {
 #[pin_data]
 pub(crate) struct SwMemory {
     #[pin]
-    table: SpinLock<Table>,
+    table: SpinLockIrq<Table>,
 }
 
 impl SwMemory {
@@ -80,7 +83,7 @@ impl SwMemory {
     pub(crate) fn new() -> Result<Arc<Self>> {
         Arc::pin_init(
             pin_init!(Self {
-                table <- new_spinlock!(Table {
+                table <- new_spinlock_irq!(Table {
                     regions: KVec::new(),
                     next_addr: DMA_BASE,
                 }),
@@ -106,7 +109,7 @@ impl SwMemory {
                 addr,
                 size,
                 user: false,
-                data <- new_spinlock!(data),
+                data <- new_spinlock_irq!(data),
             }),
             GFP_KERNEL,
         )?;
@@ -139,7 +142,7 @@ impl SwMemory {
                 addr,
                 size,
                 user: true,
-                data <- new_spinlock!(KVVec::new()),
+                data <- new_spinlock_irq!(KVVec::new()),
             }),
             GFP_KERNEL,
         )?;

@@ -7,12 +7,20 @@ use kernel::{
     alloc::flags::__GFP_ZERO,
     new_mutex,
     new_spinlock,
+    new_spinlock_irq,
     page::Page,
     prelude::*,
     sync::{
+        atomic::{
+            Acquire,
+            Atomic,
+            Full,
+            Relaxed, //
+        },
         Arc,
         Mutex,
-        SpinLock, //
+        SpinLock,
+        SpinLockIrq, //
     },
     time::{
         Delta,
@@ -29,10 +37,13 @@ use kernel::{
 };
 
 use super::{
+    datapath::HWC_DOORBELL_PAGE,
     device::{
         SwConfig,
         SwDevice,
         BAR0_SIZE,
+        DB_PAGE_OFFSET,
+        DB_PAGE_SIZE,
         NUM_DB_PAGES, //
     },
     memory::SwMemory, //
@@ -46,11 +57,15 @@ use crate::{
     transport::{
         InterruptHandler,
         Transport, //
-    }, //
+    },
+    wire::queue, //
 };
 
 /// The most MSI-X vectors a software device offers.
 const MAX_VECTORS: usize = 64;
+/// The most data-path doorbells waiting for the device (one per queue and type suffices: a
+/// later write to the same queue's doorbell replaces an earlier one).
+const MAX_PENDING_DOORBELLS: usize = 1024;
 
 /// One software MANA function as the core sees it.
 #[pin_data]
@@ -60,6 +75,14 @@ pub(crate) struct SwTransport {
     memory: Arc<SwMemory>,
     #[pin]
     handlers: SpinLock<[Option<Arc<dyn InterruptHandler>>; MAX_VECTORS]>,
+    /// Calls of each vector's handler in progress.
+    delivering: [Atomic<u32>; MAX_VECTORS],
+    /// Data-path doorbell writes (queue type, value) not yet seen by the device. Doorbells are
+    /// rung from atomic context (transmit, NAPI), where the device's mutex cannot be taken: like
+    /// posted PCI writes, they reach the device a little later, in order per queue.
+    #[pin]
+    doorbells: SpinLockIrq<KVec<(u32, u64)>>,
+    lost_doorbells: Atomic<u32>,
     #[pin]
     work: Work<SwTransport>,
     epoch: Instant<Monotonic>,
@@ -78,11 +101,15 @@ impl SwTransport {
     pub(crate) fn new(config: SwConfig) -> Result<Arc<Self>> {
         let device = SwDevice::new(config)?;
         let memory = SwMemory::new()?;
+        let doorbells = KVec::with_capacity(MAX_PENDING_DOORBELLS, GFP_KERNEL)?;
         Arc::pin_init(
             pin_init!(Self {
                 device <- new_mutex!(device),
                 memory,
                 handlers <- new_spinlock!([const { None }; MAX_VECTORS]),
+                delivering: [const { Atomic::new(0) }; MAX_VECTORS],
+                doorbells <- new_spinlock_irq!(doorbells),
+                lost_doorbells: Atomic::new(0),
                 work <- new_work!("SwTransport::work"),
                 epoch: Instant::now(),
                 doorbell_pages <- new_mutex!(KVec::new()),
@@ -117,10 +144,14 @@ impl SwTransport {
         while vectors != 0 {
             let vector = vectors.trailing_zeros() as usize;
             vectors &= vectors - 1;
+            // Counted before the handler is looked up, so that `set_interrupt_handler` can wait
+            // for this call to end (see there).
+            self.delivering[vector].fetch_add(1, Full);
             let handler = self.handlers.lock()[vector].clone();
             if let Some(handler) = handler {
                 handler.handle();
             }
+            self.delivering[vector].fetch_sub(1, Full);
         }
     }
 
@@ -134,6 +165,7 @@ impl WorkItem for SwTransport {
     type Pointer = Arc<SwTransport>;
 
     fn run(this: Arc<SwTransport>) {
+        this.run_datapath();
         loop {
             let delay = this
                 .device
@@ -154,6 +186,48 @@ impl WorkItem for SwTransport {
         }
         let irqs = this.device.lock().take_interrupts();
         this.deliver(irqs);
+    }
+}
+
+impl SwTransport {
+    /// Hands the waiting data-path doorbells to the device, lets it process what they posted
+    /// and delivers the interrupts, until no doorbell is waiting.
+    fn run_datapath(&self) {
+        loop {
+            // The device gets the waiting doorbells; the transport gets a fresh buffer.
+            let mut batch = KVec::<(u32, u64)>::new();
+            let _ = batch.reserve(MAX_PENDING_DOORBELLS, GFP_KERNEL);
+            core::mem::swap(&mut batch, &mut *self.doorbells.lock());
+            if batch.is_empty() {
+                break;
+            }
+            let irqs = {
+                let mut dev = self.device.lock();
+                for (qtype, value) in batch.iter() {
+                    dev.data_doorbell(&*self.memory, *qtype, *value);
+                }
+                dev.process_datapath(&*self.memory);
+                dev.take_interrupts()
+            };
+            self.deliver(irqs);
+        }
+    }
+
+    /// Queues a data-path doorbell write for the device.
+    fn post_doorbell(&self, qtype: u32, value: u64) {
+        let id = value & 0xff_ffff;
+        let mut pending = self.doorbells.lock();
+        if let Some(d) = pending
+            .iter_mut()
+            .find(|d| d.0 == qtype && d.1 & 0xff_ffff == id)
+        {
+            d.1 = value;
+        } else if pending.push((qtype, value), GFP_ATOMIC).is_err() {
+            drop(pending);
+            if self.lost_doorbells.fetch_add(1, Relaxed) == 0 {
+                pr_err!("mana_sw: too many doorbells waiting; doorbell lost\n");
+            }
+        }
     }
 }
 
@@ -190,6 +264,17 @@ impl Transport for SwTransportRef {
         if offset + 8 > BAR0_SIZE {
             return Err(EINVAL);
         }
+        if let Some(in_pages) = offset.checked_sub(DB_PAGE_OFFSET) {
+            let page = in_pages / DB_PAGE_SIZE;
+            let qtype = queue::doorbell_queue_type((in_pages % DB_PAGE_SIZE) as u64);
+            if page != HWC_DOORBELL_PAGE && page < NUM_DB_PAGES {
+                if let Some(qtype) = qtype {
+                    self.0.post_doorbell(qtype, value);
+                    self.0.kick();
+                    return Ok(());
+                }
+            }
+        }
         self.0
             .device
             .lock()
@@ -213,6 +298,11 @@ impl Transport for SwTransportRef {
         }
         let old = core::mem::replace(&mut self.0.handlers.lock()[vector as usize], handler);
         drop(old);
+        // Like `synchronize_irq()`: once this returns, no call of the old handler is running
+        // and the device holds no reference to it. A delivery that starts now finds the new one.
+        while self.0.delivering[vector as usize].load(Acquire) != 0 {
+            kernel::time::delay::fsleep(Delta::from_micros(10));
+        }
         Ok(())
     }
 

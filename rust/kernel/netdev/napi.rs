@@ -18,7 +18,8 @@ use crate::{
             Skb, //
         },
         Device,
-        Driver, //
+        Driver,
+        TxQueue, //
     },
     new_mutex,
     page::{
@@ -231,10 +232,17 @@ impl<P: Poll> Deref for NapiPoll<'_, P> {
     }
 }
 
-impl<P: Poll> NapiPoll<'_, P> {
+impl<'a, P: Poll> NapiPoll<'a, P> {
     /// Returns the budget of this poll (0 for netpoll, which only wants transmit completions).
     pub fn budget(&self) -> i32 {
         self.budget
+    }
+
+    /// Returns the context being polled, for use after [`Self::complete_done`] (e.g. to re-arm
+    /// the device's interrupt): the context outlives the poll, and its data is `Sync`, so a
+    /// poll that starts on another CPU once this one completed may share it.
+    pub fn context(&self) -> &'a Napi<P> {
+        self.napi
     }
 
     /// Ends the poll after `work_done` packets (`napi_complete_done`).
@@ -255,6 +263,39 @@ impl<P: Poll> NapiPoll<'_, P> {
         GroResult::from_raw(unsafe {
             bindings::napi_gro_receive(self.napi.as_raw(), skb.into_raw().as_ptr())
         })
+    }
+
+    /// Sets the protocol of a received frame from its Ethernet header, sets its packet type and
+    /// device to the context's device, and pulls the header (`eth_type_trans`).
+    pub fn eth_type_trans(&self, skb: &mut Skb) -> Result {
+        if (skb.headlen() as usize) < crate::netdev::ETH_HLEN {
+            return Err(EINVAL);
+        }
+        // SAFETY: The context was added to its device with `netif_napi_add_weight()`, which set
+        // `napi->dev`; the device outlives the context (see [`Napi`]).
+        let dev = unsafe { (*self.napi.as_raw()).dev };
+        // SAFETY: `skb.as_raw()` is a valid `sk_buff` that we own with a whole Ethernet header in
+        // its linear part; `dev` is a valid `net_device`.
+        let protocol = unsafe { bindings::eth_type_trans(skb.as_raw(), dev) };
+        // SAFETY: `skb.as_raw()` is a valid `sk_buff` that we own.
+        unsafe { bindings::skb_set_protocol(skb.as_raw(), protocol) };
+        Ok(())
+    }
+
+    /// Returns transmit queue `index` of the context's device, e.g. to wake it after
+    /// completions, or `None` if the device has no such queue.
+    pub fn tx_queue(&self, index: u32) -> Option<&TxQueue> {
+        // SAFETY: As in `eth_type_trans`, `napi->dev` is the context's valid device.
+        let dev = unsafe { (*self.napi.as_raw()).dev };
+        // SAFETY: `dev` is a valid `net_device`.
+        if index >= unsafe { (*dev).num_tx_queues } {
+            return None;
+        }
+        // SAFETY: `dev` is a valid `net_device` and `index` is within its array of
+        // `num_tx_queues` queues, which lives as long as the device, so as long as the context.
+        let queue = unsafe { bindings::netdev_get_tx_queue(dev, index) };
+        // SAFETY: `queue` is a valid `netdev_queue` that outlives `self`.
+        Some(unsafe { TxQueue::from_raw(queue) })
     }
 
     /// Allocates a receive buffer of `len` bytes from the per-CPU NAPI cache

@@ -1115,6 +1115,61 @@ mod napi_tests {
         assert_eq!(shared.drops.load(Relaxed), 1);
         Ok(())
     }
+
+    /// A poll that uses the context's device without a reference of its own.
+    struct DevPoller {
+        protocol: Atomic<u32>,
+        queues_ok: Atomic<u32>,
+        after_complete: Atomic<u32>,
+    }
+
+    impl Poll for DevPoller {
+        fn poll(napi: NapiPoll<'_, Self>, _budget: i32) -> i32 {
+            let this = napi.context().data();
+            let f = frame::<60>(0x88b5);
+            if let Ok(mut skb) = napi.alloc_skb(128) {
+                if skb.put_data(&f).is_ok() && napi.eth_type_trans(&mut skb).is_ok() {
+                    // The header was pulled and the protocol set from it.
+                    if skb.len() == 46 {
+                        this.protocol.store(u32::from(skb.protocol()), Relaxed);
+                    }
+                }
+                skb.napi_consume(&napi);
+            }
+            if napi.tx_queue(0).is_some() && napi.tx_queue(1).is_none() {
+                this.queues_ok.store(1, Relaxed);
+            }
+            napi.complete_done(0);
+            // The context (and its data) outlives the completed poll.
+            this.after_complete.fetch_add(1u32, Relaxed);
+            0
+        }
+    }
+
+    #[test]
+    fn poll_reaches_its_device_through_the_context() -> Result {
+        let shared = Shared::new()?;
+        let reg = Registration::new(UnregisteredDevice::<TestDriver>::new(
+            1,
+            1,
+            TestData::new(&shared),
+        )?)?;
+        let poller = DevPoller {
+            protocol: Atomic::new(0),
+            queues_ok: Atomic::new(0),
+            after_complete: Atomic::new(0),
+        };
+        let napi = KBox::pin_init(Napi::new(&*reg, NAPI_POLL_WEIGHT, poller), GFP_KERNEL)?;
+        let p = napi.data();
+        napi.enable();
+        assert!(napi.schedule());
+        assert!(wait_for(|| p.after_complete.load(Relaxed) == 1));
+        assert_eq!(p.protocol.load(Relaxed), 0x88b5);
+        assert_eq!(p.queues_ok.load(Relaxed), 1);
+        drop(napi);
+        drop(reg);
+        Ok(())
+    }
 }
 
 #[kunit_tests(rust_netdev_ethtool)]

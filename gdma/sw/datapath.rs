@@ -1,0 +1,1283 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! The data path of the software MANA device: send queues, receive queues, their completion
+//! queues and event queues, and the wire between linked ports.
+//!
+//! The model reads send WQEs from queue memory the way the hardware does (header, short or long
+//! TX OOB, SGEs, all validated; a malformed WQE is a counted fault answered by an error CQE and
+//! never leads to an out-of-bounds access), gathers the packet from the SGE addresses through
+//! `DeviceMemory`, applies the requested offloads (IPv4 header checksum, TCP and UDP
+//! checksums, TSO segmentation by the MSS in the WQE's client data unit, VLAN tag insertion from
+//! the long OOB) and delivers every resulting frame to the linked port.
+//!
+//! # Links
+//!
+//! Ports are linked in pairs: port 0 with port 1, port 2 with port 3, and so on; the last port
+//! of an adapter with an odd number of ports is linked to itself (a loopback). A frame sent on a
+//! port is received on its linked port.
+//!
+//! # Reception
+//!
+//! A received frame is dropped (and counted) while the linked port's RX steering is off. Else
+//! the device strips an 802.1Q tag, computes the Toeplitz hash of the IPv4/IPv6 addresses (and
+//! TCP/UDP ports) with the key CONFIG_VPORT_RX programmed, picks the receive queue from the
+//! indirection table (`hash % entries`), consumes the oldest posted RX WQE of that queue (no
+//! buffer posted: dropped and counted), writes the frame into its SGEs and reports it with an RX
+//! CQE (`mana_rxcomp_oob`: length, hash, hash type, checksum results of IPv4, TCP and UDP).
+//!
+//! # Completions and events
+//!
+//! Each completion is written with the owner bits of its pass. When the completion queue is
+//! armed (CQ doorbell with the arm bit), the device posts a COMPLETION EQE naming the CQ on the
+//! CQ's event queue, disarms the CQ and raises the EQ's MSI-X vector. Arming a CQ that already
+//! holds completions the driver has not consumed raises the event at once.
+//!
+//! Doorbells of the hardware channel's page (0) are the device model's business
+//! (`super::device`); every other doorbell page belongs to the data path.
+
+use kernel::{
+    prelude::*,
+    transmute::{
+        AsBytes,
+        FromBytes, //
+    }, //
+};
+
+use super::device::DeviceMemory;
+use crate::wire::{
+    eth::{
+        cqe_type,
+        pkt_fmt,
+        CqeHeader,
+        RxCompFlags,
+        RxCompOob,
+        RxCompPerPktInfo,
+        TxCompOffsets,
+        TxCompOob,
+        TxOob,
+        MANA_CQE_COMPLETION, //
+    },
+    mana_msgs::{
+        hash_type,
+        HASH_KEY_SIZE, //
+    },
+    queue::{
+        self,
+        queue_type,
+        CqDoorbell,
+        Cqe,
+        CqeInfo,
+        Eqe,
+        EqeInfo,
+        RqDoorbell,
+        Sge,
+        SqDoorbell,
+        WqeHeader, //
+    }, //
+};
+
+/// The largest packet a send WQE may gather (a 64 KiB TSO packet and its headers).
+pub(crate) const MAX_TX_PACKET: usize = 65536 + 256;
+/// The largest frame on the wire (adapter MTU plus a VLAN tag, with room to spare).
+const MAX_FRAME: usize = 16384;
+/// The most ports of an adapter.
+const MAX_PORTS: usize = 16;
+/// The doorbell page of the hardware channel.
+pub(crate) const HWC_DOORBELL_PAGE: usize = 0;
+
+const ETH_HLEN: usize = 14;
+const ETH_P_IP: u16 = 0x0800;
+const ETH_P_IPV6: u16 = 0x86dd;
+const ETH_P_8021Q: u16 = 0x8100;
+const IPPROTO_TCP: u8 = 6;
+const IPPROTO_UDP: u8 = 17;
+
+/// What the device counted on one queue.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QueueStats {
+    /// Packets sent (SQ) or received (RQ); a TSO packet counts once per segment.
+    pub packets: u64,
+    /// Bytes of those packets.
+    pub bytes: u64,
+    /// RQ: frames dropped because no buffer was posted or the buffer was too small.
+    pub drops: u64,
+    /// Malformed WQEs and DMA faults.
+    pub faults: u64,
+}
+
+/// What the device's data path counted, over all queues.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DpStats {
+    /// Frames sent (after segmentation).
+    pub tx_packets: u64,
+    /// Bytes of those frames.
+    pub tx_bytes: u64,
+    /// Send WQEs that carried a TSO packet.
+    pub tso_packets: u64,
+    /// Frames written to receive buffers.
+    pub rx_packets: u64,
+    /// Bytes of those frames.
+    pub rx_bytes: u64,
+    /// Frames dropped because the receive queue had no buffer posted (or it was too small).
+    pub rx_no_buffer: u64,
+    /// Frames dropped because the receiving port's steering was off.
+    pub rx_no_steering: u64,
+    /// Malformed WQEs (answered with an error CQE).
+    pub wqe_faults: u64,
+    /// Refused DMA accesses of the data path.
+    pub dma_faults: u64,
+    /// Doorbells for queues the device does not know.
+    pub unknown_doorbells: u64,
+    /// Completions written.
+    pub cqes: u64,
+    /// Completion events posted.
+    pub eqes: u64,
+}
+
+/// A queue's memory: its size and its 4 KiB pages by DMA address.
+struct QueueMem {
+    size: u32,
+    pages: KVec<u64>,
+}
+
+impl QueueMem {
+    /// Copies `out.len()` bytes at byte `offset` of the ring (wrapping) into `out`.
+    fn read(&self, mem: &dyn DeviceMemory, offset: u32, out: &mut [u8]) -> Result {
+        self.access(offset, out.len(), |addr, range| {
+            mem.dma_read(addr, &mut out[range])
+        })
+    }
+
+    /// Copies `data` to byte `offset` of the ring (wrapping).
+    fn write(&self, mem: &dyn DeviceMemory, offset: u32, data: &[u8]) -> Result {
+        self.access(offset, data.len(), |addr, range| {
+            mem.dma_write(addr, &data[range])
+        })
+    }
+
+    fn access(
+        &self,
+        offset: u32,
+        len: usize,
+        mut f: impl FnMut(u64, core::ops::Range<usize>) -> Result,
+    ) -> Result {
+        let page = queue::MANA_PAGE_SIZE as usize;
+        let size = self.size as usize;
+        if size == 0 || len > size {
+            return Err(EINVAL);
+        }
+        let mut done = 0;
+        while done < len {
+            let off = (offset as usize + done) % size;
+            let n = (len - done).min(page - off % page).min(size - off);
+            let addr = *self.pages.get(off / page).ok_or(EFAULT)?;
+            f(addr + (off % page) as u64, done..done + n)?;
+            done += n;
+        }
+        Ok(())
+    }
+}
+
+/// A registered DMA region the data path may build queues on.
+struct DpRegion {
+    handle: u64,
+    pages: KVec<u64>,
+}
+
+/// An event queue.
+struct DpEq {
+    id: u32,
+    mem: QueueMem,
+    msix: u32,
+    /// Next EQE index (free-running, starts at the entry count).
+    index: u32,
+}
+
+/// A send or receive queue with its completion queue.
+struct DpWq {
+    handle: u64,
+    vport: usize,
+    is_sq: bool,
+    wq_id: u32,
+    cq_id: u32,
+    eq_id: u32,
+    wq: QueueMem,
+    cq: QueueMem,
+    /// Bytes of WQEs consumed and the producer offset the driver rang (free-running).
+    head: u32,
+    tail: u32,
+    /// Next CQE index (free-running, starts at the entry count).
+    cq_index: u32,
+    /// The consumer tail of the last CQ doorbell.
+    cq_tail: u32,
+    armed: bool,
+    stats: QueueStats,
+}
+
+impl DpWq {
+    fn cq_entries(&self) -> u32 {
+        self.cq.size / queue::CQE_SIZE
+    }
+}
+
+/// The RX steering of one vport.
+struct Steering {
+    enabled: bool,
+    key: [u8; HASH_KEY_SIZE],
+    table: KVec<u64>,
+    default_rxobj: u64,
+}
+
+/// A frame on the wire, with what the receiver needs to know.
+struct Parsed {
+    /// Offset of the L3 header.
+    l3: usize,
+    is_v4: bool,
+    is_v6: bool,
+    /// L4 protocol and offset, when IPv4/IPv6.
+    proto: u8,
+    l4: usize,
+}
+
+/// The data path of one software device.
+pub(crate) struct DataPath {
+    num_ports: usize,
+    regions: KVec<DpRegion>,
+    eqs: KVec<DpEq>,
+    wqs: KVec<DpWq>,
+    steering: KVec<Steering>,
+    stats: DpStats,
+    pending_irqs: u64,
+    /// Scratch buffers: the gathered packet and one segment.
+    packet: KVVec<u8>,
+    frame: KVVec<u8>,
+}
+
+/// An error CQE type and what to log.
+type TxFault = (u32, &'static str);
+
+impl DataPath {
+    /// Creates the data path of a device with `num_ports` ports.
+    pub(crate) fn new(num_ports: u32) -> Result<Self> {
+        let mut steering = KVec::with_capacity(MAX_PORTS, GFP_KERNEL)?;
+        for _ in 0..MAX_PORTS {
+            steering.push(
+                Steering {
+                    enabled: false,
+                    key: [0; HASH_KEY_SIZE],
+                    table: KVec::new(),
+                    default_rxobj: 0,
+                },
+                GFP_KERNEL,
+            )?;
+        }
+        Ok(Self {
+            num_ports: (num_ports as usize).min(MAX_PORTS),
+            regions: KVec::new(),
+            eqs: KVec::new(),
+            wqs: KVec::new(),
+            steering,
+            stats: DpStats::default(),
+            pending_irqs: 0,
+            packet: KVVec::from_elem(0u8, MAX_TX_PACKET, GFP_KERNEL)?,
+            frame: KVVec::from_elem(0u8, MAX_FRAME, GFP_KERNEL)?,
+        })
+    }
+
+    /// What the data path counted.
+    pub(crate) fn stats(&self) -> DpStats {
+        self.stats
+    }
+
+    /// What the device counted on the send or receive queue `wq_id`.
+    pub(crate) fn queue_stats(&self, is_sq: bool, wq_id: u32) -> Option<QueueStats> {
+        self.wqs
+            .iter()
+            .find(|w| w.is_sq == is_sq && w.wq_id == wq_id)
+            .map(|w| w.stats)
+    }
+
+    /// The interrupts raised since the last call.
+    pub(crate) fn take_interrupts(&mut self) -> u64 {
+        core::mem::take(&mut self.pending_irqs)
+    }
+
+    /// The port linked to `vport` (see the module documentation).
+    pub(crate) fn peer(&self, vport: usize) -> usize {
+        let other = vport ^ 1;
+        if other < self.num_ports {
+            other
+        } else {
+            vport
+        }
+    }
+
+    // Hooks called by the device model when the driver creates or destroys objects.
+
+    /// A DMA region `handle` was created over `pages`.
+    pub(crate) fn add_region(&mut self, handle: u64, pages: impl Iterator<Item = u64>) -> Result {
+        let mut list = KVec::new();
+        for p in pages {
+            list.push(p, GFP_KERNEL)?;
+        }
+        self.regions.push(
+            DpRegion {
+                handle,
+                pages: list,
+            },
+            GFP_KERNEL,
+        )?;
+        Ok(())
+    }
+
+    /// DMA region `handle` was destroyed.
+    pub(crate) fn remove_region(&mut self, handle: u64) {
+        if let Some(pos) = self.regions.iter().position(|r| r.handle == handle) {
+            let _ = self.regions.remove(pos);
+        }
+    }
+
+    fn queue_mem(&self, region: u64, size: u32) -> Result<QueueMem> {
+        let r = self
+            .regions
+            .iter()
+            .find(|r| r.handle == region)
+            .ok_or(EINVAL)?;
+        let needed = size.div_ceil(queue::MANA_PAGE_SIZE) as usize;
+        if r.pages.len() < needed {
+            return Err(EINVAL);
+        }
+        let mut pages = KVec::with_capacity(needed, GFP_KERNEL)?;
+        for p in &r.pages[..needed] {
+            pages.push(*p, GFP_KERNEL)?;
+        }
+        Ok(QueueMem { size, pages })
+    }
+
+    /// Event queue `id` of `size` bytes on `region`, raising vector `msix`, was created.
+    pub(crate) fn add_eq(&mut self, id: u32, region: u64, size: u32, msix: u32) -> Result {
+        let mem = self.queue_mem(region, size)?;
+        let entries = size / queue::EQE_SIZE;
+        self.eqs.push(
+            DpEq {
+                id,
+                mem,
+                msix,
+                index: queue::initial_index(entries),
+            },
+            GFP_KERNEL,
+        )?;
+        Ok(())
+    }
+
+    /// Event queue `id` was disabled.
+    pub(crate) fn remove_eq(&mut self, id: u32) {
+        if let Some(pos) = self.eqs.iter().position(|q| q.id == id) {
+            let _ = self.eqs.remove(pos);
+        }
+    }
+
+    /// A work-queue object was created (the device checked the arguments).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn add_wq(
+        &mut self,
+        handle: u64,
+        vport: usize,
+        is_sq: bool,
+        (wq_id, cq_id, eq_id): (u32, u32, u32),
+        (wq_region, wq_size): (u64, u32),
+        (cq_region, cq_size): (u64, u32),
+    ) -> Result {
+        let wq = self.queue_mem(wq_region, wq_size)?;
+        let cq = self.queue_mem(cq_region, cq_size)?;
+        let entries = cq_size / queue::CQE_SIZE;
+        self.wqs.push(
+            DpWq {
+                handle,
+                vport,
+                is_sq,
+                wq_id,
+                cq_id,
+                eq_id,
+                wq,
+                cq,
+                head: 0,
+                tail: 0,
+                cq_index: queue::initial_index(entries),
+                cq_tail: queue::cq_doorbell_tail(queue::initial_index(entries), entries),
+                armed: false,
+                stats: QueueStats::default(),
+            },
+            GFP_KERNEL,
+        )?;
+        Ok(())
+    }
+
+    /// Work-queue object `handle` was destroyed.
+    pub(crate) fn remove_wq(&mut self, handle: u64) {
+        if let Some(pos) = self.wqs.iter().position(|w| w.handle == handle) {
+            let _ = self.wqs.remove(pos);
+        }
+    }
+
+    /// CONFIG_VPORT_RX for `vport` (the device checked the table).
+    pub(crate) fn set_steering(
+        &mut self,
+        vport: usize,
+        enable: bool,
+        key: Option<&[u8; HASH_KEY_SIZE]>,
+        default_rxobj: Option<u64>,
+        table: Option<impl Iterator<Item = u64>>,
+    ) -> Result {
+        let s = self.steering.get_mut(vport).ok_or(EINVAL)?;
+        if let Some(key) = key {
+            s.key = *key;
+        }
+        if let Some(d) = default_rxobj {
+            s.default_rxobj = d;
+        }
+        if let Some(table) = table {
+            let mut t = KVec::new();
+            for h in table {
+                t.push(h, GFP_KERNEL)?;
+            }
+            s.table = t;
+        }
+        s.enabled = enable;
+        Ok(())
+    }
+
+    /// A doorbell write on a data-path doorbell page. `qtype` is the queue type its offset
+    /// names. Returns `true` if send queues have work.
+    pub(crate) fn doorbell(&mut self, mem: &dyn DeviceMemory, qtype: u32, value: u64) -> bool {
+        match qtype {
+            queue_type::SQ | queue_type::RQ => {
+                let (id, tail) = if qtype == queue_type::SQ {
+                    let db = SqDoorbell::from_raw(value);
+                    // CAST: the fields are 24 and 32 bits wide.
+                    (db.id().get() as u32, db.tail_ptr().get() as u32)
+                } else {
+                    let db = RqDoorbell::from_raw(value);
+                    // CAST: as above.
+                    (db.id().get() as u32, db.tail_ptr().get() as u32)
+                };
+                let is_sq = qtype == queue_type::SQ;
+                match self
+                    .wqs
+                    .iter_mut()
+                    .find(|w| w.is_sq == is_sq && w.wq_id == id)
+                {
+                    Some(w) => {
+                        w.tail = tail;
+                        is_sq && w.head != w.tail
+                    }
+                    None => {
+                        self.stats.unknown_doorbells += 1;
+                        false
+                    }
+                }
+            }
+            queue_type::CQ => {
+                let db = CqDoorbell::from_raw(value);
+                // CAST: the fields are 24 and 31 bits wide.
+                let (id, tail, arm) = (
+                    db.id().get() as u32,
+                    db.tail_ptr().get() as u32,
+                    db.arm().into_bool(),
+                );
+                let Some(pos) = self.wqs.iter().position(|w| w.cq_id == id) else {
+                    self.stats.unknown_doorbells += 1;
+                    return false;
+                };
+                let w = &mut self.wqs[pos];
+                w.cq_tail = tail;
+                w.armed = arm;
+                let produced = queue::cq_doorbell_tail(w.cq_index, w.cq_entries());
+                if arm && produced != tail {
+                    // Completions the driver has not seen yet: signal them now.
+                    let _ = self.signal(mem, pos);
+                }
+                false
+            }
+            // EQs raise their vector on every event; interrupt moderation is not modelled.
+            _ => false,
+        }
+    }
+
+    /// Processes every posted send WQE. Returns `true` if any was processed.
+    pub(crate) fn process(&mut self, mem: &dyn DeviceMemory) -> bool {
+        let mut any = false;
+        for pos in 0..self.wqs.len() {
+            while self.wqs[pos].is_sq && self.wqs[pos].head != self.wqs[pos].tail {
+                any = true;
+                self.process_send(mem, pos);
+            }
+        }
+        any
+    }
+
+    fn dma_fault(&mut self) {
+        self.stats.dma_faults += 1;
+    }
+
+    /// Processes the send WQE at the head of queue `pos`.
+    fn process_send(&mut self, mem: &dyn DeviceMemory, pos: usize) {
+        let w = &self.wqs[pos];
+        let (head, tail, size) = (w.head, w.tail, w.wq.size);
+        let avail = tail.wrapping_sub(head);
+        if avail > size || avail % queue::WQE_BU_SIZE != 0 {
+            // A tail no producer can have written: nothing posted can be trusted.
+            pr_err!(
+                "mana_sw: SQ {}: doorbell tail {} with head {} on a {}-byte queue; queue reset\n",
+                w.wq_id,
+                tail,
+                head,
+                size
+            );
+            self.wqs[pos].head = tail;
+            self.wqs[pos].stats.faults += 1;
+            self.stats.wqe_faults += 1;
+            let _ = self.tx_complete(mem, pos, head, cqe_type::TX_INVALID_OOB);
+            return;
+        }
+        let mut hdr_bytes = [0u8; 8];
+        if w.wq.read(mem, head, &mut hdr_bytes).is_err() {
+            self.dma_fault();
+            self.wqs[pos].head = tail;
+            return;
+        }
+        let Some(hdr) = WqeHeader::from_bytes_copy(&hdr_bytes) else {
+            return;
+        };
+        let num_sge = hdr.flags.num_sge().get();
+        let oob_size = hdr.inline_oob_size();
+        let wqe_size = queue::wqe_size(oob_size, num_sge).unwrap_or(u32::MAX);
+        let fault: Option<TxFault> = if wqe_size > queue::MAX_SQE_SIZE || wqe_size > avail {
+            Some((
+                cqe_type::TX_INVALID_OOB,
+                "WQE larger than the largest SQ WQE or than what was posted",
+            ))
+        } else if oob_size != queue::INLINE_OOB_SMALL_SIZE
+            && oob_size != queue::INLINE_OOB_LARGE_SIZE
+        {
+            Some((
+                cqe_type::TX_INVALID_OOB,
+                "inline OOB neither 8 nor 24 bytes",
+            ))
+        } else if hdr.flags.client_oob_in_sgl().into_bool() {
+            Some((cqe_type::TX_INVALID_OOB, "client OOB in the SGL"))
+        } else if num_sge == 0 || num_sge > queue::MAX_TX_WQE_SGL_ENTRIES {
+            Some((cqe_type::TX_INVALID_OOB, "SGE count out of range"))
+        } else {
+            None
+        };
+        if let Some((ty, what)) = fault {
+            // Skip the WQE if its size can be trusted, else everything posted.
+            let skip = if wqe_size <= avail && wqe_size <= queue::MAX_SQE_SIZE {
+                wqe_size
+            } else {
+                avail
+            };
+            self.tx_fault(mem, pos, head, skip, ty, what);
+            return;
+        }
+        let result = self.send_wqe(
+            mem,
+            pos,
+            head,
+            oob_size,
+            num_sge,
+            hdr.flags.client_data_unit().get(),
+        );
+        self.wqs[pos].head = head.wrapping_add(wqe_size);
+        match result {
+            Ok(suppress) => {
+                if !suppress {
+                    let _ = self.tx_complete(mem, pos, head, cqe_type::TX_OKAY);
+                }
+            }
+            Err((ty, what)) => self.tx_fault(mem, pos, head, 0, ty, what),
+        }
+    }
+
+    fn tx_fault(
+        &mut self,
+        mem: &dyn DeviceMemory,
+        pos: usize,
+        head: u32,
+        skip: u32,
+        ty: u32,
+        what: &str,
+    ) {
+        let w = &mut self.wqs[pos];
+        pr_err!(
+            "mana_sw: SQ {}: malformed WQE at offset {}: {}\n",
+            w.wq_id,
+            head % w.wq.size,
+            what
+        );
+        w.head = w.head.wrapping_add(skip);
+        w.stats.faults += 1;
+        self.stats.wqe_faults += 1;
+        let _ = self.tx_complete(mem, pos, head, ty);
+    }
+
+    /// Reads the OOB and SGEs of a validated WQE, gathers and sends its packet. Returns
+    /// whether the CQE is suppressed.
+    fn send_wqe(
+        &mut self,
+        mem: &dyn DeviceMemory,
+        pos: usize,
+        head: u32,
+        oob_size: u32,
+        num_sge: u32,
+        mss: u32,
+    ) -> core::result::Result<bool, TxFault> {
+        let dma = (
+            cqe_type::TX_HDR_PROCESSING_ERROR,
+            "DMA fault reading the WQE",
+        );
+        let w = &self.wqs[pos];
+        let mut oob = TxOob::zeroed();
+        w.wq.read(
+            mem,
+            head.wrapping_add(8),
+            &mut oob.as_bytes_mut()[..oob_size as usize],
+        )
+        .map_err(|_| dma)?;
+        let s = oob.s_oob;
+        let fmt = s.word0.pkt_fmt().get();
+        let long = oob_size == queue::INLINE_OOB_LARGE_SIZE;
+        if (fmt == pkt_fmt::LONG) != long || fmt > pkt_fmt::LONG {
+            return Err((
+                cqe_type::TX_INVALID_OOB,
+                "packet format does not match the OOB size",
+            ));
+        }
+        if s.word0.vcq_num().get() != w.cq_id {
+            return Err((
+                cqe_type::TX_INVALID_OOB,
+                "OOB names another CQ than the SQ's",
+            ));
+        }
+        let suppress = s.word0.suppress_txcqe_gen().into_bool();
+        // Gather.
+        let mut packet = core::mem::take(&mut self.packet);
+        let mut len = 0usize;
+        let sgl = head.wrapping_add(8 + oob_size);
+        let mut gathered = Ok(());
+        for i in 0..num_sge {
+            let mut sge = Sge::zeroed();
+            let w = &self.wqs[pos];
+            if w.wq
+                .read(mem, sgl.wrapping_add(i * 16), sge.as_bytes_mut())
+                .is_err()
+            {
+                gathered = Err(dma);
+                break;
+            }
+            let n = sge.size as usize;
+            if n == 0 || len + n > MAX_TX_PACKET {
+                gathered = Err((cqe_type::TX_INVALID_OOB, "SGE empty or packet too large"));
+                break;
+            }
+            if mem
+                .dma_read(sge.address, &mut packet[len..len + n])
+                .is_err()
+            {
+                self.stats.dma_faults += 1;
+                gathered = Err((
+                    cqe_type::TX_HDR_PROCESSING_ERROR,
+                    "SGE outside mapped memory",
+                ));
+                break;
+            }
+            len += n;
+        }
+        let result = gathered.and_then(|()| self.transmit(mem, pos, &mut packet[..len], &oob, mss));
+        self.packet = packet;
+        result.map(|()| suppress)
+    }
+
+    /// Applies the offloads of `oob` to `packet` and sends the resulting frames.
+    fn transmit(
+        &mut self,
+        mem: &dyn DeviceMemory,
+        pos: usize,
+        packet: &mut [u8],
+        oob: &TxOob,
+        mss: u32,
+    ) -> core::result::Result<(), TxFault> {
+        let bad = (
+            cqe_type::TX_HDR_PROCESSING_ERROR,
+            "headers do not match the offloads",
+        );
+        let s = oob.s_oob;
+        let l = oob.l_oob;
+        let vlan = (s.word0.pkt_fmt().get() == pkt_fmt::LONG
+            && l.word0.inject_vlan_pri_tag().into_bool())
+        .then(|| {
+            (l.word0.pcp().get() << 13 | l.word0.dei().get() << 12 | l.word0.vlan_id().get()) as u16
+        });
+        let ip_csum = s.word0.comp_iphdr_csum().into_bool();
+        let tcp_csum = s.word0.comp_tcp_csum().into_bool();
+        let udp_csum = s.word0.comp_udp_csum().into_bool();
+        let trans_off = s.word1.trans_off().get() as usize;
+        if packet.len() < ETH_HLEN {
+            return Err(bad);
+        }
+        let parsed = parse(packet);
+        let vport = self.wqs[pos].vport;
+        if mss != 0 && tcp_csum {
+            let p = parsed
+                .as_ref()
+                .filter(|p| p.proto == IPPROTO_TCP && p.l4 == trans_off)
+                .ok_or(bad)?;
+            let thl = packet
+                .get(p.l4 + 12)
+                .map(|b| usize::from(b >> 4) * 4)
+                .filter(|t| *t >= 20)
+                .ok_or(bad)?;
+            let hlen = p.l4 + thl;
+            let mss = mss as usize;
+            if hlen > packet.len() || hlen + mss > MAX_FRAME - 4 {
+                return Err(bad);
+            }
+            if packet.len() > hlen + mss {
+                self.stats.tso_packets += 1;
+                return self.segment(mem, pos, vport, packet, p, hlen, mss, vlan);
+            }
+        }
+        if let Some(p) = &parsed {
+            if ip_csum && p.is_v4 {
+                ipv4_fix_csum(packet, p.l3);
+            }
+            if (tcp_csum && p.proto == IPPROTO_TCP) || (udp_csum && p.proto == IPPROTO_UDP) {
+                if p.l4 != trans_off {
+                    return Err(bad);
+                }
+                l4_fix_csum(packet, p);
+            }
+        } else if ip_csum || tcp_csum || udp_csum {
+            return Err(bad);
+        }
+        self.send_frame(mem, pos, vport, packet, vlan);
+        Ok(())
+    }
+
+    /// Splits a TSO packet with headers of `hlen` bytes into segments of `mss` payload bytes.
+    #[allow(clippy::too_many_arguments)]
+    fn segment(
+        &mut self,
+        mem: &dyn DeviceMemory,
+        pos: usize,
+        vport: usize,
+        packet: &[u8],
+        p: &Parsed,
+        hlen: usize,
+        mss: usize,
+        vlan: Option<u16>,
+    ) -> core::result::Result<(), TxFault> {
+        let mut frame = core::mem::take(&mut self.frame);
+        let payload = packet.len() - hlen;
+        let segs = payload.div_ceil(mss);
+        let seq = be32(packet, p.l4 + 4);
+        let ip_id = if p.is_v4 { be16(packet, p.l3 + 4) } else { 0 };
+        for i in 0..segs {
+            let start = hlen + i * mss;
+            let n = mss.min(packet.len() - start);
+            let out = &mut frame[..hlen + n];
+            out[..hlen].copy_from_slice(&packet[..hlen]);
+            out[hlen..].copy_from_slice(&packet[start..start + n]);
+            let total = hlen + n;
+            if p.is_v4 {
+                put16(out, p.l3 + 2, (total - p.l3) as u16);
+                put16(out, p.l3 + 4, ip_id.wrapping_add(i as u16));
+                ipv4_fix_csum(out, p.l3);
+            } else {
+                put16(out, p.l3 + 4, (total - p.l3 - 40) as u16);
+            }
+            put32(out, p.l4 + 4, seq.wrapping_add((i * mss) as u32));
+            let flags = &mut out[p.l4 + 13];
+            if i + 1 < segs {
+                // FIN and PSH only on the last segment.
+                *flags &= !0x09;
+            }
+            if i > 0 {
+                // CWR only on the first.
+                *flags &= !0x80;
+            }
+            l4_fix_csum(out, p);
+            self.send_frame(mem, pos, vport, &frame[..total], vlan);
+        }
+        self.frame = frame;
+        Ok(())
+    }
+
+    /// Puts one frame on the wire of `vport` (sent from queue `pos`).
+    fn send_frame(
+        &mut self,
+        mem: &dyn DeviceMemory,
+        pos: usize,
+        vport: usize,
+        frame: &[u8],
+        vlan: Option<u16>,
+    ) {
+        let wire_len = frame.len() + if vlan.is_some() { 4 } else { 0 };
+        let w = &mut self.wqs[pos];
+        w.stats.packets += 1;
+        w.stats.bytes += wire_len as u64;
+        self.stats.tx_packets += 1;
+        self.stats.tx_bytes += wire_len as u64;
+        let peer = self.peer(vport);
+        self.receive(mem, peer, frame, vlan);
+    }
+
+    /// Receives a frame on `vport`; `vlan` is a tag the sender asked to insert.
+    fn receive(&mut self, mem: &dyn DeviceMemory, vport: usize, frame: &[u8], vlan: Option<u16>) {
+        let Some(steer) = self.steering.get(vport).filter(|s| s.enabled) else {
+            self.stats.rx_no_steering += 1;
+            return;
+        };
+        // The tag is inserted on the wire and stripped again by the receiver: either way it is
+        // reported in the CQE, not in the buffer. A tag already in the frame is stripped.
+        let (mut tag, mut body) = (vlan, frame);
+        let mut stripped = [0u8; 12];
+        let tagged_in_frame = frame.len() >= ETH_HLEN + 4 && be16(frame, 12) == ETH_P_8021Q;
+        if tagged_in_frame {
+            tag = Some(be16(frame, 14));
+            stripped.copy_from_slice(&frame[..12]);
+            body = &frame[4..];
+        }
+        let parsed = parse(body);
+        let (hash, htype) = match &parsed {
+            Some(p) => rss_hash(&steer.key, body, p),
+            None => (0, 0),
+        };
+        let rxobj = if steer.table.is_empty() {
+            steer.default_rxobj
+        } else {
+            steer.table[hash as usize % steer.table.len()]
+        };
+        let Some(pos) = self.wqs.iter().position(|w| !w.is_sq && w.handle == rxobj) else {
+            self.stats.rx_no_steering += 1;
+            return;
+        };
+        let mut flags = RxCompFlags::ZERO;
+        if let Some(t) = tag {
+            flags = flags
+                .with_rx_vlantag_present(true)
+                .try_with_rx_vlan_id(u32::from(t & 0xfff))
+                .unwrap_or(flags);
+        }
+        flags = flags
+            .try_with_rx_hashtype(u32::from(htype))
+            .unwrap_or(flags);
+        if let Some(p) = &parsed {
+            if p.is_v4 {
+                let ok = ipv4_csum_ok(body, p.l3);
+                flags = flags
+                    .with_rx_iphdr_csum_succeed(ok)
+                    .with_rx_iphdr_csum_fail(!ok);
+            }
+            if p.proto == IPPROTO_TCP {
+                let ok = l4_csum_ok(body, p);
+                flags = flags
+                    .with_rx_tcp_csum_succeed(ok)
+                    .with_rx_tcp_csum_fail(!ok);
+            } else if p.proto == IPPROTO_UDP {
+                let ok = l4_csum_ok(body, p);
+                flags = flags
+                    .with_rx_udp_csum_succeed(ok)
+                    .with_rx_udp_csum_fail(!ok);
+            }
+        }
+        let header = tagged_in_frame.then_some(&stripped[..]);
+        self.deliver(mem, pos, header, body, hash, flags);
+    }
+
+    /// Writes `header` (the MAC addresses of a frame whose tag was stripped, then `body` from
+    /// its ethertype on) or `body` alone into the next buffer of receive queue `pos`.
+    fn deliver(
+        &mut self,
+        mem: &dyn DeviceMemory,
+        pos: usize,
+        header: Option<&[u8]>,
+        body: &[u8],
+        hash: u32,
+        flags: RxCompFlags,
+    ) {
+        let (data_body, hlen) = match header {
+            Some(h) => (&body[12..], h.len()),
+            None => (body, 0),
+        };
+        let len = hlen + data_body.len();
+        let w = &self.wqs[pos];
+        let (head, tail, size) = (w.head, w.tail, w.wq.size);
+        let avail = tail.wrapping_sub(head);
+        if avail == 0 || avail > size {
+            self.wqs[pos].stats.drops += 1;
+            self.stats.rx_no_buffer += 1;
+            return;
+        }
+        let mut hdr_bytes = [0u8; 8];
+        if w.wq.read(mem, head, &mut hdr_bytes).is_err() {
+            self.dma_fault();
+            return;
+        }
+        let Some(hdr) = WqeHeader::from_bytes_copy(&hdr_bytes) else {
+            return;
+        };
+        let num_sge = hdr.flags.num_sge().get();
+        let wqe_size = queue::wqe_size(queue::INLINE_OOB_SMALL_SIZE, num_sge).unwrap_or(u32::MAX);
+        if num_sge == 0
+            || num_sge > queue::MAX_RX_WQE_SGL_ENTRIES
+            || hdr.inline_oob_size() != queue::INLINE_OOB_SMALL_SIZE
+            || wqe_size > queue::MAX_RQE_SIZE
+            || wqe_size > avail
+        {
+            pr_err!("mana_sw: RQ {}: malformed RX WQE; queue reset\n", w.wq_id);
+            let w = &mut self.wqs[pos];
+            w.head = tail;
+            w.stats.faults += 1;
+            w.stats.drops += 1;
+            self.stats.wqe_faults += 1;
+            return;
+        }
+        self.wqs[pos].head = head.wrapping_add(wqe_size);
+        // Scatter.
+        let mut written = 0usize;
+        let mut fault = false;
+        let pieces: [&[u8]; 2] = [header.unwrap_or(&[]), data_body];
+        let mut piece = 0;
+        let mut in_piece = 0;
+        let sgl = head.wrapping_add(8 + queue::INLINE_OOB_SMALL_SIZE);
+        for i in 0..num_sge {
+            if written == len {
+                break;
+            }
+            let mut sge = Sge::zeroed();
+            if self.wqs[pos]
+                .wq
+                .read(mem, sgl.wrapping_add(i * 16), sge.as_bytes_mut())
+                .is_err()
+            {
+                fault = true;
+                break;
+            }
+            let mut room = sge.size as usize;
+            let mut addr = sge.address;
+            while room > 0 && written < len {
+                while in_piece == pieces[piece].len() {
+                    piece += 1;
+                    in_piece = 0;
+                }
+                let n = room.min(pieces[piece].len() - in_piece);
+                if mem
+                    .dma_write(addr, &pieces[piece][in_piece..in_piece + n])
+                    .is_err()
+                {
+                    fault = true;
+                    break;
+                }
+                in_piece += n;
+                written += n;
+                room -= n;
+                addr += n as u64;
+            }
+            if fault {
+                break;
+            }
+        }
+        let (ty, ok) = if fault {
+            self.stats.dma_faults += 1;
+            self.wqs[pos].stats.faults += 1;
+            (cqe_type::RX_TRUNCATED, false)
+        } else if written < len {
+            self.stats.rx_no_buffer += 1;
+            self.wqs[pos].stats.drops += 1;
+            (cqe_type::RX_TRUNCATED, false)
+        } else {
+            (cqe_type::RX_OKAY, true)
+        };
+        if ok {
+            let w = &mut self.wqs[pos];
+            w.stats.packets += 1;
+            w.stats.bytes += len as u64;
+            self.stats.rx_packets += 1;
+            self.stats.rx_bytes += len as u64;
+        }
+        let mut oob = RxCompOob::zeroed();
+        oob.cqe_hdr = CqeHeader::ZERO
+            .try_with_cqe_type(ty)
+            .and_then(|h| h.try_with_client_type(MANA_CQE_COMPLETION))
+            .unwrap_or(CqeHeader::ZERO);
+        oob.flags = flags;
+        oob.ppi[0] = RxCompPerPktInfo::one(if ok { len as u16 } else { 0 }, hash);
+        oob.rx_wqe_offset = head % size;
+        let _ = self.post_cqe(mem, pos, oob.as_bytes());
+    }
+
+    fn tx_complete(&mut self, mem: &dyn DeviceMemory, pos: usize, head: u32, ty: u32) -> Result {
+        let mut oob = TxCompOob::zeroed();
+        oob.cqe_hdr = CqeHeader::ZERO
+            .try_with_cqe_type(ty)?
+            .try_with_client_type(MANA_CQE_COMPLETION)?;
+        let offset = head % self.wqs[pos].wq.size;
+        oob.offsets = TxCompOffsets::ZERO.try_with_tx_wqe_offset(offset / queue::WQE_BU_SIZE)?;
+        self.post_cqe(mem, pos, oob.as_bytes())
+    }
+
+    /// Writes a completion of queue `pos` and signals it if the CQ is armed.
+    fn post_cqe(&mut self, mem: &dyn DeviceMemory, pos: usize, data: &[u8]) -> Result {
+        let w = &mut self.wqs[pos];
+        let entries = w.cq_entries();
+        let index = w.cq_index;
+        let mut cqe = Cqe::zeroed();
+        let n = data.len().min(queue::COMP_DATA_SIZE);
+        cqe.as_bytes_mut()[..n].copy_from_slice(&data[..n]);
+        cqe.info = CqeInfo::ZERO
+            .try_with_wq_num(w.wq_id)?
+            .with_is_sq(w.is_sq)
+            .try_with_owner_bits(queue::owner_bits(index, entries))?;
+        w.cq_index = index.wrapping_add(1);
+        let written =
+            w.cq.write(mem, (index % entries) * queue::CQE_SIZE, cqe.as_bytes());
+        if written.is_err() {
+            self.dma_fault();
+            return written;
+        }
+        self.stats.cqes += 1;
+        if self.wqs[pos].armed {
+            self.signal(mem, pos)?;
+        }
+        Ok(())
+    }
+
+    /// Posts a COMPLETION event for the CQ of queue `pos` and disarms it.
+    fn signal(&mut self, mem: &dyn DeviceMemory, pos: usize) -> Result {
+        let (cq_id, eq_id) = (self.wqs[pos].cq_id, self.wqs[pos].eq_id);
+        self.wqs[pos].armed = false;
+        let eq = self.eqs.iter_mut().find(|q| q.id == eq_id).ok_or(EINVAL)?;
+        let entries = eq.mem.size / queue::EQE_SIZE;
+        let index = eq.index;
+        let eqe = Eqe {
+            details: [cq_id, 0, 0],
+            info: EqeInfo::ZERO
+                .with_eqe_type(queue::eqe_type::COMPLETION)
+                .try_with_owner_bits(queue::owner_bits(index, entries))?,
+        };
+        eq.index = index.wrapping_add(1);
+        let msix = eq.msix;
+        let written = eq
+            .mem
+            .write(mem, (index % entries) * queue::EQE_SIZE, eqe.as_bytes());
+        if written.is_err() {
+            self.dma_fault();
+            return written;
+        }
+        self.stats.eqes += 1;
+        self.pending_irqs |= 1u64 << (msix % 64);
+        Ok(())
+    }
+}
+
+fn be16(b: &[u8], off: usize) -> u16 {
+    match b.get(off..off + 2) {
+        Some(s) => u16::from_be_bytes([s[0], s[1]]),
+        None => 0,
+    }
+}
+
+fn be32(b: &[u8], off: usize) -> u32 {
+    match b.get(off..off + 4) {
+        Some(s) => u32::from_be_bytes([s[0], s[1], s[2], s[3]]),
+        None => 0,
+    }
+}
+
+fn put16(b: &mut [u8], off: usize, v: u16) {
+    if let Some(s) = b.get_mut(off..off + 2) {
+        s.copy_from_slice(&v.to_be_bytes());
+    }
+}
+
+fn put32(b: &mut [u8], off: usize, v: u32) {
+    if let Some(s) = b.get_mut(off..off + 4) {
+        s.copy_from_slice(&v.to_be_bytes());
+    }
+}
+
+/// Parses the Ethernet and IP headers of `frame`; `None` if it is not IPv4/IPv6 or truncated.
+fn parse(frame: &[u8]) -> Option<Parsed> {
+    let mut l3 = ETH_HLEN;
+    let mut ethertype = be16(frame, 12);
+    if ethertype == ETH_P_8021Q {
+        ethertype = be16(frame, 16);
+        l3 += 4;
+    }
+    match ethertype {
+        ETH_P_IP => {
+            let ihl = usize::from(*frame.get(l3)? & 0xf) * 4;
+            if ihl < 20 || frame.len() < l3 + ihl || *frame.get(l3)? >> 4 != 4 {
+                return None;
+            }
+            Some(Parsed {
+                l3,
+                is_v4: true,
+                is_v6: false,
+                proto: frame[l3 + 9],
+                l4: l3 + ihl,
+            })
+        }
+        ETH_P_IPV6 => {
+            if frame.len() < l3 + 40 {
+                return None;
+            }
+            Some(Parsed {
+                l3,
+                is_v4: false,
+                is_v6: true,
+                proto: frame[l3 + 6],
+                l4: l3 + 40,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// The one's complement sum of `data` added to `sum` (not folded).
+fn sum16(mut sum: u32, data: &[u8]) -> u32 {
+    let mut chunks = data.chunks_exact(2);
+    for c in &mut chunks {
+        sum = sum.wrapping_add(u32::from(u16::from_be_bytes([c[0], c[1]])));
+    }
+    if let [last] = chunks.remainder() {
+        sum = sum.wrapping_add(u32::from(*last) << 8);
+    }
+    sum
+}
+
+fn fold(mut sum: u32) -> u16 {
+    while sum >> 16 != 0 {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    sum as u16
+}
+
+fn ipv4_fix_csum(b: &mut [u8], l3: usize) {
+    let ihl = usize::from(b[l3] & 0xf) * 4;
+    put16(b, l3 + 10, 0);
+    let c = !fold(sum16(0, &b[l3..l3 + ihl]));
+    put16(b, l3 + 10, c);
+}
+
+fn ipv4_csum_ok(b: &[u8], l3: usize) -> bool {
+    let ihl = usize::from(b[l3] & 0xf) * 4;
+    fold(sum16(0, &b[l3..l3 + ihl])) == 0xffff
+}
+
+/// The pseudo-header sum of the L4 segment of `b` (to the end of the frame's IP payload).
+fn pseudo_sum(b: &[u8], p: &Parsed) -> Option<(u32, usize)> {
+    let end = if p.is_v4 {
+        p.l3 + usize::from(be16(b, p.l3 + 2))
+    } else {
+        p.l4 + usize::from(be16(b, p.l3 + 4))
+    };
+    if end > b.len() || end < p.l4 {
+        return None;
+    }
+    let len = (end - p.l4) as u32;
+    let sum = if p.is_v4 {
+        sum16(0, &b[p.l3 + 12..p.l3 + 20])
+    } else {
+        sum16(0, &b[p.l3 + 8..p.l3 + 40])
+    };
+    let sum = sum
+        .wrapping_add(u32::from(p.proto))
+        .wrapping_add(len >> 16)
+        .wrapping_add(len & 0xffff);
+    Some((sum, end))
+}
+
+fn csum_field(p: &Parsed) -> usize {
+    if p.proto == IPPROTO_TCP {
+        p.l4 + 16
+    } else {
+        p.l4 + 6
+    }
+}
+
+/// Computes the TCP or UDP checksum of the frame from scratch.
+fn l4_fix_csum(b: &mut [u8], p: &Parsed) {
+    let field = csum_field(p);
+    if field + 2 > b.len() {
+        return;
+    }
+    put16(b, field, 0);
+    let Some((sum, end)) = pseudo_sum(b, p) else {
+        return;
+    };
+    let mut c = !fold(sum16(sum, &b[p.l4..end]));
+    if c == 0 && p.proto == IPPROTO_UDP {
+        c = 0xffff;
+    }
+    put16(b, field, c);
+}
+
+fn l4_csum_ok(b: &[u8], p: &Parsed) -> bool {
+    let field = csum_field(p);
+    if field + 2 > b.len() {
+        return false;
+    }
+    if p.proto == IPPROTO_UDP && p.is_v4 && be16(b, field) == 0 {
+        // No checksum.
+        return true;
+    }
+    match pseudo_sum(b, p) {
+        Some((sum, end)) => fold(sum16(sum, &b[p.l4..end])) == 0xffff,
+        None => false,
+    }
+}
+
+/// The Toeplitz hash of `input` with `key` (Microsoft's RSS specification).
+pub(crate) fn toeplitz(key: &[u8; HASH_KEY_SIZE], input: &[u8]) -> u32 {
+    let mut result = 0u32;
+    let mut window = u32::from_be_bytes([key[0], key[1], key[2], key[3]]);
+    for (i, byte) in input.iter().enumerate() {
+        for bit in 0..8 {
+            if byte & (0x80 >> bit) != 0 {
+                result ^= window;
+            }
+            let next = i * 8 + bit + 32;
+            let kb = key.get(next / 8).map_or(0, |k| (k >> (7 - next % 8)) & 1);
+            window = (window << 1) | u32::from(kb);
+        }
+    }
+    result
+}
+
+/// The RSS hash of a parsed frame and its hash type.
+fn rss_hash(key: &[u8; HASH_KEY_SIZE], b: &[u8], p: &Parsed) -> (u32, u16) {
+    let mut input = [0u8; 36];
+    let (addrs, mut n) = if p.is_v4 {
+        (&b[p.l3 + 12..p.l3 + 20], 8)
+    } else {
+        (&b[p.l3 + 8..p.l3 + 40], 32)
+    };
+    input[..n].copy_from_slice(addrs);
+    let l4 = (p.proto == IPPROTO_TCP || p.proto == IPPROTO_UDP) && b.len() >= p.l4 + 4;
+    if l4 {
+        input[n..n + 4].copy_from_slice(&b[p.l4..p.l4 + 4]);
+        n += 4;
+    }
+    let ty = match (p.is_v4, p.is_v6, l4, p.proto) {
+        (true, _, true, IPPROTO_TCP) => hash_type::TCP_IPV4,
+        (true, _, true, _) => hash_type::UDP_IPV4,
+        (true, _, false, _) => hash_type::IPV4,
+        (_, true, true, IPPROTO_TCP) => hash_type::TCP_IPV6,
+        (_, true, true, _) => hash_type::UDP_IPV6,
+        _ => hash_type::IPV6,
+    };
+    (toeplitz(key, &input[..n]), ty)
+}

@@ -1,0 +1,956 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! The data path of an up interface: one channel per queue pair, each with an event queue, a
+//! send queue and a receive queue (with their completion queues) and a NAPI context.
+//!
+//! # Buffers
+//!
+//! The core's transport API offers device-visible memory, not streaming DMA mappings of
+//! arbitrary kernel pages. Each channel therefore owns two bounce areas allocated once at open:
+//! a transmit area used as a FIFO (each packet is copied in at transmit and the space is given
+//! back at its completion) and a receive area cut into fixed buffers that are posted to the
+//! receive queue, and reposted as soon as the frame was copied into an skb from the NAPI cache.
+//! Steady state allocates no device buffers per packet. (This is also how a confidential VM
+//! moves packets: through bounce buffers shared with the host.)
+//!
+//! # Transmit
+//!
+//! A packet becomes one send WQE: the short TX OOB (the long one when a VLAN tag is inserted),
+//! checksum offload flags from `CHECKSUM_PARTIAL` (IPv4 header, TCP, UDP), TSO with the MSS in
+//! the client data unit, and one SGE per part of the skb (the linear part and each fragment),
+//! linearized first past 30 parts like the C driver. The skb is kept until its completion. The
+//! queue is stopped when a worst-case WQE or a 64 KiB packet no longer fits, and woken from the
+//! completion path.
+//!
+//! # Interrupts and NAPI
+//!
+//! The event queue's interrupt handler drains the EQ, schedules the channel's NAPI for
+//! completion events and re-arms the EQ. The poll reaps TX completions, then up to `budget` RX
+//! completions; when done it re-arms both completion queues with their consumer tails, so a
+//! completion that raced with the poll raises the interrupt again.
+
+use kernel::{
+    netdev::{
+        napi::{
+            Napi,
+            NapiPoll,
+            Poll,
+            NAPI_POLL_WEIGHT, //
+        },
+        skb::{
+            Checksum,
+            HashType,
+            Skb, //
+        },
+        Device,
+        TxResult, //
+    },
+    new_spinlock_irq,
+    prelude::*,
+    sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Arc,
+        SpinLockIrq, //
+    },
+    transmute::{
+        AsBytes,
+        FromBytes, //
+    }, //
+};
+
+use mana_gdma::{
+    dma::DmaBuf,
+    objects::{
+        EventQueue,
+        WqKind,
+        WqObject, //
+    },
+    transport::InterruptHandler,
+    wire::{
+        eth::{
+            cqe_type,
+            pkt_fmt,
+            RxCompOob,
+            TxCompOob,
+            TxOob, //
+        },
+        mana_msgs::{
+            hash_type,
+            Handle, //
+        },
+        queue::{
+            self,
+            check_owner,
+            cq_doorbell_tail,
+            queue_type,
+            CqDoorbell,
+            Cqe,
+            CqeInfo,
+            EqDoorbell,
+            Eqe,
+            EqeInfo,
+            OwnerCheck,
+            RqDoorbell,
+            Sge,
+            SqDoorbell,
+            WqeHeader, //
+        }, //
+    },
+    Adapter, //
+};
+
+use crate::port::Port;
+
+/// Bytes of each channel's transmit bounce area.
+const TX_BOUNCE_BYTES: usize = 256 * 1024;
+/// The largest packet the interface transmits (the TSO limit).
+pub(crate) const TX_MAX_PACKET: u32 = 65536;
+/// Most bytes of each channel's receive buffers.
+const RX_BOUNCE_BYTES: usize = 1024 * 1024;
+/// The event queue of each channel, in bytes.
+const EQ_BYTES: u32 = 4096;
+/// Bytes per ring entry in a work queue and in a completion queue.
+const WQE_BYTES: u32 = 32;
+const CQE_BYTES: u32 = 64;
+/// The most parts of a packet given to the device as SGEs (C: `MAX_TX_WQE_SGL_ENTRIES`).
+const MAX_TX_SGES: usize = queue::MANA_MAX_TX_WQE_SGL_ENTRIES as usize;
+/// Packet bounce allocations are rounded to this.
+const TX_ALIGN: u64 = 64;
+/// Completed packets freed per batch (outside the send queue's lock).
+const TX_REAP_BATCH: usize = 32;
+/// The size of an RX WQE: header, 8-byte OOB, one SGE.
+const RX_WQE_BYTES: u32 = 32;
+const ETH_P_IP: u16 = 0x0800;
+const ETH_P_IPV6: u16 = 0x86dd;
+const ETH_P_8021Q: u16 = 0x8100;
+const IPPROTO_TCP: u8 = 6;
+const IPPROTO_UDP: u8 = 17;
+
+/// Queue bytes for `entries` entries of `unit` bytes: a power of two of at least a page.
+pub(crate) fn ring_bytes(entries: u32, unit: u32) -> u32 {
+    (entries * unit).max(4096).next_power_of_two()
+}
+
+/// The receive buffer size for `mtu`: the frame with a VLAN tag, a power of two of at least
+/// 2 KiB.
+fn rx_buf_size(mtu: u32) -> u32 {
+    (mtu + 14 + 4).max(2048).next_power_of_two()
+}
+
+/// Counters of one queue pair, kept by the port across rebuilds of its channels.
+pub(crate) struct QueueCounters {
+    pub(crate) tx_packets: Atomic<u64>,
+    pub(crate) tx_bytes: Atomic<u64>,
+    pub(crate) tx_errors: Atomic<u64>,
+    pub(crate) tx_dropped: Atomic<u64>,
+    pub(crate) tx_stopped: Atomic<u64>,
+    pub(crate) rx_packets: Atomic<u64>,
+    pub(crate) rx_bytes: Atomic<u64>,
+    pub(crate) rx_dropped: Atomic<u64>,
+    pub(crate) rx_errors: Atomic<u64>,
+    pub(crate) rx_csum_ok: Atomic<u64>,
+}
+
+impl QueueCounters {
+    /// Zeroed counters.
+    pub(crate) fn new() -> Self {
+        Self {
+            tx_packets: Atomic::new(0),
+            tx_bytes: Atomic::new(0),
+            tx_errors: Atomic::new(0),
+            tx_dropped: Atomic::new(0),
+            tx_stopped: Atomic::new(0),
+            rx_packets: Atomic::new(0),
+            rx_bytes: Atomic::new(0),
+            rx_dropped: Atomic::new(0),
+            rx_errors: Atomic::new(0),
+            rx_csum_ok: Atomic::new(0),
+        }
+    }
+}
+
+fn add(counter: &Atomic<u64>, n: u64) {
+    counter.fetch_add(n, Relaxed);
+}
+
+/// A packet the device has not completed yet.
+struct TxPending {
+    skb: Skb,
+    len: u32,
+    wqe_offset: u32,
+    wqe_bytes: u32,
+    bounce_end: u64,
+}
+
+/// The send side of a channel.
+struct TxState {
+    /// Producer and consumer byte offsets in the SQ (free-running).
+    head: u32,
+    tail: u32,
+    /// Pending packets by WQE count (free-running), `prod - cons` of them.
+    pending: KVec<Option<TxPending>>,
+    prod: u32,
+    cons: u32,
+    bounce_head: u64,
+    bounce_tail: u64,
+    cq_head: u32,
+    /// The packet being sent, gathered from its skb.
+    scratch: KVVec<u8>,
+}
+
+/// The receive side of a channel.
+///
+/// Only the channel's NAPI poll uses it once the channel is started (and [`ChannelSet::start`]
+/// before that), so it needs no lock; the atomics give it interior mutability. The stack is
+/// entered (GRO) without any lock held.
+struct RxState {
+    /// Posted and completed WQEs (free-running counts).
+    prod: Atomic<u32>,
+    cons: Atomic<u32>,
+    cq_head: Atomic<u32>,
+}
+
+/// What a channel's NAPI poll works on.
+#[pin_data]
+pub(crate) struct ChannelPoll {
+    adapter: Arc<Adapter>,
+    index: u32,
+    counters: Arc<KVec<QueueCounters>>,
+    sq: WqObject,
+    rq: WqObject,
+    eq: Arc<EventQueue>,
+    tx_bounce: DmaBuf,
+    rx_bounce: DmaBuf,
+    rx_buf: u32,
+    rx_bufs: u32,
+    gpa_mkey: u32,
+    #[pin]
+    tx: SpinLockIrq<TxState>,
+    rx: RxState,
+    #[pin]
+    eq_head: SpinLockIrq<u32>,
+}
+
+/// A channel: the NAPI context and what it polls.
+pub(crate) type Channel = Napi<ChannelPoll>;
+
+/// The interrupt handler of a channel's event queue vector.
+struct Irq {
+    channel: Arc<Channel>,
+}
+
+impl InterruptHandler for Irq {
+    fn handle(&self) {
+        if self.channel.data().process_eq() {
+            self.channel.schedule();
+        }
+    }
+}
+
+/// The channels of an up interface.
+///
+/// Dropping it removes the interrupt handlers and disables the NAPI contexts first, then
+/// destroys the queues (frees pending packets).
+pub(crate) struct ChannelSet {
+    adapter: Arc<Adapter>,
+    pub(crate) list: KVec<Arc<Channel>>,
+    /// The interrupt handler of each started channel.
+    irqs: KVec<Arc<dyn InterruptHandler>>,
+}
+
+impl Drop for ChannelSet {
+    fn drop(&mut self) {
+        for (ch, irq) in self.list.iter().zip(self.irqs.iter()) {
+            self.adapter
+                .remove_interrupt_handler(ch.data().index + 1, irq);
+        }
+        for ch in self.list.iter() {
+            ch.disable();
+        }
+    }
+}
+
+impl ChannelSet {
+    /// No channels (an interface being reconfigured).
+    pub(crate) fn empty(adapter: &Arc<Adapter>) -> Self {
+        Self {
+            adapter: adapter.clone(),
+            list: KVec::new(),
+            irqs: KVec::new(),
+        }
+    }
+
+    /// Creates `count` channels of `dev` on `vport` with rings of `tx_ring`/`rx_ring` entries.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        dev: &Device<Port>,
+        adapter: &Arc<Adapter>,
+        vport: Handle,
+        count: u32,
+        tx_ring: u32,
+        rx_ring: u32,
+        counters: &Arc<KVec<QueueCounters>>,
+    ) -> Result<Self> {
+        let mut channels = Self {
+            adapter: adapter.clone(),
+            list: KVec::with_capacity(count as usize, GFP_KERNEL)?,
+            irqs: KVec::with_capacity(count as usize, GFP_KERNEL)?,
+        };
+        let sq_bytes = ring_bytes(tx_ring, WQE_BYTES);
+        let rq_bytes = ring_bytes(rx_ring, WQE_BYTES);
+        let scq_bytes = ring_bytes(tx_ring, CQE_BYTES);
+        let rcq_bytes = ring_bytes(rx_ring, CQE_BYTES);
+        let rx_buf = rx_buf_size(dev.mtu());
+        let rx_bufs = rx_ring.min(RX_BOUNCE_BYTES as u32 / rx_buf).max(1);
+        let ctx = adapter.objects();
+        let caps = adapter.caps();
+        for q in 0..count {
+            if counters.get(q as usize).is_none() {
+                return Err(EINVAL);
+            }
+            // Vector 0 is the hardware channel's.
+            let eq = EventQueue::new(&ctx, EQ_BYTES, q + 1, caps.pdid, caps.doorbell)?;
+            let sq = WqObject::new(&ctx, vport, WqKind::Send, sq_bytes, scq_bytes, &eq)?;
+            let rq = WqObject::new(&ctx, vport, WqKind::Receive, rq_bytes, rcq_bytes, &eq)?;
+            let tx_bounce = adapter.alloc_dma(TX_BOUNCE_BYTES)?;
+            let rx_bounce = adapter.alloc_dma((rx_buf * rx_bufs) as usize)?;
+            let slots = (sq_bytes / WQE_BYTES) as usize;
+            let mut pending = KVec::with_capacity(slots, GFP_KERNEL)?;
+            for _ in 0..slots {
+                pending.push(None, GFP_KERNEL)?;
+            }
+            let scratch = KVVec::from_elem(0u8, TX_MAX_PACKET as usize + 256, GFP_KERNEL)?;
+            let scq_entries = scq_bytes / CQE_BYTES;
+            let rcq_entries = rcq_bytes / CQE_BYTES;
+            let poll = pin_init!(ChannelPoll {
+                adapter: adapter.clone(),
+                index: q,
+                counters: counters.clone(),
+                sq,
+                rq,
+                eq,
+                tx_bounce,
+                rx_bounce,
+                rx_buf,
+                rx_bufs,
+                gpa_mkey: caps.gpa_mkey,
+                tx <- new_spinlock_irq!(TxState {
+                    head: 0,
+                    tail: 0,
+                    pending,
+                    prod: 0,
+                    cons: 0,
+                    bounce_head: 0,
+                    bounce_tail: 0,
+                    cq_head: queue::initial_index(scq_entries),
+                    scratch,
+                }),
+                rx: RxState {
+                    prod: Atomic::new(0),
+                    cons: Atomic::new(0),
+                    cq_head: Atomic::new(queue::initial_index(rcq_entries)),
+                },
+                eq_head <- new_spinlock_irq!(queue::initial_index(EQ_BYTES / queue::EQE_SIZE)),
+            });
+            let ch = Arc::pin_init(Napi::new(dev, NAPI_POLL_WEIGHT, poll), GFP_KERNEL)?;
+            channels.list.push(ch, GFP_KERNEL)?;
+        }
+        Ok(channels)
+    }
+
+    /// Starts the channels: NAPI on, interrupt handlers in, receive buffers posted, completion
+    /// queues armed.
+    pub(crate) fn start(&mut self) -> Result {
+        for ch in self.list.iter() {
+            ch.enable();
+            let irq: Arc<dyn InterruptHandler> = Arc::new(
+                Irq {
+                    channel: ch.clone(),
+                },
+                GFP_KERNEL,
+            )?;
+            self.irqs.push(irq.clone(), GFP_KERNEL)?;
+            self.adapter
+                .add_interrupt_handler(ch.data().index + 1, irq)?;
+            let poll = ch.data();
+            poll.post_rx_all()?;
+            poll.arm_cqs();
+            poll.arm_eq(*poll.eq_head.lock());
+        }
+        Ok(())
+    }
+
+    /// The receive queue handle of channel `index`.
+    pub(crate) fn rq_handle(&self, index: usize) -> Option<Handle> {
+        self.list.get(index).map(|c| c.data().rq.handle())
+    }
+}
+
+impl ChannelPoll {
+    fn counters(&self) -> Option<&QueueCounters> {
+        self.counters.get(self.index as usize)
+    }
+
+    fn ring(&self, qtype: u32, value: u64) {
+        let _ = self.adapter.ring_doorbell(qtype, value);
+    }
+
+    fn arm_cqs(&self) {
+        let scq = self.sq.cq_mem().size() as u32 / CQE_BYTES;
+        let rcq = self.rq.cq_mem().size() as u32 / CQE_BYTES;
+        let st = cq_doorbell_tail(self.tx.lock().cq_head, scq);
+        let rt = cq_doorbell_tail(self.rx.cq_head.load(Relaxed), rcq);
+        if let Ok(db) = CqDoorbell::new(self.sq.cq_id(), st, true) {
+            self.ring(queue_type::CQ, db.into_raw());
+        }
+        if let Ok(db) = CqDoorbell::new(self.rq.cq_id(), rt, true) {
+            self.ring(queue_type::CQ, db.into_raw());
+        }
+    }
+
+    fn arm_eq(&self, head: u32) {
+        let tail = cq_doorbell_tail(head, EQ_BYTES / queue::EQE_SIZE);
+        if let Ok(db) = EqDoorbell::new(self.eq.id(), tail, true) {
+            self.ring(queue_type::EQ, db.into_raw());
+        }
+    }
+
+    /// Drains the event queue; returns whether a completion event for this channel came.
+    fn process_eq(&self) -> bool {
+        let entries = EQ_BYTES / queue::EQE_SIZE;
+        let mem = self.eq.mem();
+        let mut head = self.eq_head.lock();
+        let mut ours = false;
+        let mut handled = 0;
+        loop {
+            let index = *head;
+            let offset = ((index % entries) * queue::EQE_SIZE) as usize;
+            let Ok(info) = mem.read_obj::<EqeInfo>(offset + queue::EVENT_DATA_SIZE) else {
+                break;
+            };
+            match check_owner(info.owner_bits().get(), index, entries) {
+                OwnerCheck::Empty => break,
+                OwnerCheck::Overflow => {
+                    pr_err!("mana_eth: channel {}: event queue overflow\n", self.index);
+                    *head = index.wrapping_add(1);
+                    break;
+                }
+                OwnerCheck::Valid => {}
+            }
+            let Ok(eqe) = mem.read_obj::<Eqe>(offset) else {
+                break;
+            };
+            *head = index.wrapping_add(1);
+            handled += 1;
+            let cq = eqe.details[0] & 0xff_ffff;
+            if eqe.info.eqe_type().get() == u32::from(queue::eqe_type::COMPLETION)
+                && (cq == self.sq.cq_id() || cq == self.rq.cq_id())
+            {
+                ours = true;
+            } else {
+                pr_warn!(
+                    "mana_eth: channel {}: unexpected event (type {}, CQ {}); ignored\n",
+                    self.index,
+                    eqe.info.eqe_type().get(),
+                    cq
+                );
+            }
+        }
+        if handled > 0 {
+            self.arm_eq(*head);
+        }
+        ours
+    }
+
+    /// Posts the receive WQE of buffer `prod % rx_bufs` at WQE position `prod`.
+    fn post_rx(&self, rx: &RxState) -> Result {
+        let prod = rx.prod.load(Relaxed);
+        let slot = prod % self.rx_bufs;
+        let mem = self.rq.wq_mem();
+        let size = mem.size() as u32;
+        let offset = (prod.wrapping_mul(RX_WQE_BYTES) % size) as usize;
+        let hdr = WqeHeader::new(1, queue::INLINE_OOB_SMALL_SIZE, 0)?;
+        let sge = Sge {
+            address: self.rx_bounce.dma_addr() + u64::from(slot * self.rx_buf),
+            mem_key: self.gpa_mkey,
+            size: self.rx_buf,
+        };
+        let mut wqe = [0u8; RX_WQE_BYTES as usize];
+        wqe[..8].copy_from_slice(hdr.as_bytes());
+        wqe[16..32].copy_from_slice(sge.as_bytes());
+        mem.write_bytes(offset, &wqe)?;
+        rx.prod.store(prod.wrapping_add(1), Relaxed);
+        Ok(())
+    }
+
+    fn ring_rq(&self, rx: &RxState) {
+        let tail = rx.prod.load(Relaxed).wrapping_mul(RX_WQE_BYTES);
+        if let Ok(db) = RqDoorbell::new(self.rq.wq_id(), tail) {
+            self.ring(queue_type::RQ, db.into_raw());
+        }
+    }
+
+    fn post_rx_all(&self) -> Result {
+        let rx = &self.rx;
+        while rx.prod.load(Relaxed).wrapping_sub(rx.cons.load(Relaxed)) < self.rx_bufs {
+            self.post_rx(rx)?;
+        }
+        self.ring_rq(rx);
+        Ok(())
+    }
+
+    /// Transmits `skb` on this channel.
+    fn xmit(&self, dev: &Device<Port>, mut skb: Skb) -> TxResult {
+        let Some(c) = self.counters() else {
+            return TxResult::Consumed;
+        };
+        if skb.nr_frags() + 1 > MAX_TX_SGES && skb.linearize().is_err() {
+            add(&c.tx_dropped, 1);
+            return TxResult::Consumed;
+        }
+        let len = skb.len();
+        if !(14..=TX_MAX_PACKET + 256).contains(&len) {
+            add(&c.tx_dropped, 1);
+            return TxResult::Consumed;
+        }
+        let Ok(oob) = self.tx_oob(&mut skb) else {
+            add(&c.tx_dropped, 1);
+            return TxResult::Consumed;
+        };
+        let long = oob.s_oob.word0.pkt_fmt().get() == pkt_fmt::LONG;
+        let oob_size = if long {
+            queue::INLINE_OOB_LARGE_SIZE
+        } else {
+            queue::INLINE_OOB_SMALL_SIZE
+        };
+        let mss = if skb.is_gso() {
+            u32::from(skb.gso_size())
+        } else {
+            0
+        };
+        // The parts of the packet: the linear part, then each fragment.
+        let mut parts = [0u32; MAX_TX_SGES];
+        let mut nparts = 0;
+        if skb.headlen() > 0 {
+            parts[0] = skb.headlen();
+            nparts = 1;
+        }
+        for i in 0..skb.nr_frags() {
+            let Some(f) = skb.frag(i) else { break };
+            if f.is_empty() {
+                continue;
+            }
+            if nparts == MAX_TX_SGES {
+                // Cannot happen after linearizing; merge into the last part.
+                parts[nparts - 1] += f.len();
+            } else {
+                parts[nparts] = f.len();
+                nparts += 1;
+            }
+        }
+        let Some(wqe_bytes) = queue::wqe_size(oob_size, nparts as u32) else {
+            add(&c.tx_dropped, 1);
+            return TxResult::Consumed;
+        };
+        let queue = dev.tx_queue(self.index);
+        let mut tx = self.tx.lock();
+        let sq_size = self.sq.wq_mem().size() as u32;
+        let need = u64::from(len).next_multiple_of(TX_ALIGN);
+        let bounce = TX_BOUNCE_BYTES as u64;
+        let pos = tx.bounce_head % bounce;
+        let skip = if pos + need > bounce { bounce - pos } else { 0 };
+        let slots = tx.pending.len() as u32;
+        if tx.head.wrapping_sub(tx.tail) + wqe_bytes > sq_size
+            || tx.bounce_head + skip + need - tx.bounce_tail > bounce
+            || tx.prod.wrapping_sub(tx.cons) >= slots
+        {
+            // Should not happen: the queue is stopped before it fills up.
+            if let Some(q) = queue {
+                q.stop();
+            }
+            add(&c.tx_stopped, 1);
+            return TxResult::Busy(skb);
+        }
+        let data_off = if skip > 0 { 0 } else { pos };
+        // Gather the packet into the bounce area.
+        let copied = {
+            let TxState { scratch, .. } = &mut *tx;
+            skb.copy_bits(0, &mut scratch[..len as usize])
+                .and_then(|()| {
+                    self.tx_bounce
+                        .write_bytes(data_off as usize, &scratch[..len as usize])
+                })
+        };
+        if copied.is_err() {
+            add(&c.tx_dropped, 1);
+            return TxResult::Consumed;
+        }
+        // Build the WQE: header, OOB, SGEs.
+        let Ok(hdr) = WqeHeader::new(nparts as u8, oob_size, mss) else {
+            add(&c.tx_dropped, 1);
+            return TxResult::Consumed;
+        };
+        let mut wqe = [0u8; queue::MAX_SQE_SIZE as usize];
+        wqe[..8].copy_from_slice(hdr.as_bytes());
+        wqe[8..8 + oob_size as usize].copy_from_slice(&oob.as_bytes()[..oob_size as usize]);
+        let mut at = 8 + oob_size as usize;
+        let mut addr = self.tx_bounce.dma_addr() + data_off;
+        for part in &parts[..nparts] {
+            let sge = Sge {
+                address: addr,
+                mem_key: self.gpa_mkey,
+                size: *part,
+            };
+            wqe[at..at + 16].copy_from_slice(sge.as_bytes());
+            at += 16;
+            addr += u64::from(*part);
+        }
+        let offset = tx.head % sq_size;
+        let first = (sq_size - offset).min(wqe_bytes) as usize;
+        let mem = self.sq.wq_mem();
+        let written = mem
+            .write_bytes(offset as usize, &wqe[..first])
+            .and_then(|()| mem.write_bytes(0, &wqe[first..wqe_bytes as usize]));
+        if written.is_err() {
+            add(&c.tx_dropped, 1);
+            return TxResult::Consumed;
+        }
+        let slot = (tx.prod % slots) as usize;
+        let bounce_end = tx.bounce_head + skip + need;
+        tx.pending[slot] = Some(TxPending {
+            skb,
+            len,
+            wqe_offset: offset,
+            wqe_bytes,
+            bounce_end,
+        });
+        tx.prod = tx.prod.wrapping_add(1);
+        tx.head = tx.head.wrapping_add(wqe_bytes);
+        tx.bounce_head = bounce_end;
+        if let Ok(db) = SqDoorbell::new(self.sq.wq_id(), tx.head) {
+            self.ring(queue_type::SQ, db.into_raw());
+        }
+        if !self.tx_room(&tx) {
+            if let Some(q) = queue {
+                q.stop();
+                add(&c.tx_stopped, 1);
+            }
+        }
+        TxResult::Consumed
+    }
+
+    /// Whether a worst-case packet still fits.
+    fn tx_room(&self, tx: &TxState) -> bool {
+        let sq_size = self.sq.wq_mem().size() as u32;
+        let bounce = TX_BOUNCE_BYTES as u64;
+        let worst = u64::from(TX_MAX_PACKET + 256).next_multiple_of(TX_ALIGN);
+        tx.head.wrapping_sub(tx.tail) + queue::MAX_SQE_SIZE <= sq_size
+            // The worst case also wastes the end of the area when it wraps.
+            && tx.bounce_head - tx.bounce_tail + 2 * worst <= bounce
+            && tx.prod.wrapping_sub(tx.cons) < tx.pending.len() as u32
+    }
+
+    /// The TX OOB of `skb` (checksum and TSO offloads, VLAN tag).
+    fn tx_oob(&self, skb: &mut Skb) -> Result<TxOob> {
+        let mut oob = TxOob::zeroed();
+        let mut w0 = oob.s_oob.word0.try_with_vcq_num(self.sq.cq_id())?;
+        let mut w1 = oob.s_oob.word1;
+        let proto = skb.protocol();
+        let (v4, v6) = (proto == ETH_P_IP, proto == ETH_P_IPV6);
+        w0 = w0.with_is_outer_ipv4(v4).with_is_outer_ipv6(v6);
+        if let Some(tci) = skb.vlan_tag() {
+            w0 = w0.try_with_pkt_fmt(pkt_fmt::LONG)?;
+            oob.l_oob.word0 = oob
+                .l_oob
+                .word0
+                .with_inject_vlan_pri_tag(true)
+                .try_with_pcp(u32::from(tci >> 13))?
+                .try_with_dei(u32::from((tci >> 12) & 1))?
+                .try_with_vlan_id(u32::from(tci & 0xfff))?;
+        }
+        if skb.is_gso() {
+            let off = u32::try_from(skb.transport_offset()).map_err(|_| EINVAL)?;
+            w0 = w0.with_comp_iphdr_csum(v4).with_comp_tcp_csum(true);
+            w1 = w1.try_with_trans_off(off)?;
+        } else if skb.ip_summed() == Checksum::Partial {
+            let l4 = self.l4_proto(skb, v4, v6);
+            let off = u32::try_from(skb.transport_offset()).map_err(|_| EINVAL)?;
+            match l4 {
+                Some(IPPROTO_TCP) => {
+                    w0 = w0.with_comp_tcp_csum(true);
+                    w1 = w1.try_with_trans_off(off)?;
+                }
+                Some(IPPROTO_UDP) => {
+                    w0 = w0.with_comp_udp_csum(true);
+                    w1 = w1.try_with_trans_off(off)?;
+                }
+                _ => skb.checksum_help()?,
+            }
+        }
+        oob.s_oob.word0 = w0;
+        oob.s_oob.word1 = w1;
+        Ok(oob)
+    }
+
+    /// The transport protocol of an IPv4/IPv6 packet, read from its network header.
+    fn l4_proto(&self, skb: &Skb, v4: bool, v6: bool) -> Option<u8> {
+        let nh = usize::try_from(skb.network_offset()).ok()?;
+        let data = skb.data();
+        if v4 {
+            data.get(nh + 9).copied()
+        } else if v6 {
+            data.get(nh + 6).copied()
+        } else {
+            None
+        }
+    }
+
+    /// Reaps send completions; frees the packets (outside the lock, in batches) and wakes the
+    /// queue.
+    fn poll_tx(&self, napi: &NapiPoll<'_, ChannelPoll>) {
+        let mut any = false;
+        loop {
+            let mut batch: [Option<Skb>; TX_REAP_BATCH] = [const { None }; TX_REAP_BATCH];
+            let n = self.reap_tx(&mut batch);
+            for skb in batch.iter_mut().take(n) {
+                if let Some(skb) = skb.take() {
+                    skb.napi_consume(napi);
+                }
+            }
+            any |= n > 0;
+            if n < TX_REAP_BATCH {
+                break;
+            }
+        }
+        if any && self.tx_room(&self.tx.lock()) {
+            if let Some(q) = napi.tx_queue(self.index) {
+                if q.is_stopped() {
+                    q.wake();
+                }
+            }
+        }
+    }
+
+    /// Takes up to `batch.len()` completed packets off the send queue.
+    fn reap_tx(&self, batch: &mut [Option<Skb>]) -> usize {
+        let Some(c) = self.counters() else {
+            return 0;
+        };
+        let mem = self.sq.cq_mem();
+        let entries = mem.size() as u32 / CQE_BYTES;
+        let mut tx = self.tx.lock();
+        let slots = tx.pending.len() as u32;
+        let mut done = 0;
+        while done < batch.len() {
+            let index = tx.cq_head;
+            let offset = ((index % entries) * CQE_BYTES) as usize;
+            let Ok(info) = mem.read_obj::<CqeInfo>(offset + queue::COMP_DATA_SIZE) else {
+                break;
+            };
+            match check_owner(info.owner_bits().get(), index, entries) {
+                OwnerCheck::Empty => break,
+                OwnerCheck::Overflow => {
+                    pr_err!(
+                        "mana_eth: TX queue {}: completion queue overflow\n",
+                        self.index
+                    );
+                    add(&c.tx_errors, 1);
+                    break;
+                }
+                OwnerCheck::Valid => {}
+            }
+            let Ok(cqe) = mem.read_obj::<Cqe>(offset) else {
+                break;
+            };
+            tx.cq_head = index.wrapping_add(1);
+            if !cqe.info.is_sq().into_bool() || cqe.info.wq_num().get() != self.sq.wq_id() {
+                pr_err!(
+                    "mana_eth: TX queue {}: completion for another queue\n",
+                    self.index
+                );
+                add(&c.tx_errors, 1);
+                continue;
+            }
+            if tx.prod == tx.cons {
+                pr_err!(
+                    "mana_eth: TX queue {}: completion with nothing pending\n",
+                    self.index
+                );
+                add(&c.tx_errors, 1);
+                continue;
+            }
+            let Some(oob) = TxCompOob::from_bytes_copy(cqe.data_bytes()) else {
+                continue;
+            };
+            let slot = (tx.cons % slots) as usize;
+            tx.cons = tx.cons.wrapping_add(1);
+            let Some(p) = tx.pending[slot].take() else {
+                continue;
+            };
+            tx.tail = tx.tail.wrapping_add(p.wqe_bytes);
+            tx.bounce_tail = p.bounce_end;
+            let ty = oob.cqe_hdr.cqe_type().get();
+            let at = oob.offsets.tx_wqe_offset().get() * queue::WQE_BU_SIZE;
+            if ty == cqe_type::TX_OKAY && at == p.wqe_offset {
+                add(&c.tx_packets, 1);
+                add(&c.tx_bytes, u64::from(p.len));
+            } else {
+                if ty != cqe_type::TX_OKAY {
+                    pr_warn!(
+                        "mana_eth: TX queue {}: the device failed a packet (CQE type {})\n",
+                        self.index,
+                        ty
+                    );
+                }
+                add(&c.tx_errors, 1);
+            }
+            batch[done] = Some(p.skb);
+            done += 1;
+        }
+        done
+    }
+
+    /// Reaps up to `budget` receive completions and hands the frames to GRO.
+    fn poll_rx(&self, napi: &NapiPoll<'_, ChannelPoll>, budget: i32) -> i32 {
+        let Some(c) = self.counters() else {
+            return 0;
+        };
+        let mem = self.rq.cq_mem();
+        let entries = mem.size() as u32 / CQE_BYTES;
+        let rq_size = self.rq.wq_mem().size() as u32;
+        let rx = &self.rx;
+        let mut done = 0;
+        while done < budget {
+            let index = rx.cq_head.load(Relaxed);
+            let offset = ((index % entries) * CQE_BYTES) as usize;
+            let Ok(info) = mem.read_obj::<CqeInfo>(offset + queue::COMP_DATA_SIZE) else {
+                break;
+            };
+            match check_owner(info.owner_bits().get(), index, entries) {
+                OwnerCheck::Empty => break,
+                OwnerCheck::Overflow => {
+                    pr_err!(
+                        "mana_eth: RX queue {}: completion queue overflow\n",
+                        self.index
+                    );
+                    add(&c.rx_errors, 1);
+                    break;
+                }
+                OwnerCheck::Valid => {}
+            }
+            let Ok(cqe) = mem.read_obj::<Cqe>(offset) else {
+                break;
+            };
+            rx.cq_head.store(index.wrapping_add(1), Relaxed);
+            done += 1;
+            if cqe.info.is_sq().into_bool() || cqe.info.wq_num().get() != self.rq.wq_id() {
+                pr_err!(
+                    "mana_eth: RX queue {}: completion for another queue\n",
+                    self.index
+                );
+                add(&c.rx_errors, 1);
+                continue;
+            }
+            let Some(oob) = RxCompOob::from_bytes_copy(cqe.data_bytes()) else {
+                continue;
+            };
+            let cons = rx.cons.load(Relaxed);
+            if rx.prod.load(Relaxed) == cons
+                || oob.rx_wqe_offset != cons.wrapping_mul(RX_WQE_BYTES) % rq_size
+            {
+                pr_err!(
+                    "mana_eth: RX queue {}: completion for WQE offset {} out of order\n",
+                    self.index,
+                    oob.rx_wqe_offset
+                );
+                add(&c.rx_errors, 1);
+                continue;
+            }
+            let slot = cons % self.rx_bufs;
+            rx.cons.store(cons.wrapping_add(1), Relaxed);
+            let ty = oob.cqe_hdr.cqe_type().get();
+            let len = u32::from(oob.ppi[0].pkt_len());
+            if ty != cqe_type::RX_OKAY || len < 14 || len > self.rx_buf {
+                add(&c.rx_dropped, 1);
+            } else {
+                self.receive(napi, c, &oob, slot, len);
+            }
+            // The buffer is free again (copied into the skb): repost it.
+            if self.post_rx(rx).is_err() {
+                add(&c.rx_errors, 1);
+            }
+        }
+        if done > 0 {
+            self.ring_rq(rx);
+        }
+        done
+    }
+
+    fn receive(
+        &self,
+        napi: &NapiPoll<'_, ChannelPoll>,
+        c: &QueueCounters,
+        oob: &RxCompOob,
+        slot: u32,
+        len: u32,
+    ) {
+        let Ok(mut skb) = napi.alloc_skb(len) else {
+            add(&c.rx_dropped, 1);
+            return;
+        };
+        let copied = skb.put(len).and_then(|buf| {
+            self.rx_bounce
+                .read_bytes((slot * self.rx_buf) as usize, buf)
+        });
+        if copied.is_err() || napi.eth_type_trans(&mut skb).is_err() {
+            add(&c.rx_dropped, 1);
+            return;
+        }
+        let f = oob.flags;
+        if f.rx_iphdr_csum_succeed().into_bool()
+            && (f.rx_tcp_csum_succeed().into_bool() || f.rx_udp_csum_succeed().into_bool())
+        {
+            skb.set_csum_unnecessary();
+            add(&c.rx_csum_ok, 1);
+        }
+        let ht = f.rx_hashtype().get() as u16;
+        let l4 = hash_type::TCP_IPV4
+            | hash_type::UDP_IPV4
+            | hash_type::TCP_IPV6
+            | hash_type::UDP_IPV6
+            | hash_type::TCP_IPV6_EX
+            | hash_type::UDP_IPV6_EX;
+        if ht & l4 != 0 {
+            skb.set_hash(oob.ppi[0].pkt_hash(), HashType::L4);
+        } else if ht != 0 {
+            skb.set_hash(oob.ppi[0].pkt_hash(), HashType::L3);
+        }
+        if f.rx_vlantag_present().into_bool() {
+            skb.put_vlan_tag(ETH_P_8021Q, f.rx_vlan_id().get() as u16);
+        }
+        skb.record_rx_queue(self.index as u16);
+        add(&c.rx_packets, 1);
+        add(&c.rx_bytes, u64::from(len));
+        let _ = napi.gro_receive(skb);
+    }
+}
+
+impl Poll for ChannelPoll {
+    fn poll(napi: NapiPoll<'_, Self>, budget: i32) -> i32 {
+        let ch = napi.context().data();
+        ch.poll_tx(&napi);
+        let done = ch.poll_rx(&napi, budget);
+        if done < budget && napi.complete_done(done) {
+            ch.arm_cqs();
+        }
+        done
+    }
+}
+
+/// Transmits `skb` on channel `ch` of `dev`.
+pub(crate) fn xmit(dev: &Device<Port>, ch: &Channel, skb: Skb) -> TxResult {
+    ch.data().xmit(dev, skb)
+}

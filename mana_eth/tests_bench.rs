@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! KUnit benchmark (figures for `scripts/bench-datapath.sh`, no timed assertion): packets per
+//! second through two linked ports of a software adapter, and device buffers allocated per
+//! packet in steady state.
+
+use kernel::{
+    netdev::{
+        rtnl_lock,
+        Registration, //
+    },
+    prelude::*,
+    time::{
+        delay::fsleep,
+        Delta,
+        Instant,
+        Monotonic, //
+    }, //
+};
+
+use mana_gdma::sw::{
+    SwAdapter,
+    SwConfig, //
+};
+
+use crate::{
+    port::{
+        Port,
+        Ports, //
+    },
+    tests_datapath::{
+        frame_skb,
+        IPPROTO_UDP, //
+    },
+};
+
+/// Packets each run sends.
+const PACKETS: u64 = 4000;
+/// Packets in flight at most (the sender waits for the receiver beyond that).
+const WINDOW: u64 = 256;
+
+/// Sends `PACKETS` UDP frames of `frame_len` bytes from `a` to `b`; returns packets per second.
+fn run(a: &Registration<Port>, b: &Registration<Port>, frame_len: usize) -> Result<u64> {
+    let payload = frame_len - 14 - 20 - 8;
+    let start_rx = b.data().rx_csum_ok();
+    let start = Instant::<Monotonic>::now();
+    for i in 0..PACKETS {
+        while i - (b.data().rx_csum_ok() - start_rx) >= WINDOW {
+            fsleep(Delta::from_micros(50));
+        }
+        let skb = frame_skb(
+            b.mac_address(),
+            a.mac_address(),
+            IPPROTO_UDP,
+            (i % 512) as u16 + 1000,
+            payload,
+        )?;
+        a.queue_xmit(skb)?;
+    }
+    let mut waited = 0;
+    while b.data().rx_csum_ok() - start_rx < PACKETS && waited < 10_000 {
+        fsleep(Delta::from_millis(1));
+        waited += 1;
+    }
+    let ns = start.elapsed().as_nanos().max(1) as u64;
+    let got = b.data().rx_csum_ok() - start_rx;
+    Ok(got * 1_000_000_000 / ns)
+}
+
+#[kunit_tests(mana_rs_eth_bench)]
+mod bench {
+    use super::*;
+
+    /// Prints figures; asserts only that the packets arrived.
+    #[test]
+    fn linked_ports_packets_per_second() -> Result {
+        let sw = SwAdapter::new(
+            SwConfig {
+                num_ports: 2,
+                max_queues: 4,
+                ..SwConfig::default()
+            },
+            false,
+        )?;
+        let ports = Ports::new(sw.adapter())?;
+        let (a, b) = (ports.get(0).ok_or(EINVAL)?, ports.get(1).ok_or(EINVAL)?);
+        {
+            let rtnl = rtnl_lock();
+            a.open(&rtnl)?;
+            b.open(&rtnl)?;
+        }
+        // Warm up, then measure: the device buffers the queues use are allocated at open only.
+        run(a, b, 64)?;
+        let buffers = sw.live_buffers();
+        let pps64 = run(a, b, 64)?;
+        let pps1500 = run(a, b, 1500)?;
+        let grown = sw.live_buffers() - buffers;
+        pr_info!("bench: mana linked ports frame=64 pps={}\n", pps64);
+        pr_info!("bench: mana linked ports frame=1500 pps={}\n", pps1500);
+        pr_info!(
+            "bench: mana device buffers allocated in steady state: {} for {} packets\n",
+            grown,
+            2 * PACKETS
+        );
+        {
+            let rtnl = rtnl_lock();
+            a.close(&rtnl);
+            b.close(&rtnl);
+        }
+        assert!(pps64 > 0 && pps1500 > 0);
+        assert_eq!(grown, 0);
+        Ok(())
+    }
+}

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Data-path benchmark (figures, not a test): packets per second of 64- and 1500-byte frames
+# sent by mana_eth on one port of a software adapter and received on its linked port (TX
+# through the device model, RSS, RX, NAPI, GRO), and device buffers allocated per packet in
+# steady state. Runs the KUnit suite mana_rs_eth_bench, which prints the figures and asserts
+# nothing timed. The kernel runs under QEMU TCG: compare figures of one boot with each other,
+# not with hardware.
+
+. "$(dirname "$0")/lib.sh"
+
+"$MANA_RS_REPO/scripts/setup.sh"
+MANA_RS_KUNIT_FILTER='mana_rs_eth_bench' "$MANA_RS_REPO/scripts/kunit.sh" >/dev/null || true
+grep -h 'bench: ' "$MANA_RS_CACHE/build/kunit/mana-rs-console.log" | sed 's/^.*bench: //'
