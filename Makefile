@@ -6,11 +6,15 @@
 
 export MANA_RS_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/mana-rs
 
-.PHONY: help setup test run lint bench-build clean-build
+.PHONY: help setup test e2e run shell demo lint bench-build clean-build
 
 help:
-	@echo "make run          build and boot the kernel with mana-rs in QEMU, show the drivers on a software adapter"
-	@echo "make test         build the KUnit kernel, run every suite in QEMU, print 'N passed, N failed'"
+	@echo "make run          boot the module kernel on a Debian root filesystem in QEMU, walk the end-to-end scenario"
+	@echo "make test         the KUnit suites and the end-to-end scenario in QEMU, print 'N passed, N failed'"
+	@echo "                  (MANA_RS_E2E=0 skips the end-to-end part)"
+	@echo "make e2e          only the end-to-end scenario, asserted, 'N passed, N failed'"
+	@echo "make shell        a root shell in the end-to-end guest"
+	@echo "make demo         boot the KUnit kernel into a busybox shell script: the drivers on a software adapter"
 	@echo "make lint         rustfmt, clippy and rustdoc over the crates, warnings as errors"
 	@echo "make bench-build  time a cold, a warm and an incremental 'make test'"
 	@echo "make setup        install the toolchain and fetch the kernel (the targets above do it too)"
@@ -21,7 +25,16 @@ setup:
 test: setup
 	@scripts/kunit.sh
 
+e2e: setup
+	@console=$$(scripts/e2e.sh test) && python3 scripts/ktap.py "$$console"
+
 run: setup
+	@scripts/e2e.sh run
+
+shell: setup
+	@scripts/e2e.sh shell
+
+demo: setup
 	@scripts/run.sh
 
 lint: setup

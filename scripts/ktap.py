@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-only
-"""Reads the console log of a KUnit boot and reports it.
+"""Reads the console log of a KUnit boot (and of the end-to-end boot, whose scenario prints KTAP
+too) and reports them.
 
 Prints each suite's result and every failed case with its diagnostics, then, as the last line,
 `N passed, N failed` (with `, N skipped` where any). Exits 1 if a case failed, the kernel
@@ -42,12 +43,12 @@ def parse(lines):
                 continue
         m = RESULT.match(stripped)
         if m:
-            status, _, name, directive, _ = m.groups()
+            status, _, name, directive, reason = m.groups()
             is_parent = children.get(depth + 1, 0) > 0
             children[depth + 1] = 0
             children[depth] = children.get(depth, 0) + 1
             results.append((depth, status == 'ok', name, directive == 'SKIP', is_parent,
-                            diag.pop(depth, [])))
+                            diag.pop(depth, []) + ([f'# SKIP{reason}'] if directive == 'SKIP' else [])))
             continue
         if stripped.startswith('# ') and not stripped.startswith('# Subtest'):
             diag.setdefault(depth, []).append(stripped)
@@ -56,38 +57,48 @@ def parse(lines):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('log')
+    ap.add_argument('logs', nargs='+', metavar='log',
+                    help='console logs; the first is the KUnit run, the others (the end-to-end '
+                         'run) are counted into the same summary')
     ap.add_argument('--expect', help='file listing the suites that must run')
     args = ap.parse_args()
-    with open(args.log, errors='replace') as f:
-        plan, results, problems = parse(f)
 
     passed = failed = skipped = 0
     errors = []
     suites = {}
-    for depth, ok, name, skip, is_parent, diag in results:
-        if depth == 0:
-            suites[name] = ok
-            print(f"{'ok' if ok else 'FAILED'}: suite {name}")
+    for index, log in enumerate(args.logs):
+        try:
+            with open(log, errors='replace') as f:
+                plan, results, problems = parse(f)
+        except OSError as e:
+            errors.append(f'cannot read {log}: {e.strerror}')
             continue
-        if is_parent:
-            continue
-        if skip:
-            skipped += 1
-        elif ok:
-            passed += 1
-        else:
-            failed += 1
-            print(f'  not ok: {name}')
-            for d in diag[-20:]:
-                print(f'    {d}')
-    top = [r for r in results if r[0] == 0]
-    if plan is None:
-        errors.append('no KTAP output: the kernel did not run KUnit (see the console log)')
-    elif len(top) < plan:
-        errors.append(f'the run stopped after {len(top)} of {plan} suites: crash or timeout')
-    for p in problems[:10]:
-        errors.append(f'kernel reported: {p}')
+        for depth, ok, name, skip, is_parent, diag in results:
+            if depth == 0:
+                suites[name] = ok
+                print(f"{'ok' if ok else 'FAILED'}: suite {name}")
+                continue
+            if is_parent:
+                continue
+            if skip:
+                skipped += 1
+                print(f'  skipped: {name} ({diag[-1][len("# SKIP"):].strip()})')
+            elif ok:
+                passed += 1
+            else:
+                failed += 1
+                print(f'  not ok: {name}')
+                for d in diag[-20:]:
+                    print(f'    {d}')
+        top = [r for r in results if r[0] == 0]
+        if plan is None:
+            errors.append('no KTAP output: the kernel did not run KUnit (see the console log)'
+                          if index == 0 else f'no KTAP output in {log}: the guest did not run')
+        elif len(top) < plan:
+            errors.append(f'the run stopped after {len(top)} of {plan} suites: crash or timeout'
+                          + (f' ({log})' if index else ''))
+        for p in problems[:10]:
+            errors.append(f'kernel reported: {p}' + (f' ({log})' if index else ''))
     if args.expect:
         with open(args.expect) as f:
             expected = [l.strip() for l in f if l.strip() and not l.startswith('#')]

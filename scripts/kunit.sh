@@ -7,7 +7,9 @@
 #
 # MANA_RS_KUNIT_FILTER=glob runs only the matching suites (e.g. 'mana_rs_shared_vport*').
 # MANA_RS_KUNIT_TIMEOUT=seconds bounds the boot (default 900).
-# MANA_RS_BUILD_ONLY=1 builds and stops (used by `make run`).
+# MANA_RS_BUILD_ONLY=1 builds and stops (used by `make demo`).
+# Then, unless MANA_RS_E2E=0 or a filter is set, the end-to-end scenario (scripts/e2e.sh test)
+# runs and its cases count into the same last line, "N passed, N failed".
 
 . "$(dirname "$0")/lib.sh"
 
@@ -59,7 +61,16 @@ rc=$?
 set -e
 info "QEMU ran $(( $(date +%s) - start )) s"
 [ $rc -eq 124 ] && echo "error: QEMU timed out after $timeout_s s (MANA_RS_KUNIT_TIMEOUT)" >&2
-python3 "$MANA_RS_REPO/scripts/ktap.py" "$console" "${expect[@]}" || {
+logs=("$console")
+if [ "${MANA_RS_E2E:-1}" != 0 ] && [ -z "${MANA_RS_KUNIT_FILTER:-}" ]; then
+	e2e_console=$MANA_RS_CACHE/build/e2e/console.log
+	rm -f "$e2e_console"
+	# Release the KUnit build lock: the end-to-end kernel is another build directory.
+	exec 9>&-
+	"$MANA_RS_REPO/scripts/e2e.sh" test > /dev/null || warn "the end-to-end run did not complete (see above)"
+	logs+=("$e2e_console")
+fi
+python3 "$MANA_RS_REPO/scripts/ktap.py" "${logs[@]}" "${expect[@]}" || {
 	echo "console log: $console" >&2
 	# Keep the summary line last on stdout.
 	exit 1

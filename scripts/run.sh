@@ -3,7 +3,8 @@
 #
 # Boots the mana-rs kernel in QEMU (TCG) with a small busybox userspace, creates a software
 # MANA adapter and shows the drivers bound to it. The kernel is the KUnit kernel of
-# `make test` (drivers built in); KUnit is switched off for this boot.
+# `make test` (drivers built in); KUnit is switched off for this boot. This is `make demo`;
+# `make run` walks the end-to-end scenario instead (scripts/e2e.sh).
 
 . "$(dirname "$0")/lib.sh"
 

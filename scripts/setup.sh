@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 
 DEB_PACKAGES=(gcc make flex bison bc libelf-dev libssl-dev cpio qemu-system-x86 python3 python3-pip
-	xz-utils curl ca-certificates busybox-static)
+	xz-utils curl ca-certificates busybox-static kmod)
 MIN_FREE_GB=8
 
 check_disk() {

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Builds the guest's root filesystem for the end-to-end scenario from the Debian packages of
+# tests/e2e/rootfs.list and their dependencies, resolved by apt against a private list and cache
+# directory (as scripts/kernel-source.sh does: the machine's apt sources are not touched), then
+# unpacked with dpkg-deb (no maintainer scripts run). Output, in $MANA_RS_CACHE/rootfs/<hash>
+# where <hash> is that of rootfs.list and of this script (so it is rebuilt only when they change):
+#   root/           the unpacked tree (merged /usr, busybox applets for what Debian lacks here)
+#   base.cpio.gz    root/ as an initramfs; scripts/e2e.sh appends the modules and tests to it
+#   sdk/            root/ plus the `sdk=` packages: headers and link libraries for tests/e2e/*.c
+#   manifest        the package versions used
+# $MANA_RS_CACHE/rootfs/current points at the newest one. Prints its path.
+
+. "$(dirname "$0")/lib.sh"
+
+list=$MANA_RS_REPO/tests/e2e/rootfs.list
+list_value() {
+	sed -n "s/^$1=//p" "$list"
+}
+suite=$(list_value suite)
+mirror=$(list_value mirror)
+read -r -a packages <<< "$(list_value packages)"
+read -r -a sdk_packages <<< "$(list_value sdk)"
+[ -n "$suite" ] && [ ${#packages[@]} -gt 0 ] || die "tests/e2e/rootfs.list needs suite= and packages="
+
+top=$MANA_RS_CACHE/rootfs
+# The key: the list without its comments, and this script (how the tree is assembled).
+hash=$({ grep -v '^#' "$list"; cat "$0"; } | sha256sum | cut -c1-16)
+out=$top/$hash
+if [ -f "$out/.done" ]; then
+	ln -sfn "$hash" "$top/current"
+	echo "$out"
+	exit 0
+fi
+
+mkdir -p "$top"
+exec 9> "$top/.lock"
+flock 9
+if [ -f "$out/.done" ]; then
+	ln -sfn "$hash" "$top/current"
+	echo "$out"
+	exit 0
+fi
+start=$(date +%s)
+
+# A private apt: its own sources, lists, archive cache and an empty dpkg status, so that apt
+# resolves the full dependency closure as for an empty system.
+apt_dir=$top/apt
+mkdir -p "$apt_dir/lists/partial" "$apt_dir/archives/partial" "$apt_dir/etc" "$apt_dir/state"
+: > "$apt_dir/state/status"
+keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+[ -f "$keyring" ] || die "$keyring not found: install the Debian package debian-archive-keyring"
+echo "deb [signed-by=$keyring] $mirror $suite main" > "$apt_dir/etc/sources.list"
+apt_opts=(
+	-o "APT::Architecture=amd64"
+	-o "APT::Architectures::=amd64"
+	-o "Dir::Etc::SourceList=$apt_dir/etc/sources.list"
+	-o "Dir::Etc::SourceParts=/dev/null"
+	-o "Dir::Etc::Preferences=/dev/null"
+	-o "Dir::Etc::PreferencesParts=/dev/null"
+	-o "Dir::State=$apt_dir/state"
+	-o "Dir::State::Lists=$apt_dir/lists"
+	-o "Dir::State::status=$apt_dir/state/status"
+	-o "Dir::Cache::Archives=$apt_dir/archives"
+	-o "Dir::Cache::pkgcache="
+	-o "Dir::Cache::srcpkgcache="
+	-o "Dir::Log=$apt_dir/state"
+	-o "APT::Sandbox::User=$(id -un)"
+	-o "Debug::NoLocking=1"
+)
+
+info "resolving the root filesystem's packages from Debian $suite"
+apt-get "${apt_opts[@]}" -qq update ||
+	die "cannot reach Debian's package archive ($mirror $suite): check the network or the apt proxy"
+
+# Prints "name version" of every package apt would install for $@ on an empty system.
+resolve() {
+	apt-get "${apt_opts[@]}" -s --no-install-recommends install "$@" 2> "$apt_dir/resolve.err" |
+		awk '$1 == "Inst" { gsub(/[()]/, "", $3); print $2, $3 }'
+	[ "${PIPESTATUS[0]}" -eq 0 ] || { cat "$apt_dir/resolve.err" >&2; die "apt cannot resolve: $*"; }
+}
+resolve "${packages[@]}" | sort > "$apt_dir/root.list"
+resolve "${packages[@]}" "${sdk_packages[@]}" | sort > "$apt_dir/sdk.list"
+
+# Only what the archive cache lacks (apt verifies what it downloads against the signed lists).
+missing=()
+while read -r name version; do
+	compgen -G "$apt_dir/archives/${name}_${version//:/%3a}_*.deb" > /dev/null || missing+=("$name=$version")
+done < "$apt_dir/sdk.list"
+if [ ${#missing[@]} -gt 0 ]; then
+	info "downloading ${#missing[@]} of $(wc -l < "$apt_dir/sdk.list") packages"
+	(cd "$apt_dir/archives" && apt-get "${apt_opts[@]}" -qq download "${missing[@]}") ||
+		die "downloading the root filesystem's packages failed"
+fi
+
+deb_path() {
+	local f
+	f=$(ls "$apt_dir/archives/${1}_${2//:/%3a}_"*.deb 2> /dev/null | head -n 1)
+	[ -n "$f" ] || die "downloaded package $1 $2 not found in $apt_dir/archives"
+	echo "$f"
+}
+
+# Unpacks the packages of list $1 into directory $2 (merged /usr, as Debian 13 is).
+unpack() {
+	local dir=$2 name version
+	mkdir -p "$dir"/usr/{bin,sbin,lib,lib64}
+	for d in bin sbin lib lib64; do ln -sfn "usr/$d" "$dir/$d"; done
+	while read -r name version; do
+		dpkg-deb --fsys-tarfile "$(deb_path "$name" "$version")" |
+			tar -x --keep-directory-symlink -C "$dir" ||
+			die "unpacking $name $version failed"
+	done < "$1"
+}
+
+rm -rf "$out.tmp"
+mkdir -p "$out.tmp"
+root=$out.tmp/root
+unpack "$apt_dir/root.list" "$root"
+unpack "$apt_dir/sdk.list" "$out.tmp/sdk"
+
+# What the guest does not need.
+rm -rf "$root"/usr/share/{doc,man,info,locale,lintian,bug,bash-completion,zsh} "$root"/usr/lib/udev
+# /bin/sh is dash (its package leaves the link to its maintainer script): Debian's busybox ash
+# runs its own applets in preference to PATH, so `ip` in it would not be iproute2's.
+[ -x "$root/usr/bin/dash" ] || die "the root filesystem lacks dash"
+ln -sfn dash "$root/usr/bin/sh"
+# busybox applets for the commands Debian's packages here do not provide (mount, ps, sed, ...);
+# Debian's own tools keep their place.
+busybox=$root/usr/bin/busybox
+[ -x "$busybox" ] || die "busybox-static did not provide /usr/bin/busybox"
+"$busybox" --list-full | while IFS= read -r applet; do
+	p=$root/$applet
+	[ -e "$p" ] || [ -L "$p" ] || ln -s /usr/bin/busybox "$p"
+done
+# Users: root and an unprivileged one (uid 1000) for the CAP_NET_RAW checks.
+mkdir -p "$root"/{etc,proc,sys,dev,tmp,run,root,home/user}
+chmod 1777 "$root/tmp"
+cp "$root/usr/share/base-passwd/passwd.master" "$root/etc/passwd"
+cp "$root/usr/share/base-passwd/group.master" "$root/etc/group"
+sed -i 's#^root:[^:]*:#root::#' "$root/etc/passwd"
+echo 'user:x:1000:1000:unprivileged e2e user:/home/user:/bin/sh' >> "$root/etc/passwd"
+echo 'user:x:1000:' >> "$root/etc/group"
+echo 'mana-e2e' > "$root/etc/hostname"
+[ -e "$root/etc/os-release" ] || printf 'PRETTY_NAME="Debian %s (packages of tests/e2e/rootfs.list)"\nVERSION_CODENAME=%s\n' "$suite" "$suite" > "$root/etc/os-release"
+[ -e "$root/etc/ld.so.conf" ] || echo 'include /etc/ld.so.conf.d/*.conf' > "$root/etc/ld.so.conf"
+ldconfig -r "$root" 2> /dev/null || warn "ldconfig -r failed: the guest falls back to ld.so's default paths"
+[ -e "$root/lib64/ld-linux-x86-64.so.2" ] || die "the root filesystem has no /lib64/ld-linux-x86-64.so.2"
+for tool in ip ethtool modprobe ibv_devinfo ping setpriv su; do
+	found=
+	for d in usr/bin usr/sbin; do [ -e "$root/$d/$tool" ] && found=1; done
+	[ -n "$found" ] || die "the root filesystem lacks $tool: add its package to tests/e2e/rootfs.list"
+done
+[ -e "$root/etc/libibverbs.d/mana.driver" ] || die "the root filesystem lacks libmana (ibverbs-providers)"
+
+(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -1) > "$out.tmp/base.cpio.gz"
+{
+	echo "# Debian $suite ($mirror), resolved $(date -u +%Y-%m-%dT%H:%MZ)"
+	cat "$apt_dir/root.list"
+	echo "# sdk only:"
+	comm -13 "$apt_dir/root.list" "$apt_dir/sdk.list"
+} > "$out.tmp/manifest"
+touch "$out.tmp/.done"
+rm -rf "$out" && mv "$out.tmp" "$out"
+ln -sfn "$hash" "$top/current"
+# Root filesystems of older package lists, and downloaded packages no list uses any more.
+find "$top" -mindepth 1 -maxdepth 1 -type d ! -name apt ! -name "$hash" -exec rm -rf {} +
+apt-get "${apt_opts[@]}" -qq autoclean > /dev/null 2>&1 || true
+info "root filesystem built in $(( $(date +%s) - start )) s: $(du -sh "$out/root" | cut -f1) unpacked, $(du -h "$out/base.cpio.gz" | cut -f1) compressed ($out)"
+echo "$out"

@@ -1,0 +1,486 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# The end-to-end scenario of mana-rs, run inside the QEMU guest that scripts/e2e.sh boots: the
+# module kernel (mana_gdma, mana_eth, mana_rdma as modules) on a root filesystem of Debian
+# packages (iproute2, ethtool, kmod, rdma-core's libibverbs + libmana), with raw_qp
+# (tests/e2e/raw_qp.c) creating QPs the way DPDK's MANA PMD does.
+#
+#   scenario.sh run    the seed scenario as a transcript: each command, its output, its status,
+#                      and whether it did what the scenario expects
+#   scenario.sh test   the same steps plus the checks below, as KTAP (suite mana_rs_e2e, one case
+#                      per assertion) for scripts/ktap.py, then the kernel log
+#
+# Seed scenario: load the software device and the drivers -> ip link shows eth0, ibv_devinfo
+# shows manae_0 -> ip link set eth0 up -> a RAW QP gets EBUSY and the kernel log names the owner
+# -> ip link set eth0 down -> the QP is created and held -> ip link set eth0 up fails with
+# "Device or resource busy" -> the QP is destroyed -> up works -> ping across the two linked
+# ports of the software adapter, each in its own network namespace.
+# Test mode adds: CAP_NET_RAW (EPERM for an unprivileged user and for root without it); RAW QP
+# create/destroy leaves admin state and carrier alone; an MTU change on an up interface while
+# another process loops on RAW QP creation; rmmod with QPs open; no leak after unloading.
+
+MODE=${1:-run}
+SW=/sys/kernel/debug/mana_gdma
+VPORT0=$SW/adapter0/vport0
+OUT=/tmp/step.out
+N=0
+FAILED=0
+PASSED=0
+PENDING=0
+
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin
+
+# --- transcript and assertions ---------------------------------------------------------------
+
+say() {
+	echo "$@"
+}
+
+section() {
+	echo
+	echo "=== $* ==="
+}
+
+# step CMD: prints "$ CMD", runs it, prints its output (indented) and exit status.
+# Sets RC, and leaves the output in $OUT.
+step() {
+	echo
+	echo "\$ $*"
+	DMESG_MARK=$(dmesg | wc -l)
+	sh -c "$*" > "$OUT" 2>&1
+	RC=$?
+	sed 's/^/  /' "$OUT"
+	echo "  [exit status $RC]"
+	return 0
+}
+
+# show_dmesg: the last kernel log lines, as a transcript step that keeps the previous step's
+# mark, so that dmesg_has still looks at what that step logged.
+show_dmesg() {
+	echo
+	echo "\$ dmesg | tail -n 3"
+	dmesg | tail -n 3 | sed 's/^/  /'
+}
+
+# The kernel log lines since the last step began.
+dmesg_new() {
+	dmesg | tail -n +"$((DMESG_MARK + 1))" | sed 's/^\[[^]]*\] //'
+}
+
+# expect NAME DESCRIPTION TEST...: asserts TEST (a command; status 0 = as expected).
+expect() {
+	name=$1
+	desc=$2
+	shift 2
+	N=$((N + 1))
+	if "$@" > /tmp/expect.out 2>&1; then
+		PASSED=$((PASSED + 1))
+		if [ "$MODE" = test ]; then
+			echo "    ok $N $name"
+		else
+			echo "  -> as expected: $desc"
+		fi
+		if pending=$(pending_reason "$name"); then
+			echo "    # $name passes now: drop it from tests/e2e/pending"
+		fi
+	elif pending=$(pending_reason "$name"); then
+		PENDING=$((PENDING + 1))
+		if [ "$MODE" = test ]; then
+			echo "    # $name: expected $desc"
+			sed 's/^/    # /' /tmp/expect.out | tail -n 10
+			echo "    not ok $N $name # SKIP pending: $pending"
+		else
+			echo "  -> NOT YET as expected: $desc"
+			echo "     (pending: $pending)"
+			sed 's/^/     /' /tmp/expect.out | tail -n 10
+		fi
+	else
+		FAILED=$((FAILED + 1))
+		if [ "$MODE" = test ]; then
+			echo "    # $name: expected $desc"
+			sed 's/^/    # /' /tmp/expect.out | tail -n 10
+			echo "    not ok $N $name"
+		else
+			echo "  -> NOT as expected: $desc"
+			sed 's/^/     /' /tmp/expect.out | tail -n 10
+		fi
+	fi
+}
+
+# pending_reason CASE: prints why CASE is listed in tests/e2e/pending (status 1 if it is not,
+# or if mana_e2e_strict=1 is on the kernel command line).
+pending_reason() {
+	[ -f /e2e/pending ] || return 1
+	grep -qw 'mana_e2e_strict=1' /proc/cmdline && return 1
+	r=$(sed -n "s/^$1 //p" /e2e/pending)
+	[ -n "$r" ] && echo "$r"
+}
+
+rc_is() {
+	[ "$RC" -eq "$1" ] || { echo "exit status $RC, not $1"; return 1; }
+}
+
+rc_not() {
+	[ "$RC" -ne "$1" ] || { echo "exit status $RC"; return 1; }
+}
+
+out_has() {
+	grep -qE "$1" "$OUT" || { echo "output lacks /$1/:"; tail -n 5 "$OUT"; return 1; }
+}
+
+out_lacks() {
+	! grep -E "$1" "$OUT" || { echo "output has /$1/"; return 1; }
+}
+
+dmesg_has() {
+	dmesg_new | grep -qE "$1" || { echo "kernel log since the step lacks /$1/:"; dmesg_new | tail -n 5; return 1; }
+}
+
+file_has() {
+	grep -qE "$2" "$1" || { echo "$1 lacks /$2/:"; tail -n 5 "$1" 2> /dev/null; return 1; }
+}
+
+owner_is() {
+	o=$(cat "$VPORT0" 2> /dev/null)
+	echo "$o" | grep -qE "^$1" || { echo "vport0 owner is '$o', not /$1/"; return 1; }
+}
+
+rc_le() {
+	[ "$RC" -le "$1" ] || { echo "exit status $RC"; return 1; }
+}
+
+no_ib_device() {
+	[ ! -e "/sys/class/infiniband/$1" ] || { echo "/sys/class/infiniband/$1 is still there"; return 1; }
+}
+
+# if_held CHECK ARGS...: CHECK, but only meaningful (and passing) if raw_qp held its QPs.
+if_held() {
+	held - && "$@"
+}
+
+both() {
+	"$1" "$2" && "$3" "$4"
+}
+
+# --- raw_qp in the background ------------------------------------------------------------------
+
+# hold_start FILE ARGS...: starts `raw_qp ARGS hold` and waits until it holds its QPs or exits.
+hold_start() {
+	HOLD_OUT=$1
+	shift
+	echo
+	echo "\$ raw_qp${*:+ $*} hold &"
+	DMESG_MARK=$(dmesg | wc -l)
+	raw_qp "$@" hold > "$HOLD_OUT" 2>&1 < /dev/null &
+	HOLD_PID=$!
+	i=0
+	while [ $i -lt 600 ] && kill -0 "$HOLD_PID" 2> /dev/null && ! grep -q '^holding' "$HOLD_OUT"; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	sed 's/^/  /' "$HOLD_OUT"
+	cp "$HOLD_OUT" "$OUT"
+	HELD=0
+	grep -q '^holding' "$HOLD_OUT" && HELD=1
+	if kill -0 "$HOLD_PID" 2> /dev/null; then
+		echo "  [running as pid $HOLD_PID]"
+	else
+		wait "$HOLD_PID"
+		echo "  [exit status $?]"
+		HOLD_PID=
+	fi
+}
+
+# hold_stop: SIGTERM to the holder (it destroys its objects and exits); RC is its status.
+hold_stop() {
+	echo
+	if [ -z "$HOLD_PID" ]; then
+		echo "\$ # no raw_qp is holding QPs"
+		RC=1
+		: > "$OUT"
+		return
+	fi
+	echo "\$ kill -TERM $HOLD_PID; wait $HOLD_PID   # raw_qp destroys its QPs and exits"
+	DMESG_MARK=$(dmesg | wc -l)
+	lines=$(wc -l < "$HOLD_OUT")
+	kill -TERM "$HOLD_PID"
+	wait "$HOLD_PID"
+	RC=$?
+	HOLD_PID=
+	tail -n +"$((lines + 1))" "$HOLD_OUT" > "$OUT"
+	sed 's/^/  /' "$OUT"
+	echo "  [exit status $RC]"
+}
+
+# held -: the last hold_start got its QPs (for checks that mean nothing without them).
+held() {
+	[ "${HELD:-0}" -eq 1 ] || { echo "raw_qp held no QPs, so this says nothing"; return 1; }
+}
+
+# Puts eth0 back down and ends any holder, so that a failed step does not cascade.
+reset_state() {
+	[ -z "$HOLD_PID" ] || { kill -TERM "$HOLD_PID"; wait "$HOLD_PID"; HOLD_PID=; }
+	ip link set dev eth0 down 2> /dev/null
+}
+
+link_state() {
+	# Admin flags, operstate and carrier counters of $1, one line, for before/after comparisons.
+	printf '%s flags=%s operstate=%s carrier_changes=%s\n' "$1" \
+		"$(cat /sys/class/net/$1/flags 2> /dev/null)" "$(cat /sys/class/net/$1/operstate 2> /dev/null)" \
+		"$(cat /sys/class/net/$1/carrier_changes 2> /dev/null)"
+}
+
+same_state() {
+	case "$1" in *"flags=0x"*" carrier_changes="[0-9]*) ;; *) echo "no such interface: $1"; return 1 ;; esac
+	[ "$1" = "$2" ] || { echo "before: $1"; echo "after:  $2"; return 1; }
+}
+
+both_same() {
+	same_state "$1" "$2" && same_state "$1" "$3"
+}
+
+# The IFF_UP bit of $1's flags (0 when the interface is missing).
+is_up() {
+	f=$(cat /sys/class/net/$1/flags 2> /dev/null) || return 1
+	[ $((f & 1)) -eq 1 ]
+}
+
+# --- the scenario --------------------------------------------------------------------------------
+
+if [ "$MODE" = test ]; then
+	echo "KTAP version 1"
+	echo "1..1"
+	echo "    KTAP version 1"
+	echo "    # Subtest: mana_rs_e2e"
+fi
+
+section "mana-rs end to end, kernel $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME") userspace"
+
+section "load the software MANA device and the drivers, as on an Azure VM"
+step modprobe mana_gdma sw_adapters=1 sw_ports=2
+expect modprobe_mana_gdma "mana_gdma loads with a software adapter of two ports" rc_is 0
+step 'grep -h MODALIAS= /sys/bus/auxiliary/devices/*/uevent'
+expect aux_devices "mana_gdma offers an auxiliary device per client" \
+	both out_has '^MODALIAS=auxiliary:mana_gdma.eth$' out_has '^MODALIAS=auxiliary:mana_gdma.rdma$'
+# What udev does on an Azure VM: load the driver of each new device's MODALIAS.
+step 'modprobe -a $(sed -n "s/^MODALIAS=//p" /sys/bus/auxiliary/devices/*/uevent)'
+expect modprobe_aliases "the modaliases load mana_eth and mana_rdma" rc_is 0
+step 'for d in /sys/bus/auxiliary/devices/*; do drv=$(readlink $d/driver); echo "${d##*/} -> ${drv##*/}"; done'
+expect drivers_bound "both clients are bound" \
+	both out_has '^mana_gdma.eth.0 -> mana_eth' out_has '^mana_gdma.rdma.0 -> mana_rdma'
+step 'lsmod | grep -E "^mana_"'
+expect lsmod "the three modules are listed" both out_has '^mana_gdma ' out_has '^mana_rdma '
+
+section "the interfaces and the RDMA device"
+step ip link show
+expect ip_link_eth0 "ip link shows eth0 and eth1" both out_has ': eth0: ' out_has ': eth1: '
+step ethtool -i eth0
+expect ethtool_driver "ethtool names the driver mana_eth" out_has '^driver: mana_eth'
+step ls /sys/class/infiniband/ /sys/class/infiniband_verbs/ /dev/infiniband/
+expect uverbs_node "manae_0 has a uverbs device (ib_uverbs binds devices that offer user contexts)" \
+	both out_has '^manae_0' out_has '^uverbs0'
+step ibv_devices
+expect ibv_devices "ibv_devices lists manae_0" out_has 'manae_0'
+step ibv_devinfo -d manae_0
+expect ibv_devinfo "ibv_devinfo shows manae_0 with its two Ethernet ports" \
+	both rc_is 0 out_has 'hca_id:[[:space:]]+manae_0'
+step 'for l in /sys/class/infiniband/manae_0/device /sys/class/net/eth0/device /sys/class/net/eth1/device; do echo "$l -> $(readlink -f $l)"; done;
+	for n in /sys/class/infiniband/manae_0/device/net/*; do [ -e $n ] && echo "${n##*/} dev_port $(cat $n/dev_port) address $(cat $n/address)"; done'
+expect dpdk_port_map "DPDK's port lookup works: <ibdev>/device/net/ holds eth0 with dev_port 0 (IB port 1) and eth1 with dev_port 1" \
+	both out_has '^eth0 dev_port 0 address ' out_has '^eth1 dev_port 1 address '
+step raw_qp -t 0 -r 0 once
+expect dpdk_device_check "raw_qp opens manae_0, and DPDK's probe would take it (vendor_part_id, raw_packet_caps)" \
+	both rc_is 0 out_has '^check_device as DPDK.s probe: ok'
+step cat "$VPORT0"
+expect vport_free "vport 0 starts free" owner_is free
+
+section "Ethernet owns the vport: a RAW QP gets EBUSY"
+step ip link set dev eth0 up
+expect link_up "ip link set eth0 up works" rc_is 0
+step cat "$VPORT0"
+expect vport_ethernet "debugfs shows the owner: ethernet eth0" owner_is 'ethernet eth0'
+step raw_qp once
+expect raw_qp_ebusy "raw_qp fails with EBUSY at the first RAW QP" \
+	both rc_not 0 out_has '^create_qp tx0: EBUSY'
+show_dmesg
+expect dmesg_names_netdev "the kernel log names the owner and the remedy" \
+	dmesg_has "vport 0 is held by netdev eth0.*ip link set eth0 down"
+expect still_up_after_ebusy "eth0 is still up" owner_is 'ethernet eth0'
+
+section "ip link set down: the vport is free, a RAW QP can be created and held"
+step ip link set dev eth0 down
+expect link_down "ip link set eth0 down works" rc_is 0
+step cat "$VPORT0"
+expect vport_free_after_down "the vport is free again" owner_is free
+hold_start /tmp/hold1.out
+expect raw_qp_holds "raw_qp creates its QPs (TX RAW QP, RX WQ and RSS QP) and holds them" \
+	file_has /tmp/hold1.out '^holding'
+step cat "$VPORT0"
+expect vport_rdma "debugfs shows the owner: rdma pd N qps K" owner_is 'rdma pd'
+
+section "RDMA owns the vport: ip link set up gets EBUSY"
+step ip link set dev eth0 up
+expect link_up_ebusy "ip link set eth0 up fails with 'Device or resource busy'" \
+	both rc_not 0 out_has 'Device or resource busy'
+show_dmesg
+expect dmesg_names_rdma "the kernel log names the owner and the remedy" \
+	dmesg_has "vport 0 is held by RDMA.*destroy the raw QPs before ip link set eth0 up"
+step ip link show dev eth0
+expect still_down "eth0 stays down" both rc_is 0 out_lacks '<[^>]*[,<]UP[,>]'
+is_up eth0 && ip link set dev eth0 down	# (only when that failed: keep the next steps meaningful)
+
+section "the QPs are destroyed: up works again"
+hold_stop
+expect raw_qp_destroyed "raw_qp destroys its QPs and exits 0" both rc_is 0 out_has '^hold: done'
+step cat "$VPORT0"
+expect vport_free_after_destroy "the vport is free" owner_is free
+step ip link set dev eth0 up
+expect link_up_after_destroy "ip link set eth0 up works" rc_is 0
+step ip -o link show dev eth0
+expect link_up_state "eth0 is UP" out_has '<[^>]*UP'
+step ethtool eth0
+expect ethtool_link "ethtool reports the link" out_has 'Link detected: yes'
+reset_state
+
+section "ping across the two linked ports of the software adapter, one network namespace each"
+step 'ip netns add left && ip netns add right && ip link set dev eth0 netns left && ip link set dev eth1 netns right'
+expect netns "each port moves into its own network namespace" rc_is 0
+step 'ip -n left addr add 192.0.2.1/24 dev eth0 && ip -n right addr add 192.0.2.2/24 dev eth1 &&
+	ip -n left link set dev eth0 up && ip -n right link set dev eth1 up && ip -n left -br addr && ip -n right -br addr'
+expect netns_up "both ports are up with an address" rc_is 0
+# The carrier comes from the device's link event, a moment after open.
+step 'for i in 1 2 3 4 5 6 7 8 9 10; do
+		[ "$(ip netns exec left cat /sys/class/net/eth0/carrier)$(ip netns exec right cat /sys/class/net/eth1/carrier)" = 11 ] && break
+		sleep 1
+	done; ip -n left -o link show dev eth0; ip -n right -o link show dev eth1'
+expect netns_carrier "both ports have a carrier" out_lacks 'NO-CARRIER'
+step ip netns exec left ping -c 3 -W 5 192.0.2.2
+expect ping "ping from eth0 (left) reaches eth1 (right)" both rc_is 0 out_has ' 0% packet loss'
+step 'ip -n left link set dev eth0 down; ip -n right link set dev eth1 down;
+	ip -n left link set dev eth0 netns 1 && ip -n right link set dev eth1 netns 1 && ip netns del left && ip netns del right'
+expect netns_back "both ports come back to the initial namespace" rc_is 0
+ip addr flush dev eth0 2> /dev/null
+ip addr flush dev eth1 2> /dev/null
+
+if [ "$MODE" = test ]; then
+	section "a RAW QP needs CAP_NET_RAW"
+	reset_state
+	step setpriv --reuid=1000 --regid=1000 --clear-groups --inh-caps=-all raw_qp once
+	expect raw_qp_eperm_user "an unprivileged user gets EPERM at the RAW QP" \
+		both rc_not 0 out_has '^create_qp tx0: EPERM'
+	step setpriv --bounding-set=-net_raw --inh-caps=-net_raw raw_qp once
+	expect raw_qp_eperm_root "root without CAP_NET_RAW gets EPERM at the RAW QP" \
+		both rc_not 0 out_has '^create_qp tx0: EPERM'
+	step cat "$VPORT0"
+	expect vport_free_after_eperm "the refused QPs took nothing" owner_is free
+	step setpriv --reuid=1000 --regid=1000 --clear-groups --inh-caps=-all ip link set dev eth0 up
+	expect link_up_eperm_user "and an unprivileged user cannot bring eth0 up either" rc_not 0
+
+	section "RAW QP create/destroy leaves the interface's admin state and carrier alone"
+	reset_state
+	# eth1 (the other port) stays up throughout: RDMA on port 1 must not touch it either.
+	ip link set dev eth1 up
+	sleep 1
+	before=$(link_state eth0)
+	before1=$(link_state eth1)
+	step 'for i in eth0 eth1; do echo "$i: flags $(cat /sys/class/net/$i/flags) operstate $(cat /sys/class/net/$i/operstate) carrier_changes $(cat /sys/class/net/$i/carrier_changes)"; done'
+	expect link_state_before "eth0 is there, down; eth1 is up" \
+		both out_has '^eth0: flags 0x1002 ' out_has '^eth1: flags 0x1[0-9a-f]*[13579bdf] '
+	hold_start /tmp/hold2.out
+	expect raw_qp_holds_2 "raw_qp holds its QPs" file_has /tmp/hold2.out '^holding'
+	during=$(link_state eth0)
+	during1=$(link_state eth1)
+	hold_stop
+	expect raw_qp_destroyed_2 "raw_qp destroys its QPs" rc_is 0
+	sleep 1
+	after=$(link_state eth0)
+	after1=$(link_state eth1)
+	step 'for i in eth0 eth1; do echo "$i: flags $(cat /sys/class/net/$i/flags) operstate $(cat /sys/class/net/$i/operstate) carrier_changes $(cat /sys/class/net/$i/carrier_changes)"; done'
+	expect state_during_hold "eth0's admin state and carrier unchanged while RDMA holds the vport" \
+		if_held same_state "$before" "$during"
+	expect state_after_destroy "eth0's admin state and carrier unchanged after the QPs are destroyed (no flap)" \
+		if_held same_state "$before" "$after"
+	expect other_port_untouched "eth1 (the other port) unchanged through it all" \
+		if_held both_same "$before1" "$during1" "$after1"
+	ip link set dev eth1 down
+	step ip -o link show dev eth0
+	expect still_down_2 "eth0 was not brought up behind the user's back" \
+		both rc_is 0 out_lacks '<[^>]*[,<]UP[,>]'
+
+	section "an MTU change on an up interface while another process loops on RAW QP creation"
+	reset_state
+	step ip link set dev eth0 up
+	expect link_up_for_mtu "eth0 is up" rc_is 0
+	echo
+	echo "\$ raw_qp loop > /tmp/loop.out &"
+	raw_qp loop > /tmp/loop.out 2>&1 < /dev/null &
+	LOOP_PID=$!
+	sleep 1
+	mtu_ok=0
+	up_ok=0
+	for i in 1 2 3 4 5; do
+		for mtu in 1400 1500; do
+			echo "\$ ip link set dev eth0 mtu $mtu"
+			ip link set dev eth0 mtu $mtu > /tmp/mtu.out 2>&1 && mtu_ok=$((mtu_ok + 1))
+			is_up eth0 && up_ok=$((up_ok + 1)) && echo "  eth0 is up" >> /tmp/mtu.out
+			sed 's/^/  /' /tmp/mtu.out
+		done
+	done
+	step "echo \"$mtu_ok of 10 MTU changes succeeded; eth0 was up after $up_ok of them\""
+	expect mtu_changes "every MTU change on the up interface succeeds" [ "$mtu_ok" -eq 10 ]
+	expect mtu_stays_up "eth0 stays up through every MTU change" [ "$up_ok" -eq 10 ]
+	kill -TERM "$LOOP_PID"
+	wait "$LOOP_PID"
+	step 'cat /tmp/loop.out; ip -o link show dev eth0; cat '"$VPORT0"
+	expect loop_all_ebusy "every RAW QP creation of the loop got EBUSY, none slipped in" \
+		both out_has '^loop: [1-9][0-9]* attempts, 0 created, EBUSY x[1-9][0-9]*$' owner_is 'ethernet eth0'
+	expect mtu_final "eth0 is up with MTU 1500" out_has 'UP[^>]*> mtu 1500 '
+	reset_state
+
+	section "rmmod with QPs open"
+	hold_start /tmp/hold3.out
+	expect raw_qp_holds_3 "raw_qp holds its QPs" file_has /tmp/hold3.out '^holding'
+	step rmmod mana_rdma
+	RMMOD_RC=$RC
+	if [ "$RMMOD_RC" -ne 0 ]; then
+		expect rmmod_refused "rmmod mana_rdma is refused while QPs are open" \
+			if_held out_has 'in use|busy|Busy'
+	else
+		expect rmmod_handled "rmmod mana_rdma with QPs open: the device goes away" \
+			if_held no_ib_device manae_0
+		step cat "$VPORT0"
+		expect vport_free_on_removal "removing the RDMA device ends its lease at once, before the process exits" \
+			if_held owner_is free
+	fi
+	hold_stop
+	expect raw_qp_after_rmmod "raw_qp ends without a crash (exit status 0 or 1)" if_held rc_le 1
+	step cat "$VPORT0"
+	expect vport_free_after_rmmod "the vport is free" owner_is free
+	step 'lsmod | grep -q "^mana_rdma " && rmmod mana_rdma; rmmod mana_eth && rmmod mana_gdma && lsmod'
+	expect rmmod_all "then every module unloads" both rc_is 0 out_lacks '^mana_'
+	step 'modprobe mana_gdma sw_adapters=1 && modprobe mana_eth && modprobe mana_rdma && ls /sys/class/net /sys/class/infiniband'
+	expect reload "and loads again" both rc_is 0 out_has manae_0
+	step 'rmmod mana_rdma mana_eth mana_gdma'
+	expect rmmod_again "and unloads again" rc_is 0
+
+	section "no leaks"
+	if [ -e /sys/kernel/debug/kmemleak ]; then
+		# Objects younger than 5 s are not reported: scan, wait, scan again.
+		step 'echo scan > /sys/kernel/debug/kmemleak; sleep 6; echo scan > /sys/kernel/debug/kmemleak;
+			grep -c "^unreferenced" /sys/kernel/debug/kmemleak'
+		expect kmemleak "kmemleak finds no leak" out_has '^0$'
+		[ "$RC" -eq 0 ] && sed -n '1,60p' /sys/kernel/debug/kmemleak | sed 's/^/    # /'
+	fi
+
+	echo
+	echo "# dmesg of the end-to-end guest:"
+	dmesg | sed 's/^/# /'
+	if [ "$FAILED" -eq 0 ]; then
+		echo "ok 1 mana_rs_e2e"
+	else
+		echo "not ok 1 mana_rs_e2e"
+	fi
+fi
+
+section "done: $PASSED steps as expected, $FAILED not, $PENDING pending (tests/e2e/pending)"
