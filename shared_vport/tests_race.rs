@@ -172,9 +172,11 @@ mod tests {
         assert_eq!(race.errors.load(Relaxed), 0);
         assert!(attempts >= 100_000);
         assert_eq!(grants + race.busy.load(Relaxed), attempts);
-        // The vport changed hands between identities: the threads really raced.
+        // The threads really met: the vport changed hands between identities, or takes were
+        // refused while another identity held it. (Under TCG one thread can win every round
+        // while the others only see EBUSY, so two winners alone is not a sound check.)
         let winners = race.grants.iter().filter(|g| g.load(Relaxed) > 0).count();
-        assert!(winners >= 2);
+        assert!(winners >= 2 || race.busy.load(Relaxed) > 0);
         let vport = race.table.get(0)?;
         assert_eq!(vport.refusals(), race.busy.load(Relaxed));
         assert!(owner_is(&race.table, 0, "free"));
