@@ -800,9 +800,16 @@ fn create_rss_qp(
         )?;
     }
     resp.num_entries = queues.len() as u64;
-    // Dropping the lease on a failure below disables steering again before the queues go.
-    adapter.enable_rx_steering(vport, &objects, &key)?;
-    udata.respond(&resp)?;
+    let steered = adapter
+        .enable_rx_steering(vport, &objects, &key)
+        .and_then(|()| udata.respond(&resp));
+    if let Err(e) = steered {
+        // The lease first: it turns steering off, then the receive queues may go (locals
+        // would drop the other way round).
+        drop(lease);
+        drop(queues);
+        return Err(e);
+    }
     binding.qps += 1;
     Ok(IbQp {
         _lease: lease,
