@@ -432,18 +432,7 @@ pub(crate) fn create_wq(
     let uctx = user_context(dev, ctx, "a WQ")?;
     let udata = udata.ok_or(EINVAL)?;
     let req: CreateWq = udata.read_in(size_of::<CreateWq>())?;
-    let max = dev.data().get_ref().caps().max_qp_wr;
-    if attr.max_wr() > max || attr.max_sge() > MAX_RX_SGE {
-        pr_err!(
-            "{}: a WQ of {} requests of {} SGEs: at most {} of {}\n",
-            &*dev.name(),
-            attr.max_wr(),
-            attr.max_sge(),
-            max,
-            MAX_RX_SGE
-        );
-        return Err(EINVAL);
-    }
+    check_queue_limits(dev, "a WQ", (attr.max_wr(), attr.max_sge()), MAX_RX_SGE)?;
     let buf = SharedQueue::new(UserQueue::new(dev, req.wq_buf_addr, req.wq_buf_size, "WQ")?)?;
     udata.respond_empty()?;
     Ok(IbWq { ctx: uctx.id, buf })
@@ -556,6 +545,47 @@ pub(crate) struct IbQp {
     _kind: QpKindData,
 }
 
+/// Checks the `(work requests, SGEs)` a queue asks for against the device's limits.
+fn check_queue_limits(
+    dev: &rdma::Device<ManaIb>,
+    what: &str,
+    (wr, sge): (u32, u32),
+    max_sge: u32,
+) -> Result {
+    let max_wr = dev.data().get_ref().caps().max_qp_wr;
+    if wr > max_wr || sge > max_sge {
+        pr_err!(
+            "{}: {} of {} requests of {} SGEs: at most {} of {}\n",
+            &*dev.name(),
+            what,
+            wr,
+            sge,
+            max_wr,
+            max_sge
+        );
+        return Err(EINVAL);
+    }
+    Ok(())
+}
+
+/// Takes `vport` for a `kind` QP of `pd`, transmitting through the context's doorbell page.
+fn take_vport(
+    adapter: &Adapter,
+    vport: u32,
+    kind: QpKind,
+    pd: &IbPd,
+    uctx: &IbUcontext,
+) -> Result<RdmaLease> {
+    adapter.vports().take_rdma(
+        vport,
+        kind,
+        VportTx {
+            pd: pd.pdn(),
+            doorbell: uctx.doorbell()?,
+        },
+    )
+}
+
 /// Reads the port of a QP request: 1..=ports, the vport is `port - 1`.
 fn vport_of_port(dev: &rdma::Device<ManaIb>, port: u32) -> Result<u32> {
     let ports = adapter(dev).ports().len() as u32;
@@ -619,18 +649,12 @@ fn create_raw_qp(
     udata: &UData,
 ) -> Result<IbQp> {
     let req: CreateQp = udata.read_in(size_of::<CreateQp>())?;
-    let max = dev.data().get_ref().caps().max_qp_wr;
-    if attr.max_send_wr() > max || attr.max_send_sge() > MAX_TX_SGE {
-        pr_err!(
-            "{}: a send queue of {} requests of {} SGEs: at most {} of {}\n",
-            &*dev.name(),
-            attr.max_send_wr(),
-            attr.max_send_sge(),
-            max,
-            MAX_TX_SGE
-        );
-        return Err(EINVAL);
-    }
+    check_queue_limits(
+        dev,
+        "a send queue",
+        (attr.max_send_wr(), attr.max_send_sge()),
+        MAX_TX_SGE,
+    )?;
     let vport = vport_of_port(dev, req.port)?;
     let Some(send_cq) = attr.send_cq() else {
         pr_err!("{}: a raw packet QP needs a send CQ\n", &*dev.name());
@@ -644,14 +668,7 @@ fn create_raw_qp(
     let sq = UserQueue::new(dev, req.sq_buf_addr, req.sq_buf_size, "send queue")?;
 
     let mut binding = ibpd.binding.lock();
-    let lease = adapter.vports().take_rdma(
-        vport,
-        QpKind::Raw,
-        VportTx {
-            pd: ibpd.pdn(),
-            doorbell: uctx.doorbell()?,
-        },
-    )?;
+    let lease = take_vport(adapter, vport, QpKind::Raw, ibpd, uctx)?;
     let cq_binding = cq.buf.bind(dev, "send CQ")?;
     let eq = binding.eq(adapter, cq.comp_vector)?;
     let obj = UserWqObject::new(
@@ -695,18 +712,12 @@ fn create_rss_qp(
     udata: &UData,
 ) -> Result<IbQp> {
     let req: CreateQpRss = udata.read_in(size_of::<CreateQpRss>())?;
-    let max = dev.data().get_ref().caps().max_qp_wr;
-    if attr.max_recv_wr() > max || attr.max_recv_sge() > MAX_RX_SGE {
-        pr_err!(
-            "{}: an RSS QP of {} requests of {} SGEs: at most {} of {}\n",
-            &*dev.name(),
-            attr.max_recv_wr(),
-            attr.max_recv_sge(),
-            max,
-            MAX_RX_SGE
-        );
-        return Err(EINVAL);
-    }
+    check_queue_limits(
+        dev,
+        "an RSS QP",
+        (attr.max_recv_wr(), attr.max_recv_sge()),
+        MAX_RX_SGE,
+    )?;
     let table = attr.rwq_ind_table().ok_or(EINVAL)?;
     let size = 1usize.checked_shl(table.log_size()).unwrap_or(usize::MAX);
     if size > MAX_RSS_TABLE.min(RSS_RESP_ENTRIES) {
@@ -750,14 +761,7 @@ fn create_rss_qp(
     let ibpd = pd.data().get_ref();
 
     let mut binding = ibpd.binding.lock();
-    let lease = adapter.vports().take_rdma(
-        vport,
-        QpKind::Rss,
-        VportTx {
-            pd: ibpd.pdn(),
-            doorbell: uctx.doorbell()?,
-        },
-    )?;
+    let lease = take_vport(adapter, vport, QpKind::Rss, ibpd, uctx)?;
     let handle = adapter.ports()[vport as usize].handle;
     let mut queues = KVec::with_capacity(size, GFP_KERNEL)?;
     let mut resp: CreateQpRssResp = pin_init::zeroed();

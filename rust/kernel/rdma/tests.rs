@@ -25,10 +25,7 @@ use crate::{
         AsBytes,
         FromBytes, //
     },
-    uaccess::{
-        UserPtr,
-        UserSlice, //
-    },
+    uaccess::UserPtr,
 };
 use core::sync::atomic::{
     AtomicU32,
@@ -409,49 +406,11 @@ unsafe impl AsBytes for Req {}
 /// The size of the first version of `Req`.
 const REQ_V1: usize = core::mem::offset_of!(Req, a) + 4;
 
-// `asm-generic/mman-common.h`.
-const PROT_READ: usize = 0x1;
-const PROT_WRITE: usize = 0x2;
-const MAP_PRIVATE: usize = 0x02;
-const MAP_ANONYMOUS: usize = 0x20;
-
-/// Maps `len` bytes of anonymous memory into the test's own mm (`kunit_vm_mmap`).
-fn user_mem(len: usize) -> Result<usize> {
-    // SAFETY: Called from a KUnit test thread.
-    let test = unsafe { bindings::kunit_get_current_test() };
-    if test.is_null() {
-        return Err(EINVAL);
-    }
-    // SAFETY: `test` is the running test; the mapping is unmapped when it ends.
-    let addr = unsafe {
-        bindings::kunit_vm_mmap(
-            test,
-            core::ptr::null_mut(),
-            0,
-            len,
-            PROT_READ | PROT_WRITE,
-            MAP_ANONYMOUS | MAP_PRIVATE,
-            0,
-        )
-    };
-    // `vm_mmap()` returns an address or a negative errno; KUnit's wrapper 0 on failure.
-    if addr == 0 || addr > usize::MAX - 4095 {
-        return Err(ENOMEM);
-    }
-    Ok(addr)
-}
-
-fn user_write(addr: usize, bytes: &[u8]) -> Result {
-    UserSlice::new(UserPtr::from_addr(addr), bytes.len())
-        .writer()
-        .write_slice(bytes)
-}
-
-fn user_read(addr: usize, bytes: &mut [u8]) -> Result {
-    UserSlice::new(UserPtr::from_addr(addr), bytes.len())
-        .reader()
-        .read_slice(bytes)
-}
+use super::testing::{
+    user_mem,
+    user_read,
+    user_write, //
+};
 
 /// A udata whose request is `inlen` bytes at `inbuf` and response `outlen` bytes at `outbuf`.
 fn udata(inbuf: usize, inlen: usize, outbuf: usize, outlen: usize) -> bindings::ib_udata {
