@@ -23,6 +23,7 @@ use kernel::{
         ethtool::{
             self,
             Channels,
+            Coalesce,
             DrvInfo,
             LinkSettings,
             RingParam,
@@ -395,8 +396,30 @@ fn set_channels(dev: &Device<Port>, channels: u32, rtnl: &Rtnl) -> Result {
     dev.set_real_num_rx_queues(channels, rtnl)
 }
 
+/// What a port reports as its coalescing: one packet per receive completion, no interrupt
+/// moderation (the device advertises neither CQE coalescing nor moderation).
+const NO_COALESCING: Coalesce = Coalesce {
+    rx_usecs: 0,
+    rx_max_frames: 0,
+    tx_usecs: 0,
+    tx_max_frames: 0,
+    use_adaptive_rx: false,
+    use_adaptive_tx: false,
+    rx_cqe_frames: 1,
+    rx_cqe_nsecs: 0,
+};
+
 #[vtable]
 impl ethtool::Operations for Port {
+    // As the C driver: the parameters a device with moderation support could take.
+    const SUPPORTED_COALESCE_PARAMS: u32 = ethtool::COALESCE_RX_CQE_FRAMES
+        | ethtool::COALESCE_RX_USECS
+        | ethtool::COALESCE_RX_MAX_FRAMES
+        | ethtool::COALESCE_TX_USECS
+        | ethtool::COALESCE_TX_MAX_FRAMES
+        | ethtool::COALESCE_USE_ADAPTIVE_RX
+        | ethtool::COALESCE_USE_ADAPTIVE_TX;
+
     fn get_drvinfo(dev: &Device<Self>, info: &mut DrvInfo) {
         info.set_driver(c"mana_eth");
         if let Ok(bus) = CString::try_from_fmt(fmt!("mana_gdma.{}", dev.data().adapter.id())) {
@@ -406,6 +429,22 @@ impl ethtool::Operations for Port {
 
     fn get_link(dev: &Device<Self>) -> bool {
         dev.carrier_ok()
+    }
+
+    fn get_coalesce(_dev: &Device<Self>, coalesce: &mut Coalesce) -> Result {
+        *coalesce = NO_COALESCING;
+        Ok(())
+    }
+
+    fn set_coalesce(dev: &Device<Self>, coalesce: &Coalesce, _rtnl: &Rtnl) -> Result {
+        if *coalesce != NO_COALESCING {
+            pr_err!(
+                "mana_eth: {}: the device offers no interrupt moderation or CQE coalescing; only the reported settings (one packet per completion, no delays, not adaptive) are possible\n",
+                dev.name()
+            );
+            return Err(EOPNOTSUPP);
+        }
+        Ok(())
     }
 
     fn get_ringparam(dev: &Device<Self>, ring: &mut RingParam) {

@@ -6,6 +6,7 @@ use kernel::{
     netdev::{
         ethtool::{
             Channels,
+            Coalesce,
             Operations,
             RingParam,
             RxfhGet,
@@ -464,6 +465,41 @@ mod ethtool_ops {
         dev.close(&rtnl);
         let s = sw.device_stats();
         assert_eq!((s.live_eqs, s.live_wq_objs, s.live_regions), (0, 0, 0));
+        Ok(())
+    }
+
+    #[test]
+    fn coalescing_reports_what_the_device_does_and_refuses_the_rest() -> Result {
+        let (sw, ports) = adapter(1)?;
+        let dev = ports.get(0).ok_or(EINVAL)?;
+        let rtnl = rtnl_lock();
+        let mut c = Coalesce::default();
+        Port::get_coalesce(dev, &mut c)?;
+        assert_eq!(c.rx_cqe_frames, 1);
+        assert_eq!((c.rx_usecs, c.tx_usecs, c.use_adaptive_rx), (0, 0, false));
+        // Setting what is reported is a no-op; anything else is not offered.
+        Port::set_coalesce(dev, &c, &rtnl)?;
+        for change in [
+            Coalesce { rx_usecs: 8, ..c },
+            Coalesce {
+                rx_cqe_frames: 4,
+                ..c
+            },
+            Coalesce {
+                use_adaptive_tx: true,
+                ..c
+            },
+        ] {
+            assert_eq!(
+                Port::set_coalesce(dev, &change, &rtnl).err(),
+                Some(EOPNOTSUPP)
+            );
+        }
+        let mut after = Coalesce::default();
+        Port::get_coalesce(dev, &mut after)?;
+        assert_eq!(after, c);
+        drop(rtnl);
+        assert_eq!(sw.device_stats().protocol_errors, 0);
         Ok(())
     }
 
