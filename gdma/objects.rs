@@ -366,15 +366,55 @@ impl WqKind {
     }
 }
 
-/// A send or receive queue with its completion queue (MANA's CREATE_WQ_OBJ).
-pub struct WqObject {
+/// The device side of a work-queue object (CREATE_WQ_OBJ / DESTROY_WQ_OBJ), whatever memory
+/// its queues are in: destroyed when dropped.
+struct DeviceWq {
     ctx: ObjectContext,
     kind: WqKind,
     handle: Handle,
     wq_id: u32,
     cq_id: u32,
-    // Owned by the object on the device; released after it is destroyed (field order), and
-    // the EQ after them.
+}
+
+impl DeviceWq {
+    /// Creates a `kind` queue of `wq.1` bytes in region `wq.0` on `vport`, with a completion
+    /// queue of `cq.1` bytes in region `cq.0` whose events go to `eq`.
+    fn create(
+        ctx: &ObjectContext,
+        vport: Handle,
+        kind: WqKind,
+        (wq, wq_bytes): (u64, u32),
+        (cq, cq_bytes): (u64, u32),
+        eq: &EventQueue,
+    ) -> Result<Self> {
+        let req = CreateWqObjReq::new(vport, kind.raw(), wq, wq_bytes, cq, cq_bytes, eq.id());
+        let resp = ctx.send(req)?;
+        Ok(Self {
+            ctx: ctx.clone(),
+            kind,
+            handle: resp.wq_obj,
+            wq_id: resp.wq_id,
+            cq_id: resp.cq_id,
+        })
+    }
+}
+
+impl Drop for DeviceWq {
+    fn drop(&mut self) {
+        if let Err(e) = self
+            .ctx
+            .send(DestroyWqObjReq::new(self.kind.raw(), self.handle))
+        {
+            pr_err!("DESTROY_WQ_OBJ 0x{:x} failed: {:?}\n", self.handle, e);
+        }
+    }
+}
+
+/// A send or receive queue with its completion queue (MANA's CREATE_WQ_OBJ).
+pub struct WqObject {
+    // Destroyed first; the regions it owns on the device are released after it (field order),
+    // and the EQ after them.
+    obj: DeviceWq,
     wq: DmaRegion,
     cq: DmaRegion,
     eq: Arc<EventQueue>,
@@ -395,24 +435,18 @@ impl WqObject {
         check_queue_bytes(cq_bytes)?;
         let mut wq = DmaRegion::new(ctx, wq_bytes)?;
         let mut cq = DmaRegion::new(ctx, cq_bytes)?;
-        let req = CreateWqObjReq::new(
+        let obj = DeviceWq::create(
+            ctx,
             vport,
-            kind.raw(),
-            wq.handle(),
-            wq_bytes,
-            cq.handle(),
-            cq_bytes,
-            eq.id(),
-        );
-        let resp = ctx.send(req)?;
+            kind,
+            (wq.handle(), wq_bytes),
+            (cq.handle(), cq_bytes),
+            eq,
+        )?;
         wq.handed_over();
         cq.handed_over();
         Ok(Self {
-            ctx: ctx.clone(),
-            kind,
-            handle: resp.wq_obj,
-            wq_id: resp.wq_id,
-            cq_id: resp.cq_id,
+            obj,
             wq,
             cq,
             eq: eq.clone(),
@@ -426,17 +460,17 @@ impl WqObject {
 
     /// The work queue's id.
     pub fn wq_id(&self) -> u32 {
-        self.wq_id
+        self.obj.wq_id
     }
 
     /// The completion queue's id.
     pub fn cq_id(&self) -> u32 {
-        self.cq_id
+        self.obj.cq_id
     }
 
     /// The device's handle of the object.
     pub fn handle(&self) -> Handle {
-        self.handle
+        self.obj.handle
     }
 
     /// The work queue's memory.
@@ -447,17 +481,6 @@ impl WqObject {
     /// The completion queue's memory.
     pub fn cq_mem(&self) -> &DmaBuf {
         self.cq.mem()
-    }
-}
-
-impl Drop for WqObject {
-    fn drop(&mut self) {
-        if let Err(e) = self
-            .ctx
-            .send(DestroyWqObjReq::new(self.kind.raw(), self.handle))
-        {
-            pr_err!("DESTROY_WQ_OBJ 0x{:x} failed: {:?}\n", self.handle, e);
-        }
     }
 }
 
@@ -503,13 +526,9 @@ impl Drop for ProtectionDomain {
 /// A receive or send queue in memory the caller owns (user memory of an RDMA process) with
 /// its completion queue, as an RDMA RAW or RSS QP creates it (MANA's CREATE_WQ_OBJ).
 pub struct UserWqObject {
-    ctx: ObjectContext,
-    kind: WqKind,
-    handle: Handle,
-    wq_id: u32,
-    cq_id: u32,
-    // Owned by the object on the device; released after it is destroyed (field order), and
-    // the EQ after them.
+    // Destroyed first; the regions it owns on the device are released after it (field order),
+    // and the EQ after them.
+    obj: DeviceWq,
     _wq: PageListRegion,
     _cq: PageListRegion,
     eq: Arc<EventQueue>,
@@ -539,24 +558,18 @@ impl UserWqObject {
             );
             return Err(EINVAL);
         }
-        let req = CreateWqObjReq::new(
+        let obj = DeviceWq::create(
+            ctx,
             vport,
-            kind.raw(),
-            wq.handle(),
-            wq_bytes,
-            cq.handle(),
-            cq_bytes,
-            eq.id(),
-        );
-        let resp = ctx.send(req)?;
+            kind,
+            (wq.handle(), wq_bytes),
+            (cq.handle(), cq_bytes),
+            eq,
+        )?;
         wq.handed_over();
         cq.handed_over();
         Ok(Self {
-            ctx: ctx.clone(),
-            kind,
-            handle: resp.wq_obj,
-            wq_id: resp.wq_id,
-            cq_id: resp.cq_id,
+            obj,
             _wq: wq,
             _cq: cq,
             eq: eq.clone(),
@@ -570,28 +583,17 @@ impl UserWqObject {
 
     /// The work queue's id.
     pub fn wq_id(&self) -> u32 {
-        self.wq_id
+        self.obj.wq_id
     }
 
     /// The completion queue's id.
     pub fn cq_id(&self) -> u32 {
-        self.cq_id
+        self.obj.cq_id
     }
 
     /// The device's handle of the object.
     pub fn handle(&self) -> Handle {
-        self.handle
-    }
-}
-
-impl Drop for UserWqObject {
-    fn drop(&mut self) {
-        if let Err(e) = self
-            .ctx
-            .send(DestroyWqObjReq::new(self.kind.raw(), self.handle))
-        {
-            pr_err!("DESTROY_WQ_OBJ 0x{:x} failed: {:?}\n", self.handle, e);
-        }
+        self.obj.handle
     }
 }
 
