@@ -746,13 +746,10 @@ impl ChannelPoll {
         let mut done = 0;
         while done < batch.len() {
             let index = tx.cq_head;
-            let offset = ((index % entries) * CQE_BYTES) as usize;
-            let Ok(info) = mem.read_obj::<CqeInfo>(offset + queue::COMP_DATA_SIZE) else {
-                break;
-            };
-            match check_owner(info.owner_bits().get(), index, entries) {
-                OwnerCheck::Empty => break,
-                OwnerCheck::Overflow => {
+            let cqe = match read_cqe(mem, index, entries) {
+                CqeRead::Entry(cqe) => cqe,
+                CqeRead::Empty => break,
+                CqeRead::Overflow => {
                     pr_err!(
                         "mana_eth: TX queue {}: completion queue overflow\n",
                         self.index
@@ -760,10 +757,6 @@ impl ChannelPoll {
                     add(&c.tx_errors, 1);
                     break;
                 }
-                OwnerCheck::Valid => {}
-            }
-            let Ok(cqe) = mem.read_obj::<Cqe>(offset) else {
-                break;
             };
             tx.cq_head = index.wrapping_add(1);
             if !cqe.info.is_sq().into_bool() || cqe.info.wq_num().get() != self.sq.wq_id() {
@@ -825,13 +818,10 @@ impl ChannelPoll {
         let mut done = 0;
         while done < budget {
             let index = rx.cq_head.load(Relaxed);
-            let offset = ((index % entries) * CQE_BYTES) as usize;
-            let Ok(info) = mem.read_obj::<CqeInfo>(offset + queue::COMP_DATA_SIZE) else {
-                break;
-            };
-            match check_owner(info.owner_bits().get(), index, entries) {
-                OwnerCheck::Empty => break,
-                OwnerCheck::Overflow => {
+            let cqe = match read_cqe(mem, index, entries) {
+                CqeRead::Entry(cqe) => cqe,
+                CqeRead::Empty => break,
+                CqeRead::Overflow => {
                     pr_err!(
                         "mana_eth: RX queue {}: completion queue overflow\n",
                         self.index
@@ -839,10 +829,6 @@ impl ChannelPoll {
                     add(&c.rx_errors, 1);
                     break;
                 }
-                OwnerCheck::Valid => {}
-            }
-            let Ok(cqe) = mem.read_obj::<Cqe>(offset) else {
-                break;
             };
             rx.cq_head.store(index.wrapping_add(1), Relaxed);
             done += 1;
@@ -951,6 +937,32 @@ impl Poll for ChannelPoll {
 }
 
 /// Transmits `skb` on channel `ch` of `dev`.
+/// What the completion queue holds at position `index`.
+enum CqeRead {
+    /// A completion the device wrote in this pass of the ring.
+    Entry(Cqe),
+    /// Nothing new yet (or the entry could not be read).
+    Empty,
+    /// The device wrote past entries the driver had not read.
+    Overflow,
+}
+
+/// Reads the completion at position `index` of the `entries`-entry queue in `mem`, checking
+/// its owner bits before reading the entry (the device writes them last).
+fn read_cqe(mem: &DmaBuf, index: u32, entries: u32) -> CqeRead {
+    let offset = ((index % entries) * CQE_BYTES) as usize;
+    let Ok(info) = mem.read_obj::<CqeInfo>(offset + queue::COMP_DATA_SIZE) else {
+        return CqeRead::Empty;
+    };
+    match check_owner(info.owner_bits().get(), index, entries) {
+        OwnerCheck::Empty => CqeRead::Empty,
+        OwnerCheck::Overflow => CqeRead::Overflow,
+        OwnerCheck::Valid => mem
+            .read_obj::<Cqe>(offset)
+            .map_or(CqeRead::Empty, CqeRead::Entry),
+    }
+}
+
 pub(crate) fn xmit(dev: &Device<Port>, ch: &Channel, skb: Skb) -> TxResult {
     ch.data().xmit(dev, skb)
 }
