@@ -47,7 +47,8 @@ use crate::port::{
 /// What a DPDK process's PD would program.
 const RDMA_TX: VportTx = VportTx { pd: 7, doorbell: 2 };
 
-fn adapter(ports: u32) -> Result<(SwAdapter, Ports)> {
+/// A software adapter with `ports` vports of up to 4 queues, and its interfaces.
+pub(crate) fn adapter(ports: u32) -> Result<(SwAdapter, Ports)> {
     let sw = SwAdapter::new(
         SwConfig {
             num_ports: ports,

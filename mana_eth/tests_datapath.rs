@@ -57,26 +57,13 @@ use mana_gdma::{
     },
 };
 
-use crate::port::{
-    Port,
-    Ports, //
+use crate::{
+    port::Port,
+    tests::adapter, //
 };
 
 pub(crate) const IPPROTO_TCP: u8 = 6;
 pub(crate) const IPPROTO_UDP: u8 = 17;
-
-pub(crate) fn adapter(ports: u32) -> Result<(SwAdapter, Ports)> {
-    let sw = SwAdapter::new(
-        SwConfig {
-            num_ports: ports,
-            max_queues: 4,
-            ..SwConfig::default()
-        },
-        false,
-    )?;
-    let netdevs = Ports::new(sw.adapter())?;
-    Ok((sw, netdevs))
-}
 
 fn sum16(mut sum: u32, data: &[u8]) -> u32 {
     for c in data.chunks(2) {

@@ -30,8 +30,8 @@ use mana_gdma::{
     wire::mana_msgs::HASH_KEY_SIZE,
 };
 
+use crate::tests::adapter;
 use crate::tests_datapath::{
-    adapter,
     close,
     frame_skb,
     open,
