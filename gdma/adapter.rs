@@ -74,6 +74,21 @@ use crate::{
 /// Source of adapter numbers; each adapter gets the next one (used in device names).
 static NEXT_ADAPTER_ID: Atomic<u32> = Atomic::new(0);
 
+/// Takes a new adapter number.
+pub(crate) fn new_adapter_id() -> u32 {
+    NEXT_ADAPTER_ID.fetch_add(1, Relaxed)
+}
+
+/// What the driver tells the device it handles (VERIFY_VF_DRIVER_VERSION): only what the core
+/// and the clients implement, so the device never relies on behaviour that is missing.
+pub(crate) const DRIVER_CAP_FLAGS1: u64 = gdma_msgs::drv_cap1::HWC_TIMEOUT_RECONFIG
+    | gdma_msgs::drv_cap1::VARIABLE_INDIRECTION_TABLE_SUPPORT
+    | gdma_msgs::drv_cap1::HW_VPORT_LINK_AWARE
+    | gdma_msgs::drv_cap1::DEV_LIST_HOLES_SUP
+    | gdma_msgs::drv_cap1::SELF_RESET_ON_EQE
+    | gdma_msgs::drv_cap1::HANDLE_RECONFIG_EQE
+    | gdma_msgs::drv_cap1::SKB_LINEARIZE;
+
 /// The most vports (Ethernet ports) one adapter may expose; the C driver's limit.
 pub const MAX_PORTS: u32 = 16;
 
@@ -121,13 +136,18 @@ pub struct Adapter {
     caps: DeviceCaps,
     ports: KVec<PortInfo>,
     vports: VportTable,
-    removed: Pin<KBox<Mutex<bool>>>,
+    /// What [`Adapter::remove`] undoes; `None` once removed.
+    live: Pin<KBox<Mutex<Option<Published>>>>,
     /// Where the doorbell pages start in BAR0, and the size of one.
     db_base: usize,
     db_page_size: u64,
     bar_size: usize,
     /// The clients' handlers of the shared MSI-X vectors.
     irqs: Arc<IrqTable>,
+}
+
+/// What a live adapter shows outside the core.
+struct Published {
     /// `adapter<N>/vport<M>` in the core's debugfs directory; the files go before the directory.
     _debugfs: Option<(VportDebugfs, Dir)>,
 }
@@ -162,11 +182,13 @@ pub(crate) fn request<R: Request>(hwc: &Hwc, req: &mut R) -> Result<R::Response>
 }
 
 impl Adapter {
-    /// Brings up the function behind `transport`, whose BAR0 is `bar_size` bytes.
+    /// Brings up the function behind `transport`, whose BAR0 is `bar_size` bytes, as adapter
+    /// number `id` (a function keeps its number across device resets).
     pub(crate) fn probe(
         transport: Arc<dyn Transport>,
         bar_size: usize,
         debugfs: Option<&Dir>,
+        id: u32,
     ) -> Result<Arc<Self>> {
         let t = &*transport;
         let db_base = read_offset_reg(t, regs::GDMA_REG_DB_PAGE_OFFSET, 0, bar_size)?;
@@ -192,7 +214,6 @@ impl Adapter {
                 return Err(e);
             }
         };
-        let id = NEXT_ADAPTER_ID.fetch_add(1, Relaxed);
         let mut handles = KVec::with_capacity(ports.len(), GFP_KERNEL)?;
         for p in ports.iter() {
             handles.push(p.handle, GFP_KERNEL)?;
@@ -218,12 +239,14 @@ impl Adapter {
                 Self {
                     id,
                     vports,
-                    _debugfs: debugfs,
+                    live: KBox::pin_init(
+                        new_mutex!(Some(Published { _debugfs: debugfs })),
+                        GFP_KERNEL,
+                    )?,
                     hwc: hwc.clone(),
                     transport: transport.clone(),
                     caps,
                     ports,
-                    removed: KBox::pin_init(new_mutex!(false), GFP_KERNEL)?,
                     db_base,
                     db_page_size,
                     bar_size,
@@ -239,7 +262,7 @@ impl Adapter {
     }
 
     fn bring_up(hwc: &Hwc) -> Result<(DeviceCaps, KVec<PortInfo>)> {
-        let mut ver = VerifyVerReq::new(0);
+        let mut ver = VerifyVerReq::new(DRIVER_CAP_FLAGS1);
         ver.os_type = gdma_msgs::OS_TYPE_LINUX;
         let ver = request(hwc, &mut ver)?;
         if ver.gdma_protocol_ver != gdma_msgs::PROTOCOL_V1 {
@@ -342,19 +365,23 @@ impl Adapter {
     fn undo_registration(hwc: &Hwc, caps: &DeviceCaps) {
         let mut req = new_request::<DeregisterDeviceReq>();
         req.hdr.dev_id = caps.mana_dev;
-        if let Err(e) = request(hwc, &mut req) {
-            pr_err!("DEREGISTER_DEVICE failed: {:?}\n", e);
+        match request(hwc, &mut req) {
+            // The channel is closed by a device reset: the registration went with the device.
+            Ok(_) | Err(ESHUTDOWN) => {}
+            Err(e) => pr_err!("DEREGISTER_DEVICE failed: {:?}\n", e),
         }
     }
 
     /// Undoes the bring-up: deregisters the device and destroys the hardware channel. Called
     /// once the clients are gone; calling it again does nothing.
     pub(crate) fn remove(&self) {
-        let mut removed = self.removed.lock();
-        if *removed {
+        let mut live = self.live.lock();
+        let Some(published) = live.take() else {
             return;
-        }
-        *removed = true;
+        };
+        // The debugfs files go first: a removed adapter shows nothing, and a reset's next
+        // incarnation takes the same names.
+        drop(published);
         // The clients are gone by now (their auxiliary devices go first), so no lease may be
         // alive; if one is, the arbiter names it, and the device goes away regardless.
         if self.vports.shutdown().is_err() {
@@ -362,6 +389,11 @@ impl Adapter {
         }
         Self::undo_registration(&self.hwc, &self.caps);
         self.hwc.shut_down(true);
+    }
+
+    /// Whether [`Adapter::remove`] ran (device removal, or a reset took this incarnation down).
+    pub fn is_removed(&self) -> bool {
+        self.live.lock().is_none()
     }
 
     /// The adapter's number, unique while the module is loaded.

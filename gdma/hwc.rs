@@ -62,6 +62,7 @@ use crate::{
             HwcInitEqIdDb,
             HwcInitTypeData,
             HwcRxOob,
+            HwcSocServiceType,
             HwcTxOob, //
         },
         queue::{
@@ -70,6 +71,7 @@ use crate::{
             cq_doorbell_tail,
             eqe_type,
             queue_type,
+            service_type,
             wq_doorbell_tail,
             CqDoorbell,
             Cqe,
@@ -184,6 +186,8 @@ pub struct Hwc {
     link_up: Atomic<u32>,
     #[pin]
     link_listener: SpinLock<Option<Arc<dyn LinkListener>>>,
+    #[pin]
+    service_listener: SpinLock<Option<Arc<dyn ServiceListener>>>,
 }
 
 /// Told when the device reports that the link went up or down (SOC_RECONFIG_DATA events).
@@ -192,6 +196,30 @@ pub struct Hwc {
 pub trait LinkListener: Send + Sync {
     /// The adapter's link is now up (`true`) or down.
     fn link_changed(&self, up: bool);
+}
+
+/// A service operation the device asks the driver for (C: `mana_serv_work`,
+/// `mana_rdma_service_event`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServiceRequest {
+    /// RESET_REQUEST: the device is resetting and no longer answers; take the adapter down
+    /// and bring it up again.
+    Reset,
+    /// FPGA_RECONFIG: the device was reprogrammed; handled as a reset.
+    FpgaReconfig,
+    /// SOC_SERVICE RDMA_SUSPEND: remove the RDMA client until the device resumes it.
+    RdmaSuspend,
+    /// SOC_SERVICE RDMA_RESUME: bring the RDMA client back.
+    RdmaResume,
+}
+
+/// Told when the device asks for a service operation.
+///
+/// Called from the channel's event path with the channel locked: the listener must only queue
+/// work, never block or send a request.
+pub trait ServiceListener: Send + Sync {
+    /// The device asked for `request`.
+    fn service_requested(&self, request: ServiceRequest);
 }
 
 /// Routes the channel's MSI-X vector to [`Hwc::process_events`].
@@ -260,6 +288,7 @@ impl Hwc {
                 timeout_ms: Atomic::new(DEFAULT_TIMEOUT_MS),
                 link_up: Atomic::new(1),
                 link_listener <- new_spinlock!(None),
+                service_listener <- new_spinlock!(None),
             }),
             GFP_KERNEL,
         )?;
@@ -645,6 +674,29 @@ impl Hwc {
                     other => pr_warn!("unknown reconfiguration event type {}; ignored\n", other),
                 }
             }
+            eqe_type::HWC_RESET_REQUEST | eqe_type::HWC_FPGA_RECONFIG => {
+                let request = if ty == eqe_type::HWC_RESET_REQUEST {
+                    ServiceRequest::Reset
+                } else {
+                    ServiceRequest::FpgaReconfig
+                };
+                // The device no longer answers: fail what waits and what comes, at once (C sets
+                // the request timeout to 0 for the same reason).
+                state.closed = true;
+                pr_warn!(
+                    "the device requested {:?}; the hardware channel is closed until the adapter is set up again\n",
+                    request
+                );
+                self.service_event(request);
+            }
+            eqe_type::HWC_SOC_SERVICE => {
+                let v = HwcSocServiceType::from_raw(eqe.details[0]);
+                match v.service_type().get() {
+                    service_type::RDMA_SUSPEND => self.service_event(ServiceRequest::RdmaSuspend),
+                    service_type::RDMA_RESUME => self.service_event(ServiceRequest::RdmaResume),
+                    other => pr_warn!("unknown service event type {}; ignored\n", other),
+                }
+            }
             eqe_type::TEST_EVENT => {}
             other => pr_warn!("unknown hardware-channel event type {}; ignored\n", other),
         }
@@ -793,11 +845,35 @@ impl Hwc {
         }
     }
 
+    /// Installs (or with `None`, removes) the listener of service requests.
+    pub fn set_service_listener(&self, listener: Option<Arc<dyn ServiceListener>>) {
+        let old = core::mem::replace(&mut *self.service_listener.lock(), listener);
+        drop(old);
+    }
+
+    /// Hands a service request to the listener; without one (during bring-up), it is dropped
+    /// with a log line, and a reset still closes the channel, which fails the bring-up.
+    fn service_event(&self, request: ServiceRequest) {
+        let listener = self.service_listener.lock().clone();
+        match listener {
+            Some(listener) => listener.service_requested(request),
+            None => pr_warn!("service request {:?} before the adapter is up; ignored\n", request),
+        }
+    }
+
+    /// Whether the channel was closed (removal, or a reset requested by the device).
+    pub fn is_closed(&self) -> bool {
+        self.state.lock().closed
+    }
+
     /// Stops the channel: fails waiting and new requests, detaches the interrupt and, if
     /// `destroy`, asks the device to destroy the channel. The queues are freed with `self`.
     pub(crate) fn shut_down(&self, destroy: bool) {
         self.state.lock().closed = true;
         self.cv.notify_all();
+        // The listeners refer to the adapter's owner; dropping them here breaks that cycle.
+        self.set_link_listener(None);
+        self.set_service_listener(None);
         let _ = self.transport.set_interrupt_handler(HWC_VECTOR, None);
         if destroy {
             if let Err(e) = smc::destroy_hwc(&*self.transport, self.shm) {

@@ -18,6 +18,7 @@ use kernel::{
 pub mod adapter;
 pub mod client;
 pub mod dma;
+mod function;
 pub mod hwc;
 mod irq;
 pub mod objects;
@@ -34,19 +35,48 @@ pub mod wire;
 pub use adapter::Adapter;
 pub use client::ClientHandle;
 
+kernel::sync::global_lock! {
+    // SAFETY: `GdmaModule::init` calls `init()` before anything else uses the lock.
+    unsafe(uninit) static DEBUGFS_ROOT: Mutex<Option<Dir>> = None;
+}
+
+/// The module's debugfs directory (`mana_gdma`), for adapters created outside the module's
+/// init (PCI functions); `None` before init and after exit.
+pub(crate) fn debugfs_root() -> Option<Dir> {
+    DEBUGFS_ROOT.lock().clone()
+}
+
+/// Publishes the module's debugfs directory to [`debugfs_root`] until dropped.
+struct DebugfsRoot;
+
+impl DebugfsRoot {
+    fn publish(dir: &Dir) -> Self {
+        *DEBUGFS_ROOT.lock() = Some(dir.clone());
+        Self
+    }
+}
+
+impl Drop for DebugfsRoot {
+    fn drop(&mut self) {
+        *DEBUGFS_ROOT.lock() = None;
+    }
+}
+
 /// The name of this module, also the prefix of the auxiliary devices it creates.
 pub const MODULE_NAME: &CStr = <LocalModule as kernel::ModuleMetadata>::NAME;
 
 /// The module: the PCI driver and the software adapters created at load time.
 ///
 /// Drop order: the software adapters go first (their clients unbind), then the PCI driver is
-/// unregistered (which unbinds every PCI adapter).
+/// unregistered (which unbinds every PCI adapter), then the debugfs directory goes, once
+/// nothing is left in it.
 #[pin_data]
 struct GdmaModule {
     sw_adapters: sw::SwAdapters,
     _debugfs: Dir,
     #[pin]
     _pci_driver: driver::Registration<pci::Adapter<pci_drv::GdmaPciDriver>>,
+    _debugfs_root: DebugfsRoot,
 }
 
 impl InPlaceModule for GdmaModule {
@@ -54,10 +84,14 @@ impl InPlaceModule for GdmaModule {
         let count = module_parameters::sw_adapters.value();
         let ports = module_parameters::sw_ports.value();
         let debugfs = Dir::new(c"mana_gdma");
+        // SAFETY: This is the only call, and it comes before any use of the lock.
+        unsafe { DEBUGFS_ROOT.init() };
+        let root = DebugfsRoot::publish(&debugfs);
         try_pin_init!(Self {
             sw_adapters: sw::SwAdapters::new(count, ports, &debugfs)?,
             _debugfs: debugfs,
             _pci_driver <- driver::Registration::new(MODULE_NAME, module),
+            _debugfs_root: root,
         })
     }
 }

@@ -122,13 +122,21 @@ fn create_region(ctx: &ObjectContext, pages: &[u64]) -> Result<u64> {
     Ok(resp.dma_region_handle)
 }
 
+/// Logs a failed destroy request, except when the hardware channel is closed (a device reset,
+/// or removal): the device's objects went away with it, so there is nothing to report.
+fn destroy_failed(what: core::fmt::Arguments<'_>, e: Error) {
+    if e != ESHUTDOWN {
+        pr_err!("{} failed: {:?}\n", what, e);
+    }
+}
+
 fn destroy_region(ctx: &ObjectContext, handle: u64) {
     if handle == INVALID_DMA_REGION {
         // A device object owns it, and destroyed it with itself.
         return;
     }
     if let Err(e) = ctx.send(DestroyDmaRegionReq::new(handle)) {
-        pr_err!("DESTROY_DMA_REGION 0x{:x} failed: {:?}\n", handle, e);
+        destroy_failed(fmt!("DESTROY_DMA_REGION 0x{:x}", handle), e);
     }
 }
 
@@ -291,7 +299,7 @@ impl MemoryRegion {
 impl Drop for MemoryRegion {
     fn drop(&mut self) {
         if let Err(e) = self.ctx.send(DestroyMrReq::new(self.handle)) {
-            pr_err!("DESTROY_MR 0x{:x} failed: {:?}\n", self.handle, e);
+            destroy_failed(fmt!("DESTROY_MR 0x{:x}", self.handle), e);
         }
     }
 }
@@ -343,7 +351,7 @@ impl EventQueue {
 impl Drop for EventQueue {
     fn drop(&mut self) {
         if let Err(e) = self.ctx.send(DisableQueueReq::new(queue_type::EQ, self.id)) {
-            pr_err!("DISABLE_QUEUE for EQ {} failed: {:?}\n", self.id, e);
+            destroy_failed(fmt!("DISABLE_QUEUE for EQ {}", self.id), e);
         }
     }
 }
@@ -405,7 +413,7 @@ impl Drop for DeviceWq {
             .ctx
             .send(DestroyWqObjReq::new(self.kind.raw(), self.handle))
         {
-            pr_err!("DESTROY_WQ_OBJ 0x{:x} failed: {:?}\n", self.handle, e);
+            destroy_failed(fmt!("DESTROY_WQ_OBJ 0x{:x}", self.handle), e);
         }
     }
 }
@@ -518,7 +526,7 @@ impl ProtectionDomain {
 impl Drop for ProtectionDomain {
     fn drop(&mut self) {
         if let Err(e) = self.ctx.send(DestroyPdReq::new(self.handle)) {
-            pr_err!("DESTROY_PD {} failed: {:?}\n", self.id, e);
+            destroy_failed(fmt!("DESTROY_PD {}", self.id), e);
         }
     }
 }
@@ -626,10 +634,9 @@ impl Drop for DoorbellPage {
     fn drop(&mut self) {
         let mut req = DestroyResourceRangeReq::new(RESOURCE_DOORBELL_PAGE, 1, self.index);
         if let Err(e) = request(&self.ctx.hwc, &mut req) {
-            pr_err!(
-                "DESTROY_RESOURCE_RANGE of doorbell page {} failed: {:?}\n",
-                self.index,
-                e
+            destroy_failed(
+                fmt!("DESTROY_RESOURCE_RANGE of doorbell page {}", self.index),
+                e,
             );
         }
     }

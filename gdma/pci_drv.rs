@@ -34,6 +34,12 @@ use kernel::{
 };
 
 use crate::{
+    adapter::new_adapter_id,
+    function::{
+        Function,
+        FunctionConfig,
+        SERVICE_PERIOD_MS, //
+    },
     pci_transport::{
         register_irqs,
         vector_budget,
@@ -42,9 +48,7 @@ use crate::{
         PciTransport,
         RegView, //
     },
-    sw::ClientDevices,
-    wire::regs::RegLayout,
-    Adapter, //
+    wire::regs::RegLayout, //
 };
 
 /// Which kind of PCI function a device id names; the register offsets differ.
@@ -97,19 +101,18 @@ impl Drop for DmaGate {
 
 /// A bound MANA PCI function.
 ///
-/// Drop order: `PinnedDrop` unregisters the clients' auxiliary devices and removes the
-/// adapter (which still needs the hardware channel's interrupt); then the fields go in
-/// declaration order: the IRQs (`free_irq()` waits for running handlers), the MSI-X vectors, the
-/// driver's reference to the adapter (the last one frees the core's DMA buffers, while the
-/// device is still bound), and the transport, whose DMA gate closes. Devres unmaps and releases
-/// BAR0 after the driver's data is gone.
+/// Drop order: `PinnedDrop` drops the [`Function`]: it waits for a running reset cycle,
+/// unregisters the clients' auxiliary devices and removes the adapter (which still needs the
+/// hardware channel's interrupt), and frees the core's DMA buffers while the device is still
+/// bound. Then the fields go in declaration order: the IRQs (`free_irq()` waits for running
+/// handlers), the MSI-X vectors, and the transport, whose DMA gate closes. Devres unmaps and
+/// releases BAR0 after the driver's data is gone.
 #[pin_data(PinnedDrop)]
 pub(crate) struct GdmaPci<'bound> {
     pdev: &'bound pci::Device<Bound>,
-    clients: Option<ClientDevices<'bound>>,
+    function: Option<Function<'bound>>,
     irqs: Irqs<'bound>,
     vectors: pci::IrqVectorRegistration<'bound>,
-    adapter: Arc<Adapter>,
     transport: DmaGate,
 }
 
@@ -119,9 +122,11 @@ impl PinnedDrop for GdmaPci<'_> {
         let this = Pin::into_inner(self);
         // The clients unbind first (their netdevs and IB devices go away), then the core takes
         // the function down: DEREGISTER_DEVICE over the hardware channel, then DESTROY_HWC.
-        drop(this.clients.take());
-        this.adapter.remove();
-        dev_dbg!(this.pdev, "adapter {} removed\n", this.adapter.id());
+        if let Some(function) = this.function.take() {
+            let id = function.adapter().id();
+            drop(function);
+            dev_dbg!(this.pdev, "adapter {} removed\n", id);
+        }
     }
 }
 
@@ -207,23 +212,32 @@ impl pci::Driver for GdmaPciDriver {
                     handlers,
                     u32::try_from(vectors.len())?,
                 )?),
-                adapter: Adapter::probe(transport.0.clone(), bar_size, None)
-                    .inspect_err(|e| dev_err!(pdev, "cannot bring the adapter up: {:?}\n", e))?,
-                clients: Some(ClientDevices::register(pdev.as_ref(), adapter).inspect_err(
-                    |e| {
-                        dev_err!(pdev, "cannot register the clients' auxiliary devices: {:?}\n", e);
-                        adapter.remove();
-                    }
-                )?),
+                function: Some(
+                    Function::new(
+                        Some(pdev.as_ref()),
+                        transport.0.clone(),
+                        crate::debugfs_root().as_ref(),
+                        new_adapter_id(),
+                        FunctionConfig {
+                            bar_size,
+                            with_clients: true,
+                            service_period_ms: SERVICE_PERIOD_MS,
+                        },
+                    )
+                    .inspect_err(|e| dev_err!(pdev, "cannot bring the adapter up: {:?}\n", e))?
+                ),
                 _: {
-                    dev_info!(
-                        pdev,
-                        "MANA {:?}: adapter {} with {} vport(s), {} MSI-X vector(s)\n",
-                        kind,
-                        adapter.id(),
-                        adapter.ports().len(),
-                        vectors.len()
-                    );
+                    let adapter = function.as_ref().map(|f| f.adapter());
+                    if let Some(adapter) = adapter {
+                        dev_info!(
+                            pdev,
+                            "MANA {:?}: adapter {} with {} vport(s), {} MSI-X vector(s)\n",
+                            kind,
+                            adapter.id(),
+                            adapter.ports().len(),
+                            vectors.len()
+                        );
+                    }
                 },
                 pdev,
             }))

@@ -4,11 +4,11 @@
 //!
 //! A software adapter is a device model ([`device::SwDevice`]) behind a [`Transport`]
 //! (`transport::SwTransport`); the core brings it up through the same SMC, hardware channel
-//! and requests as a PCI function. With clients, it also gets a faux device (`mana_sw<N>`)
-//! carrying the clients' auxiliary devices, exactly as a PCI adapter does.
+//! and requests as a PCI function, and runs it as a [`Function`], exactly as a PCI adapter:
+//! with clients, a faux device (`mana_sw<N>`) carries the clients' auxiliary devices, and the
+//! device's service requests (reset, RDMA suspend/resume) go through the same reset cycle.
 
 use kernel::{
-    auxiliary,
     debugfs::Dir,
     device::{
         Bound,
@@ -17,20 +17,24 @@ use kernel::{
     faux,
     prelude::*,
     str::CString,
-    sync::Arc, //
+    sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Arc, //
+    }, //
 };
 
 use crate::{
-    client::{
-        ClientData,
-        ClientHandle,
-        ClientKind,
-        ETH_AUX_NAME,
-        RDMA_AUX_NAME, //
+    adapter::new_adapter_id,
+    function::{
+        Function,
+        FunctionConfig, //
     },
+    hwc::ServiceRequest,
     transport::Transport,
-    Adapter,
-    MODULE_NAME, //
+    Adapter, //
 };
 
 mod control;
@@ -39,6 +43,8 @@ pub mod device;
 mod memory;
 #[cfg(CONFIG_KUNIT = "y")]
 mod tests;
+#[cfg(CONFIG_KUNIT = "y")]
+mod tests_service;
 pub(crate) mod transport;
 
 pub use datapath::{
@@ -55,57 +61,16 @@ use transport::{
     SwTransportRef, //
 };
 
-/// The auxiliary devices of one adapter's clients (`mana_gdma.eth.<id>`, `mana_gdma.rdma.<id>`),
-/// registered the same way under a PCI function and under a software adapter's faux device.
-///
-/// Drop order (field order): the Ethernet client's device is unregistered first, then the RDMA
-/// client's.
-///
-/// Drop order (field order): the RDMA client goes first, then the Ethernet client (DESIGN §3:
-/// RDMA objects, then netdevs, then the core).
-pub(crate) struct ClientDevices<'a> {
-    _rdma: auxiliary::Registration<'a, ClientData>,
-    _eth: auxiliary::Registration<'a, ClientData>,
-}
-
-impl<'a> ClientDevices<'a> {
-    /// Registers the clients' auxiliary devices of `adapter` under `parent`.
-    pub(crate) fn register(parent: &'a KDevice<Bound>, adapter: &Arc<Adapter>) -> Result<Self> {
-        let eth = auxiliary::Registration::new(
-            parent,
-            ETH_AUX_NAME,
-            adapter.id(),
-            MODULE_NAME,
-            ClientHandle::new(adapter.clone(), ClientKind::Ethernet),
-        )?;
-        let rdma = auxiliary::Registration::new(
-            parent,
-            RDMA_AUX_NAME,
-            adapter.id(),
-            MODULE_NAME,
-            ClientHandle::new(adapter.clone(), ClientKind::Rdma),
-        )?;
-        Ok(Self {
-            _eth: eth,
-            _rdma: rdma,
-        })
-    }
-}
-
-/// The auxiliary devices of a software adapter's clients and the faux device they hang from.
-///
-/// Drop order (field order): the clients' auxiliary devices are unregistered first, then the
-/// faux device is destroyed.
-struct Clients {
-    _devices: ClientDevices<'static>,
-    _faux: faux::Registration,
-}
-
 /// One software adapter.
+///
+/// Drop order (field order): the function goes first (its clients unbind, then the core takes
+/// the adapter down), then the faux device the clients hung from, then the device model.
 pub struct SwAdapter {
-    clients: Option<Clients>,
-    adapter: Arc<Adapter>,
+    function: Function<'static>,
+    _faux: Option<faux::Registration>,
     transport: Arc<SwTransport>,
+    /// Service requests the device sent.
+    services_sent: Atomic<u32>,
 }
 
 /// Returns the device of `faux` with a lifetime chosen by the caller.
@@ -119,27 +84,6 @@ unsafe fn faux_parent<'a>(faux: &faux::Registration) -> &'a KDevice<Bound> {
     // SAFETY: The faux device stays registered, and therefore bound, until `faux` is dropped;
     // the caller guarantees the reference does not outlive that.
     unsafe { &*core::ptr::from_ref(dev) }
-}
-
-impl Clients {
-    fn new(adapter: &Arc<Adapter>) -> Result<Self> {
-        let name = CString::try_from_fmt(fmt!("mana_sw{}", adapter.id()))?;
-        let faux = faux::Registration::new(&name, None)?;
-        // SAFETY: `faux` is moved into the returned `Clients`, whose field order drops both
-        // auxiliary registrations before it.
-        let parent = unsafe { faux_parent(&faux) };
-        let devices = ClientDevices::register(parent, adapter)?;
-        dev_info!(
-            parent,
-            "software MANA adapter {} with {} vport(s)\n",
-            adapter.id(),
-            adapter.ports().len()
-        );
-        Ok(Self {
-            _devices: devices,
-            _faux: faux,
-        })
-    }
 }
 
 impl SwAdapter {
@@ -157,22 +101,83 @@ impl SwAdapter {
     ) -> Result<Self> {
         let transport = SwTransport::new(config)?;
         let bar: Arc<dyn Transport> = Arc::new(SwTransportRef(transport.clone()), GFP_KERNEL)?;
-        let adapter = Adapter::probe(bar, device::BAR0_SIZE, debugfs)?;
-        let clients = if with_clients {
-            Some(Clients::new(&adapter).inspect_err(|_| adapter.remove())?)
+        let id = new_adapter_id();
+        let faux = if with_clients {
+            let name = CString::try_from_fmt(fmt!("mana_sw{}", id))?;
+            Some(faux::Registration::new(&name, None)?)
         } else {
             None
         };
+        // SAFETY: `faux` moves into the returned `SwAdapter`, whose field order drops the
+        // function (and with it every registration under this parent) before it.
+        let parent = faux.as_ref().map(|f| unsafe { faux_parent(f) });
+        let function = Function::new(
+            parent,
+            bar,
+            debugfs,
+            id,
+            FunctionConfig {
+                bar_size: device::BAR0_SIZE,
+                with_clients,
+                service_period_ms: config.service_period_ms,
+            },
+        )?;
+        if let Some(parent) = parent {
+            dev_info!(
+                parent,
+                "software MANA adapter {} with {} vport(s)\n",
+                id,
+                function.adapter().ports().len()
+            );
+        }
         Ok(Self {
-            clients,
-            adapter,
+            function,
+            _faux: faux,
             transport,
+            services_sent: Atomic::new(0),
         })
     }
 
-    /// The adapter the core brought up.
-    pub fn adapter(&self) -> &Arc<Adapter> {
-        &self.adapter
+    /// The adapter the core brought up: the live one, or while a reset cycle has the function
+    /// down, the removed one.
+    pub fn adapter(&self) -> Arc<Adapter> {
+        self.function.adapter()
+    }
+
+    /// Whether the adapter is up (not taken down by a reset, or by [`SwAdapter::remove`]).
+    pub fn is_up(&self) -> bool {
+        self.function.is_up() && !self.function.adapter().is_removed()
+    }
+
+    /// Whether the RDMA client's auxiliary device is registered.
+    pub fn has_rdma_client(&self) -> bool {
+        self.function.has_rdma_client()
+    }
+
+    /// Reset cycles completed, and reset cycles after which the adapter did not come back.
+    pub fn resets(&self) -> (u32, u32) {
+        self.function.resets()
+    }
+
+    /// Has the device ask the driver for `request` (the event on the hardware channel). Fails
+    /// with `EOPNOTSUPP` if the driver did not advertise that it handles it.
+    pub fn request_service(&self, request: ServiceRequest) -> Result {
+        self.transport.service(request)?;
+        self.services_sent.fetch_add(1, Relaxed);
+        Ok(())
+    }
+
+    /// Waits until the driver received every service request the device sent (at most 20 s)
+    /// and finished the operations they started.
+    pub fn wait_service_idle(&self) {
+        let sent = self.services_sent.load(Relaxed);
+        for _ in 0..2000 {
+            if self.function.requests_seen() >= sent {
+                break;
+            }
+            kernel::time::delay::fsleep(kernel::time::Delta::from_millis(10));
+        }
+        self.function.wait_idle()
     }
 
     /// What the device saw so far.
@@ -197,7 +202,7 @@ impl SwAdapter {
 
     /// Takes the adapter down as device removal does (the core's side; the clients must be gone).
     pub fn remove(&self) {
-        self.adapter.remove();
+        self.function.adapter().remove();
     }
 
     /// How the device has programmed vport `index` (None if it has no such vport).
@@ -224,7 +229,7 @@ impl SwAdapter {
         let transport = SwTransport::new(config)?;
         transport.with_device(prepare)?;
         let bar: Arc<dyn Transport> = Arc::new(SwTransportRef(transport.clone()), GFP_KERNEL)?;
-        match Adapter::probe(bar, device::BAR0_SIZE, None) {
+        match Adapter::probe(bar, device::BAR0_SIZE, None, new_adapter_id()) {
             Ok(_) => Err(EINVAL),
             Err(e) => Ok((
                 e,
@@ -232,14 +237,6 @@ impl SwAdapter {
                 transport.live_buffers(),
             )),
         }
-    }
-}
-
-impl Drop for SwAdapter {
-    fn drop(&mut self) {
-        // The clients unbind first, then the core takes the device down.
-        drop(self.clients.take());
-        self.adapter.remove();
     }
 }
 

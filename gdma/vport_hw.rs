@@ -62,8 +62,14 @@ impl VportHw for HwcVportHw {
     fn disable_rx_steering(&self, vport: u32) -> Result {
         let mut req = CfgRxSteerReq::new(self.handle(vport)?, 0, 0, false)?;
         req.hdr.dev_id = self.mana_dev;
-        request(&self.hwc, &mut req)
-            .inspect_err(|e| pr_err!("vport {}: disabling RX steering failed: {:?}\n", vport, e))?;
-        Ok(())
+        match request(&self.hwc, &mut req) {
+            Ok(_) => Ok(()),
+            // The device reset: its steering went with it.
+            Err(ESHUTDOWN) => Ok(()),
+            Err(e) => {
+                pr_err!("vport {}: disabling RX steering failed: {:?}\n", vport, e);
+                Err(e)
+            }
+        }
     }
 }

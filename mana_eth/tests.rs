@@ -57,7 +57,7 @@ pub(crate) fn adapter(ports: u32) -> Result<(SwAdapter, Ports)> {
         },
         false,
     )?;
-    let netdevs = Ports::new(sw.adapter())?;
+    let netdevs = Ports::new(&sw.adapter())?;
     Ok((sw, netdevs))
 }
 
@@ -69,7 +69,8 @@ fn rdma_doorbell(sw: &SwAdapter) -> Result<DoorbellPage> {
 }
 
 fn owner_is(sw: &SwAdapter, index: u32, expected: &str) -> bool {
-    let Ok(vport) = sw.adapter().vports().get(index) else {
+    let adapter = sw.adapter();
+    let Ok(vport) = adapter.vports().get(index) else {
         return false;
     };
     vport.with_owner(|owner| {
@@ -206,7 +207,7 @@ mod netdev {
         assert_eq!((s.live_eqs, s.live_wq_objs), (4, 8));
         assert!(sw.vport_programming(1).ok_or(EINVAL)?.rx_enabled);
         let prog = sw.vport_programming(1).ok_or(EINVAL)?;
-        let caps = sw.adapter().caps();
+        let caps = *sw.adapter().caps();
         assert_eq!(prog.tx, Some((caps.pdid, caps.doorbell)));
         assert!(owner_is(&sw, 0, "free"));
         {

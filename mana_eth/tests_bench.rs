@@ -82,7 +82,7 @@ mod bench {
             },
             false,
         )?;
-        let ports = Ports::new(sw.adapter())?;
+        let ports = Ports::new(&sw.adapter())?;
         let (a, b) = (ports.get(0).ok_or(EINVAL)?, ports.get(1).ok_or(EINVAL)?);
         {
             let rtnl = rtnl_lock();

@@ -74,7 +74,7 @@ mod rdma_device {
     fn registers_manae_with_one_port_per_vport() -> Result {
         let sw = adapter(2)?;
         let before = sw.device_stats().count(code::QUERY_MAX_RESOURCES);
-        let reg = device::register(sw.adapter(), None)?;
+        let reg = device::register(&sw.adapter(), None)?;
         let name = reg.name();
         assert!(name.to_bytes().starts_with(b"manae_"));
         assert!(name.to_bytes().len() > b"manae_".len());
@@ -101,7 +101,7 @@ mod rdma_device {
 
         // A second adapter gets a device of its own, with another name.
         let sw2 = adapter(1)?;
-        let reg2 = device::register(sw2.adapter(), None)?;
+        let reg2 = device::register(&sw2.adapter(), None)?;
         assert!(reg2.name() != reg.name());
         assert_eq!(reg2.phys_port_cnt(), 1);
         drop(reg2);
@@ -114,7 +114,7 @@ mod rdma_device {
     #[test]
     fn ports_follow_the_link_and_report_as_the_c_driver() -> Result {
         let sw = adapter(2)?;
-        let reg = device::register(sw.adapter(), None)?;
+        let reg = device::register(&sw.adapter(), None)?;
         for port in 1..=2 {
             let attr = reg.query_port(port)?;
             assert_eq!(attr.state(), PortState::Active as u32);
@@ -147,7 +147,7 @@ mod rdma_device {
     #[test]
     fn kernel_pds_are_device_pds() -> Result {
         let sw = adapter(2)?;
-        let reg = device::register(sw.adapter(), None)?;
+        let reg = device::register(&sw.adapter(), None)?;
         assert_eq!(sw.device_stats().live_pds, 0);
         let pd1 = reg.alloc_kernel_pd()?;
         let pd2 = reg.alloc_kernel_pd()?;
@@ -184,7 +184,7 @@ mod rdma_device {
     #[test]
     fn unregistering_leaves_nothing_on_the_device() -> Result {
         let sw = adapter(2)?;
-        let reg = device::register(sw.adapter(), None)?;
+        let reg = device::register(&sw.adapter(), None)?;
         let name = reg.name();
         {
             let _pd1 = reg.alloc_kernel_pd()?;
@@ -197,7 +197,7 @@ mod rdma_device {
         assert_eq!(stats.count(code::CREATE_PD), stats.count(code::DESTROY_PD));
         assert_eq!(stats.protocol_errors, 0);
         // The device is gone: its name is free again, and the adapter can get a new device.
-        let reg = device::register(sw.adapter(), None)?;
+        let reg = device::register(&sw.adapter(), None)?;
         assert!(reg.name() == name);
         let pd = reg.alloc_kernel_pd()?;
         drop(pd);

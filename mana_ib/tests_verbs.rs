@@ -74,7 +74,7 @@ fn setup(ports: u32) -> Result<(SwAdapter, Registration<ManaIb>)> {
         },
         false,
     )?;
-    let reg = device::register(sw.adapter(), None)?;
+    let reg = device::register(&sw.adapter(), None)?;
     Ok((sw, reg))
 }
 
@@ -231,7 +231,8 @@ fn create_rss_qp(
 }
 
 fn owner(sw: &SwAdapter, vport: u32) -> Result<CString> {
-    let v = sw.adapter().vports().get(vport)?;
+    let adapter = sw.adapter();
+    let v = adapter.vports().get(vport)?;
     v.with_owner(|o| CString::try_from_fmt(fmt!("{}", o)))
 }
 

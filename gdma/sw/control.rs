@@ -3,9 +3,10 @@
 //! Software adapters created and removed at run time, through
 //! `/sys/kernel/debug/mana_gdma/sw_control`.
 //!
-//! Writing `add [ports=N] [mtu=N] [queues=N] [depth=N] [latency_us=N] [mac=xx:xx:xx:xx:xx:xx]`
-//! creates an adapter with its clients; `del N` removes adapter `N`. Reading lists the adapters
-//! with their ports and what the device saw.
+//! Writing `add [ports=N] [mtu=N] [queues=N] [depth=N] [latency_us=N] [service_ms=N]
+//! [mac=xx:xx:xx:xx:xx:xx]` creates an adapter with its clients; `del N` removes adapter `N`;
+//! `service N reset|fpga|rdma-suspend|rdma-resume` has adapter `N`'s device ask the driver for
+//! that service operation. Reading lists the adapters with their ports and what the device saw.
 
 use kernel::{
     debugfs::{
@@ -26,6 +27,7 @@ use super::{
     SwAdapter,
     SwConfig, //
 };
+use crate::hwc::ServiceRequest;
 
 /// The longest command accepted.
 const MAX_COMMAND: usize = 160;
@@ -39,6 +41,8 @@ pub(crate) enum Command {
     Add(SwConfig),
     /// Remove the adapter with this id.
     Del(u32),
+    /// Have the device of adapter `.0` ask for a service operation.
+    Service(u32, ServiceRequest),
 }
 
 fn parse_u32(value: &str) -> Result<u32> {
@@ -79,6 +83,7 @@ pub(crate) fn parse(line: &[u8]) -> Result<Command> {
                     "queues" => config.max_queues = parse_u32(value)?,
                     "depth" => config.hwc_depth = parse_u32(value)?,
                     "latency_us" => config.latency_us = parse_u32(value)?,
+                    "service_ms" => config.service_period_ms = parse_u32(value)?,
                     "mac" => config.mac_base = parse_mac(value)?,
                     _ => return Err(EINVAL),
                 }
@@ -94,6 +99,20 @@ pub(crate) fn parse(line: &[u8]) -> Result<Command> {
                 return Err(EINVAL);
             }
             Ok(Command::Del(id))
+        }
+        Some("service") => {
+            let id = parse_u32(words.next().ok_or(EINVAL)?)?;
+            let request = match words.next() {
+                Some("reset") => ServiceRequest::Reset,
+                Some("fpga") => ServiceRequest::FpgaReconfig,
+                Some("rdma-suspend") => ServiceRequest::RdmaSuspend,
+                Some("rdma-resume") => ServiceRequest::RdmaResume,
+                _ => return Err(EINVAL),
+            };
+            if words.next().is_some() {
+                return Err(EINVAL);
+            }
+            Ok(Command::Service(id, request))
         }
         _ => Err(EINVAL),
     }
@@ -150,6 +169,16 @@ impl SwRegistry {
         Ok(())
     }
 
+    /// Has the device of adapter `id` ask for `request`.
+    pub(crate) fn service(&self, id: u32, request: ServiceRequest) -> Result {
+        let adapters = self.adapters.lock();
+        let sw = adapters
+            .iter()
+            .find(|a| a.adapter().id() == id)
+            .ok_or(ENOENT)?;
+        sw.request_service(request)
+    }
+
     /// The number of adapters.
     pub(crate) fn len(&self) -> usize {
         self.adapters.lock().len()
@@ -159,15 +188,19 @@ impl SwRegistry {
         for sw in self.adapters.lock().iter() {
             let a = sw.adapter();
             let stats = sw.device_stats();
+            let (resets, failed) = sw.resets();
             writeln!(
                 f,
-                "adapter {}: {} port(s), mtu {}, hwc depth {}, requests {}, protocol errors {}",
+                "adapter {}: {}, {} port(s), mtu {}, hwc depth {}, requests {}, protocol errors {}, resets {} (failed {})",
                 a.id(),
+                if sw.is_up() { "up" } else { "down" },
                 a.ports().len(),
                 a.caps().adapter_mtu,
                 a.hwc().stats().depth,
                 stats.total_requests,
-                stats.protocol_errors
+                stats.protocol_errors,
+                resets,
+                failed
             )?;
             for (i, p) in a.ports().iter().enumerate() {
                 let m = p.mac;
@@ -190,7 +223,7 @@ fn write(registry: &Arc<SwRegistry>, reader: &mut UserSliceReader) -> Result {
     let len = reader.len();
     if len == 0 || len > MAX_COMMAND {
         pr_err!(
-            "sw_control: commands are 1..{} bytes: 'add [ports=N] ...' or 'del N'\n",
+            "sw_control: commands are 1..{} bytes: 'add [ports=N] ...', 'del N' or 'service N ...'\n",
             MAX_COMMAND
         );
         return Err(EINVAL);
@@ -198,7 +231,7 @@ fn write(registry: &Arc<SwRegistry>, reader: &mut UserSliceReader) -> Result {
     let mut buf = [0u8; MAX_COMMAND];
     reader.read_slice(&mut buf[..len])?;
     let command = parse(&buf[..len]).inspect_err(|_| {
-        pr_err!("sw_control: cannot parse the command; use 'add [ports=N] [mtu=N] [queues=N] [depth=N] [latency_us=N] [mac=xx:..]' or 'del N'\n")
+        pr_err!("sw_control: cannot parse the command; use 'add [ports=N] [mtu=N] [queues=N] [depth=N] [latency_us=N] [service_ms=N] [mac=xx:..]', 'del N' or 'service N reset|fpga|rdma-suspend|rdma-resume'\n")
     })?;
     match command {
         Command::Add(config) => {
@@ -208,6 +241,14 @@ fn write(registry: &Arc<SwRegistry>, reader: &mut UserSliceReader) -> Result {
         Command::Del(id) => registry
             .del(id)
             .inspect_err(|_| pr_err!("sw_control: there is no software adapter {}\n", id))?,
+        Command::Service(id, request) => registry.service(id, request).inspect_err(|e| {
+            pr_err!(
+                "sw_control: adapter {}: {:?} not sent: {:?}\n",
+                id,
+                request,
+                e
+            )
+        })?,
     }
     Ok(())
 }
@@ -261,6 +302,10 @@ mod tests {
             b"add queues=0",
             b"del",
             b"del 1 2",
+            b"service 1",
+            b"service 1 reboot",
+            b"service x reset",
+            b"service 1 reset now",
             b"\xff\xfe",
         ] {
             assert!(parse(bad).is_err());

@@ -24,6 +24,7 @@ use super::datapath::{
     DpStats,
     QueueStats, //
 };
+use crate::hwc::ServiceRequest;
 use crate::wire::{
     gdma_msgs::{
         self,
@@ -31,6 +32,7 @@ use crate::wire::{
         QueryHwcTimeoutResp,
         QueryMaxResourcesResp,
         RegisterDeviceResp,
+        VerifyVerReq,
         VerifyVerResp, //
     },
     hdr::{
@@ -48,6 +50,7 @@ use crate::wire::{
         HwcInitTypeData,
         HwcRxOob,
         HwcRxOobFlags,
+        HwcSocServiceType,
         HwcTxOob, //
     },
     mana_msgs::{
@@ -131,6 +134,9 @@ pub struct SwConfig {
     pub latency_us: u32,
     /// MSI-X vectors offered.
     pub num_vectors: u32,
+    /// How long the driver leaves the device alone in a reset cycle, in milliseconds (the
+    /// driver's setting, 10 s on PCI; shorter here so tests and `make run` need not wait).
+    pub service_period_ms: u32,
 }
 
 impl Default for SwConfig {
@@ -143,6 +149,7 @@ impl Default for SwConfig {
             hwc_depth: 16,
             latency_us: 0,
             num_vectors: 17,
+            service_period_ms: 1000,
         }
     }
 }
@@ -212,6 +219,12 @@ pub struct SwStats {
     pub live_mrs: u32,
     /// Doorbell pages allocated (ALLOCATE_RESOURCE_RANGE) and not destroyed.
     pub live_doorbells: u32,
+    /// Resets the device went through (RESET_REQUEST or FPGA_RECONFIG sent, then the driver
+    /// destroyed the hardware channel).
+    pub resets: u32,
+    /// Hardware-channel requests the driver posted while the device was resetting (nobody
+    /// answers them; a driver that honours the reset event posts none).
+    pub requests_during_reset: u32,
     /// What the data path counted (filled in by [`SwDevice::stats`]).
     pub datapath: DpStats,
 }
@@ -355,6 +368,11 @@ pub struct SwDevice {
     stats: SwStats,
     pending_irqs: u64,
     registered: bool,
+    /// The capability flags of the driver's VERIFY_VF_DRIVER_VERSION.
+    driver_caps: u64,
+    /// The device sent a reset event and lost its state; it answers nothing until the driver
+    /// destroys the hardware channel.
+    resetting: bool,
     vports: [VportProgramming; 16],
     objects: Objects,
     /// The data path (send and receive queues, the wire between ports).
@@ -401,6 +419,8 @@ impl SwDevice {
             stats: SwStats::default(),
             pending_irqs: 0,
             registered: false,
+            driver_caps: 0,
+            resetting: false,
             vports: [VportProgramming::default(); 16],
             objects: Objects::default(),
             dp: DataPath::new(config.num_ports)?,
@@ -469,6 +489,78 @@ impl SwDevice {
         self.post_eqe(mem, queue::eqe_type::HWC_SOC_RECONFIG_DATA, [data, 0, 0])
     }
 
+    /// Asks the driver for a service operation, as the hardware does: the event on the hardware
+    /// channel's EQ. A reset (RESET_REQUEST, FPGA_RECONFIG) also resets the device: every object
+    /// is gone, and the channel answers nothing until the driver destroys it through the SMC.
+    /// Fails with `EOPNOTSUPP` if the driver did not advertise that it handles the event (the
+    /// hardware does not send it then), and with `EBUSY` during a reset.
+    pub(crate) fn service_event(
+        &mut self,
+        mem: &dyn DeviceMemory,
+        request: ServiceRequest,
+    ) -> Result {
+        use crate::wire::gdma_msgs::drv_cap1;
+        if self.resetting || self.hwc.is_none() {
+            return Err(EBUSY);
+        }
+        let (ty, details, cap) = match request {
+            ServiceRequest::Reset => (
+                queue::eqe_type::HWC_RESET_REQUEST,
+                0,
+                drv_cap1::SELF_RESET_ON_EQE,
+            ),
+            ServiceRequest::FpgaReconfig => (
+                queue::eqe_type::HWC_FPGA_RECONFIG,
+                0,
+                drv_cap1::HANDLE_RECONFIG_EQE,
+            ),
+            ServiceRequest::RdmaSuspend | ServiceRequest::RdmaResume => {
+                let service = if request == ServiceRequest::RdmaSuspend {
+                    queue::service_type::RDMA_SUSPEND
+                } else {
+                    queue::service_type::RDMA_RESUME
+                };
+                let data = HwcSocServiceType::ZERO
+                    .try_with_service_type(service)?
+                    .into_raw();
+                (queue::eqe_type::HWC_SOC_SERVICE, data, 0)
+            }
+        };
+        if self.driver_caps & cap != cap {
+            pr_err!(
+                "mana_sw: the driver did not advertise that it handles {:?} (capability 0x{:x}); not sent\n",
+                request,
+                cap
+            );
+            return Err(EOPNOTSUPP);
+        }
+        self.post_eqe(mem, ty, [details, 0, 0])?;
+        if matches!(request, ServiceRequest::Reset | ServiceRequest::FpgaReconfig) {
+            self.lose_state()?;
+        }
+        Ok(())
+    }
+
+    /// What a reset does to the device: every object, registration and vport setting is gone,
+    /// and the data path stops; the channel stays until the driver destroys it.
+    fn lose_state(&mut self) -> Result {
+        self.dp = DataPath::new(self.config.num_ports)?;
+        self.objects = Objects::default();
+        self.registered = false;
+        self.vports = [VportProgramming::default(); 16];
+        self.faults = KVec::new();
+        let stats = &mut self.stats;
+        stats.live_registrations = 0;
+        stats.live_regions = 0;
+        stats.live_eqs = 0;
+        stats.live_wq_objs = 0;
+        stats.live_pds = 0;
+        stats.live_mrs = 0;
+        stats.live_doorbells = 0;
+        self.resetting = true;
+        Ok(())
+    }
+
     /// Changes the per-request latency.
     pub fn set_latency_us(&mut self, latency_us: u32) {
         self.config.latency_us = latency_us;
@@ -532,6 +624,9 @@ impl SwDevice {
             smc::MSG_TYPE_DESTROY_HWC => {
                 if self.hwc.take().is_some() {
                     self.stats.live_hwc -= 1;
+                    if core::mem::take(&mut self.resetting) {
+                        self.stats.resets += 1;
+                    }
                     0
                 } else {
                     self.protocol_error("DESTROY_HWC without a hardware channel");
@@ -670,6 +765,11 @@ impl SwDevice {
             return;
         };
         match qtype {
+            queue::queue_type::SQ if id == HWC_SQ_ID && self.resetting => {
+                self.stats.requests_during_reset += 1;
+                hwc.sq_tail = tail;
+                hwc.sq_consumed = tail;
+            }
             queue::queue_type::SQ if id == HWC_SQ_ID => {
                 // Requests are answered `latency_us` after they became visible, in parallel, as
                 // a pipelined device does.
@@ -715,6 +815,9 @@ impl SwDevice {
         mem: &dyn DeviceMemory,
         now_us: u64,
     ) -> Option<u64> {
+        if self.resetting {
+            return None;
+        }
         let (code, _) = self.peek_request(mem)?;
         let hwc = self.hwc?;
         let arrival =
@@ -1080,6 +1183,8 @@ impl SwDevice {
                 reply(hdr, GeneralResp::zeroed(), 0)
             }
             gdma_msgs::code::VERIFY_VF_DRIVER_VERSION => {
+                let r = VerifyVerReq::from_bytes_copy(req).ok_or(EINVAL)?;
+                self.driver_caps = r.gd_drv_cap_flags1;
                 let mut r = VerifyVerResp::zeroed();
                 r.gdma_protocol_ver = gdma_msgs::PROTOCOL_V1;
                 r.pf_cap_flags1 = 0;

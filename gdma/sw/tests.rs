@@ -121,7 +121,7 @@ mod probe {
     #[test]
     fn clients_get_auxiliary_devices() -> Result {
         let sw = SwAdapter::new(config(), true)?;
-        assert!(sw.clients.is_some());
+        assert!(sw._faux.is_some() && sw.has_rdma_client());
         drop(sw);
         Ok(())
     }
@@ -504,7 +504,7 @@ mod objects {
     fn a_failed_create_leaves_nothing_behind() -> Result {
         let sw = SwAdapter::new(config(), false)?;
         let ctx = sw.adapter().objects();
-        let caps = sw.adapter().caps();
+        let caps = *sw.adapter().caps();
         let eq = EventQueue::new(&ctx, 4096, 1, caps.pdid, caps.doorbell)?;
         sw.inject(mana_code::CREATE_WQ_OBJ, Fault::Status(0x9), 1)?;
         let vport = sw.adapter().ports()[0].handle;

@@ -49,6 +49,7 @@ use super::{
     memory::SwMemory, //
 };
 use crate::{
+    hwc::ServiceRequest,
     dma::{
         DmaBuf,
         DoorbellFrame,
@@ -131,6 +132,13 @@ impl SwTransport {
     /// Has the device report a link change, and delivers the event.
     pub(crate) fn set_link(self: &Arc<Self>, up: bool) -> Result {
         self.device.lock().set_link(&*self.memory, up)?;
+        self.kick();
+        Ok(())
+    }
+
+    /// Has the device ask the driver for a service operation, and delivers the event.
+    pub(crate) fn service(self: &Arc<Self>, request: ServiceRequest) -> Result {
+        self.device.lock().service_event(&*self.memory, request)?;
         self.kick();
         Ok(())
     }

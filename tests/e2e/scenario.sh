@@ -438,6 +438,30 @@ if [ "$MODE" = test ]; then
 	expect mtu_final "eth0 is up with MTU 1500" out_has 'UP[^>]*> mtu 1500 '
 	reset_state
 
+	section "the device asks for a reset: everything goes down and comes back"
+	reset_state
+	hold_start /tmp/hold4.out
+	expect raw_qp_holds_4 "raw_qp holds its QPs on vport 0" file_has /tmp/hold4.out '^holding'
+	step ip link set dev eth1 up
+	expect link_up_eth1_before_reset "eth1 is up" rc_is 0
+	step "echo 'service 0 reset' > $SW/sw_control; for i in \$(seq 60); do dmesg | grep -q 'reset cycle completed' && break; sleep 0.5; done; dmesg | grep -E 'requested Reset|reset cycle'"
+	expect reset_cycle "the driver takes the adapter down and brings it back" \
+		both out_has 'reset cycle start' out_has 'reset cycle completed'
+	step 'ip -br link show; ls /sys/class/infiniband; cat '"$VPORT0"
+	expect reset_interfaces "eth0, eth1 and manae_0 are back, and vport 0 is free" \
+		both out_has '^eth1 ' owner_is free
+	expect reset_rdma_device "manae_0 is back" out_has '^manae_0'
+	hold_stop
+	expect raw_qp_after_reset "the process that held QPs through the reset ends without a crash" \
+		if_held rc_le 1
+	step raw_qp once
+	expect raw_qp_after_reset_works "new QPs work on the new adapter" rc_is 0
+	step ip link set dev eth0 up
+	expect link_up_after_reset "ip link set eth0 up works after the reset" rc_is 0
+	step cat "$VPORT0"
+	expect vport_ethernet_after_reset "vport 0 belongs to eth0" owner_is 'ethernet eth0'
+	reset_state
+
 	section "rmmod with QPs open"
 	hold_start /tmp/hold3.out
 	expect raw_qp_holds_3 "raw_qp holds its QPs" file_has /tmp/hold3.out '^holding'

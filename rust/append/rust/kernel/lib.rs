@@ -1,4 +1,5 @@
 #[cfg(CONFIG_NET)]
 pub mod netdev;
+pub mod owned_workqueue;
 #[cfg(CONFIG_INFINIBAND)]
 pub mod rdma;
