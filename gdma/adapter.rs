@@ -92,6 +92,9 @@ pub(crate) const DRIVER_CAP_FLAGS1: u64 = gdma_msgs::drv_cap1::HWC_TIMEOUT_RECON
 /// The most vports (Ethernet ports) one adapter may expose; the C driver's limit.
 pub const MAX_PORTS: u32 = 16;
 
+/// The most queue pairs per port (C: `MANA_MAX_NUM_QUEUES`).
+pub const MAX_QUEUES_PER_PORT: u32 = 64;
+
 /// What QUERY_VPORT_CONFIG reported for one port.
 #[derive(Clone, Copy, Debug)]
 pub struct PortInfo {
@@ -118,6 +121,12 @@ pub struct DeviceCaps {
     pub adapter_mtu: u16,
     /// Event queues the device offers.
     pub max_eqs: u32,
+    /// Completion, send and receive queues the device offers (QUERY_MAX_RESOURCES).
+    pub max_cqs: u32,
+    /// Send queues the device offers.
+    pub max_sqs: u32,
+    /// Receive queues the device offers.
+    pub max_rqs: u32,
     /// MSI-X vectors the device offers.
     pub max_msix: u32,
     /// The PD of the registered MANA device.
@@ -325,6 +334,9 @@ impl Adapter {
             rdma_dev,
             adapter_mtu: cfg.adapter_mtu,
             max_eqs: res.max_eq,
+            max_cqs: res.max_cq,
+            max_sqs: res.max_sq,
+            max_rqs: res.max_rq,
             max_msix: res.max_msix,
             pdid: reg.pdid,
             gpa_mkey: reg.gpa_mkey,
@@ -420,6 +432,28 @@ impl Adapter {
     /// the clients' event queues.
     pub fn num_vectors(&self) -> u32 {
         self.transport.num_vectors()
+    }
+
+    /// The most queue pairs a client may create per port, each with an event queue on an MSI-X
+    /// vector of its own, as `mana_gd_query_max_resources()` budgets them: the vectors past the
+    /// channel's (those the function has and the device says it may use), the device's EQ, CQ,
+    /// SQ and RQ limits, and the C driver's cap of 64. At least 0.
+    pub fn max_queues(&self) -> u32 {
+        let vectors = self
+            .num_vectors()
+            .min(self.caps.max_msix)
+            .saturating_sub(1);
+        [
+            vectors,
+            self.caps.max_eqs,
+            self.caps.max_cqs,
+            self.caps.max_sqs,
+            self.caps.max_rqs,
+            MAX_QUEUES_PER_PORT,
+        ]
+        .into_iter()
+        .min()
+        .unwrap_or(0)
     }
 
     /// The hardware channel.

@@ -673,19 +673,22 @@ impl Ports {
             })?;
         let mut ports = KVec::with_capacity(adapter.ports().len(), GFP_KERNEL)?;
         for (index, info) in adapter.ports().iter().enumerate() {
-            // One event queue, and so one MSI-X vector besides the channel's, per queue.
-            let vectors = adapter.num_vectors().saturating_sub(1);
-            if vectors == 0 {
+            // One event queue, and so one MSI-X vector besides the channel's, per queue, within
+            // what the device offers.
+            let budget = adapter.max_queues();
+            if budget == 0 {
                 pr_err!(
-                    "adapter {}: no MSI-X vector left for the interfaces' queues\n",
-                    adapter.id()
+                    "adapter {}: no MSI-X vector or device queue left for the interfaces' queues ({} vectors, device limits {:?})\n",
+                    adapter.id(),
+                    adapter.num_vectors(),
+                    adapter.caps()
                 );
                 return Err(ENOSPC);
             }
             let queues = info
                 .max_sq
                 .min(info.max_rq)
-                .min(vectors)
+                .min(budget)
                 .clamp(1, MAX_QUEUES);
             let counters = counters(queues)?;
             let mut dev = UnregisteredDevice::<Port>::new(

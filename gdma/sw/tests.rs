@@ -127,6 +127,19 @@ mod probe {
     }
 
     #[test]
+    fn the_queue_budget_follows_vectors_and_device_limits() -> Result {
+        // Vectors: three, one of them the channel's.
+        let mut cfg = config();
+        cfg.num_vectors = 3;
+        assert_eq!(SwAdapter::new(cfg, false)?.adapter().max_queues(), 2);
+        // The device's queue limits (QUERY_MAX_RESOURCES: 4 per port here).
+        let mut cfg = config();
+        cfg.max_queues = 4;
+        assert_eq!(SwAdapter::new(cfg, false)?.adapter().max_queues(), 4);
+        Ok(())
+    }
+
+    #[test]
     fn the_reported_depth_is_used() -> Result {
         let mut cfg = config();
         cfg.hwc_depth = 4;
