@@ -55,13 +55,16 @@ use crate::{
             device_type,
             new_request,
             DevId,
-            Request, //
+            Request,
+            MSG_V2,
+            MSG_V3, //
         },
         mana_msgs::{
             CfgRxSteerReq,
             CfgRxSteerResp,
             Handle,
             QueryDevCfgReq,
+            QueryDevCfgResp,
             QueryVportCfgReq, //
             HASH_KEY_SIZE,    //
         },
@@ -119,6 +122,9 @@ pub struct DeviceCaps {
     pub rdma_dev: Option<DevId>,
     /// The adapter MTU, including the Ethernet header.
     pub adapter_mtu: u16,
+    /// A PF in bare-metal host mode (QUERY_DEV_CONFIG v3): it runs like a VF, without
+    /// REGISTER_HW_PORT and REGISTER_FILTER.
+    pub bm_hostmode: bool,
     /// Event queues the device offers.
     pub max_eqs: u32,
     /// Completion, send and receive queues the device offers (QUERY_MAX_RESOURCES).
@@ -190,12 +196,46 @@ pub(crate) fn request<R: Request>(hwc: &Hwc, req: &mut R) -> Result<R::Response>
     Ok(resp)
 }
 
+/// The Ethernet frame size a device without an adapter MTU gets (C: `ETH_FRAME_LEN`).
+const ETH_FRAME_LEN: u16 = 1514;
+/// The smallest adapter MTU a device may report: the minimum IP MTU plus the Ethernet header.
+const MIN_ADAPTER_MTU: u16 = 68 + 14;
+
+/// The adapter MTU and the bare-metal host mode from QUERY_DEV_CONFIG, by the response version
+/// as `mana_gd_query_device_cfg()` reads them: v1 has neither (1514, off); an adapter MTU of 0
+/// (old PF firmware) means 1514; one too small for IP is refused.
+pub(crate) fn dev_config_fields(cfg: &QueryDevCfgResp) -> Result<(u16, bool)> {
+    let version = cfg.hdr.response.msg_version;
+    let mtu = match cfg.adapter_mtu {
+        _ if version < MSG_V2 => ETH_FRAME_LEN,
+        0 => {
+            pr_info!(
+                "the device reports an adapter MTU of 0; using {} (no jumbo frames)\n",
+                ETH_FRAME_LEN
+            );
+            ETH_FRAME_LEN
+        }
+        mtu if mtu < MIN_ADAPTER_MTU => {
+            pr_err!(
+                "the device reports an adapter MTU of {}, below {}\n",
+                mtu,
+                MIN_ADAPTER_MTU
+            );
+            return Err(EPROTO);
+        }
+        mtu => mtu,
+    };
+    Ok((mtu, version >= MSG_V3 && cfg.bm_hostmode != 0))
+}
+
 impl Adapter {
     /// Brings up the function behind `transport`, whose BAR0 is `bar_size` bytes, as adapter
-    /// number `id` (a function keeps its number across device resets).
+    /// number `id` (a function keeps its number across device resets); `is_pf` for a physical
+    /// function.
     pub(crate) fn probe(
         transport: Arc<dyn Transport>,
         bar_size: usize,
+        is_pf: bool,
         debugfs: Option<&Dir>,
         id: u32,
     ) -> Result<Arc<Self>> {
@@ -214,8 +254,8 @@ impl Adapter {
             bar_size,
         )?;
 
-        let hwc = Hwc::new(transport.clone(), shm, db_base, db_page_size)?;
-        let result = Self::bring_up(&hwc);
+        let hwc = Hwc::new(transport.clone(), is_pf, shm, db_base, db_page_size)?;
+        let result = Self::bring_up(&hwc, is_pf);
         let (caps, ports) = match result {
             Ok(v) => v,
             Err(e) => {
@@ -270,7 +310,7 @@ impl Adapter {
         })
     }
 
-    fn bring_up(hwc: &Hwc) -> Result<(DeviceCaps, KVec<PortInfo>)> {
+    fn bring_up(hwc: &Hwc, is_pf: bool) -> Result<(DeviceCaps, KVec<PortInfo>)> {
         let mut ver = VerifyVerReq::new(DRIVER_CAP_FLAGS1);
         ver.os_type = gdma_msgs::OS_TYPE_LINUX;
         let ver = request(hwc, &mut ver)?;
@@ -325,6 +365,11 @@ impl Adapter {
             );
             return Err(EPROTO);
         }
+        let (adapter_mtu, bm_hostmode) = dev_config_fields(&cfg)?;
+        if is_pf && !bm_hostmode {
+            pr_err!("this MANA PF is in hypervisor-host mode, which needs REGISTER_HW_PORT and REGISTER_FILTER on every port; mana-rs drives VFs and PFs in bare-metal host mode only: use the C driver (mana)\n");
+            return Err(EOPNOTSUPP);
+        }
 
         let mut reg = new_request::<RegisterDeviceReq>();
         reg.hdr.dev_id = mana_dev;
@@ -332,7 +377,8 @@ impl Adapter {
         let caps = DeviceCaps {
             mana_dev,
             rdma_dev,
-            adapter_mtu: cfg.adapter_mtu,
+            adapter_mtu,
+            bm_hostmode,
             max_eqs: res.max_eq,
             max_cqs: res.max_cq,
             max_sqs: res.max_sq,

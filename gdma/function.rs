@@ -81,6 +81,8 @@ pub(crate) const SERVICE_PERIOD_MS: u32 = 10_000;
 pub(crate) struct FunctionConfig {
     /// BAR0's size.
     pub(crate) bar_size: usize,
+    /// The function is a PF.
+    pub(crate) is_pf: bool,
     /// Register the clients' auxiliary devices (under `parent`).
     pub(crate) with_clients: bool,
     /// The reset cycle's wait, in milliseconds.
@@ -180,7 +182,13 @@ impl<'a> Function<'a> {
         id: u32,
         config: FunctionConfig,
     ) -> Result<Self> {
-        let adapter = Adapter::probe(transport.clone(), config.bar_size, debugfs, id)?;
+        let adapter = Adapter::probe(
+            transport.clone(),
+            config.bar_size,
+            config.is_pf,
+            debugfs,
+            id,
+        )?;
         let name = CString::try_from_fmt(fmt!("mana_svc{}", id))?;
         let queue = OwnedQueue::new_ordered(&name).inspect_err(|_| adapter.remove())?;
         // SAFETY: The workqueue stays where it is when `queue` moves into the returned
@@ -397,6 +405,7 @@ impl Shared {
         let adapter = match Adapter::probe(
             self.transport.clone(),
             self.config.bar_size,
+            self.config.is_pf,
             self.debugfs.as_ref(),
             self.id,
         ) {

@@ -121,6 +121,9 @@ struct InitInfo {
     max_resp: u32,
     gpa_mkey: Option<u32>,
     pdid: u32,
+    /// Where a PF addresses its requests (INIT_DATA PF_DEST_RQ_ID / PF_DEST_CQ_ID).
+    pf_dest_rq: Option<u32>,
+    pf_dest_cq: Option<u32>,
     done: bool,
 }
 
@@ -169,6 +172,8 @@ struct Buffers {
 #[pin_data]
 pub struct Hwc {
     transport: Arc<dyn Transport>,
+    /// The function is a PF (its requests name a destination RQ/CQ).
+    is_pf: bool,
     shm: usize,
     db_base: usize,
     db_page_size: u64,
@@ -251,6 +256,7 @@ impl Hwc {
     /// for the device's init events and posts the receive buffers.
     pub(crate) fn new(
         transport: Arc<dyn Transport>,
+        is_pf: bool,
         shm: usize,
         db_base: usize,
         db_page_size: u64,
@@ -265,6 +271,7 @@ impl Hwc {
                 rq,
                 sq,
                 transport: shared,
+                is_pf,
                 shm,
                 db_base,
                 db_page_size,
@@ -343,6 +350,10 @@ impl Hwc {
             pr_err!("the device's init data lacks queue ids or the memory key\n");
             return Err(EPROTO);
         };
+        if self.is_pf && (init.pf_dest_rq.is_none() || init.pf_dest_cq.is_none()) {
+            pr_err!("the PF's init data lacks the destination RQ/CQ of its requests\n");
+            return Err(EPROTO);
+        }
         if init.depth == 0
             || init.max_req < size_of::<ReqHdr>() as u32
             || init.max_resp < size_of::<RespHdr>() as u32
@@ -571,7 +582,17 @@ impl Hwc {
             state.init.sq_id.ok_or(EINVAL)?,
             state.init.cq_id.ok_or(EINVAL)?,
         );
-        let oob = HwcTxOob::new(0, 0, sq_id, cq_id, false)?;
+        // A PF addresses its requests to the destination the device named; a VF leaves it 0
+        // (`mana_hwc_send_request()`).
+        let (dest_rq, dest_cq) = if self.is_pf {
+            (
+                state.init.pf_dest_rq.ok_or(EINVAL)?,
+                state.init.pf_dest_cq.ok_or(EINVAL)?,
+            )
+        } else {
+            (0, 0)
+        };
+        let oob = HwcTxOob::new(dest_rq, dest_cq, sq_id, cq_id, false)?;
         let sge = Sge {
             address: bufs.req.dma_addr() + buf_off as u64,
             mem_key: state.init.gpa_mkey.ok_or(EINVAL)?,
@@ -652,6 +673,8 @@ impl Hwc {
                     init_data::MAX_RESPONSE => state.init.max_resp = value,
                     init_data::GPA_MKEY => state.init.gpa_mkey = Some(value),
                     init_data::PDID => state.init.pdid = value,
+                    init_data::PF_DEST_RQ_ID => state.init.pf_dest_rq = Some(value),
+                    init_data::PF_DEST_CQ_ID => state.init.pf_dest_cq = Some(value),
                     _ => {}
                 }
             }

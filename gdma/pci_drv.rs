@@ -11,8 +11,9 @@
 //! devres unmaps and releases BAR0 last. See `pci_transport.rs` for how the `'static` transport
 //! and the `'bound` resources split.
 //!
-//! PFs are refused after their registers are read: the core's hardware channel does not address
-//! the PF destination RQ/CQ yet.
+//! PFs are driven in bare-metal host mode (QUERY_DEV_CONFIG `bm_hostmode`), where they work
+//! like VFs apart from the destination RQ/CQ of their hardware-channel requests; the core
+//! refuses a PF in hypervisor-host mode, which would need REGISTER_HW_PORT and REGISTER_FILTER.
 //!
 //! Missing in the 7.3 Rust PCI API, and so not done: `pci_disable_device()` (and with it
 //! clearing bus mastering) on unbind, dynamic MSI-X allocation (all vectors are allocated at
@@ -172,18 +173,6 @@ impl pci::Driver for GdmaPciDriver {
 
             let regs = RegView::read(&bar, layout, bar_size, pdev.as_ref())
                 .inspect_err(|e| dev_err!(pdev, "cannot read the register layout: {:?}\n", e))?;
-            if kind == FunctionKind::Pf {
-                // The C driver addresses a PF's hardware-channel requests to the destination
-                // RQ/CQ of INIT_DATA types 10 and 11 (hw_channel.c, `gc->is_pf`) and programs
-                // PF-only state in mana_en.c; the Rust core does neither yet.
-                dev_err!(
-                    pdev,
-                    "MANA PF 0x{:04x} ({:?}): the Rust GDMA core cannot drive a PF yet (no PF destination RQ/CQ in its hardware channel); use the C driver (mana)\n",
-                    device_id,
-                    regs
-                );
-                return Err(ENODEV);
-            }
             let bar = bar
                 .into_devres()
                 .inspect_err(|e| dev_err!(pdev, "cannot hand BAR0 to devres: {:?}\n", e))?;
@@ -220,6 +209,7 @@ impl pci::Driver for GdmaPciDriver {
                         new_adapter_id(),
                         FunctionConfig {
                             bar_size,
+                            is_pf: kind == FunctionKind::Pf,
                             with_clients: true,
                             service_period_ms: SERVICE_PERIOD_MS,
                         },

@@ -118,6 +118,7 @@ impl SwAdapter {
             id,
             FunctionConfig {
                 bar_size: device::BAR0_SIZE,
+                is_pf: config.pf,
                 with_clients,
                 service_period_ms: config.service_period_ms,
             },
@@ -229,7 +230,7 @@ impl SwAdapter {
         let transport = SwTransport::new(config)?;
         transport.with_device(prepare)?;
         let bar: Arc<dyn Transport> = Arc::new(SwTransportRef(transport.clone()), GFP_KERNEL)?;
-        match Adapter::probe(bar, device::BAR0_SIZE, None, new_adapter_id()) {
+        match Adapter::probe(bar, device::BAR0_SIZE, config.pf, None, new_adapter_id()) {
             Ok(_) => Err(EINVAL),
             Err(e) => Ok((
                 e,

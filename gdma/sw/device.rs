@@ -112,6 +112,9 @@ const HWC_RQ_ID: u32 = 1;
 const HWC_SQ_ID: u32 = 2;
 /// The memory key and PD of the hardware channel's buffers.
 const HWC_GPA_MKEY: u32 = 0x4d4b;
+/// The destination RQ and CQ a PF's hardware-channel requests must name.
+const HWC_PF_DEST_RQ: u32 = 0x31;
+const HWC_PF_DEST_CQ: u32 = 0x32;
 const HWC_PDID: u32 = 0x10;
 
 /// The most requests of one kind counted separately ([`SwStats::requests`]).
@@ -137,6 +140,11 @@ pub struct SwConfig {
     /// How long the driver leaves the device alone in a reset cycle, in milliseconds (the
     /// driver's setting, 10 s on PCI; shorter here so tests and `make run` need not wait).
     pub service_period_ms: u32,
+    /// The function is a PF: its init data names the destination RQ/CQ of hardware-channel
+    /// requests, and every request must be addressed to them.
+    pub pf: bool,
+    /// QUERY_DEV_CONFIG reports bare-metal host mode (meaningful for a PF).
+    pub bm_hostmode: bool,
 }
 
 impl Default for SwConfig {
@@ -150,6 +158,8 @@ impl Default for SwConfig {
             latency_us: 0,
             num_vectors: 17,
             service_period_ms: 1000,
+            pf: false,
+            bm_hostmode: false,
         }
     }
 }
@@ -691,6 +701,18 @@ impl SwDevice {
                 .map_or(0, |d| d.into_raw());
             let _ = self.post_eqe(mem, queue::eqe_type::HWC_INIT_DATA, [data, 0, 0]);
         }
+        if self.config.pf {
+            for (ty, value) in [
+                (init_data::PF_DEST_RQ_ID, HWC_PF_DEST_RQ),
+                (init_data::PF_DEST_CQ_ID, HWC_PF_DEST_CQ),
+            ] {
+                let data = HwcInitTypeData::ZERO
+                    .with_data_type(ty)
+                    .try_with_value(value)
+                    .map_or(0, |d| d.into_raw());
+                let _ = self.post_eqe(mem, queue::eqe_type::HWC_INIT_DATA, [data, 0, 0]);
+            }
+        }
         let _ = self.post_eqe(mem, queue::eqe_type::HWC_INIT_DONE, [0, 0, 0]);
         0
     }
@@ -878,6 +900,17 @@ impl SwDevice {
         let oob = HwcTxOob::from_bytes_copy(&wqe[8..32]).ok_or(EINVAL)?;
         if oob.vsq.vsq_id().get() != HWC_SQ_ID || oob.vscq.vscq_id().get() != HWC_CQ_ID {
             self.protocol_error("hardware-channel SQ WQE names the wrong SQ or CQ");
+            return Err(EINVAL);
+        }
+        let dest = if self.config.pf {
+            (HWC_PF_DEST_RQ, HWC_PF_DEST_CQ)
+        } else {
+            (0, 0)
+        };
+        if (oob.vrq.vrq_id().get(), oob.vrcq.vrcq_id().get()) != dest {
+            self.protocol_error(
+                "hardware-channel SQ WQE with the wrong destination RQ/CQ (a PF must name the ones of its init data, a VF none)",
+            );
             return Err(EINVAL);
         }
         let sge = Sge::from_bytes_copy(&wqe[32..48]).ok_or(EINVAL)?;
@@ -1240,6 +1273,7 @@ impl SwDevice {
                 r.max_num_vports = self.config.num_ports as u16;
                 r.max_num_eqs = self.config.max_queues * self.config.num_ports;
                 r.adapter_mtu = self.config.adapter_mtu;
+                r.bm_hostmode = u8::from(self.config.bm_hostmode);
                 reply(hdr, r, 0)
             }
             mana_msgs::code::QUERY_VPORT_CONFIG => {

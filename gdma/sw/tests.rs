@@ -4,6 +4,7 @@
 
 use kernel::{
     prelude::*,
+    sync::Arc,
     transmute::AsBytes, //
 };
 
@@ -14,15 +15,26 @@ use super::{
     SwConfig, //
 };
 use crate::{
-    adapter::request,
+    adapter::{
+        dev_config_fields,
+        request,
+    },
+    transport::Transport,
+    Adapter,
     wire::{
         gdma_msgs::{
             code as gdma_code,
             QueryMaxResourcesReq, //
         },
-        hdr::new_request,
+        hdr::{
+            new_request,
+            MSG_V1,
+            MSG_V2,
+            MSG_V3, //
+        },
         mana_msgs::{
             code as mana_code,
+            QueryDevCfgResp,
             QueryVportCfgReq, //
         }, //
     }, //
@@ -123,6 +135,67 @@ mod probe {
         let sw = SwAdapter::new(config(), true)?;
         assert!(sw._faux.is_some() && sw.has_rdma_client());
         drop(sw);
+        Ok(())
+    }
+
+    #[test]
+    fn dev_config_fields_follow_the_response_version() -> Result {
+        let mut cfg = QueryDevCfgResp::zeroed();
+        cfg.adapter_mtu = 9014;
+        cfg.bm_hostmode = 1;
+        cfg.hdr.response.msg_version = MSG_V1;
+        assert_eq!(dev_config_fields(&cfg)?, (1514, false));
+        cfg.hdr.response.msg_version = MSG_V2;
+        assert_eq!(dev_config_fields(&cfg)?, (9014, false));
+        cfg.hdr.response.msg_version = MSG_V3;
+        assert_eq!(dev_config_fields(&cfg)?, (9014, true));
+        // Old PF firmware: no adapter MTU means the standard frame.
+        cfg.adapter_mtu = 0;
+        assert_eq!(dev_config_fields(&cfg)?, (1514, true));
+        // Too small for IP.
+        cfg.adapter_mtu = 81;
+        assert_eq!(dev_config_fields(&cfg), Err(EPROTO));
+        Ok(())
+    }
+
+    #[test]
+    fn a_pf_in_bare_metal_host_mode_addresses_its_requests_to_its_destination() -> Result {
+        let mut cfg = config();
+        cfg.pf = true;
+        cfg.bm_hostmode = true;
+        let sw = SwAdapter::new(cfg, true)?;
+        assert!(sw.adapter().caps().bm_hostmode);
+        query(&sw)?;
+        // The device refuses requests without the init data's destination.
+        assert_eq!(sw.device_stats().protocol_errors, 0);
+        Ok(())
+    }
+
+    #[test]
+    fn a_pf_in_hypervisor_host_mode_is_refused_and_leaves_nothing() -> Result {
+        let mut cfg = config();
+        cfg.pf = true;
+        let (e, stats, buffers) = SwAdapter::probe_failure(cfg, |_| Ok(()))?;
+        assert_eq!(e, EOPNOTSUPP);
+        assert_eq!(stats.live_hwc, 0);
+        assert_eq!(stats.live_registrations, 0);
+        assert_eq!(stats.protocol_errors, 0);
+        assert_eq!(buffers, 0);
+        Ok(())
+    }
+
+    #[test]
+    fn a_pf_without_a_request_destination_is_refused() -> Result {
+        // A device that does not send the PF destination, driven as a PF.
+        let transport = super::super::transport::SwTransport::new(config())?;
+        let bar: Arc<dyn Transport> = Arc::new(
+            super::super::transport::SwTransportRef(transport.clone()),
+            GFP_KERNEL,
+        )?;
+        let result = Adapter::probe(bar, super::super::device::BAR0_SIZE, true, None, 999);
+        assert_eq!(result.err(), Some(EPROTO));
+        assert_eq!(transport.with_device(|d| d.stats().live_hwc), 0);
+        assert_eq!(transport.live_buffers(), 0);
         Ok(())
     }
 
