@@ -50,7 +50,11 @@ use kernel::{
         CondVar,
         Mutex, //
     },
-    time::msecs_to_jiffies,
+    time::{
+        delay::fsleep,
+        msecs_to_jiffies,
+        Delta, //
+    },
     workqueue::Queue, //
 };
 
@@ -182,13 +186,30 @@ impl<'a> Function<'a> {
         id: u32,
         config: FunctionConfig,
     ) -> Result<Self> {
-        let adapter = Adapter::probe(
-            transport.clone(),
-            config.bar_size,
-            config.is_pf,
-            debugfs,
-            id,
-        )?;
+        let probe = || {
+            Adapter::probe(
+                transport.clone(),
+                config.bar_size,
+                config.is_pf,
+                debugfs,
+                id,
+            )
+        };
+        let adapter = match probe() {
+            // The device asked for a reset during bring-up (its channel closed on the event):
+            // it is being serviced, so bring it up again after the service period, as the C
+            // driver does for a reset event in probe.
+            Err(e) if e == ESHUTDOWN => {
+                pr_info!(
+                    "mana adapter {}: the device went into service during bring-up; retrying in {} ms\n",
+                    id,
+                    config.service_period_ms
+                );
+                fsleep(Delta::from_millis(i64::from(config.service_period_ms)));
+                probe()?
+            }
+            result => result?,
+        };
         let name = CString::try_from_fmt(fmt!("mana_svc{}", id))?;
         let queue = OwnedQueue::new_ordered(&name).inspect_err(|_| adapter.remove())?;
         // SAFETY: The workqueue stays where it is when `queue` moves into the returned

@@ -187,6 +187,9 @@ pub enum Fault {
     BadCqeQueueId,
     /// Signal the completion with an EQE naming a CQ that does not exist.
     BadEqeCqId,
+    /// Do not answer: go into service instead (RESET_REQUEST, then the device resets), as a
+    /// device the host services in the middle of a request does.
+    Reset,
 }
 
 /// A fault armed for the next `count` requests with code `code`.
@@ -944,6 +947,9 @@ impl SwDevice {
         if fault == Some(Fault::NoResponse) {
             self.pending_irqs |= 1 << hwc.msix;
             return Ok(());
+        }
+        if fault == Some(Fault::Reset) {
+            return self.service_event(mem, ServiceRequest::Reset);
         }
         let resp_hdr_len = size_of::<RespHdr>();
         let mut resp = match fault {

@@ -25,8 +25,16 @@ use super::{
     SwConfig, //
 };
 use crate::{
-    adapter::request,
+    adapter::{
+        new_adapter_id,
+        request, //
+    },
+    function::{
+        Function,
+        FunctionConfig, //
+    },
     hwc::ServiceRequest,
+    transport::Transport,
     shared_vport::testing::run_workers,
     wire::{
         gdma_msgs::{
@@ -219,6 +227,39 @@ mod service {
         // The failed bring-up took its channel down again.
         assert_eq!(sw.device_stats().live_hwc, 0);
         drop(sw);
+        assert_eq!(transport.live_buffers(), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn a_reset_during_bring_up_is_retried_after_the_service_period() -> Result {
+        // The device goes into service at LIST_DEVICES (after VERIFY_VF_DRIVER_VERSION
+        // advertised that the driver handles resets).
+        let transport = super::super::transport::SwTransport::new(config(20))?;
+        transport.with_device(|d| d.inject(gdma_code::LIST_DEVICES, Fault::Reset, 1))?;
+        let bar: Arc<dyn Transport> = Arc::new(
+            super::super::transport::SwTransportRef(transport.clone()),
+            GFP_KERNEL,
+        )?;
+        let function = Function::new(
+            None,
+            bar,
+            None,
+            new_adapter_id(),
+            FunctionConfig {
+                bar_size: super::super::device::BAR0_SIZE,
+                is_pf: false,
+                with_clients: false,
+                service_period_ms: 20,
+            },
+        )?;
+        let stats = transport.with_device(|d| d.stats());
+        assert!(function.is_up());
+        assert_eq!(stats.resets, 1);
+        assert_eq!(stats.count(gdma_code::VERIFY_VF_DRIVER_VERSION), 2);
+        assert_eq!(stats.live_hwc, 1);
+        assert_eq!(stats.protocol_errors, 0);
+        drop(function);
         assert_eq!(transport.live_buffers(), 0);
         Ok(())
     }
