@@ -449,7 +449,7 @@ impl Adapter {
         self.hwc.shut_down(true);
     }
 
-    /// Whether [`Adapter::remove`] ran (device removal, or a reset took this incarnation down).
+    /// Whether the adapter was removed (device removal, or a reset took this incarnation down).
     pub fn is_removed(&self) -> bool {
         self.live.lock().is_none()
     }
@@ -485,10 +485,7 @@ impl Adapter {
     /// channel's (those the function has and the device says it may use), the device's EQ, CQ,
     /// SQ and RQ limits, and the C driver's cap of 64. At least 0.
     pub fn max_queues(&self) -> u32 {
-        let vectors = self
-            .num_vectors()
-            .min(self.caps.max_msix)
-            .saturating_sub(1);
+        let vectors = self.num_vectors().min(self.caps.max_msix).saturating_sub(1);
         [
             vectors,
             self.caps.max_eqs,

@@ -880,7 +880,10 @@ impl Hwc {
         let listener = self.service_listener.lock().clone();
         match listener {
             Some(listener) => listener.service_requested(request),
-            None => pr_warn!("service request {:?} before the adapter is up; ignored\n", request),
+            None => pr_warn!(
+                "service request {:?} before the adapter is up; ignored\n",
+                request
+            ),
         }
     }
 

@@ -5,11 +5,11 @@
 //! Probe follows `mana_gd_probe()`: enable the function's memory space, bus mastering, request
 //! and map BAR0, set the 64-bit DMA mask (and no DMA segment limit, as the C driver does), read
 //! the register layout, allocate MSI-X vectors and request their IRQs, then bring the adapter up
-//! through the core ([`Adapter::probe`]) and register the clients' auxiliary devices. Unbind
-//! undoes it in reverse: the clients' devices go first, then the core takes the function down
-//! ([`Adapter::remove`]), then the IRQs and the vectors are freed, then the DMA gate closes, and
-//! devres unmaps and releases BAR0 last. See `pci_transport.rs` for how the `'static` transport
-//! and the `'bound` resources split.
+//! through the core as a [`Function`], which also registers the clients' auxiliary devices and
+//! runs the device's reset cycles. Unbind undoes it in reverse: the function goes first (the
+//! clients' devices, then the core takes the adapter down), then the IRQs and the vectors are
+//! freed, then the DMA gate closes, and devres unmaps and releases BAR0 last. See
+//! `pci_transport.rs` for how the `'static` transport and the `'bound` resources split.
 //!
 //! PFs are driven in bare-metal host mode (QUERY_DEV_CONFIG `bm_hostmode`), where they work
 //! like VFs apart from the destination RQ/CQ of their hardware-channel requests; the core

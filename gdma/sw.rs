@@ -4,7 +4,7 @@
 //!
 //! A software adapter is a device model ([`device::SwDevice`]) behind a [`Transport`]
 //! (`transport::SwTransport`); the core brings it up through the same SMC, hardware channel
-//! and requests as a PCI function, and runs it as a [`Function`], exactly as a PCI adapter:
+//! and requests as a PCI function, and runs it as a `Function`, exactly as a PCI adapter:
 //! with clients, a faux device (`mana_sw<N>`) carries the clients' auxiliary devices, and the
 //! device's service requests (reset, RDMA suspend/resume) go through the same reset cycle.
 

@@ -548,7 +548,10 @@ impl SwDevice {
             return Err(EOPNOTSUPP);
         }
         self.post_eqe(mem, ty, [details, 0, 0])?;
-        if matches!(request, ServiceRequest::Reset | ServiceRequest::FpgaReconfig) {
+        if matches!(
+            request,
+            ServiceRequest::Reset | ServiceRequest::FpgaReconfig
+        ) {
             self.lose_state()?;
         }
         Ok(())

@@ -17,10 +17,9 @@ use super::{
 use crate::{
     adapter::{
         dev_config_fields,
-        request,
+        request, //
     },
     transport::Transport,
-    Adapter,
     wire::{
         gdma_msgs::{
             code as gdma_code,
@@ -37,7 +36,8 @@ use crate::{
             QueryDevCfgResp,
             QueryVportCfgReq, //
         }, //
-    }, //
+    },
+    Adapter, //
 };
 
 /// The requests one bring-up sends, with their counts, for a one-port adapter.

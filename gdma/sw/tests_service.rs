@@ -10,7 +10,7 @@ use kernel::{
             Atomic,
             Relaxed, //
         },
-        Arc,
+        Arc, //
     },
     time::{
         delay::fsleep,
@@ -34,8 +34,8 @@ use crate::{
         FunctionConfig, //
     },
     hwc::ServiceRequest,
-    transport::Transport,
     shared_vport::testing::run_workers,
+    transport::Transport,
     wire::{
         gdma_msgs::{
             code as gdma_code,

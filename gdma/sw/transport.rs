@@ -49,12 +49,12 @@ use super::{
     memory::SwMemory, //
 };
 use crate::{
-    hwc::ServiceRequest,
     dma::{
         DmaBuf,
         DoorbellFrame,
         UserPages, //
     },
+    hwc::ServiceRequest,
     transport::{
         InterruptHandler,
         Transport, //
