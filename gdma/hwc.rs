@@ -46,6 +46,11 @@ use kernel::{
 
 use crate::{
     dma::DmaBuf,
+    ring::{
+        read_cqe,
+        read_eqe,
+        RingRead, //
+    },
     smc,
     transport::{
         InterruptHandler,
@@ -67,7 +72,6 @@ use crate::{
         },
         queue::{
             self,
-            check_owner,
             cq_doorbell_tail,
             eqe_type,
             queue_type,
@@ -75,11 +79,8 @@ use crate::{
             wq_doorbell_tail,
             CqDoorbell,
             Cqe,
-            CqeInfo,
             EqDoorbell,
             Eqe,
-            EqeInfo,
-            OwnerCheck,
             RqDoorbell,
             Sge,
             SqDoorbell,
@@ -621,22 +622,13 @@ impl Hwc {
         let mut handled = 0;
         loop {
             let index = state.eq_head;
-            let offset = ((index % EQ_ENTRIES) * queue::EQE_SIZE) as usize;
-            // The owner bits first; the body is read only once they say the entry is new (each
-            // read is ordered after the previous one by the transport).
-            let Ok(info) = self.eq.read_obj::<EqeInfo>(offset + queue::EVENT_DATA_SIZE) else {
-                break;
-            };
-            match check_owner(info.owner_bits().get(), index, EQ_ENTRIES) {
-                OwnerCheck::Empty => break,
-                OwnerCheck::Overflow => {
+            let eqe = match read_eqe(&self.eq, index, EQ_ENTRIES) {
+                RingRead::Entry(eqe) => eqe,
+                RingRead::Empty => break,
+                RingRead::Overflow => {
                     self.malformed(&mut state, "event queue overflow (owner bits out of phase)");
                     break;
                 }
-                OwnerCheck::Valid => {}
-            }
-            let Ok(eqe) = self.eq.read_obj::<Eqe>(offset) else {
-                break;
             };
             state.eq_head = index.wrapping_add(1);
             handled += 1;
@@ -729,20 +721,13 @@ impl Hwc {
         let mut polled = 0;
         loop {
             let index = state.cq_head;
-            let offset = ((index % CQ_ENTRIES) * queue::CQE_SIZE) as usize;
-            let Ok(info) = self.cq.read_obj::<CqeInfo>(offset + queue::COMP_DATA_SIZE) else {
-                break;
-            };
-            match check_owner(info.owner_bits().get(), index, CQ_ENTRIES) {
-                OwnerCheck::Empty => break,
-                OwnerCheck::Overflow => {
+            let cqe = match read_cqe(&self.cq, index, CQ_ENTRIES) {
+                RingRead::Entry(cqe) => cqe,
+                RingRead::Empty => break,
+                RingRead::Overflow => {
                     self.malformed(state, "completion queue overflow (owner bits out of phase)");
                     break;
                 }
-                OwnerCheck::Valid => {}
-            }
-            let Ok(cqe) = self.cq.read_obj::<Cqe>(offset) else {
-                break;
             };
             state.cq_head = index.wrapping_add(1);
             polled += 1;

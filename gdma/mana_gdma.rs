@@ -24,6 +24,7 @@ mod irq;
 pub mod objects;
 mod pci_drv;
 mod pci_transport;
+pub mod ring;
 #[path = "../shared_vport/shared_vport.rs"]
 pub mod shared_vport;
 mod smc;

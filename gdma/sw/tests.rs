@@ -335,6 +335,68 @@ mod faults {
 #[kunit_tests(mana_rs_gdma_hwc)]
 mod hwc {
     use super::*;
+    use crate::{
+        ring::{
+            read_cqe,
+            read_eqe,
+            RingRead, //
+        },
+        wire::queue::{
+            self,
+            Cqe,
+            CqeInfo,
+            Eqe,
+            EqeInfo, //
+        },
+    };
+
+    /// The ring readers take an entry only in the pass of the ring its owner bits name: the
+    /// previous pass is nothing new, a later one an overflow; the body is the entry's.
+    #[test]
+    fn ring_readers_follow_the_owner_bits() -> Result {
+        let sw = SwAdapter::new(config(), false)?;
+        let mem = sw.adapter().alloc_dma(4096)?;
+        let eqes = 4096 / queue::EQE_SIZE;
+        let index = queue::initial_index(eqes) + 5;
+        let offset = ((index % eqes) * queue::EQE_SIZE) as usize;
+        assert!(matches!(read_eqe(&mem, index, eqes), RingRead::Empty));
+        for (pass, expect_entry) in [(0, true), (1, false)] {
+            let eqe = Eqe {
+                details: [0x1234, 0, 7],
+                info: EqeInfo::ZERO
+                    .with_eqe_type(queue::eqe_type::COMPLETION)
+                    .try_with_owner_bits(queue::owner_bits(index + pass * eqes, eqes))?,
+            };
+            mem.write_obj(offset, &eqe)?;
+            match read_eqe(&mem, index, eqes) {
+                RingRead::Entry(e) => {
+                    assert!(expect_entry);
+                    assert_eq!(e.details, [0x1234, 0, 7]);
+                }
+                RingRead::Overflow => assert!(!expect_entry),
+                RingRead::Empty => assert!(false),
+            }
+        }
+        let cqes = 4096 / queue::CQE_SIZE;
+        let index = queue::initial_index(cqes) + cqes - 1;
+        let offset = ((index % cqes) * queue::CQE_SIZE) as usize;
+        mem.clear()?;
+        let mut cqe = Cqe::zeroed();
+        cqe.info = CqeInfo::ZERO
+            .try_with_wq_num(9)?
+            .try_with_owner_bits(queue::owner_bits(index, cqes))?;
+        mem.write_obj(offset, &cqe)?;
+        assert!(
+            matches!(read_cqe(&mem, index, cqes), RingRead::Entry(c) if c.info.wq_num().get() == 9)
+        );
+        // The next position (slot 0 of the next pass) still holds this pass's entry.
+        cqe.info = CqeInfo::ZERO.try_with_owner_bits(queue::owner_bits(index + 1 - cqes, cqes))?;
+        mem.write_obj(0, &cqe)?;
+        assert!(matches!(read_cqe(&mem, index + 1, cqes), RingRead::Empty));
+        // An empty ring description reads nothing.
+        assert!(matches!(read_cqe(&mem, index, 0), RingRead::Empty));
+        Ok(())
+    }
 
     #[test]
     fn many_sequential_requests_wrap_every_queue() -> Result {
