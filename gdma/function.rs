@@ -503,8 +503,11 @@ fn register_client(
     })
 }
 
-impl Drop for Function<'_> {
-    fn drop(&mut self) {
+impl Function<'_> {
+    /// Takes the function down: waits for a running service operation, unregisters the
+    /// clients (RDMA first) and removes the adapter; no service operation starts afterwards.
+    /// Removal and system shutdown call it; calling it again does nothing.
+    pub(crate) fn stop(&self) {
         let shared = &self.shared;
         let mut state = shared.state.lock();
         state.stopping = true;
@@ -519,5 +522,11 @@ impl Drop for Function<'_> {
         drop(rdma);
         drop(eth);
         adapter.remove();
+    }
+}
+
+impl Drop for Function<'_> {
+    fn drop(&mut self) {
+        self.stop();
     }
 }

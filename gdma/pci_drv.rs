@@ -15,6 +15,9 @@
 //! like VFs apart from the destination RQ/CQ of their hardware-channel requests; the core
 //! refuses a PF in hypervisor-host mode, which would need REGISTER_HW_PORT and REGISTER_FILTER.
 //!
+//! System shutdown (reboot, kexec) takes the function down as unbind does, through
+//! `kernel::pci::DriverShutdown` (our addition; 7.3's PCI abstraction has no `shutdown`).
+//!
 //! Missing in the 7.3 Rust PCI API, and so not done: `pci_disable_device()` (and with it
 //! clearing bus mastering) on unbind, dynamic MSI-X allocation (all vectors are allocated at
 //! probe), per-vector IRQ names, and IRQ affinity.
@@ -133,6 +136,18 @@ impl PinnedDrop for GdmaPci<'_> {
 
 /// The PCI driver.
 pub(crate) struct GdmaPciDriver;
+
+impl pci::DriverShutdown for GdmaPciDriver {
+    /// Reboot or kexec: the clients go and the adapter is taken down (DESTROY_HWC), so the
+    /// device stops its DMA before the next kernel owns the memory, as `mana_gd_shutdown()`
+    /// does. The data stays until the device is unbound, which shutdown does not do.
+    fn shutdown<'bound>(pdev: &'bound pci::Device<Core<'_>>, this: Pin<&GdmaPci<'bound>>) {
+        dev_info!(pdev, "shutdown: taking the adapter down\n");
+        if let Some(function) = this.function.as_ref() {
+            function.stop();
+        }
+    }
+}
 
 impl pci::Driver for GdmaPciDriver {
     type IdInfo = FunctionKind;

@@ -265,6 +265,27 @@ mod service {
     }
 
     #[test]
+    fn stop_takes_everything_down_once_and_ends_service() -> Result {
+        // What system shutdown runs on a bound function, here with its clients bound.
+        let sw = SwAdapter::new(config(20), true)?;
+        sw.function.stop();
+        let stats = sw.device_stats();
+        assert!(!sw.is_up());
+        assert!(!sw.has_rdma_client());
+        assert_eq!(stats.live_hwc, 0);
+        assert_eq!(stats.live_registrations, 0);
+        // Stopped functions ignore the device (it has no channel to ask on any more).
+        assert_eq!(sw.request_service(ServiceRequest::Reset), Err(EBUSY));
+        // Again, and then the drop: nothing more happens.
+        sw.function.stop();
+        assert_eq!(sw.device_stats().total_requests, stats.total_requests);
+        let transport = sw.transport.clone();
+        drop(sw);
+        assert_eq!(transport.live_buffers(), 0);
+        Ok(())
+    }
+
+    #[test]
     fn removal_during_the_service_period_stops_the_cycle_and_leaks_nothing() -> Result {
         // A period far longer than the test: removal must not wait for it.
         let sw = SwAdapter::new(config(600_000), true)?;
