@@ -532,7 +532,7 @@ enum QpKindData {
         _cq: QueueBinding,
     },
     /// An RSS receive QP: its receive queues.
-    Rss { queues: KVec<RssQueue> },
+    Rss { _queues: KVec<RssQueue> },
 }
 
 /// The data of a QP.
@@ -817,7 +817,7 @@ fn create_rss_qp(
     binding.qps += 1;
     Ok(IbQp {
         _lease: lease,
-        _kind: QpKindData::Rss { queues },
+        _kind: QpKindData::Rss { _queues: queues },
     })
 }
 
@@ -845,7 +845,7 @@ impl IbQp {
             QpKindData::Raw { _obj: obj, .. } => {
                 let _ = ids.push((obj.wq_id(), obj.cq_id()), GFP_KERNEL);
             }
-            QpKindData::Rss { queues } => {
+            QpKindData::Rss { _queues: queues } => {
                 for q in queues.iter() {
                     let _ = ids.push((q._obj.wq_id(), q._obj.cq_id()), GFP_KERNEL);
                 }

@@ -180,6 +180,7 @@ impl SwRegistry {
     }
 
     /// The number of adapters.
+    #[cfg(CONFIG_KUNIT = "y")]
     pub(crate) fn len(&self) -> usize {
         self.adapters.lock().len()
     }
