@@ -460,6 +460,12 @@ if [ "$MODE" = test ]; then
 	expect link_up_after_reset "ip link set eth0 up works after the reset" rc_is 0
 	step cat "$VPORT0"
 	expect vport_ethernet_after_reset "vport 0 belongs to eth0" owner_is 'ethernet eth0'
+	step "echo 'service 0 rdma-suspend' > $SW/sw_control; for i in \$(seq 40); do [ -e /sys/class/infiniband/manae_0 ] || break; sleep 0.25; done; ls /sys/class/infiniband; ip -o link show dev eth0"
+	expect rdma_suspend "the device suspends RDMA: manae_0 goes, eth0 stays up" \
+		both no_ib_device manae_0 out_has '<[^>]*UP'
+	step "echo 'service 0 rdma-resume' > $SW/sw_control; for i in \$(seq 40); do [ -e /sys/class/infiniband/manae_0 ] && break; sleep 0.25; done; ls /sys/class/infiniband; cat $VPORT0"
+	expect rdma_resume "the device resumes RDMA: manae_0 is back, eth0 still owns vport 0" \
+		both out_has '^manae_0' owner_is 'ethernet eth0'
 	reset_state
 
 	section "rmmod with QPs open"
