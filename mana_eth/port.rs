@@ -373,7 +373,7 @@ impl netdev::Driver for Port {
             .map_or(0, |q| q.ms_since_last_transmit());
         kernel::netdev_warn!(
             dev,
-            "TX queue {} stuck for {} ms: the device completed none of its packets; resetting the interface's queues\n",
+            "TX queue {} stuck for {} ms (no completions from the device); resetting the interface's queues\n",
             txqueue,
             stuck_ms
         );

@@ -37,7 +37,7 @@
 //!
 //! # Stalled send queues
 //!
-//! A test can stall the send queues of a vport ([`DataPath::set_tx_stall`]): the device keeps
+//! A test can stall the send queues of a vport (`SwAdapter::stall_tx`): the device keeps
 //! taking their doorbells but consumes no WQE and writes no completion, like a hung queue, until
 //! the stall is released; then it processes what was posted meanwhile.
 

@@ -978,9 +978,9 @@ impl<T: Driver> Adapter<T> {
 /// must be called only once.
 unsafe fn release<T: Driver>(dev: NonNull<bindings::net_device>) {
     let raw = dev.as_ptr();
-    // No work item runs from here on, nor can one be scheduled.
-    // SAFETY: The private area's `work` is an initialised `work_struct`. The caller does not
-    // hold the rtnl lock, which a running work item may be waiting for.
+    // No work item runs from here on, nor can one be scheduled. (A work item waiting for the
+    // rtnl lock is waited for: the lock must not be held here, see `Registration`.)
+    // SAFETY: The private area's `work` is an initialised `work_struct`.
     unsafe {
         let private = bindings::netdev_priv(raw).cast::<Private<T::Data>>();
         bindings::disable_work_sync((*private).work.get())
@@ -1013,7 +1013,9 @@ unsafe fn release<T: Driver>(dev: NonNull<bindings::net_device>) {
 /// A network device of driver `T` that is not registered yet.
 ///
 /// Created by [`UnregisteredDevice::new`], configured through its methods, and registered by
-/// [`Registration::new`]. Dropping it drops the private data and frees the device.
+/// [`Registration::new`]. Dropping it drops the private data and frees the device, after
+/// waiting for its work item ([`Device::schedule_rtnl_work`]): if that was scheduled, it must
+/// not be dropped with the rtnl lock held.
 ///
 /// # Invariants
 ///
@@ -1220,8 +1222,8 @@ impl<T: Driver> Drop for UnregisteredDevice<T> {
 /// A registered network device of driver `T` (`register_netdev`).
 ///
 /// Dropping it unregisters the device (`unregister_netdev`, which closes it and waits until the
-/// core no longer uses it), drops the private data and frees the device. It must not be
-/// dropped with the rtnl lock held.
+/// core no longer uses it), waits for the device's work item, drops the private data and frees
+/// the device. It must not be dropped with the rtnl lock held.
 ///
 /// # Invariants
 ///
