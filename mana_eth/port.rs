@@ -424,11 +424,11 @@ impl Port {
                 );
             }
             Err(e) if data.device_queues() > 0 => {
-                // The previous configuration was restored (or never torn down).
+                // The queues of the unchanged configuration were restored (or never torn down).
                 data.tx_timeout_reset_failures.fetch_add(1, Relaxed);
                 kernel::netdev_err!(
                     dev,
-                    "reset after the TX timeout on queue {} failed ({:?}); the interface keeps its previous queues\n",
+                    "reset after the TX timeout on queue {} failed ({:?}); the interface stays up with queues of its configuration\n",
                     queue,
                     e
                 );
