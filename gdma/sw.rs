@@ -196,6 +196,19 @@ impl SwAdapter {
         self.transport.with_device(|d| d.set_latency_us(latency_us))
     }
 
+    /// Stalls the send queues of vport `index`, as a hung device: it takes their doorbells but
+    /// consumes no send WQE and writes no TX completion until [`SwAdapter::release_tx_stall`].
+    /// Receive queues and the other vports work on.
+    pub fn stall_tx(&self, index: u32) -> Result {
+        self.transport.set_tx_stall(index, true)
+    }
+
+    /// Ends a stall of [`SwAdapter::stall_tx`]: the device processes what was posted meanwhile
+    /// and goes on normally.
+    pub fn release_tx_stall(&self, index: u32) -> Result {
+        self.transport.set_tx_stall(index, false)
+    }
+
     /// Has the device report the link up or down.
     pub fn set_link(&self, up: bool) -> Result {
         self.transport.set_link(up)

@@ -27,6 +27,8 @@ mod tests_bench;
 mod tests_datapath;
 #[cfg(CONFIG_KUNIT = "y")]
 mod tests_handoff;
+#[cfg(CONFIG_KUNIT = "y")]
+mod tests_tx_timeout;
 
 kernel::auxiliary_device_table!(
     AUX_TABLE,

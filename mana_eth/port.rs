@@ -13,6 +13,15 @@
 //! CONFIG_VPORT_RX steering to the receive queues. Stopping disables steering first, then
 //! destroys the queues, then gives the vport back.
 //!
+//! # Transmit timeouts
+//!
+//! When a send queue stays stopped longer than the watchdog timeout (15 s, as the C driver),
+//! the core calls [`Port::tx_timeout`]: it logs the queue and how long it was stuck, counts the
+//! timeout, and schedules a reset. The reset runs under rtnl and rebuilds every queue of the
+//! interface like a reconfiguration, keeping the vport lease throughout, so RDMA cannot take
+//! the vport meanwhile. It does nothing if the interface went down before it ran. If the queues
+//! cannot be rebuilt, the interface is taken down (vport freed) with a log line saying so.
+//!
 //! The data path (packets, completions, NAPI) is in [`crate::datapath`].
 
 use kernel::{
@@ -87,6 +96,10 @@ const RX_RING_MAX: u32 = 8192;
 const TX_RING_MAX: u32 = 16384;
 /// The largest RSS indirection table.
 const MAX_INDIRECTION: usize = 512;
+/// How long a send queue may stay stopped before it is reset (the C driver's).
+const TX_TIMEOUT_MS: u32 = 15_000;
+/// No reset scheduled (see [`PortData::reset_queue`]).
+const NO_RESET: u32 = u32::MAX;
 
 /// The configuration an up interface's queues are built from; changed by ethtool.
 #[derive(Clone, Copy)]
@@ -205,6 +218,13 @@ pub(crate) struct PortData {
     /// The channels `start_xmit` may use (a copy of the up interface's list).
     #[pin]
     live: SpinLockIrq<KVec<Arc<Channel>>>,
+    /// The send queue whose timeout scheduled a reset not run yet, or [`NO_RESET`].
+    reset_queue: Atomic<u32>,
+    /// Transmit timeouts the core reported.
+    tx_timeouts: Atomic<u64>,
+    /// Resets after a transmit timeout that rebuilt the queues, and those that failed.
+    tx_timeout_resets: Atomic<u64>,
+    tx_timeout_reset_failures: Atomic<u64>,
 }
 
 impl PortData {
@@ -232,6 +252,16 @@ impl PortData {
             .iter()
             .filter(|c| c.rx_packets.load(Relaxed) > 0)
             .count()
+    }
+
+    /// Transmit timeouts so far, and the resets that followed them: (timeouts, resets, failed
+    /// resets).
+    pub(crate) fn tx_timeout_counts(&self) -> (u64, u64, u64) {
+        (
+            self.tx_timeouts.load(Relaxed),
+            self.tx_timeout_resets.load(Relaxed),
+            self.tx_timeout_reset_failures.load(Relaxed),
+        )
     }
 
     /// The number of send queues the interface has on the device (0 while down).
@@ -281,6 +311,10 @@ impl netdev::Driver for Port {
 
     fn stop(dev: &Device<Self>, _rtnl: &Rtnl) -> Result {
         let data = dev.data();
+        // A reset scheduled by a timeout has nothing left to do. If its work already runs, it
+        // waits for the rtnl lock held here and then finds no reset to do.
+        data.reset_queue.store(NO_RESET, Relaxed);
+        dev.cancel_rtnl_work();
         dev.carrier_off();
         unpublish(dev);
         let Some(Active { mut lease, queues }) = data.active.lock().take() else {
@@ -323,6 +357,39 @@ impl netdev::Driver for Port {
         }
     }
 
+    fn tx_timeout(dev: &Device<Self>, txqueue: u32) {
+        let data = dev.data();
+        data.tx_timeouts.fetch_add(1, Relaxed);
+        // Called again each watchdog period the queue stays stopped: one reset, one log line.
+        if data
+            .reset_queue
+            .cmpxchg(NO_RESET, txqueue, Relaxed)
+            .is_err()
+        {
+            return;
+        }
+        let stuck_ms = dev
+            .tx_queue(txqueue)
+            .map_or(0, |q| q.ms_since_last_transmit());
+        kernel::netdev_warn!(
+            dev,
+            "TX queue {} stuck for {} ms (no completions from the device); resetting the interface's queues\n",
+            txqueue,
+            stuck_ms
+        );
+        dev.schedule_rtnl_work();
+    }
+
+    fn rtnl_work(dev: &Device<Self>, rtnl: &Rtnl) {
+        let data = dev.data();
+        let queue = data.reset_queue.xchg(NO_RESET, Relaxed);
+        // Down since the timeout (`stop` cleared the request): nothing to reset.
+        if queue == NO_RESET || !dev.is_running() || !data.holds_lease() {
+            return;
+        }
+        Self::reset_after_tx_timeout(dev, rtnl, queue);
+    }
+
     fn change_mtu(dev: &Device<Self>, new_mtu: u32, rtnl: &Rtnl) -> Result {
         if !dev.data().holds_lease() {
             return dev.set_mtu(new_mtu, rtnl);
@@ -338,6 +405,48 @@ impl netdev::Driver for Port {
 }
 
 impl Port {
+    /// Rebuilds the queues of the up interface `dev` after send queue `queue` timed out,
+    /// keeping the vport lease (see the module documentation).
+    fn reset_after_tx_timeout(dev: &Device<Self>, rtnl: &Rtnl, queue: u32) {
+        let data = dev.data();
+        let channels = dev.real_num_tx_queues();
+        // Detached, the watchdog leaves the queues alone while they are rebuilt.
+        dev.device_detach();
+        let rebuilt = Self::reconfigure(dev, rtnl, |_, _| Ok(channels));
+        dev.device_attach();
+        match rebuilt {
+            Ok(()) => {
+                data.tx_timeout_resets.fetch_add(1, Relaxed);
+                kernel::netdev_info!(
+                    dev,
+                    "queues rebuilt after the TX timeout on queue {}\n",
+                    queue
+                );
+            }
+            Err(e) if data.device_queues() > 0 => {
+                // The queues of the unchanged configuration were restored (or never torn down).
+                data.tx_timeout_reset_failures.fetch_add(1, Relaxed);
+                kernel::netdev_err!(
+                    dev,
+                    "reset after the TX timeout on queue {} failed ({:?}); the interface stays up with queues of its configuration\n",
+                    queue,
+                    e
+                );
+            }
+            Err(e) => {
+                data.tx_timeout_reset_failures.fetch_add(1, Relaxed);
+                kernel::netdev_err!(
+                    dev,
+                    "reset after the TX timeout on queue {} failed: cannot rebuild the device queues ({:?}); taking the interface down (bring it up again with `ip link set dev {} up`)\n",
+                    queue,
+                    e,
+                    dev.name()
+                );
+                dev.close(rtnl);
+            }
+        }
+    }
+
     /// Applies `change` to the configuration; if the interface is up, rebuilds its queues from
     /// the new configuration under the held vport lease (RX steering off, old queues destroyed,
     /// new queues built and steered to, CONFIG_VPORT_TX sent again), so the vport is never free
@@ -565,7 +674,14 @@ impl ethtool::Operations for Port {
     fn get_ethtool_stats(dev: &Device<Self>, out: &mut [u64]) {
         let data = dev.data();
         let mut values = out.iter_mut();
-        let port = [data.tx_dropped.load(Relaxed), data.rx_csum_ok()];
+        let (timeouts, resets, failures) = data.tx_timeout_counts();
+        let port = [
+            data.tx_dropped.load(Relaxed),
+            data.rx_csum_ok(),
+            timeouts,
+            resets,
+            failures,
+        ];
         for v in port {
             if let Some(slot) = values.next() {
                 *slot = v;
@@ -588,7 +704,13 @@ impl ethtool::Operations for Port {
 }
 
 /// The port-wide statistics of `ethtool -S`.
-const PORT_STATS: [&str; 2] = ["tx_no_queue_dropped", "rx_csum_verified"];
+pub(crate) const PORT_STATS: [&str; 5] = [
+    "tx_no_queue_dropped",
+    "rx_csum_verified",
+    "tx_timeouts",
+    "tx_timeout_resets",
+    "tx_timeout_reset_failures",
+];
 
 /// The per-queue statistics of `ethtool -S` (suffixed with the queue number).
 type CounterOf = fn(&QueueCounters) -> &Atomic<u64>;
@@ -705,6 +827,10 @@ impl Ports {
                     tx_dropped: Atomic::new(0),
                     counters,
                     live <- new_spinlock_irq!(KVec::new()),
+                    reset_queue: Atomic::new(NO_RESET),
+                    tx_timeouts: Atomic::new(0),
+                    tx_timeout_resets: Atomic::new(0),
+                    tx_timeout_reset_failures: Atomic::new(0),
                 }),
             )?;
             let offloads = Features::SG
@@ -726,6 +852,7 @@ impl Ports {
             }
             dev.set_dev_port(u16::try_from(index).map_err(|_| EINVAL)?);
             dev.set_ethtool_ops();
+            dev.set_watchdog_timeout_ms(TX_TIMEOUT_MS);
             dev.set_mtu_bounds(ETH_MIN_MTU, max_mtu)?;
             ports.push(Registration::new(dev)?, GFP_KERNEL)?;
         }

@@ -45,7 +45,7 @@ use crate::port::{
 };
 
 /// What a DPDK process's PD would program.
-const RDMA_TX: VportTx = VportTx { pd: 7, doorbell: 2 };
+pub(crate) const RDMA_TX: VportTx = VportTx { pd: 7, doorbell: 2 };
 
 /// A software adapter with `ports` vports of up to 4 queues, and its interfaces.
 pub(crate) fn adapter(ports: u32) -> Result<(SwAdapter, Ports)> {
@@ -62,13 +62,13 @@ pub(crate) fn adapter(ports: u32) -> Result<(SwAdapter, Ports)> {
 }
 
 /// Allocates the doorbell page of [`RDMA_TX`], as a user context of mana_rdma would.
-fn rdma_doorbell(sw: &SwAdapter) -> Result<DoorbellPage> {
+pub(crate) fn rdma_doorbell(sw: &SwAdapter) -> Result<DoorbellPage> {
     let page = DoorbellPage::new(&sw.adapter().objects())?;
     assert_eq!(page.index(), RDMA_TX.doorbell);
     Ok(page)
 }
 
-fn owner_is(sw: &SwAdapter, index: u32, expected: &str) -> bool {
+pub(crate) fn owner_is(sw: &SwAdapter, index: u32, expected: &str) -> bool {
     let adapter = sw.adapter();
     let Ok(vport) = adapter.vports().get(index) else {
         return false;

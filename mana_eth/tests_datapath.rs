@@ -58,7 +58,10 @@ use mana_gdma::{
 };
 
 use crate::{
-    port::Port,
+    port::{
+        Port,
+        PORT_STATS, //
+    },
     tests::adapter, //
 };
 
@@ -224,12 +227,13 @@ mod tests {
             sa.tx_errors + sa.rx_errors + sb.rx_dropped + sb.tx_errors,
             0
         );
-        // ethtool -S: two port counters, then ten per queue; they add up to the totals.
+        // ethtool -S: the port counters, then ten per queue; they add up to the totals.
         let n = Port::get_sset_count(a, SS_STATS)? as usize;
-        assert_eq!(n, 2 + 4 * 10);
+        let port = PORT_STATS.len();
+        assert_eq!(n, port + 4 * 10);
         let mut v = KVec::from_elem(0u64, n, GFP_KERNEL)?;
         Port::get_ethtool_stats(a, &mut v);
-        let tx: u64 = (0..4).map(|q| v[2 + q * 10]).sum();
+        let tx: u64 = (0..4).map(|q| v[port + q * 10]).sum();
         assert_eq!(tx, sa.tx_packets);
         // RSS spread the flows over more than one receive queue.
         let used = b.data().rx_queues_used();

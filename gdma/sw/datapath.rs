@@ -34,6 +34,12 @@
 //!
 //! Doorbells of the hardware channel's page (0) are the device model's business
 //! (`super::device`); every other doorbell page belongs to the data path.
+//!
+//! # Stalled send queues
+//!
+//! A test can stall the send queues of a vport (`SwAdapter::stall_tx`): the device keeps
+//! taking their doorbells but consumes no WQE and writes no completion, like a hung queue, until
+//! the stall is released; then it processes what was posted meanwhile.
 
 use kernel::{
     prelude::*,
@@ -248,6 +254,8 @@ pub(crate) struct DataPath {
     steering: KVec<Steering>,
     stats: DpStats,
     pending_irqs: u64,
+    /// Vports whose send queues are stalled, one bit each.
+    tx_stalled: u32,
     /// Scratch buffers: the gathered packet and one segment.
     packet: KVVec<u8>,
     frame: KVVec<u8>,
@@ -279,6 +287,7 @@ impl DataPath {
             steering,
             stats: DpStats::default(),
             pending_irqs: 0,
+            tx_stalled: 0,
             packet: KVVec::from_elem(0u8, MAX_TX_PACKET, GFP_KERNEL)?,
             frame: KVVec::from_elem(0u8, MAX_FRAME, GFP_KERNEL)?,
         })
@@ -504,10 +513,27 @@ impl DataPath {
         }
     }
 
-    /// Processes every posted send WQE. Returns `true` if any was processed.
+    /// Stalls (or releases) the send queues of `vport`; see the module documentation.
+    pub(crate) fn set_tx_stall(&mut self, vport: usize, stalled: bool) -> Result {
+        if vport >= self.num_ports {
+            return Err(EINVAL);
+        }
+        if stalled {
+            self.tx_stalled |= 1 << vport;
+        } else {
+            self.tx_stalled &= !(1 << vport);
+        }
+        Ok(())
+    }
+
+    /// Processes every posted send WQE of the queues that are not stalled. Returns `true` if
+    /// any was processed.
     pub(crate) fn process(&mut self, mem: &dyn DeviceMemory) -> bool {
         let mut any = false;
         for pos in 0..self.wqs.len() {
+            if self.tx_stalled & (1 << self.wqs[pos].vport) != 0 {
+                continue;
+            }
             while self.wqs[pos].is_sq && self.wqs[pos].head != self.wqs[pos].tail {
                 any = true;
                 self.process_send(mem, pos);

@@ -468,6 +468,21 @@ impl SwDevice {
         self.dp.process(mem);
     }
 
+    /// Stalls the send queues of vport `index` (the device consumes none of their WQEs and
+    /// completes nothing) or releases them (what was posted meanwhile is processed).
+    pub(crate) fn set_tx_stall(
+        &mut self,
+        mem: &dyn DeviceMemory,
+        index: u32,
+        stalled: bool,
+    ) -> Result {
+        self.dp.set_tx_stall(index as usize, stalled)?;
+        if !stalled {
+            self.dp.process(mem);
+        }
+        Ok(())
+    }
+
     /// How vport `index` is programmed.
     pub fn vport(&self, index: u32) -> Option<VportProgramming> {
         if index < self.config.num_ports {

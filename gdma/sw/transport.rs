@@ -143,6 +143,18 @@ impl SwTransport {
         Ok(())
     }
 
+    /// Stalls or releases the send queues of vport `index`, and delivers the completions a
+    /// release produced.
+    pub(crate) fn set_tx_stall(&self, index: u32, stalled: bool) -> Result {
+        let irqs = {
+            let mut dev = self.device.lock();
+            dev.set_tx_stall(&*self.memory, index, stalled)?;
+            dev.take_interrupts()
+        };
+        self.deliver(irqs);
+        Ok(())
+    }
+
     /// The number of device-visible buffers the core holds.
     pub(crate) fn live_buffers(&self) -> usize {
         self.memory.live_buffers()

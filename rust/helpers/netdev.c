@@ -100,6 +100,26 @@ __rust_helper void rust_helper_netdev_tx_reset_queue(struct netdev_queue *q)
 	netdev_tx_reset_queue(q);
 }
 
+/* Milliseconds since a transmission last started on @q (its trans_start). */
+__rust_helper unsigned int
+rust_helper_mana_rs_txq_trans_age_ms(const struct netdev_queue *q)
+{
+	return jiffies_to_msecs(jiffies - READ_ONCE(q->trans_start));
+}
+
+/* The transmit watchdog timeout of @dev in milliseconds. */
+__rust_helper unsigned int
+rust_helper_mana_rs_watchdog_timeout_ms(const struct net_device *dev)
+{
+	return jiffies_to_msecs(max(READ_ONCE(dev->watchdog_timeo), 0));
+}
+
+/* The transmit timeouts the watchdog counted on @q (sysfs tx_timeout). */
+__rust_helper u64 rust_helper_mana_rs_txq_timeouts(const struct netdev_queue *q)
+{
+	return atomic_long_read(&q->trans_timeout);
+}
+
 __rust_helper int rust_helper_dev_queue_xmit(struct sk_buff *skb)
 {
 	return dev_queue_xmit(skb);

@@ -234,8 +234,29 @@ pub trait Driver: Sized + 'static {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
-    /// Handles a stuck transmit queue (`ndo_tx_timeout`), from the watchdog timer.
+    /// Handles a stuck transmit queue (`ndo_tx_timeout`).
+    ///
+    /// The core's watchdog calls it when transmit queue `txqueue` has been stopped for longer
+    /// than the watchdog timeout ([`UnregisteredDevice::set_watchdog_timeout_ms`]) while the
+    /// interface is up with its carrier on. Having the method turns the watchdog on.
+    ///
+    /// Called from the watchdog timer (softirq context) with all transmit queues frozen: it must
+    /// not sleep nor take a transmit queue's lock ([`Device::tx_disable`]). A driver logs the
+    /// event and schedules its recovery, e.g. with [`Device::schedule_rtnl_work`]. The core
+    /// calls it again for every further timeout period the queue stays stopped.
     fn tx_timeout(_dev: &Device<Self>, _txqueue: u32) {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Runs the device's work item, scheduled by [`Device::schedule_rtnl_work`], in process
+    /// context with the rtnl lock held, so it may reconfigure the device like an `ndo_*`
+    /// control method (e.g. a reset after [`Driver::tx_timeout`]).
+    ///
+    /// It only runs while the device is registered: a work item that runs before registration
+    /// or once unregistration has started does nothing, and unregistration waits for a running
+    /// one. It may have been scheduled before the interface went down: check
+    /// [`Device::is_running`] if that matters.
+    fn rtnl_work(_dev: &Device<Self>, _rtnl: &Rtnl) {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
@@ -256,6 +277,11 @@ pub trait Driver: Sized + 'static {
 #[repr(C)]
 struct Private<D> {
     ethtool: ethtool::Sizes,
+    /// The work item of [`Driver::rtnl_work`]; disabled (and waited for) before `data` is
+    /// dropped.
+    work: Opaque<bindings::work_struct>,
+    /// The device this area belongs to, for the work item.
+    dev: *mut bindings::net_device,
     data: D,
 }
 
@@ -460,6 +486,61 @@ impl<T: Driver> Device<T> {
         unsafe { bindings::netif_running(self.as_raw()) }
     }
 
+    /// Brings the interface down (`dev_close`), like `ip link set dev down`; nothing happens if
+    /// it is down. For a driver that cannot keep the interface up, e.g. after a failed reset
+    /// in [`Driver::rtnl_work`].
+    pub fn close(&self, _rtnl: &Rtnl) {
+        // SAFETY: `self.as_raw()` is a valid `net_device` and the rtnl lock is held;
+        // `dev_close()` does nothing for a device that is not up (never registered, or
+        // unregistered, devices are not).
+        unsafe { bindings::dev_close(self.as_raw()) }
+    }
+
+    /// Returns the transmit watchdog timeout in milliseconds (`watchdog_timeo`).
+    pub fn watchdog_timeout_ms(&self) -> u32 {
+        // SAFETY: `self.as_raw()` is a valid `net_device`; the helper reads the field with
+        // `READ_ONCE()`.
+        unsafe { bindings::mana_rs_watchdog_timeout_ms(self.as_raw()) }
+    }
+
+    /// Changes how long a stopped transmit queue may stay stopped before
+    /// [`Driver::tx_timeout`] is called. Takes effect at the watchdog's next period, or when the
+    /// interface next comes up.
+    pub fn set_watchdog_timeout_ms(&self, ms: u32, _rtnl: &Rtnl) {
+        let jiffies = c_int::try_from(msecs_to_jiffies(ms))
+            .unwrap_or(c_int::MAX)
+            .max(1);
+        // SAFETY: `self.as_raw()` is a valid `net_device`; the volatile write, of an aligned
+        // `int`, is the `WRITE_ONCE()` the watchdog timer tolerates.
+        unsafe { ptr::write_volatile(&raw mut (*self.as_raw()).watchdog_timeo, jiffies) };
+    }
+
+    /// Schedules the device's work item, which calls [`Driver::rtnl_work`] with the rtnl lock
+    /// held, on the system workqueue for long work. May be called in any context, e.g. from
+    /// [`Driver::tx_timeout`]. Returns `false` if it was already scheduled (it then runs once)
+    /// or if the device is being freed.
+    pub fn schedule_rtnl_work(&self) -> bool {
+        // SAFETY: By the type invariant, the private area is initialised, so `work` is an
+        // initialised `work_struct` that stays valid until the device is freed; `release()`
+        // disables it (so this returns `false` from then on) and waits for it before freeing.
+        // `system_long_wq` is a C global, always valid.
+        unsafe {
+            bindings::queue_work_on(
+                bindings::wq_misc_consts_WORK_CPU_UNBOUND as c_int,
+                bindings::system_long_wq,
+                (*self.private()).work.get(),
+            )
+        }
+    }
+
+    /// Cancels the device's work item if it is scheduled and not running yet (`cancel_work`),
+    /// e.g. when the interface goes down. Does not wait: a running [`Driver::rtnl_work`] may be
+    /// waiting for the rtnl lock, so safe with the lock held. Returns whether it was pending.
+    pub fn cancel_rtnl_work(&self) -> bool {
+        // SAFETY: As in `schedule_rtnl_work()`, `work` is an initialised `work_struct`.
+        unsafe { bindings::cancel_work((*self.private()).work.get()) }
+    }
+
     /// Marks the device as removed from the system and stops its transmit queues
     /// (`netif_device_detach`), e.g. while the hardware is reconfigured or reset.
     pub fn device_detach(&self) {
@@ -622,6 +703,21 @@ impl TxQueue {
     pub fn is_stopped(&self) -> bool {
         // SAFETY: `self.as_raw()` is a valid `netdev_queue`.
         unsafe { bindings::netif_tx_queue_stopped(self.as_raw()) }
+    }
+
+    /// Returns how many times the core's watchdog found this queue stuck (`trans_timeout`,
+    /// sysfs `queues/tx-N/tx_timeout`).
+    pub fn timeouts(&self) -> u64 {
+        // SAFETY: `self.as_raw()` is a valid `netdev_queue`; the helper reads the atomic.
+        unsafe { bindings::mana_rs_txq_timeouts(self.as_raw()) }
+    }
+
+    /// Returns the milliseconds since the core last handed this queue a packet the driver
+    /// accepted (`trans_start`): in [`Driver::tx_timeout`], how long the queue has been stuck.
+    pub fn ms_since_last_transmit(&self) -> u32 {
+        // SAFETY: `self.as_raw()` is a valid `netdev_queue`; the helper reads `trans_start` with
+        // `READ_ONCE()`.
+        unsafe { bindings::mana_rs_txq_trans_age_ms(self.as_raw()) }
     }
 
     /// Reports `bytes` handed to the device, for byte queue limits (`netdev_tx_sent_queue`).
@@ -810,6 +906,38 @@ impl<T: Driver> Adapter<T> {
         T::tx_timeout(dev, txqueue);
     }
 
+    /// Runs [`Driver::rtnl_work`] for the device whose work item `work` is.
+    ///
+    /// # Safety
+    ///
+    /// Called by the workqueue for the `work` of a `Private<T::Data>` initialised by
+    /// [`UnregisteredDevice::<T>::new`].
+    unsafe extern "C" fn rtnl_work_callback(work: *mut bindings::work_struct) {
+        // SAFETY: `work` is the `work` field of a `Private<T::Data>` (`Opaque` is transparent),
+        // so the containing private area is found at the field's offset.
+        let private = unsafe {
+            crate::container_of!(
+                work.cast::<Opaque<bindings::work_struct>>(),
+                Private<T::Data>,
+                work
+            )
+        };
+        // SAFETY: The private area is initialised and lives until `release()`, which disables
+        // the work item and waits for this call before dropping it; `dev` never changes.
+        let raw = unsafe { (*private).dev };
+        let rtnl = rtnl_lock();
+        // SAFETY: `raw` is valid (see above); `reg_state` only changes under the rtnl lock,
+        // which is held.
+        let registered =
+            unsafe { (*raw).reg_state } == bindings::netdev_reg_state_NETREG_REGISTERED as u8;
+        if registered {
+            // SAFETY: `raw` was allocated by `UnregisteredDevice::<T>::new` and, as above, is
+            // neither freed nor is its private data dropped before this call returns.
+            let dev = unsafe { Device::<T>::from_raw(raw) };
+            T::rtnl_work(dev, &rtnl);
+        }
+    }
+
     /// # Safety
     ///
     /// Called by the core as `ndo_fix_features`.
@@ -850,6 +978,13 @@ impl<T: Driver> Adapter<T> {
 /// must be called only once.
 unsafe fn release<T: Driver>(dev: NonNull<bindings::net_device>) {
     let raw = dev.as_ptr();
+    // No work item runs from here on, nor can one be scheduled. (A work item waiting for the
+    // rtnl lock is waited for: the lock must not be held here, see `Registration`.)
+    // SAFETY: The private area's `work` is an initialised `work_struct`.
+    unsafe {
+        let private = bindings::netdev_priv(raw).cast::<Private<T::Data>>();
+        bindings::disable_work_sync((*private).work.get())
+    };
     // SAFETY: The private area holds an initialised `Private<T::Data>` that nothing uses any
     // more; the data is dropped in place, where it was pinned (the rest needs no drop).
     unsafe {
@@ -878,7 +1013,9 @@ unsafe fn release<T: Driver>(dev: NonNull<bindings::net_device>) {
 /// A network device of driver `T` that is not registered yet.
 ///
 /// Created by [`UnregisteredDevice::new`], configured through its methods, and registered by
-/// [`Registration::new`]. Dropping it drops the private data and frees the device.
+/// [`Registration::new`]. Dropping it drops the private data and frees the device, after
+/// waiting for its work item ([`Device::schedule_rtnl_work`]): if that was scheduled, it must
+/// not be dropped with the rtnl lock held.
 ///
 /// # Invariants
 ///
@@ -928,6 +1065,17 @@ impl<T: Driver> UnregisteredDevice<T> {
         // SAFETY: `private` is the private area, `size_of::<Private<T::Data>>()` bytes, aligned
         // as checked above, and uninitialised.
         unsafe { ptr::write(&raw mut (*private).ethtool, ethtool::Sizes::new()) };
+        // SAFETY: As above, `dev` and `work` are uninitialised fields of the private area.
+        unsafe {
+            ptr::write(&raw mut (*private).dev, raw);
+            bindings::init_work_with_key(
+                Opaque::cast_into(&raw const (*private).work),
+                Some(Adapter::<T>::rtnl_work_callback),
+                false,
+                c"netdev_rtnl_work".as_char_ptr(),
+                crate::static_lock_class!().as_ptr(),
+            )
+        };
         // SAFETY: `data` is a field of the private area, uninitialised. The `net_device` never
         // moves, and `release()` drops the data in place before freeing it, so it stays pinned.
         if let Err(e) = unsafe { pin_init::raw_try_init(&raw mut (*private).data, data) } {
@@ -1031,9 +1179,12 @@ impl<T: Driver> UnregisteredDevice<T> {
     }
 
     /// Sets how long a stopped transmit queue may stay stopped before
-    /// [`Driver::tx_timeout`] is called.
+    /// [`Driver::tx_timeout`] is called (the core's default is 5 s). The watchdog checks the
+    /// queues about once per timeout, on whole seconds (`round_jiffies`).
     pub fn set_watchdog_timeout_ms(&mut self, ms: u32) {
-        let jiffies = c_int::try_from(msecs_to_jiffies(ms)).unwrap_or(c_int::MAX);
+        let jiffies = c_int::try_from(msecs_to_jiffies(ms))
+            .unwrap_or(c_int::MAX)
+            .max(1);
         // SAFETY: The device is valid and not registered, so nothing else accesses it.
         unsafe { (*self.raw()).watchdog_timeo = jiffies }
     }
@@ -1071,8 +1222,8 @@ impl<T: Driver> Drop for UnregisteredDevice<T> {
 /// A registered network device of driver `T` (`register_netdev`).
 ///
 /// Dropping it unregisters the device (`unregister_netdev`, which closes it and waits until the
-/// core no longer uses it), drops the private data and frees the device. It must not be
-/// dropped with the rtnl lock held.
+/// core no longer uses it), waits for the device's work item, drops the private data and frees
+/// the device. It must not be dropped with the rtnl lock held.
 ///
 /// # Invariants
 ///

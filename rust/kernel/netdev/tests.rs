@@ -68,6 +68,10 @@ struct Shared {
     mtu_changes: Atomic<u32>,
     timeouts: Atomic<u32>,
     last_timeout_queue: Atomic<u32>,
+    last_timeout_age_ms: Atomic<u32>,
+    /// `start_xmit` stops the packet's queue, as a driver whose ring is full.
+    stop_on_xmit: Atomic<u32>,
+    works: Atomic<u32>,
     fixes: Atomic<u32>,
     sets: Atomic<u32>,
     last_set: Atomic<u64>,
@@ -102,6 +106,9 @@ impl Shared {
                 mtu_changes: Atomic::new(0),
                 timeouts: Atomic::new(0),
                 last_timeout_queue: Atomic::new(0),
+                last_timeout_age_ms: Atomic::new(0),
+                stop_on_xmit: Atomic::new(0),
+                works: Atomic::new(0),
                 fixes: Atomic::new(0),
                 sets: Atomic::new(0),
                 last_set: Atomic::new(0),
@@ -225,6 +232,11 @@ impl Driver for TestDriver {
         s.last_len.store(skb.len(), Relaxed);
         s.last_queue.store(u32::from(skb.queue_mapping()), Relaxed);
         s.tx_bytes.fetch_add(u64::from(skb.len()), Relaxed);
+        if s.stop_on_xmit.load(Relaxed) != 0 {
+            if let Some(q) = dev.tx_queue(u32::from(skb.queue_mapping())) {
+                q.stop();
+            }
+        }
         s.xmits.fetch_add(1u32, Relaxed);
         skb.consume();
         TxResult::Consumed
@@ -247,7 +259,23 @@ impl Driver for TestDriver {
     fn tx_timeout(dev: &Device<Self>, txqueue: u32) {
         let s = &dev.data().shared;
         s.last_timeout_queue.store(txqueue, Relaxed);
+        if let Some(q) = dev.tx_queue(txqueue) {
+            s.last_timeout_age_ms
+                .store(q.ms_since_last_transmit(), Relaxed);
+        }
         s.timeouts.fetch_add(1u32, Relaxed);
+        // The recovery runs in process context, under rtnl.
+        dev.schedule_rtnl_work();
+    }
+
+    fn rtnl_work(dev: &Device<Self>, _rtnl: &Rtnl) {
+        let s = &dev.data().shared;
+        // The "reset": the queues take packets again.
+        s.stop_on_xmit.store(0, Relaxed);
+        if dev.is_running() {
+            dev.tx_wake_all_queues();
+        }
+        s.works.fetch_add(1u32, Relaxed);
     }
 
     fn fix_features(dev: &Device<Self>, features: Features) -> Features {
@@ -422,6 +450,17 @@ fn wait_for(mut cond: impl FnMut() -> bool) -> bool {
             return true;
         }
         fsleep(Delta::from_millis(1));
+    }
+    cond()
+}
+
+/// Waits up to `ms` milliseconds for `cond`.
+fn wait_for_ms(ms: u32, mut cond: impl FnMut() -> bool) -> bool {
+    for _ in 0..ms / 10 {
+        if cond() {
+            return true;
+        }
+        fsleep(Delta::from_millis(10));
     }
     cond()
 }
@@ -711,6 +750,88 @@ mod netdev_tests {
         unsafe { timeout(reg.as_raw(), 2) };
         assert_eq!(shared.timeouts.load(Relaxed), 1);
         assert_eq!(shared.last_timeout_queue.load(Relaxed), 2);
+        // The work it scheduled ran, under rtnl (the device is down: no queue to wake).
+        assert!(wait_for_ms(10_000, || shared.works.load(Relaxed) == 1));
+        drop(reg);
+        assert_eq!(shared.works.load(Relaxed), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn the_watchdog_reports_a_queue_left_stopped() -> Result {
+        let shared = Shared::new()?;
+        let mut dev = new_device(&shared, 4, 4)?;
+        dev.set_watchdog_timeout_ms(200);
+        let reg = Registration::new(dev)?;
+        assert_eq!(reg.watchdog_timeout_ms(), 200);
+        {
+            let rtnl = rtnl_lock();
+            reg.open(&rtnl)?;
+        }
+        // A packet on queue 2 (the recorded receive queue picks the transmit queue) that
+        // fills the driver's ring: the queue stops and nothing wakes it.
+        shared.stop_on_xmit.store(1, Relaxed);
+        let mut skb = reg.alloc_skb(128)?;
+        skb.put_data(&frame::<60>(0x88b5))?;
+        skb.record_rx_queue(2);
+        reg.queue_xmit(skb)?;
+        assert!(wait_for(|| shared.xmits.load(Relaxed) == 1));
+        assert_eq!(shared.last_queue.load(Relaxed), 2);
+        assert!(reg.tx_queue(2).ok_or(EINVAL)?.is_stopped());
+        assert!(!reg.tx_queue(1).ok_or(EINVAL)?.is_stopped());
+        // The core's watchdog (a timer checking on whole seconds) finds it and calls
+        // `ndo_tx_timeout` for queue 2; the generous bound is for slow emulation.
+        assert!(wait_for_ms(60_000, || shared.timeouts.load(Relaxed) >= 1));
+        assert_eq!(shared.last_timeout_queue.load(Relaxed), 2);
+        assert!(shared.last_timeout_age_ms.load(Relaxed) >= 200);
+        // The driver's recovery ran under rtnl and woke the queue; packets flow again.
+        assert!(wait_for_ms(60_000, || shared.works.load(Relaxed) >= 1));
+        assert!(!reg.tx_queue(2).ok_or(EINVAL)?.is_stopped());
+        let mut skb = reg.alloc_skb(128)?;
+        skb.put_data(&frame::<60>(0x88b5))?;
+        skb.record_rx_queue(2);
+        reg.queue_xmit(skb)?;
+        assert!(wait_for(|| shared.xmits.load(Relaxed) == 2));
+        {
+            let rtnl = rtnl_lock();
+            reg.set_watchdog_timeout_ms(5000, &rtnl);
+            assert_eq!(reg.watchdog_timeout_ms(), 5000);
+            reg.close(&rtnl);
+        }
+        drop(reg);
+        assert_eq!(shared.drops.load(Relaxed), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn the_rtnl_work_runs_only_for_a_registered_device() -> Result {
+        let shared = Shared::new()?;
+        let dev = new_device(&shared, 1, 1)?;
+        // Scheduled before registration: it does not call the driver, and freeing the device
+        // waits for it (or cancels it).
+        assert!(dev.schedule_rtnl_work());
+        drop(dev);
+        assert_eq!(shared.works.load(Relaxed), 0);
+        assert_eq!(shared.drops.load(Relaxed), 1);
+
+        let reg = Registration::new(new_device(&shared, 1, 1)?)?;
+        let cancelled = {
+            // Scheduled, then cancelled unless it already started (it then waits for the rtnl
+            // lock held here).
+            let _rtnl = rtnl_lock();
+            assert!(reg.schedule_rtnl_work());
+            let cancelled = reg.cancel_rtnl_work();
+            assert!(!reg.cancel_rtnl_work());
+            cancelled
+        };
+        let ran = u32::from(!cancelled);
+        assert!(reg.schedule_rtnl_work() || !cancelled);
+        assert!(wait_for_ms(10_000, || shared.works.load(Relaxed) > ran));
+        // Once more: unregistration waits for it (or cancels it) before the data goes.
+        reg.schedule_rtnl_work();
+        drop(reg);
+        assert!(shared.works.load(Relaxed) <= ran + 2);
+        assert_eq!(shared.drops.load(Relaxed), 2);
         Ok(())
     }
 }
