@@ -9,6 +9,8 @@
 
 use kernel::{
     debugfs::Dir,
+    dma::DataDirection,
+    dma_stream::SharedPage,
     new_mutex,
     prelude::*,
     str::CString,
@@ -27,6 +29,7 @@ use crate::{
     dma::{
         DmaBuf,
         DoorbellFrame,
+        StreamMap,
         UserPages, //
     },
     hwc::Hwc,
@@ -450,6 +453,18 @@ impl Adapter {
     /// packet buffers of a client's queues.
     pub fn alloc_dma(&self, size: usize) -> Result<DmaBuf> {
         self.transport.alloc_dma(size)
+    }
+
+    /// Maps `len` bytes at `offset` of `page` for the device in direction `dir`, for packet
+    /// buffers (see [`Transport::map_page`] for the cost). Does not sleep.
+    pub fn map_page(
+        &self,
+        page: SharedPage,
+        offset: usize,
+        len: usize,
+        dir: DataDirection,
+    ) -> Result<StreamMap> {
+        self.transport.map_page(page, offset, len, dir)
     }
 
     /// Rings the doorbell of queue type `qtype` (`queue::queue_type`) in the MANA device's

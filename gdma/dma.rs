@@ -7,6 +7,8 @@
 //! value in or out through [`DmaMemory`], with the offset checked against the buffer.
 
 use kernel::{
+    dma::DataDirection,
+    dma_stream::SharedPage,
     prelude::*,
     transmute::{
         AsBytes,
@@ -111,6 +113,92 @@ impl UserPages {
     /// The device address of each 4 KiB page.
     pub fn addrs(&self) -> &[u64] {
         &self.addrs
+    }
+}
+
+/// A transport's streaming mapping of part of a kernel page (see [`StreamMap`]).
+pub trait StreamMemory: Send + Sync {
+    /// The address the device uses for the first mapped byte.
+    fn dma_addr(&self) -> u64;
+
+    /// The page (the mapping holds a reference to it).
+    fn page(&self) -> &SharedPage;
+
+    /// Gives `len` bytes at `offset` of the mapping to the CPU after the device wrote them.
+    fn sync_for_cpu(&self, offset: usize, len: usize) -> Result;
+
+    /// Gives `len` bytes at `offset` of the mapping back to the device.
+    fn sync_for_device(&self, offset: usize, len: usize) -> Result;
+}
+
+/// Part of a kernel page mapped for the device in one direction; dropping it unmaps it (and puts
+/// the page reference it holds).
+///
+/// Between a device write and a CPU read of the mapped bytes, [`StreamMap::sync_for_cpu`] must
+/// be called, and [`StreamMap::sync_for_device`] before the device uses them again.
+pub struct StreamMap {
+    mem: KBox<dyn StreamMemory>,
+    offset: usize,
+    len: usize,
+    dir: DataDirection,
+}
+
+impl StreamMap {
+    /// Wraps the mapping `mem` of `len` bytes at `offset` of its page in direction `dir`.
+    pub(crate) fn new(
+        mem: KBox<dyn StreamMemory>,
+        offset: usize,
+        len: usize,
+        dir: DataDirection,
+    ) -> Self {
+        Self {
+            mem,
+            offset,
+            len,
+            dir,
+        }
+    }
+
+    /// The address the device uses for the first mapped byte.
+    pub fn dma_addr(&self) -> u64 {
+        self.mem.dma_addr()
+    }
+
+    /// The number of bytes mapped.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing is mapped (never: a mapping has at least one byte).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The offset of the first mapped byte in the page.
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+
+    /// The direction of the mapping.
+    pub fn direction(&self) -> DataDirection {
+        self.dir
+    }
+
+    /// The page.
+    pub fn page(&self) -> &SharedPage {
+        self.mem.page()
+    }
+
+    /// Gives `len` bytes at `offset` of the mapping to the CPU after the device wrote them.
+    pub fn sync_for_cpu(&self, offset: usize, len: usize) -> Result {
+        check_range(offset, len, self.len)?;
+        self.mem.sync_for_cpu(offset, len)
+    }
+
+    /// Gives `len` bytes at `offset` of the mapping back to the device.
+    pub fn sync_for_device(&self, offset: usize, len: usize) -> Result {
+        check_range(offset, len, self.len)?;
+        self.mem.sync_for_device(offset, len)
     }
 }
 

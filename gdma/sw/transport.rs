@@ -5,6 +5,8 @@
 
 use kernel::{
     alloc::flags::__GFP_ZERO,
+    dma::DataDirection,
+    dma_stream::SharedPage,
     new_mutex,
     new_spinlock,
     new_spinlock_irq,
@@ -52,6 +54,7 @@ use crate::{
     dma::{
         DmaBuf,
         DoorbellFrame,
+        StreamMap,
         UserPages, //
     },
     transport::{
@@ -135,9 +138,14 @@ impl SwTransport {
         Ok(())
     }
 
-    /// The number of device-visible buffers the core holds.
+    /// The number of device-visible buffers and streaming mappings the core holds.
     pub(crate) fn live_buffers(&self) -> usize {
         self.memory.live_buffers()
+    }
+
+    /// The number of streaming mappings the core holds.
+    pub(crate) fn live_streams(&self) -> usize {
+        self.memory.live_streams()
     }
 
     fn deliver(&self, mut vectors: u64) {
@@ -289,6 +297,16 @@ impl Transport for SwTransportRef {
 
     fn alloc_dma(&self, size: usize) -> Result<DmaBuf> {
         self.0.memory.alloc(size)
+    }
+
+    fn map_page(
+        &self,
+        page: SharedPage,
+        offset: usize,
+        len: usize,
+        dir: DataDirection,
+    ) -> Result<StreamMap> {
+        self.0.memory.map_page(page, offset, len, dir)
     }
 
     fn set_interrupt_handler(

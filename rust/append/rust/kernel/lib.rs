@@ -2,3 +2,4 @@
 pub mod netdev;
 #[cfg(CONFIG_INFINIBAND)]
 pub mod rdma;
+pub mod dma_stream;
