@@ -3,15 +3,34 @@
 //! The data path of an up interface: one channel per queue pair, each with an event queue, a
 //! send queue and a receive queue (with their completion queues) and a NAPI context.
 //!
-//! # Buffers
+//! # Receive buffers
 //!
-//! The core's transport API offers device-visible memory, not streaming DMA mappings of
-//! arbitrary kernel pages. Each channel therefore owns two bounce areas allocated once at open:
-//! a transmit area used as a FIFO (each packet is copied in at transmit and the space is given
-//! back at its completion) and a receive area cut into fixed buffers that are posted to the
-//! receive queue, and reposted as soon as the frame was copied into an skb from the NAPI cache.
-//! Steady state allocates no device buffers per packet. (This is also how a confidential VM
-//! moves packets: through bounce buffers shared with the host.)
+//! Each receive position holds its own page (C: `mana_get_rxbuf_cfg()` with one buffer per
+//! page): `RX_HEADROOM` bytes for headers the stack pushes, the frame (MTU, Ethernet header,
+//! VLAN tag: the SGE), then the skb's shared info; a jumbo MTU takes a compound page. The page
+//! is mapped for the device once, through the core's streaming mappings
+//! ([`Adapter::map_page`]), for the frame area only and from the device.
+//!
+//! At a completion the frame is synced for the CPU and the skb is built around the page
+//! ([`Skb::build_from_shared_page`]: `build_skb`, no copy). The page then joins the channel's
+//! ring of spare pages, and the position is reposted with the oldest spare page whose packet
+//! the stack has freed (its mapping holds the only reference again), synced for the device.
+//! Only when there is none is a page allocated and mapped (`rx_page_allocs`): all pages are
+//! allocated at open, so steady state allocates none. When the ring is full and its oldest
+//! page is still held by the stack, that page is let go (the stack frees it with its packet).
+//! Without a page to repost, the frame is dropped and its page reposted.
+//!
+//! This is `page_pool`'s recycling without `page_pool`: a pool would have to map its pages
+//! itself (`PP_FLAG_DMA_MAP`, with the PCI device's DMA operations), which the software device
+//! cannot check, or they would have to be mapped again at each allocation. Keeping the pages
+//! mapped in the driver gives one mapping per page on both transports, and the software device
+//! faults any write outside a posted page's frame area.
+//!
+//! # Transmit buffers
+//!
+//! Transmit still copies: each channel owns a transmit area of device-visible memory used as
+//! a FIFO (each packet is copied in at transmit and the space is given back at its
+//! completion), allocated once at open.
 //!
 //! # Transmit
 //!
@@ -30,6 +49,8 @@
 //! completion that raced with the poll raises the interrupt again.
 
 use kernel::{
+    dma::DataDirection,
+    dma_stream::SharedPage,
     netdev::{
         napi::{
             Napi,
@@ -40,7 +61,8 @@ use kernel::{
         skb::{
             Checksum,
             HashType,
-            Skb, //
+            Skb,
+            SKB_SHARED_INFO_SIZE, //
         },
         Device,
         TxResult, //
@@ -62,7 +84,10 @@ use kernel::{
 };
 
 use mana_gdma::{
-    dma::DmaBuf,
+    dma::{
+        DmaBuf,
+        StreamMap, //
+    },
     objects::{
         EventQueue,
         WqKind,
@@ -108,8 +133,12 @@ use crate::port::Port;
 const TX_BOUNCE_BYTES: usize = 256 * 1024;
 /// The largest packet the interface transmits (the TSO limit).
 pub(crate) const TX_MAX_PACKET: u32 = 65536;
-/// Most bytes of each channel's receive buffers.
-const RX_BOUNCE_BYTES: usize = 1024 * 1024;
+/// Bytes before the frame in a receive page, for headers the stack pushes (`NET_SKB_PAD`).
+const RX_HEADROOM: u32 = 64;
+/// The most receive pages a channel keeps aside while the stack holds the packets built on them.
+const RX_SPARE_MAX: u32 = 256;
+/// The smallest unit of a receive page.
+const PAGE_BYTES: u32 = 4096;
 /// The event queue of each channel, in bytes.
 const EQ_BYTES: u32 = 4096;
 /// Bytes per ring entry in a work queue and in a completion queue.
@@ -134,10 +163,36 @@ pub(crate) fn ring_bytes(entries: u32, unit: u32) -> u32 {
     (entries * unit).max(4096).next_power_of_two()
 }
 
-/// The receive buffer size for `mtu`: the frame with a VLAN tag, a power of two of at least
-/// 2 KiB.
-fn rx_buf_size(mtu: u32) -> u32 {
-    (mtu + 14 + 4).max(2048).next_power_of_two()
+/// The layout of a receive page for an MTU (C: `mana_get_rxbuf_cfg()`, one buffer per page).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RxBufCfg {
+    /// The page holds `2^order` pages (a compound page for jumbo frames).
+    pub(crate) order: u32,
+    /// The frame starts this far into the page.
+    pub(crate) headroom: u32,
+    /// The most bytes of a frame (the SGE size): the MTU, the Ethernet header and a VLAN tag.
+    pub(crate) datasize: u32,
+    /// The bytes of the page, all of which the packet accounts for.
+    pub(crate) truesize: u32,
+}
+
+/// The receive page layout for `mtu`: headroom, the frame, then the skb's shared info.
+pub(crate) fn rx_buf_cfg(mtu: u32) -> Result<RxBufCfg> {
+    let datasize = mtu.checked_add(14 + 4).ok_or(EINVAL)?;
+    let need = RX_HEADROOM + datasize + SKB_SHARED_INFO_SIZE as u32;
+    let order = need
+        .div_ceil(PAGE_BYTES)
+        .next_power_of_two()
+        .trailing_zeros();
+    if order > SharedPage::MAX_ORDER {
+        return Err(EINVAL);
+    }
+    Ok(RxBufCfg {
+        order,
+        headroom: RX_HEADROOM,
+        datasize,
+        truesize: PAGE_BYTES << order,
+    })
 }
 
 /// Counters of one queue pair, kept by the port across rebuilds of its channels.
@@ -152,6 +207,9 @@ pub(crate) struct QueueCounters {
     pub(crate) rx_dropped: Atomic<u64>,
     pub(crate) rx_errors: Atomic<u64>,
     pub(crate) rx_csum_ok: Atomic<u64>,
+    /// Receive pages the refill path allocated because no page came back from the stack in
+    /// time (0 per packet in steady state; the pages of open are not counted).
+    pub(crate) rx_page_allocs: Atomic<u64>,
 }
 
 impl QueueCounters {
@@ -168,6 +226,7 @@ impl QueueCounters {
             rx_dropped: Atomic::new(0),
             rx_errors: Atomic::new(0),
             rx_csum_ok: Atomic::new(0),
+            rx_page_allocs: Atomic::new(0),
         }
     }
 }
@@ -204,13 +263,55 @@ struct TxState {
 /// The receive side of a channel.
 ///
 /// Only the channel's NAPI poll uses it once the channel is started (and [`ChannelSet::start`]
-/// before that), so it needs no lock; the atomics give it interior mutability. The stack is
-/// entered (GRO) without any lock held.
+/// before that), so it needs no lock; the atomics give it interior mutability. The pages are
+/// behind a lock all the same (uncontended) because they are not `Copy`. The stack is entered
+/// (GRO) without any lock held.
 struct RxState {
     /// Posted and completed WQEs (free-running counts).
     prod: Atomic<u32>,
     cons: Atomic<u32>,
     cq_head: Atomic<u32>,
+}
+
+/// The receive pages of a channel, each mapped for the device once.
+struct RxPool {
+    /// The page posted at each WQE position (`prod % rx_bufs`).
+    posted: KVec<Option<StreamMap>>,
+    /// Pages given to the stack in received packets, oldest first (a ring): each is posted
+    /// again once the stack freed its packet, i.e. once the mapping holds the only reference.
+    spare: KVec<Option<StreamMap>>,
+    spare_head: usize,
+    spare_len: usize,
+}
+
+impl RxPool {
+    /// Takes the oldest spare page if the stack is done with it. If it is not and the ring is
+    /// full, lets it go (the stack frees it with its packet) to make room.
+    fn take_spare(&mut self) -> Option<StreamMap> {
+        let cap = self.spare.len();
+        let head = self.spare_head;
+        let entry = self.spare.get_mut(head)?;
+        let free = entry.as_ref()?.page().is_unshared();
+        if !free && self.spare_len < cap {
+            return None;
+        }
+        let map = entry.take();
+        self.spare_head = (head + 1) % cap;
+        self.spare_len -= 1;
+        // A page the stack still holds is let go here: the stack frees it with its packet.
+        map.filter(|_| free)
+    }
+
+    /// Puts `map` at the end of the spare ring (lets it go if the ring is full).
+    fn put_spare(&mut self, map: StreamMap) {
+        let cap = self.spare.len();
+        if self.spare_len < cap {
+            if let Some(entry) = self.spare.get_mut((self.spare_head + self.spare_len) % cap) {
+                *entry = Some(map);
+                self.spare_len += 1;
+            }
+        }
+    }
 }
 
 /// What a channel's NAPI poll works on.
@@ -223,13 +324,15 @@ pub(crate) struct ChannelPoll {
     rq: WqObject,
     eq: Arc<EventQueue>,
     tx_bounce: DmaBuf,
-    rx_bounce: DmaBuf,
-    rx_buf: u32,
+    rx_cfg: RxBufCfg,
     rx_bufs: u32,
     gpa_mkey: u32,
     #[pin]
     tx: SpinLockIrq<TxState>,
     rx: RxState,
+    /// Dropped after the queues: the device no longer writes into the pages.
+    #[pin]
+    rx_pool: SpinLockIrq<RxPool>,
     #[pin]
     eq_head: SpinLockIrq<u32>,
 }
@@ -303,8 +406,9 @@ impl ChannelSet {
         let rq_bytes = ring_bytes(rx_ring, WQE_BYTES);
         let scq_bytes = ring_bytes(tx_ring, CQE_BYTES);
         let rcq_bytes = ring_bytes(rx_ring, CQE_BYTES);
-        let rx_buf = rx_buf_size(dev.mtu());
-        let rx_bufs = rx_ring.min(RX_BOUNCE_BYTES as u32 / rx_buf).max(1);
+        let rx_cfg = rx_buf_cfg(dev.mtu())?;
+        let rx_bufs = rx_ring.min(rq_bytes / RX_WQE_BYTES).max(1);
+        let spare_cap = rx_bufs.min(RX_SPARE_MAX) as usize;
         let ctx = adapter.objects();
         let caps = adapter.caps();
         for q in 0..count {
@@ -316,7 +420,14 @@ impl ChannelSet {
             let sq = WqObject::new(&ctx, vport, WqKind::Send, sq_bytes, scq_bytes, &eq)?;
             let rq = WqObject::new(&ctx, vport, WqKind::Receive, rq_bytes, rcq_bytes, &eq)?;
             let tx_bounce = adapter.alloc_dma(TX_BOUNCE_BYTES)?;
-            let rx_bounce = adapter.alloc_dma((rx_buf * rx_bufs) as usize)?;
+            let mut posted = KVec::with_capacity(rx_bufs as usize, GFP_KERNEL)?;
+            for _ in 0..rx_bufs {
+                posted.push(None, GFP_KERNEL)?;
+            }
+            let mut spare = KVec::with_capacity(spare_cap, GFP_KERNEL)?;
+            for _ in 0..spare_cap {
+                spare.push(None, GFP_KERNEL)?;
+            }
             let slots = (sq_bytes / WQE_BYTES) as usize;
             let mut pending = KVec::with_capacity(slots, GFP_KERNEL)?;
             for _ in 0..slots {
@@ -333,8 +444,7 @@ impl ChannelSet {
                 rq,
                 eq,
                 tx_bounce,
-                rx_bounce,
-                rx_buf,
+                rx_cfg,
                 rx_bufs,
                 gpa_mkey: caps.gpa_mkey,
                 tx <- new_spinlock_irq!(TxState {
@@ -353,6 +463,12 @@ impl ChannelSet {
                     cons: Atomic::new(0),
                     cq_head: Atomic::new(queue::initial_index(rcq_entries)),
                 },
+                rx_pool <- new_spinlock_irq!(RxPool {
+                    posted,
+                    spare,
+                    spare_head: 0,
+                    spare_len: 0,
+                }),
                 eq_head <- new_spinlock_irq!(queue::initial_index(EQ_BYTES / queue::EQE_SIZE)),
             });
             let ch = Arc::pin_init(Napi::new(dev, NAPI_POLL_WEIGHT, poll), GFP_KERNEL)?;
@@ -361,10 +477,12 @@ impl ChannelSet {
         Ok(channels)
     }
 
-    /// Starts the channels: NAPI on, interrupt handlers in, receive buffers posted, completion
+    /// Starts the channels: receive pages posted, NAPI on, interrupt handlers in, completion
     /// queues armed.
     pub(crate) fn start(&mut self) -> Result {
         for ch in self.list.iter() {
+            // The pages are allocated (may sleep) and posted before the poll can run.
+            ch.data().post_rx_all()?;
             ch.enable();
             let irq: Arc<dyn InterruptHandler> = Arc::new(
                 Irq {
@@ -376,7 +494,6 @@ impl ChannelSet {
             self.adapter
                 .add_interrupt_handler(ch.data().index + 1, irq)?;
             let poll = ch.data();
-            poll.post_rx_all()?;
             poll.arm_cqs();
             poll.arm_eq(*poll.eq_head.lock());
         }
@@ -465,23 +582,39 @@ impl ChannelPoll {
         ours
     }
 
-    /// Posts the receive WQE of buffer `prod % rx_bufs` at WQE position `prod`.
-    fn post_rx(&self, rx: &RxState) -> Result {
+    /// Maps a new receive page: the device may write the frame area only.
+    fn new_rx_page(&self, flags: kernel::alloc::Flags) -> Result<StreamMap> {
+        let cfg = &self.rx_cfg;
+        let page = SharedPage::alloc(cfg.order, flags)?;
+        self.adapter.map_page(
+            page,
+            cfg.headroom as usize,
+            cfg.datasize as usize,
+            DataDirection::FromDevice,
+        )
+    }
+
+    /// Posts the receive WQE of page `map` at WQE position `prod` (slot `prod % rx_bufs`).
+    fn post_rx(&self, rx: &RxState, pool: &mut RxPool, map: StreamMap) -> Result {
         let prod = rx.prod.load(Relaxed);
-        let slot = prod % self.rx_bufs;
+        let slot = pool
+            .posted
+            .get_mut((prod % self.rx_bufs) as usize)
+            .ok_or(EINVAL)?;
         let mem = self.rq.wq_mem();
         let size = mem.size() as u32;
         let offset = (prod.wrapping_mul(RX_WQE_BYTES) % size) as usize;
         let hdr = WqeHeader::new(1, queue::INLINE_OOB_SMALL_SIZE, 0)?;
         let sge = Sge {
-            address: self.rx_bounce.dma_addr() + u64::from(slot * self.rx_buf),
+            address: map.dma_addr(),
             mem_key: self.gpa_mkey,
-            size: self.rx_buf,
+            size: self.rx_cfg.datasize,
         };
         let mut wqe = [0u8; RX_WQE_BYTES as usize];
         wqe[..8].copy_from_slice(hdr.as_bytes());
         wqe[16..32].copy_from_slice(sge.as_bytes());
         mem.write_bytes(offset, &wqe)?;
+        *slot = Some(map);
         rx.prod.store(prod.wrapping_add(1), Relaxed);
         Ok(())
     }
@@ -493,10 +626,24 @@ impl ChannelPoll {
         }
     }
 
+    /// Posts a page at every receive position and fills the spare ring (process context,
+    /// before the poll runs).
     fn post_rx_all(&self) -> Result {
         let rx = &self.rx;
         while rx.prod.load(Relaxed).wrapping_sub(rx.cons.load(Relaxed)) < self.rx_bufs {
-            self.post_rx(rx)?;
+            let map = self.new_rx_page(GFP_KERNEL)?;
+            self.post_rx(rx, &mut self.rx_pool.lock(), map)?;
+        }
+        loop {
+            let full = {
+                let pool = self.rx_pool.lock();
+                pool.spare_len == pool.spare.len()
+            };
+            if full {
+                break;
+            }
+            let map = self.new_rx_page(GFP_KERNEL)?;
+            self.rx_pool.lock().put_spare(map);
         }
         self.ring_rq(rx);
         Ok(())
@@ -855,18 +1002,21 @@ impl ChannelPoll {
                 add(&c.rx_errors, 1);
                 continue;
             }
-            let slot = cons % self.rx_bufs;
+            let slot = (cons % self.rx_bufs) as usize;
             rx.cons.store(cons.wrapping_add(1), Relaxed);
             let ty = oob.cqe_hdr.cqe_type().get();
             let len = u32::from(oob.ppi[0].pkt_len());
-            if ty != cqe_type::RX_OKAY || len < 14 || len > self.rx_buf {
-                add(&c.rx_dropped, 1);
-            } else {
-                self.receive(napi, c, &oob, slot, len);
-            }
-            // The buffer is free again (copied into the skb): repost it.
-            if self.post_rx(rx).is_err() {
-                add(&c.rx_errors, 1);
+            let ok = ty == cqe_type::RX_OKAY && (14..=self.rx_cfg.datasize).contains(&len);
+            let skb = match self.rx_take(rx, c, slot, ok.then_some(len)) {
+                Ok(skb) => skb,
+                Err(_) => {
+                    add(&c.rx_errors, 1);
+                    None
+                }
+            };
+            match skb {
+                Some(skb) => self.receive(napi, c, &oob, skb, len),
+                None => add(&c.rx_dropped, 1),
             }
         }
         if done > 0 {
@@ -875,23 +1025,65 @@ impl ChannelPoll {
         done
     }
 
+    /// Takes the page of receive slot `slot` and reposts the slot. With a frame of `len` bytes,
+    /// builds the packet around the page and reposts a page the stack gave back (or a new
+    /// one); without, or if no page is at hand, reposts the same page and returns no packet.
+    fn rx_take(
+        &self,
+        rx: &RxState,
+        c: &QueueCounters,
+        slot: usize,
+        len: Option<u32>,
+    ) -> Result<Option<Skb>> {
+        let cfg = &self.rx_cfg;
+        let mut pool = self.rx_pool.lock();
+        let map = pool
+            .posted
+            .get_mut(slot)
+            .and_then(Option::take)
+            .ok_or(EINVAL)?;
+        let Some(len) = len else {
+            self.post_rx(rx, &mut pool, map)?;
+            return Ok(None);
+        };
+        let fresh = match pool.take_spare() {
+            Some(m) => m.sync_for_device(0, cfg.datasize as usize).map(|()| m),
+            None => {
+                add(&c.rx_page_allocs, 1);
+                self.new_rx_page(GFP_ATOMIC)
+            }
+        };
+        let Ok(fresh) = fresh else {
+            // No page to post instead: drop the frame and keep the page.
+            self.post_rx(rx, &mut pool, map)?;
+            return Ok(None);
+        };
+        let built = map.sync_for_cpu(0, len as usize).and_then(|()| {
+            Skb::build_from_shared_page(map.page(), 0, cfg.truesize, cfg.headroom, len)
+        });
+        match built {
+            Ok(skb) => {
+                pool.put_spare(map);
+                self.post_rx(rx, &mut pool, fresh)?;
+                Ok(Some(skb))
+            }
+            Err(_) => {
+                pool.put_spare(fresh);
+                self.post_rx(rx, &mut pool, map)?;
+                Ok(None)
+            }
+        }
+    }
+
     fn receive(
         &self,
         napi: &NapiPoll<'_, ChannelPoll>,
         c: &QueueCounters,
         oob: &RxCompOob,
-        slot: u32,
+        mut skb: Skb,
         len: u32,
     ) {
-        let Ok(mut skb) = napi.alloc_skb(len) else {
-            add(&c.rx_dropped, 1);
-            return;
-        };
-        let copied = skb.put(len).and_then(|buf| {
-            self.rx_bounce
-                .read_bytes((slot * self.rx_buf) as usize, buf)
-        });
-        if copied.is_err() || napi.eth_type_trans(&mut skb).is_err() {
+        if napi.eth_type_trans(&mut skb).is_err() {
             add(&c.rx_dropped, 1);
             return;
         }

@@ -12,6 +12,7 @@
 use crate::{
     alloc::Flags,
     bindings,
+    dma_stream::SharedPage,
     error::to_result,
     ffi::c_int,
     netdev::{
@@ -50,6 +51,11 @@ pub const GSO_TCPV6: u32 = bindings::SKB_GSO_TCPV6 as u32;
 
 /// The most page fragments an [`SkBuff`] can hold (`MAX_SKB_FRAGS`).
 pub const MAX_SKB_FRAGS: usize = bindings::MAX_SKB_FRAGS as usize;
+
+/// The bytes a buffer built around memory keeps at its end for the shared info
+/// (`SKB_DATA_ALIGN(sizeof(struct skb_shared_info))`).
+pub const SKB_SHARED_INFO_SIZE: usize = core::mem::size_of::<bindings::skb_shared_info>()
+    .next_multiple_of(bindings::SMP_CACHE_BYTES as usize);
 
 /// Returns the number of references to `page` (`page_ref_count`): 1 while only its owner holds
 /// it, more while buffers built on it with [`Skb::build_from_page_frag`] live.
@@ -702,12 +708,17 @@ impl Skb {
     /// Checks that the fragment `offset..offset + frag_size` of a page is cache-line aligned,
     /// within the page, and holds `headroom + len` bytes and the shared info.
     pub(crate) fn check_frag(offset: u32, frag_size: u32, headroom: u32, len: u32) -> Result {
+        Self::check_frag_in(PAGE_SIZE, offset, frag_size, headroom, len)
+    }
+
+    /// [`Skb::check_frag`] for memory of `size` bytes.
+    fn check_frag_in(size: usize, offset: u32, frag_size: u32, headroom: u32, len: u32) -> Result {
         let align = bindings::SMP_CACHE_BYTES as usize;
         let (offset, frag_size) = (offset as usize, frag_size as usize);
         if offset % align != 0 || frag_size % align != 0 || frag_size == 0 {
             return Err(EINVAL);
         }
-        if offset.checked_add(frag_size).ok_or(EINVAL)? > PAGE_SIZE {
+        if offset.checked_add(frag_size).ok_or(EINVAL)? > size {
             return Err(EINVAL);
         }
         let shinfo = core::mem::size_of::<bindings::skb_shared_info>().next_multiple_of(align);
@@ -755,6 +766,45 @@ impl Skb {
             unsafe { bindings::put_page(page.as_ptr()) };
             return Err(ENOMEM);
         };
+        // INVARIANT: `build_skb()` returned a new buffer that we own.
+        let mut skb = Self(skb);
+        skb.reserve(headroom)?;
+        skb.put(len)?;
+        Ok(skb)
+    }
+
+    /// Builds a buffer around the fragment `offset..offset + frag_size` of `page` (`build_skb`)
+    /// for a driver that recycles its receive pages: the packet is the `len` bytes at `offset +
+    /// headroom`, already written (by the device, and synced for the CPU); the end of the
+    /// fragment holds the shared info. The buffer takes a reference to the page, which the
+    /// caller keeps: once [`SharedPage::is_unshared`] holds again, the stack is done with the
+    /// packet and the page can be given to the device again.
+    ///
+    /// The page may be a compound page (one buffer of a jumbo frame). Fails with `EBUSY` if
+    /// anything else holds the page (a previous buffer still lives), `EINVAL` if the fragment
+    /// is not within the page or not cache-line aligned, `EMSGSIZE` if it cannot hold the
+    /// packet and the shared info, and `ENOMEM`.
+    pub fn build_from_shared_page(
+        page: &SharedPage,
+        offset: u32,
+        frag_size: u32,
+        headroom: u32,
+        len: u32,
+    ) -> Result<Self> {
+        Self::check_frag_in(page.size(), offset, frag_size, headroom, len)?;
+        if !page.is_unshared() {
+            return Err(EBUSY);
+        }
+        let buffer = page.clone();
+        // SAFETY: `page` is a valid page in the linear map, `size()` contiguous bytes, and
+        // `offset` is within them (checked above).
+        let data = unsafe { bindings::page_address(page.as_ptr()).byte_add(offset as usize) };
+        // SAFETY: `data` starts a cache-aligned fragment of `frag_size` bytes of the page with
+        // room for the shared info (checked above). No other buffer uses the page: the caller's
+        // reference was the only one. The buffer takes over the reference of `buffer`.
+        let skb = unsafe { bindings::build_skb(data, frag_size) };
+        let skb = NonNull::new(skb).ok_or(ENOMEM)?;
+        core::mem::forget(buffer);
         // INVARIANT: `build_skb()` returned a new buffer that we own.
         let mut skb = Self(skb);
         skb.reserve(headroom)?;

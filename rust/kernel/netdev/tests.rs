@@ -886,6 +886,43 @@ mod skb_tests {
     }
 
     #[test]
+    fn build_from_shared_page_recycles() -> Result {
+        use crate::dma_stream::SharedPage;
+
+        // A compound page, as for one jumbo frame.
+        let page = SharedPage::alloc(2, GFP_KERNEL)?;
+        let len = 9000u32;
+        for round in 0..3u8 {
+            let pattern: [u8; 64] = core::array::from_fn(|i| i as u8 ^ round);
+            page.device_write(128, &pattern)?;
+            page.device_write(128 + len as usize - 64, &pattern)?;
+            let skb = Skb::build_from_shared_page(&page, 0, 4 * 4096, 128, len)?;
+            assert_eq!(page.ref_count(), 2);
+            assert_eq!((skb.len(), skb.headlen(), skb.headroom()), (len, len, 128));
+            assert_eq!(&skb.data()[..64], &pattern[..]);
+            assert_eq!(&skb.data()[len as usize - 64..], &pattern[..]);
+            // While the buffer lives, the page is not handed out again.
+            assert_eq!(
+                Skb::build_from_shared_page(&page, 0, 4096, 0, 10).err(),
+                Some(EBUSY)
+            );
+            drop(skb);
+            assert!(page.is_unshared());
+        }
+        let small = SharedPage::alloc(0, GFP_KERNEL)?;
+        assert_eq!(
+            [
+                Skb::build_from_shared_page(&small, 64, 8192, 0, 10).err(),
+                Skb::build_from_shared_page(&small, 100, 2048, 0, 10).err(),
+                Skb::build_from_shared_page(&small, 0, 4096, 64, 4000).err(),
+            ],
+            [Some(EINVAL), Some(EINVAL), Some(EMSGSIZE)]
+        );
+        assert!(small.is_unshared());
+        Ok(())
+    }
+
+    #[test]
     fn page_fragments() -> Result {
         let mut skb = Skb::alloc(128, GFP_KERNEL)?;
         skb.put_data(&frame::<14>(0x88b5))?;
