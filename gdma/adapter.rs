@@ -11,6 +11,7 @@ use kernel::{
     debugfs::Dir,
     dma::DataDirection,
     dma_stream::SharedPage,
+    netdev::skb::Skb,
     new_mutex,
     prelude::*,
     str::CString,
@@ -29,6 +30,7 @@ use crate::{
     dma::{
         DmaBuf,
         DoorbellFrame,
+        SkbMap,
         StreamMap,
         UserPages, //
     },
@@ -465,6 +467,12 @@ impl Adapter {
         dir: DataDirection,
     ) -> Result<StreamMap> {
         self.transport.map_page(page, offset, len, dir)
+    }
+
+    /// Maps the parts of the transmit buffer `skb` for the device to read (see
+    /// [`Transport::map_skb`]). On failure the buffer is freed. Does not sleep.
+    pub fn map_skb(&self, skb: Skb) -> Result<SkbMap> {
+        self.transport.map_skb(skb)
     }
 
     /// Rings the doorbell of queue type `qtype` (`queue::queue_type`) in the MANA device's

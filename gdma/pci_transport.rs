@@ -73,6 +73,10 @@ use kernel::{
         ThreadedRegistration, //
     },
     macros,
+    netdev::skb::{
+        MappedSkb,
+        Skb, //
+    },
     new_mutex,
     new_spinlock_irq,
     pci,
@@ -97,6 +101,7 @@ use crate::{
         DmaBuf,
         DmaMemory,
         DoorbellFrame,
+        SkbMap,
         StreamMap,
         StreamMemory,
         UserPages, //
@@ -507,6 +512,18 @@ impl Transport for PciTransport {
         drop(open);
         let mem: KBox<dyn StreamMemory> = KBox::new(PciStreamMemory(mapping), GFP_ATOMIC)?;
         Ok(StreamMap::new(mem, offset, len, dir))
+    }
+
+    fn map_skb(&self, skb: Skb) -> Result<SkbMap> {
+        let open = self.stream_open.lock();
+        if !*open {
+            return Err(ENXIO);
+        }
+        // SAFETY: As in `map_page`.
+        let dev = unsafe { self.dev.as_bound() };
+        let mapped = MappedSkb::new(dev, skb)?;
+        drop(open);
+        Ok(SkbMap::mapped(mapped))
     }
 
     fn set_interrupt_handler(

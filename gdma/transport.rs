@@ -8,6 +8,7 @@
 use kernel::{
     dma::DataDirection,
     dma_stream::SharedPage,
+    netdev::skb::Skb,
     prelude::*,
     sync::Arc, //
 };
@@ -15,6 +16,7 @@ use kernel::{
 use crate::dma::{
     DmaBuf,
     DoorbellFrame,
+    SkbMap,
     StreamMap,
     UserPages, //
 };
@@ -58,6 +60,11 @@ pub trait Transport: Send + Sync {
         len: usize,
         dir: DataDirection,
     ) -> Result<StreamMap>;
+
+    /// Maps the parts of the transmit buffer `skb` (linear part, fragments) for the device to
+    /// read, per packet (the transmit zero-copy path). On failure the buffer is freed. Does
+    /// not sleep. Cost: one `map_page` per part, plus one small allocation.
+    fn map_skb(&self, skb: Skb) -> Result<SkbMap>;
 
     /// Installs `handler` for MSI-X vector `vector`, replacing any previous one.
     fn set_interrupt_handler(

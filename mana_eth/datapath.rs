@@ -26,20 +26,16 @@
 //! mapped in the driver gives one mapping per page on both transports, and the software device
 //! faults any write outside a posted page's frame area.
 //!
-//! # Transmit buffers
-//!
-//! Transmit still copies: each channel owns a transmit area of device-visible memory used as
-//! a FIFO (each packet is copied in at transmit and the space is given back at its
-//! completion), allocated once at open.
-//!
 //! # Transmit
 //!
 //! A packet becomes one send WQE: the short TX OOB (the long one when a VLAN tag is inserted),
 //! checksum offload flags from `CHECKSUM_PARTIAL` (IPv4 header, TCP, UDP), TSO with the MSS in
 //! the client data unit, and one SGE per part of the skb (the linear part and each fragment),
-//! linearized first past 30 parts like the C driver. The skb is kept until its completion. The
-//! queue is stopped when a worst-case WQE or a 64 KiB packet no longer fits, and woken from the
-//! completion path.
+//! linearized first past 30 parts like the C driver. The parts are mapped for the device to read
+//! where they are ([`Adapter::map_skb`]: `dma_map_single` and `skb_frag_dma_map` on a PCI
+//! function, C: `mana_map_skb()`), no copy; the mapping owns the skb until its completion,
+//! which unmaps the parts and frees the skb into the NAPI cache. The queue is stopped when a
+//! worst-case WQE or the pending table no longer has room, and woken from the completion path.
 //!
 //! # Interrupts and NAPI
 //!
@@ -86,6 +82,7 @@ use kernel::{
 use mana_gdma::{
     dma::{
         DmaBuf,
+        SkbMap,
         StreamMap, //
     },
     objects::{
@@ -129,8 +126,6 @@ use mana_gdma::{
 
 use crate::port::Port;
 
-/// Bytes of each channel's transmit bounce area.
-const TX_BOUNCE_BYTES: usize = 256 * 1024;
 /// The largest packet the interface transmits (the TSO limit).
 pub(crate) const TX_MAX_PACKET: u32 = 65536;
 /// Bytes before the frame in a receive page, for headers the stack pushes (`NET_SKB_PAD`).
@@ -146,8 +141,6 @@ const WQE_BYTES: u32 = 32;
 const CQE_BYTES: u32 = 64;
 /// The most parts of a packet given to the device as SGEs (C: `MAX_TX_WQE_SGL_ENTRIES`).
 const MAX_TX_SGES: usize = queue::MANA_MAX_TX_WQE_SGL_ENTRIES as usize;
-/// Packet bounce allocations are rounded to this.
-const TX_ALIGN: u64 = 64;
 /// Completed packets freed per batch (outside the send queue's lock).
 const TX_REAP_BATCH: usize = 32;
 /// The size of an RX WQE: header, 8-byte OOB, one SGE.
@@ -237,11 +230,11 @@ fn add(counter: &Atomic<u64>, n: u64) {
 
 /// A packet the device has not completed yet.
 struct TxPending {
-    skb: Skb,
+    /// The packet, its parts mapped for the device until the completion.
+    map: SkbMap,
     len: u32,
     wqe_offset: u32,
     wqe_bytes: u32,
-    bounce_end: u64,
 }
 
 /// The send side of a channel.
@@ -250,14 +243,10 @@ struct TxState {
     head: u32,
     tail: u32,
     /// Pending packets by WQE count (free-running), `prod - cons` of them.
-    pending: KVec<Option<TxPending>>,
+    pending: KVVec<Option<TxPending>>,
     prod: u32,
     cons: u32,
-    bounce_head: u64,
-    bounce_tail: u64,
     cq_head: u32,
-    /// The packet being sent, gathered from its skb.
-    scratch: KVVec<u8>,
 }
 
 /// The receive side of a channel.
@@ -323,7 +312,6 @@ pub(crate) struct ChannelPoll {
     sq: WqObject,
     rq: WqObject,
     eq: Arc<EventQueue>,
-    tx_bounce: DmaBuf,
     rx_cfg: RxBufCfg,
     rx_bufs: u32,
     gpa_mkey: u32,
@@ -419,7 +407,6 @@ impl ChannelSet {
             let eq = EventQueue::new(&ctx, EQ_BYTES, q + 1, caps.pdid, caps.doorbell)?;
             let sq = WqObject::new(&ctx, vport, WqKind::Send, sq_bytes, scq_bytes, &eq)?;
             let rq = WqObject::new(&ctx, vport, WqKind::Receive, rq_bytes, rcq_bytes, &eq)?;
-            let tx_bounce = adapter.alloc_dma(TX_BOUNCE_BYTES)?;
             let mut posted = KVec::with_capacity(rx_bufs as usize, GFP_KERNEL)?;
             for _ in 0..rx_bufs {
                 posted.push(None, GFP_KERNEL)?;
@@ -429,11 +416,10 @@ impl ChannelSet {
                 spare.push(None, GFP_KERNEL)?;
             }
             let slots = (sq_bytes / WQE_BYTES) as usize;
-            let mut pending = KVec::with_capacity(slots, GFP_KERNEL)?;
+            let mut pending = KVVec::with_capacity(slots, GFP_KERNEL)?;
             for _ in 0..slots {
                 pending.push(None, GFP_KERNEL)?;
             }
-            let scratch = KVVec::from_elem(0u8, TX_MAX_PACKET as usize + 256, GFP_KERNEL)?;
             let scq_entries = scq_bytes / CQE_BYTES;
             let rcq_entries = rcq_bytes / CQE_BYTES;
             let poll = pin_init!(ChannelPoll {
@@ -443,7 +429,6 @@ impl ChannelSet {
                 sq,
                 rq,
                 eq,
-                tx_bounce,
                 rx_cfg,
                 rx_bufs,
                 gpa_mkey: caps.gpa_mkey,
@@ -453,10 +438,7 @@ impl ChannelSet {
                     pending,
                     prod: 0,
                     cons: 0,
-                    bounce_head: 0,
-                    bounce_tail: 0,
                     cq_head: queue::initial_index(scq_entries),
-                    scratch,
                 }),
                 rx: RxState {
                     prod: Atomic::new(0),
@@ -678,25 +660,16 @@ impl ChannelPoll {
         } else {
             0
         };
-        // The parts of the packet: the linear part, then each fragment.
-        let mut parts = [0u32; MAX_TX_SGES];
-        let mut nparts = 0;
-        if skb.headlen() > 0 {
-            parts[0] = skb.headlen();
-            nparts = 1;
-        }
-        for i in 0..skb.nr_frags() {
-            let Some(f) = skb.frag(i) else { break };
-            if f.is_empty() {
-                continue;
-            }
-            if nparts == MAX_TX_SGES {
-                // Cannot happen after linearizing; merge into the last part.
-                parts[nparts - 1] += f.len();
-            } else {
-                parts[nparts] = f.len();
-                nparts += 1;
-            }
+        // The parts of the packet (the linear part, then each fragment), mapped for the device
+        // to read until the completion.
+        let Ok(map) = self.adapter.map_skb(skb) else {
+            add(&c.tx_dropped, 1);
+            return TxResult::Consumed;
+        };
+        let nparts = map.parts().len();
+        if nparts == 0 || nparts > MAX_TX_SGES {
+            add(&c.tx_dropped, 1);
+            return TxResult::Consumed;
         }
         let Some(wqe_bytes) = queue::wqe_size(oob_size, nparts as u32) else {
             add(&c.tx_dropped, 1);
@@ -705,13 +678,8 @@ impl ChannelPoll {
         let queue = dev.tx_queue(self.index);
         let mut tx = self.tx.lock();
         let sq_size = self.sq.wq_mem().size() as u32;
-        let need = u64::from(len).next_multiple_of(TX_ALIGN);
-        let bounce = TX_BOUNCE_BYTES as u64;
-        let pos = tx.bounce_head % bounce;
-        let skip = if pos + need > bounce { bounce - pos } else { 0 };
         let slots = tx.pending.len() as u32;
         if tx.head.wrapping_sub(tx.tail) + wqe_bytes > sq_size
-            || tx.bounce_head + skip + need - tx.bounce_tail > bounce
             || tx.prod.wrapping_sub(tx.cons) >= slots
         {
             // Should not happen: the queue is stopped before it fills up.
@@ -719,21 +687,11 @@ impl ChannelPoll {
                 q.stop();
             }
             add(&c.tx_stopped, 1);
-            return TxResult::Busy(skb);
-        }
-        let data_off = if skip > 0 { 0 } else { pos };
-        // Gather the packet into the bounce area.
-        let copied = {
-            let TxState { scratch, .. } = &mut *tx;
-            skb.copy_bits(0, &mut scratch[..len as usize])
-                .and_then(|()| {
-                    self.tx_bounce
-                        .write_bytes(data_off as usize, &scratch[..len as usize])
-                })
-        };
-        if copied.is_err() {
-            add(&c.tx_dropped, 1);
-            return TxResult::Consumed;
+            drop(tx);
+            return match map.into_skb() {
+                Some(skb) => TxResult::Busy(skb),
+                None => TxResult::Consumed,
+            };
         }
         // Build the WQE: header, OOB, SGEs.
         let Ok(hdr) = WqeHeader::new(nparts as u8, oob_size, mss) else {
@@ -744,16 +702,18 @@ impl ChannelPoll {
         wqe[..8].copy_from_slice(hdr.as_bytes());
         wqe[8..8 + oob_size as usize].copy_from_slice(&oob.as_bytes()[..oob_size as usize]);
         let mut at = 8 + oob_size as usize;
-        let mut addr = self.tx_bounce.dma_addr() + data_off;
-        for part in &parts[..nparts] {
+        for &(address, size) in map.parts() {
             let sge = Sge {
-                address: addr,
+                address,
                 mem_key: self.gpa_mkey,
-                size: *part,
+                size,
             };
-            wqe[at..at + 16].copy_from_slice(sge.as_bytes());
+            let Some(dst) = wqe.get_mut(at..at + 16) else {
+                add(&c.tx_dropped, 1);
+                return TxResult::Consumed;
+            };
+            dst.copy_from_slice(sge.as_bytes());
             at += 16;
-            addr += u64::from(*part);
         }
         let offset = tx.head % sq_size;
         let first = (sq_size - offset).min(wqe_bytes) as usize;
@@ -766,17 +726,14 @@ impl ChannelPoll {
             return TxResult::Consumed;
         }
         let slot = (tx.prod % slots) as usize;
-        let bounce_end = tx.bounce_head + skip + need;
         tx.pending[slot] = Some(TxPending {
-            skb,
+            map,
             len,
             wqe_offset: offset,
             wqe_bytes,
-            bounce_end,
         });
         tx.prod = tx.prod.wrapping_add(1);
         tx.head = tx.head.wrapping_add(wqe_bytes);
-        tx.bounce_head = bounce_end;
         if let Ok(db) = SqDoorbell::new(self.sq.wq_id(), tx.head) {
             self.ring(queue_type::SQ, db.into_raw());
         }
@@ -792,11 +749,7 @@ impl ChannelPoll {
     /// Whether a worst-case packet still fits.
     fn tx_room(&self, tx: &TxState) -> bool {
         let sq_size = self.sq.wq_mem().size() as u32;
-        let bounce = TX_BOUNCE_BYTES as u64;
-        let worst = u64::from(TX_MAX_PACKET + 256).next_multiple_of(TX_ALIGN);
         tx.head.wrapping_sub(tx.tail) + queue::MAX_SQE_SIZE <= sq_size
-            // The worst case also wastes the end of the area when it wraps.
-            && tx.bounce_head - tx.bounce_tail + 2 * worst <= bounce
             && tx.prod.wrapping_sub(tx.cons) < tx.pending.len() as u32
     }
 
@@ -860,10 +813,11 @@ impl ChannelPoll {
     fn poll_tx(&self, napi: &NapiPoll<'_, ChannelPoll>) {
         let mut any = false;
         loop {
-            let mut batch: [Option<Skb>; TX_REAP_BATCH] = [const { None }; TX_REAP_BATCH];
+            let mut batch: [Option<SkbMap>; TX_REAP_BATCH] = [const { None }; TX_REAP_BATCH];
             let n = self.reap_tx(&mut batch);
-            for skb in batch.iter_mut().take(n) {
-                if let Some(skb) = skb.take() {
+            for map in batch.iter_mut().take(n) {
+                // Unmapped, then freed into the NAPI cache.
+                if let Some(skb) = map.take().and_then(SkbMap::into_skb) {
                     skb.napi_consume(napi);
                 }
             }
@@ -882,7 +836,7 @@ impl ChannelPoll {
     }
 
     /// Takes up to `batch.len()` completed packets off the send queue.
-    fn reap_tx(&self, batch: &mut [Option<Skb>]) -> usize {
+    fn reap_tx(&self, batch: &mut [Option<SkbMap>]) -> usize {
         let Some(c) = self.counters() else {
             return 0;
         };
@@ -931,7 +885,6 @@ impl ChannelPoll {
                 continue;
             };
             tx.tail = tx.tail.wrapping_add(p.wqe_bytes);
-            tx.bounce_tail = p.bounce_end;
             let ty = oob.cqe_hdr.cqe_type().get();
             let at = oob.offsets.tx_wqe_offset().get() * queue::WQE_BU_SIZE;
             if ty == cqe_type::TX_OKAY && at == p.wqe_offset {
@@ -947,7 +900,7 @@ impl ChannelPoll {
                 }
                 add(&c.tx_errors, 1);
             }
-            batch[done] = Some(p.skb);
+            batch[done] = Some(p.map);
             done += 1;
         }
         done

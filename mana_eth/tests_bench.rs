@@ -32,6 +32,7 @@ use crate::{
     },
     tests_datapath::{
         frame_skb,
+        lasting_buffers,
         IPPROTO_UDP, //
     },
 };
@@ -102,12 +103,12 @@ mod bench {
         }
         // Warm up, then measure: the device buffers the queues use are allocated at open only.
         run(a, b, 64)?;
-        let buffers = sw.live_buffers();
+        let buffers = lasting_buffers(&sw);
         let allocs = page_allocs(a) + page_allocs(b);
         let received = b.data().rx_csum_ok();
         let pps64 = run(a, b, 64)?;
         let pps1500 = run(a, b, 1500)?;
-        let grown = sw.live_buffers() - buffers;
+        let grown = lasting_buffers(&sw).saturating_sub(buffers);
         let allocs = page_allocs(a) + page_allocs(b) - allocs;
         let received = b.data().rx_csum_ok() - received;
         pr_info!("bench: mana linked ports frame=64 pps={}\n", pps64);

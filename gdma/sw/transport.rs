@@ -7,6 +7,7 @@ use kernel::{
     alloc::flags::__GFP_ZERO,
     dma::DataDirection,
     dma_stream::SharedPage,
+    netdev::skb::Skb,
     new_mutex,
     new_spinlock,
     new_spinlock_irq,
@@ -54,6 +55,7 @@ use crate::{
     dma::{
         DmaBuf,
         DoorbellFrame,
+        SkbMap,
         StreamMap,
         UserPages, //
     },
@@ -307,6 +309,10 @@ impl Transport for SwTransportRef {
         dir: DataDirection,
     ) -> Result<StreamMap> {
         self.0.memory.map_page(page, offset, len, dir)
+    }
+
+    fn map_skb(&self, skb: Skb) -> Result<SkbMap> {
+        self.0.memory.map_skb(skb)
     }
 
     fn set_interrupt_handler(

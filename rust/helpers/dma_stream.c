@@ -21,3 +21,11 @@ __rust_helper void rust_helper_dma_sync_single_for_device(struct device *dev,
 {
 	dma_sync_single_for_device(dev, addr, size, dir);
 }
+
+__rust_helper dma_addr_t rust_helper_dma_map_single_attrs(struct device *dev, void *ptr,
+							  size_t size,
+							  enum dma_data_direction dir,
+							  unsigned long attrs)
+{
+	return dma_map_single_attrs(dev, ptr, size, dir, attrs);
+}

@@ -12,6 +12,14 @@
 use crate::{
     alloc::Flags,
     bindings,
+    device::{
+        self,
+        Bound, //
+    },
+    dma::{
+        DataDirection,
+        DmaAddress, //
+    },
     dma_stream::SharedPage,
     error::to_result,
     ffi::c_int,
@@ -29,6 +37,7 @@ use crate::{
         PAGE_SIZE, //
     },
     prelude::*,
+    sync::aref::ARef,
     types::Opaque, //
 };
 use core::{
@@ -862,5 +871,139 @@ impl Drop for Skb {
     fn drop(&mut self) {
         // SAFETY: By the type invariant we own the buffer; it is not used after this.
         unsafe { bindings::dev_kfree_skb_any(self.0.as_ptr()) }
+    }
+}
+
+/// The most parts of a [`MappedSkb`]: the linear part and every fragment.
+pub const MAX_SKB_PARTS: usize = MAX_SKB_FRAGS + 1;
+
+/// A buffer whose parts (the linear part, then each fragment, empty parts left out) are mapped
+/// for a device to read, for transmit (`dma_map_single` and `skb_frag_dma_map` with
+/// `DMA_TO_DEVICE`).
+///
+/// It owns the buffer, so nothing changes or frees the bytes while the device may read them.
+/// Dropping it unmaps the parts and frees the buffer (as dropped); [`MappedSkb::into_skb`]
+/// unmaps them and gives the buffer back (to consume it after a successful transmit).
+///
+/// # Invariants
+///
+/// The first `count` entries of `parts` are mappings for `dev` (`DMA_TO_DEVICE`) of the parts
+/// of `skb`, which is `Some` until the mappings are undone.
+pub struct MappedSkb {
+    skb: Option<Skb>,
+    dev: ARef<device::Device>,
+    parts: [(DmaAddress, u32); MAX_SKB_PARTS],
+    count: usize,
+}
+
+impl MappedSkb {
+    /// Maps the parts of `skb` for `dev`. Does not sleep.
+    ///
+    /// On failure the buffer is freed: `EINVAL` for a fragment that is not in host memory
+    /// (device memory, `net_iov`), `ENOMEM` if a mapping failed.
+    pub fn new(dev: &device::Device<Bound>, skb: Skb) -> Result<Self> {
+        let mut mapped = Self {
+            skb: Some(skb),
+            dev: dev.into(),
+            parts: [(0, 0); MAX_SKB_PARTS],
+            count: 0,
+        };
+        let dir: bindings::dma_data_direction = DataDirection::ToDevice.into();
+        let Some(skb) = mapped.skb.as_ref() else {
+            return Err(EINVAL);
+        };
+        let mut parts = [(0, 0); MAX_SKB_PARTS];
+        let mut count = 0;
+        let mut result = Ok(());
+        let head = skb.headlen();
+        if head > 0 {
+            let ptr = skb.data().as_ptr().cast_mut().cast();
+            // SAFETY: `ptr` starts the `head` bytes of the linear part, which is in the linear
+            // map (slab or page memory, never vmalloc) and which the buffer, owned by `mapped`,
+            // keeps until the mapping is undone.
+            let addr =
+                unsafe { bindings::dma_map_single_attrs(dev.as_raw(), ptr, head as usize, dir, 0) };
+            // SAFETY: `addr` was just returned for `dev`.
+            if unsafe { bindings::dma_mapping_error(dev.as_raw(), addr) } != 0 {
+                result = Err(ENOMEM);
+            } else {
+                parts[0] = (addr, head);
+                count = 1;
+            }
+        }
+        for i in 0..skb.nr_frags() {
+            if result.is_err() {
+                break;
+            }
+            let Some(frag) = skb.frag(i) else { break };
+            let len = frag.len();
+            if len == 0 {
+                continue;
+            }
+            let page = frag.page_raw();
+            if page.is_null() || count == MAX_SKB_PARTS {
+                result = Err(EINVAL);
+                break;
+            }
+            // SAFETY: `page` is the fragment's page, referenced by the buffer (owned by
+            // `mapped`) until the mapping is undone; offset and length are the fragment's.
+            let addr = unsafe {
+                bindings::dma_map_page_attrs(
+                    dev.as_raw(),
+                    page,
+                    frag.offset() as usize,
+                    len as usize,
+                    dir,
+                    0,
+                )
+            };
+            // SAFETY: `addr` was just returned for `dev`.
+            if unsafe { bindings::dma_mapping_error(dev.as_raw(), addr) } != 0 {
+                result = Err(ENOMEM);
+                break;
+            }
+            parts[count] = (addr, len);
+            count += 1;
+        }
+        // INVARIANT: The first `count` parts are mapped; on failure `drop` undoes them and frees
+        // the buffer.
+        mapped.parts = parts;
+        mapped.count = count;
+        result.map(|()| mapped)
+    }
+
+    /// The device address and length of each part, in packet order.
+    pub fn parts(&self) -> &[(DmaAddress, u32)] {
+        self.parts.get(..self.count).unwrap_or(&[])
+    }
+
+    /// The buffer (read only: the device may be reading it).
+    pub fn skb(&self) -> Option<&SkBuff> {
+        self.skb.as_deref()
+    }
+
+    fn unmap(&mut self) {
+        let dir: bindings::dma_data_direction = DataDirection::ToDevice.into();
+        for &(addr, len) in self.parts() {
+            // SAFETY: By the type invariant, `addr` maps `len` bytes for `dev` in this direction;
+            // it is forgotten below.
+            unsafe {
+                bindings::dma_unmap_page_attrs(self.dev.as_raw(), addr, len as usize, dir, 0)
+            };
+        }
+        self.count = 0;
+    }
+
+    /// Unmaps the parts and gives the buffer back.
+    pub fn into_skb(mut self) -> Option<Skb> {
+        self.unmap();
+        self.skb.take()
+    }
+}
+
+impl Drop for MappedSkb {
+    fn drop(&mut self) {
+        // The buffer (if still here) is freed after this, when the field is dropped.
+        self.unmap();
     }
 }
