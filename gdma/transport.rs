@@ -63,7 +63,8 @@ pub trait Transport: Send + Sync {
 
     /// Maps the parts of the transmit buffer `skb` (linear part, fragments) for the device to
     /// read, per packet (the transmit zero-copy path). On failure the buffer is freed. Does
-    /// not sleep. Cost: one `map_page` per part, plus one small allocation.
+    /// not sleep. Cost: one `map_page` per part on a PCI function, one table slot on the
+    /// software device; no allocation.
     fn map_skb(&self, skb: Skb) -> Result<SkbMap>;
 
     /// Installs `handler` for MSI-X vector `vector`, replacing any previous one.
