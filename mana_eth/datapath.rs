@@ -36,6 +36,9 @@
 //! function, C: `mana_map_skb()`), no copy; the mapping owns the skb until its completion,
 //! which unmaps the parts and frees the skb into the NAPI cache. The queue is stopped when a
 //! worst-case WQE or the pending table no longer has room, and woken from the completion path.
+//! Byte queue limits count the bytes at transmit and completion (reset when the channels are
+//! built); the doorbell is rung once for a burst the stack hands over at once (`xmit_more`),
+//! and at once if the queue stopped or a packet of the burst was not posted.
 //!
 //! # Interrupts and NAPI
 //!
@@ -60,6 +63,7 @@ use kernel::{
             Skb,
             SKB_SHARED_INFO_SIZE, //
         },
+        xmit_more,
         Device,
         TxResult, //
     },
@@ -247,6 +251,8 @@ struct TxState {
     prod: u32,
     cons: u32,
     cq_head: u32,
+    /// The producer offset the doorbell was last rung with.
+    rung: u32,
 }
 
 /// The receive side of a channel.
@@ -403,6 +409,11 @@ impl ChannelSet {
             if counters.get(q as usize).is_none() {
                 return Err(EINVAL);
             }
+            // The packets of the previous channels (gone, with their NAPI contexts) were never
+            // completed: start the byte queue limits afresh.
+            if let Some(txq) = dev.tx_queue(q) {
+                txq.reset();
+            }
             // Vector 0 is the hardware channel's.
             let eq = EventQueue::new(&ctx, EQ_BYTES, q + 1, caps.pdid, caps.doorbell)?;
             let sq = WqObject::new(&ctx, vport, WqKind::Send, sq_bytes, scq_bytes, &eq)?;
@@ -439,6 +450,7 @@ impl ChannelSet {
                     prod: 0,
                     cons: 0,
                     cq_head: queue::initial_index(scq_entries),
+                    rung: 0,
                 }),
                 rx: RxState {
                     prod: Atomic::new(0),
@@ -632,22 +644,47 @@ impl ChannelPoll {
     }
 
     /// Transmits `skb` on this channel.
-    fn xmit(&self, dev: &Device<Port>, mut skb: Skb) -> TxResult {
+    fn xmit(&self, dev: &Device<Port>, skb: Skb) -> TxResult {
+        match self.post_tx(dev, skb) {
+            Ok(()) => TxResult::Consumed,
+            Err(result) => {
+                // Not posted: ring for the packets posted before it if none follows.
+                if !xmit_more() {
+                    self.flush_sq();
+                }
+                result
+            }
+        }
+    }
+
+    /// Rings the send queue's doorbell if WQEs were posted since it was last rung.
+    fn flush_sq(&self) {
+        let mut tx = self.tx.lock();
+        if tx.rung != tx.head {
+            if let Ok(db) = SqDoorbell::new(self.sq.wq_id(), tx.head) {
+                self.ring(queue_type::SQ, db.into_raw());
+            }
+            tx.rung = tx.head;
+        }
+    }
+
+    /// Posts the WQE of `skb`; the error is the transmit result of a packet not posted.
+    fn post_tx(&self, dev: &Device<Port>, mut skb: Skb) -> core::result::Result<(), TxResult> {
         let Some(c) = self.counters() else {
-            return TxResult::Consumed;
+            return Err(TxResult::Consumed);
         };
         if skb.nr_frags() + 1 > MAX_TX_SGES && skb.linearize().is_err() {
             add(&c.tx_dropped, 1);
-            return TxResult::Consumed;
+            return Err(TxResult::Consumed);
         }
         let len = skb.len();
         if !(14..=TX_MAX_PACKET + 256).contains(&len) {
             add(&c.tx_dropped, 1);
-            return TxResult::Consumed;
+            return Err(TxResult::Consumed);
         }
         let Ok(oob) = self.tx_oob(&mut skb) else {
             add(&c.tx_dropped, 1);
-            return TxResult::Consumed;
+            return Err(TxResult::Consumed);
         };
         let long = oob.s_oob.word0.pkt_fmt().get() == pkt_fmt::LONG;
         let oob_size = if long {
@@ -664,16 +701,16 @@ impl ChannelPoll {
         // to read until the completion.
         let Ok(map) = self.adapter.map_skb(skb) else {
             add(&c.tx_dropped, 1);
-            return TxResult::Consumed;
+            return Err(TxResult::Consumed);
         };
         let nparts = map.parts().len();
         if nparts == 0 || nparts > MAX_TX_SGES {
             add(&c.tx_dropped, 1);
-            return TxResult::Consumed;
+            return Err(TxResult::Consumed);
         }
         let Some(wqe_bytes) = queue::wqe_size(oob_size, nparts as u32) else {
             add(&c.tx_dropped, 1);
-            return TxResult::Consumed;
+            return Err(TxResult::Consumed);
         };
         let queue = dev.tx_queue(self.index);
         let mut tx = self.tx.lock();
@@ -689,14 +726,14 @@ impl ChannelPoll {
             add(&c.tx_stopped, 1);
             drop(tx);
             return match map.into_skb() {
-                Some(skb) => TxResult::Busy(skb),
-                None => TxResult::Consumed,
+                Some(skb) => Err(TxResult::Busy(skb)),
+                None => Err(TxResult::Consumed),
             };
         }
         // Build the WQE: header, OOB, SGEs.
         let Ok(hdr) = WqeHeader::new(nparts as u8, oob_size, mss) else {
             add(&c.tx_dropped, 1);
-            return TxResult::Consumed;
+            return Err(TxResult::Consumed);
         };
         let mut wqe = [0u8; queue::MAX_SQE_SIZE as usize];
         wqe[..8].copy_from_slice(hdr.as_bytes());
@@ -710,7 +747,7 @@ impl ChannelPoll {
             };
             let Some(dst) = wqe.get_mut(at..at + 16) else {
                 add(&c.tx_dropped, 1);
-                return TxResult::Consumed;
+                return Err(TxResult::Consumed);
             };
             dst.copy_from_slice(sge.as_bytes());
             at += 16;
@@ -723,7 +760,7 @@ impl ChannelPoll {
             .and_then(|()| mem.write_bytes(0, &wqe[first..wqe_bytes as usize]));
         if written.is_err() {
             add(&c.tx_dropped, 1);
-            return TxResult::Consumed;
+            return Err(TxResult::Consumed);
         }
         let slot = (tx.prod % slots) as usize;
         tx.pending[slot] = Some(TxPending {
@@ -734,16 +771,25 @@ impl ChannelPoll {
         });
         tx.prod = tx.prod.wrapping_add(1);
         tx.head = tx.head.wrapping_add(wqe_bytes);
-        if let Ok(db) = SqDoorbell::new(self.sq.wq_id(), tx.head) {
-            self.ring(queue_type::SQ, db.into_raw());
-        }
         if !self.tx_room(&tx) {
             if let Some(q) = queue {
                 q.stop();
                 add(&c.tx_stopped, 1);
             }
         }
-        TxResult::Consumed
+        // Byte queue limits; the doorbell waits while the stack has more packets at once,
+        // unless the queue stopped (C: `__netdev_tx_sent_queue()`).
+        let ring = match queue {
+            Some(q) => q.sent_more(len, xmit_more()),
+            None => true,
+        };
+        if ring {
+            if let Ok(db) = SqDoorbell::new(self.sq.wq_id(), tx.head) {
+                self.ring(queue_type::SQ, db.into_raw());
+            }
+            tx.rung = tx.head;
+        }
+        Ok(())
     }
 
     /// Whether a worst-case packet still fits.
@@ -812,9 +858,12 @@ impl ChannelPoll {
     /// queue.
     fn poll_tx(&self, napi: &NapiPoll<'_, ChannelPoll>) {
         let mut any = false;
+        let (mut packets, mut bytes) = (0u32, 0u32);
         loop {
             let mut batch: [Option<SkbMap>; TX_REAP_BATCH] = [const { None }; TX_REAP_BATCH];
-            let n = self.reap_tx(&mut batch);
+            let (n, done_bytes) = self.reap_tx(&mut batch);
+            packets += n as u32;
+            bytes = bytes.wrapping_add(done_bytes);
             for map in batch.iter_mut().take(n) {
                 // Unmapped, then freed into the NAPI cache.
                 if let Some(skb) = map.take().and_then(SkbMap::into_skb) {
@@ -824,6 +873,11 @@ impl ChannelPoll {
             any |= n > 0;
             if n < TX_REAP_BATCH {
                 break;
+            }
+        }
+        if any {
+            if let Some(q) = napi.tx_queue(self.index) {
+                q.completed(packets, bytes);
             }
         }
         if any && self.tx_room(&self.tx.lock()) {
@@ -836,15 +890,17 @@ impl ChannelPoll {
     }
 
     /// Takes up to `batch.len()` completed packets off the send queue.
-    fn reap_tx(&self, batch: &mut [Option<SkbMap>]) -> usize {
+    /// Returns how many and the bytes the stack reported at transmit.
+    fn reap_tx(&self, batch: &mut [Option<SkbMap>]) -> (usize, u32) {
         let Some(c) = self.counters() else {
-            return 0;
+            return (0, 0);
         };
         let mem = self.sq.cq_mem();
         let entries = mem.size() as u32 / CQE_BYTES;
         let mut tx = self.tx.lock();
         let slots = tx.pending.len() as u32;
         let mut done = 0;
+        let mut bytes = 0u32;
         while done < batch.len() {
             let index = tx.cq_head;
             let cqe = match read_cqe(mem, index, entries) {
@@ -902,8 +958,9 @@ impl ChannelPoll {
             }
             batch[done] = Some(p.map);
             done += 1;
+            bytes = bytes.wrapping_add(p.len);
         }
-        done
+        (done, bytes)
     }
 
     /// Reaps up to `budget` receive completions and hands the frames to GRO.

@@ -95,6 +95,22 @@ rust_helper_netdev_tx_completed_queue(struct netdev_queue *dev_queue,
 	netdev_tx_completed_queue(dev_queue, pkts, bytes);
 }
 
+__rust_helper bool rust_helper___netdev_tx_sent_queue(struct netdev_queue *dev_queue,
+						      unsigned int bytes, bool xmit_more)
+{
+	return __netdev_tx_sent_queue(dev_queue, bytes, xmit_more);
+}
+
+__rust_helper bool rust_helper_netdev_xmit_more(void)
+{
+#ifndef CONFIG_PREEMPT_RT
+	/* The preemption-safe read: meaningful in ndo_start_xmit, harmless elsewhere. */
+	return this_cpu_read(softnet_data.xmit.more);
+#else
+	return netdev_xmit_more();
+#endif
+}
+
 __rust_helper void rust_helper_netdev_tx_reset_queue(struct netdev_queue *q)
 {
 	netdev_tx_reset_queue(q);

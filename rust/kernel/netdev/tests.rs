@@ -705,6 +705,21 @@ mod netdev_tests {
         assert!(!reg.tx_queue(3).ok_or(EINVAL)?.is_stopped());
         assert!(reg.tx_queue(4).is_none());
 
+        // Byte queue limits with deferred doorbells: while more packets follow, the driver rings
+        // only if the queue is stopped; the last packet of a burst always rings.
+        let q2 = reg.tx_queue(2).ok_or(EINVAL)?;
+        q2.reset();
+        assert!(!q2.sent_more(100, true));
+        assert!(q2.sent_more(100, false));
+        q2.stop();
+        assert!(q2.sent_more(100, true));
+        q2.wake();
+        q2.completed(3, 300);
+        assert!(!q2.is_stopped());
+        q2.reset();
+        // Outside a transmit call, no burst is in progress.
+        assert!(!crate::netdev::xmit_more());
+
         // SAFETY: The device is registered; its `netdev_ops` are the test driver's.
         let timeout = unsafe { (*(*reg.as_raw()).netdev_ops).ndo_tx_timeout }.ok_or(EINVAL)?;
         // SAFETY: The device is registered and 2 is one of its queues.
