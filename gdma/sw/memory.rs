@@ -377,7 +377,7 @@ impl SwMemory {
     /// Maps the transmit buffer `skb` for the device to read: one slot holds the buffer, each
     /// part (linear part, fragments) at its packet offset in the slot. Does not sleep.
     pub(crate) fn map_skb(self: &Arc<Self>, skb: Skb) -> Result<SkbMap> {
-        if skb.len() as u64 > STREAM_SLOT - DMA_PAGE {
+        if u64::from(skb.len()) > STREAM_SLOT - DMA_PAGE {
             return Err(EINVAL);
         }
         let mut parts = [(0u64, 0u32); MAX_SKB_PARTS];
