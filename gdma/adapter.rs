@@ -9,6 +9,9 @@
 
 use kernel::{
     debugfs::Dir,
+    dma::DataDirection,
+    dma_stream::SharedPage,
+    netdev::skb::Skb,
     new_mutex,
     prelude::*,
     str::CString,
@@ -27,6 +30,8 @@ use crate::{
     dma::{
         DmaBuf,
         DoorbellFrame,
+        SkbMap,
+        StreamMap,
         UserPages, //
     },
     hwc::Hwc,
@@ -559,6 +564,24 @@ impl Adapter {
     /// packet buffers of a client's queues.
     pub fn alloc_dma(&self, size: usize) -> Result<DmaBuf> {
         self.transport.alloc_dma(size)
+    }
+
+    /// Maps `len` bytes at `offset` of `page` for the device in direction `dir`, for packet
+    /// buffers (see [`Transport::map_page`] for the cost). Does not sleep.
+    pub fn map_page(
+        &self,
+        page: SharedPage,
+        offset: usize,
+        len: usize,
+        dir: DataDirection,
+    ) -> Result<StreamMap> {
+        self.transport.map_page(page, offset, len, dir)
+    }
+
+    /// Maps the parts of the transmit buffer `skb` for the device to read (see
+    /// [`Transport::map_skb`]). On failure the buffer is freed. Does not sleep.
+    pub fn map_skb(&self, skb: Skb) -> Result<SkbMap> {
+        self.transport.map_skb(skb)
     }
 
     /// Rings the doorbell of queue type `qtype` (`queue::queue_type`) in the MANA device's

@@ -7,7 +7,15 @@
 //! value in or out through [`DmaMemory`], with the offset checked against the buffer.
 
 use kernel::{
+    dma::DataDirection,
+    dma_stream::SharedPage,
+    netdev::skb::{
+        MappedSkb,
+        Skb,
+        MAX_SKB_PARTS, //
+    },
     prelude::*,
+    sync::Arc,
     transmute::{
         AsBytes,
         FromBytes, //
@@ -111,6 +119,170 @@ impl UserPages {
     /// The device address of each 4 KiB page.
     pub fn addrs(&self) -> &[u64] {
         &self.addrs
+    }
+}
+
+/// A transport's streaming mapping of part of a kernel page (see [`StreamMap`]).
+pub trait StreamMemory: Send + Sync {
+    /// The address the device uses for the first mapped byte.
+    fn dma_addr(&self) -> u64;
+
+    /// The page (the mapping holds a reference to it).
+    fn page(&self) -> &SharedPage;
+
+    /// Gives `len` bytes at `offset` of the mapping to the CPU after the device wrote them.
+    fn sync_for_cpu(&self, offset: usize, len: usize) -> Result;
+
+    /// Gives `len` bytes at `offset` of the mapping back to the device.
+    fn sync_for_device(&self, offset: usize, len: usize) -> Result;
+}
+
+/// Part of a kernel page mapped for the device in one direction; dropping it unmaps it (and puts
+/// the page reference it holds).
+///
+/// Between a device write and a CPU read of the mapped bytes, [`StreamMap::sync_for_cpu`] must
+/// be called, and [`StreamMap::sync_for_device`] before the device uses them again.
+pub struct StreamMap {
+    mem: KBox<dyn StreamMemory>,
+    offset: usize,
+    len: usize,
+    dir: DataDirection,
+}
+
+impl StreamMap {
+    /// Wraps the mapping `mem` of `len` bytes at `offset` of its page in direction `dir`.
+    pub(crate) fn new(
+        mem: KBox<dyn StreamMemory>,
+        offset: usize,
+        len: usize,
+        dir: DataDirection,
+    ) -> Self {
+        Self {
+            mem,
+            offset,
+            len,
+            dir,
+        }
+    }
+
+    /// The address the device uses for the first mapped byte.
+    pub fn dma_addr(&self) -> u64 {
+        self.mem.dma_addr()
+    }
+
+    /// The number of bytes mapped.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing is mapped (never: a mapping has at least one byte).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The offset of the first mapped byte in the page.
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+
+    /// The direction of the mapping.
+    pub fn direction(&self) -> DataDirection {
+        self.dir
+    }
+
+    /// The page.
+    pub fn page(&self) -> &SharedPage {
+        self.mem.page()
+    }
+
+    /// Gives `len` bytes at `offset` of the mapping to the CPU after the device wrote them.
+    pub fn sync_for_cpu(&self, offset: usize, len: usize) -> Result {
+        check_range(offset, len, self.len)?;
+        self.mem.sync_for_cpu(offset, len)
+    }
+
+    /// Gives `len` bytes at `offset` of the mapping back to the device.
+    pub fn sync_for_device(&self, offset: usize, len: usize) -> Result {
+        check_range(offset, len, self.len)?;
+        self.mem.sync_for_device(offset, len)
+    }
+}
+
+/// A transport that keeps mapped transmit buffers in a table of its own (the software
+/// device, whose model reads the buffers through the table).
+pub trait SkbTable: Send + Sync {
+    /// Unmaps the buffer in `slot` and gives it back.
+    fn take(&self, slot: usize) -> Option<Skb>;
+}
+
+/// Who holds a mapped transmit buffer.
+enum SkbHolder {
+    /// The mapping itself (a PCI function's DMA mappings).
+    Mapped(MappedSkb),
+    /// The transport's table, at `slot`; `parts` are the device addresses of the parts.
+    Table {
+        table: Arc<dyn SkbTable>,
+        slot: usize,
+        parts: [(u64, u32); MAX_SKB_PARTS],
+        count: usize,
+    },
+    /// Nobody: the buffer was given back.
+    Gone,
+}
+
+/// A transmit buffer whose parts (linear part, fragments) are mapped for the device to read.
+/// It owns the buffer; dropping it unmaps the parts and frees the buffer as dropped. It needs
+/// no allocation: it lives in the driver's table of pending packets.
+pub struct SkbMap(SkbHolder);
+
+impl SkbMap {
+    /// A buffer mapped with DMA mappings.
+    pub(crate) fn mapped(mapped: MappedSkb) -> Self {
+        Self(SkbHolder::Mapped(mapped))
+    }
+
+    /// A buffer the transport keeps in slot `slot` of `table`, its `count` parts at `parts`.
+    pub(crate) fn in_table(
+        table: Arc<dyn SkbTable>,
+        slot: usize,
+        parts: [(u64, u32); MAX_SKB_PARTS],
+        count: usize,
+    ) -> Self {
+        Self(SkbHolder::Table {
+            table,
+            slot,
+            parts,
+            count,
+        })
+    }
+
+    /// The device address and length of each part of the packet, in order (empty parts left
+    /// out).
+    pub fn parts(&self) -> &[(u64, u32)] {
+        match &self.0 {
+            SkbHolder::Mapped(m) => m.parts(),
+            SkbHolder::Table { parts, count, .. } => parts.get(..*count).unwrap_or(&[]),
+            SkbHolder::Gone => &[],
+        }
+    }
+
+    fn take(&mut self) -> Option<Skb> {
+        match core::mem::replace(&mut self.0, SkbHolder::Gone) {
+            SkbHolder::Mapped(m) => m.into_skb(),
+            SkbHolder::Table { table, slot, .. } => table.take(slot),
+            SkbHolder::Gone => None,
+        }
+    }
+
+    /// Unmaps the parts and gives the buffer back, e.g. to consume it after its completion.
+    pub fn into_skb(mut self) -> Option<Skb> {
+        self.take()
+    }
+}
+
+impl Drop for SkbMap {
+    fn drop(&mut self) {
+        drop(self.take());
     }
 }
 

@@ -53,7 +53,14 @@ use kernel::{
         Bound,
         Device as KDevice, //
     },
-    dma::Coherent,
+    dma::{
+        Coherent,
+        DataDirection, //
+    },
+    dma_stream::{
+        SharedPage,
+        StreamMapping, //
+    },
     io::{
         io_project,
         Io, //
@@ -66,6 +73,10 @@ use kernel::{
         ThreadedRegistration, //
     },
     macros,
+    netdev::skb::{
+        MappedSkb,
+        Skb, //
+    },
     new_mutex,
     new_spinlock_irq,
     pci,
@@ -90,6 +101,9 @@ use crate::{
         DmaBuf,
         DmaMemory,
         DoorbellFrame,
+        SkbMap,
+        StreamMap,
+        StreamMemory,
         UserPages, //
     },
     transport::{
@@ -355,6 +369,27 @@ impl DmaMemory for PciDmaMemory {
     }
 }
 
+/// One streaming mapping of a PCI function.
+struct PciStreamMemory(StreamMapping);
+
+impl StreamMemory for PciStreamMemory {
+    fn dma_addr(&self) -> u64 {
+        self.0.dma_address()
+    }
+
+    fn page(&self) -> &SharedPage {
+        self.0.page()
+    }
+
+    fn sync_for_cpu(&self, offset: usize, len: usize) -> Result {
+        self.0.sync_for_cpu(offset, len)
+    }
+
+    fn sync_for_device(&self, offset: usize, len: usize) -> Result {
+        self.0.sync_for_device(offset, len)
+    }
+}
+
 /// The [`Transport`] of a bound MANA PCI function (see the module documentation).
 #[pin_data]
 pub(crate) struct PciTransport {
@@ -365,6 +400,9 @@ pub(crate) struct PciTransport {
     dev: ARef<KDevice>,
     #[pin]
     dma_open: Mutex<bool>,
+    /// The gate of streaming mappings, which are made in atomic context (see `close_dma`).
+    #[pin]
+    stream_open: SpinLockIrq<bool>,
     handlers: Arc<Handlers>,
     num_vectors: u32,
 }
@@ -387,6 +425,7 @@ impl PciTransport {
                 regs,
                 dev: dev.into(),
                 dma_open <- new_mutex!(true),
+                stream_open <- new_spinlock_irq!(true),
                 handlers,
                 num_vectors: num_vectors.min(MAX_VECTORS as u32),
             }? Error),
@@ -394,10 +433,11 @@ impl PciTransport {
         )
     }
 
-    /// Closes the DMA gate: from now on `alloc_dma` fails with `ENXIO`. Waits for an allocation
-    /// in progress. Called before the PCI driver's data is gone, while the device is bound.
+    /// Closes the DMA gates: from now on `alloc_dma` and `map_page` fail with `ENXIO`. Waits for
+    /// an allocation or mapping in progress. Called before the PCI driver's data is gone, while the device is bound.
     pub(crate) fn close_dma(&self) {
         *self.dma_open.lock() = false;
+        *self.stream_open.lock() = false;
     }
 
     fn with_bar<R>(&self, f: impl FnOnce(&pci::Bar<'_>) -> Result<R>) -> Result<R> {
@@ -450,6 +490,40 @@ impl Transport for PciTransport {
         drop(open);
         let mem: KBox<dyn DmaMemory> = KBox::new(PciDmaMemory { mem }, GFP_KERNEL)?;
         Ok(DmaBuf::new(mem))
+    }
+
+    fn map_page(
+        &self,
+        page: SharedPage,
+        offset: usize,
+        len: usize,
+        dir: DataDirection,
+    ) -> Result<StreamMap> {
+        let open = self.stream_open.lock();
+        if !*open {
+            return Err(ENXIO);
+        }
+        // SAFETY: As in `alloc_dma`: the gate is open only while the device is bound, and closing
+        // it takes this lock, held until the mapping is made. (The mapping is undone later with
+        // the reference it keeps; the network interfaces, which own the mappings, are gone
+        // before the device is unbound.)
+        let dev = unsafe { self.dev.as_bound() };
+        let mapping = StreamMapping::new(dev, page, offset, len, dir)?;
+        drop(open);
+        let mem: KBox<dyn StreamMemory> = KBox::new(PciStreamMemory(mapping), GFP_ATOMIC)?;
+        Ok(StreamMap::new(mem, offset, len, dir))
+    }
+
+    fn map_skb(&self, skb: Skb) -> Result<SkbMap> {
+        let open = self.stream_open.lock();
+        if !*open {
+            return Err(ENXIO);
+        }
+        // SAFETY: As in `map_page`.
+        let dev = unsafe { self.dev.as_bound() };
+        let mapped = MappedSkb::new(dev, skb)?;
+        drop(open);
+        Ok(SkbMap::mapped(mapped))
     }
 
     fn set_interrupt_handler(

@@ -224,9 +224,14 @@ impl SwAdapter {
         self.transport.with_device(|d| d.vport(index))
     }
 
-    /// The device-visible buffers the core holds.
+    /// The device-visible buffers and streaming mappings the core holds.
     pub fn live_buffers(&self) -> usize {
         self.transport.live_buffers()
+    }
+
+    /// The streaming mappings (packet buffers) the core holds.
+    pub fn live_streams(&self) -> usize {
+        self.transport.live_streams()
     }
 
     /// What the device counted on send queue (`is_sq`) or receive queue `wq_id`, while it exists.

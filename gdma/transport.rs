@@ -6,6 +6,9 @@
 //! function is a PCI device or the software MANA device.
 
 use kernel::{
+    dma::DataDirection,
+    dma_stream::SharedPage,
+    netdev::skb::Skb,
     prelude::*,
     sync::Arc, //
 };
@@ -13,6 +16,8 @@ use kernel::{
 use crate::dma::{
     DmaBuf,
     DoorbellFrame,
+    SkbMap,
+    StreamMap,
     UserPages, //
 };
 
@@ -38,6 +43,29 @@ pub trait Transport: Send + Sync {
 
     /// Allocates `size` bytes (a multiple of 4 KiB) of zeroed device-visible memory.
     fn alloc_dma(&self, size: usize) -> Result<DmaBuf>;
+
+    /// Maps `len` bytes at `offset` of `page` for the device in direction `dir` (a streaming
+    /// mapping: packet buffers, not queues). The result holds the page and unmaps it when
+    /// dropped. Does not sleep: called from the transmit path and NAPI polls.
+    ///
+    /// Cost: a PCI function maps with `dma_map_page_attrs()`, which is nearly free without an
+    /// IOMMU, an IOVA allocation and page-table update with one, and a bounce-buffer copy under
+    /// swiotlb (a confidential VM); unmapping undoes it (an IOTLB flush with a strict IOMMU). A
+    /// software function gives the range a slot in its address table (constant time, one small
+    /// allocation). Map long-lived buffers (receive pages) once and recycle them.
+    fn map_page(
+        &self,
+        page: SharedPage,
+        offset: usize,
+        len: usize,
+        dir: DataDirection,
+    ) -> Result<StreamMap>;
+
+    /// Maps the parts of the transmit buffer `skb` (linear part, fragments) for the device to
+    /// read, per packet (the transmit zero-copy path). On failure the buffer is freed. Does
+    /// not sleep. Cost: one `map_page` per part on a PCI function, one table slot on the
+    /// software device; no allocation.
+    fn map_skb(&self, skb: Skb) -> Result<SkbMap>;
 
     /// Installs `handler` for MSI-X vector `vector`, replacing any previous one.
     fn set_interrupt_handler(

@@ -3,24 +3,42 @@
 //! The data path of an up interface: one channel per queue pair, each with an event queue, a
 //! send queue and a receive queue (with their completion queues) and a NAPI context.
 //!
-//! # Buffers
+//! # Receive buffers
 //!
-//! The core's transport API offers device-visible memory, not streaming DMA mappings of
-//! arbitrary kernel pages. Each channel therefore owns two bounce areas allocated once at open:
-//! a transmit area used as a FIFO (each packet is copied in at transmit and the space is given
-//! back at its completion) and a receive area cut into fixed buffers that are posted to the
-//! receive queue, and reposted as soon as the frame was copied into an skb from the NAPI cache.
-//! Steady state allocates no device buffers per packet. (This is also how a confidential VM
-//! moves packets: through bounce buffers shared with the host.)
+//! Each receive position holds its own page (C: `mana_get_rxbuf_cfg()` with one buffer per
+//! page): `RX_HEADROOM` bytes for headers the stack pushes, the frame (MTU, Ethernet header,
+//! VLAN tag: the SGE), then the skb's shared info; a jumbo MTU takes a compound page. The page
+//! is mapped for the device once, through the core's streaming mappings
+//! ([`Adapter::map_page`]), for the frame area only and from the device.
+//!
+//! At a completion the frame is synced for the CPU and the skb is built around the page
+//! ([`Skb::build_from_shared_page`]: `build_skb`, no copy). The page then joins the channel's
+//! ring of spare pages, and the position is reposted with the oldest spare page whose packet
+//! the stack has freed (its mapping holds the only reference again), synced for the device.
+//! Only when there is none is a page allocated and mapped (`rx_page_allocs`): all pages are
+//! allocated at open, so steady state allocates none. When the ring is full and its oldest
+//! page is still held by the stack, that page is let go (the stack frees it with its packet).
+//! Without a page to repost, the frame is dropped and its page reposted.
+//!
+//! This is `page_pool`'s recycling without `page_pool`: a pool would have to map its pages
+//! itself (`PP_FLAG_DMA_MAP`, with the PCI device's DMA operations), which the software device
+//! cannot check, or they would have to be mapped again at each allocation. Keeping the pages
+//! mapped in the driver gives one mapping per page on both transports, and the software device
+//! faults any write outside a posted page's frame area.
 //!
 //! # Transmit
 //!
 //! A packet becomes one send WQE: the short TX OOB (the long one when a VLAN tag is inserted),
 //! checksum offload flags from `CHECKSUM_PARTIAL` (IPv4 header, TCP, UDP), TSO with the MSS in
 //! the client data unit, and one SGE per part of the skb (the linear part and each fragment),
-//! linearized first past 30 parts like the C driver. The skb is kept until its completion. The
-//! queue is stopped when a worst-case WQE or a 64 KiB packet no longer fits, and woken from the
-//! completion path.
+//! linearized first past 30 parts like the C driver. The parts are mapped for the device to read
+//! where they are ([`Adapter::map_skb`]: `dma_map_single` and `skb_frag_dma_map` on a PCI
+//! function, C: `mana_map_skb()`), no copy; the mapping owns the skb until its completion,
+//! which unmaps the parts and frees the skb into the NAPI cache. The queue is stopped when a
+//! worst-case WQE or the pending table no longer has room, and woken from the completion path.
+//! Byte queue limits count the bytes at transmit and completion (reset when the channels are
+//! built); the doorbell is rung once for a burst the stack hands over at once (`xmit_more`),
+//! and at once if the queue stopped or a packet of the burst was not posted.
 //!
 //! # Interrupts and NAPI
 //!
@@ -30,6 +48,8 @@
 //! completion that raced with the poll raises the interrupt again.
 
 use kernel::{
+    dma::DataDirection,
+    dma_stream::SharedPage,
     netdev::{
         napi::{
             Napi,
@@ -40,8 +60,10 @@ use kernel::{
         skb::{
             Checksum,
             HashType,
-            Skb, //
+            Skb,
+            SKB_SHARED_INFO_SIZE, //
         },
+        xmit_more,
         Device,
         TxResult, //
     },
@@ -62,7 +84,11 @@ use kernel::{
 };
 
 use mana_gdma::{
-    dma::DmaBuf,
+    dma::{
+        DmaBuf,
+        SkbMap,
+        StreamMap, //
+    },
     objects::{
         EventQueue,
         WqKind,
@@ -104,12 +130,14 @@ use mana_gdma::{
 
 use crate::port::Port;
 
-/// Bytes of each channel's transmit bounce area.
-const TX_BOUNCE_BYTES: usize = 256 * 1024;
 /// The largest packet the interface transmits (the TSO limit).
 pub(crate) const TX_MAX_PACKET: u32 = 65536;
-/// Most bytes of each channel's receive buffers.
-const RX_BOUNCE_BYTES: usize = 1024 * 1024;
+/// Bytes before the frame in a receive page, for headers the stack pushes (`NET_SKB_PAD`).
+const RX_HEADROOM: u32 = 64;
+/// The most receive pages a channel keeps aside while the stack holds the packets built on them.
+const RX_SPARE_MAX: u32 = 256;
+/// The smallest unit of a receive page.
+const PAGE_BYTES: u32 = 4096;
 /// The event queue of each channel, in bytes.
 const EQ_BYTES: u32 = 4096;
 /// Bytes per ring entry in a work queue and in a completion queue.
@@ -117,8 +145,6 @@ const WQE_BYTES: u32 = 32;
 const CQE_BYTES: u32 = 64;
 /// The most parts of a packet given to the device as SGEs (C: `MAX_TX_WQE_SGL_ENTRIES`).
 const MAX_TX_SGES: usize = queue::MANA_MAX_TX_WQE_SGL_ENTRIES as usize;
-/// Packet bounce allocations are rounded to this.
-const TX_ALIGN: u64 = 64;
 /// Completed packets freed per batch (outside the send queue's lock).
 const TX_REAP_BATCH: usize = 32;
 /// The size of an RX WQE: header, 8-byte OOB, one SGE.
@@ -134,10 +160,36 @@ pub(crate) fn ring_bytes(entries: u32, unit: u32) -> u32 {
     (entries * unit).max(4096).next_power_of_two()
 }
 
-/// The receive buffer size for `mtu`: the frame with a VLAN tag, a power of two of at least
-/// 2 KiB.
-fn rx_buf_size(mtu: u32) -> u32 {
-    (mtu + 14 + 4).max(2048).next_power_of_two()
+/// The layout of a receive page for an MTU (C: `mana_get_rxbuf_cfg()`, one buffer per page).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RxBufCfg {
+    /// The page holds `2^order` pages (a compound page for jumbo frames).
+    pub(crate) order: u32,
+    /// The frame starts this far into the page.
+    pub(crate) headroom: u32,
+    /// The most bytes of a frame (the SGE size): the MTU, the Ethernet header and a VLAN tag.
+    pub(crate) datasize: u32,
+    /// The bytes of the page, all of which the packet accounts for.
+    pub(crate) truesize: u32,
+}
+
+/// The receive page layout for `mtu`: headroom, the frame, then the skb's shared info.
+pub(crate) fn rx_buf_cfg(mtu: u32) -> Result<RxBufCfg> {
+    let datasize = mtu.checked_add(14 + 4).ok_or(EINVAL)?;
+    let need = RX_HEADROOM + datasize + SKB_SHARED_INFO_SIZE as u32;
+    let order = need
+        .div_ceil(PAGE_BYTES)
+        .next_power_of_two()
+        .trailing_zeros();
+    if order > SharedPage::MAX_ORDER {
+        return Err(EINVAL);
+    }
+    Ok(RxBufCfg {
+        order,
+        headroom: RX_HEADROOM,
+        datasize,
+        truesize: PAGE_BYTES << order,
+    })
 }
 
 /// Counters of one queue pair, kept by the port across rebuilds of its channels.
@@ -152,6 +204,9 @@ pub(crate) struct QueueCounters {
     pub(crate) rx_dropped: Atomic<u64>,
     pub(crate) rx_errors: Atomic<u64>,
     pub(crate) rx_csum_ok: Atomic<u64>,
+    /// Receive pages the refill path allocated because no page came back from the stack in
+    /// time (0 per packet in steady state; the pages of open are not counted).
+    pub(crate) rx_page_allocs: Atomic<u64>,
 }
 
 impl QueueCounters {
@@ -168,6 +223,7 @@ impl QueueCounters {
             rx_dropped: Atomic::new(0),
             rx_errors: Atomic::new(0),
             rx_csum_ok: Atomic::new(0),
+            rx_page_allocs: Atomic::new(0),
         }
     }
 }
@@ -178,11 +234,11 @@ fn add(counter: &Atomic<u64>, n: u64) {
 
 /// A packet the device has not completed yet.
 struct TxPending {
-    skb: Skb,
+    /// The packet, its parts mapped for the device until the completion.
+    map: SkbMap,
     len: u32,
     wqe_offset: u32,
     wqe_bytes: u32,
-    bounce_end: u64,
 }
 
 /// The send side of a channel.
@@ -191,26 +247,66 @@ struct TxState {
     head: u32,
     tail: u32,
     /// Pending packets by WQE count (free-running), `prod - cons` of them.
-    pending: KVec<Option<TxPending>>,
+    pending: KVVec<Option<TxPending>>,
     prod: u32,
     cons: u32,
-    bounce_head: u64,
-    bounce_tail: u64,
     cq_head: u32,
-    /// The packet being sent, gathered from its skb.
-    scratch: KVVec<u8>,
+    /// The producer offset the doorbell was last rung with.
+    rung: u32,
 }
 
 /// The receive side of a channel.
 ///
 /// Only the channel's NAPI poll uses it once the channel is started (and [`ChannelSet::start`]
-/// before that), so it needs no lock; the atomics give it interior mutability. The stack is
-/// entered (GRO) without any lock held.
+/// before that), so it needs no lock; the atomics give it interior mutability. The pages are
+/// behind a lock all the same (uncontended) because they are not `Copy`. The stack is entered
+/// (GRO) without any lock held.
 struct RxState {
     /// Posted and completed WQEs (free-running counts).
     prod: Atomic<u32>,
     cons: Atomic<u32>,
     cq_head: Atomic<u32>,
+}
+
+/// The receive pages of a channel, each mapped for the device once.
+struct RxPool {
+    /// The page posted at each WQE position (`prod % rx_bufs`).
+    posted: KVec<Option<StreamMap>>,
+    /// Pages given to the stack in received packets, oldest first (a ring): each is posted
+    /// again once the stack freed its packet, i.e. once the mapping holds the only reference.
+    spare: KVec<Option<StreamMap>>,
+    spare_head: usize,
+    spare_len: usize,
+}
+
+impl RxPool {
+    /// Takes the oldest spare page if the stack is done with it. If it is not and the ring is
+    /// full, lets it go (the stack frees it with its packet) to make room.
+    fn take_spare(&mut self) -> Option<StreamMap> {
+        let cap = self.spare.len();
+        let head = self.spare_head;
+        let entry = self.spare.get_mut(head)?;
+        let free = entry.as_ref()?.page().is_unshared();
+        if !free && self.spare_len < cap {
+            return None;
+        }
+        let map = entry.take();
+        self.spare_head = (head + 1) % cap;
+        self.spare_len -= 1;
+        // A page the stack still holds is let go here: the stack frees it with its packet.
+        map.filter(|_| free)
+    }
+
+    /// Puts `map` at the end of the spare ring (lets it go if the ring is full).
+    fn put_spare(&mut self, map: StreamMap) {
+        let cap = self.spare.len();
+        if self.spare_len < cap {
+            if let Some(entry) = self.spare.get_mut((self.spare_head + self.spare_len) % cap) {
+                *entry = Some(map);
+                self.spare_len += 1;
+            }
+        }
+    }
 }
 
 /// What a channel's NAPI poll works on.
@@ -222,14 +318,15 @@ pub(crate) struct ChannelPoll {
     sq: WqObject,
     rq: WqObject,
     eq: Arc<EventQueue>,
-    tx_bounce: DmaBuf,
-    rx_bounce: DmaBuf,
-    rx_buf: u32,
+    rx_cfg: RxBufCfg,
     rx_bufs: u32,
     gpa_mkey: u32,
     #[pin]
     tx: SpinLockIrq<TxState>,
     rx: RxState,
+    /// Dropped after the queues: the device no longer writes into the pages.
+    #[pin]
+    rx_pool: SpinLockIrq<RxPool>,
     #[pin]
     eq_head: SpinLockIrq<u32>,
 }
@@ -303,26 +400,37 @@ impl ChannelSet {
         let rq_bytes = ring_bytes(rx_ring, WQE_BYTES);
         let scq_bytes = ring_bytes(tx_ring, CQE_BYTES);
         let rcq_bytes = ring_bytes(rx_ring, CQE_BYTES);
-        let rx_buf = rx_buf_size(dev.mtu());
-        let rx_bufs = rx_ring.min(RX_BOUNCE_BYTES as u32 / rx_buf).max(1);
+        let rx_cfg = rx_buf_cfg(dev.mtu())?;
+        let rx_bufs = rx_ring.min(rq_bytes / RX_WQE_BYTES).max(1);
+        let spare_cap = rx_bufs.min(RX_SPARE_MAX) as usize;
         let ctx = adapter.objects();
         let caps = adapter.caps();
         for q in 0..count {
             if counters.get(q as usize).is_none() {
                 return Err(EINVAL);
             }
+            // The packets of the previous channels (gone, with their NAPI contexts) were never
+            // completed: start the byte queue limits afresh.
+            if let Some(txq) = dev.tx_queue(q) {
+                txq.reset();
+            }
             // Vector 0 is the hardware channel's.
             let eq = EventQueue::new(&ctx, EQ_BYTES, q + 1, caps.pdid, caps.doorbell)?;
             let sq = WqObject::new(&ctx, vport, WqKind::Send, sq_bytes, scq_bytes, &eq)?;
             let rq = WqObject::new(&ctx, vport, WqKind::Receive, rq_bytes, rcq_bytes, &eq)?;
-            let tx_bounce = adapter.alloc_dma(TX_BOUNCE_BYTES)?;
-            let rx_bounce = adapter.alloc_dma((rx_buf * rx_bufs) as usize)?;
+            let mut posted = KVec::with_capacity(rx_bufs as usize, GFP_KERNEL)?;
+            for _ in 0..rx_bufs {
+                posted.push(None, GFP_KERNEL)?;
+            }
+            let mut spare = KVec::with_capacity(spare_cap, GFP_KERNEL)?;
+            for _ in 0..spare_cap {
+                spare.push(None, GFP_KERNEL)?;
+            }
             let slots = (sq_bytes / WQE_BYTES) as usize;
-            let mut pending = KVec::with_capacity(slots, GFP_KERNEL)?;
+            let mut pending = KVVec::with_capacity(slots, GFP_KERNEL)?;
             for _ in 0..slots {
                 pending.push(None, GFP_KERNEL)?;
             }
-            let scratch = KVVec::from_elem(0u8, TX_MAX_PACKET as usize + 256, GFP_KERNEL)?;
             let scq_entries = scq_bytes / CQE_BYTES;
             let rcq_entries = rcq_bytes / CQE_BYTES;
             let poll = pin_init!(ChannelPoll {
@@ -332,9 +440,7 @@ impl ChannelSet {
                 sq,
                 rq,
                 eq,
-                tx_bounce,
-                rx_bounce,
-                rx_buf,
+                rx_cfg,
                 rx_bufs,
                 gpa_mkey: caps.gpa_mkey,
                 tx <- new_spinlock_irq!(TxState {
@@ -343,16 +449,20 @@ impl ChannelSet {
                     pending,
                     prod: 0,
                     cons: 0,
-                    bounce_head: 0,
-                    bounce_tail: 0,
                     cq_head: queue::initial_index(scq_entries),
-                    scratch,
+                    rung: 0,
                 }),
                 rx: RxState {
                     prod: Atomic::new(0),
                     cons: Atomic::new(0),
                     cq_head: Atomic::new(queue::initial_index(rcq_entries)),
                 },
+                rx_pool <- new_spinlock_irq!(RxPool {
+                    posted,
+                    spare,
+                    spare_head: 0,
+                    spare_len: 0,
+                }),
                 eq_head <- new_spinlock_irq!(queue::initial_index(EQ_BYTES / queue::EQE_SIZE)),
             });
             let ch = Arc::pin_init(Napi::new(dev, NAPI_POLL_WEIGHT, poll), GFP_KERNEL)?;
@@ -361,10 +471,12 @@ impl ChannelSet {
         Ok(channels)
     }
 
-    /// Starts the channels: NAPI on, interrupt handlers in, receive buffers posted, completion
+    /// Starts the channels: receive pages posted, NAPI on, interrupt handlers in, completion
     /// queues armed.
     pub(crate) fn start(&mut self) -> Result {
         for ch in self.list.iter() {
+            // The pages are allocated (may sleep) and posted before the poll can run.
+            ch.data().post_rx_all()?;
             ch.enable();
             let irq: Arc<dyn InterruptHandler> = Arc::new(
                 Irq {
@@ -376,7 +488,6 @@ impl ChannelSet {
             self.adapter
                 .add_interrupt_handler(ch.data().index + 1, irq)?;
             let poll = ch.data();
-            poll.post_rx_all()?;
             poll.arm_cqs();
             poll.arm_eq(*poll.eq_head.lock());
         }
@@ -465,23 +576,39 @@ impl ChannelPoll {
         ours
     }
 
-    /// Posts the receive WQE of buffer `prod % rx_bufs` at WQE position `prod`.
-    fn post_rx(&self, rx: &RxState) -> Result {
+    /// Maps a new receive page: the device may write the frame area only.
+    fn new_rx_page(&self, flags: kernel::alloc::Flags) -> Result<StreamMap> {
+        let cfg = &self.rx_cfg;
+        let page = SharedPage::alloc(cfg.order, flags)?;
+        self.adapter.map_page(
+            page,
+            cfg.headroom as usize,
+            cfg.datasize as usize,
+            DataDirection::FromDevice,
+        )
+    }
+
+    /// Posts the receive WQE of page `map` at WQE position `prod` (slot `prod % rx_bufs`).
+    fn post_rx(&self, rx: &RxState, pool: &mut RxPool, map: StreamMap) -> Result {
         let prod = rx.prod.load(Relaxed);
-        let slot = prod % self.rx_bufs;
+        let slot = pool
+            .posted
+            .get_mut((prod % self.rx_bufs) as usize)
+            .ok_or(EINVAL)?;
         let mem = self.rq.wq_mem();
         let size = mem.size() as u32;
         let offset = (prod.wrapping_mul(RX_WQE_BYTES) % size) as usize;
         let hdr = WqeHeader::new(1, queue::INLINE_OOB_SMALL_SIZE, 0)?;
         let sge = Sge {
-            address: self.rx_bounce.dma_addr() + u64::from(slot * self.rx_buf),
+            address: map.dma_addr(),
             mem_key: self.gpa_mkey,
-            size: self.rx_buf,
+            size: self.rx_cfg.datasize,
         };
         let mut wqe = [0u8; RX_WQE_BYTES as usize];
         wqe[..8].copy_from_slice(hdr.as_bytes());
         wqe[16..32].copy_from_slice(sge.as_bytes());
         mem.write_bytes(offset, &wqe)?;
+        *slot = Some(map);
         rx.prod.store(prod.wrapping_add(1), Relaxed);
         Ok(())
     }
@@ -493,32 +620,71 @@ impl ChannelPoll {
         }
     }
 
+    /// Posts a page at every receive position and fills the spare ring (process context,
+    /// before the poll runs).
     fn post_rx_all(&self) -> Result {
         let rx = &self.rx;
         while rx.prod.load(Relaxed).wrapping_sub(rx.cons.load(Relaxed)) < self.rx_bufs {
-            self.post_rx(rx)?;
+            let map = self.new_rx_page(GFP_KERNEL)?;
+            self.post_rx(rx, &mut self.rx_pool.lock(), map)?;
+        }
+        loop {
+            let full = {
+                let pool = self.rx_pool.lock();
+                pool.spare_len == pool.spare.len()
+            };
+            if full {
+                break;
+            }
+            let map = self.new_rx_page(GFP_KERNEL)?;
+            self.rx_pool.lock().put_spare(map);
         }
         self.ring_rq(rx);
         Ok(())
     }
 
     /// Transmits `skb` on this channel.
-    fn xmit(&self, dev: &Device<Port>, mut skb: Skb) -> TxResult {
+    fn xmit(&self, dev: &Device<Port>, skb: Skb) -> TxResult {
+        match self.post_tx(dev, skb) {
+            Ok(()) => TxResult::Consumed,
+            Err(result) => {
+                // Not posted: ring for the packets posted before it if none follows.
+                if !xmit_more() {
+                    self.flush_sq();
+                }
+                result
+            }
+        }
+    }
+
+    /// Rings the send queue's doorbell if WQEs were posted since it was last rung.
+    fn flush_sq(&self) {
+        let mut tx = self.tx.lock();
+        if tx.rung != tx.head {
+            if let Ok(db) = SqDoorbell::new(self.sq.wq_id(), tx.head) {
+                self.ring(queue_type::SQ, db.into_raw());
+            }
+            tx.rung = tx.head;
+        }
+    }
+
+    /// Posts the WQE of `skb`; the error is the transmit result of a packet not posted.
+    fn post_tx(&self, dev: &Device<Port>, mut skb: Skb) -> core::result::Result<(), TxResult> {
         let Some(c) = self.counters() else {
-            return TxResult::Consumed;
+            return Err(TxResult::Consumed);
         };
         if skb.nr_frags() + 1 > MAX_TX_SGES && skb.linearize().is_err() {
             add(&c.tx_dropped, 1);
-            return TxResult::Consumed;
+            return Err(TxResult::Consumed);
         }
         let len = skb.len();
         if !(14..=TX_MAX_PACKET + 256).contains(&len) {
             add(&c.tx_dropped, 1);
-            return TxResult::Consumed;
+            return Err(TxResult::Consumed);
         }
         let Ok(oob) = self.tx_oob(&mut skb) else {
             add(&c.tx_dropped, 1);
-            return TxResult::Consumed;
+            return Err(TxResult::Consumed);
         };
         let long = oob.s_oob.word0.pkt_fmt().get() == pkt_fmt::LONG;
         let oob_size = if long {
@@ -531,40 +697,26 @@ impl ChannelPoll {
         } else {
             0
         };
-        // The parts of the packet: the linear part, then each fragment.
-        let mut parts = [0u32; MAX_TX_SGES];
-        let mut nparts = 0;
-        if skb.headlen() > 0 {
-            parts[0] = skb.headlen();
-            nparts = 1;
-        }
-        for i in 0..skb.nr_frags() {
-            let Some(f) = skb.frag(i) else { break };
-            if f.is_empty() {
-                continue;
-            }
-            if nparts == MAX_TX_SGES {
-                // Cannot happen after linearizing; merge into the last part.
-                parts[nparts - 1] += f.len();
-            } else {
-                parts[nparts] = f.len();
-                nparts += 1;
-            }
+        // The parts of the packet (the linear part, then each fragment), mapped for the device
+        // to read until the completion.
+        let Ok(map) = self.adapter.map_skb(skb) else {
+            add(&c.tx_dropped, 1);
+            return Err(TxResult::Consumed);
+        };
+        let nparts = map.parts().len();
+        if nparts == 0 || nparts > MAX_TX_SGES {
+            add(&c.tx_dropped, 1);
+            return Err(TxResult::Consumed);
         }
         let Some(wqe_bytes) = queue::wqe_size(oob_size, nparts as u32) else {
             add(&c.tx_dropped, 1);
-            return TxResult::Consumed;
+            return Err(TxResult::Consumed);
         };
         let queue = dev.tx_queue(self.index);
         let mut tx = self.tx.lock();
         let sq_size = self.sq.wq_mem().size() as u32;
-        let need = u64::from(len).next_multiple_of(TX_ALIGN);
-        let bounce = TX_BOUNCE_BYTES as u64;
-        let pos = tx.bounce_head % bounce;
-        let skip = if pos + need > bounce { bounce - pos } else { 0 };
         let slots = tx.pending.len() as u32;
         if tx.head.wrapping_sub(tx.tail) + wqe_bytes > sq_size
-            || tx.bounce_head + skip + need - tx.bounce_tail > bounce
             || tx.prod.wrapping_sub(tx.cons) >= slots
         {
             // Should not happen: the queue is stopped before it fills up.
@@ -572,41 +724,33 @@ impl ChannelPoll {
                 q.stop();
             }
             add(&c.tx_stopped, 1);
-            return TxResult::Busy(skb);
-        }
-        let data_off = if skip > 0 { 0 } else { pos };
-        // Gather the packet into the bounce area.
-        let copied = {
-            let TxState { scratch, .. } = &mut *tx;
-            skb.copy_bits(0, &mut scratch[..len as usize])
-                .and_then(|()| {
-                    self.tx_bounce
-                        .write_bytes(data_off as usize, &scratch[..len as usize])
-                })
-        };
-        if copied.is_err() {
-            add(&c.tx_dropped, 1);
-            return TxResult::Consumed;
+            drop(tx);
+            return match map.into_skb() {
+                Some(skb) => Err(TxResult::Busy(skb)),
+                None => Err(TxResult::Consumed),
+            };
         }
         // Build the WQE: header, OOB, SGEs.
         let Ok(hdr) = WqeHeader::new(nparts as u8, oob_size, mss) else {
             add(&c.tx_dropped, 1);
-            return TxResult::Consumed;
+            return Err(TxResult::Consumed);
         };
         let mut wqe = [0u8; queue::MAX_SQE_SIZE as usize];
         wqe[..8].copy_from_slice(hdr.as_bytes());
         wqe[8..8 + oob_size as usize].copy_from_slice(&oob.as_bytes()[..oob_size as usize]);
         let mut at = 8 + oob_size as usize;
-        let mut addr = self.tx_bounce.dma_addr() + data_off;
-        for part in &parts[..nparts] {
+        for &(address, size) in map.parts() {
             let sge = Sge {
-                address: addr,
+                address,
                 mem_key: self.gpa_mkey,
-                size: *part,
+                size,
             };
-            wqe[at..at + 16].copy_from_slice(sge.as_bytes());
+            let Some(dst) = wqe.get_mut(at..at + 16) else {
+                add(&c.tx_dropped, 1);
+                return Err(TxResult::Consumed);
+            };
+            dst.copy_from_slice(sge.as_bytes());
             at += 16;
-            addr += u64::from(*part);
         }
         let offset = tx.head % sq_size;
         let first = (sq_size - offset).min(wqe_bytes) as usize;
@@ -616,40 +760,42 @@ impl ChannelPoll {
             .and_then(|()| mem.write_bytes(0, &wqe[first..wqe_bytes as usize]));
         if written.is_err() {
             add(&c.tx_dropped, 1);
-            return TxResult::Consumed;
+            return Err(TxResult::Consumed);
         }
         let slot = (tx.prod % slots) as usize;
-        let bounce_end = tx.bounce_head + skip + need;
         tx.pending[slot] = Some(TxPending {
-            skb,
+            map,
             len,
             wqe_offset: offset,
             wqe_bytes,
-            bounce_end,
         });
         tx.prod = tx.prod.wrapping_add(1);
         tx.head = tx.head.wrapping_add(wqe_bytes);
-        tx.bounce_head = bounce_end;
-        if let Ok(db) = SqDoorbell::new(self.sq.wq_id(), tx.head) {
-            self.ring(queue_type::SQ, db.into_raw());
-        }
         if !self.tx_room(&tx) {
             if let Some(q) = queue {
                 q.stop();
                 add(&c.tx_stopped, 1);
             }
         }
-        TxResult::Consumed
+        // Byte queue limits; the doorbell waits while the stack has more packets at once,
+        // unless the queue stopped (C: `__netdev_tx_sent_queue()`).
+        let ring = match queue {
+            Some(q) => q.sent_more(len, xmit_more()),
+            None => true,
+        };
+        if ring {
+            if let Ok(db) = SqDoorbell::new(self.sq.wq_id(), tx.head) {
+                self.ring(queue_type::SQ, db.into_raw());
+            }
+            tx.rung = tx.head;
+        }
+        Ok(())
     }
 
     /// Whether a worst-case packet still fits.
     fn tx_room(&self, tx: &TxState) -> bool {
         let sq_size = self.sq.wq_mem().size() as u32;
-        let bounce = TX_BOUNCE_BYTES as u64;
-        let worst = u64::from(TX_MAX_PACKET + 256).next_multiple_of(TX_ALIGN);
         tx.head.wrapping_sub(tx.tail) + queue::MAX_SQE_SIZE <= sq_size
-            // The worst case also wastes the end of the area when it wraps.
-            && tx.bounce_head - tx.bounce_tail + 2 * worst <= bounce
             && tx.prod.wrapping_sub(tx.cons) < tx.pending.len() as u32
     }
 
@@ -712,17 +858,26 @@ impl ChannelPoll {
     /// queue.
     fn poll_tx(&self, napi: &NapiPoll<'_, ChannelPoll>) {
         let mut any = false;
+        let (mut packets, mut bytes) = (0u32, 0u32);
         loop {
-            let mut batch: [Option<Skb>; TX_REAP_BATCH] = [const { None }; TX_REAP_BATCH];
-            let n = self.reap_tx(&mut batch);
-            for skb in batch.iter_mut().take(n) {
-                if let Some(skb) = skb.take() {
+            let mut batch: [Option<SkbMap>; TX_REAP_BATCH] = [const { None }; TX_REAP_BATCH];
+            let (n, done_bytes) = self.reap_tx(&mut batch);
+            packets += n as u32;
+            bytes = bytes.wrapping_add(done_bytes);
+            for map in batch.iter_mut().take(n) {
+                // Unmapped, then freed into the NAPI cache.
+                if let Some(skb) = map.take().and_then(SkbMap::into_skb) {
                     skb.napi_consume(napi);
                 }
             }
             any |= n > 0;
             if n < TX_REAP_BATCH {
                 break;
+            }
+        }
+        if any {
+            if let Some(q) = napi.tx_queue(self.index) {
+                q.completed(packets, bytes);
             }
         }
         if any && self.tx_room(&self.tx.lock()) {
@@ -735,15 +890,17 @@ impl ChannelPoll {
     }
 
     /// Takes up to `batch.len()` completed packets off the send queue.
-    fn reap_tx(&self, batch: &mut [Option<Skb>]) -> usize {
+    /// Returns how many and the bytes the stack reported at transmit.
+    fn reap_tx(&self, batch: &mut [Option<SkbMap>]) -> (usize, u32) {
         let Some(c) = self.counters() else {
-            return 0;
+            return (0, 0);
         };
         let mem = self.sq.cq_mem();
         let entries = mem.size() as u32 / CQE_BYTES;
         let mut tx = self.tx.lock();
         let slots = tx.pending.len() as u32;
         let mut done = 0;
+        let mut bytes = 0u32;
         while done < batch.len() {
             let index = tx.cq_head;
             let cqe = match read_cqe(mem, index, entries) {
@@ -784,7 +941,6 @@ impl ChannelPoll {
                 continue;
             };
             tx.tail = tx.tail.wrapping_add(p.wqe_bytes);
-            tx.bounce_tail = p.bounce_end;
             let ty = oob.cqe_hdr.cqe_type().get();
             let at = oob.offsets.tx_wqe_offset().get() * queue::WQE_BU_SIZE;
             if ty == cqe_type::TX_OKAY && at == p.wqe_offset {
@@ -800,10 +956,11 @@ impl ChannelPoll {
                 }
                 add(&c.tx_errors, 1);
             }
-            batch[done] = Some(p.skb);
+            batch[done] = Some(p.map);
             done += 1;
+            bytes = bytes.wrapping_add(p.len);
         }
-        done
+        (done, bytes)
     }
 
     /// Reaps up to `budget` receive completions and hands the frames to GRO.
@@ -855,18 +1012,21 @@ impl ChannelPoll {
                 add(&c.rx_errors, 1);
                 continue;
             }
-            let slot = cons % self.rx_bufs;
+            let slot = (cons % self.rx_bufs) as usize;
             rx.cons.store(cons.wrapping_add(1), Relaxed);
             let ty = oob.cqe_hdr.cqe_type().get();
             let len = u32::from(oob.ppi[0].pkt_len());
-            if ty != cqe_type::RX_OKAY || len < 14 || len > self.rx_buf {
-                add(&c.rx_dropped, 1);
-            } else {
-                self.receive(napi, c, &oob, slot, len);
-            }
-            // The buffer is free again (copied into the skb): repost it.
-            if self.post_rx(rx).is_err() {
-                add(&c.rx_errors, 1);
+            let ok = ty == cqe_type::RX_OKAY && (14..=self.rx_cfg.datasize).contains(&len);
+            let skb = match self.rx_take(rx, c, slot, ok.then_some(len)) {
+                Ok(skb) => skb,
+                Err(_) => {
+                    add(&c.rx_errors, 1);
+                    None
+                }
+            };
+            match skb {
+                Some(skb) => self.receive(napi, c, &oob, skb, len),
+                None => add(&c.rx_dropped, 1),
             }
         }
         if done > 0 {
@@ -875,23 +1035,65 @@ impl ChannelPoll {
         done
     }
 
+    /// Takes the page of receive slot `slot` and reposts the slot. With a frame of `len` bytes,
+    /// builds the packet around the page and reposts a page the stack gave back (or a new
+    /// one); without, or if no page is at hand, reposts the same page and returns no packet.
+    fn rx_take(
+        &self,
+        rx: &RxState,
+        c: &QueueCounters,
+        slot: usize,
+        len: Option<u32>,
+    ) -> Result<Option<Skb>> {
+        let cfg = &self.rx_cfg;
+        let mut pool = self.rx_pool.lock();
+        let map = pool
+            .posted
+            .get_mut(slot)
+            .and_then(Option::take)
+            .ok_or(EINVAL)?;
+        let Some(len) = len else {
+            self.post_rx(rx, &mut pool, map)?;
+            return Ok(None);
+        };
+        let fresh = match pool.take_spare() {
+            Some(m) => m.sync_for_device(0, cfg.datasize as usize).map(|()| m),
+            None => {
+                add(&c.rx_page_allocs, 1);
+                self.new_rx_page(GFP_ATOMIC)
+            }
+        };
+        let Ok(fresh) = fresh else {
+            // No page to post instead: drop the frame and keep the page.
+            self.post_rx(rx, &mut pool, map)?;
+            return Ok(None);
+        };
+        let built = map.sync_for_cpu(0, len as usize).and_then(|()| {
+            Skb::build_from_shared_page(map.page(), 0, cfg.truesize, cfg.headroom, len)
+        });
+        match built {
+            Ok(skb) => {
+                pool.put_spare(map);
+                self.post_rx(rx, &mut pool, fresh)?;
+                Ok(Some(skb))
+            }
+            Err(_) => {
+                pool.put_spare(fresh);
+                self.post_rx(rx, &mut pool, map)?;
+                Ok(None)
+            }
+        }
+    }
+
     fn receive(
         &self,
         napi: &NapiPoll<'_, ChannelPoll>,
         c: &QueueCounters,
         oob: &RxCompOob,
-        slot: u32,
+        mut skb: Skb,
         len: u32,
     ) {
-        let Ok(mut skb) = napi.alloc_skb(len) else {
-            add(&c.rx_dropped, 1);
-            return;
-        };
-        let copied = skb.put(len).and_then(|buf| {
-            self.rx_bounce
-                .read_bytes((slot * self.rx_buf) as usize, buf)
-        });
-        if copied.is_err() || napi.eth_type_trans(&mut skb).is_err() {
+        if napi.eth_type_trans(&mut skb).is_err() {
             add(&c.rx_dropped, 1);
             return;
         }

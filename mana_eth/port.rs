@@ -714,7 +714,7 @@ pub(crate) const PORT_STATS: [&str; 5] = [
 
 /// The per-queue statistics of `ethtool -S` (suffixed with the queue number).
 type CounterOf = fn(&QueueCounters) -> &Atomic<u64>;
-const QUEUE_STATS: [(&str, CounterOf); 10] = [
+const QUEUE_STATS: [(&str, CounterOf); 11] = [
     ("tx_packets", |c| &c.tx_packets),
     ("tx_bytes", |c| &c.tx_bytes),
     ("tx_errors", |c| &c.tx_errors),
@@ -725,6 +725,7 @@ const QUEUE_STATS: [(&str, CounterOf); 10] = [
     ("rx_dropped", |c| &c.rx_dropped),
     ("rx_errors", |c| &c.rx_errors),
     ("rx_csum_ok", |c| &c.rx_csum_ok),
+    ("rx_page_allocs", |c| &c.rx_page_allocs),
 ];
 
 /// Zeroed counters for `queues` queue pairs.

@@ -2,7 +2,8 @@
 
 //! KUnit benchmark (figures for `scripts/bench-datapath.sh`, no timed assertion): packets per
 //! second through two linked ports of a software adapter against a veth pair in the same boot,
-//! and device buffers allocated per packet in steady state.
+//! device buffers allocated in steady state, and receive pages allocated per packet in steady
+//! state (the refill path's count: 0 while the stack gives the pages back in time).
 
 use kernel::{
     netdev::{
@@ -10,6 +11,7 @@ use kernel::{
         Registration, //
     },
     prelude::*,
+    sync::atomic::Relaxed,
     time::{
         delay::fsleep,
         Delta,
@@ -30,6 +32,7 @@ use crate::{
     },
     tests_datapath::{
         frame_skb,
+        lasting_buffers,
         IPPROTO_UDP, //
     },
 };
@@ -67,6 +70,15 @@ fn run(a: &Registration<Port>, b: &Registration<Port>, frame_len: usize) -> Resu
     Ok(got * 1_000_000_000 / ns)
 }
 
+/// The receive pages the refill path of `port` allocated so far.
+fn page_allocs(port: &Registration<Port>) -> u64 {
+    port.data()
+        .queue_counters()
+        .iter()
+        .map(|c| c.rx_page_allocs.load(Relaxed))
+        .sum()
+}
+
 #[kunit_tests(mana_rs_eth_bench)]
 mod bench {
     use super::*;
@@ -91,10 +103,14 @@ mod bench {
         }
         // Warm up, then measure: the device buffers the queues use are allocated at open only.
         run(a, b, 64)?;
-        let buffers = sw.live_buffers();
+        let buffers = lasting_buffers(&sw);
+        let allocs = page_allocs(a) + page_allocs(b);
+        let received = b.data().rx_csum_ok();
         let pps64 = run(a, b, 64)?;
         let pps1500 = run(a, b, 1500)?;
-        let grown = sw.live_buffers() - buffers;
+        let grown = lasting_buffers(&sw).saturating_sub(buffers);
+        let allocs = page_allocs(a) + page_allocs(b) - allocs;
+        let received = b.data().rx_csum_ok() - received;
         pr_info!("bench: mana linked ports frame=64 pps={}\n", pps64);
         pr_info!("bench: mana linked ports frame=1500 pps={}\n", pps1500);
         for (len, mana) in [(64u32, pps64), (1500, pps1500)] {
@@ -113,6 +129,13 @@ mod bench {
             "bench: mana device buffers allocated in steady state: {} for {} packets\n",
             grown,
             2 * PACKETS
+        );
+        pr_info!(
+            "bench: mana RX pages allocated per packet in steady state: {}.{:03} ({} for {} packets)\n",
+            allocs / received.max(1),
+            allocs * 1000 / received.max(1) % 1000,
+            allocs,
+            received
         );
         {
             let rtnl = rtnl_lock();

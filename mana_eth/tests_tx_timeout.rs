@@ -120,19 +120,19 @@ fn packet(
     Ok(skb)
 }
 
-/// Stalls vport 0's send queues and transmits on `a`'s queue [`STALLED_QUEUE`] until the driver
-/// stops it (its ring is full).
+/// Stalls vport 0's send queues and transmits on `a`'s queue [`STALLED_QUEUE`] until it takes
+/// no more: byte queue limits or the driver (its ring full) stopped it.
 fn fill_stalled_queue(sw: &SwAdapter, a: &Registration<Port>, b: &Registration<Port>) -> Result {
     sw.stall_tx(0)?;
     let queue = a.tx_queue(u32::from(STALLED_QUEUE)).ok_or(EINVAL)?;
     for i in 0..4096u16 {
-        if queue.is_stopped() {
+        if queue.is_xmit_stopped() {
             break;
         }
         // Once the queue stopped, the queueing discipline may keep or drop the packet.
         let _ = a.queue_xmit(packet(a, b, 3000 + i % 1000)?);
     }
-    assert!(queue.is_stopped());
+    assert!(queue.is_xmit_stopped());
     Ok(())
 }
 

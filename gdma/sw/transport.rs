@@ -5,6 +5,9 @@
 
 use kernel::{
     alloc::flags::__GFP_ZERO,
+    dma::DataDirection,
+    dma_stream::SharedPage,
+    netdev::skb::Skb,
     new_mutex,
     new_spinlock,
     new_spinlock_irq,
@@ -52,6 +55,8 @@ use crate::{
     dma::{
         DmaBuf,
         DoorbellFrame,
+        SkbMap,
+        StreamMap,
         UserPages, //
     },
     hwc::ServiceRequest,
@@ -155,9 +160,14 @@ impl SwTransport {
         Ok(())
     }
 
-    /// The number of device-visible buffers the core holds.
+    /// The number of device-visible buffers and streaming mappings the core holds.
     pub(crate) fn live_buffers(&self) -> usize {
         self.memory.live_buffers()
+    }
+
+    /// The number of streaming mappings the core holds.
+    pub(crate) fn live_streams(&self) -> usize {
+        self.memory.live_streams()
     }
 
     fn deliver(&self, mut vectors: u64) {
@@ -309,6 +319,20 @@ impl Transport for SwTransportRef {
 
     fn alloc_dma(&self, size: usize) -> Result<DmaBuf> {
         self.0.memory.alloc(size)
+    }
+
+    fn map_page(
+        &self,
+        page: SharedPage,
+        offset: usize,
+        len: usize,
+        dir: DataDirection,
+    ) -> Result<StreamMap> {
+        self.0.memory.map_page(page, offset, len, dir)
+    }
+
+    fn map_skb(&self, skb: Skb) -> Result<SkbMap> {
+        self.0.memory.map_skb(skb)
     }
 
     fn set_interrupt_handler(

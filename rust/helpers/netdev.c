@@ -67,6 +67,11 @@ rust_helper_netif_tx_queue_stopped(const struct netdev_queue *dev_queue)
 	return netif_tx_queue_stopped(dev_queue);
 }
 
+__rust_helper bool rust_helper_netif_xmit_stopped(const struct netdev_queue *dev_queue)
+{
+	return netif_xmit_stopped(dev_queue);
+}
+
 __rust_helper void rust_helper_netif_tx_start_all_queues(struct net_device *dev)
 {
 	netif_tx_start_all_queues(dev);
@@ -93,6 +98,22 @@ rust_helper_netdev_tx_completed_queue(struct netdev_queue *dev_queue,
 				      unsigned int pkts, unsigned int bytes)
 {
 	netdev_tx_completed_queue(dev_queue, pkts, bytes);
+}
+
+__rust_helper bool rust_helper___netdev_tx_sent_queue(struct netdev_queue *dev_queue,
+						      unsigned int bytes, bool xmit_more)
+{
+	return __netdev_tx_sent_queue(dev_queue, bytes, xmit_more);
+}
+
+__rust_helper bool rust_helper_netdev_xmit_more(void)
+{
+#ifndef CONFIG_PREEMPT_RT
+	/* The preemption-safe read: meaningful in ndo_start_xmit, harmless elsewhere. */
+	return this_cpu_read(softnet_data.xmit.more);
+#else
+	return netdev_xmit_more();
+#endif
 }
 
 __rust_helper void rust_helper_netdev_tx_reset_queue(struct netdev_queue *q)

@@ -657,6 +657,14 @@ impl<T: Driver> Device<T> {
     }
 }
 
+/// Returns whether the stack hands the driver more packets right after the one being
+/// transmitted (`netdev_xmit_more`), so the driver may defer its doorbell. Meaningful in
+/// [`Driver::start_xmit`]; elsewhere the answer is stale but harmless.
+pub fn xmit_more() -> bool {
+    // SAFETY: Reads a per-CPU flag with a preemption-safe accessor.
+    unsafe { bindings::netdev_xmit_more() }
+}
+
 /// A transmit queue of a network device (`struct netdev_queue`).
 ///
 /// # Invariants
@@ -705,6 +713,13 @@ impl TxQueue {
         unsafe { bindings::netif_tx_queue_stopped(self.as_raw()) }
     }
 
+    /// Returns whether the queue takes no packets: stopped by the driver, or by byte queue
+    /// limits (`netif_xmit_stopped`); what the core's watchdog checks.
+    pub fn is_xmit_stopped(&self) -> bool {
+        // SAFETY: `self.as_raw()` is a valid `netdev_queue`.
+        unsafe { bindings::netif_xmit_stopped(self.as_raw()) }
+    }
+
     /// Returns how many times the core's watchdog found this queue stuck (`trans_timeout`,
     /// sysfs `queues/tx-N/tx_timeout`).
     pub fn timeouts(&self) -> u64 {
@@ -727,6 +742,16 @@ impl TxQueue {
     pub fn sent(&self, bytes: u32) {
         // SAFETY: `self.as_raw()` is a valid `netdev_queue`.
         unsafe { bindings::netdev_tx_sent_queue(self.as_raw(), bytes) }
+    }
+
+    /// Reports `bytes` handed to the device for byte queue limits, knowing whether the stack
+    /// has more packets for the driver right away (`__netdev_tx_sent_queue` with
+    /// [`xmit_more`]). Returns whether the driver must ring the device's doorbell now: the stack
+    /// sends no more packets at once, or the queue is stopped (by the driver or by the byte
+    /// limit), so no later call would ring it.
+    pub fn sent_more(&self, bytes: u32, more: bool) -> bool {
+        // SAFETY: `self.as_raw()` is a valid `netdev_queue`.
+        unsafe { bindings::__netdev_tx_sent_queue(self.as_raw(), bytes, more) }
     }
 
     /// Reports transmit completions, for byte queue limits (`netdev_tx_completed_queue`).

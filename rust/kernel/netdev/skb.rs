@@ -12,6 +12,15 @@
 use crate::{
     alloc::Flags,
     bindings,
+    device::{
+        self,
+        Bound, //
+    },
+    dma::{
+        DataDirection,
+        DmaAddress, //
+    },
+    dma_stream::SharedPage,
     error::to_result,
     ffi::c_int,
     netdev::{
@@ -28,6 +37,7 @@ use crate::{
         PAGE_SIZE, //
     },
     prelude::*,
+    sync::aref::ARef,
     types::Opaque, //
 };
 use core::{
@@ -50,6 +60,11 @@ pub const GSO_TCPV6: u32 = bindings::SKB_GSO_TCPV6 as u32;
 
 /// The most page fragments an [`SkBuff`] can hold (`MAX_SKB_FRAGS`).
 pub const MAX_SKB_FRAGS: usize = bindings::MAX_SKB_FRAGS as usize;
+
+/// The bytes a buffer built around memory keeps at its end for the shared info
+/// (`SKB_DATA_ALIGN(sizeof(struct skb_shared_info))`).
+pub const SKB_SHARED_INFO_SIZE: usize = core::mem::size_of::<bindings::skb_shared_info>()
+    .next_multiple_of(bindings::SMP_CACHE_BYTES as usize);
 
 /// Returns the number of references to `page` (`page_ref_count`): 1 while only its owner holds
 /// it, more while buffers built on it with [`Skb::build_from_page_frag`] live.
@@ -702,12 +717,17 @@ impl Skb {
     /// Checks that the fragment `offset..offset + frag_size` of a page is cache-line aligned,
     /// within the page, and holds `headroom + len` bytes and the shared info.
     pub(crate) fn check_frag(offset: u32, frag_size: u32, headroom: u32, len: u32) -> Result {
+        Self::check_frag_in(PAGE_SIZE, offset, frag_size, headroom, len)
+    }
+
+    /// [`Skb::check_frag`] for memory of `size` bytes.
+    fn check_frag_in(size: usize, offset: u32, frag_size: u32, headroom: u32, len: u32) -> Result {
         let align = bindings::SMP_CACHE_BYTES as usize;
         let (offset, frag_size) = (offset as usize, frag_size as usize);
         if offset % align != 0 || frag_size % align != 0 || frag_size == 0 {
             return Err(EINVAL);
         }
-        if offset.checked_add(frag_size).ok_or(EINVAL)? > PAGE_SIZE {
+        if offset.checked_add(frag_size).ok_or(EINVAL)? > size {
             return Err(EINVAL);
         }
         let shinfo = core::mem::size_of::<bindings::skb_shared_info>().next_multiple_of(align);
@@ -755,6 +775,45 @@ impl Skb {
             unsafe { bindings::put_page(page.as_ptr()) };
             return Err(ENOMEM);
         };
+        // INVARIANT: `build_skb()` returned a new buffer that we own.
+        let mut skb = Self(skb);
+        skb.reserve(headroom)?;
+        skb.put(len)?;
+        Ok(skb)
+    }
+
+    /// Builds a buffer around the fragment `offset..offset + frag_size` of `page` (`build_skb`)
+    /// for a driver that recycles its receive pages: the packet is the `len` bytes at `offset +
+    /// headroom`, already written (by the device, and synced for the CPU); the end of the
+    /// fragment holds the shared info. The buffer takes a reference to the page, which the
+    /// caller keeps: once [`SharedPage::is_unshared`] holds again, the stack is done with the
+    /// packet and the page can be given to the device again.
+    ///
+    /// The page may be a compound page (one buffer of a jumbo frame). Fails with `EBUSY` if
+    /// anything else holds the page (a previous buffer still lives), `EINVAL` if the fragment
+    /// is not within the page or not cache-line aligned, `EMSGSIZE` if it cannot hold the
+    /// packet and the shared info, and `ENOMEM`.
+    pub fn build_from_shared_page(
+        page: &SharedPage,
+        offset: u32,
+        frag_size: u32,
+        headroom: u32,
+        len: u32,
+    ) -> Result<Self> {
+        Self::check_frag_in(page.size(), offset, frag_size, headroom, len)?;
+        if !page.is_unshared() {
+            return Err(EBUSY);
+        }
+        let buffer = page.clone();
+        // SAFETY: `page` is a valid page in the linear map, `size()` contiguous bytes, and
+        // `offset` is within them (checked above).
+        let data = unsafe { bindings::page_address(page.as_ptr()).byte_add(offset as usize) };
+        // SAFETY: `data` starts a cache-aligned fragment of `frag_size` bytes of the page with
+        // room for the shared info (checked above). No other buffer uses the page: the caller's
+        // reference was the only one. The buffer takes over the reference of `buffer`.
+        let skb = unsafe { bindings::build_skb(data, frag_size) };
+        let skb = NonNull::new(skb).ok_or(ENOMEM)?;
+        core::mem::forget(buffer);
         // INVARIANT: `build_skb()` returned a new buffer that we own.
         let mut skb = Self(skb);
         skb.reserve(headroom)?;
@@ -812,5 +871,139 @@ impl Drop for Skb {
     fn drop(&mut self) {
         // SAFETY: By the type invariant we own the buffer; it is not used after this.
         unsafe { bindings::dev_kfree_skb_any(self.0.as_ptr()) }
+    }
+}
+
+/// The most parts of a [`MappedSkb`]: the linear part and every fragment.
+pub const MAX_SKB_PARTS: usize = MAX_SKB_FRAGS + 1;
+
+/// A buffer whose parts (the linear part, then each fragment, empty parts left out) are mapped
+/// for a device to read, for transmit (`dma_map_single` and `skb_frag_dma_map` with
+/// `DMA_TO_DEVICE`).
+///
+/// It owns the buffer, so nothing changes or frees the bytes while the device may read them.
+/// Dropping it unmaps the parts and frees the buffer (as dropped); [`MappedSkb::into_skb`]
+/// unmaps them and gives the buffer back (to consume it after a successful transmit).
+///
+/// # Invariants
+///
+/// The first `count` entries of `parts` are mappings for `dev` (`DMA_TO_DEVICE`) of the parts
+/// of `skb`, which is `Some` until the mappings are undone.
+pub struct MappedSkb {
+    skb: Option<Skb>,
+    dev: ARef<device::Device>,
+    parts: [(DmaAddress, u32); MAX_SKB_PARTS],
+    count: usize,
+}
+
+impl MappedSkb {
+    /// Maps the parts of `skb` for `dev`. Does not sleep.
+    ///
+    /// On failure the buffer is freed: `EINVAL` for a fragment that is not in host memory
+    /// (device memory, `net_iov`), `ENOMEM` if a mapping failed.
+    pub fn new(dev: &device::Device<Bound>, skb: Skb) -> Result<Self> {
+        let mut mapped = Self {
+            skb: Some(skb),
+            dev: dev.into(),
+            parts: [(0, 0); MAX_SKB_PARTS],
+            count: 0,
+        };
+        let dir: bindings::dma_data_direction = DataDirection::ToDevice.into();
+        let Some(skb) = mapped.skb.as_ref() else {
+            return Err(EINVAL);
+        };
+        let mut parts = [(0, 0); MAX_SKB_PARTS];
+        let mut count = 0;
+        let mut result = Ok(());
+        let head = skb.headlen();
+        if head > 0 {
+            let ptr = skb.data().as_ptr().cast_mut().cast();
+            // SAFETY: `ptr` starts the `head` bytes of the linear part, which is in the linear
+            // map (slab or page memory, never vmalloc) and which the buffer, owned by `mapped`,
+            // keeps until the mapping is undone.
+            let addr =
+                unsafe { bindings::dma_map_single_attrs(dev.as_raw(), ptr, head as usize, dir, 0) };
+            // SAFETY: `addr` was just returned for `dev`.
+            if unsafe { bindings::dma_mapping_error(dev.as_raw(), addr) } != 0 {
+                result = Err(ENOMEM);
+            } else {
+                parts[0] = (addr, head);
+                count = 1;
+            }
+        }
+        for i in 0..skb.nr_frags() {
+            if result.is_err() {
+                break;
+            }
+            let Some(frag) = skb.frag(i) else { break };
+            let len = frag.len();
+            if len == 0 {
+                continue;
+            }
+            let page = frag.page_raw();
+            if page.is_null() || count == MAX_SKB_PARTS {
+                result = Err(EINVAL);
+                break;
+            }
+            // SAFETY: `page` is the fragment's page, referenced by the buffer (owned by
+            // `mapped`) until the mapping is undone; offset and length are the fragment's.
+            let addr = unsafe {
+                bindings::dma_map_page_attrs(
+                    dev.as_raw(),
+                    page,
+                    frag.offset() as usize,
+                    len as usize,
+                    dir,
+                    0,
+                )
+            };
+            // SAFETY: `addr` was just returned for `dev`.
+            if unsafe { bindings::dma_mapping_error(dev.as_raw(), addr) } != 0 {
+                result = Err(ENOMEM);
+                break;
+            }
+            parts[count] = (addr, len);
+            count += 1;
+        }
+        // INVARIANT: The first `count` parts are mapped; on failure `drop` undoes them and frees
+        // the buffer.
+        mapped.parts = parts;
+        mapped.count = count;
+        result.map(|()| mapped)
+    }
+
+    /// The device address and length of each part, in packet order.
+    pub fn parts(&self) -> &[(DmaAddress, u32)] {
+        self.parts.get(..self.count).unwrap_or(&[])
+    }
+
+    /// The buffer (read only: the device may be reading it).
+    pub fn skb(&self) -> Option<&SkBuff> {
+        self.skb.as_deref()
+    }
+
+    fn unmap(&mut self) {
+        let dir: bindings::dma_data_direction = DataDirection::ToDevice.into();
+        for &(addr, len) in self.parts() {
+            // SAFETY: By the type invariant, `addr` maps `len` bytes for `dev` in this direction;
+            // it is forgotten below.
+            unsafe {
+                bindings::dma_unmap_page_attrs(self.dev.as_raw(), addr, len as usize, dir, 0)
+            };
+        }
+        self.count = 0;
+    }
+
+    /// Unmaps the parts and gives the buffer back.
+    pub fn into_skb(mut self) -> Option<Skb> {
+        self.unmap();
+        self.skb.take()
+    }
+}
+
+impl Drop for MappedSkb {
+    fn drop(&mut self) {
+        // The buffer (if still here) is freed after this, when the field is dropped.
+        self.unmap();
     }
 }

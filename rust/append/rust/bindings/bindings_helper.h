@@ -13,3 +13,5 @@
 #include <net/gro.h>
 #include <rdma/ib_umem.h>
 #include <rdma/iter.h>
+#include <linux/dma-mapping.h>
+const gfp_t RUST_CONST_HELPER___GFP_COMP = __GFP_COMP;

@@ -1,2 +1,3 @@
 #include "netdev.c"
 #include "rdma.c"
+#include "dma_stream.c"

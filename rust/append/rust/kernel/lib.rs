@@ -3,3 +3,4 @@ pub mod netdev;
 pub mod owned_workqueue;
 #[cfg(CONFIG_INFINIBAND)]
 pub mod rdma;
+pub mod dma_stream;
