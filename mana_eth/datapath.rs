@@ -65,6 +65,7 @@ use kernel::{
         },
         xmit_more,
         Device,
+        Features,
         TxResult, //
     },
     new_spinlock_irq,
@@ -85,7 +86,6 @@ use kernel::{
 
 use mana_gdma::{
     dma::{
-        DmaBuf,
         SkbMap,
         StreamMap, //
     },
@@ -93,6 +93,11 @@ use mana_gdma::{
         EventQueue,
         WqKind,
         WqObject, //
+    },
+    ring::{
+        read_cqe,
+        read_eqe,
+        RingRead, //
     },
     transport::InterruptHandler,
     wire::{
@@ -109,16 +114,10 @@ use mana_gdma::{
         },
         queue::{
             self,
-            check_owner,
             cq_doorbell_tail,
             queue_type,
             CqDoorbell,
-            Cqe,
-            CqeInfo,
             EqDoorbell,
-            Eqe,
-            EqeInfo,
-            OwnerCheck,
             RqDoorbell,
             Sge,
             SqDoorbell,
@@ -538,21 +537,14 @@ impl ChannelPoll {
         let mut handled = 0;
         loop {
             let index = *head;
-            let offset = ((index % entries) * queue::EQE_SIZE) as usize;
-            let Ok(info) = mem.read_obj::<EqeInfo>(offset + queue::EVENT_DATA_SIZE) else {
-                break;
-            };
-            match check_owner(info.owner_bits().get(), index, entries) {
-                OwnerCheck::Empty => break,
-                OwnerCheck::Overflow => {
+            let eqe = match read_eqe(mem, index, entries) {
+                RingRead::Entry(eqe) => eqe,
+                RingRead::Empty => break,
+                RingRead::Overflow => {
                     pr_err!("mana_eth: channel {}: event queue overflow\n", self.index);
                     *head = index.wrapping_add(1);
                     break;
                 }
-                OwnerCheck::Valid => {}
-            }
-            let Ok(eqe) = mem.read_obj::<Eqe>(offset) else {
-                break;
             };
             *head = index.wrapping_add(1);
             handled += 1;
@@ -904,9 +896,9 @@ impl ChannelPoll {
         while done < batch.len() {
             let index = tx.cq_head;
             let cqe = match read_cqe(mem, index, entries) {
-                CqeRead::Entry(cqe) => cqe,
-                CqeRead::Empty => break,
-                CqeRead::Overflow => {
+                RingRead::Entry(cqe) => cqe,
+                RingRead::Empty => break,
+                RingRead::Overflow => {
                     pr_err!(
                         "mana_eth: TX queue {}: completion queue overflow\n",
                         self.index
@@ -976,9 +968,9 @@ impl ChannelPoll {
         while done < budget {
             let index = rx.cq_head.load(Relaxed);
             let cqe = match read_cqe(mem, index, entries) {
-                CqeRead::Entry(cqe) => cqe,
-                CqeRead::Empty => break,
-                CqeRead::Overflow => {
+                RingRead::Entry(cqe) => cqe,
+                RingRead::Empty => break,
+                RingRead::Overflow => {
                     pr_err!(
                         "mana_eth: RX queue {}: completion queue overflow\n",
                         self.index
@@ -1098,13 +1090,21 @@ impl ChannelPoll {
             return;
         }
         let f = oob.flags;
-        if f.rx_iphdr_csum_succeed().into_bool()
+        // What the user turned off with `ethtool -K` is not reported (as C does); the device
+        // always strips VLAN tags, so that feature is fixed on.
+        let features = napi.features();
+        if features.contains(Features::RXCSUM)
+            && f.rx_iphdr_csum_succeed().into_bool()
             && (f.rx_tcp_csum_succeed().into_bool() || f.rx_udp_csum_succeed().into_bool())
         {
             skb.set_csum_unnecessary();
             add(&c.rx_csum_ok, 1);
         }
-        let ht = f.rx_hashtype().get() as u16;
+        let ht = if features.contains(Features::RXHASH) {
+            f.rx_hashtype().get() as u16
+        } else {
+            0
+        };
         let l4 = hash_type::TCP_IPV4
             | hash_type::UDP_IPV4
             | hash_type::TCP_IPV6
@@ -1139,32 +1139,6 @@ impl Poll for ChannelPoll {
 }
 
 /// Transmits `skb` on channel `ch` of `dev`.
-/// What the completion queue holds at position `index`.
-enum CqeRead {
-    /// A completion the device wrote in this pass of the ring.
-    Entry(Cqe),
-    /// Nothing new yet (or the entry could not be read).
-    Empty,
-    /// The device wrote past entries the driver had not read.
-    Overflow,
-}
-
-/// Reads the completion at position `index` of the `entries`-entry queue in `mem`, checking
-/// its owner bits before reading the entry (the device writes them last).
-fn read_cqe(mem: &DmaBuf, index: u32, entries: u32) -> CqeRead {
-    let offset = ((index % entries) * CQE_BYTES) as usize;
-    let Ok(info) = mem.read_obj::<CqeInfo>(offset + queue::COMP_DATA_SIZE) else {
-        return CqeRead::Empty;
-    };
-    match check_owner(info.owner_bits().get(), index, entries) {
-        OwnerCheck::Empty => CqeRead::Empty,
-        OwnerCheck::Overflow => CqeRead::Overflow,
-        OwnerCheck::Valid => mem
-            .read_obj::<Cqe>(offset)
-            .map_or(CqeRead::Empty, CqeRead::Entry),
-    }
-}
-
 pub(crate) fn xmit(dev: &Device<Port>, ch: &Channel, skb: Skb) -> TxResult {
     ch.data().xmit(dev, skb)
 }

@@ -234,6 +234,7 @@ impl PortData {
     }
 
     /// The counters of each queue pair.
+    #[cfg(CONFIG_KUNIT = "y")]
     pub(crate) fn queue_counters(&self) -> &[QueueCounters] {
         &self.counters
     }
@@ -247,6 +248,7 @@ impl PortData {
     }
 
     /// The number of receive queues that received packets.
+    #[cfg(CONFIG_KUNIT = "y")]
     pub(crate) fn rx_queues_used(&self) -> usize {
         self.counters
             .iter()
@@ -740,7 +742,7 @@ fn counters(queues: u32) -> Result<Arc<KVec<QueueCounters>>> {
 /// The interfaces of one adapter.
 pub(crate) struct Ports {
     adapter: Arc<Adapter>,
-    list: Arc<PortList>,
+    _list: Arc<PortList>,
 }
 
 /// The registered interfaces; told about link changes by the core.
@@ -841,10 +843,10 @@ impl Ports {
                 | Features::TSO6
                 | Features::RXCSUM
                 | Features::RXHASH
-                | Features::HW_VLAN_CTAG_TX
-                | Features::HW_VLAN_CTAG_RX;
+                | Features::HW_VLAN_CTAG_TX;
             dev.set_hw_features(offloads);
-            dev.set_features(offloads | Features::GRO);
+            // The device strips VLAN tags whatever the driver asks: reported, and fixed on.
+            dev.set_features(offloads | Features::HW_VLAN_CTAG_RX | Features::GRO);
             dev.set_vlan_features(Features::SG | Features::IP_CSUM | Features::IPV6_CSUM);
             dev.set_tso_max_size(TX_MAX_PACKET);
             dev.set_mac_address(&info.mac);
@@ -861,12 +863,13 @@ impl Ports {
         adapter.hwc().set_link_listener(Some(list.clone()));
         Ok(Self {
             adapter: adapter.clone(),
-            list,
+            _list: list,
         })
     }
 
     /// The interfaces, by vport index.
+    #[cfg(CONFIG_KUNIT = "y")]
     pub(crate) fn get(&self, index: usize) -> Option<&Registration<Port>> {
-        self.list.ports.get(index)
+        self._list.ports.get(index)
     }
 }

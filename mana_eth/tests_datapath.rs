@@ -224,6 +224,50 @@ pub(crate) fn close(dev: &Registration<Port>) {
 mod tests {
     use super::*;
 
+    /// `ethtool -K eth1 rx off` (and `rxhash off`): received packets are no longer marked as
+    /// checksum-verified; back on, they are again. VLAN stripping cannot be turned off.
+    #[test]
+    fn receive_offloads_follow_ethtool_k() -> Result {
+        use kernel::netdev::Features;
+        let (sw, ports) = adapter(2)?;
+        let (a, b) = (ports.get(0).ok_or(EINVAL)?, ports.get(1).ok_or(EINVAL)?);
+        assert!(b.features().contains(Features::HW_VLAN_CTAG_RX));
+        assert!(!b.hw_features().contains(Features::HW_VLAN_CTAG_RX));
+        open(a)?;
+        open(b)?;
+        let on = b.features();
+        {
+            let rtnl = rtnl_lock();
+            b.set_wanted_features(on & !(Features::RXCSUM | Features::RXHASH), &rtnl);
+        }
+        assert!(!b.features().contains(Features::RXCSUM));
+        let verified = b.data().rx_csum_ok();
+        let delivered = sw.device_stats().datapath.rx_packets;
+        for i in 0..16u16 {
+            let f = frame(b.mac_address(), a.mac_address(), IPPROTO_UDP, 2000 + i, 64)?;
+            a.queue_xmit(skb(&f, IPPROTO_UDP)?)?;
+        }
+        for _ in 0..5000 {
+            if sw.device_stats().datapath.rx_packets >= delivered + 16 {
+                break;
+            }
+            fsleep(Delta::from_millis(1));
+        }
+        assert!(sw.device_stats().datapath.rx_packets >= delivered + 16);
+        // Wait for the poll that takes them, then check nothing was marked verified.
+        fsleep(Delta::from_millis(50));
+        assert_eq!(b.data().rx_csum_ok(), verified);
+        {
+            let rtnl = rtnl_lock();
+            b.set_wanted_features(on, &rtnl);
+        }
+        assert!(b.features().contains(Features::RXCSUM));
+        assert_eq!(send_udp(a, b, 16, 64)?, 16);
+        close(a);
+        close(b);
+        Ok(())
+    }
+
     #[test]
     fn skbs_cross_to_the_linked_port_on_several_queues() -> Result {
         let (sw, ports) = adapter(2)?;

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # rustfmt (check only), clippy and rustdoc over the mana-rs crates and abstractions, with
-# warnings as errors. Uses the KUnit build directory, so only our crates are rebuilt.
+# warnings as errors. Uses the KUnit build directory, so only our crates are rebuilt; the
+# drivers are also built as modules without KUnit (the end-to-end kernel), warnings as errors.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -25,6 +26,21 @@ flock 9
 info "clippy, warnings as errors"
 make -C "$tree" -s ARCH=x86_64 O="$build" -j"$MANA_RS_JOBS" CLIPPY=1 \
 	MANA_RS_RUSTFLAGS=-Dwarnings drivers/mana_rs/ || failed=1
+
+# What users build: the drivers as modules, without KUnit. Code that only tests use must not
+# leave warnings there (the KUnit build above cannot see them).
+info "the drivers as modules without KUnit, warnings as errors"
+if "$MANA_RS_REPO/scripts/modules.sh" > /dev/null; then
+	mbuild=$MANA_RS_CACHE/build/modules
+	(
+		exec 9> "$mbuild/.lock"
+		flock 9
+		make -C "$tree" -s ARCH=x86_64 O="$mbuild" -j"$MANA_RS_JOBS" \
+			MANA_RS_RUSTFLAGS=-Dwarnings drivers/mana_rs/
+	) || failed=1
+else
+	failed=1
+fi
 
 info "rustdoc of the kernel crate with the mana-rs abstractions, warnings as errors"
 make -C "$tree" -s ARCH=x86_64 O="$build" -j"$MANA_RS_JOBS" rustdoc KRUSTFLAGS=-Dwarnings \

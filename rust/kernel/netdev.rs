@@ -1294,6 +1294,18 @@ impl<T: Driver> Registration<T> {
         })
     }
 
+    /// Asks for the features `wanted` as `ethtool -K` does: sets `wanted_features` and lets the
+    /// core apply what the device allows (`netdev_update_features`, which calls the driver's
+    /// `fix_features`/`set_features`). Features outside `hw_features` stay as they are.
+    pub fn set_wanted_features(&self, wanted: Features, _rtnl: &Rtnl) {
+        // SAFETY: The device is registered and the rtnl lock, which serializes feature
+        // changes, is held.
+        unsafe {
+            (*self.dev.as_ptr()).wanted_features = wanted.0;
+            bindings::netdev_update_features(self.dev.as_ptr());
+        }
+    }
+
     /// Brings the interface up (`dev_open`), like `ip link set dev up`.
     pub fn open(&self, _rtnl: &Rtnl) -> Result {
         // SAFETY: The device is registered and the rtnl lock is held.

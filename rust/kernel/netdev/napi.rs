@@ -19,6 +19,7 @@ use crate::{
         },
         Device,
         Driver,
+        Features,
         TxQueue, //
     },
     new_mutex,
@@ -280,6 +281,16 @@ impl<'a, P: Poll> NapiPoll<'a, P> {
         // SAFETY: `skb.as_raw()` is a valid `sk_buff` that we own.
         unsafe { bindings::skb_set_protocol(skb.as_raw(), protocol) };
         Ok(())
+    }
+
+    /// Returns the active features of the context's device, e.g. whether the user turned
+    /// receive checksum or hash offload off (`ethtool -K rx off`).
+    pub fn features(&self) -> Features {
+        // SAFETY: As in `eth_type_trans`, `napi->dev` is the context's valid device.
+        let dev = unsafe { (*self.napi.as_raw()).dev };
+        // SAFETY: `dev` is a valid `net_device`; the volatile read tolerates the core's
+        // concurrent updates of the field (`netdev_update_features()` under rtnl).
+        Features::from_raw(unsafe { ptr::read_volatile(&raw const (*dev).features) })
     }
 
     /// Returns transmit queue `index` of the context's device, e.g. to wake it after
