@@ -292,15 +292,11 @@ mod tests {
         assert!(timeouts >= 1);
         assert!(resets >= 1);
         assert_eq!(failures, 0);
-        // The core's watchdog found queue 2, and only it, stuck.
-        for q in 0..4 {
-            let found = a.tx_queue(q).ok_or(EINVAL)?.timeouts();
-            if q == u32::from(STALLED_QUEUE) {
-                assert!(found >= 1);
-            } else {
-                assert_eq!(found, 0);
-            }
-        }
+        // The core's watchdog found queue 2 stuck. (Other queues may be found stuck too: the
+        // stack's own IPv6 frames wait in their stalled rings, and byte queue limits stop a
+        // queue at its first bytes in flight.)
+        let found = a.tx_queue(u32::from(STALLED_QUEUE)).ok_or(EINVAL)?.timeouts();
+        assert!(found >= 1);
         // ethtool -S shows the counters.
         let n = Port::get_sset_count(a, SS_STATS)? as usize;
         let mut v = KVec::from_elem(0u64, n, GFP_KERNEL)?;
