@@ -48,7 +48,8 @@ use kernel::{
         },
         Arc,
         CondVar,
-        Mutex, //
+        Mutex,
+        MutexGuard, //
     },
     time::{
         delay::fsleep,
@@ -409,16 +410,7 @@ impl Shared {
             request,
             self.config.service_period_ms
         );
-        let mut state = self.state.lock();
-        let (rdma, eth) = (state.rdma.take(), state.eth.take());
-        let adapter = state.adapter.clone();
-        state.up = false;
-        drop(state);
-        // RDMA objects first, then the netdevs, then the core.
-        drop(rdma);
-        drop(eth);
-        adapter.remove();
-        drop(adapter);
+        self.take_down(self.state.lock());
 
         if !self.wait_service_period() {
             return;
@@ -455,6 +447,19 @@ impl Shared {
                 e
             ),
         }
+    }
+
+    /// Unregisters the clients and removes the adapter, with `state` locked on entry (the lock
+    /// is released before the clients unbind): RDMA objects first, then the netdevs, then the
+    /// core.
+    fn take_down(&self, mut state: MutexGuard<'_, Incarnation>) {
+        let (rdma, eth) = (state.rdma.take(), state.eth.take());
+        let adapter = state.adapter.clone();
+        state.up = false;
+        drop(state);
+        drop(rdma);
+        drop(eth);
+        adapter.remove();
     }
 
     /// Sleeps the service period; returns `false` if the function is stopping.
@@ -515,13 +520,7 @@ impl Function<'_> {
         while state.servicing {
             shared.cv.wait(&mut state);
         }
-        let (rdma, eth) = (state.rdma.take(), state.eth.take());
-        let adapter = state.adapter.clone();
-        state.up = false;
-        drop(state);
-        drop(rdma);
-        drop(eth);
-        adapter.remove();
+        shared.take_down(state);
     }
 }
 

@@ -124,24 +124,39 @@ impl Race {
             self.done.store(1, Relaxed);
             return;
         }
-        while self.done.load(Relaxed) == 0 {
-            match self
-                .sw
-                .adapter()
-                .vports()
-                .take_rdma(0, QpKind::Raw, RDMA_TX)
-            {
-                Ok(lease) => {
-                    self.granted.fetch_add(1, Relaxed);
-                    drop(lease);
-                }
-                Err(e) if e == EBUSY => {
-                    self.refused.fetch_add(1, Relaxed);
-                }
-                Err(_) => {
-                    self.other.fetch_add(1, Relaxed);
-                }
+        take_rdma_until(
+            &self.sw,
+            &self.done,
+            [&self.granted, &self.refused, &self.other],
+            0,
+        );
+    }
+}
+
+/// Takes vport 0 for a raw QP and gives it back at once, again and again until `done` is set,
+/// as a DPDK process retrying would; counts into `[granted, refused with EBUSY, other error]`
+/// and pauses `pause_us` between attempts.
+pub(crate) fn take_rdma_until(
+    sw: &SwAdapter,
+    done: &Atomic<u32>,
+    [granted, refused, other]: [&Atomic<u32>; 3],
+    pause_us: i64,
+) {
+    while done.load(Relaxed) == 0 {
+        match sw.adapter().vports().take_rdma(0, QpKind::Raw, RDMA_TX) {
+            Ok(lease) => {
+                granted.fetch_add(1, Relaxed);
+                drop(lease);
             }
+            Err(e) if e == EBUSY => {
+                refused.fetch_add(1, Relaxed);
+            }
+            Err(_) => {
+                other.fetch_add(1, Relaxed);
+            }
+        }
+        if pause_us > 0 {
+            kernel::time::delay::fsleep(kernel::time::Delta::from_micros(pause_us));
         }
     }
 }

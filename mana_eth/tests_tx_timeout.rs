@@ -34,10 +34,7 @@ use mana_gdma::{
         WqKind,
         WqObject, //
     },
-    shared_vport::{
-        testing::run_workers,
-        QpKind, //
-    },
+    shared_vport::testing::run_workers,
     sw::{
         Fault,
         SwAdapter,
@@ -70,7 +67,7 @@ use crate::{
         adapter,
         owner_is,
         rdma_doorbell,
-        RDMA_TX, //
+        take_rdma_until, //
     },
     tests_datapath::{
         close,
@@ -161,26 +158,12 @@ impl Reset {
             self.done.store(1, Relaxed);
             return;
         }
-        while self.done.load(Relaxed) == 0 {
-            match self
-                .sw
-                .adapter()
-                .vports()
-                .take_rdma(0, QpKind::Raw, RDMA_TX)
-            {
-                Ok(lease) => {
-                    self.granted.fetch_add(1, Relaxed);
-                    drop(lease);
-                }
-                Err(e) if e == EBUSY => {
-                    self.refused.fetch_add(1, Relaxed);
-                }
-                Err(_) => {
-                    self.other.fetch_add(1, Relaxed);
-                }
-            }
-            fsleep(Delta::from_micros(100));
-        }
+        take_rdma_until(
+            &self.sw,
+            &self.done,
+            [&self.granted, &self.refused, &self.other],
+            100,
+        );
     }
 }
 
@@ -295,7 +278,10 @@ mod tests {
         // The core's watchdog found queue 2 stuck. (Other queues may be found stuck too: the
         // stack's own IPv6 frames wait in their stalled rings, and byte queue limits stop a
         // queue at its first bytes in flight.)
-        let found = a.tx_queue(u32::from(STALLED_QUEUE)).ok_or(EINVAL)?.timeouts();
+        let found = a
+            .tx_queue(u32::from(STALLED_QUEUE))
+            .ok_or(EINVAL)?
+            .timeouts();
         assert!(found >= 1);
         // ethtool -S shows the counters.
         let n = Port::get_sset_count(a, SS_STATS)? as usize;
