@@ -210,6 +210,24 @@ pub(crate) fn lasting_buffers(sw: &SwAdapter) -> usize {
     least
 }
 
+/// Writes a send WQE at byte `off` of `sq`: a header with one SGE and the short OOB, `oob`,
+/// then `sge` (what the driver posts for a one-part packet).
+pub(crate) fn write_send_wqe(sq: &WqObject, off: usize, sge: Sge, oob: &TxShortOob) -> Result {
+    sq.wq_mem().write_obj(off, &WqeHeader::new(1, 8, 0)?)?;
+    sq.wq_mem().write_obj(off + 8, oob)?;
+    sq.wq_mem().write_obj(off + 16, &sge)
+}
+
+/// Reads completion `i` of `sq`'s completion queue: its info word (owner bits, queue) and the
+/// CQE type of its TX OOB.
+pub(crate) fn tx_cqe_at(sq: &WqObject, i: usize) -> Result<(CqeInfo, u32)> {
+    let info = sq.cq_mem().read_obj::<CqeInfo>(i * 64 + 60)?;
+    let mut data = [0u8; 60];
+    sq.cq_mem().read_bytes(i * 64, &mut data)?;
+    let oob = TxCompOob::from_bytes_copy(&data).ok_or(EINVAL)?;
+    Ok((info, oob.cqe_hdr.cqe_type().get()))
+}
+
 pub(crate) fn open(dev: &Registration<Port>) -> Result {
     let rtnl = rtnl_lock();
     dev.open(&rtnl)
@@ -449,13 +467,7 @@ mod tests {
             }
             sw.device_stats().datapath.cqes
         };
-        let cqe_type_at = |i: usize| -> Result<(u32, CqeInfo)> {
-            let info = sq.cq_mem().read_obj::<CqeInfo>(i * 64 + 60)?;
-            let mut data = [0u8; 60];
-            sq.cq_mem().read_bytes(i * 64, &mut data)?;
-            let oob = TxCompOob::from_bytes_copy(&data).ok_or(EINVAL)?;
-            Ok((oob.cqe_hdr.cqe_type().get(), info))
-        };
+        let cqe_type_at = |i: usize| tx_cqe_at(&sq, i).map(|(info, ty)| (ty, info));
         let mut oob = TxShortOob::zeroed();
         oob.word0 = oob.word0.try_with_vcq_num(sq.cq_id())?;
 
@@ -470,11 +482,7 @@ mod tests {
         assert_eq!(info.owner_bits().get(), 1);
 
         // 2: an SGE pointing at memory the driver never mapped.
-        let wqe_at = |off: usize, sge: Sge, oob: &TxShortOob| -> Result {
-            sq.wq_mem().write_obj(off, &WqeHeader::new(1, 8, 0)?)?;
-            sq.wq_mem().write_obj(off + 8, oob)?;
-            sq.wq_mem().write_obj(off + 16, &sge)
-        };
+        let wqe_at = |off: usize, sge: Sge, oob: &TxShortOob| write_send_wqe(&sq, off, sge, oob);
         let bad = Sge {
             address: 0x1000,
             mem_key: caps.gpa_mkey,

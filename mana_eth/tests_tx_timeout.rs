@@ -43,16 +43,13 @@ use mana_gdma::{
     wire::{
         eth::{
             cqe_type,
-            TxCompOob,
             TxShortOob, //
         },
         mana_msgs::code,
         queue::{
             queue_type,
-            CqeInfo,
             Sge,
-            SqDoorbell,
-            WqeHeader, //
+            SqDoorbell, //
         }, //
     },
 };
@@ -74,6 +71,8 @@ use crate::{
         frame_skb,
         open,
         send_udp,
+        tx_cqe_at,
+        write_send_wqe,
         IPPROTO_UDP, //
     },
 };
@@ -170,7 +169,6 @@ impl Reset {
 #[kunit_tests(mana_rs_eth_tx_timeout)]
 mod tests {
     use super::*;
-    use kernel::transmute::FromBytes;
 
     #[test]
     fn a_stalled_vport_completes_nothing_until_released() -> Result {
@@ -197,24 +195,17 @@ mod tests {
         let post = |sq: &WqObject| -> Result {
             let mut oob = TxShortOob::zeroed();
             oob.word0 = oob.word0.try_with_vcq_num(sq.cq_id())?;
-            sq.wq_mem().write_obj(0, &WqeHeader::new(1, 8, 0)?)?;
-            sq.wq_mem().write_obj(8, &oob)?;
             let sge = Sge {
                 address: buf.dma_addr(),
                 mem_key: caps.gpa_mkey,
                 size: frame.len() as u32,
             };
-            sq.wq_mem().write_obj(16, &sge)?;
+            write_send_wqe(sq, 0, sge, &oob)?;
             adapter.ring_doorbell(queue_type::SQ, SqDoorbell::new(sq.wq_id(), 32)?.into_raw())
         };
         let packets = |sq: &WqObject| sw.queue_stats(true, sq.wq_id()).map_or(0, |q| q.packets);
-        let first_cqe = |sq: &WqObject| -> Result<(u32, u32)> {
-            let info = sq.cq_mem().read_obj::<CqeInfo>(60)?;
-            let mut data = [0u8; 60];
-            sq.cq_mem().read_bytes(0, &mut data)?;
-            let oob = TxCompOob::from_bytes_copy(&data).ok_or(EINVAL)?;
-            Ok((info.owner_bits().get(), oob.cqe_hdr.cqe_type().get()))
-        };
+        let first_cqe =
+            |sq: &WqObject| tx_cqe_at(sq, 0).map(|(info, ty)| (info.owner_bits().get(), ty));
 
         sw.stall_tx(0)?;
         post(&sq0)?;
