@@ -98,8 +98,6 @@ pub(crate) struct FunctionConfig {
 struct Incarnation {
     /// The adapter; after a reset took it down and until the next one is up, the removed one.
     adapter: Arc<Adapter>,
-    /// Whether `adapter` is up (not removed).
-    up: bool,
     /// The RDMA client's auxiliary device (absent while suspended by the device).
     rdma: Option<auxiliary::Registration<'static, ClientData>>,
     /// The Ethernet client's auxiliary device.
@@ -229,7 +227,6 @@ impl<'a> Function<'a> {
                 state: KBox::pin_init(
                     new_mutex!(Incarnation {
                         adapter: adapter.clone(),
-                        up: true,
                         rdma: None,
                         eth: None,
                         rdma_suspended: false,
@@ -261,9 +258,9 @@ impl<'a> Function<'a> {
         self.shared.state.lock().adapter.clone()
     }
 
-    /// Whether the function's adapter is up.
+    /// Whether the function's adapter is up (not removed by a reset, a stop or removal).
     pub(crate) fn is_up(&self) -> bool {
-        self.shared.state.lock().up
+        !self.shared.state.lock().adapter.is_removed()
     }
 
     /// Reset cycles completed and reset cycles after which the device did not come back.
@@ -381,7 +378,7 @@ impl Shared {
         let adapter = {
             let mut state = self.state.lock();
             state.rdma_suspended = false;
-            if !state.up || state.rdma.is_some() {
+            if state.adapter.is_removed() || state.rdma.is_some() {
                 return;
             }
             state.adapter.clone()
@@ -436,7 +433,6 @@ impl Shared {
         {
             let mut state = self.state.lock();
             state.adapter = adapter.clone();
-            state.up = true;
             state.resets += 1;
         }
         match self.start(&adapter) {
@@ -455,7 +451,6 @@ impl Shared {
     fn take_down(&self, mut state: MutexGuard<'_, Incarnation>) {
         let (rdma, eth) = (state.rdma.take(), state.eth.take());
         let adapter = state.adapter.clone();
-        state.up = false;
         drop(state);
         drop(rdma);
         drop(eth);

@@ -147,7 +147,7 @@ impl SwAdapter {
 
     /// Whether the adapter is up (not taken down by a reset, or by [`SwAdapter::remove`]).
     pub fn is_up(&self) -> bool {
-        self.function.is_up() && !self.function.adapter().is_removed()
+        self.function.is_up()
     }
 
     /// Whether the RDMA client's auxiliary device is registered.
