@@ -1,0 +1,113 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# /init of the PCI smoke guest (busybox): finds the vfio-user MANA function and checks what a
+# MANA VF presents, from sysfs and through BAR0 with devmem. One line per check, "ok N - ..."
+# or "not ok N - ...", read by scripts/pci-smoke.sh; then powers off.
+
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2> /dev/null
+
+n=0
+check() {
+	n=$((n + 1))
+	desc=$1
+	shift
+	if "$@"; then
+		echo "ok $n - $desc"
+	else
+		echo "not ok $n - $desc"
+	fi
+}
+eq() {
+	[ "$1" = "$2" ] || { echo "# got '$1', expected '$2'"; return 1; }
+}
+
+dev=
+for d in /sys/bus/pci/devices/*; do
+	[ "$(cat "$d/vendor")" = 0x1414 ] && dev=$d && break
+done
+check "a PCI function of vendor 1414 is present" [ -n "$dev" ]
+if [ -z "$dev" ]; then
+	echo "mana-pci-smoke: done"
+	poweroff -f
+fi
+slot=${dev##*/}
+vendor=$(cat "$dev/vendor")
+device=$(cat "$dev/device")
+class=$(cat "$dev/class")
+rev=$(cat "$dev/revision")
+# What `lspci -nn` prints for it (busybox has no lspci).
+echo "# $slot Ethernet controller [${class:2:4}]: Microsoft Corporation Device [${vendor#0x}:${device#0x}] (rev ${rev#0x})"
+
+check "device id 00ba (MANA VF)" eq "$device" 0x00ba
+check "revision 01" eq "$rev" 0x01
+check "class 020000 (Ethernet controller)" eq "$class" 0x020000
+
+# BARs from sysfs: start, end, flags per line.
+bar() {
+	sed -n "$(($1 + 1))p" "$dev/resource"
+}
+bar_size() {
+	set -- $(bar "$1")
+	echo $(($2 - $1 + 1))
+}
+bar_start() {
+	set -- $(bar "$1")
+	echo $(($1))
+}
+bar_flags() {
+	set -- $(bar "$1")
+	echo $(($3))
+}
+# IORESOURCE_MEM 0x200, IORESOURCE_MEM_64 0x100000.
+check "BAR0 is 64-bit memory" [ $(($(bar_flags 0) & 0x100200)) -eq $((0x100200)) ]
+check "BAR0 is 512 KiB and assigned" [ "$(bar_size 0)" -eq $((0x80000)) -a "$(bar_start 0)" -ne 0 ]
+check "BAR2 (MSI-X) is 8 KiB and assigned" [ "$(bar_size 2)" -eq $((0x2000)) -a "$(bar_start 2)" -ne 0 ]
+
+# The capability chain, from the configuration space.
+cfg=$dev/config
+byte() {
+	hexdump -s "$1" -n 1 -e '1/1 "%u"' "$cfg"
+}
+word() {
+	hexdump -s "$1" -n 2 -e '1/2 "%u"' "$cfg"
+}
+chain=
+msix_vectors=
+ptr=$(byte 52)
+hops=0
+while [ "$ptr" -ne 0 ] && [ $hops -lt 48 ]; do
+	id=$(byte "$ptr")
+	chain="$chain $(printf '%02x@%02x' "$id" "$ptr")"
+	[ "$id" -eq 17 ] && msix_vectors=$((($(word $((ptr + 2))) & 0x7ff) + 1))
+	ptr=$(byte $((ptr + 1)))
+	hops=$((hops + 1))
+done
+echo "# capabilities:$chain"
+check "capability chain: PCI Express, then MSI-X" eq "$chain" " 10@40 11@80"
+check "MSI-X has 64 vectors" eq "$msix_vectors" 64
+
+# BAR0 through the CPU: enable memory decoding, then read the registers
+# mana_gd_init_vf_regs() reads, write the mailbox and ring a doorbell.
+echo 1 > "$dev/enable"
+b0=$(bar_start 0)
+rd() {
+	devmem $((b0 + $1)) "$2"
+}
+hex() {
+	printf "0x%0${2}X" "$1"
+}
+check "doorbell page size (0x10) reads 4 KiB" eq "$(rd 0x10 32)" "$(hex 0x1000 8)"
+check "doorbell page offset (0x08, 64-bit) reads 0x10000" eq "$(rd 0x08 64)" "$(hex 0x10000 16)"
+check "SMC offset (0x18, 64-bit) reads 0x100" eq "$(rd 0x18 64)" "$(hex 0x100 16)"
+check "the SMC mailbox is free (owner bit clear)" eq "$(rd 0x11c 32)" "$(hex 0 8)"
+devmem $((b0 + 0x100)) 32 0x12345678
+check "SMC dword 0 keeps what was written" eq "$(rd 0x100 32)" "$(hex 0x12345678 8)"
+devmem $((b0 + 0x11c)) 32 0x00000001
+check "writing the last SMC dword hands the mailbox to the device" eq "$(rd 0x11c 32)" "$(hex 0x80000001 8)"
+devmem $((b0 + 0x10ff8)) 64 0x0000000100000005
+check "doorbell pages read as zero" eq "$(rd 0x10ff8 64)" "$(hex 0 16)"
+echo "mana-pci-smoke: done"
+poweroff -f

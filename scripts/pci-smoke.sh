@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# End-to-end check of the PCI presentation: starts tools/mana-vfio-user, boots QEMU 11.1
+# (scripts/qemu-vfio.sh, TCG) with it as a vfio-user-pci device and a busybox initramfs whose
+# /init (scripts/pci-smoke-init.sh) checks from the guest what a MANA VF presents: ids, class,
+# BARs, the capability chain, MSI-X vectors, BAR0 registers through devmem. Then checks the
+# server's exit report: no protocol error, no server error, no DMA fault, and the one mailbox
+# handover and doorbell the guest made. Last line: "N passed, N failed".
+#
+# The guest kernel: $MANA_RS_PCI_KERNEL if set, else the project's module kernel if built
+# ($MANA_RS_CACHE/build/modules), else the host's /boot/vmlinuz-$(uname -r), else Debian trixie's
+# linux-image-amd64, fetched with the private apt into $MANA_RS_CACHE/pci. Any x86-64 kernel
+# with PCI, MSI-X, devtmpfs, /dev/mem and a serial console will do: no module is loaded.
+
+. "$(dirname "$0")/lib.sh"
+
+work=$MANA_RS_CACHE/pci
+mkdir -p "$work"
+run=$(mktemp -d "$work/run.XXXXXX")
+socket=$run/mana0.sock
+timeout_s=${MANA_RS_PCI_TIMEOUT:-300}
+
+# The server, built outside the repository.
+info "building tools/mana-vfio-user"
+CARGO_TARGET_DIR=$MANA_RS_CACHE/cargo-target nice -n 19 \
+	cargo build --quiet --release --locked -j "$MANA_RS_JOBS" \
+	--manifest-path "$MANA_RS_REPO/tools/mana-vfio-user/Cargo.toml" ||
+	die "building tools/mana-vfio-user failed"
+server_bin=$MANA_RS_CACHE/cargo-target/release/mana-vfio-user
+
+"$MANA_RS_REPO/scripts/qemu-vfio.sh" root > /dev/null
+
+# Debian trixie's generic kernel: the image package linux-image-amd64 points at.
+debian_kernel() {
+	local dir=$work/kernel pkg version deb
+	if ! compgen -G "$dir/boot/vmlinuz-*" > /dev/null; then
+		private_apt "$work/apt" "$(lock_value mirror qemu.lock) $(lock_value base_suite qemu.lock) main"
+		private_apt_update
+		pkg=$(apt-cache "${apt_opts[@]}" depends linux-image-amd64 | awk '/Depends: linux-image-/ { print $2; exit }')
+		[ -n "$pkg" ] || die "cannot find the image package of linux-image-amd64"
+		version=$(apt-cache "${apt_opts[@]}" policy "$pkg" | awk '/Candidate:/ { print $2 }')
+		echo "$pkg $version" > "$work/apt/kernel.list"
+		private_apt_download "$work/apt/kernel.list"
+		deb=$(private_apt_deb "$pkg" "$version")
+		rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+		dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir.tmp" --wildcards './boot/vmlinuz-*' ||
+			die "unpacking $pkg failed"
+		rm -rf "$dir" && mv "$dir.tmp" "$dir"
+	fi
+	compgen -G "$dir/boot/vmlinuz-*" | head -n 1
+}
+
+kernel=${MANA_RS_PCI_KERNEL:-}
+if [ -z "$kernel" ] && [ -f "$MANA_RS_CACHE/build/modules/arch/x86/boot/bzImage" ]; then
+	# A copy: the build may replace it while the guest boots.
+	cp "$MANA_RS_CACHE/build/modules/arch/x86/boot/bzImage" "$run/bzImage"
+	kernel=$run/bzImage
+fi
+if [ -z "$kernel" ] && [ -r "/boot/vmlinuz-$(uname -r)" ]; then
+	kernel=/boot/vmlinuz-$(uname -r)
+fi
+[ -n "$kernel" ] || kernel=$(debian_kernel)
+[ -r "$kernel" ] || die "guest kernel $kernel not readable"
+info "guest kernel: $kernel"
+
+# The initramfs: static busybox and the checks as /init.
+busybox=$(command -v busybox) || die "busybox not found: install busybox-static (make setup)"
+file -L "$busybox" | grep -q 'statically linked' || die "$busybox is not static: install busybox-static"
+initrd=$run/root
+mkdir -p "$initrd"/{bin,proc,sys,dev}
+cp "$busybox" "$initrd/bin/busybox"
+for applet in sh mount cat sed hexdump devmem printf echo poweroff; do
+	ln -s busybox "$initrd/bin/$applet"
+done
+cp "$MANA_RS_REPO/scripts/pci-smoke-init.sh" "$initrd/init"
+(cd "$initrd" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1) > "$run/initrd.gz"
+
+"$server_bin" --socket "$socket" > "$run/server.out" 2> "$run/server.err" &
+server_pid=$!
+cleanup() {
+	kill "$server_pid" 2> /dev/null || true
+	rm -rf "$run"
+}
+trap cleanup EXIT
+for _ in $(seq 100); do
+	[ -S "$socket" ] && break
+	sleep 0.1
+done
+[ -S "$socket" ] || { cat "$run/server.err" >&2; die "mana-vfio-user did not create $socket"; }
+
+info "booting QEMU (TCG) with the MANA function on $socket"
+console=$run/console.log
+qemu_rc=0
+timeout "$timeout_s" "$MANA_RS_REPO/scripts/qemu-vfio.sh" run \
+	-machine q35,accel=tcg,memory-backend=mem -cpu max -smp 1 -m 512M \
+	-object memory-backend-memfd,id=mem,size=512M,share=on \
+	-device "{\"driver\":\"vfio-user-pci\",\"socket\":{\"type\":\"unix\",\"path\":\"$socket\"}}" \
+	-kernel "$kernel" -initrd "$run/initrd.gz" \
+	-append "console=ttyS0 panic=-1 quiet" \
+	-display none -serial "file:$console" -monitor none -no-reboot -nodefaults \
+	> "$run/qemu.log" 2>&1 || qemu_rc=$?
+# QEMU's exit closes the connection; the server prints its report and exits.
+for _ in $(seq 100); do
+	kill -0 "$server_pid" 2> /dev/null || break
+	sleep 0.1
+done
+server_rc=0
+wait "$server_pid" || server_rc=$?
+
+passed=0
+failed=0
+result() {
+	if [ "$1" = ok ]; then
+		passed=$((passed + 1))
+		echo "ok - $2"
+	else
+		failed=$((failed + 1))
+		echo "not ok - $2"
+	fi
+}
+
+[ "$qemu_rc" -eq 0 ] && result ok "QEMU ran and exited" ||
+	{ result fail "QEMU exited with $qemu_rc"; sed 's/^/# qemu: /' "$run/qemu.log"; }
+grep -q '^mana-pci-smoke: done' "$console" && result ok "the guest ran its checks to the end" ||
+	{ result fail "the guest did not finish its checks"; tail -n 30 "$console" | sed 's/^/# console: /'; }
+grep '^# ' "$console" | tr -d '\r' || true
+while IFS= read -r line; do
+	case $line in
+	"ok "*) result ok "guest: ${line#ok * - }" ;;
+	"not ok "*) result fail "guest: ${line#not ok * - }" ;;
+	esac
+done < <(tr -d '\r' < "$console" | grep -E '^(not )?ok [0-9]+ - ')
+
+report=$(grep '^mana-vfio-user report:' "$run/server.out" || true)
+if [ -n "$report" ]; then
+	result ok "the server printed its report"
+	echo "# $report"
+else
+	result fail "the server printed no report (exit $server_rc)"
+	sed 's/^/# server: /' "$run/server.err"
+fi
+field() {
+	sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<< " ${report#*:}"
+}
+expect() {
+	local got
+	got=$(field "$1")
+	[ "$got" = "$2" ] && result ok "server: $1=$2" || result fail "server: $1=${got:-missing}, expected $2"
+}
+expect protocol_errors 0
+expect server_errors 0
+expect dma_faults 0
+expect smc_requests 1
+expect doorbells 1
+[ "$(field dma_maps)" -ge 1 ] 2> /dev/null && result ok "server: guest RAM arrived as shared memory (dma_maps=$(field dma_maps))" ||
+	result fail "server: no DMA map with a descriptor (dma_maps=$(field dma_maps))"
+[ "$server_rc" -eq 0 ] && result ok "the server exited cleanly" || result fail "the server exited with $server_rc"
+if [ "$failed" -gt 0 ]; then
+	sed 's/^/# server: /' "$run/server.err"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
