@@ -4,9 +4,12 @@
 # End-to-end check of the PCI presentation: starts tools/mana-vfio-user, boots QEMU 11.1
 # (scripts/qemu-vfio.sh, TCG) with it as a vfio-user-pci device and a busybox initramfs whose
 # /init (scripts/pci-smoke-init.sh) checks from the guest what a MANA VF presents: ids, class,
-# BARs, the capability chain, MSI-X vectors, BAR0 registers through devmem. Then checks the
-# server's exit report: no protocol error, no server error, no DMA fault, and the one mailbox
-# handover and doorbell the guest made. Last line: "N passed, N failed".
+# BARs, the capability chain, MSI-X vectors, BAR0 registers through devmem, and, with Debian's
+# kernel, how far the upstream C driver (mana.ko) gets: it must accept the registers, allocate
+# MSI-X vectors and hand an ESTABLISH_HWC request to the mailbox, which no device model answers
+# yet (MANA_RS_PCI_C_DRIVER=0 skips this, ~30 s). Then checks the server's exit report: no
+# protocol error, no server error, no DMA fault, the one mailbox handover and the one doorbell.
+# Last line: "N passed, N failed".
 #
 # The guest kernel: $MANA_RS_PCI_KERNEL if set, else the project's module kernel if built
 # ($MANA_RS_CACHE/build/modules), else the host's /boot/vmlinuz-$(uname -r), else Debian trixie's
@@ -44,7 +47,8 @@ debian_kernel() {
 		private_apt_download "$work/apt/kernel.list"
 		deb=$(private_apt_deb "$pkg" "$version")
 		rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
-		dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir.tmp" --wildcards './boot/vmlinuz-*' ||
+		dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir.tmp" --wildcards './boot/vmlinuz-*' \
+			'./usr/lib/modules/*/kernel/drivers/net/ethernet/microsoft/mana/mana.ko.xz' ||
 			die "unpacking $pkg failed"
 		rm -rf "$dir" && mv "$dir.tmp" "$dir"
 	fi
@@ -60,9 +64,15 @@ fi
 if [ -z "$kernel" ] && [ -r "/boot/vmlinuz-$(uname -r)" ]; then
 	kernel=/boot/vmlinuz-$(uname -r)
 fi
-[ -n "$kernel" ] || kernel=$(debian_kernel)
+# The upstream C driver for that kernel, if there is one: MANA_RS_PCI_C_MODULE, or Debian's.
+c_module=${MANA_RS_PCI_C_MODULE:-}
+if [ -z "$kernel" ]; then
+	kernel=$(debian_kernel)
+	[ -n "$c_module" ] || c_module=$(compgen -G "$work/kernel/usr/lib/modules/*/kernel/drivers/net/ethernet/microsoft/mana/mana.ko.xz" | head -n 1)
+fi
+[ "${MANA_RS_PCI_C_DRIVER:-1}" != 0 ] || c_module=
 [ -r "$kernel" ] || die "guest kernel $kernel not readable"
-info "guest kernel: $kernel"
+info "guest kernel: $kernel${c_module:+; C driver: $c_module}"
 
 # The initramfs: static busybox and the checks as /init.
 busybox=$(command -v busybox) || die "busybox not found: install busybox-static (make setup)"
@@ -70,10 +80,14 @@ file -L "$busybox" | grep -q 'statically linked' || die "$busybox is not static:
 initrd=$run/root
 mkdir -p "$initrd"/{bin,proc,sys,dev}
 cp "$busybox" "$initrd/bin/busybox"
-for applet in sh mount cat sed hexdump devmem printf echo poweroff; do
+for applet in sh mount cat sed grep hexdump devmem printf echo poweroff insmod dmesg; do
 	ln -s busybox "$initrd/bin/$applet"
 done
 cp "$MANA_RS_REPO/scripts/pci-smoke-init.sh" "$initrd/init"
+case $c_module in
+*.xz) xz -dc "$c_module" > "$initrd/mana.ko" ;;
+?*) cp "$c_module" "$initrd/mana.ko" ;;
+esac
 (cd "$initrd" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1) > "$run/initrd.gz"
 
 "$server_bin" --socket "$socket" > "$run/server.out" 2> "$run/server.err" &
@@ -153,6 +167,11 @@ expect server_errors 0
 expect dma_faults 0
 expect smc_requests 1
 expect doorbells 1
+if [ -n "$c_module" ]; then
+	[ "$(field msix_eventfds)" -ge 1 ] 2> /dev/null &&
+		result ok "server: the C driver's MSI-X vectors arrived as eventfds (msix_eventfds=$(field msix_eventfds))" ||
+		result fail "server: no MSI-X eventfd arrived (msix_eventfds=$(field msix_eventfds))"
+fi
 [ "$(field dma_maps)" -ge 1 ] 2> /dev/null && result ok "server: guest RAM arrived as shared memory (dma_maps=$(field dma_maps))" ||
 	result fail "server: no DMA map with a descriptor (dma_maps=$(field dma_maps))"
 [ "$server_rc" -eq 0 ] && result ok "the server exited cleanly" || result fail "the server exited with $server_rc"
