@@ -76,7 +76,7 @@ info "guest kernel: $kernel${c_module:+; C driver: $c_module}"
 
 # The initramfs: static busybox and the checks as /init.
 busybox=$(command -v busybox) || die "busybox not found: install busybox-static (make setup)"
-file -L "$busybox" | grep -q 'statically linked' || die "$busybox is not static: install busybox-static"
+! ldd "$busybox" > /dev/null 2>&1 || die "$busybox is not static: install busybox-static"
 initrd=$run/root
 mkdir -p "$initrd"/{bin,proc,sys,dev}
 cp "$busybox" "$initrd/bin/busybox"
