@@ -10,6 +10,7 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2> /dev/null
 
+echo "# guest kernel $(uname -r)"
 n=0
 check() {
 	n=$((n + 1))

@@ -11,10 +11,11 @@
 # protocol error, no server error, no DMA fault, the one mailbox handover and the one doorbell.
 # Last line: "N passed, N failed".
 #
-# The guest kernel: $MANA_RS_PCI_KERNEL if set, else the project's module kernel if built
-# ($MANA_RS_CACHE/build/modules), else the host's /boot/vmlinuz-$(uname -r), else Debian trixie's
-# linux-image-amd64, fetched with the private apt into $MANA_RS_CACHE/pci. Any x86-64 kernel
-# with PCI, MSI-X, devtmpfs, /dev/mem and a serial console will do: no module is loaded.
+# The guest kernel: Debian trixie's linux-image-amd64 (its newest, fetched with the private apt
+# into $MANA_RS_CACHE/pci), or MANA_RS_PCI_KERNEL=module for the project's module kernel (a copy
+# of $MANA_RS_CACHE/build/modules' bzImage), or MANA_RS_PCI_KERNEL=<path>. Any x86-64 kernel with
+# PCI, MSI-X, devtmpfs, /dev/mem and a serial console will do; the C driver stage needs a
+# mana.ko built for it (Debian's, or MANA_RS_PCI_C_MODULE=<path>).
 
 . "$(dirname "$0")/lib.sh"
 
@@ -55,21 +56,23 @@ debian_kernel() {
 	compgen -G "$dir/boot/vmlinuz-*" | head -n 1
 }
 
-kernel=${MANA_RS_PCI_KERNEL:-}
-if [ -z "$kernel" ] && [ -f "$MANA_RS_CACHE/build/modules/arch/x86/boot/bzImage" ]; then
-	# A copy: the build may replace it while the guest boots.
-	cp "$MANA_RS_CACHE/build/modules/arch/x86/boot/bzImage" "$run/bzImage"
-	kernel=$run/bzImage
-fi
-if [ -z "$kernel" ] && [ -r "/boot/vmlinuz-$(uname -r)" ]; then
-	kernel=/boot/vmlinuz-$(uname -r)
-fi
-# The upstream C driver for that kernel, if there is one: MANA_RS_PCI_C_MODULE, or Debian's.
+# The guest kernel and, with Debian's, the upstream C driver built for it.
 c_module=${MANA_RS_PCI_C_MODULE:-}
-if [ -z "$kernel" ]; then
+case ${MANA_RS_PCI_KERNEL:-debian} in
+debian)
 	kernel=$(debian_kernel)
 	[ -n "$c_module" ] || c_module=$(compgen -G "$work/kernel/usr/lib/modules/*/kernel/drivers/net/ethernet/microsoft/mana/mana.ko.xz" | head -n 1)
-fi
+	;;
+module)
+	# A copy: the build may replace it while the guest boots.
+	cp "$MANA_RS_CACHE/build/modules/arch/x86/boot/bzImage" "$run/bzImage" ||
+		die "no module kernel in $MANA_RS_CACHE/build/modules: run 'make run' or scripts/modules.sh first"
+	kernel=$run/bzImage
+	;;
+*)
+	kernel=$MANA_RS_PCI_KERNEL
+	;;
+esac
 [ "${MANA_RS_PCI_C_DRIVER:-1}" != 0 ] || c_module=
 [ -r "$kernel" ] || die "guest kernel $kernel not readable"
 info "guest kernel: $kernel${c_module:+; C driver: $c_module}"
@@ -80,7 +83,7 @@ busybox=$(command -v busybox) || die "busybox not found: install busybox-static 
 initrd=$run/root
 mkdir -p "$initrd"/{bin,proc,sys,dev}
 cp "$busybox" "$initrd/bin/busybox"
-for applet in sh mount cat sed grep hexdump devmem printf echo poweroff insmod dmesg; do
+for applet in sh mount cat sed grep hexdump devmem printf echo poweroff insmod dmesg uname; do
 	ln -s busybox "$initrd/bin/$applet"
 done
 cp "$MANA_RS_REPO/scripts/pci-smoke-init.sh" "$initrd/init"

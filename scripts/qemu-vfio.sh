@@ -24,8 +24,10 @@ base_suite=$(lock_value base_suite "$lock")
 mirror=$(lock_value mirror "$lock")
 
 top=$MANA_RS_CACHE/qemu
-# The key: the lock (what is installed) and this script (how the tree is assembled).
-key=$({ grep -v '^#' "$MANA_RS_REPO/$lock"; cat "$0"; } | sha256sum | cut -c1-16)
+# How fetch() assembles the tree: bump it when that changes, so trees are rebuilt.
+tree_version=1
+# The key: the lock (what is installed) and the assembly.
+key=$({ grep -v '^#' "$MANA_RS_REPO/$lock"; echo "tree_version=$tree_version"; } | sha256sum | cut -c1-16)
 out=$top/$key
 
 # Unpacks the locked QEMU and its dependency closure into $out unless it is there already.
@@ -104,6 +106,13 @@ check)
 run)
 	shift
 	exec "${qemu[@]}" "$@"
+	;;
+'')
+	{
+		echo usage:
+		sed -n 's/^#   qemu-vfio.sh/  qemu-vfio.sh/p' "$0"
+	} >&2
+	exit 2
 	;;
 *)
 	exec "${qemu[@]}" "$@"

@@ -298,26 +298,22 @@ impl Function {
         self.model.stop()
     }
 
-    fn counters_ref(&self) -> &Counters {
-        &self.shared.counters
-    }
-
     fn bar0_write(&mut self, offset: u64, data: &[u8]) {
         let effect = lock(&self.shared.regs).write(offset, data);
         let event = match effect {
             Ok(WriteEffect::None) => return,
             Ok(WriteEffect::SmcRequest(request)) => {
-                self.counters_ref().smc_requests.fetch_add(1, Relaxed);
+                self.counters().smc_requests.fetch_add(1, Relaxed);
                 DeviceEvent::SmcRequest(request)
             }
             Ok(WriteEffect::Doorbell(doorbell)) => {
-                self.counters_ref().doorbells.fetch_add(1, Relaxed);
+                self.counters().doorbells.fetch_add(1, Relaxed);
                 DeviceEvent::Doorbell(doorbell)
             }
-            Err(e) => return self.counters_ref().protocol_error(format_args!("{e}")),
+            Err(e) => return self.counters().protocol_error(format_args!("{e}")),
         };
         if !self.model.send(event) {
-            self.counters_ref()
+            self.counters()
                 .protocol_error(format_args!("the device model is gone; {event:?} dropped"));
         }
     }
@@ -407,24 +403,24 @@ impl ServerBackend for Function {
     fn region_write(&mut self, region: u32, offset: u64, data: &[u8]) -> std::io::Result<()> {
         match region {
             VFIO_PCI_CONFIG_REGION_INDEX => {
-                self.counters_ref().config_writes.fetch_add(1, Relaxed);
+                self.counters().config_writes.fetch_add(1, Relaxed);
                 if let Err(e) = self.config.write(offset, data) {
-                    self.counters_ref().protocol_error(format_args!("{e}"));
+                    self.counters().protocol_error(format_args!("{e}"));
                 }
             }
             VFIO_PCI_BAR0_REGION_INDEX => {
-                self.counters_ref().bar0_writes.fetch_add(1, Relaxed);
+                self.counters().bar0_writes.fetch_add(1, Relaxed);
                 self.bar0_write(offset, data);
             }
             r if r as usize == MSIX_BAR_INDEX => {
-                self.counters_ref().msix_bar_accesses.fetch_add(1, Relaxed);
+                self.counters().msix_bar_accesses.fetch_add(1, Relaxed);
                 let result = lock(&self.shared.msix).write(offset, data);
                 if let Err(e) = result {
-                    self.counters_ref().protocol_error(format_args!("{e}"));
+                    self.counters().protocol_error(format_args!("{e}"));
                 }
             }
             r => self
-                .counters_ref()
+                .counters()
                 .protocol_error(format_args!("write to region {r}, which is empty")),
         }
         // Never an error: the write may have been posted (see the module documentation).
@@ -467,12 +463,12 @@ impl ServerBackend for Function {
     }
 
     fn reset(&mut self) -> std::io::Result<()> {
-        self.counters_ref().resets.fetch_add(1, Relaxed);
+        self.counters().resets.fetch_add(1, Relaxed);
         self.config = ConfigSpace::new(&bars(self.layout), MSIX_PLACEMENT);
         lock(&self.shared.regs).reset();
         lock(&self.shared.msix).reset();
         if !self.model.send(DeviceEvent::Reset) {
-            self.counters_ref()
+            self.counters()
                 .protocol_error(format_args!("the device model is gone; reset dropped"));
         }
         Ok(())
@@ -489,7 +485,7 @@ impl ServerBackend for Function {
         if index == VFIO_PCI_MSIX_IRQ_INDEX {
             self.set_msix_irqs(flags, start, count, fds);
         } else if count > 0 {
-            self.counters_ref().protocol_error(format_args!(
+            self.counters().protocol_error(format_args!(
                 "SET_IRQS on interrupt index {index}, which has no vectors"
             ));
         }
