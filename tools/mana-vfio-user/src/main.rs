@@ -14,6 +14,8 @@
 //! of its own, the function presents the PCI device, its registers, mailbox, doorbells, MSI-X
 //! and DMA plumbing, and a stand-in model that answers nothing.
 
+#![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
