@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
 # /init of the PCI smoke guest (busybox): finds the vfio-user MANA function and checks what a
-# MANA VF presents, from sysfs and through BAR0 with devmem; then, if /mana.ko is there, how far
-# the upstream C driver gets. One line per check, "ok N - ..." or "not ok N - ...", read by
+# MANA VF presents, from sysfs and through BAR0 with devmem; then, after a function level reset
+# each, how far the upstream C driver (/mana.ko) and mana-rs's core (/mana_gdma.ko) get, when
+# they are there. One line per check, "ok N - ..." or "not ok N - ...", read by
 # scripts/pci-smoke.sh; then powers off.
 
 export PATH=/bin
@@ -109,23 +110,44 @@ devmem $((b0 + 0x100)) 32 0x12345678
 check "SMC dword 0 keeps what was written" eq "$(rd 0x100 32)" "$(hex 0x12345678 8)"
 devmem $((b0 + 0x10ff8)) 64 0x0000000100000005
 check "doorbell pages read as zero" eq "$(rd 0x10ff8 64)" "$(hex 0 16)"
+devmem $((b0 + 0x11c)) 32 0x00000001
+check "writing the last SMC dword hands the mailbox to the device" eq "$(rd 0x11c 32)" "$(hex 0x80000001 8)"
 
-if [ -f /mana.ko ]; then
-	# The upstream C driver as the first outside opinion: it must accept the registers and get
-	# as far as the SMC request, which no device model answers yet (it gives up after 20000
-	# polls, 20-40 s).
-	echo "# loading the C driver (mana.ko); its SMC request stays unanswered"
-	insmod /mana.ko
-	dmesg | grep -E ' mana ' | sed 's/^/# dmesg: /'
-	check "the C driver accepts the BAR0 registers" sh -c "! dmesg | grep -qE 'Doorbell page size|Doorbell offset|SHM offset'"
-	check "the C driver stops at the unanswered SMC request" sh -c "dmesg | grep -q 'Error when setting up HWC'"
+# A function level reset through the kernel (pcie_flr), before each driver: the function
+# starts afresh, the mailbox is the driver's again.
+flr() {
+	echo 1 > "$dev/reset"
+	check "an FLR before $1 gives the mailbox back to the driver" eq "$(rd 0x11c 32)" "$(hex 0 8)"
+}
+
+# A driver as the first outside opinion: it must accept the registers and get as far as the SMC
+# request, which no device model answers yet (it gives up after 20000 polls, 20-40 s).
+# $1: what, $2: module, $3: pattern of a complaint about registers or MSI-X, $4: pattern of the
+# expected failure at the mailbox.
+driver() {
+	flr "$1"
+	dmesg -c > /dev/null
+	echo "# loading $1 ($2); its SMC request stays unanswered"
+	insmod "$2"
+	dmesg > /tmp/dmesg
+	grep -E '(^|[] ])mana' /tmp/dmesg | sed 's/^/# dmesg: /'
+	check "$1 accepts the BAR0 registers and MSI-X" sh -c "! grep -qE '$3' /tmp/dmesg"
+	check "$1 stops at the unanswered SMC request" grep -qE "$4" /tmp/dmesg
 	last=$(rd 0x11c 32)
-	echo "# mailbox after the C driver: $(rd 0x100 32) ... $(rd 0x118 32) $last"
-	check "the C driver handed an ESTABLISH_HWC request (type 1) to the device" \
+	echo "# mailbox after $1: $(rd 0x100 32) ... $(rd 0x118 32) $last"
+	check "$1 handed an ESTABLISH_HWC request (type 1) to the device" \
 		[ $((last & 0x80000087)) -eq $((0x80000001)) ]
-else
-	devmem $((b0 + 0x11c)) 32 0x00000001
-	check "writing the last SMC dword hands the mailbox to the device" eq "$(rd 0x11c 32)" "$(hex 0x80000001 8)"
+}
+
+mkdir -p /tmp
+if [ -f /mana.ko ]; then
+	driver "the C driver" /mana.ko 'Doorbell page size|Doorbell offset|SHM offset|MSI|IRQ' \
+		'Error when setting up HWC'
+	rmmod mana
+fi
+if [ -f /mana_gdma.ko ]; then
+	driver "mana-rs's mana_gdma" /mana_gdma.ko 'register layout|MSI-X|IRQ|BAR0|DMA mask' \
+		'cannot bring the adapter up'
 fi
 echo "mana-pci-smoke: done"
 poweroff -f

@@ -4,18 +4,20 @@
 # End-to-end check of the PCI presentation: starts tools/mana-vfio-user, boots QEMU 11.1
 # (scripts/qemu-vfio.sh, TCG) with it as a vfio-user-pci device and a busybox initramfs whose
 # /init (scripts/pci-smoke-init.sh) checks from the guest what a MANA VF presents: ids, class,
-# BARs, the capability chain, MSI-X vectors, BAR0 registers through devmem, and, with Debian's
-# kernel, how far the upstream C driver (mana.ko) gets: it must accept the registers, allocate
-# MSI-X vectors and hand an ESTABLISH_HWC request to the mailbox, which no device model answers
-# yet (MANA_RS_PCI_C_DRIVER=0 skips this, ~30 s). Then checks the server's exit report: no
-# protocol error, no server error, no DMA fault, the one mailbox handover and the one doorbell.
-# Last line: "N passed, N failed".
+# BARs, the capability chain, MSI-X vectors, BAR0 registers through devmem; then, each after a
+# function level reset, how far the drivers get: the upstream C driver (mana.ko, with Debian's
+# or the project's kernel) and mana-rs's core (mana_gdma.ko, with the project's kernel) must
+# accept the registers, allocate MSI-X vectors and hand an ESTABLISH_HWC request to the mailbox,
+# which no device model answers yet (~30 s each; MANA_RS_PCI_DRIVERS=0 skips them). Then checks
+# the server's exit report: no protocol error, no server error, no DMA fault, the mailbox
+# handovers, FLRs and the one doorbell. Last line: "N passed, N failed".
 #
 # The guest kernel: Debian trixie's linux-image-amd64 (its newest, fetched with the private apt
-# into $MANA_RS_CACHE/pci), or MANA_RS_PCI_KERNEL=module for the project's module kernel (a copy
-# of $MANA_RS_CACHE/build/modules' bzImage), or MANA_RS_PCI_KERNEL=<path>. Any x86-64 kernel with
-# PCI, MSI-X, devtmpfs, /dev/mem and a serial console will do; the C driver stage needs a
-# mana.ko built for it (Debian's, or MANA_RS_PCI_C_MODULE=<path>).
+# into $MANA_RS_CACHE/pci), or MANA_RS_PCI_KERNEL=project for the project's test kernel (a copy
+# of $MANA_RS_CACHE/build/kernel's bzImage, with its C mana.ko), or MANA_RS_PCI_KERNEL=<path>.
+# Any x86-64 kernel with PCI, MSI-X, devtmpfs, /dev/mem and a serial console will do; the driver
+# stages need modules built for it (MANA_RS_PCI_C_MODULE=<mana.ko>,
+# MANA_RS_PCI_RUST_MODULE=<mana_gdma.ko> name them).
 
 . "$(dirname "$0")/lib.sh"
 
@@ -58,24 +60,34 @@ debian_kernel() {
 
 # The guest kernel and, with Debian's, the upstream C driver built for it.
 c_module=${MANA_RS_PCI_C_MODULE:-}
+rust_module=${MANA_RS_PCI_RUST_MODULE:-}
 case ${MANA_RS_PCI_KERNEL:-debian} in
 debian)
 	kernel=$(debian_kernel)
 	[ -n "$c_module" ] || c_module=$(compgen -G "$work/kernel/usr/lib/modules/*/kernel/drivers/net/ethernet/microsoft/mana/mana.ko.xz" | head -n 1)
 	;;
-module)
-	# A copy: the build may replace it while the guest boots.
-	cp "$MANA_RS_CACHE/build/modules/arch/x86/boot/bzImage" "$run/bzImage" ||
-		die "no module kernel in $MANA_RS_CACHE/build/modules: run 'make run' or scripts/modules.sh first"
+project)
+	# Copies: the build may replace them while the guest boots.
+	build=$MANA_RS_CACHE/build/kernel
+	cp "$build/arch/x86/boot/bzImage" "$run/bzImage" ||
+		die "no test kernel in $build: run scripts/kernel.sh (or make test) first"
 	kernel=$run/bzImage
+	if [ -z "$c_module" ]; then
+		c_module=$(compgen -G "$build/modroot/lib/modules/*/kernel/drivers/net/ethernet/microsoft/mana/mana.ko" | head -n 1) || true
+		[ -z "$c_module" ] || { cp "$c_module" "$run/mana.ko" && c_module=$run/mana.ko; }
+	fi
+	if [ -z "$rust_module" ]; then
+		rust_module=$(compgen -G "$build/modroot/lib/modules/*/kernel/drivers/mana_rs/mana_gdma.ko" | head -n 1) || true
+		[ -z "$rust_module" ] || { cp "$rust_module" "$run/mana_gdma.ko" && rust_module=$run/mana_gdma.ko; }
+	fi
 	;;
 *)
 	kernel=$MANA_RS_PCI_KERNEL
 	;;
 esac
-[ "${MANA_RS_PCI_C_DRIVER:-1}" != 0 ] || c_module=
+[ "${MANA_RS_PCI_DRIVERS:-1}" != 0 ] || { c_module= && rust_module=; }
 [ -r "$kernel" ] || die "guest kernel $kernel not readable"
-info "guest kernel: $kernel${c_module:+; C driver: $c_module}"
+info "guest kernel: $kernel${c_module:+; C driver: $c_module}${rust_module:+; mana-rs: $rust_module}"
 
 # The initramfs: static busybox and the checks as /init.
 busybox=$(command -v busybox) || die "busybox not found: install busybox-static (make setup)"
@@ -83,7 +95,7 @@ busybox=$(command -v busybox) || die "busybox not found: install busybox-static 
 initrd=$run/root
 mkdir -p "$initrd"/{bin,proc,sys,dev}
 cp "$busybox" "$initrd/bin/busybox"
-for applet in sh mount cat sed grep hexdump devmem printf echo poweroff insmod dmesg uname; do
+for applet in sh mount mkdir cat sed grep hexdump devmem printf echo poweroff insmod rmmod dmesg uname; do
 	ln -s busybox "$initrd/bin/$applet"
 done
 cp "$MANA_RS_REPO/scripts/pci-smoke-init.sh" "$initrd/init"
@@ -91,6 +103,7 @@ case $c_module in
 *.xz) xz -dc "$c_module" > "$initrd/mana.ko" ;;
 ?*) cp "$c_module" "$initrd/mana.ko" ;;
 esac
+[ -z "$rust_module" ] || cp "$rust_module" "$initrd/mana_gdma.ko"
 (cd "$initrd" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1) > "$run/initrd.gz"
 
 "$server_bin" --socket "$socket" > "$run/server.out" 2> "$run/server.err" &
@@ -114,7 +127,7 @@ timeout "$timeout_s" "$MANA_RS_REPO/scripts/qemu-vfio.sh" run \
 	-object memory-backend-memfd,id=mem,size=512M,share=on \
 	-device "{\"driver\":\"vfio-user-pci\",\"socket\":{\"type\":\"unix\",\"path\":\"$socket\"}}" \
 	-kernel "$kernel" -initrd "$run/initrd.gz" \
-	-append "console=ttyS0 panic=-1 quiet" \
+	-append "console=ttyS0 panic=-1 quiet kunit.autorun=0" \
 	-display none -serial "file:$console" -monitor none -no-reboot -nodefaults \
 	> "$run/qemu.log" 2>&1 || qemu_rc=$?
 # QEMU's exit closes the connection; the server prints its report and exits.
@@ -168,12 +181,15 @@ expect() {
 expect protocol_errors 0
 expect server_errors 0
 expect dma_faults 0
-expect smc_requests 1
+# One mailbox handover by devmem, one per driver; an FLR before each driver.
+drivers=$(( ${c_module:+1} + ${rust_module:+1} + 0 ))
+expect smc_requests $((1 + drivers))
+expect flrs "$drivers"
 expect doorbells 1
-if [ -n "$c_module" ]; then
-	[ "$(field msix_eventfds)" -ge 1 ] 2> /dev/null &&
-		result ok "server: the C driver's MSI-X vectors arrived as eventfds (msix_eventfds=$(field msix_eventfds))" ||
-		result fail "server: no MSI-X eventfd arrived (msix_eventfds=$(field msix_eventfds))"
+if [ "$drivers" -gt 0 ]; then
+	[ "$(field msix_eventfds)" -ge "$drivers" ] 2> /dev/null &&
+		result ok "server: the drivers' MSI-X vectors arrived as eventfds (msix_eventfds=$(field msix_eventfds))" ||
+		result fail "server: too few MSI-X eventfds (msix_eventfds=$(field msix_eventfds))"
 fi
 [ "$(field dma_maps)" -ge 1 ] 2> /dev/null && result ok "server: guest RAM arrived as shared memory (dma_maps=$(field dma_maps))" ||
 	result fail "server: no DMA map with a descriptor (dma_maps=$(field dma_maps))"

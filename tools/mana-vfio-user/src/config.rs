@@ -65,6 +65,13 @@ const STATUS_CAP_LIST: u16 = 1 << 4;
 /// BAR flag bits of a 64-bit, non-prefetchable memory BAR.
 const BAR_MEM64: u32 = 0b100;
 
+/// PCI Express device capabilities: function level reset capable.
+const DEVCAP_FLR: u32 = 1 << 28;
+/// PCI Express device control: initiate function level reset (reads as 0).
+const DEVCTL_BCR_FLR: u16 = 1 << 15;
+/// Offset of the PCI Express device control register.
+const PCIE_DEVCTL: usize = PCIE_CAP_OFFSET + 0x08;
+
 /// MSI-X message control bits a driver may change: function mask (14) and enable (15).
 const MSIX_CONTROL_WRITABLE: u16 = 0xC000;
 
@@ -88,6 +95,15 @@ pub struct MsixPlacement {
     pub table_offset: u32,
     /// Offset of the PBA in that BAR.
     pub pba_offset: u32,
+}
+
+/// What a configuration write asks of the function beyond storing bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfigEffect {
+    /// Nothing more.
+    None,
+    /// The driver initiated a function level reset (PCI Express device control bit 15).
+    FunctionLevelReset,
 }
 
 /// A configuration access outside the 4 KiB space.
@@ -153,8 +169,9 @@ impl ConfigSpace {
         space.bytes[pcie] = CAP_ID_PCIE;
         space.bytes[pcie + 1] = MSIX_CAP_OFFSET as u8;
         space.set16(pcie + 0x02, 0x0002);
-        // Device capabilities: 256-byte max payload, no FLR (resets come as vfio-user messages).
-        space.set32(pcie + 0x04, 0x0000_0001);
+        // Device capabilities: 256-byte max payload, function level reset (a VF has it; the C
+        // driver resets the function with it when TX cannot drain).
+        space.set32(pcie + 0x04, DEVCAP_FLR | 0x0000_0001);
         // Device control: the usual enable bits and payload/read-request sizes are the OS's.
         space.mask16(pcie + 0x08, 0x7FFF);
         // Link: 8 GT/s, x8, and the same as current state.
@@ -209,13 +226,21 @@ impl ConfigSpace {
     }
 
     /// Writes `data` at `offset`: each bit changes only where the write mask allows it.
-    pub fn write(&mut self, offset: u64, data: &[u8]) -> Result<(), OutOfRange> {
+    /// Returns whether the write initiated a function level reset, which the caller performs
+    /// (the FLR bit itself is not stored: it reads as 0).
+    pub fn write(&mut self, offset: u64, data: &[u8]) -> Result<ConfigEffect, OutOfRange> {
         let range = Self::range(offset, data.len())?;
+        let mut effect = ConfigEffect::None;
+        let flr_byte = PCIE_DEVCTL + 1;
+        let flr_bit = (DEVCTL_BCR_FLR >> 8) as u8;
         for (i, &value) in range.zip(data) {
             let mask = self.writable[i];
             self.bytes[i] = (self.bytes[i] & !mask) | (value & mask);
+            if i == flr_byte && value & flr_bit != 0 {
+                effect = ConfigEffect::FunctionLevelReset;
+            }
         }
-        Ok(())
+        Ok(effect)
     }
 
     /// A 16-bit register, for the function's own use and tests.
@@ -356,6 +381,24 @@ mod tests {
         s.write(0x14, &0x1u32.to_le_bytes()).unwrap();
         assert_eq!(s.read32(0x10), 0xFEA0_0004, "bits below the size stay 0");
         assert_eq!(s.read32(0x14), 1);
+    }
+
+    #[test]
+    fn flr_is_advertised_and_initiated_by_device_control_bit_15() {
+        let mut s = space();
+        assert_ne!(s.read32(0x44) & DEVCAP_FLR, 0);
+        // Other device control bits are plain storage.
+        assert_eq!(
+            s.write(0x48, &0x0010u16.to_le_bytes()),
+            Ok(ConfigEffect::None)
+        );
+        assert_eq!(s.read16(0x48), 0x0010);
+        // The FLR bit, alone or with others, by word or by byte, asks for a reset and reads 0.
+        let flr = (0x0010 | DEVCTL_BCR_FLR).to_le_bytes();
+        assert_eq!(s.write(0x48, &flr), Ok(ConfigEffect::FunctionLevelReset));
+        assert_eq!(s.read16(0x48) & DEVCTL_BCR_FLR, 0);
+        assert_eq!(s.write(0x49, &[0x80]), Ok(ConfigEffect::FunctionLevelReset));
+        assert_eq!(s.write(0x48, &[0xFF]), Ok(ConfigEffect::None));
     }
 
     #[test]

@@ -27,7 +27,7 @@ use vfio_bindings::bindings::vfio::{
 use vfio_user::{DmaMapFlags, DmaUnmapFlags, IrqInfo, ServerBackend, ServerRegion};
 
 use crate::bar0::{Bar0Layout, Bar0Registers, Mailbox, WriteEffect};
-use crate::config::{Bar, ConfigSpace, MsixPlacement};
+use crate::config::{Bar, ConfigEffect, ConfigSpace, MsixPlacement};
 use crate::device::{DeviceEvent, DeviceHost, DeviceModel, ModelThread};
 use crate::dma::{DmaFault, GuestMemory, Mapped};
 use crate::msix::{
@@ -73,15 +73,17 @@ pub struct Counters {
     pub msix_pending: AtomicU64,
     /// Vectors whose eventfd could not be written.
     pub msix_lost: AtomicU64,
-    /// Function resets.
+    /// Function resets (QEMU's DEVICE_RESET and FLRs).
     pub resets: AtomicU64,
+    /// Function level resets the driver initiated.
+    pub flrs: AtomicU64,
 }
 
 /// A counter's name and value, in report order.
 type Field<'a> = (&'a str, &'a AtomicU64);
 
 impl Counters {
-    fn fields(&self) -> [Field<'_>; 17] {
+    fn fields(&self) -> [Field<'_>; 18] {
         [
             ("protocol_errors", &self.protocol_errors),
             ("dma_faults", &self.dma_faults),
@@ -100,6 +102,7 @@ impl Counters {
             ("msix_pending", &self.msix_pending),
             ("msix_lost", &self.msix_lost),
             ("resets", &self.resets),
+            ("flrs", &self.flrs),
         ]
     }
 
@@ -298,6 +301,19 @@ impl Function {
         self.model.stop()
     }
 
+    /// A function reset, from QEMU (DEVICE_RESET) or the driver (FLR): configuration space,
+    /// registers and MSI-X go back to their reset state, and the model drops its objects.
+    fn reset_function(&mut self) {
+        self.counters().resets.fetch_add(1, Relaxed);
+        self.config = ConfigSpace::new(&bars(self.layout), MSIX_PLACEMENT);
+        lock(&self.shared.regs).reset();
+        lock(&self.shared.msix).reset();
+        if !self.model.send(DeviceEvent::Reset) {
+            self.counters()
+                .protocol_error(format_args!("the device model is gone; reset dropped"));
+        }
+    }
+
     fn bar0_write(&mut self, offset: u64, data: &[u8]) {
         let effect = lock(&self.shared.regs).write(offset, data);
         let event = match effect {
@@ -404,8 +420,13 @@ impl ServerBackend for Function {
         match region {
             VFIO_PCI_CONFIG_REGION_INDEX => {
                 self.counters().config_writes.fetch_add(1, Relaxed);
-                if let Err(e) = self.config.write(offset, data) {
-                    self.counters().protocol_error(format_args!("{e}"));
+                match self.config.write(offset, data) {
+                    Ok(ConfigEffect::None) => {}
+                    Ok(ConfigEffect::FunctionLevelReset) => {
+                        self.counters().flrs.fetch_add(1, Relaxed);
+                        self.reset_function();
+                    }
+                    Err(e) => self.counters().protocol_error(format_args!("{e}")),
                 }
             }
             VFIO_PCI_BAR0_REGION_INDEX => {
@@ -463,14 +484,7 @@ impl ServerBackend for Function {
     }
 
     fn reset(&mut self) -> std::io::Result<()> {
-        self.counters().resets.fetch_add(1, Relaxed);
-        self.config = ConfigSpace::new(&bars(self.layout), MSIX_PLACEMENT);
-        lock(&self.shared.regs).reset();
-        lock(&self.shared.msix).reset();
-        if !self.model.send(DeviceEvent::Reset) {
-            self.counters()
-                .protocol_error(format_args!("the device model is gone; reset dropped"));
-        }
+        self.reset_function();
         Ok(())
     }
 
@@ -613,6 +627,31 @@ mod tests {
         let mut b = [0; 4];
         f.region_read(0, SHM_OFFSET + 28, &mut b).unwrap();
         assert_eq!(u32::from_le_bytes(b), 0x8000_0001);
+        assert_eq!(errors(&f), 0);
+    }
+
+    #[test]
+    fn flr_resets_the_function() {
+        let mut f = function();
+        f.region_write(0, SHM_OFFSET + 28, &1u32.to_le_bytes())
+            .unwrap();
+        f.region_write(7, 0x04, &0x0006u16.to_le_bytes()).unwrap();
+        f.region_write(7, 0x48, &0x8000u16.to_le_bytes()).unwrap();
+        assert_eq!(f.counters().flrs.load(Relaxed), 1);
+        assert_eq!(f.counters().resets.load(Relaxed), 1);
+        let mut b = [0; 4];
+        f.region_read(0, SHM_OFFSET + 28, &mut b).unwrap();
+        assert_eq!(
+            u32::from_le_bytes(b),
+            0,
+            "the mailbox is the driver's again"
+        );
+        f.region_read(7, 0x04, &mut b).unwrap();
+        assert_eq!(
+            u32::from_le_bytes(b) & 0xFFFF,
+            0,
+            "memory and bus master are off"
+        );
         assert_eq!(errors(&f), 0);
     }
 

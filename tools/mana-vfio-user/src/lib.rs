@@ -6,7 +6,11 @@
 //!
 //! The binary `mana-vfio-user` serves it on a UNIX socket.
 
-#![warn(missing_docs, unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+#![warn(
+    missing_docs,
+    unsafe_op_in_unsafe_fn,
+    clippy::undocumented_unsafe_blocks
+)]
 
 pub mod bar0;
 pub mod config;
