@@ -21,6 +21,10 @@
 
 . "$(dirname "$0")/lib.sh"
 
+# The body is one compound command, read whole before it runs: editing this file while it
+# runs cannot change what the running copy does.
+{
+
 work=$MANA_RS_CACHE/pci
 mkdir -p "$work"
 run=$(mktemp -d "$work/run.XXXXXX")
@@ -199,3 +203,5 @@ if [ "$failed" -gt 0 ]; then
 fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
+exit
+}
