@@ -251,9 +251,25 @@ impl GuestMemory {
         Ok(before - self.maps.len())
     }
 
+    /// The mapping holding `at` and the host address of `at` in it, if `at` is mapped, backed
+    /// and (for writes) writable.
+    fn locate(&self, at: u64, write: bool) -> Option<(&Mapping, NonNull<u8>)> {
+        let m = self
+            .maps
+            .get(self.maps.partition_point(|m| m.end() <= at))?;
+        if m.iova > at || (write && !m.writable) {
+            return None;
+        }
+        let base = m.backing.as_ref()?.ptr;
+        // `at - m.iova` < m.size, which fits in usize (checked at map time).
+        // SAFETY: the offset is inside the mapping, so the pointer stays in its allocation.
+        let ptr = unsafe { base.add((at - m.iova) as usize) };
+        Some((m, ptr))
+    }
+
     /// Walks the pieces of `len` bytes at `addr`: calls `f(host pointer, bytes, done so far)`
     /// per mapping crossed, after checking the whole range is mapped, backed and (for writes)
-    /// writable.
+    /// writable. Allocates nothing: it walks twice, first to check, then to copy.
     fn walk(
         &self,
         addr: u64,
@@ -264,31 +280,18 @@ impl GuestMemory {
         let fault = DmaFault { addr, len, write };
         let end = addr.checked_add(len as u64).ok_or(fault)?;
         // First check everything, so a faulting access changes nothing.
-        let mut pieces = Vec::new();
         let mut at = addr;
         while at < end {
-            let i = self.maps.partition_point(|m| m.end() <= at);
-            let m = self.maps.get(i).ok_or(fault)?;
-            if m.iova > at || (write && !m.writable) {
-                return Err(fault);
-            }
-            let backing = m.backing.as_ref().ok_or(fault)?;
-            let piece_end = end.min(m.end());
-            // `at - m.iova` < m.size, which fits in usize (checked at map time).
-            pieces.push((
-                backing.ptr,
-                (at - m.iova) as usize,
-                (piece_end - at) as usize,
-            ));
-            at = piece_end;
+            let (m, _) = self.locate(at, write).ok_or(fault)?;
+            at = end.min(m.end());
         }
-        let mut done = 0;
-        for (base, offset, bytes) in pieces {
-            // SAFETY: `offset + bytes` <= the mapping's length (the piece lies inside the
-            // mapping, checked above), so the pointer stays inside the same allocation.
-            let ptr = unsafe { base.as_ptr().add(offset) };
-            f(ptr, bytes, done);
-            done += bytes;
+        let mut at = addr;
+        while at < end {
+            let (m, ptr) = self.locate(at, write).ok_or(fault)?;
+            let piece_end = end.min(m.end());
+            let bytes = (piece_end - at) as usize;
+            f(ptr.as_ptr(), bytes, (at - addr) as usize);
+            at = piece_end;
         }
         Ok(())
     }
