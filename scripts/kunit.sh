@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # `make test`: builds the one test kernel (scripts/kernel.sh: the drivers as modules, KUnit,
-# SMP), checks the built objects (scripts/build-checks.sh: stack frames, objtool), boots the
+# SMP), checks the built objects (scripts/build-checks.sh: stack frames, objtool), runs the cargo
+# tests of the host-side crates under tools/ (scripts/cargo-tests.sh), boots the
 # kernel in QEMU (TCG) to run the KUnit suites (scripts/e2e.sh kunit, tests/kunit/run.sh), then
 # boots it again for the end-to-end scenario (scripts/e2e.sh test), and reports everything through
 # scripts/ktap.py, whose last line is "N passed, N failed".
@@ -25,6 +26,13 @@ logs=()
 checks=$MANA_RS_CACHE/build/build-checks.ktap
 "$MANA_RS_REPO/scripts/build-checks.sh" --ktap > "$checks" || true
 logs+=("$checks")
+# The host-side crates (tools/): their own cargo tests.
+if [ -z "${MANA_RS_KUNIT_FILTER:-}" ]; then
+	info "cargo test of the crates under tools/"
+	tools=$MANA_RS_CACHE/build/cargo-tests.ktap
+	"$MANA_RS_REPO/scripts/cargo-tests.sh" > "$tools" || true
+	logs+=("$tools")
+fi
 
 console=$("$MANA_RS_REPO/scripts/e2e.sh" kunit)
 logs=("$console" "${logs[@]}")
