@@ -839,7 +839,8 @@ impl PinnedDrop for NetdevTracker {
 
 /// A rate limit for a log line that user space can trigger (a refused request), so that a
 /// process cannot flood the kernel log: as `printk_ratelimited()`, at most
-/// [`Ratelimit::BURST`] lines per [`Ratelimit::INTERVAL_MS`], then a count of those left out.
+/// [`Ratelimit::BURST`] lines (or the burst it was made with) per [`Ratelimit::INTERVAL_MS`],
+/// then a count of those left out.
 ///
 /// Usually a `static` per call site, made by [`ibdev_err_ratelimited!`](crate::ibdev_err_ratelimited).
 pub struct Ratelimit {
@@ -850,6 +851,8 @@ pub struct Ratelimit {
     printed: core::sync::atomic::AtomicU32,
     /// Lines left out since the last one printed.
     missed: core::sync::atomic::AtomicU32,
+    /// Lines allowed per interval.
+    burst: u32,
 }
 
 impl Ratelimit {
@@ -860,10 +863,16 @@ impl Ratelimit {
 
     /// Creates a rate limit that has allowed nothing yet.
     pub const fn new() -> Self {
+        Self::new_burst(Self::BURST)
+    }
+
+    /// Creates a rate limit of `burst` lines per interval.
+    pub const fn new_burst(burst: u32) -> Self {
         Self {
             start: core::sync::atomic::AtomicI64::new(0),
             printed: core::sync::atomic::AtomicU32::new(0),
             missed: core::sync::atomic::AtomicU32::new(0),
+            burst,
         }
     }
 
@@ -883,10 +892,31 @@ impl Ratelimit {
                 self.printed.store(0, Relaxed);
             }
         }
-        if self.printed.fetch_add(1, Relaxed) < Self::BURST {
+        if self.printed.fetch_add(1, Relaxed) < self.burst {
             Some(self.missed.swap(0, Relaxed))
         } else {
             self.missed.fetch_add(1, Relaxed);
+            None
+        }
+    }
+}
+
+/// The budget shared by every call site of [`ibdev_err_ratelimited!`]: with many call sites a
+/// process hitting all of them could otherwise print [`Ratelimit::BURST`] lines per site and
+/// interval. At most `3 * BURST` lines per interval in all.
+pub static USER_ERRORS: Ratelimit = Ratelimit::new_burst(3 * Ratelimit::BURST);
+
+impl Ratelimit {
+    /// Checks this call site's limit, then the shared `budget`: `Some(n)` (print, with `n`
+    /// lines of this site left out since its last one) only if both allow a line. A line the
+    /// budget refuses is counted as left out at this site.
+    pub fn check_within(&self, budget: &Ratelimit) -> Option<u32> {
+        use core::sync::atomic::Ordering::Relaxed;
+        let missed = self.check()?;
+        if budget.check().is_some() {
+            Some(missed)
+        } else {
+            self.missed.fetch_add(missed + 1, Relaxed);
             None
         }
     }
@@ -899,13 +929,14 @@ impl Default for Ratelimit {
 }
 
 /// Logs an error about a request of user space to RDMA device `$dev` (anything with a
-/// `name()`, e.g. a [`Device`]), rate-limited per call site ([`Ratelimit`]): the device name,
-/// then the message. Lines left out are counted in the next line that is printed.
+/// `name()`, e.g. a [`Device`]), rate-limited per call site ([`Ratelimit`]) and within the
+/// budget all call sites share ([`USER_ERRORS`]): the device name, then the message. Lines
+/// left out are counted in the next line of the same call site that is printed.
 #[macro_export]
 macro_rules! ibdev_err_ratelimited {
     ($dev:expr, $($arg:tt)+) => {{
         static RATELIMIT: $crate::rdma::Ratelimit = $crate::rdma::Ratelimit::new();
-        if let Some(missed) = RATELIMIT.check() {
+        if let Some(missed) = RATELIMIT.check_within(&$crate::rdma::USER_ERRORS) {
             let name = $dev.name();
             if missed > 0 {
                 $crate::pr_warn!("{}: {} similar messages suppressed\n", &*name, missed);

@@ -710,4 +710,24 @@ mod robust_tests {
         assert_eq!(rl.check(), Some(100));
         assert_eq!(rl.check(), Some(0));
     }
+
+    /// The shared budget caps all call sites together; what it refuses is counted at the call
+    /// site.
+    #[test]
+    fn shared_budget_caps_all_call_sites() {
+        let budget = Ratelimit::new_burst(3);
+        let a = Ratelimit::new();
+        let b = Ratelimit::new();
+        assert_eq!(a.check_within(&budget), Some(0));
+        assert_eq!(b.check_within(&budget), Some(0));
+        assert_eq!(a.check_within(&budget), Some(0));
+        // The budget is spent: both sites are refused although each has room.
+        assert_eq!(a.check_within(&budget), None);
+        assert_eq!(b.check_within(&budget), None);
+        assert_eq!(b.check_within(&budget), None);
+        // A new interval of the budget: each site reports what it left out.
+        budget.start.store(1, core::sync::atomic::Ordering::Relaxed);
+        assert_eq!(b.check_within(&budget), Some(2));
+        assert_eq!(a.check_within(&budget), Some(1));
+    }
 }
