@@ -351,7 +351,7 @@ expect rdma_res_qp "rdma res show qp lists the RAW QP (RTS) and the RSS QP (RTR)
 	'^link manae_0/1 lqpn [0-9]+ type RAW_PACKET state RTR .*comm raw_qp'
 step 'rdma res show cq; rdma res show pd; rdma res show mr; rdma res show'
 expect rdma_res_objects "rdma res show cq/pd/mr list raw_qp's objects, and the summary counts them" \
-	all_of '^dev manae_0 cqe [0-9]+ users 1 .*comm raw_qp' '^dev manae_0 .*pdn [0-9]+ .*comm raw_qp' \
+	all_of '^dev manae_0 cqn [0-9]+ cqe [0-9]+ users [0-9]+ .*comm raw_qp' '^dev manae_0 pdn [0-9]+ .*comm raw_qp' \
 	'^[0-9]+: manae_0: pd [1-9][0-9]* cq [2-9][0-9]* qp 2 '
 
 section "RDMA owns the vport: ip link set up gets EBUSY"
