@@ -285,8 +285,7 @@ impl UserQueue {
     /// Pins and maps `bytes` of user memory at `addr`: a page-aligned power of two of at least
     /// one page and at most the largest queue (1 MiB), as the device's queues are.
     fn new(dev: &rdma::Device<ManaIb>, addr: u64, bytes: u32, what: &str) -> Result<Self> {
-        if bytes < MANA_PAGE_SIZE
-            || bytes > MAX_QUEUE_BYTES
+        if !(MANA_PAGE_SIZE..=MAX_QUEUE_BYTES).contains(&bytes)
             || !bytes.is_power_of_two()
             || addr % u64::from(MANA_PAGE_SIZE) != 0
         {
