@@ -901,9 +901,10 @@ impl Ratelimit {
     }
 }
 
-/// The budget shared by every call site of [`ibdev_err_ratelimited!`](crate::ibdev_err_ratelimited): with many call sites a
-/// process hitting all of them could otherwise print [`Ratelimit::BURST`] lines per site and
-/// interval. At most `3 * BURST` lines per interval in all.
+/// The budget shared by every call site of
+/// [`ibdev_err_ratelimited!`](crate::ibdev_err_ratelimited): with many call sites a process
+/// hitting all of them could otherwise print [`Ratelimit::BURST`] lines per site and interval.
+/// At most `3 * BURST` lines per interval in all.
 pub static USER_ERRORS: Ratelimit = Ratelimit::new_burst(3 * Ratelimit::BURST);
 
 impl Ratelimit {
