@@ -53,6 +53,7 @@ use kernel::{
         PortState,
         Qp,
         QpInitAttr,
+        QpQuery,
         Registration,
         RwqIndTable,
         RwqIndTableInitAttr,
@@ -63,7 +64,13 @@ use kernel::{
         Wq,
         WqInitAttr, //
     },
-    sync::Arc,
+    sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Arc, //
+    },
     transmute::AsBytes, //
 };
 
@@ -119,7 +126,7 @@ const ETH_HLEN: u32 = 14;
 const MAX_PD: u32 = 0x6000;
 
 /// The largest queue the device may be asked for, in bytes (C: `mana_eth_query_adapter_caps()`).
-const MAX_QUEUE_BYTES: u32 = 0x10_0000;
+pub(crate) const MAX_QUEUE_BYTES: u32 = 0x10_0000;
 
 /// Scatter/gather entries of a send and a receive work request (C:
 /// `mana_eth_query_adapter_caps()`).
@@ -180,6 +187,7 @@ pub(crate) struct IbDevData {
     adapter: Arc<Adapter>,
     caps: IbCaps,
     vendor_id: u32,
+    pds: Arc<PdCounter>,
 }
 
 impl IbDevData {
@@ -210,7 +218,7 @@ pub(crate) fn pd_flags_for(req: Option<&AllocPd>) -> Result<u32> {
 
 /// Reads the `alloc_pd` request of user space (`ib_copy_validate_udata_in_cm()`); an empty
 /// request, as older libmana sends, is no request.
-fn read_alloc_pd(udata: &UData) -> Result<AllocPd> {
+fn read_alloc_pd(dev: &rdma::Device<ManaIb>, udata: &UData) -> Result<AllocPd> {
     if udata.in_len() == 0 {
         return Ok(AllocPd {
             comp_mask: 0,
@@ -218,30 +226,104 @@ fn read_alloc_pd(udata: &UData) -> Result<AllocPd> {
         });
     }
     // The first version ended with `reserved`.
-    udata.read_in(size_of::<AllocPd>())
+    let req: AllocPd = verbs::read_req(dev, udata, size_of::<AllocPd>(), "a PD")?;
+    verbs::check_mask(
+        dev,
+        "a PD's comp_mask",
+        req.comp_mask.into(),
+        MANA_IB_PD_SHORT_PDN.into(),
+    )?;
+    Ok(req)
+}
+
+/// The count of a device's protection domains against the most it offers (`max_pd`).
+pub(crate) struct PdCounter {
+    live: Atomic<u32>,
+    max: u32,
+}
+
+impl PdCounter {
+    /// A counter of `max` PDs.
+    pub(crate) fn new(max: u32) -> Result<Arc<Self>> {
+        Ok(Arc::new(
+            Self {
+                live: Atomic::new(0),
+                max,
+            },
+            GFP_KERNEL,
+        )?)
+    }
+
+    /// Takes a place for a new PD, `None` if all `max` are taken.
+    pub(crate) fn take_slot(self: &Arc<Self>) -> Option<PdSlot> {
+        if self.live.fetch_add(1, Relaxed) >= self.max {
+            let _ = self.live.fetch_sub(1, Relaxed);
+            return None;
+        }
+        Some(PdSlot(self.clone()))
+    }
+
+    /// The PDs alive.
+    pub(crate) fn live(&self) -> u32 {
+        self.live.load(Relaxed)
+    }
+}
+
+/// A PD's place in its device's [`PdCounter`], given back when dropped.
+pub(crate) struct PdSlot(Arc<PdCounter>);
+
+impl Drop for PdSlot {
+    fn drop(&mut self) {
+        let _ = self.0.live.fetch_sub(1, Relaxed);
+    }
 }
 
 /// Creates the device's PD for `pd`, and answers user space if it asked.
+///
+/// The PD table is full at `max_pd` PDs, or earlier if the device refuses CREATE_PD (its
+/// table is the limit; the C driver reports that as `EPROTO`): both are `ENOSPC`, the RDMA
+/// core's errno for a full table, with one line in the log.
 fn alloc_pd(
     pd: &NewPd<ManaIb>,
     ctx: Option<&Ucontext<ManaIb>>,
     udata: Option<&UData>,
 ) -> Result<impl PinInit<IbPd, Error>> {
     let dev = pd.device();
-    let req = udata.map(read_alloc_pd).transpose()?;
+    let req = udata.map(|u| read_alloc_pd(dev, u)).transpose()?;
     let flags = pd_flags_for(req.as_ref())?;
-    let adapter = dev.data().get_ref().adapter();
-    let created = ProtectionDomain::new(&adapter.objects(), flags)
-        .inspect_err(|e| pr_err!("{}: CREATE_PD failed: {:?}\n", &*dev.name(), e))?;
+    let data = dev.data().get_ref();
+    let Some(slot) = data.pds.take_slot() else {
+        kernel::ibdev_err_ratelimited!(
+            dev,
+            "all {} protection domains are in use: deallocate PDs (close unused contexts) first\n",
+            data.pds.max
+        );
+        return Err(ENOSPC);
+    };
+    let created = ProtectionDomain::new(&data.adapter().objects(), flags).map_err(|e| {
+        kernel::ibdev_err_ratelimited!(
+            dev,
+            "the device refused a new protection domain ({:?}, {} in use): its PD table is full; deallocate PDs first\n",
+            e,
+            data.pds.live().saturating_sub(1)
+        );
+        if e == EPROTO {
+            ENOSPC
+        } else {
+            e
+        }
+    })?;
     if let Some(udata) = udata {
         let resp = AllocPdResp {
             pdn: created.id(),
             reserved: 0,
         };
         // On failure `created` is dropped: DESTROY_PD.
-        udata.respond(&resp)?;
+        udata
+            .respond(&resp)
+            .inspect_err(|e| verbs::bad_response(dev, "a PD", *e))?;
     }
-    Ok(IbPd::new(created, verbs::context_id(ctx)))
+    Ok(IbPd::new(created, slot, verbs::context_id(ctx)))
 }
 
 #[vtable]
@@ -265,10 +347,7 @@ impl rdma::Driver for ManaIb {
         udata: Option<&UData>,
     ) -> Result {
         // No driver request or response (`ib_no_udata_io()`).
-        if let Some(udata) = udata {
-            udata.check_in_empty()?;
-            udata.respond_empty()?;
-        }
+        verbs::no_udata_io(dev, udata, "query_device")?;
         let data = dev.data().get_ref();
         let caps = data.caps();
         attr.set_vendor_id(data.vendor_id)
@@ -308,6 +387,10 @@ impl rdma::Driver for ManaIb {
         attr.set_state(state)
             .set_mtu(MAX_MTU, mtu)
             .set_pkey_tbl_len(1);
+        // As the C driver: the speed of the port's interface, when it has one.
+        if let Some((speed, width)) = dev.eth_speed(port) {
+            attr.set_active_speed(speed).set_active_width(width);
+        }
         Ok(())
     }
 
@@ -362,9 +445,9 @@ impl rdma::Driver for ManaIb {
         pin_init::pin_init_scope(move || alloc_pd(pd, ctx, udata))
     }
 
-    fn dealloc_pd(_pd: &Pd<Self>, udata: Option<&UData>) -> Result {
+    fn dealloc_pd(_pd: &Pd<Self>) -> Result {
         // DESTROY_PD is sent when the abstraction drops the PD's data.
-        verbs::no_udata_io(udata)
+        Ok(())
     }
 
     fn create_cq(
@@ -376,8 +459,8 @@ impl rdma::Driver for ManaIb {
         verbs::create_cq(cq, attr, ctx, udata)
     }
 
-    fn destroy_cq(cq: &Cq<Self>, udata: Option<&UData>) -> Result {
-        verbs::destroy_cq(cq, udata)
+    fn destroy_cq(cq: &Cq<Self>) -> Result {
+        verbs::destroy_cq(cq)
     }
 
     fn create_wq(
@@ -390,17 +473,17 @@ impl rdma::Driver for ManaIb {
         verbs::create_wq(pd, wq, attr, ctx, udata)
     }
 
-    fn destroy_wq(wq: &Wq<Self>, udata: Option<&UData>) -> Result {
-        verbs::destroy_wq(wq, udata)
+    fn destroy_wq(wq: &Wq<Self>) -> Result {
+        verbs::destroy_wq(wq)
     }
 
     fn create_rwq_ind_table(
-        _table: &NewRwqIndTable<Self>,
+        table: &NewRwqIndTable<Self>,
         _attr: &RwqIndTableInitAttr<'_, Self>,
         udata: Option<&UData>,
     ) -> impl PinInit<Self::RwqIndTableData, Error> {
         // The table is a list of WQs the RSS QP uses; nothing to create on the device.
-        verbs::no_udata_io(udata)
+        verbs::no_udata_io(table.device(), udata, "an RSS indirection table")
     }
 
     fn destroy_rwq_ind_table(_table: &RwqIndTable<Self>) -> Result {
@@ -416,8 +499,12 @@ impl rdma::Driver for ManaIb {
         verbs::create_qp(qp, attr, ctx, udata)
     }
 
-    fn destroy_qp(qp: &Qp<Self>, udata: Option<&UData>) -> Result {
-        verbs::destroy_qp(qp, udata)
+    fn destroy_qp(qp: &Qp<Self>) -> Result {
+        verbs::destroy_qp(qp)
+    }
+
+    fn query_qp(qp: &Qp<Self>, query: &mut QpQuery) -> Result {
+        verbs::query_qp(qp, query)
     }
 
     fn reg_user_mr(
@@ -429,8 +516,14 @@ impl rdma::Driver for ManaIb {
         verbs::reg_user_mr(pd, mr, args, udata)
     }
 
-    fn dereg_mr(mr: &Mr<Self>, udata: Option<&UData>) -> Result {
-        verbs::dereg_mr(mr, udata)
+    fn dereg_mr(mr: &Mr<Self>) -> Result {
+        verbs::dereg_mr(mr)
+    }
+
+    fn report_port_event(_dev: &rdma::Device<Self>, _port: u32) {
+        // A raw packet port works whatever the state of its interface (raw QPs need the
+        // interface down); the port follows the adapter's link, whose changes the core's
+        // link events report.
     }
 }
 
@@ -438,7 +531,8 @@ impl rdma::Driver for ManaIb {
 ///
 /// `parent` becomes the device's sysfs `device`: the PCI function, as in the C driver, which
 /// then also performs the device's DMA and gives the vendor id; or the software adapter's
-/// faux device (no DMA device). Dropping the returned registration unregisters
+/// faux device (no DMA device). With a parent, each port gets the net device of the same
+/// parent whose `dev_port` is its vport (mana_eth's interface), for as long as it exists. Dropping the returned registration unregisters
 /// the device, after the core has destroyed every object of it.
 pub(crate) fn register(
     adapter: &Arc<Adapter>,
@@ -458,6 +552,7 @@ pub(crate) fn register(
         adapter: adapter.clone(),
         caps,
         vendor_id,
+        pds: PdCounter::new(MAX_PD)?,
     }))?;
     dev.set_phys_port_cnt(ports)?;
     // Vector 0 is the hardware channel's.
@@ -467,11 +562,22 @@ pub(crate) fn register(
     }
     let dma_device =
         pdev.map(|p| -> &device::Device { AsRef::<device::Device<device::Bound>>::as_ref(p) });
-    Registration::new(dev, NAME, dma_device).inspect_err(|e| {
+    let mut reg = Registration::new(dev, NAME, dma_device).inspect_err(|e| {
         pr_err!(
             "adapter {}: registering the RDMA device failed: {:?}\n",
             adapter.id(),
             e
         )
-    })
+    })?;
+    if parent.is_some() {
+        // Port N shows the interface of vport N - 1 (`rdma link`), whenever it exists.
+        reg.track_netdevs().inspect_err(|e| {
+            pr_err!(
+                "{}: following the ports' net devices failed: {:?}\n",
+                &*reg.name(),
+                e
+            )
+        })?;
+    }
+    Ok(reg)
 }

@@ -753,3 +753,189 @@ mod verbs {
         Ok(())
     }
 }
+
+/// The QP `id` of a context.
+fn qp_of<'a>(ctx: &'a UserContext<'_, ManaIb>, id: ObjId) -> Result<&'a Qp<ManaIb>> {
+    let raw = ctx.qp_raw(id)?;
+    // SAFETY: `raw` is a live QP of this context's `manae` device, alive while `ctx` is
+    // borrowed (only `ctx` destroys it).
+    Ok(unsafe { Qp::<ManaIb>::from_raw(raw) })
+}
+
+#[kunit_tests(mana_rs_rdma_robust)]
+mod robust {
+    use super::*;
+
+    /// `rdma res show qp` lists every RAW and RSS QP under a distinct number, the id of its
+    /// device queue (as the C driver numbers QPs), on its port, in a state `query_qp` reports;
+    /// `ibv_query_qp()` gives the capacities the QP was created with.
+    #[test]
+    fn qps_are_numbered_by_their_queues_and_queryable() -> Result {
+        let (sw, reg) = setup(2)?;
+        let mut bufs = Buffers::new(128)?;
+        let mut ctx = open(&sw, &reg)?;
+        let (pd, _) = alloc_pd(&mut ctx)?;
+        let (pd2, _) = alloc_pd(&mut ctx)?;
+        let cq = create_cq(&mut ctx, &mut bufs, 256)?;
+        let cq2 = create_cq(&mut ctx, &mut bufs, 256)?;
+        let cq3 = create_cq(&mut ctx, &mut bufs, 256)?;
+        let (raw1, resp1) = create_raw_qp(&mut ctx, &mut bufs, pd, cq, 1)?;
+        let (raw1b, resp1b) = create_raw_qp(&mut ctx, &mut bufs, pd, cq3, 1)?;
+        let (raw2, resp2) = create_raw_qp(&mut ctx, &mut bufs, pd2, cq2, 2)?;
+        let rx_cq = create_cq(&mut ctx, &mut bufs, 256)?;
+        let wq = create_wq(&mut ctx, &mut bufs, pd, rx_cq, 4 * PAGE as u32)?;
+        let table = ctx.create_rwq_ind_table(&[wq])?;
+        let (rss, rss_resp) = create_rss_qp(&mut ctx, pd, table, &rss_req(1))?;
+
+        let expected = [
+            (raw1, resp1.sqid, 1u32),
+            (raw1b, resp1b.sqid, 1),
+            (raw2, resp2.sqid, 2),
+            (rss, rss_resp.entries[0].wqid, 1),
+        ];
+        for (i, (id, num, port)) in expected.iter().enumerate() {
+            let qp = qp_of(&ctx, *id)?;
+            assert_eq!(qp.qp_num(), *num);
+            assert_eq!(qp.port(), *port);
+            // Distinct: every QP is in the tracker, under its own number.
+            assert!(ctx.qp_tracked(*id)?);
+            for (other, _, _) in expected.iter().skip(i + 1) {
+                assert_ne!(qp.qp_num(), qp_of(&ctx, *other)?.qp_num());
+            }
+        }
+
+        let (attr, init) = ctx.query_qp(raw1)?;
+        assert_eq!(attr.qp_state, bindings::ib_qp_state_IB_QPS_RTS);
+        assert_eq!(attr.cur_qp_state, bindings::ib_qp_state_IB_QPS_RTS);
+        assert_eq!(attr.port_num, 1);
+        assert_eq!(init.qp_type, RAW_PACKET);
+        assert_eq!(init.port_num, 1);
+        assert_eq!((init.cap.max_send_wr, init.cap.max_send_sge), (256, 4));
+        assert_eq!((attr.cap.max_send_wr, attr.cap.max_send_sge), (256, 4));
+        assert_eq!((init.cap.max_recv_wr, init.cap.max_recv_sge), (0, 0));
+        assert!(!init.send_cq.is_null());
+        let (attr, init) = ctx.query_qp(raw2)?;
+        assert_eq!(attr.port_num, 2);
+        assert_eq!(init.port_num, 2);
+        let (attr, init) = ctx.query_qp(rss)?;
+        assert_eq!(attr.qp_state, bindings::ib_qp_state_IB_QPS_RTR);
+        assert_eq!((init.cap.max_recv_wr, init.cap.max_recv_sge), (64, 1));
+        assert!(!init.rwq_ind_tbl.is_null());
+
+        // Numbers are stable: another QP does not change them; a destroyed QP leaves the
+        // tracker and its successor is tracked.
+        ctx.destroy(raw1b)?;
+        assert_eq!(qp_of(&ctx, raw1)?.qp_num(), resp1.sqid);
+        let (again, resp) = create_raw_qp(&mut ctx, &mut bufs, pd, cq3, 1)?;
+        assert_eq!(qp_of(&ctx, again)?.qp_num(), resp.sqid);
+        assert!(ctx.qp_tracked(again)?);
+        assert!(ctx.qp_tracked(raw1)?);
+        drop(ctx);
+        assert!(nothing_left(&sw));
+        Ok(())
+    }
+
+    /// When the core aborts a new object because its response could not be copied
+    /// (`RDMA_REMOVE_ABORT`), it destroys it with the create request's udata: every destroy
+    /// succeeds whatever that holds, and releases what the object held on the device.
+    #[test]
+    fn destroy_with_the_create_request_never_fails() -> Result {
+        let (sw, reg) = setup(1)?;
+        let mut bufs = Buffers::new(64)?;
+        let mut ctx = open(&sw, &reg)?;
+        let (pd, _) = alloc_pd(&mut ctx)?;
+        let cq_req = CreateCq {
+            buf_addr: bufs.take(256 * 64)?,
+            comp_mask: 0,
+            reserved0: 0,
+            reserved1: 0,
+        };
+        let mut resp = [0u8; size_of::<CreateCqResp>()];
+        let cq = ctx.create_cq(256, 0, bytes_of(&cq_req), &mut resp)?;
+        let rx_cq = create_cq(&mut ctx, &mut bufs, 256)?;
+        let wq_req = CreateWq {
+            wq_buf_addr: bufs.take(4 * PAGE)?,
+            wq_buf_size: 4 * PAGE as u32,
+            reserved: 0,
+        };
+        let wq = ctx.create_wq(pd, rx_cq, 64, 1, bytes_of(&wq_req), &mut [])?;
+        let qp_req = CreateQp {
+            sq_buf_addr: bufs.take(4 * PAGE)?,
+            sq_buf_size: 4 * PAGE as u32,
+            port: 1,
+        };
+        let mut qresp = [0u8; size_of::<CreateQpResp>()];
+        let qp = ctx.create_qp(pd, raw_caps(1, cq), bytes_of(&qp_req), &mut qresp)?;
+        let mr_mem = bufs.take(2 * PAGE)?;
+        let mr = ctx.reg_user_mr(pd, mr_args(mr_mem, 2 * PAGE, 1), &[], &mut [])?;
+        assert!(sw.device_stats().live_wq_objs == 1 && sw.device_stats().live_mrs == 1);
+
+        // A request full of non-zero bytes, as every create request is.
+        let garbage = [0xa5u8; 64];
+        let mut out = [0u8; 64];
+        ctx.destroy_with_udata(qp, bytes_of(&qp_req), &mut qresp)?;
+        assert!(owner_is(&sw, 0, "free"));
+        assert_eq!(sw.device_stats().live_wq_objs, 0);
+        ctx.destroy_with_udata(mr, &garbage, &mut out)?;
+        assert_eq!(sw.device_stats().live_mrs, 0);
+        ctx.destroy_with_udata(wq, bytes_of(&wq_req), &mut out)?;
+        ctx.destroy_with_udata(cq, bytes_of(&cq_req), &mut resp)?;
+        ctx.destroy_with_udata(rx_cq, &garbage, &mut out)?;
+        ctx.destroy_with_udata(pd, &garbage, &mut out)?;
+        // Nothing was written to the response buffers.
+        assert!(out.iter().all(|b| *b == 0));
+        assert_eq!(ctx.live_objects(), 0);
+        ctx.close()?;
+        assert!(nothing_left(&sw));
+        Ok(())
+    }
+
+    /// A full PD table is `ENOSPC` (the C driver says `EPROTO`), whether the device or the
+    /// driver's `max_pd` runs out first; a freed PD makes room again.
+    #[test]
+    fn a_full_pd_table_is_enospc() -> Result {
+        let (sw, reg) = setup(1)?;
+        let mut ctx = open(&sw, &reg)?;
+        let mut pds = KVec::new();
+        let err = loop {
+            match alloc_pd(&mut ctx) {
+                Ok((pd, _)) => pds.push(pd, GFP_KERNEL)?,
+                Err(e) => break e,
+            }
+            if pds.len() > 4096 {
+                break EINVAL;
+            }
+        };
+        assert_eq!(err, ENOSPC);
+        // The software device holds 256 objects of a kind.
+        assert_eq!(pds.len(), 256);
+        assert_eq!(sw.device_stats().live_pds, 256);
+        let first = pds[0];
+        ctx.destroy(first)?;
+        let (pd, _) = alloc_pd(&mut ctx)?;
+        assert_eq!(alloc_pd(&mut ctx).err(), Some(ENOSPC));
+        ctx.destroy(pd)?;
+        assert_eq!(sw.device_stats().protocol_errors, 0);
+        drop(ctx);
+        assert!(nothing_left(&sw));
+        Ok(())
+    }
+
+    /// The driver's own count: `max_pd` PDs, then `ENOSPC` without asking the device.
+    #[test]
+    fn the_pd_counter_stops_at_max_pd() -> Result {
+        let counter = device::PdCounter::new(2)?;
+        let a = counter.take_slot();
+        let b = counter.take_slot();
+        assert!(a.is_some() && b.is_some());
+        assert!(counter.take_slot().is_none());
+        assert_eq!(counter.live(), 2);
+        drop(a);
+        assert_eq!(counter.live(), 1);
+        let c = counter.take_slot();
+        assert!(c.is_some());
+        drop((b, c));
+        assert_eq!(counter.live(), 0);
+        Ok(())
+    }
+}

@@ -44,6 +44,8 @@ use kernel::{
         Pd,
         Qp,
         QpInitAttr,
+        QpQuery,
+        QpState,
         QpType,
         UData,
         Ucontext,
@@ -102,7 +104,11 @@ use mana_gdma::{
     Adapter,
 };
 
-use crate::device::ManaIb;
+use crate::device::{
+    ManaIb,
+    PdSlot,
+    MAX_QUEUE_BYTES, //
+};
 
 /// The size of a completion queue entry (C: `COMP_ENTRY_SIZE`).
 pub(crate) const CQE_SIZE: u32 = 64;
@@ -154,9 +160,9 @@ fn user_context<'a>(
     match ctx {
         Some(ctx) => Ok(ctx.data().get_ref()),
         None => {
-            pr_err!(
-                "{}: {} is only for user space (a uverbs context)\n",
-                &*dev.name(),
+            kernel::ibdev_err_ratelimited!(
+                dev,
+                "{} is only for user space (a uverbs context)\n",
                 what
             );
             Err(EINVAL)
@@ -202,12 +208,19 @@ pub(crate) fn alloc_ucontext(
 ) -> Result<impl PinInit<IbUcontext, Error>> {
     let dev = ctx.device();
     if let Some(udata) = udata {
-        udata.check_in_empty()?;
+        udata.check_in_empty().inspect_err(|e| {
+            kernel::ibdev_err_ratelimited!(
+                dev,
+                "a user context takes no driver request ({} bytes given: {:?}): update rdma-core\n",
+                udata.in_len(),
+                e
+            )
+        })?;
     }
     let doorbell = DoorbellPage::new(&adapter(dev).objects()).inspect_err(|e| {
-        pr_err!(
-            "{}: allocating a doorbell page for a user context failed: {:?}\n",
-            &*dev.name(),
+        kernel::ibdev_err_ratelimited!(
+            dev,
+            "allocating a doorbell page for a user context failed: {:?}\n",
             e
         )
     })?;
@@ -216,7 +229,9 @@ pub(crate) fn alloc_ucontext(
             comp_mask: MANA_IB_UCNTX_ALLOC_PDN_SUPPORT,
         };
         // On failure `doorbell` is dropped: DESTROY_RESOURCE_RANGE.
-        udata.respond(&resp)?;
+        udata
+            .respond(&resp)
+            .inspect_err(|e| bad_response(dev, "a user context", *e))?;
     }
     Ok(try_pin_init!(IbUcontext {
         id: NEXT_CONTEXT.fetch_add(1, Relaxed),
@@ -228,9 +243,9 @@ pub(crate) fn alloc_ucontext(
 pub(crate) fn mmap(ctx: &Ucontext<ManaIb>, vma: &VmaNew) -> Result {
     let dev = ctx.device();
     if mmap_pgoff(vma) != 0 {
-        pr_err!(
-            "{}: mmap at page offset {}: only offset 0 (the doorbell page) exists\n",
-            &*dev.name(),
+        kernel::ibdev_err_ratelimited!(
+            dev,
+            "mmap at page offset {}: only offset 0 (the doorbell page) exists\n",
             mmap_pgoff(vma)
         );
         return Err(EINVAL);
@@ -268,19 +283,20 @@ pub(crate) struct UserQueue {
 
 impl UserQueue {
     /// Pins and maps `bytes` of user memory at `addr`: a page-aligned power of two of at least
-    /// one page, as the device's queues are.
+    /// one page and at most the largest queue (1 MiB), as the device's queues are.
     fn new(dev: &rdma::Device<ManaIb>, addr: u64, bytes: u32, what: &str) -> Result<Self> {
-        if bytes < MANA_PAGE_SIZE
+        if !(MANA_PAGE_SIZE..=MAX_QUEUE_BYTES).contains(&bytes)
             || !bytes.is_power_of_two()
             || addr % u64::from(MANA_PAGE_SIZE) != 0
         {
-            pr_err!(
-                "{}: {} buffer of {} bytes at 0x{:x}: it must be a power of two of at least {} bytes, page aligned\n",
-                &*dev.name(),
+            kernel::ibdev_err_ratelimited!(
+                dev,
+                "{} buffer of {} bytes at 0x{:x}: it must be a power of two of {} to {} bytes, page aligned\n",
                 what,
                 bytes,
                 addr,
-                MANA_PAGE_SIZE
+                MANA_PAGE_SIZE,
+                MAX_QUEUE_BYTES
             );
             return Err(EINVAL);
         }
@@ -326,9 +342,9 @@ impl SharedQueue {
     fn bind(self: &Arc<Self>, dev: &rdma::Device<ManaIb>, what: &str) -> Result<QueueBinding> {
         let mut in_use = self.in_use.lock();
         if *in_use {
-            pr_err!(
-                "{}: the {} already serves another queue: MANA needs one per queue\n",
-                &*dev.name(),
+            kernel::ibdev_err_ratelimited!(
+                dev,
+                "the {} already serves another queue: MANA needs one per queue\n",
                 what
             );
             return Err(EINVAL);
@@ -376,12 +392,22 @@ pub(crate) fn create_cq(
     let dev = cq.device();
     let uctx = user_context(dev, ctx, "a CQ")?;
     let udata = udata.ok_or(EINVAL)?;
-    let req: CreateCq = udata.read_in(core::mem::offset_of!(CreateCq, buf_addr) + 8)?;
-    UData::check_comp_mask(req.comp_mask.into(), MANA_IB_CREATE_RNIC_CQ.into())?;
+    let req: CreateCq = read_req(
+        dev,
+        udata,
+        core::mem::offset_of!(CreateCq, buf_addr) + 8,
+        "a CQ",
+    )?;
+    check_mask(
+        dev,
+        "a CQ's comp_mask",
+        req.comp_mask.into(),
+        MANA_IB_CREATE_RNIC_CQ.into(),
+    )?;
     if req.comp_mask & MANA_IB_CREATE_RNIC_CQ != 0 {
-        pr_err!(
-            "{}: RNIC CQs are for mana_N devices, not {}\n",
-            &*dev.name(),
+        kernel::ibdev_err_ratelimited!(
+            dev,
+            "RNIC CQs are for mana_N devices, not {}\n",
             &*dev.name()
         );
         return Err(EOPNOTSUPP);
@@ -389,12 +415,7 @@ pub(crate) fn create_cq(
     let max = dev.data().get_ref().caps().max_qp_wr;
     let cqe = attr.cqe();
     if cqe == 0 || cqe > max {
-        pr_err!(
-            "{}: a CQ of {} entries: 1..={} are possible\n",
-            &*dev.name(),
-            cqe,
-            max
-        );
+        kernel::ibdev_err_ratelimited!(dev, "a CQ of {} entries: 1..={} are possible\n", cqe, max);
         return Err(EINVAL);
     }
     let bytes = cqe.checked_mul(CQE_SIZE).ok_or(EINVAL)?;
@@ -404,7 +425,9 @@ pub(crate) fn create_cq(
         cqid: u32::MAX,
         reserved: 0,
     };
-    udata.respond(&resp)?;
+    udata
+        .respond(&resp)
+        .inspect_err(|e| bad_response(dev, "a CQ", *e))?;
     let vectors = dev.num_comp_vectors().max(1);
     Ok(IbCq {
         ctx: uctx.id,
@@ -431,20 +454,77 @@ pub(crate) fn create_wq(
     let dev = wq.device();
     let uctx = user_context(dev, ctx, "a WQ")?;
     let udata = udata.ok_or(EINVAL)?;
-    let req: CreateWq = udata.read_in(size_of::<CreateWq>())?;
+    let req: CreateWq = read_req(dev, udata, size_of::<CreateWq>(), "a WQ")?;
     check_queue_limits(dev, "a WQ", (attr.max_wr(), attr.max_sge()), MAX_RX_SGE)?;
     let buf = SharedQueue::new(UserQueue::new(dev, req.wq_buf_addr, req.wq_buf_size, "WQ")?)?;
-    udata.respond_empty()?;
+    udata
+        .respond_empty()
+        .inspect_err(|e| bad_response(dev, "a WQ", *e))?;
     Ok(IbWq { ctx: uctx.id, buf })
 }
 
-/// No driver request or response (`ib_no_udata_io()`).
-pub(crate) fn no_udata_io(udata: Option<&UData>) -> Result {
+/// No driver request or response (`ib_no_udata_io()`): a request that is not empty or all
+/// zero is `EOPNOTSUPP`, an unreadable one or an unwritable response `EFAULT`.
+pub(crate) fn no_udata_io(dev: &rdma::Device<ManaIb>, udata: Option<&UData>, what: &str) -> Result {
     if let Some(udata) = udata {
-        udata.check_in_empty()?;
-        udata.respond_empty()?;
+        udata.check_in_empty().inspect_err(|e| {
+            kernel::ibdev_err_ratelimited!(
+                dev,
+                "{}: the driver request of {} bytes must be empty or zero ({:?}): update rdma-core\n",
+                what,
+                udata.in_len(),
+                e
+            )
+        })?;
+        udata
+            .respond_empty()
+            .inspect_err(|e| bad_response(dev, what, *e))?;
     }
     Ok(())
+}
+
+/// Reads the driver request `R` of `what`, at least `min` bytes of it (older versions may be
+/// shorter), with one line in the log when it cannot be read or is too short.
+pub(crate) fn read_req<R: kernel::transmute::FromBytes>(
+    dev: &rdma::Device<ManaIb>,
+    udata: &UData,
+    min: usize,
+    what: &str,
+) -> Result<R> {
+    udata.read_in(min).inspect_err(|e| {
+        kernel::ibdev_err_ratelimited!(
+            dev,
+            "{}: the driver request ({} bytes, {} needed) could not be read ({:?}): check rdma-core's libmana and the request buffer\n",
+            what,
+            udata.in_len(),
+            min,
+            e
+        )
+    })
+}
+
+/// Logs that the response of `what` could not be written to user space.
+pub(crate) fn bad_response(dev: &rdma::Device<ManaIb>, what: &str, e: Error) {
+    kernel::ibdev_err_ratelimited!(
+        dev,
+        "{}: the response could not be written to user space ({:?}): the response buffer must be writable\n",
+        what,
+        e
+    )
+}
+
+/// Checks a request's `comp_mask` (or flag word) against the `valid` bits: `EOPNOTSUPP` with
+/// a line naming the unknown ones.
+pub(crate) fn check_mask(dev: &rdma::Device<ManaIb>, what: &str, mask: u64, valid: u64) -> Result {
+    UData::check_comp_mask(mask, valid).inspect_err(|_| {
+        kernel::ibdev_err_ratelimited!(
+            dev,
+            "{}: unsupported bits 0x{:x} (0x{:x} are known): this kernel does not offer them\n",
+            what,
+            mask & !valid,
+            valid
+        )
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -460,6 +540,8 @@ pub(crate) struct PdBinding {
 #[pin_data]
 pub(crate) struct IbPd {
     pub(crate) pd: ProtectionDomain,
+    // Given back after DESTROY_PD (field order).
+    _slot: PdSlot,
     /// The user context that allocated it (0: a kernel PD).
     pub(crate) ctx: u64,
     #[pin]
@@ -467,10 +549,11 @@ pub(crate) struct IbPd {
 }
 
 impl IbPd {
-    /// The data of a new PD.
-    pub(crate) fn new(pd: ProtectionDomain, ctx: u64) -> impl PinInit<Self, Error> {
+    /// The data of a new PD, which holds its place in the device's count.
+    pub(crate) fn new(pd: ProtectionDomain, slot: PdSlot, ctx: u64) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
             pd,
+            _slot: slot,
             ctx,
             binding <- new_mutex!(PdBinding {
                 qps: 0,
@@ -543,6 +626,48 @@ enum QpKindData {
 pub(crate) struct IbQp {
     _lease: RdmaLease,
     _kind: QpKindData,
+    /// What `query_qp` reports: the (work requests, SGEs) of the send and receive queues.
+    send_caps: (u32, u32),
+    recv_caps: (u32, u32),
+}
+
+impl IbQp {
+    /// Whether it is an RSS receive QP (else a send QP).
+    fn is_rss(&self) -> bool {
+        matches!(self._kind, QpKindData::Rss { .. })
+    }
+}
+
+/// `query_qp`: a raw packet QP works from its creation until it is destroyed (no state
+/// machine, as in the C driver, which has no `modify_qp` for them): a send QP is ready to
+/// send (RTS), an RSS QP ready to receive (RTR). Its capacities are the ones it was created
+/// with.
+pub(crate) fn query_qp(qp: &Qp<ManaIb>, query: &mut QpQuery) -> Result {
+    let data = qp.data().get_ref();
+    let state = if data.is_rss() {
+        QpState::Rtr
+    } else {
+        QpState::Rts
+    };
+    query
+        .set_state(state)
+        .set_caps(data.send_caps, data.recv_caps);
+    Ok(())
+}
+
+/// Reports the QP number and port of a new QP: the number is the id of its device queue (a
+/// send QP's send queue, an RSS QP's first receive queue), as the C driver numbers its QPs
+/// (`ibqp.qp_num` is a queue id), so that `rdma res show qp` lists each QP under a number
+/// the device's own tools know.
+fn set_qp_identity(dev: &rdma::Device<ManaIb>, qp: &NewQp<ManaIb>, num: u32, port: u32) -> Result {
+    qp.set_qp_num(num).inspect_err(|_| {
+        pr_err!(
+            "{}: device queue id {} is not a valid QP number (at most 24 bits)\n",
+            &*dev.name(),
+            num
+        )
+    })?;
+    qp.set_port(port)
 }
 
 /// Checks the `(work requests, SGEs)` a queue asks for against the device's limits.
@@ -554,9 +679,9 @@ fn check_queue_limits(
 ) -> Result {
     let max_wr = dev.data().get_ref().caps().max_qp_wr;
     if wr > max_wr || sge > max_sge {
-        pr_err!(
-            "{}: {} of {} requests of {} SGEs: at most {} of {}\n",
-            &*dev.name(),
+        kernel::ibdev_err_ratelimited!(
+            dev,
+            "{} of {} requests of {} SGEs: at most {} of {}\n",
             what,
             wr,
             sge,
@@ -590,12 +715,7 @@ fn take_vport(
 fn vport_of_port(dev: &rdma::Device<ManaIb>, port: u32) -> Result<u32> {
     let ports = adapter(dev).ports().len() as u32;
     if port == 0 || port > ports {
-        pr_err!(
-            "{}: port {} does not exist (ports 1..={})\n",
-            &*dev.name(),
-            port,
-            ports
-        );
+        kernel::ibdev_err_ratelimited!(dev, "port {} does not exist (ports 1..={})\n", port, ports);
         return Err(EINVAL);
     }
     Ok(port - 1)
@@ -604,11 +724,7 @@ fn vport_of_port(dev: &rdma::Device<ManaIb>, port: u32) -> Result<u32> {
 /// Checks that an object belongs to the calling context.
 fn same_context(dev: &rdma::Device<ManaIb>, ctx: &IbUcontext, owner: u64, what: &str) -> Result {
     if owner != ctx.id {
-        pr_err!(
-            "{}: the {} belongs to another user context\n",
-            &*dev.name(),
-            what
-        );
+        kernel::ibdev_err_ratelimited!(dev, "the {} belongs to another user context\n", what);
         return Err(EINVAL);
     }
     Ok(())
@@ -623,9 +739,9 @@ pub(crate) fn create_qp(
 ) -> Result<IbQp> {
     let dev = qp.device();
     if attr.qp_type() != QpType::RAW_PACKET {
-        pr_err!(
-            "{}: QP type {} is not supported: manae devices offer RAW_PACKET QPs\n",
-            &*dev.name(),
+        kernel::ibdev_err_ratelimited!(
+            dev,
+            "QP type {} is not supported: manae devices offer RAW_PACKET QPs\n",
             attr.qp_type().0
         );
         return Err(EOPNOTSUPP);
@@ -635,20 +751,21 @@ pub(crate) fn create_qp(
     let pd = qp.pd().ok_or(EINVAL)?;
     same_context(dev, uctx, pd.data().get_ref().ctx, "PD")?;
     if attr.rwq_ind_table().is_some() {
-        create_rss_qp(dev, pd, attr, uctx, udata)
+        create_rss_qp(dev, qp, pd, attr, uctx, udata)
     } else {
-        create_raw_qp(dev, pd, attr, uctx, udata)
+        create_raw_qp(dev, qp, pd, attr, uctx, udata)
     }
 }
 
 fn create_raw_qp(
     dev: &rdma::Device<ManaIb>,
+    qp: &NewQp<ManaIb>,
     pd: &Pd<ManaIb>,
     attr: &QpInitAttr<'_, ManaIb>,
     uctx: &IbUcontext,
     udata: &UData,
 ) -> Result<IbQp> {
-    let req: CreateQp = udata.read_in(size_of::<CreateQp>())?;
+    let req: CreateQp = read_req(dev, udata, size_of::<CreateQp>(), "a raw packet QP")?;
     check_queue_limits(
         dev,
         "a send queue",
@@ -657,7 +774,7 @@ fn create_raw_qp(
     )?;
     let vport = vport_of_port(dev, req.port)?;
     let Some(send_cq) = attr.send_cq() else {
-        pr_err!("{}: a raw packet QP needs a send CQ\n", &*dev.name());
+        kernel::ibdev_err_ratelimited!(dev, "a raw packet QP needs a send CQ\n");
         return Err(EINVAL);
     };
     let cq = send_cq.data().get_ref();
@@ -680,19 +797,18 @@ fn create_raw_qp(
         &eq,
     )
     .inspect_err(|e| {
-        pr_err!(
-            "{}: creating the send queue failed: {:?}\n",
-            &*dev.name(),
-            e
-        )
+        kernel::ibdev_err_ratelimited!(dev, "creating the send queue failed: {:?}\n", e)
     })?;
+    set_qp_identity(dev, qp, obj.wq_id(), req.port)?;
     let resp = CreateQpResp {
         sqid: obj.wq_id(),
         cqid: obj.cq_id(),
         tx_vp_offset: lease.tx_grant().vport_offset.into(),
         reserved: 0,
     };
-    udata.respond(&resp)?;
+    udata
+        .respond(&resp)
+        .inspect_err(|e| bad_response(dev, "a raw packet QP", *e))?;
     binding.qps += 1;
     Ok(IbQp {
         _lease: lease,
@@ -701,17 +817,20 @@ fn create_raw_qp(
             _sq: sq,
             _cq: cq_binding,
         },
+        send_caps: (attr.max_send_wr(), attr.max_send_sge()),
+        recv_caps: (0, 0),
     })
 }
 
 fn create_rss_qp(
     dev: &rdma::Device<ManaIb>,
+    qp: &NewQp<ManaIb>,
     pd: &Pd<ManaIb>,
     attr: &QpInitAttr<'_, ManaIb>,
     uctx: &IbUcontext,
     udata: &UData,
 ) -> Result<IbQp> {
-    let req: CreateQpRss = udata.read_in(size_of::<CreateQpRss>())?;
+    let req: CreateQpRss = read_req(dev, udata, size_of::<CreateQpRss>(), "an RSS QP")?;
     check_queue_limits(
         dev,
         "an RSS QP",
@@ -721,18 +840,18 @@ fn create_rss_qp(
     let table = attr.rwq_ind_table().ok_or(EINVAL)?;
     let size = 1usize.checked_shl(table.log_size()).unwrap_or(usize::MAX);
     if size > MAX_RSS_TABLE.min(RSS_RESP_ENTRIES) {
-        pr_err!(
-            "{}: an indirection table of {} WQs: at most {}\n",
-            &*dev.name(),
+        kernel::ibdev_err_ratelimited!(
+            dev,
+            "an indirection table of {} WQs: at most {}\n",
             size,
             MAX_RSS_TABLE
         );
         return Err(EINVAL);
     }
     if req.rx_hash_function != MANA_IB_RX_HASH_FUNC_TOEPLITZ {
-        pr_err!(
-            "{}: RX hash function 0x{:x}: only Toeplitz (0x{:x}) exists\n",
-            &*dev.name(),
+        kernel::ibdev_err_ratelimited!(
+            dev,
+            "RX hash function 0x{:x}: only Toeplitz (0x{:x}) exists\n",
             req.rx_hash_function,
             MANA_IB_RX_HASH_FUNC_TOEPLITZ
         );
@@ -740,15 +859,20 @@ fn create_rss_qp(
     }
     let key_len = req.rx_hash_key_len as usize;
     if key_len == 0 || key_len > RSS_KEY_LEN {
-        pr_err!(
-            "{}: an RSS key of {} bytes: 1..={} are possible\n",
-            &*dev.name(),
+        kernel::ibdev_err_ratelimited!(
+            dev,
+            "an RSS key of {} bytes: 1..={} are possible\n",
             key_len,
             RSS_KEY_LEN
         );
         return Err(EINVAL);
     }
-    UData::check_comp_mask(req.rx_hash_fields_mask, RX_HASH_FIELDS)?;
+    check_mask(
+        dev,
+        "an RSS QP's hash fields",
+        req.rx_hash_fields_mask,
+        RX_HASH_FIELDS,
+    )?;
     let vport = vport_of_port(dev, req.port)?;
     for wq in table.wqs() {
         same_context(dev, uctx, wq.data().get_ref().ctx, "WQ")?;
@@ -784,12 +908,7 @@ fn create_rss_qp(
             &eq,
         )
         .inspect_err(|e| {
-            pr_err!(
-                "{}: creating receive queue {} failed: {:?}\n",
-                &*dev.name(),
-                i,
-                e
-            )
+            kernel::ibdev_err_ratelimited!(dev, "creating receive queue {} failed: {:?}\n", i, e)
         })?;
         resp.entries[i].cqid = obj.cq_id();
         resp.entries[i].wqid = obj.wq_id();
@@ -804,9 +923,13 @@ fn create_rss_qp(
         )?;
     }
     resp.num_entries = queues.len() as u64;
-    let steered = adapter
-        .enable_rx_steering(vport, &objects, &key)
-        .and_then(|()| udata.respond(&resp));
+    let steered = set_qp_identity(dev, qp, resp.entries[0].wqid, req.port)
+        .and_then(|()| adapter.enable_rx_steering(vport, &objects, &key))
+        .and_then(|()| {
+            udata
+                .respond(&resp)
+                .inspect_err(|e| bad_response(dev, "an RSS QP", *e))
+        });
     if let Err(e) = steered {
         // The lease first: it turns steering off, then the receive queues may go (locals
         // would drop the other way round).
@@ -818,13 +941,14 @@ fn create_rss_qp(
     Ok(IbQp {
         _lease: lease,
         _kind: QpKindData::Rss { _queues: queues },
+        send_caps: (0, 0),
+        recv_caps: (attr.max_recv_wr(), attr.max_recv_sge()),
     })
 }
 
 /// `destroy_qp`: the QP's data is dropped after this: its lease (RX steering off for an RSS
-/// QP, the vport free after the PD's last QP), then its device queues.
-pub(crate) fn destroy_qp(qp: &Qp<ManaIb>, udata: Option<&UData>) -> Result {
-    no_udata_io(udata)?;
+/// QP, the vport free after the PD's last QP), then its device queues. It never fails.
+pub(crate) fn destroy_qp(qp: &Qp<ManaIb>) -> Result {
     if let Some(pd) = qp.pd() {
         let mut binding = pd.data().get_ref().binding.lock();
         binding.qps = binding.qps.saturating_sub(1);
@@ -881,12 +1005,12 @@ pub(crate) fn reg_user_mr(
     udata: Option<&UData>,
 ) -> Result<IbMr> {
     let dev = mr.device();
-    no_udata_io(udata)?;
+    no_udata_io(dev, udata, "an MR")?;
     let flags = args.access & !IB_ACCESS_OPTIONAL;
     if flags & !VALID_MR_FLAGS != 0 {
-        pr_err!(
-            "{}: MR access flags 0x{:x} include unsupported ones (0x{:x} are possible)\n",
-            &*dev.name(),
+        kernel::ibdev_err_ratelimited!(
+            dev,
+            "MR access flags 0x{:x} include unsupported ones (0x{:x} are possible)\n",
             args.access,
             VALID_MR_FLAGS
         );
@@ -894,9 +1018,9 @@ pub(crate) fn reg_user_mr(
     }
     let page = u64::from(MANA_PAGE_SIZE);
     if args.start % page != 0 || args.iova % page != 0 {
-        pr_err!(
-            "{}: MR at 0x{:x} with I/O address 0x{:x}: both must be 4 KiB aligned\n",
-            &*dev.name(),
+        kernel::ibdev_err_ratelimited!(
+            dev,
+            "MR at 0x{:x} with I/O address 0x{:x}: both must be 4 KiB aligned\n",
             args.start,
             args.iova
         );
@@ -929,7 +1053,7 @@ pub(crate) fn reg_user_mr(
     } else {
         MemoryRegion::new_gva(&adapter.objects(), ibpd, &mut region, args.iova, gdma)
     }
-    .inspect_err(|e| pr_err!("{}: CREATE_MR failed: {:?}\n", &*dev.name(), e))?;
+    .inspect_err(|e| kernel::ibdev_err_ratelimited!(dev, "CREATE_MR failed: {:?}\n", e))?;
     mr.set_keys(created.lkey(), created.rkey());
     Ok(IbMr {
         _mr: created,
@@ -939,17 +1063,19 @@ pub(crate) fn reg_user_mr(
     })
 }
 
-/// Destroy operations whose work is done when the object's data is dropped.
-pub(crate) fn destroy_cq(_cq: &Cq<ManaIb>, udata: Option<&UData>) -> Result {
-    no_udata_io(udata)
+/// Destroy operations whose work is done when the object's data is dropped: they never fail
+/// (the core would warn and leak the object, e.g. when it aborts a CQ whose response could
+/// not be copied).
+pub(crate) fn destroy_cq(_cq: &Cq<ManaIb>) -> Result {
+    Ok(())
 }
 
 /// See [`destroy_cq`].
-pub(crate) fn destroy_wq(_wq: &Wq<ManaIb>, udata: Option<&UData>) -> Result {
-    no_udata_io(udata)
+pub(crate) fn destroy_wq(_wq: &Wq<ManaIb>) -> Result {
+    Ok(())
 }
 
 /// See [`destroy_cq`].
-pub(crate) fn dereg_mr(_mr: &Mr<ManaIb>, udata: Option<&UData>) -> Result {
-    no_udata_io(udata)
+pub(crate) fn dereg_mr(_mr: &Mr<ManaIb>) -> Result {
+    Ok(())
 }

@@ -49,6 +49,19 @@ if [ ! -x "$out/raw_qp" ] || [ "$src" -nt "$out/raw_qp" ] || [ "$sdk" -nt "$out/
 		-libverbs -lmana || die "tests/e2e/raw_qp.c did not compile"
 	mv "$out/raw_qp.tmp" "$out/raw_qp"
 fi
+# uverbs_fuzz: the same way, with the kernel's own uAPI headers (include/uapi/rdma: the uverbs
+# commands and mana-abi.h) ahead of the host's.
+fsrc=$MANA_RS_REPO/tests/e2e/uverbs_fuzz.c
+mkdir -p "$out/uapi"
+ln -sfn "$(kernel_tree)/include/uapi/rdma" "$out/uapi/rdma"
+if [ ! -x "$out/uverbs_fuzz" ] || [ "$fsrc" -nt "$out/uverbs_fuzz" ] || [ "$sdk" -nt "$out/uverbs_fuzz" ]; then
+	info "compiling tests/e2e/uverbs_fuzz.c against the kernel's uAPI headers and libibverbs"
+	gcc -O2 -g -Wall -Wextra -Werror -o "$out/uverbs_fuzz.tmp" "$fsrc" -I "$out/uapi" \
+		-idirafter "$sdk/usr/include" -L"$sdk/usr/lib/x86_64-linux-gnu" \
+		-Wl,-rpath-link,"$sdk/usr/lib/x86_64-linux-gnu" -Wl,--allow-shlib-undefined \
+		-libverbs || die "tests/e2e/uverbs_fuzz.c did not compile"
+	mv "$out/uverbs_fuzz.tmp" "$out/uverbs_fuzz"
+fi
 
 # The overlay: appended to the cached base archive (the kernel unpacks concatenated archives).
 ov=$out/overlay
@@ -59,6 +72,7 @@ install -m 755 "$MANA_RS_REPO/tests/e2e/scenario.sh" "$ov/e2e/scenario.sh"
 install -m 644 "$MANA_RS_REPO/tests/e2e/pending" "$ov/e2e/pending"
 install -m 755 "$MANA_RS_REPO/tests/kunit/run.sh" "$ov/kunit/run.sh"
 install -m 755 "$out/raw_qp" "$ov/usr/local/bin/raw_qp"
+install -m 755 "$out/uverbs_fuzz" "$ov/usr/local/bin/uverbs_fuzz"
 cp -a "$modbuild/modroot/lib/modules/$release" "$ov/usr/lib/modules/"
 (cd "$ov" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -1) > "$out/overlay.cpio.gz"
 cat "$rootfs/base.cpio.gz" "$out/overlay.cpio.gz" > "$out/initramfs.cpio.gz"
@@ -104,6 +118,8 @@ boot_logged() {
 	wait || true
 	return $rc
 }
+# MANA_RS_FUZZ_SEED=N replays the uverbs fuzzer's runs of a failed test (it prints its seeds).
+[ -z "${MANA_RS_FUZZ_SEED:-}" ] || cmdline="$cmdline mana_fuzz_seed=$MANA_RS_FUZZ_SEED"
 
 case "$mode" in
 run)

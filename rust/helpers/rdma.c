@@ -4,6 +4,7 @@
 #include <rdma/ib_verbs.h>
 #include <rdma/iter.h>
 #include <rdma/uverbs_ioctl.h>
+#include <linux/netdevice.h>
 
 /* As kernel::rdma: the kernel crate is built in, so the RDMA core must be too. */
 #if IS_BUILTIN(CONFIG_INFINIBAND) && IS_ENABLED(CONFIG_INFINIBAND_USER_ACCESS)
@@ -65,6 +66,19 @@ __rust_helper bool rust_helper___rdma_umem_block_iter_next(struct ib_block_iter 
 __rust_helper dma_addr_t rust_helper_rdma_block_iter_dma_address(struct ib_block_iter *biter)
 {
 	return rdma_block_iter_dma_address(biter);
+}
+
+/* The interface index of the net device attached to `port`, 0 if there is none. */
+__rust_helper int rust_helper_rdma_port_netdev_ifindex(struct ib_device *ibdev, u32 port)
+{
+	struct net_device *ndev = ib_device_get_netdev(ibdev, port);
+	int ifindex;
+
+	if (!ndev)
+		return 0;
+	ifindex = ndev->ifindex;
+	dev_put(ndev);
+	return ifindex;
 }
 
 #endif

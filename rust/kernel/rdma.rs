@@ -89,6 +89,8 @@ pub use object::{
     Pd,
     Qp,
     QpInitAttr,
+    QpQuery,
+    QpState,
     QpType,
     RwqIndTable,
     RwqIndTableInitAttr,
@@ -233,7 +235,13 @@ pub trait Driver: Sized + 'static {
     ) -> impl PinInit<Self::PdData, Error>;
 
     /// Destroys a protection domain (`dealloc_pd`).
-    fn dealloc_pd(pd: &Pd<Self>, udata: Option<&UData>) -> Result;
+    ///
+    /// Like every destroy operation it gets no udata: no uverbs destroy command carries
+    /// driver data, and when the core aborts an object whose creation failed late (the
+    /// response could not be copied, `RDMA_REMOVE_ABORT`) the udata it has is the create
+    /// request's. A destroy that fails there makes the core warn and leak the object, so a
+    /// destroy must never fail because of anything user space passed.
+    fn dealloc_pd(pd: &Pd<Self>) -> Result;
 
     /// Creates the data of a completion queue (`create_cq`).
     ///
@@ -248,7 +256,7 @@ pub trait Driver: Sized + 'static {
     }
 
     /// Destroys a completion queue (`destroy_cq`).
-    fn destroy_cq(_cq: &Cq<Self>, _udata: Option<&UData>) -> Result {
+    fn destroy_cq(_cq: &Cq<Self>) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
@@ -266,7 +274,7 @@ pub trait Driver: Sized + 'static {
     }
 
     /// Destroys a work queue (`destroy_wq`).
-    fn destroy_wq(_wq: &Wq<Self>, _udata: Option<&UData>) -> Result {
+    fn destroy_wq(_wq: &Wq<Self>) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
@@ -299,7 +307,16 @@ pub trait Driver: Sized + 'static {
     }
 
     /// Destroys a queue pair (`destroy_qp`).
-    fn destroy_qp(_qp: &Qp<Self>, _udata: Option<&UData>) -> Result {
+    fn destroy_qp(_qp: &Qp<Self>) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Reports the attributes of a queue pair (`query_qp`): `ibv_query_qp()` and the
+    /// resource tracker (`rdma res show qp`), which lists no QP of a device without it.
+    ///
+    /// The abstraction zeroes the answer and fills in what the core knows (type, port,
+    /// CQs, indirection table); the driver sets the state and the capacities.
+    fn query_qp(_qp: &Qp<Self>, _attr: &mut QpQuery) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
@@ -316,7 +333,20 @@ pub trait Driver: Sized + 'static {
     }
 
     /// Deregisters a memory region (`dereg_mr`).
-    fn dereg_mr(_mr: &Mr<Self>, _udata: Option<&UData>) -> Result {
+    fn dereg_mr(_mr: &Mr<Self>) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Reports a state change of a net device attached to a port (`report_port_event`):
+    /// `ip link set up/down` or a carrier change of the interface [`Registration::track_netdevs`]
+    /// attached.
+    ///
+    /// Without this operation the core turns those changes into port events itself
+    /// (`IB_EVENT_PORT_ACTIVE`/`IB_EVENT_PORT_ERR`, from the interface's state). A driver whose
+    /// ports do not follow their interface, such as a raw packet port that works while its
+    /// interface is down, implements it and reports its own events
+    /// ([`Registration::dispatch_event`]).
+    fn report_port_event(_dev: &Device<Self>, _port: u32) {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 }
@@ -409,6 +439,20 @@ impl<T: Driver> Device<T> {
         // before registration, through `&mut UnregisteredDevice`.
         let n = unsafe { (*self.as_raw()).num_comp_vectors };
         u32::try_from(n).unwrap_or(0)
+    }
+
+    /// Returns the active speed and width of port `port` (`IB_SPEED_*`, `IB_WIDTH_*`) from the
+    /// link of the net device attached to it (`ib_get_eth_speed`), as Ethernet-based drivers
+    /// report them in `query_port`; `None` without an attached net device. Takes the rtnl
+    /// lock: not to be called with it held.
+    pub fn eth_speed(&self, port: u32) -> Option<(u16, u8)> {
+        let mut speed = 0u16;
+        let mut width = 0u8;
+        // SAFETY: By the type invariant the device is valid; the core checks the port and
+        // the net device; `speed` and `width` are locals.
+        let ret =
+            unsafe { bindings::ib_get_eth_speed(self.as_raw(), port, &mut speed, &mut width) };
+        (ret == 0).then_some((speed, width))
     }
 
     /// Returns the number of physical ports.
@@ -570,6 +614,9 @@ pub struct Registration<T: Driver> {
     _parent: Option<ARef<device::Device>>,
     // The core keeps a plain pointer to the DMA device: held until unregistration.
     _dma_device: Option<ARef<device::Device>>,
+    // Dropped (notifier unregistered, net devices detached) before the device is
+    // unregistered.
+    netdevs: Option<Pin<KBox<NetdevTracker>>>,
     _driver: PhantomData<T>,
 }
 
@@ -614,9 +661,290 @@ impl<T: Driver> Registration<T> {
             dev: ptr,
             _parent: parent,
             _dma_device: dma_device,
+            netdevs: None,
             _driver: PhantomData,
         })
     }
+}
+
+impl<T: Driver> Registration<T> {
+    /// Attaches to each port the net device of the same function (`ib_device_set_netdev`),
+    /// so that `rdma link` and the tools that map an RDMA port to its interface (rdma-core,
+    /// DPDK, `ibdev2netdev`) find it: the net device whose parent is this device's parent
+    /// ([`UnregisteredDevice::set_parent`]) and whose `dev_port` is the port's number minus 1,
+    /// as the Ethernet driver of the same function registers them.
+    ///
+    /// The attachment follows the net devices for as long as the registration lives: one
+    /// registered later (a driver bound later, a device reset that re-creates the
+    /// interfaces) is attached when it registers, one unregistered is detached first (the
+    /// core holds a reference to an attached net device, which would otherwise block its
+    /// unregistration), one moved to another network namespace is detached and attached again,
+    /// a renamed one keeps its port (the core reports the new name). `EINVAL` without a
+    /// parent; calling it again changes nothing.
+    pub fn track_netdevs(&mut self) -> Result {
+        if self.netdevs.is_some() {
+            return Ok(());
+        }
+        // SAFETY: By the type invariant the device is registered; `dev.parent` was set before
+        // registration and does not change.
+        let parent = unsafe { (*self.as_raw()).__bindgen_anon_1.dev.parent };
+        if parent.is_null() {
+            return Err(EINVAL);
+        }
+        let mut tracker = KBox::pin_init(
+            NetdevTracker::new(self.as_raw(), parent, self.phys_port_cnt()),
+            GFP_KERNEL,
+        )?;
+        tracker.as_mut().register()?;
+        self.netdevs = Some(tracker);
+        Ok(())
+    }
+
+    /// Returns the interface index of the net device attached to port `port`, if any
+    /// (`ib_device_get_netdev`).
+    pub fn port_netdev_ifindex(&self, port: u32) -> Option<i32> {
+        // SAFETY: By the type invariant the device is registered; the core checks the port.
+        let ifindex = unsafe { bindings::rdma_port_netdev_ifindex(self.as_raw(), port) };
+        (ifindex > 0).then_some(ifindex)
+    }
+}
+
+/// The netdevice notifier behind [`Registration::track_netdevs`].
+///
+/// # Invariants
+///
+/// `ibdev` is a registered RDMA device with `ports` ports and `parent` its parent, both valid
+/// while this object exists (the [`Registration`] holding it drops it first). `registered`
+/// says whether `nb` is on the netdevice notifier chain.
+#[pin_data(PinnedDrop)]
+struct NetdevTracker {
+    #[pin]
+    nb: Opaque<bindings::notifier_block>,
+    ibdev: *mut bindings::ib_device,
+    parent: *mut bindings::device,
+    ports: u32,
+    registered: bool,
+}
+
+// SAFETY: The pointers are only used for C calls that may happen on any thread.
+unsafe impl Send for NetdevTracker {}
+
+// SAFETY: As above; the notifier core serialises the callbacks (rtnl).
+unsafe impl Sync for NetdevTracker {}
+
+impl NetdevTracker {
+    fn new(
+        ibdev: *mut bindings::ib_device,
+        parent: *mut bindings::device,
+        ports: u32,
+    ) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            nb <- Opaque::ffi_init(|nb: *mut bindings::notifier_block| {
+                // SAFETY: `nb` is valid for writes; a zeroed notifier block with a callback is
+                // what `register_netdevice_notifier()` expects.
+                unsafe {
+                    nb.write_bytes(0, 1);
+                    (*nb).notifier_call = Some(Self::notifier_call);
+                }
+            }),
+            ibdev,
+            parent,
+            ports,
+            registered: false,
+        }? Error)
+    }
+
+    /// Puts the notifier on the chain; the core replays the registration of every existing
+    /// net device to it.
+    fn register(self: Pin<&mut Self>) -> Result {
+        // SAFETY: The notifier block is pinned (in a `KBox`) until `PinnedDrop` takes it off
+        // the chain.
+        to_result(unsafe { bindings::register_netdevice_notifier(self.nb.get()) })?;
+        // SAFETY: `registered` is not structurally pinned.
+        unsafe { self.get_unchecked_mut().registered = true };
+        Ok(())
+    }
+
+    /// The port a net device belongs to: same parent, `dev_port` below the number of ports.
+    ///
+    /// # Safety
+    ///
+    /// `ndev` must be a valid net device.
+    unsafe fn port_of(&self, ndev: *mut bindings::net_device) -> Option<u32> {
+        // SAFETY: `ndev` is valid (caller); `dev.parent` and `dev_port` are set before the
+        // net device is registered and do not change while it is.
+        let (parent, dev_port) = unsafe { ((*ndev).dev.parent, u32::from((*ndev).dev_port)) };
+        (parent == self.parent && dev_port < self.ports).then_some(dev_port + 1)
+    }
+
+    /// The notifier callback.
+    ///
+    /// # Safety
+    ///
+    /// Only called by the netdevice notifier chain, under rtnl, with `nb` the block of a
+    /// live tracker and `ptr` a `struct netdev_notifier_info`.
+    unsafe extern "C" fn notifier_call(
+        nb: *mut bindings::notifier_block,
+        event: crate::ffi::c_ulong,
+        ptr: *mut crate::ffi::c_void,
+    ) -> c_int {
+        // SAFETY: `nb` is the `nb` field of a live tracker (caller), which is `Opaque`.
+        let this = unsafe { &*crate::container_of!(Opaque::cast_from(nb).cast_mut(), Self, nb) };
+        // SAFETY: The chain passes a `struct netdev_notifier_info` (caller), whose `dev` is
+        // the net device of the event (`netdev_notifier_info_to_dev()`), valid for the call.
+        let ndev = unsafe { (*ptr.cast::<bindings::netdev_notifier_info>()).dev };
+        let ret = match event as u32 {
+            bindings::netdev_cmd_NETDEV_REGISTER => {
+                // SAFETY: `ndev` is valid for the call.
+                match unsafe { this.port_of(ndev) } {
+                    // SAFETY: By the type invariant `ibdev` is registered; `port` is one of
+                    // its ports; `ndev` is being registered (the core takes a reference).
+                    Some(port) => unsafe { bindings::ib_device_set_netdev(this.ibdev, ndev, port) },
+                    None => 0,
+                }
+            }
+            bindings::netdev_cmd_NETDEV_UNREGISTER => {
+                let mut port = 0u32;
+                // SAFETY: By the type invariant `ibdev` is registered; `ndev` is valid.
+                if unsafe { bindings::ib_query_netdev_port(this.ibdev, ndev, &mut port) } == 0 {
+                    // SAFETY: As above; the core drops its reference to `ndev`.
+                    unsafe { bindings::ib_device_set_netdev(this.ibdev, ptr::null_mut(), port) }
+                } else {
+                    0
+                }
+            }
+            _ => 0,
+        };
+        if ret != 0 {
+            pr_err!(
+                "rdma: attaching or detaching a net device failed: {:?}\n",
+                Error::from_errno(ret)
+            );
+        }
+        bindings::NOTIFY_DONE as c_int
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for NetdevTracker {
+    fn drop(self: Pin<&mut Self>) {
+        if self.registered {
+            // SAFETY: The block is on the chain (type invariant); the core replays the
+            // unregistration of every net device to it, which detaches them, and waits for
+            // running callbacks (rtnl).
+            unsafe { bindings::unregister_netdevice_notifier(self.nb.get()) };
+        }
+    }
+}
+
+/// A rate limit for a log line that user space can trigger (a refused request), so that a
+/// process cannot flood the kernel log: as `printk_ratelimited()`, at most
+/// [`Ratelimit::BURST`] lines (or the burst it was made with) per [`Ratelimit::INTERVAL_MS`],
+/// then a count of those left out.
+///
+/// Usually a `static` per call site, made by [`ibdev_err_ratelimited!`](crate::ibdev_err_ratelimited).
+pub struct Ratelimit {
+    /// The start of the current interval, in nanoseconds of the monotonic clock; 0 before the
+    /// first line.
+    start: core::sync::atomic::AtomicI64,
+    /// Lines allowed in the current interval.
+    printed: core::sync::atomic::AtomicU32,
+    /// Lines left out since the last one printed.
+    missed: core::sync::atomic::AtomicU32,
+    /// Lines allowed per interval.
+    burst: u32,
+}
+
+impl Ratelimit {
+    /// The length of an interval (`DEFAULT_RATELIMIT_INTERVAL`).
+    pub const INTERVAL_MS: i64 = 5000;
+    /// The lines allowed per interval (`DEFAULT_RATELIMIT_BURST`).
+    pub const BURST: u32 = 10;
+
+    /// Creates a rate limit that has allowed nothing yet.
+    pub const fn new() -> Self {
+        Self::new_burst(Self::BURST)
+    }
+
+    /// Creates a rate limit of `burst` lines per interval.
+    pub const fn new_burst(burst: u32) -> Self {
+        Self {
+            start: core::sync::atomic::AtomicI64::new(0),
+            printed: core::sync::atomic::AtomicU32::new(0),
+            missed: core::sync::atomic::AtomicU32::new(0),
+            burst,
+        }
+    }
+
+    /// Returns whether a line may be printed now, with the number of lines left out since the
+    /// last one that was (`Some(n)`), or `None` (the caller prints nothing).
+    pub fn check(&self) -> Option<u32> {
+        use core::sync::atomic::Ordering::Relaxed;
+        let now = crate::time::Instant::<crate::time::Monotonic>::now().as_nanos();
+        let start = self.start.load(Relaxed);
+        if start == 0 || now.saturating_sub(start) >= Self::INTERVAL_MS * 1_000_000 {
+            // A new interval; of two racing threads one wins, the other counts in it.
+            if self
+                .start
+                .compare_exchange(start, now.max(1), Relaxed, Relaxed)
+                .is_ok()
+            {
+                self.printed.store(0, Relaxed);
+            }
+        }
+        if self.printed.fetch_add(1, Relaxed) < self.burst {
+            Some(self.missed.swap(0, Relaxed))
+        } else {
+            self.missed.fetch_add(1, Relaxed);
+            None
+        }
+    }
+}
+
+/// The budget shared by every call site of
+/// [`ibdev_err_ratelimited!`](crate::ibdev_err_ratelimited): with many call sites a process
+/// hitting all of them could otherwise print [`Ratelimit::BURST`] lines per site and interval.
+/// At most `3 * BURST` lines per interval in all.
+pub static USER_ERRORS: Ratelimit = Ratelimit::new_burst(3 * Ratelimit::BURST);
+
+impl Ratelimit {
+    /// Checks this call site's limit, then the shared `budget`: `Some(n)` (print, with `n`
+    /// lines of this site left out since its last one) only if both allow a line. A line the
+    /// budget refuses is counted as left out at this site.
+    pub fn check_within(&self, budget: &Ratelimit) -> Option<u32> {
+        use core::sync::atomic::Ordering::Relaxed;
+        let missed = self.check()?;
+        if budget.check().is_some() {
+            Some(missed)
+        } else {
+            self.missed.fetch_add(missed + 1, Relaxed);
+            None
+        }
+    }
+}
+
+impl Default for Ratelimit {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Logs an error about a request of user space to RDMA device `$dev` (anything with a
+/// `name()`, e.g. a [`Device`]), rate-limited per call site ([`Ratelimit`]) and within the
+/// budget all call sites share ([`USER_ERRORS`]): the device name, then the message. Lines
+/// left out are counted in the next line of the same call site that is printed.
+#[macro_export]
+macro_rules! ibdev_err_ratelimited {
+    ($dev:expr, $($arg:tt)+) => {{
+        static RATELIMIT: $crate::rdma::Ratelimit = $crate::rdma::Ratelimit::new();
+        if let Some(missed) = RATELIMIT.check_within(&$crate::rdma::USER_ERRORS) {
+            let name = $dev.name();
+            if missed > 0 {
+                $crate::pr_warn!("{}: {} similar messages suppressed\n", &*name, missed);
+            }
+            $crate::pr_err!("{}: {}", &*name, $crate::prelude::fmt!($($arg)+));
+        }
+    }};
 }
 
 /// An asynchronous event of a device (`enum ib_event_type`), reported to the kernel's event
@@ -772,6 +1100,8 @@ impl<T: Driver> Deref for Registration<T> {
 
 impl<T: Driver> Drop for Registration<T> {
     fn drop(&mut self) {
+        // The net devices first: the notifier must not see a device being unregistered.
+        drop(self.netdevs.take());
         // SAFETY: By the type invariant the device is registered and owned by `self`. Because
         // the operations include `dealloc_driver`, `ib_unregister_device()` also deallocates
         // the device: it fences every operation, calls `dealloc_driver` (which drops the

@@ -165,6 +165,25 @@ both() {
 	"$1" "$2" && "$3" "$4"
 }
 
+# all_of PATTERN...: $OUT matches every PATTERN.
+all_of() {
+	for p in "$@"; do
+		out_has "$p" || return 1
+	done
+}
+
+# qps_distinct N: $OUT (rdma res show qp) lists N QPs, each under its own number.
+qps_distinct() {
+	n=$(grep -c 'lqpn ' "$OUT")
+	u=$(grep -o 'lqpn [0-9]*' "$OUT" | sort -u | wc -l)
+	[ "$n" -eq "$1" ] && [ "$u" -eq "$1" ] || { echo "$n QPs listed under $u numbers, expected $1 under $1"; return 1; }
+}
+
+# The kernel log lines since mark $1 that report a kernel problem.
+kernel_problems() {
+	dmesg | tail -n +"$(($1 + 1))" | grep -E 'WARNING:|BUG:|BUG |Oops|general protection|possible circular locking|possible recursive locking|inconsistent lock state|lockdep|suspicious RCU|UBSAN|KASAN|refcount_t:|list_(add|del) corruption|Call Trace'
+}
+
 # --- raw_qp in the background ------------------------------------------------------------------
 
 # hold_start FILE ARGS...: starts `raw_qp ARGS hold` and waits until it holds its QPs or exits.
@@ -287,6 +306,14 @@ expect ibv_devices "ibv_devices lists manae_0" out_has 'manae_0'
 step ibv_devinfo -d manae_0
 expect ibv_devinfo "ibv_devinfo shows manae_0 with its two Ethernet ports" \
 	both rc_is 0 out_has 'hca_id:[[:space:]]+manae_0'
+step ibv_devinfo -v -d manae_0
+expect ibv_devinfo_v "ibv_devinfo -v reports what the C driver reports for a manae device (vendor 0x1414, part 2, 24576 PDs, ack delay 16, one P_Key, MTU 4096, Ethernet)" \
+	all_of 'vendor_id:[[:space:]]+0x1414' 'vendor_part_id:[[:space:]]+2$' 'max_pd:[[:space:]]+24576' \
+	'local_ca_ack_delay:[[:space:]]+16' 'max_pkeys:[[:space:]]+1$' 'max_mtu:[[:space:]]+4096' \
+	'link_layer:[[:space:]]+Ethernet'
+step rdma link show
+expect rdma_link_netdev "rdma link shows each port's interface: manae_0/1 eth0, manae_0/2 eth1" \
+	both out_has '^link manae_0/1 .*netdev eth0( |$)' out_has '^link manae_0/2 .*netdev eth1( |$)'
 step 'for l in /sys/class/infiniband/manae_0/device /sys/class/net/eth0/device /sys/class/net/eth1/device; do echo "$l -> $(readlink -f $l)"; done;
 	for n in /sys/class/infiniband/manae_0/device/net/*; do [ -e $n ] && echo "${n##*/} dev_port $(cat $n/dev_port) address $(cat $n/address)"; done'
 expect dpdk_port_map "DPDK's port lookup works: <ibdev>/device/net/ holds eth0 with dev_port 0 (IB port 1) and eth1 with dev_port 1" \
@@ -320,6 +347,14 @@ expect raw_qp_holds "raw_qp creates its QPs (TX RAW QP, RX WQ and RSS QP) and ho
 	file_has /tmp/hold1.out '^holding'
 step cat "$VPORT0"
 expect vport_rdma "debugfs shows the owner: rdma pd N qps K" owner_is 'rdma pd'
+step rdma res show qp
+expect rdma_res_qp "rdma res show qp lists the RAW QP (RTS) and the RSS QP (RTR) on port 1, each under its own number" \
+	both qps_distinct 2 all_of '^link manae_0/1 lqpn [0-9]+ type RAW_PACKET state RTS .*comm raw_qp' \
+	'^link manae_0/1 lqpn [0-9]+ type RAW_PACKET state RTR .*comm raw_qp'
+step 'rdma res show cq; rdma res show pd; rdma res show mr; rdma res show'
+expect rdma_res_objects "rdma res show cq/pd/mr list raw_qp's objects, and the summary counts them" \
+	all_of '^dev manae_0 cqn [0-9]+ cqe [0-9]+ users [0-9]+ .*comm raw_qp' '^dev manae_0 pdn [0-9]+ .*comm raw_qp' \
+	'^[0-9]+: manae_0: pd [1-9][0-9]* cq [2-9][0-9]* qp 2 '
 
 section "RDMA owns the vport: ip link set up gets EBUSY"
 step ip link set dev eth0 up
@@ -378,6 +413,19 @@ if [ "$MODE" = test ]; then
 	expect vport_free_after_eperm "the refused QPs took nothing" owner_is free
 	step setpriv --reuid=1000 --regid=1000 --clear-groups --inh-caps=-all ip link set dev eth0 up
 	expect link_up_eperm_user "and an unprivileged user cannot bring eth0 up either" rc_not 0
+
+	section "rdma link follows the interfaces: rename and network namespace"
+	step 'ip link set dev eth1 name mana1 && rdma link show manae_0/2'
+	expect rdma_link_rename "after a rename, rdma link shows the new name" out_has 'netdev mana1( |$)'
+	step 'ip link set dev mana1 name eth1 && rdma link show manae_0/2'
+	expect rdma_link_rename_back "and the old one again" out_has 'netdev eth1( |$)'
+	step 'ip netns add fz && ip link set dev eth1 netns fz && ip netns exec fz rdma link show manae_0/2'
+	expect rdma_link_netns "in eth1's new namespace, rdma link shows it on manae_0/2" out_has 'netdev eth1( |$)'
+	step rdma link show manae_0/2
+	expect rdma_link_netns_other "in the initial namespace it is no more shown" both rc_is 0 out_lacks 'netdev'
+	step 'ip -n fz link set dev eth1 netns 1 && ip netns del fz && rdma link show manae_0/2'
+	expect rdma_link_netns_back "back in the initial namespace: shown again" out_has 'netdev eth1( |$)'
+	ip netns del fz 2> /dev/null
 
 	section "RAW QP create/destroy leaves the interface's admin state and carrier alone"
 	reset_state
@@ -453,6 +501,9 @@ if [ "$MODE" = test ]; then
 	expect reset_interfaces "eth0, eth1 and manae_0 are back, and vport 0 is free" \
 		both out_has '^eth1 ' owner_is free
 	expect reset_rdma_device "manae_0 is back" out_has '^manae_0'
+	step rdma link show
+	expect rdma_link_after_reset "the new manae_0's ports show the new interfaces" \
+		both out_has '^link manae_0/1 .*netdev eth0( |$)' out_has '^link manae_0/2 .*netdev eth1( |$)'
 	hold_stop
 	expect raw_qp_after_reset "the process that held QPs through the reset ends without a crash" \
 		if_held rc_le 1
@@ -469,6 +520,41 @@ if [ "$MODE" = test ]; then
 	expect rdma_resume "the device resumes RDMA: manae_0 is back, eth0 still owns vport 0" \
 		both out_has '^manae_0' owner_is 'ethernet eth0'
 	reset_state
+
+	section "hostile user space: randomized uverbs requests, as root and as an unprivileged user"
+	reset_state
+	ip link set dev eth1 down
+	FUZZ_SEED=$(sed -n 's/.*mana_fuzz_seed=\([0-9]*\).*/\1/p' /proc/cmdline)
+	[ -n "$FUZZ_SEED" ] || FUZZ_SEED=$(( $(date +%s) % 1000000007 ))
+	[ -e /sys/kernel/debug/kmemleak ] && echo clear > /sys/kernel/debug/kmemleak
+	FUZZ_MARK=$(dmesg | wc -l)
+	FUZZ_START=$(date +%s)
+	step uverbs_fuzz -s "$FUZZ_SEED" -t 40
+	expect fuzz_root "the fuzzer runs 40 s as root (seed $FUZZ_SEED; replay: MANA_RS_FUZZ_SEED=$FUZZ_SEED make e2e)" \
+		both rc_is 0 out_has "^uverbs_fuzz: seed $FUZZ_SEED: [1-9][0-9]* requests"
+	step setpriv --reuid=1000 --regid=1000 --clear-groups --inh-caps=-all uverbs_fuzz -s "$((FUZZ_SEED + 1))" -t 20
+	expect fuzz_user "and 20 s as an unprivileged user (seed $((FUZZ_SEED + 1)))" \
+		both rc_is 0 out_has "^uverbs_fuzz: seed $((FUZZ_SEED + 1)): [1-9][0-9]* requests"
+	FUZZ_SECS=$(( $(date +%s) - FUZZ_START ))
+	step "dmesg | tail -n +$((FUZZ_MARK + 1)) | grep -E 'WARNING:|BUG|Oops|lockdep|locking|lock state|RCU|UBSAN|refcount_t|corruption|Call Trace' | head -n 40"
+	expect fuzz_no_kernel_warning "no WARNING, BUG or lockdep report from any request" \
+		eval '[ -z "$(kernel_problems '"$FUZZ_MARK"')" ]'
+	step "echo \"\$(dmesg | tail -n +$((FUZZ_MARK + 1)) | wc -l) kernel log lines in $FUZZ_SECS s of fuzzing; the most frequent:\"; dmesg | tail -n +$((FUZZ_MARK + 1)) | sed 's/^\[[^]]*\] //; s/[0-9][0-9]*/N/g' | sort | uniq -c | sort -rn | head -n 12"
+	FUZZ_LINES=$(dmesg | tail -n +"$((FUZZ_MARK + 1))" | wc -l)
+	expect fuzz_log_rate_limited "the refusals are rate-limited: fewer than 20 kernel log lines per second of fuzzing" \
+		[ "$FUZZ_LINES" -lt $(( 20 * (FUZZ_SECS + 1) )) ]
+	step cat "$VPORT0"
+	expect fuzz_vport_free "the vport is free after the fuzzer" owner_is free
+	step 'rdma res show'
+	expect fuzz_res_empty "the fuzzer's objects are all gone" out_has '^[0-9]+: manae_0: pd 0 cq 0 qp 0 cm_id 0 mr 0 ctx 0'
+	step raw_qp once
+	expect fuzz_raw_qp_once "raw_qp once works after the fuzzer" rc_is 0
+	if [ -e /sys/kernel/debug/kmemleak ]; then
+		step 'echo scan > /sys/kernel/debug/kmemleak; sleep 6; echo scan > /sys/kernel/debug/kmemleak;
+			grep -c "^unreferenced" /sys/kernel/debug/kmemleak'
+		expect fuzz_kmemleak "kmemleak finds no leak from the fuzzing" out_has '^0$'
+		[ "$RC" -eq 0 ] && sed -n '1,60p' /sys/kernel/debug/kmemleak | sed 's/^/    # /'
+	fi
 
 	section "rmmod with QPs open"
 	hold_start /tmp/hold3.out

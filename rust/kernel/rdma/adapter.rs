@@ -174,6 +174,16 @@ impl<T: Driver> Adapter<T> {
         } else {
             None
         },
+        query_qp: if T::HAS_QUERY_QP {
+            Some(Self::query_qp_callback)
+        } else {
+            None
+        },
+        report_port_event: if T::HAS_REPORT_PORT_EVENT {
+            Some(Self::report_port_event_callback)
+        } else {
+            None
+        },
         dealloc_driver: Some(Self::dealloc_driver_callback),
         size_ib_ucontext: obj_size::<Ucontext<T>>(),
         size_ib_pd: obj_size::<Pd<T>>(),
@@ -435,7 +445,7 @@ impl<T: Driver> Adapter<T> {
         })
     }
 
-    /// The `dealloc_pd` operation.
+    /// The `dealloc_pd` operation. The udata is not passed on: see [`Driver::dealloc_pd`].
     ///
     /// # Safety
     ///
@@ -443,12 +453,12 @@ impl<T: Driver> Adapter<T> {
     /// arguments `struct ib_device_ops` documents.
     unsafe extern "C" fn dealloc_pd_callback(
         pd: *mut bindings::ib_pd,
-        udata: *mut bindings::ib_udata,
+        _udata: *mut bindings::ib_udata,
     ) -> c_int {
         from_result(|| {
             // SAFETY: The core calls with a complete PD of a device of `T`.
-            let (obj, udata) = unsafe { (Pd::<T>::from_raw(pd), UData::from_raw(udata)) };
-            T::dealloc_pd(obj, udata)?;
+            let obj = unsafe { Pd::<T>::from_raw(pd) };
+            T::dealloc_pd(obj)?;
             // SAFETY: The PD is destroyed: the core frees it after this returns 0 and never
             // calls an operation on it again.
             unsafe { ptr::drop_in_place(&raw mut (*pd.cast::<Pd<T>>()).data) };
@@ -496,12 +506,12 @@ impl<T: Driver> Adapter<T> {
     /// arguments `struct ib_device_ops` documents.
     unsafe extern "C" fn destroy_cq_callback(
         cq: *mut bindings::ib_cq,
-        udata: *mut bindings::ib_udata,
+        _udata: *mut bindings::ib_udata,
     ) -> c_int {
         from_result(|| {
             // SAFETY: The core calls with a complete CQ of a device of `T`.
-            let (obj, udata) = unsafe { (Cq::<T>::from_raw(cq), UData::from_raw(udata)) };
-            T::destroy_cq(obj, udata)?;
+            let obj = unsafe { Cq::<T>::from_raw(cq) };
+            T::destroy_cq(obj)?;
             // SAFETY: The CQ is destroyed: the core frees it after this returns 0.
             unsafe { ptr::drop_in_place(&raw mut (*cq.cast::<Cq<T>>()).data) };
             Ok(0)
@@ -594,12 +604,12 @@ impl<T: Driver> Adapter<T> {
     /// arguments `struct ib_device_ops` documents.
     unsafe extern "C" fn destroy_wq_callback(
         wq: *mut bindings::ib_wq,
-        udata: *mut bindings::ib_udata,
+        _udata: *mut bindings::ib_udata,
     ) -> c_int {
         from_result(|| {
             // SAFETY: The core calls with a complete WQ of a device of `T`.
-            let (obj, udata) = unsafe { (Wq::<T>::from_raw(wq), UData::from_raw(udata)) };
-            T::destroy_wq(obj, udata)?;
+            let obj = unsafe { Wq::<T>::from_raw(wq) };
+            T::destroy_wq(obj)?;
             // SAFETY: The WQ is destroyed and was allocated by `create_wq_callback`; the core
             // does not use it after this returns 0, the driver frees it.
             unsafe { free_owned(wq.cast::<Wq<T>>()) };
@@ -696,16 +706,59 @@ impl<T: Driver> Adapter<T> {
     /// arguments `struct ib_device_ops` documents.
     unsafe extern "C" fn destroy_qp_callback(
         qp: *mut bindings::ib_qp,
-        udata: *mut bindings::ib_udata,
+        _udata: *mut bindings::ib_udata,
     ) -> c_int {
         from_result(|| {
             // SAFETY: The core calls with a complete QP of a device of `T`.
-            let (obj, udata) = unsafe { (Qp::<T>::from_raw(qp), UData::from_raw(udata)) };
-            T::destroy_qp(obj, udata)?;
+            let obj = unsafe { Qp::<T>::from_raw(qp) };
+            T::destroy_qp(obj)?;
             // SAFETY: The QP is destroyed: the core frees it after this returns 0.
             unsafe { ptr::drop_in_place(&raw mut (*qp.cast::<Qp<T>>()).data) };
             Ok(0)
         })
+    }
+
+    /// The `query_qp` operation.
+    ///
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, for a device of driver `T` (and its objects), with the
+    /// arguments `struct ib_device_ops` documents.
+    unsafe extern "C" fn query_qp_callback(
+        qp: *mut bindings::ib_qp,
+        attr: *mut bindings::ib_qp_attr,
+        _attr_mask: c_int,
+        init: *mut bindings::ib_qp_init_attr,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: The core calls with a complete QP of a device of `T` (its `real_qp`)
+            // and two structures it owns for the call, which nothing else accesses meanwhile.
+            let (obj, mut query) = unsafe { (Qp::<T>::from_raw(qp), QpQuery::new(qp, attr, init)) };
+            T::query_qp(obj, &mut query)?;
+            Ok(0)
+        })
+    }
+
+    /// The `report_port_event` operation.
+    ///
+    /// # Safety
+    ///
+    /// Only called by the RDMA core, for a device of driver `T` (and its objects), with the
+    /// arguments `struct ib_device_ops` documents.
+    unsafe extern "C" fn report_port_event_callback(
+        ibdev: *mut bindings::ib_device,
+        ndev: *mut bindings::net_device,
+        _event: crate::ffi::c_ulong,
+    ) {
+        let mut port = 0u32;
+        // SAFETY: The core calls with a registered device of `T` (it holds a reference) and a
+        // net device attached to one of its ports, from its netdevice notifier.
+        if unsafe { bindings::ib_query_netdev_port(ibdev, ndev, &mut port) } != 0 {
+            return;
+        }
+        // SAFETY: The core calls with a device of `T`.
+        let dev = unsafe { Self::dev(ibdev) };
+        T::report_port_event(dev, port);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -747,12 +800,12 @@ impl<T: Driver> Adapter<T> {
     /// arguments `struct ib_device_ops` documents.
     unsafe extern "C" fn dereg_mr_callback(
         mr: *mut bindings::ib_mr,
-        udata: *mut bindings::ib_udata,
+        _udata: *mut bindings::ib_udata,
     ) -> c_int {
         from_result(|| {
             // SAFETY: The core calls with a complete MR of a device of `T`.
-            let (obj, udata) = unsafe { (Mr::<T>::from_raw(mr), UData::from_raw(udata)) };
-            T::dereg_mr(obj, udata)?;
+            let obj = unsafe { Mr::<T>::from_raw(mr) };
+            T::dereg_mr(obj)?;
             // SAFETY: The MR is deregistered and was allocated by `reg_user_mr_callback`; the
             // core does not use it after this returns 0, the driver frees it.
             unsafe { free_owned(mr.cast::<Mr<T>>()) };

@@ -231,12 +231,37 @@ impl<T: Driver> Wq<T> {
     }
 }
 
+/// The largest QP number plus one: the resource tracker keys QPs by number and warns about
+/// larger ones (`rdma_restrack_add()`).
+pub const QP_NUM_LIMIT: u32 = 1 << 24;
+
 impl<T: Driver> NewQp<T> {
-    /// Reports the QP number (`qp_num`).
-    pub fn set_qp_num(&self, num: u32) {
+    /// Reports the QP number (`qp_num`), which user space sees and the resource tracker
+    /// (`rdma res show qp`) keys QPs by: it must be below [`QP_NUM_LIMIT`] (`EINVAL`
+    /// otherwise) and should differ from the numbers of the device's other QPs (the tracker
+    /// leaves out a QP whose number is taken).
+    pub fn set_qp_num(&self, num: u32) -> Result {
+        if num >= QP_NUM_LIMIT {
+            return Err(EINVAL);
+        }
         // SAFETY: By the type invariant the QP is valid, and only the current thread accesses
         // it while it is being created.
         unsafe { (*self.as_raw()).qp_num = num };
+        Ok(())
+    }
+
+    /// Reports the port of the QP (`port`), for QP types whose port comes in the driver's
+    /// request rather than in the core's attributes (raw packet QPs): the resource tracker
+    /// shows it and filters by it. `EINVAL` for a port the device does not have.
+    pub fn set_port(&self, port: u32) -> Result {
+        if port == 0 || port > self.device().phys_port_cnt() {
+            return Err(EINVAL);
+        }
+        // SAFETY: By the type invariant the QP is valid, and only the current thread accesses
+        // it while it is being created; the core set `port` from the attributes before and
+        // reads it only after creation.
+        unsafe { (*self.as_raw()).port = port };
+        Ok(())
     }
 
     /// Returns the protection domain of the QP being created, if any.
@@ -255,6 +280,18 @@ impl<T: Driver> Qp<T> {
     pub fn qp_num(&self) -> u32 {
         // SAFETY: By the type invariant the QP is valid; `qp_num` is written once, at creation.
         unsafe { (*self.as_raw()).qp_num }
+    }
+
+    /// Returns the port of the QP (`port`), 0 if it has none.
+    pub fn port(&self) -> u32 {
+        // SAFETY: By the type invariant the QP is valid; `port` is written at creation.
+        unsafe { (*self.as_raw()).port }
+    }
+
+    /// Returns the type of the QP (`qp_type`).
+    pub fn qp_type(&self) -> QpType {
+        // SAFETY: By the type invariant the QP is valid; the type never changes.
+        QpType(unsafe { (*self.as_raw()).qp_type })
     }
 
     /// Returns the protection domain of the QP, if any.
@@ -568,6 +605,109 @@ impl<'a, T: Driver> QpInitAttr<'a, T> {
         // SAFETY: By the type invariant a non-null `rwq_ind_tbl` is a complete
         // `RwqIndTable<T>`.
         (!table.is_null()).then(|| unsafe { RwqIndTable::from_raw(table) })
+    }
+}
+
+/// The state of a queue pair (`enum ib_qp_state`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u32)]
+pub enum QpState {
+    /// `IB_QPS_RESET`.
+    Reset = bindings::ib_qp_state_IB_QPS_RESET,
+    /// `IB_QPS_INIT`.
+    Init = bindings::ib_qp_state_IB_QPS_INIT,
+    /// `IB_QPS_RTR`: ready to receive.
+    Rtr = bindings::ib_qp_state_IB_QPS_RTR,
+    /// `IB_QPS_RTS`: ready to send.
+    Rts = bindings::ib_qp_state_IB_QPS_RTS,
+    /// `IB_QPS_ERR`: in error.
+    Err = bindings::ib_qp_state_IB_QPS_ERR,
+}
+
+/// The answer of [`Driver::query_qp`]: a `struct ib_qp_attr` and a `struct ib_qp_init_attr`.
+///
+/// The abstraction zeroes both and fills in what the core knows of the QP (type, port,
+/// CQs, indirection table, signalling of all send requests); the driver sets the rest.
+///
+/// # Invariants
+///
+/// `attr` and `init` are valid for writes and not accessed by anything else while this
+/// object exists.
+pub struct QpQuery {
+    attr: *mut bindings::ib_qp_attr,
+    init: *mut bindings::ib_qp_init_attr,
+}
+
+impl QpQuery {
+    /// Creates the answer to a query of `qp` in the core's structures, zeroed and filled in
+    /// with what the core knows.
+    ///
+    /// # Safety
+    ///
+    /// `attr` and `init` must be valid for writes, and not accessed by anything else, while
+    /// the returned object exists; `qp` must be a valid QP.
+    pub unsafe fn new(
+        qp: *mut bindings::ib_qp,
+        attr: *mut bindings::ib_qp_attr,
+        init: *mut bindings::ib_qp_init_attr,
+    ) -> Self {
+        // SAFETY: The caller guarantees both are valid for writes; all-zero is a valid value
+        // of both (integers and pointers). `ib_query_qp()` cleared the `sgid_attr` pointers
+        // before, and zero keeps them cleared.
+        unsafe {
+            attr.write_bytes(0, 1);
+            init.write_bytes(0, 1);
+        }
+        // SAFETY: `qp` is valid (caller); the fields read never change after creation. `init`
+        // and `attr` are valid for writes.
+        unsafe {
+            (*init).qp_type = (*qp).qp_type;
+            (*init).port_num = (*qp).port;
+            (*init).send_cq = (*qp).send_cq;
+            (*init).recv_cq = (*qp).recv_cq;
+            (*init).srq = (*qp).srq;
+            (*init).rwq_ind_tbl = (*qp).rwq_ind_tbl;
+            (*init).sq_sig_type = bindings::ib_sig_type_IB_SIGNAL_ALL_WR;
+            (*attr).port_num = (*qp).port;
+        }
+        // INVARIANT: Guaranteed by the caller.
+        Self { attr, init }
+    }
+
+    /// Sets the current state of the QP (`qp_state` and `cur_qp_state`).
+    pub fn set_state(&mut self, state: QpState) -> &mut Self {
+        // SAFETY: By the type invariant `attr` is valid for writes and only used by `self`.
+        unsafe {
+            (*self.attr).qp_state = state as bindings::ib_qp_state;
+            (*self.attr).cur_qp_state = state as bindings::ib_qp_state;
+        }
+        self
+    }
+
+    /// Sets the capacities of the QP's queues (`cap` of both structures): most outstanding
+    /// send and receive work requests, most scatter/gather entries of each.
+    pub fn set_caps(
+        &mut self,
+        (max_send_wr, max_send_sge): (u32, u32),
+        (max_recv_wr, max_recv_sge): (u32, u32),
+    ) -> &mut Self {
+        let mut cap: bindings::ib_qp_cap = pin_init::zeroed();
+        cap.max_send_wr = max_send_wr;
+        cap.max_recv_wr = max_recv_wr;
+        cap.max_send_sge = max_send_sge;
+        cap.max_recv_sge = max_recv_sge;
+        // SAFETY: By the type invariant both are valid for writes and only used by `self`.
+        unsafe {
+            (*self.attr).cap = cap;
+            (*self.init).cap = cap;
+        }
+        self
+    }
+
+    /// Returns the state set (`qp_state`).
+    pub fn state(&self) -> u32 {
+        // SAFETY: By the type invariant `attr` is valid and only used by `self`.
+        unsafe { (*self.attr).qp_state }
     }
 }
 

@@ -526,6 +526,43 @@ impl<'a, T: Driver> UserContext<'a, T> {
         self.add(Object::Mr(mr))
     }
 
+    /// Queries QP `id` through the core (`ib_query_qp`), as `ibv_query_qp()` and
+    /// `rdma res show qp` do.
+    pub fn query_qp(&self, id: ObjId) -> Result<(bindings::ib_qp_attr, bindings::ib_qp_init_attr)> {
+        let qp = self.qp_raw(id)?;
+        let mut attr: bindings::ib_qp_attr = pin_init::zeroed();
+        let mut init: bindings::ib_qp_init_attr = pin_init::zeroed();
+        // SAFETY: `qp` is a live QP of this context; `attr` and `init` are locals.
+        to_result(unsafe { bindings::ib_query_qp(qp, &mut attr, 0, &mut init) })?;
+        Ok((attr, init))
+    }
+
+    /// Whether the core's resource tracker (`rdma res show qp`) lists QP `id` under its
+    /// number.
+    pub fn qp_tracked(&self, id: ObjId) -> Result<bool> {
+        let qp = self.qp_raw(id)?;
+        // SAFETY: `qp` is a live QP of this context; its number does not change.
+        let num = unsafe { (*qp).qp_num };
+        // SAFETY: The device is registered; a found entry is held until the put below.
+        let entry = from_err_ptr(unsafe {
+            bindings::rdma_restrack_get_byid(
+                self.reg.as_raw(),
+                bindings::rdma_restrack_type_RDMA_RESTRACK_QP,
+                num,
+            )
+        });
+        let Ok(entry) = entry else {
+            return Ok(false);
+        };
+        // SAFETY: `qp` is live; `entry` is a held tracker entry, released right after.
+        let found = unsafe {
+            let same = ptr::eq(entry, &raw const (*qp).res);
+            bindings::rdma_restrack_put(entry);
+            same
+        };
+        Ok(found)
+    }
+
     /// The use count of object `id`: how many other objects use it.
     pub fn usecnt(&self, id: ObjId) -> Result<i32> {
         // SAFETY: Every object of `objects` is alive (type invariant).
@@ -544,11 +581,18 @@ impl<'a, T: Driver> UserContext<'a, T> {
     /// Destroys object `id` as the uverbs destroy command does: `EBUSY` while another object
     /// uses it, the driver's error if it refuses (the object stays alive).
     pub fn destroy(&mut self, id: ObjId) -> Result {
+        self.destroy_with_udata(id, &[], &mut [])
+    }
+
+    /// Destroys object `id` with `req` and `resp` as the udata, as the core does when it
+    /// aborts an object whose creation failed after the driver created it (the response could
+    /// not be copied, `RDMA_REMOVE_ABORT`): the udata is then the create request's.
+    pub fn destroy_with_udata(&mut self, id: ObjId, req: &[u8], resp: &mut [u8]) -> Result {
         let obj = self.get(id)?;
         if self.usecnt(id)? != 0 {
             return Err(EBUSY);
         }
-        self.call(&[], &mut [], |udata, _| {
+        self.call(req, resp, |udata, _| {
             // SAFETY: `obj` is a live object of this context, unused by any other; on success
             // the core frees it and it is forgotten below.
             unsafe {

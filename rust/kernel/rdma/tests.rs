@@ -95,7 +95,7 @@ impl Driver for TestDriver {
     }
 
     fn query_port(dev: &Device<Self>, port: u32, attr: &mut PortAttr) -> Result {
-        if port != 1 {
+        if port == 0 || port > dev.phys_port_cnt() {
             return Err(EINVAL);
         }
         dev.data().counters.query_port.fetch_add(1, Relaxed);
@@ -147,7 +147,7 @@ impl Driver for TestDriver {
         Ok(TestPd { counters, number })
     }
 
-    fn dealloc_pd(pd: &Pd<Self>, _udata: Option<&UData>) -> Result {
+    fn dealloc_pd(pd: &Pd<Self>) -> Result {
         pd.data().counters.pd_dealloc.fetch_add(1, Relaxed);
         Ok(())
     }
@@ -590,5 +590,144 @@ mod umem_tests {
         drop(dev);
         assert_eq!(counters.data_dropped.load(Relaxed), 1);
         Ok(())
+    }
+}
+
+/// A net device driver that does nothing, for the port net device tests.
+struct NullNetdev;
+
+#[vtable]
+impl crate::netdev::Driver for NullNetdev {
+    type Data = ();
+
+    fn open(_dev: &crate::netdev::Device<Self>, _rtnl: &crate::netdev::Rtnl) -> Result {
+        Ok(())
+    }
+
+    fn stop(_dev: &crate::netdev::Device<Self>, _rtnl: &crate::netdev::Rtnl) -> Result {
+        Ok(())
+    }
+
+    fn start_xmit(
+        _dev: &crate::netdev::Device<Self>,
+        skb: crate::netdev::skb::Skb,
+    ) -> crate::netdev::TxResult {
+        drop(skb);
+        crate::netdev::TxResult::Consumed
+    }
+
+    // The netdev abstraction links its work-item callback whatever the driver implements.
+    fn rtnl_work(_dev: &crate::netdev::Device<Self>, _rtnl: &crate::netdev::Rtnl) {}
+}
+
+/// Registers a net device of `parent` with port number `dev_port` on it.
+fn port_netdev(
+    parent: &device::Device,
+    dev_port: u16,
+) -> Result<crate::netdev::Registration<NullNetdev>> {
+    let mut dev = crate::netdev::UnregisteredDevice::<NullNetdev>::new(1, 1, Ok::<_, Error>(()))?;
+    dev.set_parent(parent);
+    dev.set_dev_port(dev_port);
+    crate::netdev::Registration::new(dev)
+}
+
+#[kunit_tests(rust_rdma_robust)]
+mod robust_tests {
+    use super::*;
+
+    /// `rdma link` shows each port's interface: the net device of the same parent whose
+    /// `dev_port` is the port's number minus 1, whether it registered before or after the
+    /// tracking started; an unregistered one is detached (its unregistration does not hang on
+    /// the core's reference), a new one attached.
+    #[test]
+    fn ports_follow_their_net_devices() -> Result {
+        let faux = crate::faux::Registration::new(c"rust_rdma_netdevs", None)?;
+        let parent: &device::Device<device::Bound> = faux.as_ref().as_ref();
+        let other = crate::faux::Registration::new(c"rust_rdma_other", None)?;
+        let other: &device::Device<device::Bound> = other.as_ref().as_ref();
+        let counters = Arc::new(Counters::default(), GFP_KERNEL)?;
+        let mut dev = new_device(&counters)?;
+        dev.set_phys_port_cnt(2)?;
+        dev.set_parent(parent);
+
+        // Registered before: attached when the tracking starts.
+        let first = port_netdev(parent, 0)?;
+        // Another function's interface, and a dev_port beyond the ports: never attached.
+        let foreign = port_netdev(other, 1)?;
+        let beyond = port_netdev(parent, 2)?;
+        let mut reg = Registration::new(dev, c"rust_rdma_t%d", None)?;
+        assert_eq!(reg.port_netdev_ifindex(1), None);
+        reg.track_netdevs()?;
+        // Again: nothing changes.
+        reg.track_netdevs()?;
+        assert_eq!(reg.port_netdev_ifindex(1), Some(first.ifindex()));
+        assert_eq!(reg.port_netdev_ifindex(2), None);
+
+        // Registered after: attached.
+        let second = port_netdev(parent, 1)?;
+        assert_eq!(reg.port_netdev_ifindex(2), Some(second.ifindex()));
+        assert_eq!(reg.port_netdev_ifindex(1), Some(first.ifindex()));
+
+        // Unregistered: detached (else `unregister_netdev()` would wait for the core's
+        // reference forever); a new interface for the port takes its place.
+        drop(first);
+        assert_eq!(reg.port_netdev_ifindex(1), None);
+        let again = port_netdev(parent, 0)?;
+        assert_eq!(reg.port_netdev_ifindex(1), Some(again.ifindex()));
+
+        drop(foreign);
+        drop(beyond);
+        // The device goes first here: the tracking ends, the interfaces stay.
+        drop(reg);
+        assert_eq!(counters.data_dropped.load(Relaxed), 1);
+        drop(second);
+        drop(again);
+        Ok(())
+    }
+
+    /// Without a parent there is nothing to match interfaces against.
+    #[test]
+    fn tracking_needs_a_parent() -> Result {
+        let counters = Arc::new(Counters::default(), GFP_KERNEL)?;
+        let mut reg = Registration::new(new_device(&counters)?, c"rust_rdma_t%d", None)?;
+        assert_eq!(reg.track_netdevs(), Err(EINVAL));
+        Ok(())
+    }
+
+    /// A burst of lines is allowed, then the rest of the interval is counted, and reported
+    /// with the first line of the next interval.
+    #[test]
+    fn ratelimit_allows_a_burst_then_counts() {
+        let rl = Ratelimit::new();
+        for _ in 0..Ratelimit::BURST {
+            assert_eq!(rl.check(), Some(0));
+        }
+        for _ in 0..100 {
+            assert_eq!(rl.check(), None);
+        }
+        // A new interval: the first line reports the 100 left out.
+        rl.start.store(1, core::sync::atomic::Ordering::Relaxed);
+        assert_eq!(rl.check(), Some(100));
+        assert_eq!(rl.check(), Some(0));
+    }
+
+    /// The shared budget caps all call sites together; what it refuses is counted at the call
+    /// site.
+    #[test]
+    fn shared_budget_caps_all_call_sites() {
+        let budget = Ratelimit::new_burst(3);
+        let a = Ratelimit::new();
+        let b = Ratelimit::new();
+        assert_eq!(a.check_within(&budget), Some(0));
+        assert_eq!(b.check_within(&budget), Some(0));
+        assert_eq!(a.check_within(&budget), Some(0));
+        // The budget is spent: both sites are refused although each has room.
+        assert_eq!(a.check_within(&budget), None);
+        assert_eq!(b.check_within(&budget), None);
+        assert_eq!(b.check_within(&budget), None);
+        // A new interval of the budget: each site reports what it left out.
+        budget.start.store(1, core::sync::atomic::Ordering::Relaxed);
+        assert_eq!(b.check_within(&budget), Some(2));
+        assert_eq!(a.check_within(&budget), Some(1));
     }
 }

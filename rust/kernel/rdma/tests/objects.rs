@@ -106,7 +106,7 @@ impl Driver for ObjDriver {
         Ok::<_, Error>(Obj::new(pd.device()))
     }
 
-    fn dealloc_pd(pd: &Pd<Self>, _udata: Option<&UData>) -> Result {
+    fn dealloc_pd(pd: &Pd<Self>) -> Result {
         pd.data().destroy()
     }
 
@@ -119,7 +119,7 @@ impl Driver for ObjDriver {
         create_cq_obj(cq, attr)
     }
 
-    fn destroy_cq(cq: &Cq<Self>, _udata: Option<&UData>) -> Result {
+    fn destroy_cq(cq: &Cq<Self>) -> Result {
         cq.data().destroy()
     }
 
@@ -133,7 +133,7 @@ impl Driver for ObjDriver {
         create_wq_obj(pd, wq, attr)
     }
 
-    fn destroy_wq(wq: &Wq<Self>, _udata: Option<&UData>) -> Result {
+    fn destroy_wq(wq: &Wq<Self>) -> Result {
         wq.data().destroy()
     }
 
@@ -169,7 +169,7 @@ impl Driver for ObjDriver {
         create_qp_obj(qp, attr)
     }
 
-    fn destroy_qp(qp: &Qp<Self>, _udata: Option<&UData>) -> Result {
+    fn destroy_qp(qp: &Qp<Self>) -> Result {
         qp.data().destroy()
     }
 
@@ -182,7 +182,7 @@ impl Driver for ObjDriver {
         reg_user_mr_obj(pd, mr, args)
     }
 
-    fn dereg_mr(mr: &Mr<Self>, _udata: Option<&UData>) -> Result {
+    fn dereg_mr(mr: &Mr<Self>) -> Result {
         mr.data().obj.destroy()
     }
 }
@@ -223,7 +223,7 @@ fn create_qp_obj(qp: &NewQp<ObjDriver>, attr: &QpInitAttr<'_, ObjDriver>) -> Res
         .qp_send_cq
         .store(send_cq.data().num, Relaxed);
     let obj = Obj::new(qp.device());
-    qp.set_qp_num(1000 + obj.num);
+    qp.set_qp_num(1000 + obj.num)?;
     Ok(obj)
 }
 
