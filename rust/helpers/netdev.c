@@ -160,6 +160,21 @@ __rust_helper void rust_helper_netif_napi_del(struct napi_struct *napi)
 	netif_napi_del(napi);
 }
 
+__rust_helper void
+rust_helper_netif_napi_add_config(struct net_device *dev,
+				  struct napi_struct *napi,
+				  int (*poll)(struct napi_struct *, int),
+				  int index)
+{
+	netif_napi_add_config(dev, napi, poll, index);
+}
+
+__rust_helper void rust_helper_netif_napi_set_irq(struct napi_struct *napi,
+						  int irq)
+{
+	netif_napi_set_irq(napi, irq);
+}
+
 __rust_helper bool rust_helper_napi_schedule(struct napi_struct *n)
 {
 	return napi_schedule(n);
