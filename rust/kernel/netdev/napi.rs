@@ -43,6 +43,17 @@ use core::{
     }, //
 };
 
+
+/// The lock class name of every NAPI context's `enabled` lock. A static, not a literal in the
+/// generic constructor: a literal in generic code is emitted once per crate that instantiates
+/// it, and lockdep warns when one lock class key comes with two name pointers.
+static ENABLED_NAME: &CStr = c"Napi::enabled";
+
+/// The lock class of every NAPI context's `enabled` lock.
+// SAFETY: The key is in static memory, pinned there; a static is never dropped.
+static ENABLED_CLASS: crate::sync::LockClassKey =
+    unsafe { crate::sync::LockClassKey::new_static() };
+
 /// The default NAPI weight (`NAPI_POLL_WEIGHT`).
 pub const NAPI_POLL_WEIGHT: u32 = bindings::NAPI_POLL_WEIGHT;
 
@@ -183,7 +194,7 @@ impl<P: Poll> Napi<P> {
         // The context is added last: nothing fails after it.
         try_pin_init!(Self {
             data <- data,
-            enabled <- new_mutex!(false),
+            enabled <- Mutex::new(false, ENABLED_NAME, Pin::static_ref(&ENABLED_CLASS)),
             napi <- napi,
         }? Error)
     }
