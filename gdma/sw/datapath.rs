@@ -1323,11 +1323,11 @@ fn rss_hash(key: &[u8; HASH_KEY_SIZE], enabled: u16, b: &[u8], p: &Parsed) -> (u
     };
     input[..n].copy_from_slice(addrs);
     let l4 = (p.proto == IPPROTO_TCP || p.proto == IPPROTO_UDP) && b.len() >= p.l4 + 4;
-    let l4_ty = match (p.is_v4, l4, p.proto) {
-        (true, true, IPPROTO_TCP) => hash_type::TCP_IPV4,
-        (true, true, _) => hash_type::UDP_IPV4,
-        (false, true, IPPROTO_TCP) => hash_type::TCP_IPV6,
-        (false, true, _) => hash_type::UDP_IPV6,
+    let l4_ty = match (p.is_v4, p.is_v6, l4, p.proto) {
+        (true, _, true, IPPROTO_TCP) => hash_type::TCP_IPV4,
+        (true, _, true, _) => hash_type::UDP_IPV4,
+        (_, true, true, IPPROTO_TCP) => hash_type::TCP_IPV6,
+        (_, true, true, _) => hash_type::UDP_IPV6,
         _ => 0,
     };
     let ip_ty = if p.is_v4 {

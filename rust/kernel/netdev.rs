@@ -594,7 +594,7 @@ impl<T: Driver> Device<T> {
     pub fn sync_link_state(&self, _rtnl: &Rtnl) {
         // SAFETY: `self.as_raw()` is a valid `net_device` and the rtnl lock, which the state
         // change notification needs, is held.
-        unsafe { bindings::linkwatch_sync_dev(self.as_raw()) }
+        unsafe { bindings::mana_rs_linkwatch_sync_dev(self.as_raw()) }
     }
 
     /// Makes queue `index` of `kind` refer to NAPI context `napi`, or to none

@@ -22,7 +22,6 @@ use crate::{
         Features,
         TxQueue, //
     },
-    new_mutex,
     page::{
         Page,
         PAGE_SIZE, //

@@ -591,7 +591,7 @@ mod netdev_tests {
 
         // A device registered with its carrier on never had a change: UNKNOWN, as `ip link`
         // shows for drivers that forget.
-        let mut dev = new_device(&shared, 1, 1)?;
+        let dev = new_device(&shared, 1, 1)?;
         dev.carrier_on();
         let reg = Registration::new(dev)?;
         {
