@@ -259,6 +259,23 @@ fn flow_hash_types(flow_type: u32) -> Option<(u16, u16)> {
     })
 }
 
+/// The name `ethtool` gives flow type `flow_type`, for log lines.
+fn flow_name(flow_type: u32) -> &'static str {
+    match flow_type {
+        ethtool::TCP_V4_FLOW => "tcp4",
+        ethtool::UDP_V4_FLOW => "udp4",
+        ethtool::SCTP_V4_FLOW => "sctp4",
+        ethtool::AH_ESP_V4_FLOW => "ah4/esp4",
+        ethtool::IPV4_FLOW => "ip4",
+        ethtool::TCP_V6_FLOW => "tcp6",
+        ethtool::UDP_V6_FLOW => "udp6",
+        ethtool::SCTP_V6_FLOW => "sctp6",
+        ethtool::AH_ESP_V6_FLOW => "ah6/esp6",
+        ethtool::IPV6_FLOW => "ip6",
+        _ => "other",
+    }
+}
+
 /// The RSS hash covers the source and destination addresses.
 const RXH_ADDRS: u32 = ethtool::RXH_IP_SRC | ethtool::RXH_IP_DST;
 /// The RSS hash covers the addresses and the TCP/UDP ports.
@@ -746,8 +763,8 @@ impl ethtool::Operations for Port {
             _ => {
                 kernel::netdev_err!(
                     dev,
-                    "RSS of flow type {} cannot hash on fields {:#x}: MANA hashes TCP and UDP on both addresses and ports (sdfn) or both addresses (sd), other IP packets on both addresses (sd)\n",
-                    flow_type,
+                    "rx-flow-hash {}: cannot hash on fields {:#x}; MANA hashes TCP and UDP on both addresses and ports (sdfn) or both addresses (sd), other IP packets on both addresses (sd)\n",
+                    flow_name(flow_type),
                     fields
                 );
                 return Err(EINVAL);

@@ -70,7 +70,6 @@ use napi::{
 };
 use skb::Skb;
 
-
 /// The lock class name of every interface's rtnl work item. A static, not a literal in the
 /// generic constructor: a literal in generic code is emitted once per crate that instantiates
 /// it, and lockdep warns when one lock class key comes with two name pointers (two modules, or
@@ -635,7 +634,8 @@ impl<T: Driver> Device<T> {
         unsafe { bindings::netif_queue_set_napi(self.as_raw(), index, ty, raw) };
         // INVARIANT: The queue refers to the context the slot now holds; the previous one is
         // dropped after the queue stopped referring to it.
-        let old = core::mem::replace(slot, napi.map(|n| -> Arc<dyn QueueNapi> { n.clone() }));
+        let new = napi.cloned().map(|n| -> Arc<dyn QueueNapi> { n });
+        let old = core::mem::replace(slot, new);
         drop(old);
         Ok(())
     }
@@ -1225,8 +1225,14 @@ unsafe fn release<T: Driver>(dev: NonNull<bindings::net_device>) {
         ptr::read(&raw const (*private).queue_napis)
     };
     for (kind, table) in [
-        (bindings::netdev_queue_type_NETDEV_QUEUE_TYPE_RX, napis.rx.into_inner()),
-        (bindings::netdev_queue_type_NETDEV_QUEUE_TYPE_TX, napis.tx.into_inner()),
+        (
+            bindings::netdev_queue_type_NETDEV_QUEUE_TYPE_RX,
+            napis.rx.into_inner(),
+        ),
+        (
+            bindings::netdev_queue_type_NETDEV_QUEUE_TYPE_TX,
+            napis.tx.into_inner(),
+        ),
     ] {
         for (index, slot) in table.into_iter().enumerate() {
             if slot.is_some() {

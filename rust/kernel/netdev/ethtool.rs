@@ -414,12 +414,7 @@ pub trait Operations: Driver {
     /// (`set_rxfh_fields`, `ethtool -N DEV rx-flow-hash tcp4 sdfn`). Combinations the device
     /// cannot hash are refused, typically with `EINVAL`. Only the default RSS context is
     /// changed.
-    fn set_rxfh_fields(
-        _dev: &Device<Self>,
-        _flow_type: u32,
-        _fields: u32,
-        _rtnl: &Rtnl,
-    ) -> Result {
+    fn set_rxfh_fields(_dev: &Device<Self>, _flow_type: u32, _fields: u32, _rtnl: &Rtnl) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 

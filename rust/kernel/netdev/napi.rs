@@ -42,7 +42,6 @@ use core::{
     }, //
 };
 
-
 /// The lock class name of every NAPI context's `enabled` lock. A static, not a literal in the
 /// generic constructor: a literal in generic code is emitted once per crate that instantiates
 /// it, and lockdep warns when one lock class key comes with two name pointers.
@@ -151,9 +150,7 @@ impl<P: Poll> Napi<P> {
                 .ok_or(EINVAL)?;
             // SAFETY: As required by `add`; `index` is below the number of configurations the
             // device allocated (`napi_config`), as the function requires.
-            unsafe {
-                bindings::netif_napi_add_config(raw, slot, Some(Self::poll_callback), index)
-            };
+            unsafe { bindings::netif_napi_add_config(raw, slot, Some(Self::poll_callback), index) };
             Ok(())
         })
     }

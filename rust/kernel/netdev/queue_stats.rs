@@ -59,7 +59,7 @@ macro_rules! queue_stats {
                 Self { $($field: get(c.$field),)* }
             }
 
-            fn to_c(&self, c: &mut bindings::$c) {
+            fn to_c(self, c: &mut bindings::$c) {
                 $(c.$field = set(self.$field);)*
             }
 

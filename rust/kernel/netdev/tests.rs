@@ -622,7 +622,10 @@ mod netdev_tests {
         assert_eq!(tx.bytes, None);
 
         let q2 = reg.queue_stats_rx(2, &rtnl).ok_or(EINVAL)?;
-        assert_eq!((q2.packets, q2.bytes, q2.alloc_fail), (Some(30), Some(300), None));
+        assert_eq!(
+            (q2.packets, q2.bytes, q2.alloc_fail),
+            (Some(30), Some(300), None)
+        );
         assert_eq!(reg.queue_stats_tx(3, &rtnl).ok_or(EINVAL)?.packets, Some(4));
         assert!(reg.queue_stats_rx(4, &rtnl).is_none());
 
@@ -1697,11 +1700,17 @@ mod ethtool_tests {
         let mut fields: bindings::ethtool_rxfh_fields = pin_init::zeroed();
         fields.flow_type = ethtool::TCP_V4_FLOW;
         // SAFETY: `raw` is a device of the test driver and `fields` is valid.
-        assert_eq!(unsafe { ops.get_rxfh_fields.ok_or(EINVAL)?(raw, &mut fields) }, 0);
+        assert_eq!(
+            unsafe { ops.get_rxfh_fields.ok_or(EINVAL)?(raw, &mut fields) },
+            0
+        );
         assert_eq!(fields.data, SDFN);
         fields.data = SD;
         // SAFETY: As above.
-        assert_eq!(unsafe { ops.set_rxfh_fields.ok_or(EINVAL)?(raw, &fields, null) }, 0);
+        assert_eq!(
+            unsafe { ops.set_rxfh_fields.ok_or(EINVAL)?(raw, &fields, null) },
+            0
+        );
         assert_eq!(shared.eth.lock().tcp4_fields, SD);
         fields.data = ethtool::RXH_IP_SRC;
         // SAFETY: As above.
@@ -1709,7 +1718,10 @@ mod ethtool_tests {
         assert_eq!(ret, EINVAL.to_errno());
         fields.data = 0;
         // SAFETY: As above.
-        assert_eq!(unsafe { ops.get_rxfh_fields.ok_or(EINVAL)?(raw, &mut fields) }, 0);
+        assert_eq!(
+            unsafe { ops.get_rxfh_fields.ok_or(EINVAL)?(raw, &mut fields) },
+            0
+        );
         assert_eq!(fields.data, SD);
         fields.rss_context = 1;
         // SAFETY: As above.
