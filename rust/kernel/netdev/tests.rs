@@ -1700,17 +1700,13 @@ mod ethtool_tests {
         let mut fields: bindings::ethtool_rxfh_fields = pin_init::zeroed();
         fields.flow_type = ethtool::TCP_V4_FLOW;
         // SAFETY: `raw` is a device of the test driver and `fields` is valid.
-        assert_eq!(
-            unsafe { ops.get_rxfh_fields.ok_or(EINVAL)?(raw, &mut fields) },
-            0
-        );
+        let ret = unsafe { ops.get_rxfh_fields.ok_or(EINVAL)?(raw, &mut fields) };
+        assert_eq!(ret, 0);
         assert_eq!(fields.data, SDFN);
         fields.data = SD;
         // SAFETY: As above.
-        assert_eq!(
-            unsafe { ops.set_rxfh_fields.ok_or(EINVAL)?(raw, &fields, null) },
-            0
-        );
+        let ret = unsafe { ops.set_rxfh_fields.ok_or(EINVAL)?(raw, &fields, null) };
+        assert_eq!(ret, 0);
         assert_eq!(shared.eth.lock().tcp4_fields, SD);
         fields.data = ethtool::RXH_IP_SRC;
         // SAFETY: As above.
@@ -1718,10 +1714,8 @@ mod ethtool_tests {
         assert_eq!(ret, EINVAL.to_errno());
         fields.data = 0;
         // SAFETY: As above.
-        assert_eq!(
-            unsafe { ops.get_rxfh_fields.ok_or(EINVAL)?(raw, &mut fields) },
-            0
-        );
+        let ret = unsafe { ops.get_rxfh_fields.ok_or(EINVAL)?(raw, &mut fields) };
+        assert_eq!(ret, 0);
         assert_eq!(fields.data, SD);
         fields.rss_context = 1;
         // SAFETY: As above.
