@@ -613,14 +613,14 @@ impl Hwc {
     }
 
     fn malformed(&self, state: &mut State, what: &str) {
-        state.malformed += 1;
+        state.malformed = state.malformed.wrapping_add(1);
         pr_err!("hardware channel: {}; ignored\n", what);
     }
 
     /// Handles the channel's interrupt: drains the EQ, and the CQ for completion events.
     pub(crate) fn process_events(&self) {
         let mut state = self.state.lock();
-        let mut handled = 0;
+        let mut handled = false;
         loop {
             let index = state.eq_head;
             let eqe = match read_eqe(&self.eq, index, EQ_ENTRIES) {
@@ -632,10 +632,10 @@ impl Hwc {
                 }
             };
             state.eq_head = index.wrapping_add(1);
-            handled += 1;
+            handled = true;
             self.handle_eqe(&mut state, &eqe);
         }
-        if handled > 0 {
+        if handled {
             if let Some(eq_id) = state.init.eq_id {
                 let tail = cq_doorbell_tail(state.eq_head, EQ_ENTRIES);
                 if let Ok(db) = EqDoorbell::new(eq_id, tail, true) {
@@ -719,7 +719,7 @@ impl Hwc {
     }
 
     fn poll_cq(&self, state: &mut State) {
-        let mut polled = 0;
+        let mut polled = false;
         loop {
             let index = state.cq_head;
             let cqe = match read_cqe(&self.cq, index, CQ_ENTRIES) {
@@ -731,7 +731,7 @@ impl Hwc {
                 }
             };
             state.cq_head = index.wrapping_add(1);
-            polled += 1;
+            polled = true;
             let wq = cqe.info.wq_num().get();
             if cqe.info.is_sq().into_bool() {
                 if Some(wq) == state.init.sq_id && state.sq_outstanding > 0 {
@@ -745,7 +745,7 @@ impl Hwc {
                 self.malformed(state, "receive completion for an unknown queue");
             }
         }
-        if polled > 0 {
+        if polled {
             if let Some(cq_id) = state.init.cq_id {
                 let tail = cq_doorbell_tail(state.cq_head, CQ_ENTRIES);
                 if let Ok(db) = CqDoorbell::new(cq_id, tail, true) {
@@ -766,7 +766,10 @@ impl Hwc {
             self.malformed(state, "receive completion with a WQE offset outside the RQ");
             return;
         }
-        let buf = state.rq_buf_of_pos[(wqe_offset / RQ_WQE_SIZE) as usize];
+        let Some(&buf) = state.rq_buf_of_pos.get((wqe_offset / RQ_WQE_SIZE) as usize) else {
+            self.malformed(state, "receive completion with a WQE offset outside the RQ");
+            return;
+        };
         let len = oob.tx_oob_data_size;
         let result = self.take_response(state, buf, len);
         // The buffer goes back to the device whatever the response was.
@@ -814,7 +817,7 @@ impl Hwc {
                 Ok(())
             }
             _ => {
-                state.stale += 1;
+                state.stale = state.stale.wrapping_add(1);
                 pr_warn!(
                     "dropped a hardware-channel response (msg id {}, code 0x{:x}, activity {}) that no request is waiting for\n",
                     msg_id,

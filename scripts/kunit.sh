@@ -15,7 +15,12 @@
 
 . "$(dirname "$0")/lib.sh"
 
+# The body is one compound command, read whole before it runs: editing this file while it
+# runs (a long test boot) cannot change what the running copy does.
+{
+
 "$MANA_RS_REPO/scripts/kernel.sh"
+export MANA_RS_KERNEL_BUILT=1
 logs=()
 checks=$MANA_RS_CACHE/build/build-checks.ktap
 "$MANA_RS_REPO/scripts/build-checks.sh" --ktap > "$checks" || true
@@ -35,4 +40,6 @@ fi
 python3 "$MANA_RS_REPO/scripts/ktap.py" "${logs[@]}" "${expect[@]}" || {
 	echo "console log: $console" >&2
 	exit 1
+}
+exit
 }
