@@ -587,7 +587,7 @@ mod netdev_tests {
             reg.open(&rtnl)?;
         }
         // Without `sync_link_state`, linkwatch gets there on its own.
-        assert!(wait_for_ms(3000, || reg.oper_state() == OperState::Up));
+        assert!(wait_for(|| reg.oper_state() == OperState::Up));
         drop(reg);
 
         // A device registered with its carrier on never had a change: UNKNOWN, as `ip link`
