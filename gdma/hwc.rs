@@ -409,14 +409,20 @@ impl Hwc {
         let mut wqe = [0u8; RQ_WQE_SIZE as usize];
         let hdr = WqeHeader::new(1, queue::INLINE_OOB_SMALL_SIZE, 0)?;
         let sge = Sge {
-            address: bufs.resp.dma_addr() + u64::from(buf) * u64::from(MAX_MSG),
+            address: bufs
+                .resp
+                .dma_addr()
+                .wrapping_add(u64::from(buf) * u64::from(MAX_MSG)),
             mem_key: state.init.gpa_mkey.ok_or(EINVAL)?,
             size: state.init.max_resp,
         };
         wqe[..8].copy_from_slice(hdr.as_bytes());
         wqe[16..32].copy_from_slice(sge.as_bytes());
         self.rq.write_bytes(pos as usize, &wqe)?;
-        state.rq_buf_of_pos[(pos / RQ_WQE_SIZE) as usize] = buf;
+        *state
+            .rq_buf_of_pos
+            .get_mut((pos / RQ_WQE_SIZE) as usize)
+            .ok_or(EINVAL)? = buf;
         state.rq_head = state.rq_head.wrapping_add(RQ_WQE_SIZE);
         Ok(())
     }

@@ -5,6 +5,7 @@
 # warnings as errors, and the checks of the built objects (scripts/build-checks.sh: stack frames,
 # objtool). Uses the test kernel's build directory, so only our crates are rebuilt; the drivers
 # are also built without KUnit (a build directory of its own), warnings as errors.
+# The cargo crates under tools/ get clippy and rustdoc the ordinary way.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -62,6 +63,16 @@ for crate in gdma/mana_gdma; do
 	info "rustdoc $crate"
 	python3 "$MANA_RS_REPO/scripts/rustdoc-from-cmd.py" "$cmd" "$build/mana-rs-doc" |
 		(cd "$build" && sh) || failed=1
+done
+
+# The host-side tools: ordinary cargo crates, built outside the repository.
+for manifest in "$MANA_RS_REPO"/tools/*/Cargo.toml; do
+	[ -f "$manifest" ] || continue
+	info "clippy and rustdoc of ${manifest#"$MANA_RS_REPO"/}, warnings as errors"
+	CARGO_TARGET_DIR=$MANA_RS_CACHE/cargo-target cargo clippy --quiet --locked --all-targets \
+		-j "$MANA_RS_JOBS" --manifest-path "$manifest" -- -D warnings || failed=1
+	CARGO_TARGET_DIR=$MANA_RS_CACHE/cargo-target RUSTDOCFLAGS=-Dwarnings cargo doc --quiet \
+		--locked --no-deps -j "$MANA_RS_JOBS" --manifest-path "$manifest" || failed=1
 done
 
 [ $failed -eq 0 ] || die "lint failed"
