@@ -65,6 +65,7 @@ use crate::{
             MSG_V3, //
         },
         mana_msgs::{
+            hash_type,
             CfgRxSteerReq,
             CfgRxSteerResp,
             Handle,
@@ -519,6 +520,22 @@ impl Adapter {
         indirection: &[Handle],
         key: &[u8; HASH_KEY_SIZE],
     ) -> Result {
+        self.enable_rx_steering_hashed(vport, indirection, key, hash_type::ENABLE_SUPPORTED)
+    }
+
+    /// Like [`Adapter::enable_rx_steering`], hashing the packet types of `hash_types` (NDIS
+    /// hash types, [`hash_type`]): a packet whose type is not in it is hashed as the next
+    /// type that is (TCP over IPv4 as IPv4), or steered by hash 0 if none is.
+    pub fn enable_rx_steering_hashed(
+        &self,
+        vport: u32,
+        indirection: &[Handle],
+        key: &[u8; HASH_KEY_SIZE],
+        hash_types: u16,
+    ) -> Result {
+        if hash_types & !hash_type::ALL != 0 {
+            return Err(EINVAL);
+        }
         let port = self.ports.get(vport as usize).ok_or(EINVAL)?;
         let first = *indirection.first().ok_or(EINVAL)?;
         let entries = u16::try_from(indirection.len()).map_err(|_| EINVAL)?;
@@ -529,6 +546,7 @@ impl Adapter {
         req.update_hashkey = 1;
         req.hashkey = *key;
         req.update_indir_tab = 1;
+        req.rss_hash_types = hash_types;
         let mut msg = KVec::from_elem(0u8, req.hdr.req.msg_size as usize, GFP_KERNEL)?;
         req.write(indirection, &mut msg)?;
         let mut resp = CfgRxSteerResp::zeroed();
@@ -589,6 +607,12 @@ impl Adapter {
     /// any context.
     pub fn ring_doorbell(&self, qtype: u32, value: u64) -> Result {
         self.hwc.doorbell(qtype, value, self.caps.doorbell)
+    }
+
+    /// The Linux interrupt number of MSI-X vector `vector`, if it is a real interrupt (see
+    /// [`Transport::irq_number`]).
+    pub fn irq_number(&self, vector: u32) -> Option<u32> {
+        self.transport.irq_number(vector)
     }
 
     /// Adds `handler` to the handlers of MSI-X vector `vector` (1 or more: vector 0 is the

@@ -45,6 +45,7 @@ use crate::{
         SERVICE_PERIOD_MS, //
     },
     pci_transport::{
+        irq_numbers,
         register_irqs,
         vector_budget,
         Handlers,
@@ -215,6 +216,7 @@ impl pci::Driver for GdmaPciDriver {
                     regs,
                     handlers,
                     u32::try_from(vectors.len())?,
+                    irq_numbers(vectors)?,
                 )?),
                 function: Some(
                     Function::new(

@@ -405,6 +405,18 @@ pub(crate) struct PciTransport {
     stream_open: SpinLockIrq<bool>,
     handlers: Arc<Handlers>,
     num_vectors: u32,
+    /// The Linux interrupt number of each vector.
+    irq_numbers: KVec<u32>,
+}
+
+/// The Linux interrupt numbers of the vectors of `vectors`, in vector order.
+pub(crate) fn irq_numbers(vectors: &pci::IrqVectorRegistration<'_>) -> Result<KVec<u32>> {
+    let mut numbers = KVec::with_capacity(vectors.len(), GFP_KERNEL)?;
+    for vector in 0..vectors.len() {
+        let request: irq::IrqRequest<'_> = vectors.index(vector)?.into();
+        numbers.push(request.irq(), GFP_KERNEL)?;
+    }
+    Ok(numbers)
 }
 
 impl PciTransport {
@@ -417,6 +429,7 @@ impl PciTransport {
         regs: RegView,
         handlers: Arc<Handlers>,
         num_vectors: u32,
+        irq_numbers: KVec<u32>,
     ) -> Result<Arc<Self>> {
         Arc::pin_init(
             try_pin_init!(Self {
@@ -428,6 +441,7 @@ impl PciTransport {
                 stream_open <- new_spinlock_irq!(true),
                 handlers,
                 num_vectors: num_vectors.min(MAX_VECTORS as u32),
+                irq_numbers,
             }? Error),
             GFP_KERNEL,
         )
@@ -542,6 +556,13 @@ impl Transport for PciTransport {
 
     fn num_vectors(&self) -> u32 {
         self.num_vectors
+    }
+
+    fn irq_number(&self, vector: u32) -> Option<u32> {
+        if vector >= self.num_vectors {
+            return None;
+        }
+        self.irq_numbers.get(vector as usize).copied()
     }
 
     fn map_user_pages(&self, pages: &[u64]) -> Result<UserPages> {

@@ -77,6 +77,13 @@ pub trait Transport: Send + Sync {
     /// The number of MSI-X vectors the function offers.
     fn num_vectors(&self) -> u32;
 
+    /// The Linux interrupt number of MSI-X vector `vector`, if the vector is a real interrupt
+    /// (a PCI function's; the software device delivers its vectors from a workqueue). Network
+    /// drivers report it with their NAPI contexts (`netdev` netlink `napi-get`).
+    fn irq_number(&self, _vector: u32) -> Option<u32> {
+        None
+    }
+
     /// Makes the 4 KiB pages at `pages` reachable by the device: addresses the RDMA core's
     /// mapping of pinned user memory gave (bus addresses for a PCI function). Returns the
     /// addresses the device uses, valid until the result is dropped.

@@ -56,8 +56,7 @@ use kernel::{
         napi::{
             Napi,
             NapiPoll,
-            Poll,
-            NAPI_POLL_WEIGHT, //
+            Poll, //
         },
         skb::{
             Checksum,
@@ -215,6 +214,13 @@ pub(crate) struct QueueCounters {
     pub(crate) rx_dropped: Atomic<u64>,
     pub(crate) rx_errors: Atomic<u64>,
     pub(crate) rx_csum_ok: Atomic<u64>,
+    /// Received packets whose checksums the device did not verify (or the user turned the
+    /// offload off).
+    pub(crate) rx_csum_none: Atomic<u64>,
+    /// Receive pages that could not be allocated (the frame was dropped, its page reposted).
+    pub(crate) rx_alloc_fail: Atomic<u64>,
+    /// Times the completion path woke the stopped send queue.
+    pub(crate) tx_wake: Atomic<u64>,
     /// Receive pages the refill path allocated because no page came back from the stack in
     /// time (0 per packet in steady state; the pages of open are not counted).
     pub(crate) rx_page_allocs: Atomic<u64>,
@@ -234,6 +240,9 @@ impl QueueCounters {
             rx_dropped: Atomic::new(0),
             rx_errors: Atomic::new(0),
             rx_csum_ok: Atomic::new(0),
+            rx_csum_none: Atomic::new(0),
+            rx_alloc_fail: Atomic::new(0),
+            tx_wake: Atomic::new(0),
             rx_page_allocs: Atomic::new(0),
         }
     }
@@ -519,7 +528,9 @@ impl ChannelSet {
                 }),
                 eq_head <- new_spinlock_irq!(queue::initial_index(EQ_ENTRIES)),
             });
-            let ch = Arc::pin_init(Napi::new(dev, NAPI_POLL_WEIGHT, poll), GFP_KERNEL)?;
+            // Channel `q`'s context takes the persistent NAPI configuration `q`: its id and
+            // the user's settings (threaded polling, ...) survive `ethtool -L` and down/up.
+            let ch = Arc::pin_init(Napi::new_with_config(dev, q, poll), GFP_KERNEL)?;
             channels.list.push(ch, GFP_KERNEL)?;
         }
         Ok(channels)
@@ -531,6 +542,8 @@ impl ChannelSet {
         for ch in self.list.iter() {
             // The pages are allocated (may sleep) and posted before the poll can run.
             ch.data().post_rx_all()?;
+            // Reported with the context (`napi-get`), if the vector is a real interrupt.
+            ch.set_irq(self.adapter.irq_number(ch.data().index + 1));
             ch.enable();
             let irq: Arc<dyn InterruptHandler> = Arc::new(
                 Irq {
@@ -928,6 +941,9 @@ impl ChannelPoll {
             if let Some(q) = napi.tx_queue(self.index) {
                 if q.is_stopped() {
                     q.wake();
+                    if let Some(c) = self.counters() {
+                        add(&c.tx_wake, 1);
+                    }
                 }
             }
         }
@@ -1123,6 +1139,7 @@ impl ChannelPoll {
         };
         let Ok(fresh) = fresh else {
             // No page to post instead: drop the frame and keep the page.
+            add(&c.rx_alloc_fail, 1);
             self.post_rx(rx, &mut pool, map)?;
             return Ok(None);
         };
@@ -1165,6 +1182,8 @@ impl ChannelPoll {
         {
             skb.set_csum_unnecessary();
             add(&c.rx_csum_ok, 1);
+        } else {
+            add(&c.rx_csum_none, 1);
         }
         let ht = if features.contains(Features::RXHASH) {
             f.rx_hashtype().get() as u16

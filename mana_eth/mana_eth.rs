@@ -28,6 +28,8 @@ mod tests_datapath;
 #[cfg(CONFIG_KUNIT = "y")]
 mod tests_handoff;
 #[cfg(CONFIG_KUNIT = "y")]
+mod tests_netfeat;
+#[cfg(CONFIG_KUNIT = "y")]
 mod tests_tx_timeout;
 
 kernel::auxiliary_device_table!(

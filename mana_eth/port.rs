@@ -41,9 +41,15 @@ use kernel::{
             RxfhGet,
             RxfhSet, //
         },
+        queue_stats::{
+            QueueStats,
+            RxQueueStats,
+            TxQueueStats, //
+        },
         rtnl_lock,
         Device,
         Features,
+        QueueKind,
         Registration,
         Rtnl,
         Stats64,
@@ -80,6 +86,7 @@ use mana_gdma::{
         VportTx, //
     },
     wire::mana_msgs::{
+        hash_type,
         HASH_KEY_SIZE, //
     },
     Adapter, //
@@ -114,6 +121,9 @@ pub(crate) struct PortConfig {
     pub(crate) indirection_len: usize,
     /// Channel index per indirection entry.
     pub(crate) indirection: KBox<[u32; MAX_INDIRECTION]>,
+    /// The packet types the RSS hash covers (NDIS hash types, `hash_type`); changed by
+    /// `ethtool -N DEV rx-flow-hash`.
+    pub(crate) hash_types: u16,
 }
 
 impl PortConfig {
@@ -129,6 +139,7 @@ impl PortConfig {
             rss_key: DEFAULT_RSS_KEY,
             indirection_len,
             indirection,
+            hash_types: hash_type::ENABLE_SUPPORTED,
         })
     }
 
@@ -144,6 +155,7 @@ impl PortConfig {
                 table.copy_from_slice(&self.indirection[..]);
                 table
             },
+            hash_types: self.hash_types,
         })
     }
 
@@ -168,8 +180,8 @@ struct Queues {
 
 impl Queues {
     /// Builds the channels of `cfg`, starts them and steers the vport to them; then lets
-    /// `start_xmit` reach them.
-    fn build(dev: &Device<Port>, count: u32, cfg: &PortConfig) -> Result<Self> {
+    /// `start_xmit` reach them and ties each queue to its channel's NAPI context.
+    fn build(dev: &Device<Port>, count: u32, cfg: &PortConfig, rtnl: &Rtnl) -> Result<Self> {
         let data = dev.data();
         let adapter = &data.adapter;
         let vport = adapter
@@ -187,17 +199,19 @@ impl Queues {
             &data.counters,
         )?;
         channels.start()?;
-        let mut table = KVec::with_capacity(cfg.indirection_len, GFP_KERNEL)?;
-        for channel in &cfg.indirection[..cfg.indirection_len] {
-            table.push(
-                channels.rq_handle(*channel as usize).ok_or(EINVAL)?,
-                GFP_KERNEL,
-            )?;
-        }
-        adapter.enable_rx_steering(data.index, &table, &cfg.rss_key)?;
+        steer(dev, &channels, cfg, cfg.hash_types)?;
         let mut live = KVec::with_capacity(channels.list.len(), GFP_KERNEL)?;
         for ch in channels.list.iter() {
             live.push(ch.clone(), GFP_KERNEL)?;
+        }
+        // `unpublish` undoes both steps.
+        let linked = (0u32..).zip(channels.list.iter()).try_for_each(|(q, ch)| {
+            dev.set_queue_napi(QueueKind::Rx, q, Some(ch), rtnl)?;
+            dev.set_queue_napi(QueueKind::Tx, q, Some(ch), rtnl)
+        });
+        if let Err(e) = linked {
+            unlink_queues(dev, rtnl);
+            return Err(e);
         }
         let old = core::mem::replace(&mut *data.live.lock(), live);
         drop(old);
@@ -212,11 +226,90 @@ impl Queues {
     }
 }
 
-/// Stops transmission and hides the channels from `start_xmit`, before they are destroyed.
-fn unpublish(dev: &Device<Port>) {
+/// Steers the vport of `dev` to `channels` by `cfg`'s indirection table and key, hashing the
+/// packet types `hash_types` (MANA_CONFIG_VPORT_RX). The caller holds the vport's lease.
+fn steer(dev: &Device<Port>, channels: &ChannelSet, cfg: &PortConfig, hash_types: u16) -> Result {
+    let data = dev.data();
+    let mut table = KVec::with_capacity(cfg.indirection_len, GFP_KERNEL)?;
+    for channel in cfg.indirection.get(..cfg.indirection_len).ok_or(EINVAL)? {
+        table.push(
+            channels.rq_handle(*channel as usize).ok_or(EINVAL)?,
+            GFP_KERNEL,
+        )?;
+    }
+    data.adapter
+        .enable_rx_steering_hashed(data.index, &table, &cfg.rss_key, hash_types)
+}
+
+/// The NDIS hash types behind an ethtool flow type: that of its IP version and, for TCP and
+/// UDP, that of its transport (0 for the other IP protocols, hashed on their addresses).
+fn flow_hash_types(flow_type: u32) -> Option<(u16, u16)> {
+    Some(match flow_type {
+        ethtool::TCP_V4_FLOW => (hash_type::IPV4, hash_type::TCP_IPV4),
+        ethtool::UDP_V4_FLOW => (hash_type::IPV4, hash_type::UDP_IPV4),
+        ethtool::IPV4_FLOW | ethtool::SCTP_V4_FLOW | ethtool::AH_ESP_V4_FLOW => {
+            (hash_type::IPV4, 0)
+        }
+        ethtool::TCP_V6_FLOW => (hash_type::IPV6, hash_type::TCP_IPV6),
+        ethtool::UDP_V6_FLOW => (hash_type::IPV6, hash_type::UDP_IPV6),
+        ethtool::IPV6_FLOW | ethtool::SCTP_V6_FLOW | ethtool::AH_ESP_V6_FLOW => {
+            (hash_type::IPV6, 0)
+        }
+        _ => return None,
+    })
+}
+
+/// The name `ethtool` gives flow type `flow_type`, for log lines.
+fn flow_name(flow_type: u32) -> &'static str {
+    match flow_type {
+        ethtool::TCP_V4_FLOW => "tcp4",
+        ethtool::UDP_V4_FLOW => "udp4",
+        ethtool::SCTP_V4_FLOW => "sctp4",
+        ethtool::AH_ESP_V4_FLOW => "ah4/esp4",
+        ethtool::IPV4_FLOW => "ip4",
+        ethtool::TCP_V6_FLOW => "tcp6",
+        ethtool::UDP_V6_FLOW => "udp6",
+        ethtool::SCTP_V6_FLOW => "sctp6",
+        ethtool::AH_ESP_V6_FLOW => "ah6/esp6",
+        ethtool::IPV6_FLOW => "ip6",
+        _ => "other",
+    }
+}
+
+/// The RSS hash covers the source and destination addresses.
+const RXH_ADDRS: u32 = ethtool::RXH_IP_SRC | ethtool::RXH_IP_DST;
+/// The RSS hash covers the addresses and the TCP/UDP ports.
+const RXH_ADDRS_PORTS: u32 = RXH_ADDRS | ethtool::RXH_L4_B_0_1 | ethtool::RXH_L4_B_2_3;
+
+/// The header fields (`RXH_*`) hashed for packets of the flow type of `(ip, l4)` when the
+/// device hashes the packet types `enabled`.
+fn hashed_fields(enabled: u16, (ip, l4): (u16, u16)) -> u32 {
+    if l4 != 0 && enabled & l4 != 0 {
+        RXH_ADDRS_PORTS
+    } else if enabled & ip != 0 {
+        RXH_ADDRS
+    } else {
+        0
+    }
+}
+
+/// Stops transmission, hides the channels from `start_xmit` and unties the queues from their
+/// NAPI contexts, before the channels are destroyed.
+fn unpublish(dev: &Device<Port>, rtnl: &Rtnl) {
     dev.tx_disable();
     let old = core::mem::take(&mut *dev.data().live.lock());
     drop(old);
+    unlink_queues(dev, rtnl);
+}
+
+/// Unties every queue from its NAPI context (the device lets go of the contexts).
+fn unlink_queues(dev: &Device<Port>, rtnl: &Rtnl) {
+    for q in 0..dev.num_rx_queues() {
+        let _ = dev.set_queue_napi::<datapath::ChannelPoll>(QueueKind::Rx, q, None, rtnl);
+    }
+    for q in 0..dev.num_tx_queues() {
+        let _ = dev.set_queue_napi::<datapath::ChannelPoll>(QueueKind::Tx, q, None, rtnl);
+    }
 }
 
 /// What an up interface holds. Taken apart in order by [`Port::stop`].
@@ -263,6 +356,17 @@ impl PortData {
         &self.counters
     }
 
+    /// The NAPI id and interrupt of each channel of the up interface.
+    #[cfg(CONFIG_KUNIT = "y")]
+    pub(crate) fn channel_napis(&self) -> Result<KVec<(u32, Option<u32>)>> {
+        let live = self.live.lock();
+        let mut ids = KVec::with_capacity(live.len(), GFP_ATOMIC)?;
+        for ch in live.iter() {
+            ids.push((ch.id(), ch.irq()), GFP_ATOMIC)?;
+        }
+        Ok(ids)
+    }
+
     /// Received packets whose checksums the device verified.
     pub(crate) fn rx_csum_ok(&self) -> u64 {
         self.counters
@@ -306,7 +410,7 @@ pub(crate) struct Port;
 impl netdev::Driver for Port {
     type Data = PortData;
 
-    fn open(dev: &Device<Self>, _rtnl: &Rtnl) -> Result {
+    fn open(dev: &Device<Self>, rtnl: &Rtnl) -> Result {
         let data = dev.data();
         let caps = data.adapter.caps();
         let tx = VportTx {
@@ -321,7 +425,7 @@ impl netdev::Driver for Port {
             .take_ethernet(data.index, dev.name(), tx)?;
         let mut active = data.active.lock();
         let cfg = data.config.lock();
-        let queues = Queues::build(dev, dev.real_num_tx_queues(), &cfg).inspect_err(|e| {
+        let queues = Queues::build(dev, dev.real_num_tx_queues(), &cfg, rtnl).inspect_err(|e| {
             pr_err!("{}: cannot create the device queues: {:?}\n", dev.name(), e)
         })?;
         *active = Some(Active { lease, queues });
@@ -335,14 +439,14 @@ impl netdev::Driver for Port {
         Ok(())
     }
 
-    fn stop(dev: &Device<Self>, _rtnl: &Rtnl) -> Result {
+    fn stop(dev: &Device<Self>, rtnl: &Rtnl) -> Result {
         let data = dev.data();
         // A reset scheduled by a timeout has nothing left to do. If its work already runs, it
         // waits for the rtnl lock held here and then finds no reset to do.
         data.reset_queue.store(NO_RESET, Relaxed);
         dev.cancel_rtnl_work();
         dev.carrier_off();
-        unpublish(dev);
+        unpublish(dev, rtnl);
         let Some(Active { mut lease, queues }) = data.active.lock().take() else {
             return Ok(());
         };
@@ -498,10 +602,10 @@ impl Port {
         lease.reconfigure(|r| {
             r.quiesce_rx()?;
             // The old queues go before the new ones are built: the device's tables are finite.
-            unpublish(dev);
+            unpublish(dev, rtnl);
             *queues = Queues::empty(dev);
             let built = set_channels(dev, channels, rtnl)
-                .and_then(|()| Queues::build(dev, channels, &new_cfg));
+                .and_then(|()| Queues::build(dev, channels, &new_cfg, rtnl));
             match built {
                 Ok(q) => {
                     *queues = q;
@@ -516,7 +620,7 @@ impl Port {
                         e
                     );
                     set_channels(dev, old_channels, rtnl)?;
-                    *queues = Queues::build(dev, old_channels, &old_cfg)?;
+                    *queues = Queues::build(dev, old_channels, &old_cfg, rtnl)?;
                     dev.tx_wake_all_queues();
                     r.reprogram_tx()?;
                     Err(e)
@@ -633,6 +737,46 @@ impl ethtool::Operations for Port {
         })
     }
 
+    fn get_rx_ring_count(dev: &Device<Self>) -> u32 {
+        dev.real_num_rx_queues()
+    }
+
+    fn get_rxfh_fields(dev: &Device<Self>, flow_type: u32) -> Result<u32> {
+        let types = flow_hash_types(flow_type).ok_or(EOPNOTSUPP)?;
+        Ok(hashed_fields(dev.data().config.lock().hash_types, types))
+    }
+
+    fn set_rxfh_fields(dev: &Device<Self>, flow_type: u32, fields: u32, _rtnl: &Rtnl) -> Result {
+        let (ip, l4) = flow_hash_types(flow_type).ok_or(EOPNOTSUPP)?;
+        let data = dev.data();
+        let active = data.active.lock();
+        let mut config = data.config.lock();
+        let current = config.hash_types;
+        if fields == hashed_fields(current, (ip, l4)) {
+            return Ok(());
+        }
+        // The device hashes a packet type on fixed fields: TCP and UDP on the addresses and
+        // ports, or (their type off) on the addresses as other IP packets.
+        let new = match fields {
+            RXH_ADDRS_PORTS if l4 != 0 => current | l4,
+            RXH_ADDRS if l4 != 0 && current & ip != 0 => current & !l4,
+            _ => {
+                kernel::netdev_err!(
+                    dev,
+                    "rx-flow-hash {}: cannot hash on fields {:#x}; MANA hashes TCP and UDP on both addresses and ports (sdfn) or both addresses (sd), other IP packets on both addresses (sd)\n",
+                    flow_name(flow_type),
+                    fields
+                );
+                return Err(EINVAL);
+            }
+        };
+        if let Some(up) = &*active {
+            steer(dev, &up.queues.channels, &config, new)?;
+        }
+        config.hash_types = new;
+        Ok(())
+    }
+
     fn get_rxfh_key_size(_dev: &Device<Self>) -> u32 {
         HASH_KEY_SIZE as u32
     }
@@ -730,6 +874,60 @@ impl ethtool::Operations for Port {
     }
 }
 
+/// The queue statistics of `netdev` netlink (`qstats-get`): per active queue pair the
+/// counters it kept since the interface was created, and as the base the counters of the queue
+/// pairs not active now, so that the totals are those of `ndo_get_stats64` across `ethtool -L`.
+#[vtable]
+impl QueueStats for Port {
+    fn get_queue_stats_rx(dev: &Device<Self>, index: u32, stats: &mut RxQueueStats) {
+        if let Some(c) = dev.data().counters.get(index as usize) {
+            add_rx(stats, c);
+        }
+    }
+
+    fn get_queue_stats_tx(dev: &Device<Self>, index: u32, stats: &mut TxQueueStats) {
+        if let Some(c) = dev.data().counters.get(index as usize) {
+            add_tx(stats, c);
+        }
+    }
+
+    fn get_base_stats(dev: &Device<Self>, rx: &mut RxQueueStats, tx: &mut TxQueueStats) {
+        let counters = &dev.data().counters;
+        let zero = QueueCounters::new();
+        add_rx(rx, &zero);
+        add_tx(tx, &zero);
+        for c in counters.iter().skip(dev.real_num_rx_queues() as usize) {
+            add_rx(rx, c);
+        }
+        for c in counters.iter().skip(dev.real_num_tx_queues() as usize) {
+            add_tx(tx, c);
+        }
+    }
+}
+
+/// Adds the receive counters of `c` to `stats` (sets those not set).
+fn add_rx(stats: &mut RxQueueStats, c: &QueueCounters) {
+    let plus = |s: &mut Option<u64>, v: &Atomic<u64>| {
+        *s = Some(s.unwrap_or(0).wrapping_add(v.load(Relaxed)));
+    };
+    plus(&mut stats.packets, &c.rx_packets);
+    plus(&mut stats.bytes, &c.rx_bytes);
+    plus(&mut stats.alloc_fail, &c.rx_alloc_fail);
+    plus(&mut stats.csum_unnecessary, &c.rx_csum_ok);
+    plus(&mut stats.csum_none, &c.rx_csum_none);
+}
+
+/// Adds the transmit counters of `c` to `stats` (sets those not set).
+fn add_tx(stats: &mut TxQueueStats, c: &QueueCounters) {
+    let plus = |s: &mut Option<u64>, v: &Atomic<u64>| {
+        *s = Some(s.unwrap_or(0).wrapping_add(v.load(Relaxed)));
+    };
+    plus(&mut stats.packets, &c.tx_packets);
+    plus(&mut stats.bytes, &c.tx_bytes);
+    plus(&mut stats.stop, &c.tx_stopped);
+    plus(&mut stats.wake, &c.tx_wake);
+}
+
 /// The port-wide statistics of `ethtool -S`.
 pub(crate) const PORT_STATS: [&str; 5] = [
     "tx_no_queue_dropped",
@@ -740,18 +938,21 @@ pub(crate) const PORT_STATS: [&str; 5] = [
 ];
 
 /// The per-queue statistics of `ethtool -S` (suffixed with the queue number).
-type CounterOf = fn(&QueueCounters) -> &Atomic<u64>;
-const QUEUE_STATS: [(&str, CounterOf); 11] = [
+pub(crate) type CounterOf = fn(&QueueCounters) -> &Atomic<u64>;
+pub(crate) const QUEUE_STATS: [(&str, CounterOf); 14] = [
     ("tx_packets", |c| &c.tx_packets),
     ("tx_bytes", |c| &c.tx_bytes),
     ("tx_errors", |c| &c.tx_errors),
     ("tx_dropped", |c| &c.tx_dropped),
     ("tx_stops", |c| &c.tx_stopped),
+    ("tx_wakes", |c| &c.tx_wake),
     ("rx_packets", |c| &c.rx_packets),
     ("rx_bytes", |c| &c.rx_bytes),
     ("rx_dropped", |c| &c.rx_dropped),
     ("rx_errors", |c| &c.rx_errors),
     ("rx_csum_ok", |c| &c.rx_csum_ok),
+    ("rx_csum_none", |c| &c.rx_csum_none),
+    ("rx_alloc_fails", |c| &c.rx_alloc_fail),
     ("rx_page_allocs", |c| &c.rx_page_allocs),
 ];
 
@@ -881,6 +1082,10 @@ impl Ports {
             }
             dev.set_dev_port(u16::try_from(index).map_err(|_| EINVAL)?);
             dev.set_ethtool_ops();
+            dev.set_queue_stats_ops();
+            // Off until `open` finds the link up: the first `carrier_on` is then a change,
+            // which makes the core report the operational state UP instead of UNKNOWN.
+            dev.carrier_off();
             dev.set_watchdog_timeout_ms(TX_TIMEOUT_MS);
             dev.set_mtu_bounds(ETH_MIN_MTU, max_mtu)?;
             ports.push(Registration::new(dev)?, GFP_KERNEL)?;

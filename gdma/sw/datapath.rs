@@ -244,6 +244,8 @@ impl DpWq {
 /// The RX steering of one vport.
 struct Steering {
     enabled: bool,
+    /// The packet types hashed (`hash_type`).
+    hash_types: u16,
     key: [u8; HASH_KEY_SIZE],
     table: KVec<u64>,
     default_rxobj: u64,
@@ -287,6 +289,7 @@ impl DataPath {
             steering.push(
                 Steering {
                     enabled: false,
+                    hash_types: hash_type::ENABLE_SUPPORTED,
                     key: [0; HASH_KEY_SIZE],
                     table: KVec::new(),
                     default_rxobj: 0,
@@ -456,11 +459,13 @@ impl DataPath {
         &mut self,
         vport: usize,
         enable: bool,
+        hash_types: u16,
         key: Option<&[u8; HASH_KEY_SIZE]>,
         default_rxobj: Option<u64>,
         table: Option<impl Iterator<Item = u64>>,
     ) -> Result {
         let s = self.steering.get_mut(vport).ok_or(EINVAL)?;
+        s.hash_types = hash_types;
         if let Some(key) = key {
             s.key = *key;
         }
@@ -899,7 +904,7 @@ impl DataPath {
         }
         let parsed = parse(body);
         let (hash, htype) = match &parsed {
-            Some(p) => rss_hash(&steer.key, body, p),
+            Some(p) => rss_hash(&steer.key, steer.hash_types, body, p),
             None => (0, 0),
         };
         let rxobj = if steer.table.is_empty() {
@@ -1306,8 +1311,10 @@ pub(crate) fn toeplitz(key: &[u8; HASH_KEY_SIZE], input: &[u8]) -> u32 {
     result
 }
 
-/// The RSS hash of a parsed frame and its hash type.
-fn rss_hash(key: &[u8; HASH_KEY_SIZE], b: &[u8], p: &Parsed) -> (u32, u16) {
+/// The RSS hash of a parsed frame and its hash type, among the enabled types `enabled`: a
+/// TCP or UDP packet whose type is off is hashed on its addresses if the IP type is on; a
+/// packet of no enabled type gets hash 0 and type 0.
+fn rss_hash(key: &[u8; HASH_KEY_SIZE], enabled: u16, b: &[u8], p: &Parsed) -> (u32, u16) {
     let mut input = [0u8; 36];
     let (addrs, mut n) = if p.is_v4 {
         (&b[p.l3 + 12..p.l3 + 20], 8)
@@ -1316,17 +1323,26 @@ fn rss_hash(key: &[u8; HASH_KEY_SIZE], b: &[u8], p: &Parsed) -> (u32, u16) {
     };
     input[..n].copy_from_slice(addrs);
     let l4 = (p.proto == IPPROTO_TCP || p.proto == IPPROTO_UDP) && b.len() >= p.l4 + 4;
-    if l4 {
-        input[n..n + 4].copy_from_slice(&b[p.l4..p.l4 + 4]);
-        n += 4;
-    }
-    let ty = match (p.is_v4, p.is_v6, l4, p.proto) {
+    let l4_ty = match (p.is_v4, p.is_v6, l4, p.proto) {
         (true, _, true, IPPROTO_TCP) => hash_type::TCP_IPV4,
         (true, _, true, _) => hash_type::UDP_IPV4,
-        (true, _, false, _) => hash_type::IPV4,
         (_, true, true, IPPROTO_TCP) => hash_type::TCP_IPV6,
         (_, true, true, _) => hash_type::UDP_IPV6,
-        _ => hash_type::IPV6,
+        _ => 0,
+    };
+    let ip_ty = if p.is_v4 {
+        hash_type::IPV4
+    } else {
+        hash_type::IPV6
+    };
+    let ty = if l4_ty != 0 && enabled & l4_ty != 0 {
+        input[n..n + 4].copy_from_slice(&b[p.l4..p.l4 + 4]);
+        n += 4;
+        l4_ty
+    } else if enabled & ip_ty != 0 {
+        ip_ty
+    } else {
+        return (0, 0);
     };
     (toeplitz(key, &input[..n]), ty)
 }

@@ -273,6 +273,8 @@ pub struct VportProgramming {
     pub tx: Option<(u32, u32)>,
     /// Whether RX steering is enabled.
     pub rx_enabled: bool,
+    /// The hash types (`mana_msgs::hash_type`) of the last CONFIG_VPORT_RX.
+    pub rss_hash_types: u16,
     /// CONFIG_VPORT_TX requests for this vport.
     pub tx_configs: u32,
 }
@@ -1371,9 +1373,11 @@ impl SwDevice {
                     }
                 }
                 self.vports[index].rx_enabled = rx.rx_enable != 0;
+                self.vports[index].rss_hash_types = rx.rss_hash_types;
                 self.dp.set_steering(
                     index,
                     rx.rx_enable != 0,
+                    rx.rss_hash_types,
                     (rx.update_hashkey != 0).then_some(&rx.hashkey),
                     (rx.update_default_rxobj != 0).then_some(rx.default_rxobj),
                     (rx.update_indir_tab != 0).then(|| table.iter()),

@@ -115,6 +115,8 @@ pub mod hash_type {
     pub const UDP_IPV6_EX: u16 = 1 << 8;
     /// What the C driver enables (C: `MANA_HASH_ENABLE_SUPPORTED`).
     pub const ENABLE_SUPPORTED: u16 = IPV4 | TCP_IPV4 | UDP_IPV4 | IPV6 | TCP_IPV6 | UDP_IPV6;
+    /// Every hash type.
+    pub const ALL: u16 = ENABLE_SUPPORTED | IPV6_EX | TCP_IPV6_EX | UDP_IPV6_EX;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -135,6 +135,15 @@ rust_helper_mana_rs_watchdog_timeout_ms(const struct net_device *dev)
 	return jiffies_to_msecs(max(READ_ONCE(dev->watchdog_timeo), 0));
 }
 
+/*
+ * Applies a pending carrier change of @dev to its operational state
+ * (linkwatch_sync_dev() is not exported to modules). Needs the rtnl lock.
+ */
+__rust_helper void rust_helper_mana_rs_linkwatch_sync_dev(struct net_device *dev)
+{
+	linkwatch_sync_dev(dev);
+}
+
 /* The transmit timeouts the watchdog counted on @q (sysfs tx_timeout). */
 __rust_helper u64 rust_helper_mana_rs_txq_timeouts(const struct netdev_queue *q)
 {
@@ -158,6 +167,21 @@ rust_helper_netif_napi_add_weight(struct net_device *dev,
 __rust_helper void rust_helper_netif_napi_del(struct napi_struct *napi)
 {
 	netif_napi_del(napi);
+}
+
+__rust_helper void
+rust_helper_netif_napi_add_config(struct net_device *dev,
+				  struct napi_struct *napi,
+				  int (*poll)(struct napi_struct *, int),
+				  int index)
+{
+	netif_napi_add_config(dev, napi, poll, index);
+}
+
+__rust_helper void rust_helper_netif_napi_set_irq(struct napi_struct *napi,
+						  int irq)
+{
+	netif_napi_set_irq(napi, irq);
 }
 
 __rust_helper bool rust_helper_napi_schedule(struct napi_struct *n)

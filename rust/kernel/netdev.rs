@@ -30,7 +30,10 @@ use crate::{
         c_uint, //
     },
     prelude::*,
-    sync::aref::ARef,
+    sync::{
+        aref::ARef,
+        Arc, //
+    },
     time::msecs_to_jiffies,
     types::{
         NotThreadSafe,
@@ -55,13 +58,17 @@ use core::{
 
 pub mod ethtool;
 pub mod napi;
+pub mod queue_stats;
 pub mod skb;
 
 #[cfg(CONFIG_KUNIT = "y")]
 mod tests;
 
+use napi::{
+    Napi,
+    Poll, //
+};
 use skb::Skb;
-
 
 /// The lock class name of every interface's rtnl work item. A static, not a literal in the
 /// generic constructor: a literal in generic code is emitted once per crate that instantiates
@@ -195,6 +202,40 @@ pub struct Stats64 {
     pub multicast: u64,
 }
 
+/// The operational state of an interface (RFC 2863, `IF_OPER_*`), what `ip link` shows as
+/// `state` while the interface is up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OperState {
+    /// Not known: the carrier never changed since registration (`IF_OPER_UNKNOWN`).
+    Unknown,
+    /// The device is not present (`IF_OPER_NOTPRESENT`).
+    NotPresent,
+    /// No carrier (`IF_OPER_DOWN`).
+    Down,
+    /// A lower device is down (`IF_OPER_LOWERLAYERDOWN`).
+    LowerLayerDown,
+    /// In a test mode (`IF_OPER_TESTING`).
+    Testing,
+    /// Waiting for an external event (`IF_OPER_DORMANT`).
+    Dormant,
+    /// Carrier on: the interface can pass packets (`IF_OPER_UP`).
+    Up,
+}
+
+impl OperState {
+    fn from_raw(raw: u32) -> Self {
+        match raw {
+            bindings::IF_OPER_NOTPRESENT => Self::NotPresent,
+            bindings::IF_OPER_DOWN => Self::Down,
+            bindings::IF_OPER_LOWERLAYERDOWN => Self::LowerLayerDown,
+            bindings::IF_OPER_TESTING => Self::Testing,
+            bindings::IF_OPER_DORMANT => Self::Dormant,
+            bindings::IF_OPER_UP => Self::Up,
+            _ => Self::Unknown,
+        }
+    }
+}
+
 /// The outcome of [`Driver::start_xmit`].
 pub enum TxResult {
     /// The driver took the packet: it was queued to the device or dropped (`NETDEV_TX_OK`).
@@ -294,7 +335,52 @@ struct Private<D> {
     work: Opaque<bindings::work_struct>,
     /// The device this area belongs to, for the work item.
     dev: *mut bindings::net_device,
+    /// The NAPI contexts the queues are associated with ([`Device::set_queue_napi`]).
+    queue_napis: QueueNapis,
     data: D,
+}
+
+/// A NAPI context of any poll type, kept alive while a queue refers to it.
+trait QueueNapi: Send + Sync {}
+
+impl<P: Poll + 'static> QueueNapi for Napi<P> {}
+
+/// The queue kinds of [`Device::set_queue_napi`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueueKind {
+    /// A receive queue (`NETDEV_QUEUE_TYPE_RX`).
+    Rx,
+    /// A transmit queue (`NETDEV_QUEUE_TYPE_TX`).
+    Tx,
+}
+
+/// The NAPI context each receive and transmit queue refers to (`netdev_rx_queue::napi`,
+/// `netdev_queue::napi`), by queue index, held so that it outlives the reference.
+///
+/// # Invariants
+///
+/// Changed only with the rtnl lock held, or once the device is unregistered (no reader left).
+/// For every `Some` entry, the queue's `napi` pointer is that context's `napi_struct`; every
+/// other queue's pointer is null.
+struct QueueNapis {
+    rx: core::cell::UnsafeCell<KVec<Option<Arc<dyn QueueNapi>>>>,
+    tx: core::cell::UnsafeCell<KVec<Option<Arc<dyn QueueNapi>>>>,
+}
+
+impl QueueNapis {
+    fn new(rx: u32, tx: u32) -> Result<Self> {
+        let slots = |n: u32| -> Result<KVec<Option<Arc<dyn QueueNapi>>>> {
+            let mut v = KVec::with_capacity(n as usize, GFP_KERNEL)?;
+            for _ in 0..n {
+                v.push(None, GFP_KERNEL)?;
+            }
+            Ok(v)
+        };
+        Ok(Self {
+            rx: core::cell::UnsafeCell::new(slots(rx)?),
+            tx: core::cell::UnsafeCell::new(slots(tx)?),
+        })
+    }
 }
 
 /// A network device of driver `T`.
@@ -490,6 +576,108 @@ impl<T: Driver> Device<T> {
     pub fn carrier_ok(&self) -> bool {
         // SAFETY: `self.as_raw()` is a valid `net_device`.
         unsafe { bindings::netif_carrier_ok(self.as_raw()) }
+    }
+
+    /// Returns the operational state (RFC 2863) the core derived from the carrier, as `ip
+    /// link` shows it for an up interface (`operstate`).
+    ///
+    /// The core updates it asynchronously after a carrier change (linkwatch); see
+    /// [`Self::sync_link_state`]. It stays [`OperState::Unknown`] until the carrier first
+    /// changes: a driver that reports its carrier turns it off before registration.
+    pub fn oper_state(&self) -> OperState {
+        OperState::from_raw(read_field!(self, operstate))
+    }
+
+    /// Applies a pending carrier change to the operational state now instead of at the next
+    /// linkwatch run (`linkwatch_sync_dev`).
+    pub fn sync_link_state(&self, _rtnl: &Rtnl) {
+        // SAFETY: `self.as_raw()` is a valid `net_device` and the rtnl lock, which the state
+        // change notification needs, is held.
+        unsafe { bindings::mana_rs_linkwatch_sync_dev(self.as_raw()) }
+    }
+
+    /// Makes queue `index` of `kind` refer to NAPI context `napi`, or to none
+    /// (`netif_queue_set_napi`), so that `netdev` netlink reports which context serves the
+    /// queue (`queue-get`) and busy polling finds it.
+    ///
+    /// The device holds a reference to the context until the queue refers to another one or to
+    /// none, or until the device is freed: clear the queues (e.g. when the interface goes down)
+    /// to let their contexts go. `napi` must be a context of this device; `index` must be below
+    /// [`Self::num_rx_queues`] or [`Self::num_tx_queues`].
+    pub fn set_queue_napi<P: Poll + 'static>(
+        &self,
+        kind: QueueKind,
+        index: u32,
+        napi: Option<&Arc<Napi<P>>>,
+        _rtnl: &Rtnl,
+    ) -> Result {
+        if let Some(n) = napi {
+            // SAFETY: `n` was added to a device by `Napi::new*`, which set `napi->dev`; the
+            // field does not change afterwards.
+            if unsafe { (*n.as_raw()).dev } != self.as_raw() {
+                return Err(EINVAL);
+            }
+        }
+        // SAFETY: By the type invariant the private area is initialised; the rtnl lock is held,
+        // so nothing else accesses the table (see the invariant of `QueueNapis`).
+        let table = unsafe { &mut *self.queue_napis_of(kind) };
+        let slot = table.get_mut(index as usize).ok_or(EINVAL)?;
+        let raw = napi.map_or(ptr::null_mut(), |n| n.as_raw());
+        let ty = match kind {
+            QueueKind::Rx => bindings::netdev_queue_type_NETDEV_QUEUE_TYPE_RX,
+            QueueKind::Tx => bindings::netdev_queue_type_NETDEV_QUEUE_TYPE_TX,
+        };
+        // SAFETY: `self.as_raw()` is a valid device, `index` is below its number of queues of
+        // that kind (the table has one entry per queue), the rtnl lock is held as the function
+        // requires of a device that is not ops-locked, and `raw` is null or a context of this
+        // device that the table keeps alive while the queue refers to it.
+        unsafe { bindings::netif_queue_set_napi(self.as_raw(), index, ty, raw) };
+        // INVARIANT: The queue refers to the context the slot now holds; the previous one is
+        // dropped after the queue stopped referring to it.
+        let new = napi.cloned().map(|n| -> Arc<dyn QueueNapi> { n });
+        let old = core::mem::replace(slot, new);
+        drop(old);
+        Ok(())
+    }
+
+    /// Returns the id of the NAPI context queue `index` of `kind` refers to, as `netdev`
+    /// netlink reports it (`queue-get`: `napi-id`); `None` if it refers to none, or the queue
+    /// does not exist.
+    pub fn queue_napi_id(&self, kind: QueueKind, index: u32, _rtnl: &Rtnl) -> Option<u32> {
+        let raw = self.as_raw();
+        let napi = match kind {
+            QueueKind::Rx => {
+                if index >= self.num_rx_queues() {
+                    return None;
+                }
+                // SAFETY: `raw` is a valid device whose `_rx` array holds `num_rx_queues`
+                // queues; the rtnl lock, held, serialises the writers of `napi`.
+                unsafe { (*(*raw)._rx.add(index as usize)).napi }
+            }
+            QueueKind::Tx => {
+                let queue = self.tx_queue(index)?;
+                // SAFETY: `queue` is a valid queue of the device; as above for `napi`.
+                unsafe { (*queue.as_raw()).napi }
+            }
+        };
+        if napi.is_null() {
+            return None;
+        }
+        // SAFETY: A queue refers only to a context that is alive (see `set_queue_napi`, and
+        // the invariant of `QueueNapis`), and the rtnl lock keeps it from changing.
+        Some(unsafe { ptr::read_volatile(&raw const (*napi).napi_id) })
+    }
+
+    /// Returns the table of the queues of `kind`.
+    fn queue_napis_of(&self, kind: QueueKind) -> *mut KVec<Option<Arc<dyn QueueNapi>>> {
+        let private = self.private();
+        // SAFETY: By the type invariant the private area holds an initialised `Private`.
+        unsafe {
+            match kind {
+                QueueKind::Rx => (*private).queue_napis.rx.get(),
+                QueueKind::Tx => (*private).queue_napis.tx.get(),
+            }
+        }
     }
 
     /// Returns whether the interface is up (`netif_running`).
@@ -1028,6 +1216,35 @@ unsafe fn release<T: Driver>(dev: NonNull<bindings::net_device>) {
         let private = bindings::netdev_priv(raw).cast::<Private<T::Data>>();
         ptr::drop_in_place(&raw mut (*private).data)
     };
+    // The queues stop referring to their NAPI contexts, which may go now (before the check
+    // below). The device is unregistered, so no reader of the pointers is left, and the core
+    // asks for no lock.
+    // SAFETY: The private area holds an initialised `Private<T::Data>` that nothing else uses.
+    let napis = unsafe {
+        let private = bindings::netdev_priv(raw).cast::<Private<T::Data>>();
+        ptr::read(&raw const (*private).queue_napis)
+    };
+    for (kind, table) in [
+        (
+            bindings::netdev_queue_type_NETDEV_QUEUE_TYPE_RX,
+            napis.rx.into_inner(),
+        ),
+        (
+            bindings::netdev_queue_type_NETDEV_QUEUE_TYPE_TX,
+            napis.tx.into_inner(),
+        ),
+    ] {
+        for (index, slot) in table.into_iter().enumerate() {
+            if slot.is_some() {
+                // CAST: `index` is below the number of queues, a `u32`.
+                let index = index as u32;
+                // SAFETY: `raw` is valid and unregistered; `index` is one of its queues (the
+                // table has one entry per queue). The context is dropped after this.
+                unsafe { bindings::netif_queue_set_napi(raw, index, kind, ptr::null_mut()) };
+            }
+            drop(slot);
+        }
+    }
 
     // A `napi::Napi` still on the device's list outlives the private data (it escaped it) and
     // refers to the device: freeing the device would leave it dangling, so leak the device.
@@ -1096,12 +1313,23 @@ impl<T: Driver> UnregisteredDevice<T> {
 
         // SAFETY: `raw` is a new device that nothing else knows about.
         unsafe { (*raw).netdev_ops = const { &Adapter::<T>::OPS } };
+        let queue_napis = match QueueNapis::new(rx_queues, tx_queues) {
+            Ok(q) => q,
+            Err(e) => {
+                // SAFETY: The device was never registered and its private area is not
+                // initialised, so there is nothing to drop.
+                unsafe { bindings::free_netdev(raw) };
+                return Err(e);
+            }
+        };
 
         // SAFETY: `raw` is a valid `net_device`.
         let private = unsafe { bindings::netdev_priv(raw) }.cast::<Private<T::Data>>();
         // SAFETY: `private` is the private area, `size_of::<Private<T::Data>>()` bytes, aligned
         // as checked above, and uninitialised.
         unsafe { ptr::write(&raw mut (*private).ethtool, ethtool::Sizes::new()) };
+        // SAFETY: As above, an uninitialised field of the private area.
+        unsafe { ptr::write(&raw mut (*private).queue_napis, queue_napis) };
         // SAFETY: As above, `dev` and `work` are uninitialised fields of the private area.
         unsafe {
             ptr::write(&raw mut (*private).dev, raw);
@@ -1116,9 +1344,13 @@ impl<T: Driver> UnregisteredDevice<T> {
         // SAFETY: `data` is a field of the private area, uninitialised. The `net_device` never
         // moves, and `release()` drops the data in place before freeing it, so it stays pinned.
         if let Err(e) = unsafe { pin_init::raw_try_init(&raw mut (*private).data, data) } {
-            // SAFETY: The device was never registered and its private data is not initialised,
-            // so there is nothing to drop.
-            unsafe { bindings::free_netdev(raw) };
+            // SAFETY: The device was never registered and its private data is not initialised;
+            // the queue table, initialised above and never used, is dropped before the device
+            // is freed.
+            unsafe {
+                ptr::drop_in_place(&raw mut (*private).queue_napis);
+                bindings::free_netdev(raw)
+            };
             return Err(e.into());
         }
         // INVARIANT: Allocated with `T`'s operations and initialised data, not registered, no
@@ -1234,6 +1466,17 @@ impl<T: Driver> UnregisteredDevice<T> {
         // SAFETY: The device is valid and not registered, so nothing else accesses it; the
         // operations table is a static.
         unsafe { (*self.raw()).ethtool_ops = ethtool::ops_table::<T>() }
+    }
+
+    /// Installs `T`'s [`queue_stats::QueueStats`] as the device's `stat_ops`, so that `netdev`
+    /// netlink reports its queue statistics.
+    pub fn set_queue_stats_ops(&mut self)
+    where
+        T: queue_stats::QueueStats,
+    {
+        // SAFETY: The device is valid and not registered, so nothing else accesses it; the
+        // operations table is a static.
+        unsafe { (*self.raw()).stat_ops = queue_stats::ops_table::<T>() }
     }
 }
 

@@ -46,6 +46,46 @@ pub const GSTRING_LEN: usize = bindings::ETH_GSTRING_LEN as usize;
 /// The Toeplitz RSS hash function (`ETH_RSS_HASH_TOP`).
 pub const RSS_HASH_TOP: u8 = 1 << bindings::ETH_RSS_HASH_TOP_BIT;
 
+/// RSS flow type of [`Operations::get_rxfh_fields`]: TCP over IPv4 (`TCP_V4_FLOW`).
+pub const TCP_V4_FLOW: u32 = bindings::TCP_V4_FLOW;
+/// RSS flow type: UDP over IPv4 (`UDP_V4_FLOW`).
+pub const UDP_V4_FLOW: u32 = bindings::UDP_V4_FLOW;
+/// RSS flow type: SCTP over IPv4 (`SCTP_V4_FLOW`).
+pub const SCTP_V4_FLOW: u32 = bindings::SCTP_V4_FLOW;
+/// RSS flow type: AH and ESP over IPv4 (`AH_ESP_V4_FLOW`).
+pub const AH_ESP_V4_FLOW: u32 = bindings::AH_ESP_V4_FLOW;
+/// RSS flow type: TCP over IPv6 (`TCP_V6_FLOW`).
+pub const TCP_V6_FLOW: u32 = bindings::TCP_V6_FLOW;
+/// RSS flow type: UDP over IPv6 (`UDP_V6_FLOW`).
+pub const UDP_V6_FLOW: u32 = bindings::UDP_V6_FLOW;
+/// RSS flow type: SCTP over IPv6 (`SCTP_V6_FLOW`).
+pub const SCTP_V6_FLOW: u32 = bindings::SCTP_V6_FLOW;
+/// RSS flow type: AH and ESP over IPv6 (`AH_ESP_V6_FLOW`).
+pub const AH_ESP_V6_FLOW: u32 = bindings::AH_ESP_V6_FLOW;
+/// RSS flow type: other IPv4 (`IPV4_FLOW`).
+pub const IPV4_FLOW: u32 = bindings::IPV4_FLOW;
+/// RSS flow type: other IPv6 (`IPV6_FLOW`).
+pub const IPV6_FLOW: u32 = bindings::IPV6_FLOW;
+
+/// RSS hash field: the destination MAC address (`RXH_L2DA`).
+pub const RXH_L2DA: u32 = bindings::RXH_L2DA;
+/// RSS hash field: the VLAN tag (`RXH_VLAN`).
+pub const RXH_VLAN: u32 = bindings::RXH_VLAN;
+/// RSS hash field: the L3 protocol (`RXH_L3_PROTO`).
+pub const RXH_L3_PROTO: u32 = bindings::RXH_L3_PROTO;
+/// RSS hash field: the source IP address (`RXH_IP_SRC`).
+pub const RXH_IP_SRC: u32 = bindings::RXH_IP_SRC;
+/// RSS hash field: the destination IP address (`RXH_IP_DST`).
+pub const RXH_IP_DST: u32 = bindings::RXH_IP_DST;
+/// RSS hash field: L4 bytes 0 and 1, the source port of TCP and UDP (`RXH_L4_B_0_1`).
+pub const RXH_L4_B_0_1: u32 = bindings::RXH_L4_B_0_1;
+/// RSS hash field: L4 bytes 2 and 3, the destination port of TCP and UDP (`RXH_L4_B_2_3`).
+pub const RXH_L4_B_2_3: u32 = bindings::RXH_L4_B_2_3;
+/// RSS hash field: the IPv6 flow label (`RXH_IP6_FL`).
+pub const RXH_IP6_FL: u32 = bindings::RXH_IP6_FL;
+/// Not a field: packets of the flow type are discarded (`RXH_DISCARD`).
+pub const RXH_DISCARD: u32 = bindings::RXH_DISCARD;
+
 /// Coalescing parameter: [`Coalesce::rx_usecs`] (`ETHTOOL_COALESCE_RX_USECS`).
 pub const COALESCE_RX_USECS: u32 = 1 << 0;
 /// Coalescing parameter: [`Coalesce::rx_max_frames`] (`ETHTOOL_COALESCE_RX_MAX_FRAMES`).
@@ -360,6 +400,24 @@ pub trait Operations: Driver {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
+    /// Returns the header fields (`RXH_*`, e.g. [`RXH_IP_SRC`]) the RSS hash covers for packets
+    /// of flow type `flow_type` (e.g. [`TCP_V4_FLOW`]) (`get_rxfh_fields`, `ethtool -n DEV
+    /// rx-flow-hash tcp4`).
+    ///
+    /// Fails for flow types the device does not classify; `ethtool` netlink then reports the
+    /// type as unsupported. Only the default RSS context is asked for.
+    fn get_rxfh_fields(_dev: &Device<Self>, _flow_type: u32) -> Result<u32> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Changes the header fields the RSS hash covers for flow type `flow_type` to `fields`
+    /// (`set_rxfh_fields`, `ethtool -N DEV rx-flow-hash tcp4 sdfn`). Combinations the device
+    /// cannot hash are refused, typically with `EINVAL`. Only the default RSS context is
+    /// changed.
+    fn set_rxfh_fields(_dev: &Device<Self>, _flow_type: u32, _fields: u32, _rtnl: &Rtnl) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
     /// Reports the interrupt coalescing (`get_coalesce`).
     fn get_coalesce(_dev: &Device<Self>, _coalesce: &mut Coalesce) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
@@ -443,6 +501,12 @@ impl<T: Operations> Adapter<T> {
         }
         if T::HAS_SET_RXFH {
             ops.set_rxfh = Some(Self::set_rxfh_callback);
+        }
+        if T::HAS_GET_RXFH_FIELDS {
+            ops.get_rxfh_fields = Some(Self::get_rxfh_fields_callback);
+        }
+        if T::HAS_SET_RXFH_FIELDS {
+            ops.set_rxfh_fields = Some(Self::set_rxfh_fields_callback);
         }
         if T::HAS_GET_COALESCE {
             ops.get_coalesce = Some(Self::get_coalesce_callback);
@@ -712,6 +776,50 @@ impl<T: Operations> Adapter<T> {
             // with the rtnl lock held.
             let rtnl = unsafe { Rtnl::assume_held() };
             T::set_rxfh(dev, &param, &rtnl)?;
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Called by the ethtool core as `get_rxfh_fields` with a valid `fields`.
+    unsafe extern "C" fn get_rxfh_fields_callback(
+        dev: *mut bindings::net_device,
+        fields: *mut bindings::ethtool_rxfh_fields,
+    ) -> c_int {
+        // SAFETY: This is an `ethtool_ops` callback of `T`.
+        let dev = unsafe { Self::device(dev) };
+        // SAFETY: `fields` is valid and exclusively ours for the call.
+        let fields = unsafe { &mut *fields };
+        from_result(|| {
+            if fields.rss_context != 0 {
+                return Err(EOPNOTSUPP);
+            }
+            fields.data = T::get_rxfh_fields(dev, fields.flow_type)?;
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Called by the ethtool core as `set_rxfh_fields` with a valid `fields`.
+    unsafe extern "C" fn set_rxfh_fields_callback(
+        dev: *mut bindings::net_device,
+        fields: *const bindings::ethtool_rxfh_fields,
+        _extack: *mut bindings::netlink_ext_ack,
+    ) -> c_int {
+        // SAFETY: This is an `ethtool_ops` callback of `T`.
+        let dev = unsafe { Self::device(dev) };
+        // SAFETY: `fields` is valid for the call.
+        let fields = unsafe { &*fields };
+        from_result(|| {
+            if fields.rss_context != 0 {
+                return Err(EOPNOTSUPP);
+            }
+            // SAFETY: The ethtool core calls the operations of devices that are not ops-locked
+            // with the rtnl lock held (ioctl and netlink alike).
+            let rtnl = unsafe { Rtnl::assume_held() };
+            T::set_rxfh_fields(dev, fields.flow_type, fields.data, &rtnl)?;
             Ok(0)
         })
     }

@@ -22,7 +22,6 @@ use crate::{
         Features,
         TxQueue, //
     },
-    new_mutex,
     page::{
         Page,
         PAGE_SIZE, //
@@ -42,7 +41,6 @@ use core::{
         NonNull, //
     }, //
 };
-
 
 /// The lock class name of every NAPI context's `enabled` lock. A static, not a literal in the
 /// generic constructor: a literal in generic code is emitted once per crate that instantiates
@@ -113,6 +111,64 @@ impl<P: Poll> Napi<P> {
         Error: From<E>,
     {
         let weight = c_int::try_from(weight).unwrap_or(c_int::MAX);
+        Self::add(dev, data, move |dev, slot| {
+            // SAFETY: As required by `add`: `dev` is valid, `slot` is zeroed and pinned, the
+            // callback matches `Self`.
+            unsafe {
+                bindings::netif_napi_add_weight(dev, slot, Some(Self::poll_callback), weight)
+            };
+            Ok(())
+        })
+    }
+
+    /// Creates NAPI context number `index` of `dev` with the persistent configuration of that
+    /// index (`netif_napi_add_config`), polled with [`NAPI_POLL_WEIGHT`]. The context starts
+    /// disabled.
+    ///
+    /// The core keeps what users set per context (`netdev` netlink `napi-set`: threaded
+    /// polling, IRQ deferral, busy-poll timeout) and its NAPI id in the device, by index, and
+    /// gives them to the next context of the same index: a driver that rebuilds its channels
+    /// (`ethtool -L`, a reset) keeps the ids and settings by creating channel `i`'s context with
+    /// index `i`. `index` must be below the larger of the device's numbers of receive and
+    /// transmit queues (else `EINVAL`); two live contexts of one index would share an id, which
+    /// the core does not expect.
+    pub fn new_with_config<'a, T: Driver, E: 'a>(
+        dev: &'a Device<T>,
+        index: u32,
+        data: impl PinInit<P, E> + 'a,
+    ) -> impl PinInit<Self, Error> + 'a
+    where
+        P: 'a,
+        Error: From<E>,
+    {
+        Self::add(dev, data, move |raw, slot| {
+            // SAFETY: `raw` is a valid `net_device`; `num_napi_configs` is fixed at allocation.
+            let configs = unsafe { (*raw).num_napi_configs };
+            let index = c_int::try_from(index)
+                .ok()
+                .filter(|i| (*i as u32) < configs)
+                .ok_or(EINVAL)?;
+            // SAFETY: As required by `add`; `index` is below the number of configurations the
+            // device allocated (`napi_config`), as the function requires.
+            unsafe { bindings::netif_napi_add_config(raw, slot, Some(Self::poll_callback), index) };
+            Ok(())
+        })
+    }
+
+    /// Initialises a context of `dev` with the poll data `data`; `add_to` adds the zeroed
+    /// `napi_struct` to the device with [`Self::poll_callback`], or fails without adding it.
+    ///
+    /// `add_to` is called with a valid device and a zeroed, pinned `napi_struct` that is
+    /// removed from the device when dropped (if `add_to` succeeded).
+    fn add<'a, T: Driver, E: 'a>(
+        dev: &'a Device<T>,
+        data: impl PinInit<P, E> + 'a,
+        add_to: impl FnOnce(*mut bindings::net_device, *mut bindings::napi_struct) -> Result + 'a,
+    ) -> impl PinInit<Self, Error> + 'a
+    where
+        P: 'a,
+        Error: From<E>,
+    {
         // SAFETY: The closure initialises `slot` with `data` under the same contract: `slot` is
         // pinned, and on failure it is left uninitialised.
         let data = unsafe {
@@ -120,25 +176,55 @@ impl<P: Poll> Napi<P> {
                 pin_init::raw_try_init(slot, data).map_err(Error::from)
             })
         };
+        // SAFETY: On success the closure added `slot`, zeroed first as the core expects, to
+        // `dev`, a valid device (borrowed for `'a`), with the poll callback of `Self`, where the
+        // context is pinned; it is removed from the device when dropped. On failure nothing was
+        // added and the zeroed `slot` needs no cleanup.
+        let napi = unsafe {
+            pin_init::pin_init_from_closure(move |slot: *mut Opaque<bindings::napi_struct>| {
+                let slot = Opaque::cast_into(slot);
+                ptr::write_bytes(slot, 0, 1);
+                add_to(dev.as_raw(), slot)
+            })
+        };
+        // The context is added last: nothing fails after it.
         try_pin_init!(Self {
             data <- data,
             enabled <- Mutex::new(false, ENABLED_NAME, Pin::static_ref(&ENABLED_CLASS)),
-            napi <- Opaque::ffi_init(move |slot: *mut bindings::napi_struct| {
-                // SAFETY: `slot` is valid for writes of a `napi_struct`, which the core expects
-                // zeroed before it is added. `dev` is a valid device (borrowed for `'a`);
-                // the poll callback matches `Self`, where the context is pinned. It is removed
-                // from the device when dropped.
-                unsafe {
-                    ptr::write_bytes(slot, 0, 1);
-                    bindings::netif_napi_add_weight(dev.as_raw(), slot, Some(Self::poll_callback), weight)
-                };
-            }),
+            napi <- napi,
         }? Error)
     }
 
     /// Returns the raw `struct napi_struct` pointer.
     pub fn as_raw(&self) -> *mut bindings::napi_struct {
         self.napi.get()
+    }
+
+    /// Returns the NAPI id (`napi_id`), by which `netdev` netlink (`napi-get`) and sockets
+    /// (`SO_INCOMING_NAPI_ID`) name the context; 0 before it is first enabled.
+    pub fn id(&self) -> u32 {
+        // SAFETY: The context was added to its device; `napi_id` is written by the core under
+        // the device's instance lock, and the volatile read tolerates that.
+        unsafe { ptr::read_volatile(&raw const (*self.as_raw()).napi_id) }
+    }
+
+    /// Associates the context with interrupt `irq` (`netif_napi_set_irq`), or with none, so
+    /// that `netdev` netlink reports it (`napi-get`: `irq`). May sleep (takes the device's
+    /// instance lock).
+    pub fn set_irq(&self, irq: Option<u32>) {
+        let irq = irq.and_then(|i| c_int::try_from(i).ok()).unwrap_or(-1);
+        // SAFETY: The context was added to its device, which `napi->dev` points to; the helper
+        // takes the device's instance lock as the function requires. The device sets no
+        // automatic IRQ affinity or RFS map, so nothing is registered with the interrupt.
+        unsafe { bindings::netif_napi_set_irq(self.as_raw(), irq) }
+    }
+
+    /// Returns the interrupt the context is associated with, if any.
+    pub fn irq(&self) -> Option<u32> {
+        // SAFETY: The context was added to its device; `irq` is written under the instance
+        // lock, the volatile read tolerates that.
+        let irq = unsafe { ptr::read_volatile(&raw const (*self.as_raw()).irq) };
+        u32::try_from(irq).ok()
     }
 
     /// Returns the data of the poll function.

@@ -26,6 +26,11 @@ use crate::{
             Poll,
             NAPI_POLL_WEIGHT, //
         },
+        queue_stats::{
+            QueueStats,
+            RxQueueStats,
+            TxQueueStats, //
+        },
         skb::Skb,
         Device,
         Driver,
@@ -89,7 +94,13 @@ struct EthState {
     key: [u8; KEY_SIZE],
     rx_usecs: u32,
     rx_cqe_frames: u32,
+    /// The `RXH_*` fields hashed for TCP over IPv4.
+    tcp4_fields: u32,
 }
+
+/// The RSS fields of the test driver: addresses, or addresses and ports.
+const SD: u32 = ethtool::RXH_IP_SRC | ethtool::RXH_IP_DST;
+const SDFN: u32 = SD | ethtool::RXH_L4_B_0_1 | ethtool::RXH_L4_B_2_3;
 
 impl Shared {
     fn new() -> Result<Arc<Self>> {
@@ -122,6 +133,7 @@ impl Shared {
                     key: [0x6d; KEY_SIZE],
                     rx_usecs: 0,
                     rx_cqe_frames: 1,
+                    tcp4_fields: SDFN,
                 }),
             }),
             GFP_KERNEL,
@@ -389,6 +401,25 @@ impl ethtool::Operations for TestDriver {
         Ok(())
     }
 
+    fn get_rxfh_fields(dev: &Device<Self>, flow_type: u32) -> Result<u32> {
+        match flow_type {
+            ethtool::TCP_V4_FLOW => Ok(dev.data().shared.eth.lock().tcp4_fields),
+            ethtool::UDP_V4_FLOW => Ok(SD),
+            _ => Err(EOPNOTSUPP),
+        }
+    }
+
+    fn set_rxfh_fields(dev: &Device<Self>, flow_type: u32, fields: u32, _rtnl: &Rtnl) -> Result {
+        if flow_type != ethtool::TCP_V4_FLOW {
+            return Err(EOPNOTSUPP);
+        }
+        if fields != SD && fields != SDFN {
+            return Err(EINVAL);
+        }
+        dev.data().shared.eth.lock().tcp4_fields = fields;
+        Ok(())
+    }
+
     fn get_coalesce(dev: &Device<Self>, coalesce: &mut Coalesce) -> Result {
         let data = dev.data();
         let st = data.shared.eth.lock();
@@ -440,6 +471,30 @@ impl ethtool::Operations for TestDriver {
         for d in data.iter_mut() {
             *d = values.next().unwrap_or(0);
         }
+    }
+}
+
+/// Queue statistics that follow from the queue index: receive queue `i` counted `10 * (i + 1)`
+/// packets of `100 * (i + 1)` bytes, transmit queue `i` `i + 1` packets; the base adds 1000
+/// received packets, 7 allocation failures and 500 transmitted packets.
+#[vtable]
+impl QueueStats for TestDriver {
+    fn get_queue_stats_rx(_dev: &Device<Self>, index: u32, stats: &mut RxQueueStats) {
+        let n = u64::from(index) + 1;
+        stats.packets = Some(10 * n);
+        stats.bytes = Some(100 * n);
+    }
+
+    fn get_queue_stats_tx(_dev: &Device<Self>, index: u32, stats: &mut TxQueueStats) {
+        stats.packets = Some(u64::from(index) + 1);
+        stats.bytes = Some(1);
+    }
+
+    fn get_base_stats(_dev: &Device<Self>, rx: &mut RxQueueStats, tx: &mut TxQueueStats) {
+        rx.packets = Some(1000);
+        rx.bytes = Some(0);
+        rx.alloc_fail = Some(7);
+        tx.packets = Some(500);
     }
 }
 
@@ -506,8 +561,95 @@ mod netdev_tests {
         let features = Features::SG | Features::HW_CSUM | Features::RXHASH | Features::RXCSUM;
         dev.set_hw_features(features);
         dev.set_features(features);
+        dev.set_queue_stats_ops();
         dev.carrier_off();
         Ok(dev)
+    }
+
+    /// A driver that reports its carrier turns it off before registration, so that the
+    /// first `carrier_on` is a change and the core derives the operational state from it.
+    #[test]
+    fn oper_state_follows_the_carrier() -> Result {
+        use crate::netdev::OperState;
+        let shared = Shared::new()?;
+        let reg = Registration::new(new_device(&shared, 1, 1)?)?;
+        {
+            let rtnl = rtnl_lock();
+            reg.sync_link_state(&rtnl);
+            assert_eq!(reg.oper_state(), OperState::Down);
+            // The test driver turns the carrier on in `open` and off in `stop`.
+            reg.open(&rtnl)?;
+            reg.sync_link_state(&rtnl);
+            assert_eq!(reg.oper_state(), OperState::Up);
+            reg.close(&rtnl);
+            reg.sync_link_state(&rtnl);
+            assert_eq!(reg.oper_state(), OperState::Down);
+            reg.open(&rtnl)?;
+        }
+        // Without `sync_link_state`, linkwatch gets there on its own.
+        assert!(wait_for(|| reg.oper_state() == OperState::Up));
+        drop(reg);
+
+        // A device registered with its carrier on never had a change: UNKNOWN, as `ip link`
+        // shows for drivers that forget.
+        let dev = new_device(&shared, 1, 1)?;
+        dev.carrier_on();
+        let reg = Registration::new(dev)?;
+        {
+            let rtnl = rtnl_lock();
+            reg.open(&rtnl)?;
+            reg.sync_link_state(&rtnl);
+            assert_eq!(reg.oper_state(), OperState::Unknown);
+        }
+        drop(reg);
+        Ok(())
+    }
+
+    /// The device totals of `netdev` netlink are the base plus the active queues, summed by
+    /// the core; a counter the base does not set is not reported for the device.
+    #[test]
+    fn queue_stats_add_up_through_the_core() -> Result {
+        let shared = Shared::new()?;
+        let reg = Registration::new(new_device(&shared, 4, 4)?)?;
+        let rtnl = rtnl_lock();
+        let (rx, tx) = reg.queue_stats_total(&rtnl).ok_or(EINVAL)?;
+        // Queues 0..4: 10 + 20 + 30 + 40 packets, 100 + 200 + 300 + 400 bytes.
+        assert_eq!(rx.packets, Some(1000 + 100));
+        assert_eq!(rx.bytes, Some(1000));
+        assert_eq!(rx.alloc_fail, Some(7));
+        assert_eq!(rx.csum_none, None);
+        assert_eq!(tx.packets, Some(500 + 10));
+        // The queues report bytes, the base does not: no device total.
+        assert_eq!(tx.bytes, None);
+
+        let q2 = reg.queue_stats_rx(2, &rtnl).ok_or(EINVAL)?;
+        assert_eq!(
+            (q2.packets, q2.bytes, q2.alloc_fail),
+            (Some(30), Some(300), None)
+        );
+        assert_eq!(reg.queue_stats_tx(3, &rtnl).ok_or(EINVAL)?.packets, Some(4));
+        assert!(reg.queue_stats_rx(4, &rtnl).is_none());
+
+        // Fewer active queues: the core sums only those.
+        reg.set_real_num_rx_queues(2, &rtnl)?;
+        reg.set_real_num_tx_queues(1, &rtnl)?;
+        let (rx, tx) = reg.queue_stats_total(&rtnl).ok_or(EINVAL)?;
+        assert_eq!(rx.packets, Some(1000 + 30));
+        assert_eq!(tx.packets, Some(500 + 1));
+        assert!(reg.queue_stats_rx(2, &rtnl).is_none());
+        drop(rtnl);
+        drop(reg);
+
+        // Without statistics operations, nothing is reported.
+        let dev = UnregisteredDevice::<TestDriver>::new(1, 1, TestData::new(&shared))?;
+        let reg = Registration::new(dev)?;
+        {
+            let rtnl = rtnl_lock();
+            assert!(reg.queue_stats_total(&rtnl).is_none());
+            assert!(reg.queue_stats_rx(0, &rtnl).is_none());
+        }
+        drop(reg);
+        Ok(())
     }
 
     #[test]
@@ -1329,6 +1471,126 @@ mod napi_tests {
         }
     }
 
+    /// Poll data whose drop is counted.
+    struct Counted(Arc<Atomic<u32>>);
+
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1u32, Relaxed);
+        }
+    }
+
+    impl Poll for Counted {
+        fn poll(napi: NapiPoll<'_, Self>, _budget: i32) -> i32 {
+            napi.complete_done(0);
+            0
+        }
+    }
+
+    /// The NAPI id and settings of a context created with a configuration index outlive it
+    /// (`ethtool -L`); its IRQ is recorded; queues refer to their context, which the device
+    /// keeps alive until they no longer do.
+    #[test]
+    fn config_irq_and_queues() -> Result {
+        use crate::netdev::{
+            rtnl_lock,
+            QueueKind, //
+        };
+        let shared = Shared::new()?;
+        let reg = Registration::new(UnregisteredDevice::<TestDriver>::new(
+            2,
+            2,
+            TestData::new(&shared),
+        )?)?;
+        let gone = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
+        let counted = || Counted(gone.clone());
+        let rx_napi = |q: usize| {
+            // SAFETY: The device is registered and has 2 receive queues; the rtnl lock
+            // serialises the writers of `napi`, a plain read suffices in a test.
+            unsafe { (*(*reg.as_raw())._rx.add(q)).napi }
+        };
+        let tx_napi = |q: u32| {
+            // SAFETY: As above, for the transmit queues.
+            unsafe { (*bindings::netdev_get_tx_queue(reg.as_raw(), q)).napi }
+        };
+
+        // There are max(2, 2) configurations.
+        let r = Arc::pin_init(Napi::new_with_config(&*reg, 2, counted()), GFP_KERNEL);
+        assert_eq!(r.err(), Some(EINVAL));
+        // The poll data was dropped with the failed context.
+        assert_eq!(gone.load(Relaxed), 1);
+
+        let a = Arc::pin_init(Napi::new_with_config(&*reg, 1, counted()), GFP_KERNEL)?;
+        assert_eq!(a.id(), 0);
+        a.enable();
+        let id = a.id();
+        assert!(id != 0);
+        a.set_irq(Some(42));
+        assert_eq!(a.irq(), Some(42));
+        a.set_irq(None);
+        assert_eq!(a.irq(), None);
+        drop(a);
+        assert_eq!(gone.load(Relaxed), 2);
+        // The next context of index 1 gets the same id; one without a configuration does not.
+        let b = Arc::pin_init(Napi::new_with_config(&*reg, 1, counted()), GFP_KERNEL)?;
+        b.enable();
+        assert_eq!(b.id(), id);
+        let c = Arc::pin_init(Napi::new(&*reg, NAPI_POLL_WEIGHT, counted()), GFP_KERNEL)?;
+        c.enable();
+        assert!(c.id() != 0 && c.id() != id);
+
+        {
+            let rtnl = rtnl_lock();
+            reg.set_queue_napi(QueueKind::Rx, 1, Some(&b), &rtnl)?;
+            reg.set_queue_napi(QueueKind::Tx, 0, Some(&b), &rtnl)?;
+            reg.set_queue_napi(QueueKind::Rx, 0, Some(&c), &rtnl)?;
+            let r = reg.set_queue_napi(QueueKind::Rx, 2, Some(&b), &rtnl);
+            assert_eq!(r.err(), Some(EINVAL));
+        }
+        assert_eq!(rx_napi(1), b.as_raw());
+        assert_eq!(tx_napi(0), b.as_raw());
+        assert_eq!(rx_napi(0), c.as_raw());
+        assert!(tx_napi(1).is_null());
+
+        // A context of another device is refused.
+        let other = Registration::new(UnregisteredDevice::<TestDriver>::new(
+            1,
+            1,
+            TestData::new(&shared),
+        )?)?;
+        let foreign = Arc::pin_init(Napi::new(&*other, NAPI_POLL_WEIGHT, counted()), GFP_KERNEL)?;
+        {
+            let rtnl = rtnl_lock();
+            let r = reg.set_queue_napi(QueueKind::Rx, 1, Some(&foreign), &rtnl);
+            assert_eq!(r.err(), Some(EINVAL));
+        }
+        drop(foreign);
+        drop(other);
+        assert_eq!(gone.load(Relaxed), 3);
+
+        // The queues keep `b` alive until neither refers to it.
+        drop(b);
+        assert_eq!(gone.load(Relaxed), 3);
+        {
+            let rtnl = rtnl_lock();
+            reg.set_queue_napi::<Counted>(QueueKind::Rx, 1, None, &rtnl)?;
+            assert_eq!(gone.load(Relaxed), 3);
+            reg.set_queue_napi::<Counted>(QueueKind::Tx, 0, None, &rtnl)?;
+            assert_eq!(gone.load(Relaxed), 4);
+        }
+        assert!(rx_napi(1).is_null());
+        assert!(tx_napi(0).is_null());
+
+        // Freeing the device lets go of `c`, still referred to by receive queue 0, and the
+        // device is freed (its private data dropped, nothing leaked).
+        drop(c);
+        assert_eq!(gone.load(Relaxed), 4);
+        drop(reg);
+        assert_eq!(gone.load(Relaxed), 5);
+        assert_eq!(shared.drops.load(Relaxed), 2);
+        Ok(())
+    }
+
     #[test]
     fn poll_reaches_its_device_through_the_context() -> Result {
         let shared = Shared::new()?;
@@ -1434,6 +1696,42 @@ mod ethtool_tests {
         // SAFETY: As above.
         let ret = unsafe { ops.set_ringparam.ok_or(EINVAL)?(raw, &mut ring, &mut kring, null) };
         assert_eq!(ret, EINVAL.to_errno());
+
+        // RSS hash fields, per flow type; other RSS contexts are refused.
+        let mut fields: bindings::ethtool_rxfh_fields = pin_init::zeroed();
+        fields.flow_type = ethtool::TCP_V4_FLOW;
+        // SAFETY: `raw` is a device of the test driver and `fields` is valid.
+        let ret = unsafe { ops.get_rxfh_fields.ok_or(EINVAL)?(raw, &mut fields) };
+        assert_eq!(ret, 0);
+        assert_eq!(fields.data, SDFN);
+        fields.data = SD;
+        // SAFETY: As above.
+        let ret = unsafe { ops.set_rxfh_fields.ok_or(EINVAL)?(raw, &fields, null) };
+        assert_eq!(ret, 0);
+        assert_eq!(shared.eth.lock().tcp4_fields, SD);
+        fields.data = ethtool::RXH_IP_SRC;
+        // SAFETY: As above.
+        let ret = unsafe { ops.set_rxfh_fields.ok_or(EINVAL)?(raw, &fields, null) };
+        assert_eq!(ret, EINVAL.to_errno());
+        fields.data = 0;
+        // SAFETY: As above.
+        let ret = unsafe { ops.get_rxfh_fields.ok_or(EINVAL)?(raw, &mut fields) };
+        assert_eq!(ret, 0);
+        assert_eq!(fields.data, SD);
+        fields.rss_context = 1;
+        // SAFETY: As above.
+        let ret = unsafe { ops.get_rxfh_fields.ok_or(EINVAL)?(raw, &mut fields) };
+        assert_eq!(ret, EOPNOTSUPP.to_errno());
+        fields.data = SDFN;
+        // SAFETY: As above.
+        let ret = unsafe { ops.set_rxfh_fields.ok_or(EINVAL)?(raw, &fields, null) };
+        assert_eq!(ret, EOPNOTSUPP.to_errno());
+        assert_eq!(shared.eth.lock().tcp4_fields, SD);
+        fields.rss_context = 0;
+        fields.flow_type = ethtool::SCTP_V4_FLOW;
+        // SAFETY: As above.
+        let ret = unsafe { ops.get_rxfh_fields.ok_or(EINVAL)?(raw, &mut fields) };
+        assert_eq!(ret, EOPNOTSUPP.to_errno());
 
         // SAFETY: `raw` is a device of the test driver.
         let key_size = unsafe { ops.get_rxfh_key_size.ok_or(EINVAL)?(raw) };

@@ -10,6 +10,8 @@
 #include <uapi/rdma/mana-abi.h>
 #include <linux/etherdevice.h>
 #include <linux/netdevice.h>
+#include <net/netdev_queues.h>
+#include <net/netdev_rx_queue.h>
 #include <net/gro.h>
 #include <rdma/ib_umem.h>
 #include <rdma/iter.h>
