@@ -6,15 +6,15 @@
 
 export MANA_RS_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/mana-rs
 
-.PHONY: help setup test e2e run shell demo lint bench-build clean-build
+.PHONY: help setup test test-full e2e run shell lint bench-build clean-build
 
 help:
 	@echo "make run          boot the module kernel on a Debian root filesystem in QEMU, walk the end-to-end scenario"
 	@echo "make test         the KUnit suites and the end-to-end scenario in QEMU, print 'N passed, N failed'"
 	@echo "                  (MANA_RS_E2E=0 skips the end-to-end part)"
+	@echo "make test-full    make test plus the long versions of the loops (KUnit suites *_slow)"
 	@echo "make e2e          only the end-to-end scenario, asserted, 'N passed, N failed'"
 	@echo "make shell        a root shell in the end-to-end guest"
-	@echo "make demo         boot the KUnit kernel into a busybox shell script: the drivers on a software adapter"
 	@echo "make lint         rustfmt, clippy and rustdoc over the crates, warnings as errors"
 	@echo "make bench-build  time a cold, a warm and an incremental 'make test'"
 	@echo "make setup        install the toolchain and fetch the kernel (the targets above do it too)"
@@ -25,6 +25,9 @@ setup:
 test: setup
 	@scripts/kunit.sh
 
+test-full: setup
+	@MANA_RS_KUNIT_FULL=1 scripts/kunit.sh
+
 e2e: setup
 	@console=$$(scripts/e2e.sh test) && python3 scripts/ktap.py "$$console"
 
@@ -33,9 +36,6 @@ run: setup
 
 shell: setup
 	@scripts/e2e.sh shell
-
-demo: setup
-	@scripts/run.sh
 
 lint: setup
 	@scripts/lint.sh

@@ -266,7 +266,9 @@ impl SkbMap {
         }
     }
 
-    fn take(&mut self) -> Option<Skb> {
+    /// Unmaps the parts and gives the buffer back, leaving the map empty; in place, so that a
+    /// map kept in a ring slot is never moved through the stack (it is a few hundred bytes).
+    pub fn take_skb(&mut self) -> Option<Skb> {
         match core::mem::replace(&mut self.0, SkbHolder::Gone) {
             SkbHolder::Mapped(m) => m.into_skb(),
             SkbHolder::Table { table, slot, .. } => table.take(slot),
@@ -276,13 +278,13 @@ impl SkbMap {
 
     /// Unmaps the parts and gives the buffer back, e.g. to consume it after its completion.
     pub fn into_skb(mut self) -> Option<Skb> {
-        self.take()
+        self.take_skb()
     }
 }
 
 impl Drop for SkbMap {
     fn drop(&mut self) {
-        drop(self.take());
+        drop(self.take_skb());
     }
 }
 

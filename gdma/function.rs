@@ -150,7 +150,7 @@ impl ServiceListener for ServiceHook {
         if self
             .shared
             .queue
-            .try_spawn(GFP_ATOMIC, move || shared.service(request))
+            .spawn(GFP_ATOMIC, move || shared.service(request))
             .is_err()
         {
             pr_err!(
@@ -291,7 +291,7 @@ impl<'a> Function<'a> {
         let (d, c) = (done.clone(), cv.clone());
         if self
             .queue
-            .try_spawn(GFP_KERNEL, move || {
+            .spawn(GFP_KERNEL, move || {
                 *d.lock() = true;
                 c.notify_all();
             })

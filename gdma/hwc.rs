@@ -82,6 +82,7 @@ use crate::{
             EqDoorbell,
             Eqe,
             RqDoorbell,
+            RingEntries,
             Sge,
             SqDoorbell,
             WqeHeader, //
@@ -92,14 +93,14 @@ use crate::{
 
 /// Every hardware-channel queue is one page: the SMC passes only page frame numbers.
 const QUEUE_SIZE: u32 = queue::MANA_PAGE_SIZE;
-const EQ_ENTRIES: u32 = QUEUE_SIZE / queue::EQE_SIZE;
-const CQ_ENTRIES: u32 = QUEUE_SIZE / queue::CQE_SIZE;
+const EQ_ENTRIES: RingEntries = RingEntries::constant(QUEUE_SIZE / queue::EQE_SIZE);
+const CQ_ENTRIES: RingEntries = RingEntries::constant(QUEUE_SIZE / queue::CQE_SIZE);
 /// A send WQE: header, 24-byte OOB, one SGE (two 32-byte units).
 const SQ_WQE_SIZE: u32 = 64;
 /// A receive WQE: header, 8-byte OOB, one SGE (one unit).
 const RQ_WQE_SIZE: u32 = 32;
 /// The deepest channel this driver runs: every request uses two CQEs of the one-page CQ.
-pub(crate) const MAX_DEPTH: u32 = CQ_ENTRIES / 2;
+pub(crate) const MAX_DEPTH: u32 = CQ_ENTRIES.get() / 2;
 /// Message buffers are this big, whatever larger size the device offers.
 const MAX_MSG: u32 = 4096;
 /// The MSI-X vector of the hardware channel.
@@ -843,7 +844,7 @@ impl Hwc {
         let listener = self.link_listener.lock().clone();
         if let Some(listener) = listener {
             let queued =
-                workqueue::system().try_spawn(GFP_ATOMIC, move || listener.link_changed(up));
+                workqueue::system().spawn(GFP_ATOMIC, move || listener.link_changed(up));
             if queued.is_err() {
                 pr_err!(
                     "link {} event lost: out of memory\n",

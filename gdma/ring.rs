@@ -26,7 +26,8 @@ use crate::{
         CqeInfo,
         Eqe,
         EqeInfo,
-        OwnerCheck, //
+        OwnerCheck,
+        RingEntries, //
     }, //
 };
 
@@ -45,7 +46,7 @@ pub enum RingRead<T> {
 fn read_entry<T, I>(
     mem: &DmaBuf,
     index: u32,
-    entries: u32,
+    entries: RingEntries,
     size: u32,
     info_offset: usize,
     owner_bits: impl Fn(&I) -> u32,
@@ -54,11 +55,9 @@ where
     T: FromBytes + AsBytes + Zeroable,
     I: FromBytes + AsBytes + Zeroable,
 {
-    if entries == 0 {
-        return RingRead::Empty;
-    }
-    let offset = ((index % entries) * size) as usize;
-    let Ok(info) = mem.read_obj::<I>(offset + info_offset) else {
+    // A slot below 2^24 times an entry of at most 64 bytes: no overflow.
+    let offset = (entries.slot(index) as usize).wrapping_mul(size as usize);
+    let Ok(info) = mem.read_obj::<I>(offset.wrapping_add(info_offset)) else {
         return RingRead::Empty;
     };
     match check_owner(owner_bits(&info), index, entries) {
@@ -71,7 +70,7 @@ where
 }
 
 /// Reads the event at position `index` of the `entries`-entry event queue in `mem`.
-pub fn read_eqe(mem: &DmaBuf, index: u32, entries: u32) -> RingRead<Eqe> {
+pub fn read_eqe(mem: &DmaBuf, index: u32, entries: RingEntries) -> RingRead<Eqe> {
     read_entry(
         mem,
         index,
@@ -83,7 +82,7 @@ pub fn read_eqe(mem: &DmaBuf, index: u32, entries: u32) -> RingRead<Eqe> {
 }
 
 /// Reads the completion at position `index` of the `entries`-entry completion queue in `mem`.
-pub fn read_cqe(mem: &DmaBuf, index: u32, entries: u32) -> RingRead<Cqe> {
+pub fn read_cqe(mem: &DmaBuf, index: u32, entries: RingEntries) -> RingRead<Cqe> {
     read_entry(
         mem,
         index,

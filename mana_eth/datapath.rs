@@ -47,6 +47,8 @@
 //! completions; when done it re-arms both completion queues with their consumer tails, so a
 //! completion that raced with the poll raises the interrupt again.
 
+use core::num::NonZeroU32;
+
 use kernel::{
     dma::DataDirection,
     dma_stream::SharedPage,
@@ -86,6 +88,7 @@ use kernel::{
 
 use mana_gdma::{
     dma::{
+        DmaBuf,
         SkbMap,
         StreamMap, //
     },
@@ -118,6 +121,7 @@ use mana_gdma::{
             queue_type,
             CqDoorbell,
             EqDoorbell,
+            RingEntries,
             RqDoorbell,
             Sge,
             SqDoorbell,
@@ -153,6 +157,14 @@ const ETH_P_IPV6: u16 = 0x86dd;
 const ETH_P_8021Q: u16 = 0x8100;
 const IPPROTO_TCP: u8 = 6;
 const IPPROTO_UDP: u8 = 17;
+
+/// Writes `data` at `offset` of the ring `mem`, wrapping at its end.
+fn write_ring(mem: &DmaBuf, offset: u32, data: &[u8]) -> Result {
+    let offset = offset as usize;
+    let first = mem.size().saturating_sub(offset).min(data.len());
+    mem.write_bytes(offset, &data[..first])?;
+    mem.write_bytes(0, &data[first..])
+}
 
 /// Queue bytes for `entries` entries of `unit` bytes: a power of two of at least a page.
 pub(crate) fn ring_bytes(entries: u32, unit: u32) -> u32 {
@@ -290,8 +302,9 @@ impl RxPool {
             return None;
         }
         let map = entry.take();
-        self.spare_head = (head + 1) % cap;
-        self.spare_len -= 1;
+        // `head` indexes the non-empty ring, so `cap` > 0 and `head + 1` <= `cap`.
+        self.spare_head = (head + 1).checked_rem(cap).unwrap_or(0);
+        self.spare_len = self.spare_len.saturating_sub(1);
         // A page the stack still holds is let go here: the stack frees it with its packet.
         map.filter(|_| free)
     }
@@ -300,7 +313,9 @@ impl RxPool {
     fn put_spare(&mut self, map: StreamMap) {
         let cap = self.spare.len();
         if self.spare_len < cap {
-            if let Some(entry) = self.spare.get_mut((self.spare_head + self.spare_len) % cap) {
+            // Below `cap` each, so no overflow; `cap` > 0 here.
+            let tail = (self.spare_head + self.spare_len).checked_rem(cap).unwrap_or(0);
+            if let Some(entry) = self.spare.get_mut(tail) {
                 *entry = Some(map);
                 self.spare_len += 1;
             }
@@ -318,7 +333,7 @@ pub(crate) struct ChannelPoll {
     rq: WqObject,
     eq: Arc<EventQueue>,
     rx_cfg: RxBufCfg,
-    rx_bufs: u32,
+    rings: Rings,
     gpa_mkey: u32,
     #[pin]
     tx: SpinLockIrq<TxState>,
@@ -329,6 +344,47 @@ pub(crate) struct ChannelPoll {
     #[pin]
     eq_head: SpinLockIrq<u32>,
 }
+
+/// The sizes of a channel's queues, fixed when the channel is made. None is zero, so the ring
+/// arithmetic of the data path can neither divide by zero nor overflow.
+#[derive(Clone, Copy)]
+struct Rings {
+    /// Bytes of the send and of the receive queue.
+    sq_bytes: NonZeroU32,
+    rq_bytes: NonZeroU32,
+    /// Entries of the send and of the receive completion queue.
+    scq: RingEntries,
+    rcq: RingEntries,
+    /// Packets the send queue can have pending (its slots in `TxState::pending`).
+    tx_slots: NonZeroU32,
+    /// Receive pages posted (slots in `RxPool::posted`).
+    rx_bufs: NonZeroU32,
+}
+
+impl Rings {
+    /// The sizes of the queues `sq` and `rq`, with `rx_bufs` receive pages.
+    fn new(sq: &WqObject, rq: &WqObject, rx_bufs: u32) -> Result<Self> {
+        let bytes = |mem: &DmaBuf| {
+            u32::try_from(mem.size())
+                .ok()
+                .and_then(NonZeroU32::new)
+                .ok_or(EINVAL)
+        };
+        let entries = |mem: &DmaBuf| RingEntries::of_bytes(mem.size(), CQE_BYTES).ok_or(EINVAL);
+        let sq_bytes = bytes(sq.wq_mem())?;
+        Ok(Self {
+            sq_bytes,
+            rq_bytes: bytes(rq.wq_mem())?,
+            scq: entries(sq.cq_mem())?,
+            rcq: entries(rq.cq_mem())?,
+            tx_slots: NonZeroU32::new(sq_bytes.get() / WQE_BYTES).ok_or(EINVAL)?,
+            rx_bufs: NonZeroU32::new(rx_bufs).ok_or(EINVAL)?,
+        })
+    }
+}
+
+/// The entries of a channel's event queue.
+const EQ_ENTRIES: RingEntries = RingEntries::constant(EQ_BYTES / queue::EQE_SIZE);
 
 /// A channel: the NAPI context and what it polls.
 pub(crate) type Channel = Napi<ChannelPoll>;
@@ -417,6 +473,7 @@ impl ChannelSet {
             let eq = EventQueue::new(&ctx, EQ_BYTES, q + 1, caps.pdid, caps.doorbell)?;
             let sq = WqObject::new(&ctx, vport, WqKind::Send, sq_bytes, scq_bytes, &eq)?;
             let rq = WqObject::new(&ctx, vport, WqKind::Receive, rq_bytes, rcq_bytes, &eq)?;
+            let rings = Rings::new(&sq, &rq, rx_bufs)?;
             let mut posted = KVec::with_capacity(rx_bufs as usize, GFP_KERNEL)?;
             for _ in 0..rx_bufs {
                 posted.push(None, GFP_KERNEL)?;
@@ -425,13 +482,11 @@ impl ChannelSet {
             for _ in 0..spare_cap {
                 spare.push(None, GFP_KERNEL)?;
             }
-            let slots = (sq_bytes / WQE_BYTES) as usize;
+            let slots = rings.tx_slots.get() as usize;
             let mut pending = KVVec::with_capacity(slots, GFP_KERNEL)?;
             for _ in 0..slots {
                 pending.push(None, GFP_KERNEL)?;
             }
-            let scq_entries = scq_bytes / CQE_BYTES;
-            let rcq_entries = rcq_bytes / CQE_BYTES;
             let poll = pin_init!(ChannelPoll {
                 adapter: adapter.clone(),
                 index: q,
@@ -440,7 +495,7 @@ impl ChannelSet {
                 rq,
                 eq,
                 rx_cfg,
-                rx_bufs,
+                rings,
                 gpa_mkey: caps.gpa_mkey,
                 tx <- new_spinlock_irq!(TxState {
                     head: 0,
@@ -448,13 +503,13 @@ impl ChannelSet {
                     pending,
                     prod: 0,
                     cons: 0,
-                    cq_head: queue::initial_index(scq_entries),
+                    cq_head: queue::initial_index(rings.scq),
                     rung: 0,
                 }),
                 rx: RxState {
                     prod: Atomic::new(0),
                     cons: Atomic::new(0),
-                    cq_head: Atomic::new(queue::initial_index(rcq_entries)),
+                    cq_head: Atomic::new(queue::initial_index(rings.rcq)),
                 },
                 rx_pool <- new_spinlock_irq!(RxPool {
                     posted,
@@ -462,7 +517,7 @@ impl ChannelSet {
                     spare_head: 0,
                     spare_len: 0,
                 }),
-                eq_head <- new_spinlock_irq!(queue::initial_index(EQ_BYTES / queue::EQE_SIZE)),
+                eq_head <- new_spinlock_irq!(queue::initial_index(EQ_ENTRIES)),
             });
             let ch = Arc::pin_init(Napi::new(dev, NAPI_POLL_WEIGHT, poll), GFP_KERNEL)?;
             channels.list.push(ch, GFP_KERNEL)?;
@@ -509,10 +564,8 @@ impl ChannelPoll {
     }
 
     fn arm_cqs(&self) {
-        let scq = self.sq.cq_mem().size() as u32 / CQE_BYTES;
-        let rcq = self.rq.cq_mem().size() as u32 / CQE_BYTES;
-        let st = cq_doorbell_tail(self.tx.lock().cq_head, scq);
-        let rt = cq_doorbell_tail(self.rx.cq_head.load(Relaxed), rcq);
+        let st = cq_doorbell_tail(self.tx.lock().cq_head, self.rings.scq);
+        let rt = cq_doorbell_tail(self.rx.cq_head.load(Relaxed), self.rings.rcq);
         if let Ok(db) = CqDoorbell::new(self.sq.cq_id(), st, true) {
             self.ring(queue_type::CQ, db.into_raw());
         }
@@ -522,7 +575,7 @@ impl ChannelPoll {
     }
 
     fn arm_eq(&self, head: u32) {
-        let tail = cq_doorbell_tail(head, EQ_BYTES / queue::EQE_SIZE);
+        let tail = cq_doorbell_tail(head, EQ_ENTRIES);
         if let Ok(db) = EqDoorbell::new(self.eq.id(), tail, true) {
             self.ring(queue_type::EQ, db.into_raw());
         }
@@ -530,7 +583,7 @@ impl ChannelPoll {
 
     /// Drains the event queue; returns whether a completion event for this channel came.
     fn process_eq(&self) -> bool {
-        let entries = EQ_BYTES / queue::EQE_SIZE;
+        let entries = EQ_ENTRIES;
         let mem = self.eq.mem();
         let mut head = self.eq_head.lock();
         let mut ours = false;
@@ -585,11 +638,10 @@ impl ChannelPoll {
         let prod = rx.prod.load(Relaxed);
         let slot = pool
             .posted
-            .get_mut((prod % self.rx_bufs) as usize)
+            .get_mut((prod % self.rings.rx_bufs) as usize)
             .ok_or(EINVAL)?;
         let mem = self.rq.wq_mem();
-        let size = mem.size() as u32;
-        let offset = (prod.wrapping_mul(RX_WQE_BYTES) % size) as usize;
+        let offset = (prod.wrapping_mul(RX_WQE_BYTES) % self.rings.rq_bytes) as usize;
         let hdr = WqeHeader::new(1, queue::INLINE_OOB_SMALL_SIZE, 0)?;
         let sge = Sge {
             address: map.dma_addr(),
@@ -616,7 +668,7 @@ impl ChannelPoll {
     /// before the poll runs).
     fn post_rx_all(&self) -> Result {
         let rx = &self.rx;
-        while rx.prod.load(Relaxed).wrapping_sub(rx.cons.load(Relaxed)) < self.rx_bufs {
+        while rx.prod.load(Relaxed).wrapping_sub(rx.cons.load(Relaxed)) < self.rings.rx_bufs.get() {
             let map = self.new_rx_page(GFP_KERNEL)?;
             self.post_rx(rx, &mut self.rx_pool.lock(), map)?;
         }
@@ -706,10 +758,9 @@ impl ChannelPoll {
         };
         let queue = dev.tx_queue(self.index);
         let mut tx = self.tx.lock();
-        let sq_size = self.sq.wq_mem().size() as u32;
-        let slots = tx.pending.len() as u32;
-        if tx.head.wrapping_sub(tx.tail) + wqe_bytes > sq_size
-            || tx.prod.wrapping_sub(tx.cons) >= slots
+        let (sq_size, slots) = (self.rings.sq_bytes, self.rings.tx_slots);
+        if tx.head.wrapping_sub(tx.tail).saturating_add(wqe_bytes) > sq_size.get()
+            || tx.prod.wrapping_sub(tx.cons) >= slots.get()
         {
             // Should not happen: the queue is stopped before it fills up.
             if let Some(q) = queue {
@@ -722,40 +773,40 @@ impl ChannelPoll {
                 None => Err(TxResult::Consumed),
             };
         }
-        // Build the WQE: header, OOB, SGEs.
+        // Write the WQE into the ring: header and OOB, then the SGEs, each piece wrapping at
+        // the end of the ring (no staging copy on the stack: a WQE may be 512 bytes).
         let Ok(hdr) = WqeHeader::new(nparts as u8, oob_size, mss) else {
             add(&c.tx_dropped, 1);
             return Err(TxResult::Consumed);
         };
-        let mut wqe = [0u8; queue::MAX_SQE_SIZE as usize];
-        wqe[..8].copy_from_slice(hdr.as_bytes());
-        wqe[8..8 + oob_size as usize].copy_from_slice(&oob.as_bytes()[..oob_size as usize]);
-        let mut at = 8 + oob_size as usize;
+        let offset = tx.head % sq_size;
+        let mem = self.sq.wq_mem();
+        let mut head = [0u8; 8 + queue::INLINE_OOB_LARGE_SIZE as usize];
+        head[..8].copy_from_slice(hdr.as_bytes());
+        head[8..8 + oob_size as usize].copy_from_slice(&oob.as_bytes()[..oob_size as usize]);
+        let mut at = 8 + oob_size;
+        let mut written = write_ring(mem, offset, &head[..at as usize]);
         for &(address, size) in map.parts() {
             let sge = Sge {
                 address,
                 mem_key: self.gpa_mkey,
                 size,
             };
-            let Some(dst) = wqe.get_mut(at..at + 16) else {
-                add(&c.tx_dropped, 1);
-                return Err(TxResult::Consumed);
-            };
-            dst.copy_from_slice(sge.as_bytes());
+            written = written.and_then(|()| {
+                write_ring(mem, offset.wrapping_add(at) % sq_size, sge.as_bytes())
+            });
             at += 16;
         }
-        let offset = tx.head % sq_size;
-        let first = (sq_size - offset).min(wqe_bytes) as usize;
-        let mem = self.sq.wq_mem();
-        let written = mem
-            .write_bytes(offset as usize, &wqe[..first])
-            .and_then(|()| mem.write_bytes(0, &wqe[first..wqe_bytes as usize]));
         if written.is_err() {
             add(&c.tx_dropped, 1);
             return Err(TxResult::Consumed);
         }
         let slot = (tx.prod % slots) as usize;
-        tx.pending[slot] = Some(TxPending {
+        let Some(entry) = tx.pending.get_mut(slot) else {
+            add(&c.tx_dropped, 1);
+            return Err(TxResult::Consumed);
+        };
+        *entry = Some(TxPending {
             map,
             len,
             wqe_offset: offset,
@@ -786,8 +837,10 @@ impl ChannelPoll {
 
     /// Whether a worst-case packet still fits.
     fn tx_room(&self, tx: &TxState) -> bool {
-        let sq_size = self.sq.wq_mem().size() as u32;
-        tx.head.wrapping_sub(tx.tail) + queue::MAX_SQE_SIZE <= sq_size
+        tx.head
+            .wrapping_sub(tx.tail)
+            .saturating_add(queue::MAX_SQE_SIZE)
+            <= self.rings.sq_bytes.get()
             && tx.prod.wrapping_sub(tx.cons) < tx.pending.len() as u32
     }
 
@@ -852,15 +905,14 @@ impl ChannelPoll {
         let mut any = false;
         let (mut packets, mut bytes) = (0u32, 0u32);
         loop {
-            let mut batch: [Option<SkbMap>; TX_REAP_BATCH] = [const { None }; TX_REAP_BATCH];
+            // The buffers only (a pointer each): the mappings were undone in their ring slots.
+            let mut batch: [Option<Skb>; TX_REAP_BATCH] = [const { None }; TX_REAP_BATCH];
             let (n, done_bytes) = self.reap_tx(&mut batch);
             packets += n as u32;
             bytes = bytes.wrapping_add(done_bytes);
-            for map in batch.iter_mut().take(n) {
-                // Unmapped, then freed into the NAPI cache.
-                if let Some(skb) = map.take().and_then(SkbMap::into_skb) {
-                    skb.napi_consume(napi);
-                }
+            for skb in batch.iter_mut().take(n).filter_map(Option::take) {
+                // Freed into the NAPI cache.
+                skb.napi_consume(napi);
             }
             any |= n > 0;
             if n < TX_REAP_BATCH {
@@ -881,16 +933,16 @@ impl ChannelPoll {
         }
     }
 
-    /// Takes up to `batch.len()` completed packets off the send queue.
-    /// Returns how many and the bytes the stack reported at transmit.
-    fn reap_tx(&self, batch: &mut [Option<SkbMap>]) -> (usize, u32) {
+    /// Takes up to `batch.len()` completed packets off the send queue, their parts unmapped in
+    /// their ring slots. Returns how many and the bytes the stack reported at transmit.
+    fn reap_tx(&self, batch: &mut [Option<Skb>]) -> (usize, u32) {
         let Some(c) = self.counters() else {
             return (0, 0);
         };
         let mem = self.sq.cq_mem();
-        let entries = mem.size() as u32 / CQE_BYTES;
+        let entries = self.rings.scq;
         let mut tx = self.tx.lock();
-        let slots = tx.pending.len() as u32;
+        let slots = self.rings.tx_slots;
         let mut done = 0;
         let mut bytes = 0u32;
         while done < batch.len() {
@@ -927,17 +979,29 @@ impl ChannelPoll {
             let Some(oob) = TxCompOob::from_bytes_copy(cqe.data_bytes()) else {
                 continue;
             };
-            let slot = (tx.cons % slots) as usize;
+            let slot = tx.cons % slots;
             tx.cons = tx.cons.wrapping_add(1);
-            let Some(p) = tx.pending[slot].take() else {
+            // In place: the pending entry (its mapping included) is not moved out of the ring.
+            let Some(entry) = tx.pending.get_mut(slot as usize) else {
                 continue;
             };
-            tx.tail = tx.tail.wrapping_add(p.wqe_bytes);
+            let Some(p) = entry.as_mut() else {
+                continue;
+            };
+            let (len, wqe_bytes, wqe_offset) = (p.len, p.wqe_bytes, p.wqe_offset);
+            let skb = p.map.take_skb();
+            *entry = None;
+            tx.tail = tx.tail.wrapping_add(wqe_bytes);
             let ty = oob.cqe_hdr.cqe_type().get();
-            let at = oob.offsets.tx_wqe_offset().get() * queue::WQE_BU_SIZE;
-            if ty == cqe_type::TX_OKAY && at == p.wqe_offset {
+            // The device's offset, in units: checked, a wrong one only counts as an error.
+            let at = oob
+                .offsets
+                .tx_wqe_offset()
+                .get()
+                .checked_mul(queue::WQE_BU_SIZE);
+            if ty == cqe_type::TX_OKAY && at == Some(wqe_offset) {
                 add(&c.tx_packets, 1);
-                add(&c.tx_bytes, u64::from(p.len));
+                add(&c.tx_bytes, u64::from(len));
             } else {
                 if ty != cqe_type::TX_OKAY {
                     pr_warn!(
@@ -948,9 +1012,11 @@ impl ChannelPoll {
                 }
                 add(&c.tx_errors, 1);
             }
-            batch[done] = Some(p.map);
+            if let Some(out) = batch.get_mut(done) {
+                *out = skb;
+            }
             done += 1;
-            bytes = bytes.wrapping_add(p.len);
+            bytes = bytes.wrapping_add(len);
         }
         (done, bytes)
     }
@@ -961,8 +1027,8 @@ impl ChannelPoll {
             return 0;
         };
         let mem = self.rq.cq_mem();
-        let entries = mem.size() as u32 / CQE_BYTES;
-        let rq_size = self.rq.wq_mem().size() as u32;
+        let entries = self.rings.rcq;
+        let rq_size = self.rings.rq_bytes;
         let rx = &self.rx;
         let mut done = 0;
         while done < budget {
@@ -1004,7 +1070,7 @@ impl ChannelPoll {
                 add(&c.rx_errors, 1);
                 continue;
             }
-            let slot = (cons % self.rx_bufs) as usize;
+            let slot = (cons % self.rings.rx_bufs) as usize;
             rx.cons.store(cons.wrapping_add(1), Relaxed);
             let ty = oob.cqe_hdr.cqe_type().get();
             let len = u32::from(oob.ppi[0].pkt_len());

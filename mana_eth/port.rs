@@ -24,6 +24,8 @@
 //!
 //! The data path (packets, completions, NAPI) is in [`crate::datapath`].
 
+use core::num::NonZeroU32;
+
 use kernel::{
     device,
     netdev::skb::Skb,
@@ -101,8 +103,9 @@ const TX_TIMEOUT_MS: u32 = 15_000;
 /// No reset scheduled (see [`PortData::reset_queue`]).
 const NO_RESET: u32 = u32::MAX;
 
-/// The configuration an up interface's queues are built from; changed by ethtool.
-#[derive(Clone, Copy)]
+/// The configuration an up interface's queues are built from; changed by ethtool. The
+/// indirection table (2 KiB) is on the heap: a reconfiguration holds two configurations, and
+/// the stack of an ethtool or rtnetlink request must not carry them.
 pub(crate) struct PortConfig {
     pub(crate) rx_ring: u32,
     pub(crate) tx_ring: u32,
@@ -110,22 +113,43 @@ pub(crate) struct PortConfig {
     /// Indirection entries in use (the device's table size).
     pub(crate) indirection_len: usize,
     /// Channel index per indirection entry.
-    pub(crate) indirection: [u32; MAX_INDIRECTION],
+    pub(crate) indirection: KBox<[u32; MAX_INDIRECTION]>,
 }
 
 impl PortConfig {
-    fn new(indirection_len: usize, channels: u32) -> Self {
-        let mut indirection = [0u32; MAX_INDIRECTION];
-        for (i, e) in indirection.iter_mut().enumerate() {
-            *e = i as u32 % channels.max(1);
+    fn new(indirection_len: usize, channels: u32) -> Result<Self> {
+        let mut indirection = Self::new_table()?;
+        let channels = NonZeroU32::new(channels).unwrap_or(NonZeroU32::MIN);
+        for (i, e) in (0u32..).zip(indirection.iter_mut()) {
+            *e = i % channels;
         }
-        Self {
+        Ok(Self {
             rx_ring: RX_RING_DEFAULT,
             tx_ring: TX_RING_DEFAULT,
             rss_key: DEFAULT_RSS_KEY,
             indirection_len,
             indirection,
-        }
+        })
+    }
+
+    /// A copy (the table is allocated anew).
+    fn try_clone(&self) -> Result<Self> {
+        Ok(Self {
+            rx_ring: self.rx_ring,
+            tx_ring: self.tx_ring,
+            rss_key: self.rss_key,
+            indirection_len: self.indirection_len,
+            indirection: {
+                let mut table = Self::new_table()?;
+                table.copy_from_slice(&self.indirection[..]);
+                table
+            },
+        })
+    }
+
+    /// A zeroed indirection table, made in place on the heap.
+    fn new_table() -> Result<KBox<[u32; MAX_INDIRECTION]>> {
+        KBox::init(pin_init::init_zeroed(), GFP_KERNEL)
     }
 }
 
@@ -296,7 +320,7 @@ impl netdev::Driver for Port {
             .vports()
             .take_ethernet(data.index, dev.name(), tx)?;
         let mut active = data.active.lock();
-        let cfg = *data.config.lock();
+        let cfg = data.config.lock();
         let queues = Queues::build(dev, dev.real_num_tx_queues(), &cfg).inspect_err(|e| {
             pr_err!("{}: cannot create the device queues: {:?}\n", dev.name(), e)
         })?;
@@ -461,9 +485,9 @@ impl Port {
         let data = dev.data();
         let mut active = data.active.lock();
         let mut config = data.config.lock();
-        let old_cfg = *config;
+        let old_cfg = config.try_clone()?;
         let old_channels = dev.real_num_tx_queues();
-        let mut new_cfg = old_cfg;
+        let mut new_cfg = config.try_clone()?;
         let channels = change(&mut new_cfg, rtnl)?;
         let Some(up) = &mut *active else {
             set_channels(dev, channels, rtnl)?;
@@ -594,17 +618,18 @@ impl ethtool::Operations for Port {
     }
 
     fn set_channels(dev: &Device<Self>, ch: &Channels, rtnl: &Rtnl) -> Result {
-        let n = ch.combined_count;
-        if n == 0 || ch.rx_count != 0 || ch.tx_count != 0 || ch.other_count != 0 {
+        let Some(n) = NonZeroU32::new(ch.combined_count)
+            .filter(|_| ch.rx_count == 0 && ch.tx_count == 0 && ch.other_count == 0)
+        else {
             pr_err!("{}: only combined channels are supported\n", dev.name());
             return Err(EINVAL);
-        }
+        };
         Self::reconfigure(dev, rtnl, |cfg, _| {
             // The indirection table spreads over the new channels.
-            for (i, e) in cfg.indirection.iter_mut().enumerate() {
-                *e = i as u32 % n;
+            for (i, e) in (0u32..).zip(cfg.indirection.iter_mut()) {
+                *e = i % n;
             }
-            Ok(n)
+            Ok(n.get())
         })
     }
 
@@ -816,6 +841,10 @@ impl Ports {
                 .min(budget)
                 .clamp(1, MAX_QUEUES);
             let counters = counters(queues)?;
+            let config = PortConfig::new(
+                (info.indirection_entries as usize).clamp(1, MAX_INDIRECTION),
+                queues,
+            )?;
             let mut dev = UnregisteredDevice::<Port>::new(
                 queues,
                 queues,
@@ -823,10 +852,7 @@ impl Ports {
                     adapter: adapter.clone(),
                     index: index as u32,
                     active <- new_mutex!(None),
-                    config <- new_mutex!(PortConfig::new(
-                        (info.indirection_entries as usize).clamp(1, MAX_INDIRECTION),
-                        queues,
-                    )),
+                    config <- new_mutex!(config),
                     tx_dropped: Atomic::new(0),
                     counters,
                     live <- new_spinlock_irq!(KVec::new()),

@@ -12,4 +12,4 @@
 
 "$MANA_RS_REPO/scripts/setup.sh"
 MANA_RS_KUNIT_FILTER='mana_rs_eth_bench' "$MANA_RS_REPO/scripts/kunit.sh" >/dev/null || true
-grep -h 'bench: ' "$MANA_RS_CACHE/build/kunit/mana-rs-console.log" | sed 's/^.*bench: //'
+grep -h 'bench: ' "$MANA_RS_CACHE/build/e2e/kunit-console.log" | sed 's/^.*bench: //'

@@ -11,7 +11,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-console=$MANA_RS_CACHE/build/kunit/mana-rs-console.log
+console=$MANA_RS_CACHE/build/e2e/kunit-console.log
 MANA_RS_KUNIT_FILTER='mana_rs_shared_vport_bench' "$MANA_RS_REPO/scripts/kunit.sh" >&2 ||
 	die "the benchmark run failed (console log: $console)"
 figures=$(sed -n 's/^.*mana_gdma: \(mana_rs_shared_vport_bench: .*\)$/\1/p' "$console")

@@ -1,26 +1,32 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# The end-to-end scenario (tests/e2e/scenario.sh) in QEMU (TCG): the module kernel of
-# scripts/modules.sh on the Debian root filesystem of scripts/rootfs.sh, plus the modules,
-# tests/e2e/raw_qp (compiled here against the same suite's libibverbs-dev) and the scenario.
+# Boots the one test kernel of scripts/kernel.sh in QEMU (TCG, SMP) on the Debian root filesystem
+# of scripts/rootfs.sh, plus the modules, tests/e2e/raw_qp (compiled here against the same
+# suite's libibverbs-dev), the end-to-end scenario and the KUnit runner.
 #
-#   e2e.sh run     the transcript on the terminal (`make run`)
-#   e2e.sh test    the asserting run, console in $MANA_RS_CACHE/build/e2e/console.log; prints the
-#                  console path; scripts/ktap.py reads it (`make e2e`, and `make test` after KUnit)
+#   e2e.sh run     the end-to-end transcript on the terminal (`make run`)
+#   e2e.sh test    the asserting end-to-end run (tests/e2e/scenario.sh), console in
+#                  $MANA_RS_CACHE/build/e2e/console.log; prints the console path; scripts/ktap.py
+#                  reads it (`make e2e`, and `make test` after KUnit)
+#   e2e.sh kunit   the KUnit suites (tests/kunit/run.sh), console in
+#                  $MANA_RS_CACHE/build/e2e/kunit-console.log; prints the console path
 #   e2e.sh shell   a root shell in the guest, for poking at it by hand
 #
-# MANA_RS_E2E_TIMEOUT=seconds bounds the boot (default 900). MANA_RS_E2E_STRICT=1 counts the
-# cases of tests/e2e/pending as failures when they fail (otherwise: skipped, with the reason).
+# While a test boot runs, each KUnit suite and each scenario section is printed as it starts.
+# MANA_RS_E2E_TIMEOUT / MANA_RS_KUNIT_TIMEOUT = seconds bound the boot (default 900).
+# MANA_RS_E2E_STRICT=1 counts the cases of tests/e2e/pending as failures when they fail
+# (otherwise: skipped, with the reason). MANA_RS_KUNIT_FILTER=GLOB runs only the matching suites;
+# MANA_RS_KUNIT_FULL=1 adds the long versions (*_slow).
 
 . "$(dirname "$0")/lib.sh"
 
 mode=${1:-run}
-case "$mode" in run | test | shell) ;; *) die "usage: e2e.sh run|test|shell" ;; esac
+case "$mode" in run | test | kunit | shell) ;; *) die "usage: e2e.sh run|test|kunit|shell" ;; esac
 
-"$MANA_RS_REPO/scripts/modules.sh"
+"$MANA_RS_REPO/scripts/kernel.sh"
 rootfs=$("$MANA_RS_REPO/scripts/rootfs.sh")
-modbuild=$MANA_RS_CACHE/build/modules
+modbuild=$MANA_RS_CACHE/build/kernel
 release=$(cat "$modbuild/include/config/kernel.release")
 out=$MANA_RS_CACHE/build/e2e
 mkdir -p "$out"
@@ -42,10 +48,11 @@ fi
 # The overlay: appended to the cached base archive (the kernel unpacks concatenated archives).
 ov=$out/overlay
 rm -rf "$ov"
-mkdir -p "$ov/e2e" "$ov/usr/local/bin" "$ov/usr/lib/modules"
+mkdir -p "$ov/e2e" "$ov/kunit" "$ov/usr/local/bin" "$ov/usr/lib/modules"
 install -m 755 "$MANA_RS_REPO/tests/e2e/init.sh" "$ov/init"
 install -m 755 "$MANA_RS_REPO/tests/e2e/scenario.sh" "$ov/e2e/scenario.sh"
 install -m 644 "$MANA_RS_REPO/tests/e2e/pending" "$ov/e2e/pending"
+install -m 755 "$MANA_RS_REPO/tests/kunit/run.sh" "$ov/kunit/run.sh"
 install -m 755 "$out/raw_qp" "$ov/usr/local/bin/raw_qp"
 cp -a "$modbuild/modroot/lib/modules/$release" "$ov/usr/lib/modules/"
 (cd "$ov" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -1) > "$out/overlay.cpio.gz"
@@ -53,31 +60,62 @@ cat "$rootfs/base.cpio.gz" "$out/overlay.cpio.gz" > "$out/initramfs.cpio.gz"
 
 bios=()
 [ -f /usr/share/qemu/qboot.rom ] && bios=(-bios qboot.rom)
-qemu=(qemu-system-x86_64 -nodefaults -nographic -no-reboot -accel tcg -cpu max -smp 2 -m 2048
+# SMP, as every Azure VM: two vCPUs on these two-core machines (TCG runs one thread per vCPU).
+smp=${MANA_RS_SMP:-2}
+qemu=(qemu-system-x86_64 -nodefaults -nographic -no-reboot -accel tcg -cpu max -smp "$smp" -m 2048
 	"${bios[@]}" -kernel "$modbuild/arch/x86/boot/bzImage" -initrd "$out/initramfs.cpio.gz"
 	-monitor none)
-cmdline="console=ttyS0 panic=-1 loglevel=4 mana_e2e=$mode"
+cmdline="console=ttyS0 panic=-1 mana_e2e=$mode"
+if [ "$mode" = kunit ]; then
+	# Every suite registered, none run at boot: tests/kunit/run.sh runs them once the drivers
+	# are loaded.
+	cmdline="$cmdline kunit.autorun=0"
+	[ -z "${MANA_RS_KUNIT_FILTER:-}" ] || cmdline="$cmdline mana_kunit_filter=$MANA_RS_KUNIT_FILTER"
+	[ "${MANA_RS_KUNIT_FULL:-0}" = 0 ] || cmdline="$cmdline mana_kunit_full=1"
+	timeout_s=${MANA_RS_KUNIT_TIMEOUT:-900}
+else
+	cmdline="$cmdline loglevel=4 kunit.enable=0"
+	timeout_s=${MANA_RS_E2E_TIMEOUT:-900}
+fi
 [ "${MANA_RS_E2E_STRICT:-0}" = 0 ] || cmdline="$cmdline mana_e2e_strict=1"
-timeout_s=${MANA_RS_E2E_TIMEOUT:-900}
+
+# Boots the guest with its console in file $1, printing each KUnit suite and each scenario
+# section as it starts; returns QEMU's status (124: timed out).
+boot_logged() {
+	local console=$1 qpid rc
+	rm -f "$console"
+	: > "$console"
+	timeout --foreground "$timeout_s" "${qemu[@]}" -append "$cmdline" -serial file:"$console" \
+		< /dev/null &
+	qpid=$!
+	tail -n +1 -F --pid="$qpid" "$console" 2> /dev/null | awk '
+		/^(\[ *[0-9.]+\] )?    # Subtest: / { sub(/.*# Subtest: /, ""); printf "mana-rs:   KUnit suite %s\n", $0 > "/dev/stderr"; fflush("/dev/stderr") }
+		/^=== .* ===$/ { printf "mana-rs:   %s\n", $0 > "/dev/stderr"; fflush("/dev/stderr") }' &
+	set +e
+	wait "$qpid"
+	rc=$?
+	set -e
+	wait || true
+	return $rc
+}
 
 case "$mode" in
 run)
-	info "booting the module kernel $release (TCG); the guest powers off when the scenario ends"
+	info "booting the test kernel $release (TCG); the guest powers off when the scenario ends"
 	timeout --foreground "$timeout_s" "${qemu[@]}" -append "$cmdline" -serial stdio < /dev/null | tr -d '\r'
 	;;
 shell)
 	"${qemu[@]}" -append "$cmdline" -serial mon:stdio
 	;;
-test)
+test | kunit)
 	console=$out/console.log
-	info "booting the module kernel $release for the end-to-end test (TCG; console: $console)"
+	[ "$mode" = test ] || console=$out/kunit-console.log
+	info "booting the test kernel $release for the $([ "$mode" = test ] && echo end-to-end scenario || echo KUnit suites) (TCG, $smp CPUs; console: $console)"
 	start=$(date +%s)
-	set +e
-	timeout --foreground "$timeout_s" "${qemu[@]}" -append "$cmdline" -serial file:"$console" < /dev/null
-	rc=$?
-	set -e
-	info "end-to-end guest ran $(( $(date +%s) - start )) s"
-	[ $rc -ne 124 ] || echo "error: the end-to-end guest timed out after $timeout_s s (MANA_RS_E2E_TIMEOUT)" >> "$console"
+	rc=0
+	boot_logged "$console" || rc=$?
+	info "the guest ran $(( $(date +%s) - start )) s"
+	[ $rc -ne 124 ] || echo "error: the guest timed out after $timeout_s s (MANA_RS_E2E_TIMEOUT, MANA_RS_KUNIT_TIMEOUT)" >> "$console"
 	echo "$console"
 	;;
 esac

@@ -60,7 +60,8 @@ def main():
     ap.add_argument('logs', nargs='+', metavar='log',
                     help='console logs; the first is the KUnit run, the others (the end-to-end '
                          'run) are counted into the same summary')
-    ap.add_argument('--expect', help='file listing the suites that must run')
+    ap.add_argument('--expect', action='append', default=[],
+                    help='file listing the suites that must run (may be given more than once)')
     args = ap.parse_args()
 
     passed = failed = skipped = 0
@@ -99,8 +100,8 @@ def main():
                           + (f' ({log})' if index else ''))
         for p in problems[:10]:
             errors.append(f'kernel reported: {p}' + (f' ({log})' if index else ''))
-    if args.expect:
-        with open(args.expect) as f:
+    for path in args.expect:
+        with open(path) as f:
             expected = [l.strip() for l in f if l.strip() and not l.startswith('#')]
         for s in expected:
             if s not in suites:

@@ -2,14 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # rustfmt (check only), clippy and rustdoc over the mana-rs crates and abstractions, with
-# warnings as errors. Uses the KUnit build directory, so only our crates are rebuilt; the
-# drivers are also built as modules without KUnit (the end-to-end kernel), warnings as errors.
+# warnings as errors, and the checks of the built objects (scripts/build-checks.sh: stack frames,
+# objtool). Uses the test kernel's build directory, so only our crates are rebuilt; the drivers
+# are also built without KUnit (a build directory of its own), warnings as errors.
 
 . "$(dirname "$0")/lib.sh"
 
 libclang_env
 tree=$(kernel_tree)
-build=$MANA_RS_CACHE/build/kunit
+build=$MANA_RS_CACHE/build/kernel
 failed=0
 
 # rust/append holds fragments appended to tree files, not files of their own.
@@ -19,7 +20,9 @@ info "rustfmt --check (${#sources[@]} files)"
 	{ echo "rustfmt: run 'rustfmt --edition 2021 --config-path $tree/.rustfmt.toml <file>'"; failed=1; }
 
 # The build must exist (configured) before clippy can run on our directory.
-MANA_RS_BUILD_ONLY=1 "$MANA_RS_REPO/scripts/kunit.sh"
+"$MANA_RS_REPO/scripts/kernel.sh"
+info "stack frames and objtool (scripts/build-checks.sh)"
+"$MANA_RS_REPO/scripts/build-checks.sh" || failed=1
 exec 9> "$build/.lock"
 flock 9
 
@@ -30,8 +33,8 @@ make -C "$tree" -s ARCH=x86_64 O="$build" -j"$MANA_RS_JOBS" CLIPPY=1 \
 # What users build: the drivers as modules, without KUnit. Code that only tests use must not
 # leave warnings there (the KUnit build above cannot see them).
 info "the drivers as modules without KUnit, warnings as errors"
-if "$MANA_RS_REPO/scripts/modules.sh" > /dev/null; then
-	mbuild=$MANA_RS_CACHE/build/modules
+if MANA_RS_KERNEL_VARIANT=nokunit "$MANA_RS_REPO/scripts/kernel.sh" > /dev/null; then
+	mbuild=$MANA_RS_CACHE/build/kernel-nokunit
 	(
 		exec 9> "$mbuild/.lock"
 		flock 9

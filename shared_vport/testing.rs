@@ -294,7 +294,7 @@ impl Workers {
         for i in 0..n {
             let shared = shared.clone();
             let worker_join = join.clone();
-            let res = workqueue::system_unbound().try_spawn(GFP_KERNEL, move || {
+            let res = workqueue::system_unbound().spawn(GFP_KERNEL, move || {
                 worker_join.ready.fetch_add(1, Full);
                 // Start together, but do not wait long for a worker that could not be started.
                 let start = Instant::<Monotonic>::now();

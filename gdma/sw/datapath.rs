@@ -41,6 +41,8 @@
 //! taking their doorbells but consumes no WQE and writes no completion, like a hung queue, until
 //! the stall is released; then it processes what was posted meanwhile.
 
+use core::num::NonZeroU32;
+
 use kernel::{
     prelude::*,
     transmute::{
@@ -142,7 +144,8 @@ pub struct DpStats {
 
 /// A queue's memory: its size and its 4 KiB pages by DMA address.
 struct QueueMem {
-    size: u32,
+    /// Bytes (never zero: queue arithmetic divides by it).
+    size: NonZeroU32,
     pages: KVec<u64>,
 }
 
@@ -168,8 +171,8 @@ impl QueueMem {
         mut f: impl FnMut(u64, core::ops::Range<usize>) -> Result,
     ) -> Result {
         let page = queue::MANA_PAGE_SIZE as usize;
-        let size = self.size as usize;
-        if size == 0 || len > size {
+        let size = self.size.get() as usize;
+        if len > size {
             return Err(EINVAL);
         }
         let mut done = 0;
@@ -177,7 +180,8 @@ impl QueueMem {
             let off = (offset as usize + done) % size;
             let n = (len - done).min(page - off % page).min(size - off);
             let addr = *self.pages.get(off / page).ok_or(EFAULT)?;
-            f(addr + (off % page) as u64, done..done + n)?;
+            let addr = addr.checked_add((off % page) as u64).ok_or(EFAULT)?;
+            f(addr, done..done + n)?;
             done += n;
         }
         Ok(())
@@ -190,10 +194,19 @@ struct DpRegion {
     pages: KVec<u64>,
 }
 
+/// The bit of vport `vport` in a mask of vports (none if out of range).
+fn vport_bit(vport: usize) -> u32 {
+    u32::try_from(vport)
+        .ok()
+        .and_then(|v| 1u32.checked_shl(v))
+        .unwrap_or(0)
+}
+
 /// An event queue.
 struct DpEq {
     id: u32,
     mem: QueueMem,
+    entries: queue::RingEntries,
     msix: u32,
     /// Next EQE index (free-running, starts at the entry count).
     index: u32,
@@ -214,6 +227,8 @@ struct DpWq {
     tail: u32,
     /// Next CQE index (free-running, starts at the entry count).
     cq_index: u32,
+    /// Entries of the completion queue.
+    cq_entries: queue::RingEntries,
     /// The consumer tail of the last CQ doorbell.
     cq_tail: u32,
     armed: bool,
@@ -221,8 +236,8 @@ struct DpWq {
 }
 
 impl DpWq {
-    fn cq_entries(&self) -> u32 {
-        self.cq.size / queue::CQE_SIZE
+    fn cq_entries(&self) -> queue::RingEntries {
+        self.cq_entries
     }
 }
 
@@ -360,17 +375,22 @@ impl DataPath {
         for p in &r.pages[..needed] {
             pages.push(*p, GFP_KERNEL)?;
         }
-        Ok(QueueMem { size, pages })
+        Ok(QueueMem {
+            size: NonZeroU32::new(size).ok_or(EINVAL)?,
+            pages,
+        })
     }
 
     /// Event queue `id` of `size` bytes on `region`, raising vector `msix`, was created.
     pub(crate) fn add_eq(&mut self, id: u32, region: u64, size: u32, msix: u32) -> Result {
         let mem = self.queue_mem(region, size)?;
-        let entries = size / queue::EQE_SIZE;
+        let entries =
+            queue::RingEntries::of_bytes(size as usize, queue::EQE_SIZE).ok_or(EINVAL)?;
         self.eqs.push(
             DpEq {
                 id,
                 mem,
+                entries,
                 msix,
                 index: queue::initial_index(entries),
             },
@@ -399,7 +419,8 @@ impl DataPath {
     ) -> Result {
         let wq = self.queue_mem(wq_region, wq_size)?;
         let cq = self.queue_mem(cq_region, cq_size)?;
-        let entries = cq_size / queue::CQE_SIZE;
+        let entries =
+            queue::RingEntries::of_bytes(cq_size as usize, queue::CQE_SIZE).ok_or(EINVAL)?;
         self.wqs.push(
             DpWq {
                 handle,
@@ -414,6 +435,7 @@ impl DataPath {
                 tail: 0,
                 cq_index: queue::initial_index(entries),
                 cq_tail: queue::cq_doorbell_tail(queue::initial_index(entries), entries),
+                cq_entries: entries,
                 armed: false,
                 stats: QueueStats::default(),
             },
@@ -519,9 +541,9 @@ impl DataPath {
             return Err(EINVAL);
         }
         if stalled {
-            self.tx_stalled |= 1 << vport;
+            self.tx_stalled |= vport_bit(vport);
         } else {
-            self.tx_stalled &= !(1 << vport);
+            self.tx_stalled &= !vport_bit(vport);
         }
         Ok(())
     }
@@ -531,7 +553,7 @@ impl DataPath {
     pub(crate) fn process(&mut self, mem: &dyn DeviceMemory) -> bool {
         let mut any = false;
         for pos in 0..self.wqs.len() {
-            if self.tx_stalled & (1 << self.wqs[pos].vport) != 0 {
+            if self.tx_stalled & vport_bit(self.wqs[pos].vport) != 0 {
                 continue;
             }
             while self.wqs[pos].is_sq && self.wqs[pos].head != self.wqs[pos].tail {
@@ -549,7 +571,7 @@ impl DataPath {
     /// Processes the send WQE at the head of queue `pos`.
     fn process_send(&mut self, mem: &dyn DeviceMemory, pos: usize) {
         let w = &self.wqs[pos];
-        let (head, tail, size) = (w.head, w.tail, w.wq.size);
+        let (head, tail, size) = (w.head, w.tail, w.wq.size.get());
         let avail = tail.wrapping_sub(head);
         if avail > size || avail % queue::WQE_BU_SIZE != 0 {
             // A tail no producer can have written: nothing posted can be trusted.
@@ -939,7 +961,7 @@ impl DataPath {
         };
         let len = hlen + data_body.len();
         let w = &self.wqs[pos];
-        let (head, tail, size) = (w.head, w.tail, w.wq.size);
+        let (head, tail, size) = (w.head, w.tail, w.wq.size.get());
         let avail = tail.wrapping_sub(head);
         if avail == 0 || avail > size {
             self.wqs[pos].stats.drops += 1;
@@ -1067,8 +1089,9 @@ impl DataPath {
             .with_is_sq(w.is_sq)
             .try_with_owner_bits(queue::owner_bits(index, entries))?;
         w.cq_index = index.wrapping_add(1);
-        let written =
-            w.cq.write(mem, (index % entries) * queue::CQE_SIZE, cqe.as_bytes());
+        let written = w
+            .cq
+            .write(mem, entries.slot(index) * queue::CQE_SIZE, cqe.as_bytes());
         if written.is_err() {
             self.dma_fault();
             return written;
@@ -1085,7 +1108,7 @@ impl DataPath {
         let (cq_id, eq_id) = (self.wqs[pos].cq_id, self.wqs[pos].eq_id);
         self.wqs[pos].armed = false;
         let eq = self.eqs.iter_mut().find(|q| q.id == eq_id).ok_or(EINVAL)?;
-        let entries = eq.mem.size / queue::EQE_SIZE;
+        let entries = eq.entries;
         let index = eq.index;
         let eqe = Eqe {
             details: [cq_id, 0, 0],
@@ -1097,7 +1120,7 @@ impl DataPath {
         let msix = eq.msix;
         let written = eq
             .mem
-            .write(mem, (index % entries) * queue::EQE_SIZE, eqe.as_bytes());
+            .write(mem, entries.slot(index) * queue::EQE_SIZE, eqe.as_bytes());
         if written.is_err() {
             self.dma_fault();
             return written;

@@ -318,7 +318,7 @@ struct Objects {
     /// (MR handle, PD handle, region handle).
     mrs: KVec<(u64, u64, u64)>,
     /// Doorbell pages given out by ALLOCATE_RESOURCE_RANGE, one bit each.
-    doorbells: u32,
+    doorbells: u64,
     next_handle: u64,
     next_id: u32,
 }
@@ -392,8 +392,13 @@ pub struct SwDevice {
     dp: DataPath,
 }
 
-const EQ_ENTRIES: u32 = HWC_QUEUE_SIZE / queue::EQE_SIZE;
-const CQ_ENTRIES: u32 = HWC_QUEUE_SIZE / queue::CQE_SIZE;
+/// The bit of `n` in a 64-bit mask (vectors, doorbell pages), or none if `n` is out of range.
+pub(crate) fn bit(n: u32) -> u64 {
+    1u64.checked_shl(n).unwrap_or(0)
+}
+
+const EQ_ENTRIES: queue::RingEntries = queue::RingEntries::constant(HWC_QUEUE_SIZE / queue::EQE_SIZE);
+const CQ_ENTRIES: queue::RingEntries = queue::RingEntries::constant(HWC_QUEUE_SIZE / queue::CQE_SIZE);
 /// A hardware-channel SQ WQE: header, 24-byte OOB, one SGE.
 const HWC_SQ_WQE_SIZE: u32 = 64;
 /// A hardware-channel RQ WQE: header, 8-byte OOB, one SGE.
@@ -401,7 +406,7 @@ const HWC_RQ_WQE_SIZE: u32 = 32;
 
 impl SwDevice {
     /// Creates a device in its power-on state.
-    pub(crate) fn new(config: SwConfig) -> Result<Self> {
+    pub(crate) fn new(config: SwConfig) -> Result<KBox<Self>> {
         if config.num_ports == 0 || config.num_ports > 16 {
             pr_err!(
                 "mana_sw: {} ports requested; a software adapter has 1..=16\n",
@@ -424,20 +429,25 @@ impl SwDevice {
             );
             return Err(EINVAL);
         }
-        Ok(Self {
-            config,
-            shm: [0; smc::SMC_APERTURE_DWORDS],
-            hwc: None,
-            faults: KVec::new(),
-            stats: SwStats::default(),
-            pending_irqs: 0,
-            registered: false,
-            driver_caps: 0,
-            resetting: false,
-            vports: [VportProgramming::default(); 16],
-            objects: Objects::default(),
-            dp: DataPath::new(config.num_ports)?,
-        })
+        let dp = DataPath::new(config.num_ports)?;
+        // Made in place on the heap: the device's tables are kilobytes.
+        KBox::init(
+            try_init!(Self {
+                config,
+                shm: [0; smc::SMC_APERTURE_DWORDS],
+                hwc: None,
+                faults: KVec::new(),
+                stats: SwStats::default(),
+                pending_irqs: 0,
+                registered: false,
+                driver_caps: 0,
+                resetting: false,
+                vports: [VportProgramming::default(); 16],
+                objects: Objects::default(),
+                dp,
+            }),
+            GFP_KERNEL,
+        )
     }
 
     /// The configuration.
@@ -688,8 +698,8 @@ impl SwDevice {
             rq_addr: req.rq_addr,
             sq_addr: req.sq_addr,
             msix: u32::from(req.msix_index),
-            eq_index: EQ_ENTRIES,
-            cq_index: CQ_ENTRIES,
+            eq_index: queue::initial_index(EQ_ENTRIES),
+            cq_index: queue::initial_index(CQ_ENTRIES),
             sq_consumed: 0,
             sq_tail: 0,
             arrival_us: [0; (HWC_QUEUE_SIZE / HWC_SQ_WQE_SIZE) as usize],
@@ -741,7 +751,7 @@ impl SwDevice {
     fn post_eqe(&mut self, mem: &dyn DeviceMemory, eqe_type: u8, details: [u32; 3]) -> Result {
         let hwc = self.hwc.as_mut().ok_or(EINVAL)?;
         let index = hwc.eq_index;
-        let offset = u64::from(index % EQ_ENTRIES) * u64::from(queue::EQE_SIZE);
+        let offset = u64::from(EQ_ENTRIES.slot(index)) * u64::from(queue::EQE_SIZE);
         let eqe = Eqe {
             details,
             info: EqeInfo::ZERO
@@ -750,8 +760,8 @@ impl SwDevice {
         };
         hwc.eq_index = index.wrapping_add(1);
         let (addr, msix) = (hwc.eq_addr, hwc.msix);
-        self.dma_write(mem, addr + offset, eqe.as_bytes())?;
-        self.pending_irqs |= 1 << msix;
+        self.dma_write(mem, addr.wrapping_add(offset), eqe.as_bytes())?;
+        self.pending_irqs |= bit(msix);
         Ok(())
     }
 
@@ -764,7 +774,7 @@ impl SwDevice {
     ) -> Result {
         let hwc = self.hwc.as_mut().ok_or(EINVAL)?;
         let index = hwc.cq_index;
-        let offset = u64::from(index % CQ_ENTRIES) * u64::from(queue::CQE_SIZE);
+        let offset = u64::from(CQ_ENTRIES.slot(index)) * u64::from(queue::CQE_SIZE);
         let mut cqe = Cqe::zeroed();
         let n = data.len().min(queue::COMP_DATA_SIZE);
         AsBytes::as_bytes_mut(&mut cqe.cqe_data)[..n].copy_from_slice(&data[..n]);
@@ -774,7 +784,7 @@ impl SwDevice {
             .try_with_owner_bits(queue::owner_bits(index, CQ_ENTRIES))?;
         hwc.cq_index = index.wrapping_add(1);
         let addr = hwc.cq_addr;
-        self.dma_write(mem, addr + offset, cqe.as_bytes())
+        self.dma_write(mem, addr.wrapping_add(offset), cqe.as_bytes())
     }
 
     fn dma_write(&mut self, mem: &dyn DeviceMemory, addr: u64, data: &[u8]) -> Result {
@@ -963,7 +973,7 @@ impl SwDevice {
 
         let fault = self.take_fault(code);
         if fault == Some(Fault::NoResponse) {
-            self.pending_irqs |= 1 << hwc.msix;
+            self.pending_irqs |= bit(hwc.msix);
             return Ok(());
         }
         if fault == Some(Fault::Reset) {
@@ -983,8 +993,9 @@ impl SwDevice {
                 match fault {
                     Some(Fault::WrongMsgId) => {
                         // Another slot within range: the driver must not take it for its own.
-                        h.response.hwc_msg_id =
-                            ((u32::from(h.response.hwc_msg_id) + 1) % self.config.hwc_depth) as u16
+                        h.response.hwc_msg_id = (u32::from(h.response.hwc_msg_id) + 1)
+                            .checked_rem(self.config.hwc_depth)
+                            .unwrap_or(0) as u16
                     }
                     Some(Fault::WrongActivityId) => h.activity_id = h.activity_id.wrapping_add(1),
                     _ => h.dev_id = DevId::new(h.dev_id.ty ^ 0x7, h.dev_id.instance),
@@ -1210,13 +1221,13 @@ impl SwDevice {
                 let free = (0..NUM_DB_PAGES as u32).find(|&i| {
                     i != 0
                         && i != MANA_DEV_DOORBELL
-                        && i % r.alignment == 0
-                        && self.objects.doorbells & (1 << i) == 0
+                        && i.checked_rem(r.alignment) == Some(0)
+                        && self.objects.doorbells & bit(i) == 0
                 });
                 let Some(index) = free else {
                     return reply(hdr, no, 0x4);
                 };
-                self.objects.doorbells |= 1 << index;
+                self.objects.doorbells |= bit(index);
                 self.stats.live_doorbells += 1;
                 let mut resp = no;
                 resp.allocated_resources = index;
@@ -1228,14 +1239,14 @@ impl SwDevice {
                 if r.resource_type != gdma_msgs::RESOURCE_DOORBELL_PAGE
                     || r.num_resources != 1
                     || index as usize >= NUM_DB_PAGES
-                    || self.objects.doorbells & (1 << index) == 0
+                    || self.objects.doorbells & bit(index) == 0
                 {
                     self.protocol_error(
                         "DESTROY_RESOURCE_RANGE of a doorbell page that is not allocated",
                     );
                     return reply(hdr, GeneralResp::zeroed(), 0x2);
                 }
-                self.objects.doorbells &= !(1 << index);
+                self.objects.doorbells &= !bit(index);
                 self.stats.live_doorbells -= 1;
                 reply(hdr, GeneralResp::zeroed(), 0)
             }
@@ -1389,7 +1400,7 @@ impl SwDevice {
     /// Whether `index` is the registered device's doorbell page or one allocated since.
     fn known_doorbell(&self, index: u32) -> bool {
         (self.registered && index == MANA_DEV_DOORBELL)
-            || ((index as usize) < NUM_DB_PAGES && self.objects.doorbells & (1 << index) != 0)
+            || ((index as usize) < NUM_DB_PAGES && self.objects.doorbells & bit(index) != 0)
     }
 
     fn known_pd(&self, pdid: u32) -> bool {

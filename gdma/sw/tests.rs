@@ -356,16 +356,16 @@ mod hwc {
     fn ring_readers_follow_the_owner_bits() -> Result {
         let sw = SwAdapter::new(config(), false)?;
         let mem = sw.adapter().alloc_dma(4096)?;
-        let eqes = 4096 / queue::EQE_SIZE;
+        let eqes = queue::RingEntries::constant(4096 / queue::EQE_SIZE);
         let index = queue::initial_index(eqes) + 5;
-        let offset = ((index % eqes) * queue::EQE_SIZE) as usize;
+        let offset = (eqes.slot(index) * queue::EQE_SIZE) as usize;
         assert!(matches!(read_eqe(&mem, index, eqes), RingRead::Empty));
         for (pass, expect_entry) in [(0, true), (1, false)] {
             let eqe = Eqe {
                 details: [0x1234, 0, 7],
                 info: EqeInfo::ZERO
                     .with_eqe_type(queue::eqe_type::COMPLETION)
-                    .try_with_owner_bits(queue::owner_bits(index + pass * eqes, eqes))?,
+                    .try_with_owner_bits(queue::owner_bits(index + pass * eqes.get(), eqes))?,
             };
             mem.write_obj(offset, &eqe)?;
             match read_eqe(&mem, index, eqes) {
@@ -377,9 +377,9 @@ mod hwc {
                 RingRead::Empty => assert!(false),
             }
         }
-        let cqes = 4096 / queue::CQE_SIZE;
-        let index = queue::initial_index(cqes) + cqes - 1;
-        let offset = ((index % cqes) * queue::CQE_SIZE) as usize;
+        let cqes = queue::RingEntries::constant(4096 / queue::CQE_SIZE);
+        let index = queue::initial_index(cqes) + cqes.get() - 1;
+        let offset = (cqes.slot(index) * queue::CQE_SIZE) as usize;
         mem.clear()?;
         let mut cqe = Cqe::zeroed();
         cqe.info = CqeInfo::ZERO
@@ -390,11 +390,11 @@ mod hwc {
             matches!(read_cqe(&mem, index, cqes), RingRead::Entry(c) if c.info.wq_num().get() == 9)
         );
         // The next position (slot 0 of the next pass) still holds this pass's entry.
-        cqe.info = CqeInfo::ZERO.try_with_owner_bits(queue::owner_bits(index + 1 - cqes, cqes))?;
+        cqe.info = CqeInfo::ZERO.try_with_owner_bits(queue::owner_bits(index + 1 - cqes.get(), cqes))?;
         mem.write_obj(0, &cqe)?;
         assert!(matches!(read_cqe(&mem, index + 1, cqes), RingRead::Empty));
-        // An empty ring description reads nothing.
-        assert!(matches!(read_cqe(&mem, index, 0), RingRead::Empty));
+        // There is no empty ring to read: its size cannot be made.
+        assert!(queue::RingEntries::new(0).is_none());
         Ok(())
     }
 
@@ -500,7 +500,7 @@ mod concurrency {
         let shared = Shared::new(sw, 1000)?;
         // Four threads flood the channel; the test removes the adapter under them.
         let flood = shared.clone();
-        let workers = kernel::workqueue::system_unbound().try_spawn(GFP_KERNEL, move || {
+        let workers = kernel::workqueue::system_unbound().spawn(GFP_KERNEL, move || {
             let _ = parallel(&flood, 4, Shared::worker);
         });
         assert!(workers.is_ok());

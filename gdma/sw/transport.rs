@@ -77,7 +77,7 @@ const MAX_PENDING_DOORBELLS: usize = 1024;
 #[pin_data]
 pub(crate) struct SwTransport {
     #[pin]
-    device: Mutex<SwDevice>,
+    device: Mutex<KBox<SwDevice>>,
     memory: Arc<SwMemory>,
     #[pin]
     handlers: SpinLock<[Option<Arc<dyn InterruptHandler>>; MAX_VECTORS]>,

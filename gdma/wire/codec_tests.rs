@@ -78,6 +78,7 @@ mod codec {
             DimDoorbell,
             EqDoorbell,
             Eqe,
+            RingEntries,
             EqeInfo,
             OwnerCheck,
             RqDoorbell,
@@ -642,57 +643,71 @@ mod codec {
         assert_eq!((ty, client, owner, ce.details[0]), (3, 2, 1, 7));
 
         // Phase arithmetic over a ring of 8 entries, as `mana_gd_read_cqe()`.
-        let n = 8;
+        let e = RingEntries::constant(8);
+        let n = e.get();
         let mut ring = [0u32; 8];
-        let mut producer = initial_index(n);
-        let mut consumer = initial_index(n);
+        let mut producer = initial_index(e);
+        let mut consumer = initial_index(e);
         // Fresh (zeroed) memory reads as empty.
         assert_eq!(
-            check_owner(ring[(consumer % n) as usize], consumer, n),
+            check_owner(ring[(consumer % n) as usize], consumer, e),
             OwnerCheck::Empty
         );
         // Three passes: produce 8, consume 8.
         for _ in 0..3 {
             for _ in 0..n {
-                ring[(producer % n) as usize] = owner_bits(producer, n);
+                ring[(producer % n) as usize] = owner_bits(producer, e);
                 producer += 1;
             }
             for _ in 0..n {
                 let slot = ring[(consumer % n) as usize];
-                assert_eq!(check_owner(slot, consumer, n), OwnerCheck::Valid);
+                assert_eq!(check_owner(slot, consumer, e), OwnerCheck::Valid);
                 consumer += 1;
             }
             assert_eq!(
-                check_owner(ring[(consumer % n) as usize], consumer, n),
+                check_owner(ring[(consumer % n) as usize], consumer, e),
                 OwnerCheck::Empty
             );
         }
         // The producer laps the consumer: overflow.
         for _ in 0..n + 1 {
-            ring[(producer % n) as usize] = owner_bits(producer, n);
+            ring[(producer % n) as usize] = owner_bits(producer, e);
             producer += 1;
         }
         assert_eq!(
-            check_owner(ring[(consumer % n) as usize], consumer, n),
+            check_owner(ring[(consumer % n) as usize], consumer, e),
             OwnerCheck::Overflow
         );
         // The first pass has owner 1; the doorbell tail wraps at 8 passes.
-        assert_eq!(owner_bits(initial_index(n), n), 1);
-        assert_eq!(cq_doorbell_tail(initial_index(n) + 5, n), 13);
-        assert_eq!(cq_doorbell_tail(initial_index(n) + 8 * 8 - 8, n), 0);
+        assert_eq!(owner_bits(initial_index(e), e), 1);
+        assert_eq!(cq_doorbell_tail(initial_index(e) + 5, e), 13);
+        assert_eq!(cq_doorbell_tail(initial_index(e) + 8 * 8 - 8, e), 0);
         // The free-running index wraps consistently for power-of-two rings.
-        assert_eq!(owner_bits(u32::MAX, 64), 7);
-        assert_eq!(owner_bits(u32::MAX.wrapping_add(1), 64), 0);
+        let e64 = RingEntries::constant(64);
+        assert_eq!(owner_bits(u32::MAX, e64), 7);
+        assert_eq!(owner_bits(u32::MAX.wrapping_add(1), e64), 0);
         assert_eq!(
-            check_owner(0, u32::MAX.wrapping_add(1), 64),
+            check_owner(0, u32::MAX.wrapping_add(1), e64),
             OwnerCheck::Valid
         );
         assert_eq!(
-            check_owner(7, u32::MAX.wrapping_add(1), 64),
+            check_owner(7, u32::MAX.wrapping_add(1), e64),
             OwnerCheck::Empty
         );
-        let info = CqeInfo::ZERO.try_with_owner_bits(owner_bits(77, 8))?;
+        let info = CqeInfo::ZERO.try_with_owner_bits(owner_bits(77, e))?;
         assert_eq!(info.into_raw() >> 29, (77 / 8) & 7);
+        // Only powers of two up to 2^24 entries make a ring: no division by zero, no overflow
+        // of the doorbell tail mask; slots are remainders.
+        assert_eq!(RingEntries::new(0), None);
+        assert_eq!(RingEntries::new(48), None);
+        assert_eq!(RingEntries::new(1 << 25), None);
+        assert_eq!(RingEntries::new(1 << 24).map(RingEntries::get), Some(1 << 24));
+        assert_eq!(RingEntries::of_bytes(4096, 64).map(RingEntries::get), Some(64));
+        assert_eq!(RingEntries::of_bytes(4096 + 32, 64), None);
+        assert_eq!(RingEntries::of_bytes(4096, 0), None);
+        assert_eq!(e.slot(77), 77 % 8);
+        assert_eq!(e64.slot(u32::MAX), 63);
+        assert_eq!(cq_doorbell_tail(u32::MAX, RingEntries::constant(1 << 24)), (1 << 27) - 1);
         Ok(())
     }
 

@@ -623,11 +623,10 @@ impl<'a> U64Tail<'a> {
 
     /// The entries in order.
     pub fn iter(&self) -> impl Iterator<Item = u64> + 'a {
-        self.bytes.chunks_exact(size_of::<u64>()).map(|chunk| {
-            let mut raw = [0u8; 8];
-            raw.copy_from_slice(chunk);
-            u64::from_le_bytes(raw)
-        })
+        // Every chunk has 8 bytes; the conversion cannot fail (and has no panic path).
+        self.bytes
+            .chunks_exact(size_of::<u64>())
+            .map(|chunk| <[u8; 8]>::try_from(chunk).map_or(0, u64::from_le_bytes))
     }
 }
 

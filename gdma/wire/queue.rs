@@ -16,6 +16,8 @@
 //! overflow when they are neither ([`check_owner`]). Queue sizes are powers of two, so the
 //! wrap of the `u32` index keeps the arithmetic consistent.
 
+use core::num::NonZeroU32;
+
 use kernel::prelude::*;
 
 use super::{
@@ -248,21 +250,79 @@ wire_struct! {
     }
 }
 
-/// The initial value of a CQ or EQ index (C: `INITIALIZED_OWNER_BIT(log2(num_entries))`).
-pub const fn initial_index(num_entries: u32) -> u32 {
-    num_entries
+/// The largest event or completion queue, in entries: with its owner bits its free-running
+/// index still fits in a `u32` many times over, and the doorbell tail mask cannot overflow.
+pub const MAX_RING_ENTRIES: u32 = 1 << 24;
+
+/// The number of entries of an event or completion queue: a power of two from 1 to
+/// [`MAX_RING_ENTRIES`], as the device requires of queue sizes. Made once, where the size of
+/// the queue is known; the ring arithmetic on it can neither divide by zero nor overflow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RingEntries(NonZeroU32);
+
+impl RingEntries {
+    /// `n` entries, if `n` is a power of two no larger than [`MAX_RING_ENTRIES`].
+    pub const fn new(n: u32) -> Option<Self> {
+        if !n.is_power_of_two() || n > MAX_RING_ENTRIES {
+            return None;
+        }
+        match NonZeroU32::new(n) {
+            Some(n) => Some(Self(n)),
+            None => None,
+        }
+    }
+
+    /// `n` entries, for constants (`const X: RingEntries = RingEntries::constant(..)`): an
+    /// invalid `n` fails the build. Use [`RingEntries::new`] for values known at run time.
+    pub const fn constant(n: u32) -> Self {
+        match Self::new(n) {
+            Some(entries) => entries,
+            None => panic!("not a valid number of ring entries"),
+        }
+    }
+
+    /// The entries of `entry_size` bytes in a queue of `bytes` bytes, if they are a valid
+    /// number (see [`RingEntries::new`]) and fill the queue exactly.
+    pub const fn of_bytes(bytes: usize, entry_size: u32) -> Option<Self> {
+        let entry_size = entry_size as usize;
+        if entry_size == 0 || bytes % entry_size != 0 || bytes / entry_size > u32::MAX as usize {
+            return None;
+        }
+        Self::new((bytes / entry_size) as u32)
+    }
+
+    /// The number of entries.
+    pub const fn get(self) -> u32 {
+        self.0.get()
+    }
+
+    /// The slot of free-running `index` (C: `index % num_entries`).
+    pub const fn slot(self, index: u32) -> u32 {
+        index & (self.0.get() - 1)
+    }
+
+    /// How many times the queue has been passed at free-running `index`
+    /// (C: `index / num_entries`).
+    const fn pass(self, index: u32) -> u32 {
+        index >> self.0.trailing_zeros()
+    }
 }
 
-/// The owner bits of the entry at free-running `index` in a ring of `num_entries` entries
+/// The initial value of a CQ or EQ index (C: `INITIALIZED_OWNER_BIT(log2(num_entries))`).
+pub const fn initial_index(entries: RingEntries) -> u32 {
+    entries.get()
+}
+
+/// The owner bits of the entry at free-running `index` in a ring of `entries` entries
 /// (C: `(head / num_entries) & GDMA_CQE_OWNER_MASK`): what the producer writes and what a
-/// valid entry carries for the consumer. `num_entries` must not be 0.
-pub const fn owner_bits(index: u32, num_entries: u32) -> u32 {
-    (index / num_entries) & OWNER_MASK
+/// valid entry carries for the consumer.
+pub const fn owner_bits(index: u32, entries: RingEntries) -> u32 {
+    entries.pass(index) & OWNER_MASK
 }
 
 /// The owner bits of the previous pass at `index`: a slot with these is empty.
-pub const fn stale_owner_bits(index: u32, num_entries: u32) -> u32 {
-    (index / num_entries).wrapping_sub(1) & OWNER_MASK
+pub const fn stale_owner_bits(index: u32, entries: RingEntries) -> u32 {
+    entries.pass(index).wrapping_sub(1) & OWNER_MASK
 }
 
 /// What the consumer at `index` finds in an entry with `owner` bits.
@@ -277,10 +337,10 @@ pub enum OwnerCheck {
 }
 
 /// Classifies an entry as `mana_gd_read_cqe()` and `mana_gd_process_eq_events()` do.
-pub const fn check_owner(owner: u32, index: u32, num_entries: u32) -> OwnerCheck {
-    if owner == stale_owner_bits(index, num_entries) {
+pub const fn check_owner(owner: u32, index: u32, entries: RingEntries) -> OwnerCheck {
+    if owner == stale_owner_bits(index, entries) {
         OwnerCheck::Empty
-    } else if owner == owner_bits(index, num_entries) {
+    } else if owner == owner_bits(index, entries) {
         OwnerCheck::Valid
     } else {
         OwnerCheck::Overflow
@@ -289,8 +349,9 @@ pub const fn check_owner(owner: u32, index: u32, num_entries: u32) -> OwnerCheck
 
 /// The tail a CQ or EQ doorbell reports for consumer `index` (C: `head % (num_entries <<
 /// OWNER_BITS)`).
-pub const fn cq_doorbell_tail(index: u32, num_entries: u32) -> u32 {
-    index % (num_entries << OWNER_BITS)
+pub const fn cq_doorbell_tail(index: u32, entries: RingEntries) -> u32 {
+    // A power of two of at most 2^27: the remainder is a mask.
+    index & ((entries.get() << OWNER_BITS) - 1)
 }
 
 /// The tail an SQ or RQ doorbell reports for producer `head` in basic units (C:

@@ -62,6 +62,18 @@ mod tests;
 
 use skb::Skb;
 
+
+/// The lock class name of every interface's rtnl work item. A static, not a literal in the
+/// generic constructor: a literal in generic code is emitted once per crate that instantiates
+/// it, and lockdep warns when one lock class key comes with two name pointers (two modules, or
+/// a module and vmlinux).
+static RTNL_WORK_NAME: &CStr = c"netdev_rtnl_work";
+
+/// The lock class of every interface's rtnl work item.
+// SAFETY: The key is in static memory, pinned there; a static is never dropped.
+static RTNL_WORK_CLASS: crate::sync::LockClassKey =
+    unsafe { crate::sync::LockClassKey::new_static() };
+
 /// The length of an Ethernet (MAC) address in bytes.
 pub const ETH_ALEN: usize = bindings::ETH_ALEN as usize;
 
@@ -1097,8 +1109,8 @@ impl<T: Driver> UnregisteredDevice<T> {
                 Opaque::cast_into(&raw const (*private).work),
                 Some(Adapter::<T>::rtnl_work_callback),
                 false,
-                c"netdev_rtnl_work".as_char_ptr(),
-                crate::static_lock_class!().as_ptr(),
+                RTNL_WORK_NAME.as_char_ptr(),
+                RTNL_WORK_CLASS.as_ptr(),
             )
         };
         // SAFETY: `data` is a field of the private area, uninitialised. The `net_device` never

@@ -20,7 +20,7 @@
 //! let runs = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
 //! for _ in 0..3 {
 //!     let runs = runs.clone();
-//!     queue.try_spawn(GFP_KERNEL, move || {
+//!     queue.spawn(GFP_KERNEL, move || {
 //!         runs.fetch_add(1, Relaxed);
 //!     })?;
 //! }
@@ -113,7 +113,7 @@ mod tests {
         let queue = OwnedQueue::new_ordered(c"rust_owned_wq_test")?;
         for i in 0..8u32 {
             let record: Arc<Mutex<KVec<u32>>> = record.clone();
-            queue.try_spawn(GFP_KERNEL, move || {
+            queue.spawn(GFP_KERNEL, move || {
                 fsleep(Delta::from_millis(i64::from(8 - i)));
                 let _ = record.lock().push(i, GFP_KERNEL);
             })?;

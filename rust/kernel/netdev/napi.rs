@@ -43,6 +43,17 @@ use core::{
     }, //
 };
 
+
+/// The lock class name of every NAPI context's `enabled` lock. A static, not a literal in the
+/// generic constructor: a literal in generic code is emitted once per crate that instantiates
+/// it, and lockdep warns when one lock class key comes with two name pointers.
+static ENABLED_NAME: &CStr = c"Napi::enabled";
+
+/// The lock class of every NAPI context's `enabled` lock.
+// SAFETY: The key is in static memory, pinned there; a static is never dropped.
+static ENABLED_CLASS: crate::sync::LockClassKey =
+    unsafe { crate::sync::LockClassKey::new_static() };
+
 /// The default NAPI weight (`NAPI_POLL_WEIGHT`).
 pub const NAPI_POLL_WEIGHT: u32 = bindings::NAPI_POLL_WEIGHT;
 
@@ -111,7 +122,7 @@ impl<P: Poll> Napi<P> {
         };
         try_pin_init!(Self {
             data <- data,
-            enabled <- new_mutex!(false),
+            enabled <- Mutex::new(false, ENABLED_NAME, Pin::static_ref(&ENABLED_CLASS)),
             napi <- Opaque::ffi_init(move |slot: *mut bindings::napi_struct| {
                 // SAFETY: `slot` is valid for writes of a `napi_struct`, which the core expects
                 // zeroed before it is added. `dev` is a valid device (borrowed for `'a`);

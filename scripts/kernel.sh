@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Builds the one test kernel of tests/kernel.config in $MANA_RS_CACHE/build/kernel: the mana-rs
+# drivers as loadable modules (mana_gdma, mana_eth, mana_rdma), their KUnit suites in them, the
+# Rust kernel crate and the RDMA core built in, SMP. The same build serves the KUnit boot, the
+# end-to-end scenario and the selftests (scripts/e2e.sh). Installs the modules into
+# $MANA_RS_CACHE/build/kernel/modroot (lib/modules/<release>/, with modules.dep), which
+# scripts/e2e.sh copies into the guest's root filesystem so that `modprobe mana_gdma` works as on
+# an Azure VM.
+#
+# Prints a line every 30 s while it builds: the build steps done and, when the size of a full
+# build is known (it is recorded after each full build), the percentage.
+#
+# MANA_RS_KERNEL_VARIANT=nokunit builds the same kernel without KUnit in build/kernel-nokunit
+# (`make lint`: code only the tests use must not leave warnings in what users build).
+
+. "$(dirname "$0")/lib.sh"
+
+libclang_env
+tree=$(kernel_tree)
+variant=${MANA_RS_KERNEL_VARIANT:-}
+build=$MANA_RS_CACHE/build/kernel${variant:+-$variant}
+mkdir -p "$build"
+log=$build/mana-rs-build.log
+fragment=$build/.mana-rs-fragment.new
+case "$variant" in
+"") cp "$MANA_RS_REPO/tests/kernel.config" "$fragment" ;;
+nokunit) sed -e 's/^CONFIG_KUNIT=y$/# CONFIG_KUNIT is not set/' -e '/^CONFIG_KUNIT_/d' \
+	"$MANA_RS_REPO/tests/kernel.config" > "$fragment" ;;
+*) die "MANA_RS_KERNEL_VARIANT=$variant: unknown (empty or nokunit)" ;;
+esac
+
+exec 9> "$build/.lock"
+if ! flock -n 9; then
+	info "waiting for another build in $build to finish"
+	flock 9
+fi
+
+"$MANA_RS_REPO/scripts/prepare-tree.sh"
+
+kmake() {
+	make -C "$tree" O="$build" ARCH=x86_64 -j"$MANA_RS_JOBS" "$@"
+}
+
+# The configuration: the fragment over the defaults (as kunit.py does), redone only when the
+# fragment changes, so a warm build stays warm.
+if ! cmp -s "$fragment" "$build/.mana-rs-fragment" || [ ! -f "$build/.config" ]; then
+	info "configuring the test kernel from tests/kernel.config${variant:+ ($variant)}"
+	cp "$fragment" "$build/.config"
+	kmake olddefconfig > "$log" 2>&1 || { tail -n 20 "$log" >&2; die "make olddefconfig failed (log: $log)"; }
+	missing=$(grep -E '^(CONFIG_[A-Z0-9_]+=.*|# CONFIG_[A-Z0-9_]+ is not set)$' "$fragment" | while IFS= read -r line; do
+		grep -qxF "$line" "$build/.config" || echo "$line"
+	done)
+	[ -z "$missing" ] || die "the kernel configuration dropped these lines of tests/kernel.config (a dependency is missing):
+$missing"
+	cp "$fragment" "$build/.mana-rs-fragment"
+fi
+rm -f "$fragment"
+
+# The number of steps (lines of `make` output: CC, RUSTC, LD, ...) of a full build, recorded
+# after one, for the percentage; the first full build on a machine uses this estimate.
+steps_file=$build/.mana-rs-full-build-steps
+full_steps=$(cat "$steps_file" 2> /dev/null || echo 2650)
+fresh=0
+[ -f "$build/vmlinux" ] || fresh=1
+
+info "building the test kernel in $build (log: $log)"
+start=$(date +%s)
+echo "=== build started $(date -u +%FT%TZ) ===" >> "$log"
+mark=$(wc -l < "$log")
+kmake bzImage modules >> "$log" 2>&1 &
+pid=$!
+while kill -0 "$pid" 2> /dev/null; do
+	for _ in $(seq 30); do
+		sleep 1
+		kill -0 "$pid" 2> /dev/null || break
+	done
+	kill -0 "$pid" 2> /dev/null || break
+	done_steps=$(( $(wc -l < "$log") - mark ))
+	if [ $fresh -eq 1 ]; then
+		pct=$(( done_steps * 100 / full_steps ))
+		[ $pct -le 99 ] || pct=99
+		info "  $(( $(date +%s) - start )) s: $done_steps of about $full_steps build steps ($pct%)"
+	else
+		info "  $(( $(date +%s) - start )) s: $done_steps build steps (incremental)"
+	fi
+done
+if ! wait "$pid"; then
+	grep -E 'error(\[E[0-9]+\])?:|Error [0-9]|ERROR:|undefined' -A12 "$log" | tail -n 80 >&2 || tail -n 40 "$log" >&2
+	die "the test kernel did not build (full log: $log)"
+fi
+[ $fresh -eq 0 ] || echo $(( $(wc -l < "$log") - mark )) > "$steps_file"
+info "kernel built in $(( $(date +%s) - start )) s"
+release=$(cat "$build/include/config/kernel.release")
+modroot=$build/modroot
+# Install the modules only when one changed (a warm run stays quick).
+if [ ! -f "$modroot/.stamp" ] || [ -n "$(find "$build" -name '*.ko' -newer "$modroot/.stamp" -print -quit)" ]; then
+	rm -rf "$modroot.tmp"
+	kmake INSTALL_MOD_PATH="$modroot.tmp" INSTALL_MOD_STRIP=1 modules_install >> "$log" 2>&1 ||
+		die "make modules_install failed (log: $log)"
+	touch "$modroot.tmp/.stamp"
+	rm -rf "$modroot" && mv "$modroot.tmp" "$modroot"
+fi
+for m in mana_gdma mana_eth mana_rdma; do
+	find "$modroot/lib/modules/$release" -name "$m.ko*" | grep -q . || die "module $m.ko was not built"
+done
