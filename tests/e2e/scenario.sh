@@ -379,27 +379,28 @@ expect channels_3 "both up ports change from ${CHANNELS:-?} to 3 channels and st
 step ip netns exec left ping -M do -c 3 -W 5 -s 8000 192.0.2.2
 expect ping_jumbo "an 8000-byte ping crosses unfragmented after both changes" \
 	both rc_is 0 out_has ' 0% packet loss'
-# socat: 4 MB of random bytes each way, the received file compared with the sent one.
+# socat: 4 MB of random bytes each way, the received file compared with the sent one. (timeout
+# goes after `ip netns exec`: busybox timeout would run its own `ip` applet.)
 step 'head -c 4194304 /dev/urandom > /tmp/tcp.sent &&
 	(ip netns exec right timeout 90 socat -u TCP4-LISTEN:5001,reuseaddr OPEN:/tmp/tcp.right,creat,trunc &
-	 timeout 90 ip netns exec left socat -u OPEN:/tmp/tcp.sent TCP4:192.0.2.2:5001,retry=20,interval=0.5; echo "sender: exit status $?"; wait) &&
+	 ip netns exec left timeout 90 socat -u OPEN:/tmp/tcp.sent TCP4:192.0.2.2:5001,retry=20,interval=0.5; echo "sender: exit status $?"; wait) &&
 	ls -l /tmp/tcp.right && cmp /tmp/tcp.sent /tmp/tcp.right && echo "received = sent"'
 expect tcp_left_to_right "4 MB over TCP from left to right arrive intact" \
 	both rc_is 0 out_has '^received = sent$'
 step '(ip netns exec left timeout 90 socat -u TCP6-LISTEN:5002,reuseaddr OPEN:/tmp/tcp.left,creat,trunc &
-	 timeout 90 ip netns exec right socat -u OPEN:/tmp/tcp.sent TCP6:[2001:db8::1]:5002,retry=20,interval=0.5; echo "sender: exit status $?"; wait) &&
+	 ip netns exec right timeout 90 socat -u OPEN:/tmp/tcp.sent TCP6:[2001:db8::1]:5002,retry=20,interval=0.5; echo "sender: exit status $?"; wait) &&
 	ls -l /tmp/tcp.left && cmp /tmp/tcp.sent /tmp/tcp.left && echo "received = sent"'
 expect tcp6_right_to_left "4 MB over TCP/IPv6 from right to left arrive intact" \
 	both rc_is 0 out_has '^received = sent$'
 rm -f /tmp/tcp.sent /tmp/tcp.right /tmp/tcp.left
 # iperf3: 4 parallel streams (several RX queues, RSS), 8 MB each way.
 step 'ip netns exec right iperf3 -s -1 -D -p 5201 && sleep 1 &&
-	{ timeout 120 ip netns exec left iperf3 -c 192.0.2.2 -p 5201 -P 4 -n 8M -f m > /tmp/iperf.out 2>&1; rc=$?;
+	{ ip netns exec left timeout 120 iperf3 -c 192.0.2.2 -p 5201 -P 4 -n 8M -f m > /tmp/iperf.out 2>&1; rc=$?;
 	  grep -E "SUM|error" /tmp/iperf.out; exit $rc; }'
 expect iperf3_left_to_right "iperf3 sends 8 MB in 4 streams from left to right" \
 	both rc_is 0 out_has 'SUM.* receiver$'
 step 'ip netns exec right iperf3 -s -1 -D -p 5202 && sleep 1 &&
-	{ timeout 120 ip netns exec left iperf3 -c 192.0.2.2 -p 5202 -P 4 -n 8M -f m -R > /tmp/iperf.out 2>&1; rc=$?;
+	{ ip netns exec left timeout 120 iperf3 -c 192.0.2.2 -p 5202 -P 4 -n 8M -f m -R > /tmp/iperf.out 2>&1; rc=$?;
 	  grep -E "SUM|error" /tmp/iperf.out; exit $rc; }'
 expect iperf3_right_to_left "iperf3 sends 8 MB in 4 streams from right to left (-R)" \
 	both rc_is 0 out_has 'SUM.* receiver$'
