@@ -6,14 +6,15 @@
 
 export MANA_RS_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/mana-rs
 
-.PHONY: help setup test test-full e2e run shell lint bench-build clean-build pci-smoke
+.PHONY: help setup test test-full e2e selftests run shell lint bench-build clean-build pci-smoke
 
 help:
 	@echo "make run          boot the module kernel on a Debian root filesystem in QEMU, walk the end-to-end scenario"
 	@echo "make test         the KUnit suites and the end-to-end scenario in QEMU, print 'N passed, N failed'"
 	@echo "                  (MANA_RS_E2E=0 skips the end-to-end part)"
-	@echo "make test-full    make test plus the long versions of the loops (KUnit suites *_slow)"
+	@echo "make test-full    make test plus the long versions of the loops (KUnit suites *_slow) and every selftest"
 	@echo "make e2e          only the end-to-end scenario, asserted, 'N passed, N failed'"
+	@echo "make selftests    only the kernel's driver selftests against mana_eth (tests/selftests/expected)"
 	@echo "make shell        a root shell in the end-to-end guest"
 	@echo "make lint         rustfmt, clippy and rustdoc over the crates, warnings as errors"
 	@echo "make bench-build  time a cold, a warm and an incremental 'make test'"
@@ -27,10 +28,13 @@ test: setup
 	@scripts/kunit.sh
 
 test-full: setup
-	@MANA_RS_KUNIT_FULL=1 scripts/kunit.sh
+	@MANA_RS_KUNIT_FULL=1 MANA_RS_SELFTESTS_FULL=1 scripts/kunit.sh
 
 e2e: setup
 	@console=$$(scripts/e2e.sh test) && python3 scripts/ktap.py "$$console"
+
+selftests: setup
+	@console=$$(scripts/e2e.sh selftests) && python3 scripts/ktap.py "$$console"
 
 run: setup
 	@scripts/e2e.sh run

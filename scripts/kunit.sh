@@ -13,6 +13,9 @@
 # MANA_RS_KUNIT_FULL=1 also runs the long versions of the loops (`make test-full`).
 # MANA_RS_KUNIT_TIMEOUT=seconds bounds the KUnit boot (default 900).
 # MANA_RS_E2E=0 skips the end-to-end scenario; MANA_RS_PCI=0 skips the PCI stage.
+# MANA_RS_SELFTESTS=0 skips the kernel's driver selftests (scripts/e2e.sh selftests, judged
+#   against tests/selftests/expected), which run after the end-to-end scenario, on the same
+#   kernel; a filtered run (MANA_RS_KUNIT_FILTER) skips them too.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -44,6 +47,10 @@ fi
 if [ "${MANA_RS_E2E:-1}" != 0 ] && [ -z "${MANA_RS_KUNIT_FILTER:-}" ]; then
 	e2e_console=$("$MANA_RS_REPO/scripts/e2e.sh" test) || warn "the end-to-end run did not complete (see above)"
 	logs+=("${e2e_console:-$MANA_RS_CACHE/build/e2e/console.log}")
+fi
+if [ "${MANA_RS_SELFTESTS:-1}" != 0 ] && [ -z "${MANA_RS_KUNIT_FILTER:-}" ]; then
+	st_console=$("$MANA_RS_REPO/scripts/e2e.sh" selftests) || warn "the selftests run did not complete (see above)"
+	logs+=("${st_console:-$MANA_RS_CACHE/build/e2e/selftests-console.log}")
 fi
 # The PCI stage: the emulated MANA VF (tools/mana-vfio-user) in QEMU 11.1 with the vfio-user
 # client, the project's kernel; how far the C driver and mana_gdma get through PCI probe.

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# Builds the guest's root filesystem for the end-to-end scenario from the Debian packages of
-# tests/e2e/rootfs.list and their dependencies, resolved by apt against a private list and cache
-# directory (private_apt in scripts/lib.sh: the machine's apt sources are not touched), then
-# unpacked with dpkg-deb (no maintainer scripts run). Output, in $MANA_RS_CACHE/rootfs/<hash>
+# Builds the guest's root filesystem for the end-to-end scenario and the selftests from the Debian
+# packages of tests/e2e/rootfs.list and their dependencies, resolved by apt against a private list
+# and cache directory (private_apt in scripts/lib.sh: the machine's apt sources are not touched),
+# then unpacked with dpkg-deb (no maintainer scripts run). A package written name/<suite> comes
+# from one of the list's extra_suites=, with what it needs that the main suite cannot give;
+# everything else comes from the main suite. Output, in $MANA_RS_CACHE/rootfs/<hash>
 # where <hash> is that of rootfs.list and of this script (so it is rebuilt only when they change):
 #   root/           the unpacked tree (merged /usr, busybox applets for what Debian lacks here)
 #   base.cpio.gz    root/ as an initramfs; scripts/e2e.sh appends the modules and tests to it
@@ -22,6 +24,7 @@ suite=$(list_value suite)
 mirror=$(list_value mirror)
 read -r -a packages <<< "$(list_value packages)"
 read -r -a sdk_packages <<< "$(list_value sdk)"
+read -r -a extra_suites <<< "$(list_value extra_suites)"
 [ -n "$suite" ] && [ ${#packages[@]} -gt 0 ] || die "tests/e2e/rootfs.list needs suite= and packages="
 
 top=$MANA_RS_CACHE/rootfs
@@ -44,8 +47,15 @@ if [ -f "$out/.done" ]; then
 fi
 start=$(date +%s)
 
-private_apt "$top/apt" "$mirror $suite main"
-info "resolving the root filesystem's packages from Debian $suite"
+archives=("$mirror $suite main")
+for s in "${extra_suites[@]}"; do archives+=("$mirror $s main"); done
+private_apt "$top/apt" "${archives[@]}"
+# The extra suites (e.g. forky for an ethtool newer than trixie's) at priority 100: apt takes
+# from them only the packages named name/<suite> and the versions those depend on.
+for s in "${extra_suites[@]}"; do printf 'Package: *\nPin: release n=%s\nPin-Priority: 100\n\n' "$s"; done \
+	> "$apt_dir/etc/preferences"
+apt_opts+=(-o "Dir::Etc::Preferences=$apt_dir/etc/preferences")
+info "resolving the root filesystem's packages from Debian $suite${extra_suites:+ (and ${extra_suites[*]})}"
 private_apt_update
 private_apt_resolve "${packages[@]}" > "$apt_dir/root.list"
 private_apt_resolve "${packages[@]}" "${sdk_packages[@]}" > "$apt_dir/sdk.list"
@@ -97,7 +107,7 @@ echo 'mana-e2e' > "$root/etc/hostname"
 [ -e "$root/etc/ld.so.conf" ] || echo 'include /etc/ld.so.conf.d/*.conf' > "$root/etc/ld.so.conf"
 ldconfig -r "$root" 2> /dev/null || warn "ldconfig -r failed: the guest falls back to ld.so's default paths"
 [ -e "$root/lib64/ld-linux-x86-64.so.2" ] || die "the root filesystem has no /lib64/ld-linux-x86-64.so.2"
-for tool in ip ethtool modprobe ibv_devinfo ping setpriv su; do
+for tool in ip ethtool modprobe ibv_devinfo ping setpriv su bash python3 socat iperf3 jq; do
 	found=
 	for d in usr/bin usr/sbin; do [ -e "$root/$d/$tool" ] && found=1; done
 	[ -n "$found" ] || die "the root filesystem lacks $tool: add its package to tests/e2e/rootfs.list"
@@ -106,7 +116,7 @@ done
 
 (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -1) > "$out.tmp/base.cpio.gz"
 {
-	echo "# Debian $suite ($mirror), resolved $(date -u +%Y-%m-%dT%H:%MZ)"
+	echo "# Debian $suite${extra_suites:+ + ${extra_suites[*]} for name/<suite>} ($mirror), resolved $(date -u +%Y-%m-%dT%H:%MZ)"
 	cat "$apt_dir/root.list"
 	echo "# sdk only:"
 	comm -13 "$apt_dir/root.list" "$apt_dir/sdk.list"

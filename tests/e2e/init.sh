@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
 # /init of the test guest (scripts/e2e.sh): mounts the usual file systems and runs
-# /e2e/scenario.sh or the KUnit runner /kunit/run.sh in the mode the kernel command line names
-# (mana_e2e=run|test|kunit|shell), then powers off.
+# /e2e/scenario.sh, the KUnit runner /kunit/run.sh or the selftests runner /selftests/run.py in the
+# mode the kernel command line names (mana_e2e=run|test|kunit|selftests|shell), then powers off.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -22,6 +22,8 @@ if [ "$mode" = shell ]; then
 	setsid sh -c 'exec sh < /dev/ttyS0 > /dev/ttyS0 2>&1'
 elif [ "$mode" = kunit ]; then
 	sh /kunit/run.sh
+elif [ "$mode" = selftests ]; then
+	python3 /selftests/run.py
 else
 	sh /e2e/scenario.sh "$mode"
 fi

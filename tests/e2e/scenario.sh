@@ -15,7 +15,9 @@
 # shows manae_0 -> ip link set eth0 up -> a RAW QP gets EBUSY and the kernel log names the owner
 # -> ip link set eth0 down -> the QP is created and held -> ip link set eth0 up fails with
 # "Device or resource busy" -> the QP is destroyed -> up works -> ping across the two linked
-# ports of the software adapter, each in its own network namespace.
+# ports of the software adapter, each in its own network namespace, over IPv4 and IPv6 -> an MTU
+# change (9000) and a channel change (ethtool -L) on both up ports -> TCP: 4 MB each way with
+# socat, the received bytes compared with the sent ones, and iperf3 with 4 streams each way.
 # Test mode adds: CAP_NET_RAW (EPERM for an unprivileged user and for root without it); RAW QP
 # create/destroy leaves admin state and carrier alone; an MTU change on an up interface while
 # another process loops on RAW QP creation; rmmod with QPs open; no leak after unloading.
@@ -384,8 +386,10 @@ section "ping across the two linked ports of the software adapter, one network n
 step 'ip netns add left && ip netns add right && ip link set dev eth0 netns left && ip link set dev eth1 netns right'
 expect netns "each port moves into its own network namespace" rc_is 0
 step 'ip -n left addr add 192.0.2.1/24 dev eth0 && ip -n right addr add 192.0.2.2/24 dev eth1 &&
+	ip -n left -6 addr add 2001:db8::1/64 dev eth0 nodad && ip -n right -6 addr add 2001:db8::2/64 dev eth1 nodad &&
+	ip -n left link set dev lo up && ip -n right link set dev lo up &&
 	ip -n left link set dev eth0 up && ip -n right link set dev eth1 up && ip -n left -br addr && ip -n right -br addr'
-expect netns_up "both ports are up with an address" rc_is 0
+expect netns_up "both ports are up with an IPv4 and an IPv6 address" rc_is 0
 # The carrier comes from the device's link event, a moment after open.
 step 'for i in 1 2 3 4 5 6 7 8 9 10; do
 		[ "$(ip netns exec left cat /sys/class/net/eth0/carrier)$(ip netns exec right cat /sys/class/net/eth1/carrier)" = 11 ] && break
@@ -394,6 +398,53 @@ step 'for i in 1 2 3 4 5 6 7 8 9 10; do
 expect netns_carrier "both ports have a carrier" out_lacks 'NO-CARRIER'
 step ip netns exec left ping -c 3 -W 5 192.0.2.2
 expect ping "ping from eth0 (left) reaches eth1 (right)" both rc_is 0 out_has ' 0% packet loss'
+step ip netns exec left ping -6 -c 3 -W 5 2001:db8::2
+expect ping6 "ping over IPv6 from eth0 (left) reaches eth1 (right) (neighbour discovery both ways)" \
+	both rc_is 0 out_has ' 0% packet loss'
+
+section "TCP across the linked ports, after an MTU change and a channel change"
+step 'ip -n left link set dev eth0 mtu 9000 && ip -n right link set dev eth1 mtu 9000 &&
+	ip -n left -o link show dev eth0 && ip -n right -o link show dev eth1'
+expect mtu_9000 "both up ports take MTU 9000 and stay up" \
+	both out_has '^[0-9]+: eth0: <[^>]*UP[^>]*> mtu 9000 ' out_has '^[0-9]+: eth1: <[^>]*UP[^>]*> mtu 9000 '
+# The current number of combined channels of eth0 (in namespace left).
+CHANNELS=$(ip netns exec left ethtool -l eth0 2> /dev/null | awk '/^Current/ { c = 1 } c && /^Combined:/ { print $2; exit }')
+step 'ip netns exec left ethtool -L eth0 combined 3 && ip netns exec right ethtool -L eth1 combined 3 &&
+	for p in "left eth0" "right eth1"; do set -- $p; echo "$2: $(ip netns exec $1 ethtool -l $2 | awk "/^Current/ { c = 1 } c && /^Combined:/ { print \$2 }") channels, $(ip -n $1 -o link show dev $2 | grep -o "<[^>]*>")"; done'
+expect channels_3 "both up ports change from ${CHANNELS:-?} to 3 channels and stay up" \
+	both out_has '^eth0: 3 channels, <[^>]*UP' out_has '^eth1: 3 channels, <[^>]*UP'
+step ip netns exec left ping -M do -c 3 -W 5 -s 8000 192.0.2.2
+expect ping_jumbo "an 8000-byte ping crosses unfragmented after both changes" \
+	both rc_is 0 out_has ' 0% packet loss'
+# socat: 4 MB of random bytes each way, the received file compared with the sent one. (timeout
+# goes after `ip netns exec`: busybox timeout would run its own `ip` applet.)
+step 'head -c 4194304 /dev/urandom > /tmp/tcp.sent &&
+	(ip netns exec right timeout 90 socat -u TCP4-LISTEN:5001,reuseaddr OPEN:/tmp/tcp.right,creat,trunc &
+	 ip netns exec left timeout 90 socat -u OPEN:/tmp/tcp.sent TCP4:192.0.2.2:5001,retry=20,interval=0.5; echo "sender: exit status $?"; wait) &&
+	ls -l /tmp/tcp.right && cmp /tmp/tcp.sent /tmp/tcp.right && echo "received = sent"'
+expect tcp_left_to_right "4 MB over TCP from left to right arrive intact" \
+	both rc_is 0 out_has '^received = sent$'
+step '(ip netns exec left timeout 90 socat -u TCP6-LISTEN:5002,reuseaddr OPEN:/tmp/tcp.left,creat,trunc &
+	 ip netns exec right timeout 90 socat -u OPEN:/tmp/tcp.sent TCP6:[2001:db8::1]:5002,retry=20,interval=0.5; echo "sender: exit status $?"; wait) &&
+	ls -l /tmp/tcp.left && cmp /tmp/tcp.sent /tmp/tcp.left && echo "received = sent"'
+expect tcp6_right_to_left "4 MB over TCP/IPv6 from right to left arrive intact" \
+	both rc_is 0 out_has '^received = sent$'
+rm -f /tmp/tcp.sent /tmp/tcp.right /tmp/tcp.left
+# iperf3: 4 parallel streams (several RX queues, RSS), 8 MB each way.
+step 'ip netns exec right iperf3 -s -1 -D -p 5201 && sleep 1 &&
+	{ ip netns exec left timeout 120 iperf3 -c 192.0.2.2 -p 5201 -P 4 -n 8M -f m > /tmp/iperf.out 2>&1; rc=$?;
+	  grep -E "SUM|error" /tmp/iperf.out; exit $rc; }'
+expect iperf3_left_to_right "iperf3 sends 8 MB in 4 streams from left to right" \
+	both rc_is 0 out_has 'SUM.* receiver$'
+step 'ip netns exec right iperf3 -s -1 -D -p 5202 && sleep 1 &&
+	{ ip netns exec left timeout 120 iperf3 -c 192.0.2.2 -p 5202 -P 4 -n 8M -f m -R > /tmp/iperf.out 2>&1; rc=$?;
+	  grep -E "SUM|error" /tmp/iperf.out; exit $rc; }'
+expect iperf3_right_to_left "iperf3 sends 8 MB in 4 streams from right to left (-R)" \
+	both rc_is 0 out_has 'SUM.* receiver$'
+step "ip -n left link set dev eth0 mtu 1500 && ip -n right link set dev eth1 mtu 1500 &&
+	ip netns exec left ethtool -L eth0 combined ${CHANNELS:-1} && ip netns exec right ethtool -L eth1 combined ${CHANNELS:-1} &&
+	ip netns exec left ping -c 1 -W 5 192.0.2.2"
+expect tcp_restore "MTU 1500 and ${CHANNELS:-?} channels again, and the ports still talk" rc_is 0
 step 'ip -n left link set dev eth0 down; ip -n right link set dev eth1 down;
 	ip -n left link set dev eth0 netns 1 && ip -n right link set dev eth1 netns 1 && ip netns del left && ip netns del right'
 expect netns_back "both ports come back to the initial namespace" rc_is 0
