@@ -81,8 +81,8 @@ use crate::{
             Cqe,
             EqDoorbell,
             Eqe,
-            RqDoorbell,
             RingEntries,
+            RqDoorbell,
             Sge,
             SqDoorbell,
             WqeHeader, //
@@ -852,8 +852,7 @@ impl Hwc {
         self.link_up.store(u32::from(up), Relaxed);
         let listener = self.link_listener.lock().clone();
         if let Some(listener) = listener {
-            let queued =
-                workqueue::system().spawn(GFP_ATOMIC, move || listener.link_changed(up));
+            let queued = workqueue::system().spawn(GFP_ATOMIC, move || listener.link_changed(up));
             if queued.is_err() {
                 pr_err!(
                     "link {} event lost: out of memory\n",

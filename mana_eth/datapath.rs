@@ -323,7 +323,9 @@ impl RxPool {
         let cap = self.spare.len();
         if self.spare_len < cap {
             // Below `cap` each, so no overflow; `cap` > 0 here.
-            let tail = (self.spare_head + self.spare_len).checked_rem(cap).unwrap_or(0);
+            let tail = (self.spare_head + self.spare_len)
+                .checked_rem(cap)
+                .unwrap_or(0);
             if let Some(entry) = self.spare.get_mut(tail) {
                 *entry = Some(map);
                 self.spare_len += 1;
@@ -805,9 +807,8 @@ impl ChannelPoll {
                 mem_key: self.gpa_mkey,
                 size,
             };
-            written = written.and_then(|()| {
-                write_ring(mem, offset.wrapping_add(at) % sq_size, sge.as_bytes())
-            });
+            written = written
+                .and_then(|()| write_ring(mem, offset.wrapping_add(at) % sq_size, sge.as_bytes()));
             at += 16;
         }
         if written.is_err() {

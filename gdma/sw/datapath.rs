@@ -387,8 +387,7 @@ impl DataPath {
     /// Event queue `id` of `size` bytes on `region`, raising vector `msix`, was created.
     pub(crate) fn add_eq(&mut self, id: u32, region: u64, size: u32, msix: u32) -> Result {
         let mem = self.queue_mem(region, size)?;
-        let entries =
-            queue::RingEntries::of_bytes(size as usize, queue::EQE_SIZE).ok_or(EINVAL)?;
+        let entries = queue::RingEntries::of_bytes(size as usize, queue::EQE_SIZE).ok_or(EINVAL)?;
         self.eqs.push(
             DpEq {
                 id,
@@ -1094,9 +1093,8 @@ impl DataPath {
             .with_is_sq(w.is_sq)
             .try_with_owner_bits(queue::owner_bits(index, entries))?;
         w.cq_index = index.wrapping_add(1);
-        let written = w
-            .cq
-            .write(mem, entries.slot(index) * queue::CQE_SIZE, cqe.as_bytes());
+        let written =
+            w.cq.write(mem, entries.slot(index) * queue::CQE_SIZE, cqe.as_bytes());
         if written.is_err() {
             self.dma_fault();
             return written;

@@ -399,8 +399,10 @@ pub(crate) fn bit(n: u32) -> u64 {
     1u64.checked_shl(n).unwrap_or(0)
 }
 
-const EQ_ENTRIES: queue::RingEntries = queue::RingEntries::constant(HWC_QUEUE_SIZE / queue::EQE_SIZE);
-const CQ_ENTRIES: queue::RingEntries = queue::RingEntries::constant(HWC_QUEUE_SIZE / queue::CQE_SIZE);
+const EQ_ENTRIES: queue::RingEntries =
+    queue::RingEntries::constant(HWC_QUEUE_SIZE / queue::EQE_SIZE);
+const CQ_ENTRIES: queue::RingEntries =
+    queue::RingEntries::constant(HWC_QUEUE_SIZE / queue::CQE_SIZE);
 /// A hardware-channel SQ WQE: header, 24-byte OOB, one SGE.
 const HWC_SQ_WQE_SIZE: u32 = 64;
 /// A hardware-channel RQ WQE: header, 8-byte OOB, one SGE.

@@ -390,7 +390,8 @@ mod hwc {
             matches!(read_cqe(&mem, index, cqes), RingRead::Entry(c) if c.info.wq_num().get() == 9)
         );
         // The next position (slot 0 of the next pass) still holds this pass's entry.
-        cqe.info = CqeInfo::ZERO.try_with_owner_bits(queue::owner_bits(index + 1 - cqes.get(), cqes))?;
+        cqe.info =
+            CqeInfo::ZERO.try_with_owner_bits(queue::owner_bits(index + 1 - cqes.get(), cqes))?;
         mem.write_obj(0, &cqe)?;
         assert!(matches!(read_cqe(&mem, index + 1, cqes), RingRead::Empty));
         // There is no empty ring to read: its size cannot be made.

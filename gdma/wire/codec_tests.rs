@@ -78,9 +78,9 @@ mod codec {
             DimDoorbell,
             EqDoorbell,
             Eqe,
-            RingEntries,
             EqeInfo,
             OwnerCheck,
+            RingEntries,
             RqDoorbell,
             SqDoorbell,
             WqeHeader,
@@ -701,13 +701,22 @@ mod codec {
         assert_eq!(RingEntries::new(0), None);
         assert_eq!(RingEntries::new(48), None);
         assert_eq!(RingEntries::new(1 << 25), None);
-        assert_eq!(RingEntries::new(1 << 24).map(RingEntries::get), Some(1 << 24));
-        assert_eq!(RingEntries::of_bytes(4096, 64).map(RingEntries::get), Some(64));
+        assert_eq!(
+            RingEntries::new(1 << 24).map(RingEntries::get),
+            Some(1 << 24)
+        );
+        assert_eq!(
+            RingEntries::of_bytes(4096, 64).map(RingEntries::get),
+            Some(64)
+        );
         assert_eq!(RingEntries::of_bytes(4096 + 32, 64), None);
         assert_eq!(RingEntries::of_bytes(4096, 0), None);
         assert_eq!(e.slot(77), 77 % 8);
         assert_eq!(e64.slot(u32::MAX), 63);
-        assert_eq!(cq_doorbell_tail(u32::MAX, RingEntries::constant(1 << 24)), (1 << 27) - 1);
+        assert_eq!(
+            cq_doorbell_tail(u32::MAX, RingEntries::constant(1 << 24)),
+            (1 << 27) - 1
+        );
         Ok(())
     }
 
