@@ -41,7 +41,10 @@
 //! taking their doorbells but consumes no WQE and writes no completion, like a hung queue, until
 //! the stall is released; then it processes what was posted meanwhile.
 
-use core::num::NonZeroU32;
+use core::num::{
+    NonZeroU32,
+    NonZeroUsize, //
+};
 
 use kernel::{
     prelude::*,
@@ -830,8 +833,13 @@ impl DataPath {
         mss: usize,
         vlan: Option<u16>,
     ) -> core::result::Result<(), TxFault> {
+        // The caller refuses an MSS of 0; checked again here, where it divides.
+        let Some(mss) = NonZeroUsize::new(mss) else {
+            return Err((cqe_type::TX_INVALID_OOB, "TSO with an MSS of 0"));
+        };
+        let mss = mss.get();
         let mut frame = core::mem::take(&mut self.frame);
-        let payload = packet.len() - hlen;
+        let payload = packet.len().saturating_sub(hlen);
         let segs = payload.div_ceil(mss);
         let seq = be32(packet, p.l4 + 4);
         let ip_id = if p.is_v4 { be16(packet, p.l3 + 4) } else { 0 };
