@@ -30,7 +30,7 @@ log=$build/mana-rs-build.log
 fragment=$build/.mana-rs-fragment.new
 case "$variant" in
 "") cp "$MANA_RS_REPO/tests/kernel.config" "$fragment" ;;
-nokunit) sed -e 's/^CONFIG_KUNIT=y$/# CONFIG_KUNIT is not set/' -e '/^CONFIG_KUNIT_/d' \
+nokunit) sed -e 's/^CONFIG_KUNIT=y$/# CONFIG_KUNIT is not set/' -e '/^\(# \)\?CONFIG_KUNIT_/d' \
 	"$MANA_RS_REPO/tests/kernel.config" > "$fragment" ;;
 *) die "MANA_RS_KERNEL_VARIANT=$variant: unknown (empty or nokunit)" ;;
 esac

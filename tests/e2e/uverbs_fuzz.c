@@ -57,6 +57,15 @@
 
 static uint64_t rng_state;
 
+/*
+ * The hazard phase (hazards()): every random choice of a hostile value is off, so requests are
+ * valid, and `ro_resp` points their responses at a read-only page with room for the core's
+ * response only: the driver creates the object, the core's copy of its response fails and the
+ * core aborts the object (RDMA_REMOVE_ABORT), calling the driver's destroy with the create
+ * request's udata.
+ */
+static bool sane, ro_resp;
+
 static uint64_t rnd(void)
 {
 	/* splitmix64 */
@@ -75,6 +84,8 @@ static uint32_t below(uint32_t n)
 /* True with probability 1/n. */
 static bool one_in(uint32_t n)
 {
+	if (sane)
+		return false;
 	return below(n) == 0;
 }
 
@@ -167,6 +178,9 @@ static uint64_t pool_buf(uint32_t bytes)
 static uint64_t user_ptr(uint32_t len, bool writable)
 {
 	uint64_t valid = writable ? (uint64_t)(uintptr_t)resp_buf : pool_buf(len);
+
+	if (writable && ro_resp)
+		return (uint64_t)(uintptr_t)ro_page;
 
 	if (!one_in(3))
 		return valid;
@@ -350,12 +364,25 @@ static long write_ex(uint32_t cmd, void *body, size_t body_len, const void *drv,
 	return ret;
 }
 
-/* A response length in 4-byte words: the right one mostly, else short, zero or long. */
-static uint16_t resp_words(size_t right)
+/*
+ * A response length in 4-byte words for a response of `right` bytes whose first `core` are the
+ * core's: the right one mostly, else short, the core's part only, zero or long.
+ */
+static uint16_t resp_words(size_t right, size_t core)
 {
+	if (ro_resp)
+		return core / 4;
 	if (!one_in(4))
 		return right / 4;
-	return PICK(0, 1, right / 4 - (right >= 8), right / 4 + 1, 64, 1000);
+	return PICK(0, 1, core / 4, right / 4 - (right >= 8), right / 4 + 1, 64, 1000);
+}
+
+/* The driver's response length of an extended command, in 8-byte words. */
+static uint16_t drv_out_words(uint16_t right)
+{
+	if (ro_resp)
+		return 0;
+	return one_in(5) ? below(right * 2 + 3) : right;
 }
 
 /* Driver data of a request: the struct as built, truncated, extended with zeroes or garbage. */
@@ -420,7 +447,7 @@ static int open_ctx(bool hostile)
 		dlen = PICK(0, 8, 16);
 	}
 	ret = write_cmd(IB_USER_VERBS_CMD_GET_CONTEXT, &cmd, sizeof(cmd), drv, dlen,
-			hostile ? resp_words(sizeof(*resp) + 8) : (sizeof(*resp) + 8) / 4,
+			hostile ? resp_words(sizeof(*resp) + 8, sizeof(*resp)) : (sizeof(*resp) + 8) / 4,
 			"get_context");
 	if (ret < 0)
 		return -1;
@@ -445,7 +472,8 @@ static void req_alloc_pd(void)
 	drv.comp_mask = one_in(3) ? rnd() : (one_in(2) ? MANA_IB_PD_SHORT_PDN : 0);
 	dlen = driver_data(&drv, sizeof(drv), false);
 	ret = write_cmd(IB_USER_VERBS_CMD_ALLOC_PD, &cmd, sizeof(cmd), drvbuf, dlen,
-			resp_words(sizeof(struct ib_uverbs_alloc_pd_resp) + 8), "alloc_pd");
+			resp_words(sizeof(struct ib_uverbs_alloc_pd_resp) + 8,
+				   sizeof(struct ib_uverbs_alloc_pd_resp)), "alloc_pd");
 	if (ret >= 0 && cmd.response == (uint64_t)(uintptr_t)resp_buf) {
 		add_handle(PD, ((struct ib_uverbs_alloc_pd_resp *)resp_buf)->pd_handle);
 		n_created++;
@@ -492,7 +520,7 @@ static void req_create_cq(void)
 	fill_cq_drv(&drv, cmd.cqe);
 	dlen = driver_data(&drv, sizeof(drv), false);
 	ret = write_cmd(IB_USER_VERBS_CMD_CREATE_CQ, &cmd, sizeof(cmd), drvbuf, dlen,
-			resp_words(sizeof(*resp) + sizeof(struct mana_ib_create_cq_resp)),
+			resp_words(sizeof(*resp) + sizeof(struct mana_ib_create_cq_resp), sizeof(*resp)),
 			"create_cq");
 	if (ret >= 0 && cmd.response == (uint64_t)(uintptr_t)resp_buf) {
 		add_handle(CQ, resp->cq_handle);
@@ -518,8 +546,7 @@ static void req_ex_create_cq(void)
 	fill_cq_drv(&drv, cmd.cqe);
 	dlen = driver_data(&drv, sizeof(drv), true);
 	ret = write_ex(IB_USER_VERBS_EX_CMD_CREATE_CQ, &cmd, sizeof(cmd), drvbuf, dlen, rp,
-		       one_in(5) ? below(4) : sizeof(*resp) / 8, one_in(5) ? below(3) : 1,
-		       "ex_create_cq");
+		       one_in(5) ? below(4) : sizeof(*resp) / 8, drv_out_words(1), "ex_create_cq");
 	if (ret >= 0 && rp == (uint64_t)(uintptr_t)resp_buf) {
 		add_handle(CQ, resp->base.cq_handle);
 		n_created++;
@@ -533,7 +560,8 @@ static void req_destroy_cq(void)
 	cmd.response = user_ptr(8, true);
 	cmd.cq_handle = handle(CQ);
 	if (write_cmd(IB_USER_VERBS_CMD_DESTROY_CQ, &cmd, sizeof(cmd), NULL, 0,
-		      resp_words(sizeof(struct ib_uverbs_destroy_cq_resp)), "destroy_cq") >= 0)
+		      resp_words(sizeof(struct ib_uverbs_destroy_cq_resp),
+				 sizeof(struct ib_uverbs_destroy_cq_resp)), "destroy_cq") >= 0)
 		forget_handle(CQ, cmd.cq_handle);
 }
 
@@ -662,7 +690,7 @@ static void req_create_qp(void)
 	drv.port = port();
 	dlen = driver_data(&drv, sizeof(drv), false);
 	ret = write_cmd(IB_USER_VERBS_CMD_CREATE_QP, &cmd, sizeof(cmd), drvbuf, dlen,
-			resp_words(sizeof(*resp) + sizeof(struct mana_ib_create_qp_resp)),
+			resp_words(sizeof(*resp) + sizeof(struct mana_ib_create_qp_resp), sizeof(*resp)),
 			"create_qp");
 	if (ret >= 0 && cmd.response == (uint64_t)(uintptr_t)resp_buf) {
 		add_handle(QP, resp->qp_handle);
@@ -702,8 +730,7 @@ static void req_create_rss_qp(void)
 	dlen = driver_data(&drv, sizeof(drv), true);
 	ret = write_ex(IB_USER_VERBS_EX_CMD_CREATE_QP, &cmd, sizeof(cmd), drvbuf, dlen, rp,
 		       one_in(5) ? below(6) : sizeof(*resp) / 8,
-		       one_in(5) ? below(200) : sizeof(struct mana_ib_create_qp_rss_resp) / 8,
-		       "create_rss_qp");
+		       drv_out_words(sizeof(struct mana_ib_create_qp_rss_resp) / 8), "create_rss_qp");
 	if (ret >= 0 && rp == (uint64_t)(uintptr_t)resp_buf) {
 		add_handle(QP, resp->base.qp_handle);
 		n_created++;
@@ -717,7 +744,8 @@ static void req_destroy_qp(void)
 	cmd.response = user_ptr(8, true);
 	cmd.qp_handle = handle(QP);
 	if (write_cmd(IB_USER_VERBS_CMD_DESTROY_QP, &cmd, sizeof(cmd), NULL, 0,
-		      resp_words(sizeof(struct ib_uverbs_destroy_qp_resp)), "destroy_qp") >= 0)
+		      resp_words(sizeof(struct ib_uverbs_destroy_qp_resp),
+				 sizeof(struct ib_uverbs_destroy_qp_resp)), "destroy_qp") >= 0)
 		forget_handle(QP, cmd.qp_handle);
 }
 
@@ -729,7 +757,8 @@ static void req_query_qp(void)
 	cmd.qp_handle = handle(QP);
 	cmd.attr_mask = one_in(2) ? rnd() : 0;
 	write_cmd(IB_USER_VERBS_CMD_QUERY_QP, &cmd, sizeof(cmd), NULL, 0,
-		  resp_words(sizeof(struct ib_uverbs_query_qp_resp)), "query_qp");
+		  resp_words(sizeof(struct ib_uverbs_query_qp_resp),
+			     sizeof(struct ib_uverbs_query_qp_resp)), "query_qp");
 }
 
 static void req_modify_qp(void)
@@ -762,7 +791,7 @@ static void req_reg_mr(void)
 	cmd.pd_handle = handle(PD);
 	cmd.access_flags = one_in(3) ? rnd() : (uint32_t)PICK(0, 1, 7, 0x20, 0x100000);
 	ret = write_cmd(IB_USER_VERBS_CMD_REG_MR, &cmd, sizeof(cmd), drvbuf, dlen,
-			resp_words(sizeof(*resp)), "reg_mr");
+			resp_words(sizeof(*resp), sizeof(*resp)), "reg_mr");
 	if (ret >= 0 && cmd.response == (uint64_t)(uintptr_t)resp_buf) {
 		add_handle(MR, resp->mr_handle);
 		n_created++;
@@ -785,7 +814,8 @@ static void req_query(void)
 		cmd.response = user_ptr(sizeof(struct ib_uverbs_query_port_resp), true);
 		cmd.port_num = port();
 		write_cmd(IB_USER_VERBS_CMD_QUERY_PORT, &cmd, sizeof(cmd), NULL, 0,
-			  resp_words(sizeof(struct ib_uverbs_query_port_resp)), "query_port");
+			  resp_words(sizeof(struct ib_uverbs_query_port_resp),
+				     sizeof(struct ib_uverbs_query_port_resp)), "query_port");
 	} else {
 		struct ib_uverbs_ex_query_device cmd = { 0 };
 
@@ -1030,6 +1060,33 @@ static double now(void)
 
 static const char *current_op = "start";
 
+/*
+ * The known hazards first, deterministically: valid objects, then each create with a read-only
+ * response buffer sized for the core's response only (the abort path of issue 13: the core
+ * aborts the new object and destroys it with the create request's udata).
+ */
+static void hazards(void)
+{
+	static void (*const build[])(void) = {
+		req_alloc_pd, req_alloc_pd, req_create_cq, req_create_cq, req_create_cq,
+		req_create_cq, req_create_wq, req_create_tbl,
+	};
+	static void (*const abort_cases[])(void) = {
+		req_alloc_pd, req_create_cq, req_ex_create_cq, req_create_wq, req_create_tbl,
+		req_reg_mr, req_create_qp, req_create_rss_qp,
+	};
+
+	current_op = "hazards";
+	sane = true;
+	for (size_t i = 0; i < sizeof(build) / sizeof(build[0]); i++)
+		build[i]();
+	ro_resp = true;
+	for (size_t i = 0; i < sizeof(abort_cases) / sizeof(abort_cases[0]); i++)
+		abort_cases[i]();
+	ro_resp = false;
+	sane = false;
+}
+
 #define RUN(f) do { current_op = #f; f(); } while (0)
 
 /* A crash of the fuzzer itself: say where, for the replay. */
@@ -1143,6 +1200,7 @@ int main(int argc, char **argv)
 	}
 
 	start = now();
+	hazards();
 	while ((!max_req || n_req < max_req) && now() - start < limit) {
 		int tries = 0;
 
