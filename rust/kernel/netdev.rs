@@ -1155,7 +1155,9 @@ impl<T: Driver> Adapter<T> {
         // which is held.
         let registered =
             unsafe { (*raw).reg_state } == bindings::netdev_reg_state_NETREG_REGISTERED as u8;
-        if registered {
+        // A driver without `rtnl_work` never schedules the work; the check keeps the default
+        // method (a build error) out of its build.
+        if registered && T::HAS_RTNL_WORK {
             // SAFETY: `raw` was allocated by `UnregisteredDevice::<T>::new` and, as above, is
             // neither freed nor is its private data dropped before this call returns.
             let dev = unsafe { Device::<T>::from_raw(raw) };
