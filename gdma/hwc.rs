@@ -545,14 +545,14 @@ impl Hwc {
         let rhdr = RespHdr::from_bytes_copy(bytes.get(..size_of::<RespHdr>()).ok_or(EPROTO)?)
             .ok_or(EPROTO)?;
         if !rhdr.matches(&hdr) {
-            pr_err!(
+            kernel::pr_err_ratelimited!(
                 "response to request 0x{:x} names another device or activity\n",
                 code
             );
             return Err(EPROTO);
         }
         rhdr.result().inspect_err(|e| {
-            pr_err!(
+            kernel::pr_err_ratelimited!(
                 "request 0x{:x} failed on the device: status 0x{:x} ({:?})\n",
                 code,
                 rhdr.status,
@@ -560,7 +560,7 @@ impl Hwc {
             )
         })?;
         rhdr.verify(code, min_resp).inspect_err(|_| {
-            pr_err!(
+            kernel::pr_err_ratelimited!(
                 "response to request 0x{:x} is malformed ({} bytes, need {})\n",
                 code,
                 rhdr.response.msg_size,
@@ -568,7 +568,7 @@ impl Hwc {
             )
         })?;
         if bytes.len() < min_resp {
-            pr_err!(
+            kernel::pr_err_ratelimited!(
                 "response to request 0x{:x} has {} bytes, need {}\n",
                 code,
                 bytes.len(),
@@ -620,7 +620,7 @@ impl Hwc {
 
     fn malformed(&self, state: &mut State, what: &str) {
         state.malformed = state.malformed.wrapping_add(1);
-        pr_err!("hardware channel: {}; ignored\n", what);
+        kernel::pr_err_ratelimited!("hardware channel: {}; ignored\n", what);
     }
 
     /// Handles the channel's interrupt: drains the EQ, and the CQ for completion events.
@@ -693,7 +693,10 @@ impl Hwc {
                     }
                     reconfig_data::HW_LINK_CONNECT => self.link_event(true),
                     reconfig_data::HW_LINK_DISCONNECT => self.link_event(false),
-                    other => pr_warn!("unknown reconfiguration event type {}; ignored\n", other),
+                    other => kernel::pr_warn_ratelimited!(
+                        "unknown reconfiguration event type {}; ignored\n",
+                        other
+                    ),
                 }
             }
             eqe_type::HWC_RESET_REQUEST | eqe_type::HWC_FPGA_RECONFIG => {
@@ -705,7 +708,7 @@ impl Hwc {
                 // The device no longer answers: fail what waits and what comes, at once (C sets
                 // the request timeout to 0 for the same reason).
                 state.closed = true;
-                pr_warn!(
+                kernel::pr_warn_ratelimited!(
                     "the device requested {:?}; the hardware channel is closed until the adapter is set up again\n",
                     request
                 );
@@ -716,11 +719,17 @@ impl Hwc {
                 match v.service_type().get() {
                     service_type::RDMA_SUSPEND => self.service_event(ServiceRequest::RdmaSuspend),
                     service_type::RDMA_RESUME => self.service_event(ServiceRequest::RdmaResume),
-                    other => pr_warn!("unknown service event type {}; ignored\n", other),
+                    other => kernel::pr_warn_ratelimited!(
+                        "unknown service event type {}; ignored\n",
+                        other
+                    ),
                 }
             }
             eqe_type::TEST_EVENT => {}
-            other => pr_warn!("unknown hardware-channel event type {}; ignored\n", other),
+            other => kernel::pr_warn_ratelimited!(
+                "unknown hardware-channel event type {}; ignored\n",
+                other
+            ),
         }
     }
 

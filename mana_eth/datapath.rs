@@ -609,7 +609,10 @@ impl ChannelPoll {
                 RingRead::Entry(eqe) => eqe,
                 RingRead::Empty => break,
                 RingRead::Overflow => {
-                    pr_err!("mana_eth: channel {}: event queue overflow\n", self.index);
+                    kernel::pr_err_ratelimited!(
+                        "mana_eth: channel {}: event queue overflow\n",
+                        self.index
+                    );
                     *head = index.wrapping_add(1);
                     break;
                 }
@@ -622,7 +625,7 @@ impl ChannelPoll {
             {
                 ours = true;
             } else {
-                pr_warn!(
+                kernel::pr_warn_ratelimited!(
                     "mana_eth: channel {}: unexpected event (type {}, CQ {}); ignored\n",
                     self.index,
                     eqe.info.eqe_type().get(),
@@ -968,7 +971,7 @@ impl ChannelPoll {
                 RingRead::Entry(cqe) => cqe,
                 RingRead::Empty => break,
                 RingRead::Overflow => {
-                    pr_err!(
+                    kernel::pr_err_ratelimited!(
                         "mana_eth: TX queue {}: completion queue overflow\n",
                         self.index
                     );
@@ -978,7 +981,7 @@ impl ChannelPoll {
             };
             tx.cq_head = index.wrapping_add(1);
             if !cqe.info.is_sq().into_bool() || cqe.info.wq_num().get() != self.sq.wq_id() {
-                pr_err!(
+                kernel::pr_err_ratelimited!(
                     "mana_eth: TX queue {}: completion for another queue\n",
                     self.index
                 );
@@ -986,7 +989,7 @@ impl ChannelPoll {
                 continue;
             }
             if tx.prod == tx.cons {
-                pr_err!(
+                kernel::pr_err_ratelimited!(
                     "mana_eth: TX queue {}: completion with nothing pending\n",
                     self.index
                 );
@@ -1021,7 +1024,7 @@ impl ChannelPoll {
                 add(&c.tx_bytes, u64::from(len));
             } else {
                 if ty != cqe_type::TX_OKAY {
-                    pr_warn!(
+                    kernel::pr_warn_ratelimited!(
                         "mana_eth: TX queue {}: the device failed a packet (CQE type {})\n",
                         self.index,
                         ty
@@ -1054,7 +1057,7 @@ impl ChannelPoll {
                 RingRead::Entry(cqe) => cqe,
                 RingRead::Empty => break,
                 RingRead::Overflow => {
-                    pr_err!(
+                    kernel::pr_err_ratelimited!(
                         "mana_eth: RX queue {}: completion queue overflow\n",
                         self.index
                     );
@@ -1065,7 +1068,7 @@ impl ChannelPoll {
             rx.cq_head.store(index.wrapping_add(1), Relaxed);
             done += 1;
             if cqe.info.is_sq().into_bool() || cqe.info.wq_num().get() != self.rq.wq_id() {
-                pr_err!(
+                kernel::pr_err_ratelimited!(
                     "mana_eth: RX queue {}: completion for another queue\n",
                     self.index
                 );
@@ -1079,7 +1082,7 @@ impl ChannelPoll {
             if rx.prod.load(Relaxed) == cons
                 || oob.rx_wqe_offset != cons.wrapping_mul(RX_WQE_BYTES) % rq_size
             {
-                pr_err!(
+                kernel::pr_err_ratelimited!(
                     "mana_eth: RX queue {}: completion for WQE offset {} out of order\n",
                     self.index,
                     oob.rx_wqe_offset

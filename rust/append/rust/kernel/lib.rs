@@ -4,3 +4,4 @@ pub mod owned_workqueue;
 #[cfg(CONFIG_INFINIBAND)]
 pub mod rdma;
 pub mod dma_stream;
+pub mod ratelimit;
