@@ -91,7 +91,9 @@ while kill -0 "$pid" 2> /dev/null; do
 	fi
 done
 if ! wait "$pid"; then
-	grep -E 'error(\[E[0-9]+\])?:|Error [0-9]|ERROR:|undefined' -A12 "$log" | tail -n 80 >&2 || tail -n 40 "$log" >&2
+	# This build's errors only: the log keeps earlier builds above the mark.
+	tail -n +"$mark" "$log" | grep -E 'error(\[E[0-9]+\])?:|Error [0-9]|ERROR:|undefined' -A12 | head -n 80 >&2 ||
+		tail -n 40 "$log" >&2
 	die "the test kernel did not build (full log: $log)"
 fi
 [ $fresh -eq 0 ] || echo $(( $(wc -l < "$log") - mark )) > "$steps_file"

@@ -17,7 +17,7 @@
 pub struct Ratelimit {
     /// The start of the current interval, in nanoseconds of the monotonic clock; 0 before the
     /// first line.
-    start: core::sync::atomic::AtomicI64,
+    pub(crate) start: core::sync::atomic::AtomicI64,
     /// Lines allowed in the current interval.
     printed: core::sync::atomic::AtomicU32,
     /// Lines left out since the last one printed.
