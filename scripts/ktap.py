@@ -62,6 +62,8 @@ def main():
                          'run) are counted into the same summary')
     ap.add_argument('--expect', action='append', default=[],
                     help='file listing the suites that must run (may be given more than once)')
+    ap.add_argument('--require', action='append', default=[], metavar='SUITE',
+                    help='a suite that must run (a stage that ran; may be given more than once)')
     args = ap.parse_args()
 
     passed = failed = skipped = 0
@@ -100,9 +102,12 @@ def main():
                           + (f' ({log})' if index else ''))
         for p in problems[:10]:
             errors.append(f'kernel reported: {p}' + (f' ({log})' if index else ''))
-    for path in args.expect:
-        with open(path) as f:
-            expected = [l.strip() for l in f if l.strip() and not l.startswith('#')]
+    for path in args.expect + [None] * bool(args.require):
+        if path is None:
+            expected = args.require
+        else:
+            with open(path) as f:
+                expected = [l.strip() for l in f if l.strip() and not l.startswith('#')]
         for s in expected:
             if s not in suites:
                 errors.append(f'expected suite {s} did not run')

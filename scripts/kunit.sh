@@ -26,6 +26,8 @@
 "$MANA_RS_REPO/scripts/kernel.sh"
 export MANA_RS_KERNEL_BUILT=1
 logs=()
+# Suites that must report because their stage ran.
+require=()
 checks=$MANA_RS_CACHE/build/build-checks.ktap
 "$MANA_RS_REPO/scripts/build-checks.sh" --ktap > "$checks" || true
 logs+=("$checks")
@@ -35,6 +37,7 @@ if [ -z "${MANA_RS_KUNIT_FILTER:-}" ]; then
 	tools=$MANA_RS_CACHE/build/cargo-tests.ktap
 	"$MANA_RS_REPO/scripts/cargo-tests.sh" > "$tools" || true
 	logs+=("$tools")
+	require+=(--require mana_rs_tools_mana_vfio_user)
 fi
 
 console=$("$MANA_RS_REPO/scripts/e2e.sh" kunit)
@@ -47,10 +50,12 @@ fi
 if [ "${MANA_RS_E2E:-1}" != 0 ] && [ -z "${MANA_RS_KUNIT_FILTER:-}" ]; then
 	e2e_console=$("$MANA_RS_REPO/scripts/e2e.sh" test) || warn "the end-to-end run did not complete (see above)"
 	logs+=("${e2e_console:-$MANA_RS_CACHE/build/e2e/console.log}")
+	require+=(--require mana_rs_e2e)
 fi
 if [ "${MANA_RS_SELFTESTS:-1}" != 0 ] && [ -z "${MANA_RS_KUNIT_FILTER:-}" ]; then
 	st_console=$("$MANA_RS_REPO/scripts/e2e.sh" selftests) || warn "the selftests run did not complete (see above)"
 	logs+=("${st_console:-$MANA_RS_CACHE/build/e2e/selftests-console.log}")
+	require+=(--require mana_rs_selftests)
 fi
 # The PCI stage: the emulated MANA VF (tools/mana-vfio-user) in QEMU 11.1 with the vfio-user
 # client, the project's kernel; how far the C driver and mana_gdma get through PCI probe.
@@ -72,8 +77,9 @@ if [ "${MANA_RS_PCI:-1}" != 0 ] && [ -z "${MANA_RS_KUNIT_FILTER:-}" ]; then
 			print ((bad || n == 0) ? "not ok" : "ok") " 1 mana_rs_pci"
 		}' "$pci_log" > "$pci_ktap"
 	logs+=("$pci_ktap")
+	require+=(--require mana_rs_pci)
 fi
-python3 "$MANA_RS_REPO/scripts/ktap.py" "${logs[@]}" "${expect[@]}" || {
+python3 "$MANA_RS_REPO/scripts/ktap.py" "${logs[@]}" "${expect[@]}" "${require[@]}" || {
 	echo "console log: $console" >&2
 	exit 1
 }
