@@ -6,7 +6,7 @@
 
 export MANA_RS_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/mana-rs
 
-.PHONY: help setup test test-full e2e selftests run shell lint bench-build clean-build
+.PHONY: help setup test test-full e2e selftests run shell lint bench-build clean-build pci-smoke
 
 help:
 	@echo "make run          boot the module kernel on a Debian root filesystem in QEMU, walk the end-to-end scenario"
@@ -18,6 +18,7 @@ help:
 	@echo "make shell        a root shell in the end-to-end guest"
 	@echo "make lint         rustfmt, clippy and rustdoc over the crates, warnings as errors"
 	@echo "make bench-build  time a cold, a warm and an incremental 'make test'"
+	@echo "make pci-smoke    the MANA VF of tools/mana-vfio-user in QEMU 11.1 (vfio-user), checked from a guest"
 	@echo "make setup        install the toolchain and fetch the kernel (the targets above do it too)"
 
 setup:
@@ -46,6 +47,9 @@ lint: setup
 
 bench-build: setup
 	@scripts/bench-build.sh
+
+pci-smoke:
+	@scripts/pci-smoke.sh
 
 clean-build:
 	rm -rf "$(MANA_RS_CACHE)/build"

@@ -409,14 +409,20 @@ impl Hwc {
         let mut wqe = [0u8; RQ_WQE_SIZE as usize];
         let hdr = WqeHeader::new(1, queue::INLINE_OOB_SMALL_SIZE, 0)?;
         let sge = Sge {
-            address: bufs.resp.dma_addr() + u64::from(buf) * u64::from(MAX_MSG),
+            address: bufs
+                .resp
+                .dma_addr()
+                .wrapping_add(u64::from(buf) * u64::from(MAX_MSG)),
             mem_key: state.init.gpa_mkey.ok_or(EINVAL)?,
             size: state.init.max_resp,
         };
         wqe[..8].copy_from_slice(hdr.as_bytes());
         wqe[16..32].copy_from_slice(sge.as_bytes());
         self.rq.write_bytes(pos as usize, &wqe)?;
-        state.rq_buf_of_pos[(pos / RQ_WQE_SIZE) as usize] = buf;
+        *state
+            .rq_buf_of_pos
+            .get_mut((pos / RQ_WQE_SIZE) as usize)
+            .ok_or(EINVAL)? = buf;
         state.rq_head = state.rq_head.wrapping_add(RQ_WQE_SIZE);
         Ok(())
     }
@@ -613,14 +619,14 @@ impl Hwc {
     }
 
     fn malformed(&self, state: &mut State, what: &str) {
-        state.malformed += 1;
+        state.malformed = state.malformed.wrapping_add(1);
         pr_err!("hardware channel: {}; ignored\n", what);
     }
 
     /// Handles the channel's interrupt: drains the EQ, and the CQ for completion events.
     pub(crate) fn process_events(&self) {
         let mut state = self.state.lock();
-        let mut handled = 0;
+        let mut handled = false;
         loop {
             let index = state.eq_head;
             let eqe = match read_eqe(&self.eq, index, EQ_ENTRIES) {
@@ -632,10 +638,10 @@ impl Hwc {
                 }
             };
             state.eq_head = index.wrapping_add(1);
-            handled += 1;
+            handled = true;
             self.handle_eqe(&mut state, &eqe);
         }
-        if handled > 0 {
+        if handled {
             if let Some(eq_id) = state.init.eq_id {
                 let tail = cq_doorbell_tail(state.eq_head, EQ_ENTRIES);
                 if let Ok(db) = EqDoorbell::new(eq_id, tail, true) {
@@ -719,7 +725,7 @@ impl Hwc {
     }
 
     fn poll_cq(&self, state: &mut State) {
-        let mut polled = 0;
+        let mut polled = false;
         loop {
             let index = state.cq_head;
             let cqe = match read_cqe(&self.cq, index, CQ_ENTRIES) {
@@ -731,7 +737,7 @@ impl Hwc {
                 }
             };
             state.cq_head = index.wrapping_add(1);
-            polled += 1;
+            polled = true;
             let wq = cqe.info.wq_num().get();
             if cqe.info.is_sq().into_bool() {
                 if Some(wq) == state.init.sq_id && state.sq_outstanding > 0 {
@@ -745,7 +751,7 @@ impl Hwc {
                 self.malformed(state, "receive completion for an unknown queue");
             }
         }
-        if polled > 0 {
+        if polled {
             if let Some(cq_id) = state.init.cq_id {
                 let tail = cq_doorbell_tail(state.cq_head, CQ_ENTRIES);
                 if let Ok(db) = CqDoorbell::new(cq_id, tail, true) {
@@ -766,7 +772,10 @@ impl Hwc {
             self.malformed(state, "receive completion with a WQE offset outside the RQ");
             return;
         }
-        let buf = state.rq_buf_of_pos[(wqe_offset / RQ_WQE_SIZE) as usize];
+        let Some(&buf) = state.rq_buf_of_pos.get((wqe_offset / RQ_WQE_SIZE) as usize) else {
+            self.malformed(state, "receive completion with a WQE offset outside the RQ");
+            return;
+        };
         let len = oob.tx_oob_data_size;
         let result = self.take_response(state, buf, len);
         // The buffer goes back to the device whatever the response was.
@@ -814,7 +823,7 @@ impl Hwc {
                 Ok(())
             }
             _ => {
-                state.stale += 1;
+                state.stale = state.stale.wrapping_add(1);
                 pr_warn!(
                     "dropped a hardware-channel response (msg id {}, code 0x{:x}, activity {}) that no request is waiting for\n",
                     msg_id,

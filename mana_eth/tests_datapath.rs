@@ -163,11 +163,11 @@ fn stats(dev: &Registration<Port>) -> Stats64 {
     s
 }
 
-/// Waits (up to 5 s) until `dev` received `n` IPv4 TCP/UDP packets whose checksums the device
+/// Waits (up to 20 s) until `dev` received `n` IPv4 TCP/UDP packets whose checksums the device
 /// verified (the stack's own IPv6 traffic of the linked port is not counted), and returns how
 /// many it received.
 fn wait_rx(dev: &Registration<Port>, n: u64) -> u64 {
-    for _ in 0..5000 {
+    for _ in 0..20_000 {
         if dev.data().rx_csum_ok() >= n {
             break;
         }
@@ -199,12 +199,12 @@ pub(crate) fn send_udp(
 }
 
 /// The buffers and mappings the core holds for more than the packets in flight: the least of
-/// `sw.live_buffers()` over 20 ms (a transmitted packet's mapping lives until its completion,
-/// and the stack sends packets of its own at any time).
+/// `sw.live_buffers()` over 200 ms (a transmitted packet's mapping lives until its completion,
+/// and the stack sends packets of its own at any time, on any CPU).
 pub(crate) fn lasting_buffers(sw: &SwAdapter) -> usize {
     let mut least = sw.live_buffers();
-    for _ in 0..20 {
-        fsleep(Delta::from_millis(1));
+    for _ in 0..100 {
+        fsleep(Delta::from_millis(2));
         least = least.min(sw.live_buffers());
     }
     least
@@ -265,7 +265,7 @@ mod tests {
             let f = frame(b.mac_address(), a.mac_address(), IPPROTO_UDP, 2000 + i, 64)?;
             a.queue_xmit(skb(&f, IPPROTO_UDP)?)?;
         }
-        for _ in 0..5000 {
+        for _ in 0..20_000 {
             if sw.device_stats().datapath.rx_packets >= delivered + 16 {
                 break;
             }
@@ -336,7 +336,7 @@ mod tests {
         open(a)?;
         let f = frame(b.mac_address(), a.mac_address(), IPPROTO_UDP, 7, 64)?;
         a.queue_xmit(skb(&f, IPPROTO_UDP)?)?;
-        for _ in 0..5000 {
+        for _ in 0..20_000 {
             if stats(a).tx_packets >= 1 {
                 break;
             }
@@ -459,7 +459,7 @@ mod tests {
             )
         };
         let wait_cqes = |n: u64| {
-            for _ in 0..5000 {
+            for _ in 0..20_000 {
                 if sw.device_stats().datapath.cqes >= n {
                     break;
                 }

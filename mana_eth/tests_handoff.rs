@@ -80,7 +80,7 @@ mod tests {
             )?)?;
         }
         let mut dropped = 0;
-        for _ in 0..5000 {
+        for _ in 0..20_000 {
             dropped = sw.device_stats().datapath.rx_no_buffer;
             if dropped >= 8 {
                 break;

@@ -30,10 +30,15 @@
 
 . "$(dirname "$0")/lib.sh"
 
+# The body is one compound command, read whole before it runs: editing this file while it
+# runs (a long test boot) cannot change what the running copy does.
+{
+
 mode=${1:-run}
 case "$mode" in run | test | kunit | selftests | shell) ;; *) die "usage: e2e.sh run|test|kunit|selftests|shell" ;; esac
 
-"$MANA_RS_REPO/scripts/kernel.sh"
+# scripts/kunit.sh builds the kernel once for all its stages and says so.
+[ "${MANA_RS_KERNEL_BUILT:-0}" = 1 ] || "$MANA_RS_REPO/scripts/kernel.sh"
 rootfs=$("$MANA_RS_REPO/scripts/rootfs.sh")
 modbuild=$MANA_RS_CACHE/build/kernel
 release=$(cat "$modbuild/include/config/kernel.release")
@@ -149,7 +154,8 @@ boot_logged() {
 		< /dev/null &
 	qpid=$!
 	tail -n +1 -F --pid="$qpid" "$console" 2> /dev/null | awk '
-		/^(\[ *[0-9.]+\] )?    # Subtest: / { sub(/.*# Subtest: /, ""); printf "mana-rs:   KUnit suite %s\n", $0 > "/dev/stderr"; fflush("/dev/stderr") }
+		{ sub(/\r$/, "") }
+		/^(\[ *[0-9.]+\] )?    # Subtest: / { sub(/.*# Subtest: /, ""); printf "mana-rs:   suite %s\n", $0 > "/dev/stderr"; fflush("/dev/stderr") }
 		/^=== .* ===$/ { printf "mana-rs:   %s\n", $0 > "/dev/stderr"; fflush("/dev/stderr") }' &
 	set +e
 	wait "$qpid"
@@ -186,3 +192,5 @@ test | kunit | selftests)
 	echo "$console"
 	;;
 esac
+exit
+}

@@ -19,21 +19,7 @@ if [ -f "$(kernel_tree)/.mana-rs-unpacked" ]; then
 	exit 0
 fi
 
-apt_dir=$MANA_RS_CACHE/apt
-mkdir -p "$apt_dir/lists/partial" "$apt_dir/archives/partial" "$apt_dir/etc"
-keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-[ -f "$keyring" ] || die "$keyring not found: install the Debian package debian-archive-keyring"
-echo "deb [signed-by=$keyring] $mirror $suite main" > "$apt_dir/etc/sources.list"
-apt_opts=(
-	-o "Dir::Etc::SourceList=$apt_dir/etc/sources.list"
-	-o "Dir::Etc::SourceParts=/dev/null"
-	-o "Dir::State::Lists=$apt_dir/lists"
-	-o "Dir::Cache::Archives=$apt_dir/archives"
-	-o "Dir::Cache::pkgcache="
-	-o "Dir::Cache::srcpkgcache="
-	-o "APT::Sandbox::User=$(id -un)"
-	-o "Debug::NoLocking=1"
-)
+private_apt "$MANA_RS_CACHE/apt" "$mirror $suite main"
 
 deb_of() {
 	echo "$apt_dir/archives/${package}_${1//:/%3a}_all.deb"
@@ -43,8 +29,7 @@ version=$locked_version
 deb=$(deb_of "$version")
 if [ ! -f "$deb" ] || [ "$(sha256sum "$deb" | awk '{ print $1 }')" != "$locked_sha256" ]; then
 	info "fetching the package list of $suite"
-	apt-get "${apt_opts[@]}" -qq update ||
-		die "cannot reach Debian's package archive ($mirror $suite): check the network or the apt proxy"
+	private_apt_update
 	if apt-cache "${apt_opts[@]}" show "$package=$locked_version" >/dev/null 2>&1; then
 		info "downloading $package $version"
 	else

@@ -17,6 +17,10 @@
 
 . "$(dirname "$0")/lib.sh"
 
+# The body is one compound command, read whole before it runs: editing this file while it
+# runs (a long test boot) cannot change what the running copy does.
+{
+
 libclang_env
 tree=$(kernel_tree)
 variant=${MANA_RS_KERNEL_VARIANT:-}
@@ -105,3 +109,5 @@ fi
 for m in mana_gdma mana_eth mana_rdma; do
 	find "$modroot/lib/modules/$release" -name "$m.ko*" | grep -q . || die "module $m.ko was not built"
 done
+exit
+}

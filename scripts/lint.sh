@@ -5,6 +5,7 @@
 # warnings as errors, and the checks of the built objects (scripts/build-checks.sh: stack frames,
 # objtool). Uses the test kernel's build directory, so only our crates are rebuilt; the drivers
 # are also built without KUnit (a build directory of its own), warnings as errors.
+# The cargo crates under tools/ get clippy and rustdoc the ordinary way.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -32,17 +33,21 @@ make -C "$tree" -s ARCH=x86_64 O="$build" -j"$MANA_RS_JOBS" CLIPPY=1 \
 
 # What users build: the drivers as modules, without KUnit. Code that only tests use must not
 # leave warnings there (the KUnit build above cannot see them).
-info "the drivers as modules without KUnit, warnings as errors"
-if MANA_RS_KERNEL_VARIANT=nokunit "$MANA_RS_REPO/scripts/kernel.sh" > /dev/null; then
-	mbuild=$MANA_RS_CACHE/build/kernel-nokunit
-	(
-		exec 9> "$mbuild/.lock"
-		flock 9
-		make -C "$tree" -s ARCH=x86_64 O="$mbuild" -j"$MANA_RS_JOBS" \
-			MANA_RS_RUSTFLAGS=-Dwarnings drivers/mana_rs/
-	) || failed=1
+if [ "${MANA_RS_LINT_NOKUNIT:-1}" = 0 ]; then
+	info "skipping the build without KUnit (MANA_RS_LINT_NOKUNIT=0)"
 else
-	failed=1
+	info "the drivers as modules without KUnit (a kernel build of its own), warnings as errors"
+	if MANA_RS_KERNEL_VARIANT=nokunit "$MANA_RS_REPO/scripts/kernel.sh" > /dev/null; then
+		mbuild=$MANA_RS_CACHE/build/kernel-nokunit
+		(
+			exec 9> "$mbuild/.lock"
+			flock 9
+			make -C "$tree" -s ARCH=x86_64 O="$mbuild" -j"$MANA_RS_JOBS" \
+				MANA_RS_RUSTFLAGS=-Dwarnings drivers/mana_rs/
+		) || failed=1
+	else
+		failed=1
+	fi
 fi
 
 info "rustdoc of the kernel crate with the mana-rs abstractions, warnings as errors"
@@ -58,6 +63,16 @@ for crate in gdma/mana_gdma; do
 	info "rustdoc $crate"
 	python3 "$MANA_RS_REPO/scripts/rustdoc-from-cmd.py" "$cmd" "$build/mana-rs-doc" |
 		(cd "$build" && sh) || failed=1
+done
+
+# The host-side tools: ordinary cargo crates, built outside the repository.
+for manifest in "$MANA_RS_REPO"/tools/*/Cargo.toml; do
+	[ -f "$manifest" ] || continue
+	info "clippy and rustdoc of ${manifest#"$MANA_RS_REPO"/}, warnings as errors"
+	CARGO_TARGET_DIR=$MANA_RS_CACHE/cargo-target cargo clippy --quiet --locked --all-targets \
+		-j "$MANA_RS_JOBS" --manifest-path "$manifest" -- -D warnings || failed=1
+	CARGO_TARGET_DIR=$MANA_RS_CACHE/cargo-target RUSTDOCFLAGS=-Dwarnings cargo doc --quiet \
+		--locked --no-deps -j "$MANA_RS_JOBS" --manifest-path "$manifest" || failed=1
 done
 
 [ $failed -eq 0 ] || die "lint failed"

@@ -3,10 +3,10 @@
 #
 # Builds the guest's root filesystem for the end-to-end scenario and the selftests from the Debian
 # packages of tests/e2e/rootfs.list and their dependencies, resolved by apt against a private list
-# and cache directory (as scripts/kernel-source.sh does: the machine's apt sources are not
-# touched), then unpacked with dpkg-deb (no maintainer scripts run). A package written
-# name/<suite> comes from one of the list's extra_suites=, with what it needs that the main suite
-# cannot give; everything else comes from the main suite. Output, in $MANA_RS_CACHE/rootfs/<hash>
+# and cache directory (private_apt in scripts/lib.sh: the machine's apt sources are not touched),
+# then unpacked with dpkg-deb (no maintainer scripts run). A package written name/<suite> comes
+# from one of the list's extra_suites=, with what it needs that the main suite cannot give;
+# everything else comes from the main suite. Output, in $MANA_RS_CACHE/rootfs/<hash>
 # where <hash> is that of rootfs.list and of this script (so it is rebuilt only when they change):
 #   root/           the unpacked tree (merged /usr, busybox applets for what Debian lacks here)
 #   base.cpio.gz    root/ as an initramfs; scripts/e2e.sh appends the modules and tests to it
@@ -47,69 +47,20 @@ if [ -f "$out/.done" ]; then
 fi
 start=$(date +%s)
 
-# A private apt: its own sources, lists, archive cache and an empty dpkg status, so that apt
-# resolves the full dependency closure as for an empty system.
-apt_dir=$top/apt
-mkdir -p "$apt_dir/lists/partial" "$apt_dir/archives/partial" "$apt_dir/etc" "$apt_dir/state"
-: > "$apt_dir/state/status"
-keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-[ -f "$keyring" ] || die "$keyring not found: install the Debian package debian-archive-keyring"
+sources=("$mirror $suite main")
+for s in "${extra_suites[@]}"; do sources+=("$mirror $s main"); done
+private_apt "$top/apt" "${sources[@]}"
 # The extra suites (e.g. forky for an ethtool newer than trixie's) at priority 100: apt takes
 # from them only the packages named name/<suite> and the versions those depend on.
-{
-	echo "deb [signed-by=$keyring] $mirror $suite main"
-	for s in "${extra_suites[@]}"; do echo "deb [signed-by=$keyring] $mirror $s main"; done
-} > "$apt_dir/etc/sources.list"
 for s in "${extra_suites[@]}"; do printf 'Package: *\nPin: release n=%s\nPin-Priority: 100\n\n' "$s"; done \
 	> "$apt_dir/etc/preferences"
-apt_opts=(
-	-o "APT::Architecture=amd64"
-	-o "APT::Architectures::=amd64"
-	-o "Dir::Etc::SourceList=$apt_dir/etc/sources.list"
-	-o "Dir::Etc::SourceParts=/dev/null"
-	-o "Dir::Etc::Preferences=$apt_dir/etc/preferences"
-	-o "Dir::Etc::PreferencesParts=/dev/null"
-	-o "Dir::State=$apt_dir/state"
-	-o "Dir::State::Lists=$apt_dir/lists"
-	-o "Dir::State::status=$apt_dir/state/status"
-	-o "Dir::Cache::Archives=$apt_dir/archives"
-	-o "Dir::Cache::pkgcache="
-	-o "Dir::Cache::srcpkgcache="
-	-o "Dir::Log=$apt_dir/state"
-	-o "APT::Sandbox::User=$(id -un)"
-	-o "Debug::NoLocking=1"
-)
-
+apt_opts+=(-o "Dir::Etc::Preferences=$apt_dir/etc/preferences")
 info "resolving the root filesystem's packages from Debian $suite${extra_suites:+ (and ${extra_suites[*]})}"
-apt-get "${apt_opts[@]}" -qq update ||
-	die "cannot reach Debian's package archive ($mirror $suite ${extra_suites[*]}): check the network or the apt proxy"
-
-# Prints "name version" of every package apt would install for $@ on an empty system.
-resolve() {
-	apt-get "${apt_opts[@]}" -s --no-install-recommends install "$@" 2> "$apt_dir/resolve.err" |
-		awk '$1 == "Inst" { gsub(/[()]/, "", $3); print $2, $3 }'
-	[ "${PIPESTATUS[0]}" -eq 0 ] || { cat "$apt_dir/resolve.err" >&2; die "apt cannot resolve: $*"; }
-}
-resolve "${packages[@]}" | sort > "$apt_dir/root.list"
-resolve "${packages[@]}" "${sdk_packages[@]}" | sort > "$apt_dir/sdk.list"
-
-# Only what the archive cache lacks (apt verifies what it downloads against the signed lists).
-missing=()
-while read -r name version; do
-	compgen -G "$apt_dir/archives/${name}_${version//:/%3a}_*.deb" > /dev/null || missing+=("$name=$version")
-done < "$apt_dir/sdk.list"
-if [ ${#missing[@]} -gt 0 ]; then
-	info "downloading ${#missing[@]} of $(wc -l < "$apt_dir/sdk.list") packages"
-	(cd "$apt_dir/archives" && apt-get "${apt_opts[@]}" -qq download "${missing[@]}") ||
-		die "downloading the root filesystem's packages failed"
-fi
-
-deb_path() {
-	local f
-	f=$(ls "$apt_dir/archives/${1}_${2//:/%3a}_"*.deb 2> /dev/null | head -n 1)
-	[ -n "$f" ] || die "downloaded package $1 $2 not found in $apt_dir/archives"
-	echo "$f"
-}
+private_apt_update
+private_apt_resolve "${packages[@]}" > "$apt_dir/root.list"
+private_apt_resolve "${packages[@]}" "${sdk_packages[@]}" > "$apt_dir/sdk.list"
+# Only what the archive cache lacks.
+private_apt_download "$apt_dir/sdk.list"
 
 # Unpacks the packages of list $1 into directory $2 (merged /usr, as Debian 13 is).
 unpack() {
@@ -117,7 +68,7 @@ unpack() {
 	mkdir -p "$dir"/usr/{bin,sbin,lib,lib64}
 	for d in bin sbin lib lib64; do ln -sfn "usr/$d" "$dir/$d"; done
 	while read -r name version; do
-		dpkg-deb --fsys-tarfile "$(deb_path "$name" "$version")" |
+		dpkg-deb --fsys-tarfile "$(private_apt_deb "$name" "$version")" |
 			tar -x --keep-directory-symlink -C "$dir" ||
 			die "unpacking $name $version failed"
 	done < "$1"

@@ -42,6 +42,8 @@ say() {
 section() {
 	echo
 	echo "=== $* ==="
+	# Where the time goes (seconds since boot), for whoever tunes the run's length.
+	echo "# at $(cut -d' ' -f1 /proc/uptime) s"
 }
 
 # step CMD: prints "$ CMD", runs it, prints its output (indented) and exit status.

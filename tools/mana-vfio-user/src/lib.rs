@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! A MANA virtual function for QEMU's vfio-user client: the PCI presentation (configuration
+//! space, BARs, MSI-X), the BAR0 register file with the SMC mailbox and doorbell pages, guest
+//! memory through DMA mappings, and the seam ([`device`]) a MANA device model plugs into.
+//!
+//! The binary `mana-vfio-user` serves it on a UNIX socket.
+
+#![warn(
+    missing_docs,
+    unsafe_op_in_unsafe_fn,
+    clippy::undocumented_unsafe_blocks
+)]
+
+pub mod bar0;
+pub mod config;
+pub mod device;
+pub mod dma;
+pub mod function;
+pub mod msix;
