@@ -77,6 +77,25 @@ fn qstats_match_stats64(dev: &Registration<Port>) -> Result<bool> {
     Ok(false)
 }
 
+/// The operational state once pending carrier changes are applied. (Tests assert without the
+/// rtnl lock: a failed KUnit assertion ends the test thread, and a lock it held stays held.)
+fn oper_state(dev: &Registration<Port>) -> OperState {
+    let rtnl = rtnl_lock();
+    dev.sync_link_state(&rtnl);
+    dev.oper_state()
+}
+
+/// Waits up to 20 s for `dev`'s operational state to become `state`.
+fn wait_oper_state(dev: &Registration<Port>, state: OperState) -> bool {
+    for _ in 0..20_000 {
+        if oper_state(dev) == state {
+            return true;
+        }
+        fsleep(Delta::from_millis(1));
+    }
+    false
+}
+
 fn set_channels(dev: &Registration<Port>, n: u32) -> Result {
     let rtnl = rtnl_lock();
     Port::set_channels(
@@ -139,42 +158,16 @@ mod tests {
     fn oper_state_is_up_with_the_carrier() -> Result {
         let (sw, ports) = adapter(1)?;
         let dev = ports.get(0).ok_or(EINVAL)?;
-        {
-            let rtnl = rtnl_lock();
-            dev.sync_link_state(&rtnl);
-            assert_eq!(dev.oper_state(), OperState::Down);
-            dev.open(&rtnl)?;
-            dev.sync_link_state(&rtnl);
-            assert!(dev.carrier_ok());
-            assert_eq!(dev.oper_state(), OperState::Up);
-        }
+        assert_eq!(oper_state(dev), OperState::Down);
+        open(dev)?;
+        assert!(dev.carrier_ok());
+        assert_eq!(oper_state(dev), OperState::Up);
         sw.set_link(false)?;
-        let mut down = false;
-        for _ in 0..20_000 {
-            let rtnl = rtnl_lock();
-            dev.sync_link_state(&rtnl);
-            if dev.oper_state() == OperState::Down {
-                down = true;
-                break;
-            }
-            drop(rtnl);
-            fsleep(Delta::from_millis(1));
-        }
-        assert!(down);
+        assert!(wait_oper_state(dev, OperState::Down));
         sw.set_link(true)?;
-        let mut up = false;
-        for _ in 0..20_000 {
-            let rtnl = rtnl_lock();
-            dev.sync_link_state(&rtnl);
-            if dev.oper_state() == OperState::Up {
-                up = true;
-                break;
-            }
-            drop(rtnl);
-            fsleep(Delta::from_millis(1));
-        }
-        assert!(up);
+        assert!(wait_oper_state(dev, OperState::Up));
         close(dev);
+        assert_eq!(oper_state(dev), OperState::Down);
         Ok(())
     }
 
@@ -209,20 +202,20 @@ mod tests {
 
         // Ports spread TCP flows over the queues.
         assert!(tcp_flows_spread(a, b)? > 1);
-        {
+        let set_fields = |flow, fields| {
             let rtnl = rtnl_lock();
-            Port::set_rxfh_fields(b, ethtool::TCP_V4_FLOW, SD, &rtnl)?;
-            // What the device cannot hash is refused, and nothing changes.
-            for (flow, fields) in [
-                (ethtool::TCP_V4_FLOW, ethtool::RXH_IP_SRC),
-                (ethtool::UDP_V4_FLOW, 0),
-                (ethtool::IPV4_FLOW, SDFN),
-                (ethtool::IPV6_FLOW, 0),
-                (ethtool::TCP_V6_FLOW, SDFN | ethtool::RXH_L3_PROTO),
-            ] {
-                let r = Port::set_rxfh_fields(b, flow, fields, &rtnl);
-                assert_eq!(r.err(), Some(EINVAL));
-            }
+            Port::set_rxfh_fields(b, flow, fields, &rtnl)
+        };
+        set_fields(ethtool::TCP_V4_FLOW, SD)?;
+        // What the device cannot hash is refused, and nothing changes.
+        for (flow, fields) in [
+            (ethtool::TCP_V4_FLOW, ethtool::RXH_IP_SRC),
+            (ethtool::UDP_V4_FLOW, 0),
+            (ethtool::IPV4_FLOW, SDFN),
+            (ethtool::IPV6_FLOW, 0),
+            (ethtool::TCP_V6_FLOW, SDFN | ethtool::RXH_L3_PROTO),
+        ] {
+            assert_eq!(set_fields(flow, fields).err(), Some(EINVAL));
         }
         assert_eq!(Port::get_rxfh_fields(b, ethtool::TCP_V4_FLOW)?, SD);
         assert_eq!(Port::get_rxfh_fields(b, ethtool::UDP_V4_FLOW)?, SDFN);
@@ -237,11 +230,8 @@ mod tests {
 
         // Down, the setting is kept and programmed at the next open.
         close(b);
-        {
-            let rtnl = rtnl_lock();
-            Port::set_rxfh_fields(b, ethtool::UDP_V6_FLOW, SD, &rtnl)?;
-            Port::set_rxfh_fields(b, ethtool::TCP_V4_FLOW, SDFN, &rtnl)?;
-        }
+        set_fields(ethtool::UDP_V6_FLOW, SD)?;
+        set_fields(ethtool::TCP_V4_FLOW, SDFN)?;
         open(b)?;
         assert_eq!(
             programmed(1),
@@ -268,30 +258,32 @@ mod tests {
         assert!(qstats_match_stats64(b)?);
 
         // Per queue: the receive queues' verified checksums are the port's.
-        {
+        let rx_queue = |q| {
             let rtnl = rtnl_lock();
-            let mut csum = 0;
-            let mut used = 0;
-            for q in 0..4 {
-                let rx = b.queue_stats_rx(q, &rtnl).ok_or(EINVAL)?;
-                csum += rx.csum_unnecessary.ok_or(EINVAL)?;
-                used += usize::from(rx.packets.ok_or(EINVAL)? > 0);
-                assert_eq!(rx.alloc_fail, Some(0));
-                assert!(rx.csum_none.is_some());
-                assert!(b.queue_stats_tx(q, &rtnl).ok_or(EINVAL)?.wake.is_some());
-            }
-            assert_eq!(csum, b.data().rx_csum_ok());
-            assert!(used > 1);
-            assert!(b.queue_stats_rx(4, &rtnl).is_none());
+            b.queue_stats_rx(q, &rtnl)
+        };
+        let mut csum = 0;
+        let mut used = 0;
+        for q in 0..4 {
+            let rx = rx_queue(q).ok_or(EINVAL)?;
+            csum += rx.csum_unnecessary.ok_or(EINVAL)?;
+            used += usize::from(rx.packets.ok_or(EINVAL)? > 0);
+            assert_eq!(rx.alloc_fail, Some(0));
+            assert!(rx.csum_none.is_some());
+            let tx = {
+                let rtnl = rtnl_lock();
+                b.queue_stats_tx(q, &rtnl).ok_or(EINVAL)?
+            };
+            assert!(tx.wake.is_some() && tx.stop.is_some());
         }
+        assert_eq!(csum, b.data().rx_csum_ok());
+        assert!(used > 1);
+        assert!(rx_queue(4).is_none());
 
         // Fewer queues: what queues 2 and 3 counted moves to the base, the totals stay.
         let (rx_before, _) = totals(b)?;
         set_channels(b, 2)?;
-        {
-            let rtnl = rtnl_lock();
-            assert!(b.queue_stats_rx(2, &rtnl).is_none());
-        }
+        assert!(rx_queue(2).is_none());
         let (rx_after, _) = totals(b)?;
         assert!(rx_after.packets >= rx_before.packets);
         assert!(qstats_match_stats64(b)?);

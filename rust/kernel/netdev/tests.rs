@@ -572,20 +572,28 @@ mod netdev_tests {
     fn oper_state_follows_the_carrier() -> Result {
         use crate::netdev::OperState;
         let shared = Shared::new()?;
-        let reg = Registration::new(new_device(&shared, 1, 1)?)?;
-        {
+        // Asserts run without the rtnl lock: a failed one ends the test thread, and a lock it
+        // held would stay held.
+        let synced = |reg: &Registration<TestDriver>| {
             let rtnl = rtnl_lock();
             reg.sync_link_state(&rtnl);
-            assert_eq!(reg.oper_state(), OperState::Down);
-            // The test driver turns the carrier on in `open` and off in `stop`.
-            reg.open(&rtnl)?;
-            reg.sync_link_state(&rtnl);
-            assert_eq!(reg.oper_state(), OperState::Up);
+            reg.oper_state()
+        };
+        let open = |reg: &Registration<TestDriver>| {
+            let rtnl = rtnl_lock();
+            reg.open(&rtnl)
+        };
+        let reg = Registration::new(new_device(&shared, 1, 1)?)?;
+        assert_eq!(synced(&reg), OperState::Down);
+        // The test driver turns the carrier on in `open` and off in `stop`.
+        open(&reg)?;
+        assert_eq!(synced(&reg), OperState::Up);
+        {
+            let rtnl = rtnl_lock();
             reg.close(&rtnl);
-            reg.sync_link_state(&rtnl);
-            assert_eq!(reg.oper_state(), OperState::Down);
-            reg.open(&rtnl)?;
         }
+        assert_eq!(synced(&reg), OperState::Down);
+        open(&reg)?;
         // Without `sync_link_state`, linkwatch gets there on its own.
         assert!(wait_for(|| reg.oper_state() == OperState::Up));
         drop(reg);
@@ -595,12 +603,8 @@ mod netdev_tests {
         let dev = new_device(&shared, 1, 1)?;
         dev.carrier_on();
         let reg = Registration::new(dev)?;
-        {
-            let rtnl = rtnl_lock();
-            reg.open(&rtnl)?;
-            reg.sync_link_state(&rtnl);
-            assert_eq!(reg.oper_state(), OperState::Unknown);
-        }
+        open(&reg)?;
+        assert_eq!(synced(&reg), OperState::Unknown);
         drop(reg);
         Ok(())
     }
@@ -611,8 +615,16 @@ mod netdev_tests {
     fn queue_stats_add_up_through_the_core() -> Result {
         let shared = Shared::new()?;
         let reg = Registration::new(new_device(&shared, 4, 4)?)?;
-        let rtnl = rtnl_lock();
-        let (rx, tx) = reg.queue_stats_total(&rtnl).ok_or(EINVAL)?;
+        // Asserts run without the rtnl lock (see `oper_state_follows_the_carrier`).
+        let total = |reg: &Registration<TestDriver>| {
+            let rtnl = rtnl_lock();
+            reg.queue_stats_total(&rtnl)
+        };
+        let rx_queue = |reg: &Registration<TestDriver>, q| {
+            let rtnl = rtnl_lock();
+            reg.queue_stats_rx(q, &rtnl)
+        };
+        let (rx, tx) = total(&reg).ok_or(EINVAL)?;
         // Queues 0..4: 10 + 20 + 30 + 40 packets, 100 + 200 + 300 + 400 bytes.
         assert_eq!(rx.packets, Some(1000 + 100));
         assert_eq!(rx.bytes, Some(1000));
@@ -622,32 +634,35 @@ mod netdev_tests {
         // The queues report bytes, the base does not: no device total.
         assert_eq!(tx.bytes, None);
 
-        let q2 = reg.queue_stats_rx(2, &rtnl).ok_or(EINVAL)?;
+        let q2 = rx_queue(&reg, 2).ok_or(EINVAL)?;
         assert_eq!(
             (q2.packets, q2.bytes, q2.alloc_fail),
             (Some(30), Some(300), None)
         );
-        assert_eq!(reg.queue_stats_tx(3, &rtnl).ok_or(EINVAL)?.packets, Some(4));
-        assert!(reg.queue_stats_rx(4, &rtnl).is_none());
+        let q3 = {
+            let rtnl = rtnl_lock();
+            reg.queue_stats_tx(3, &rtnl).ok_or(EINVAL)?
+        };
+        assert_eq!(q3.packets, Some(4));
+        assert!(rx_queue(&reg, 4).is_none());
 
         // Fewer active queues: the core sums only those.
-        reg.set_real_num_rx_queues(2, &rtnl)?;
-        reg.set_real_num_tx_queues(1, &rtnl)?;
-        let (rx, tx) = reg.queue_stats_total(&rtnl).ok_or(EINVAL)?;
+        {
+            let rtnl = rtnl_lock();
+            reg.set_real_num_rx_queues(2, &rtnl)?;
+            reg.set_real_num_tx_queues(1, &rtnl)?;
+        }
+        let (rx, tx) = total(&reg).ok_or(EINVAL)?;
         assert_eq!(rx.packets, Some(1000 + 30));
         assert_eq!(tx.packets, Some(500 + 1));
-        assert!(reg.queue_stats_rx(2, &rtnl).is_none());
-        drop(rtnl);
+        assert!(rx_queue(&reg, 2).is_none());
         drop(reg);
 
         // Without statistics operations, nothing is reported.
         let dev = UnregisteredDevice::<TestDriver>::new(1, 1, TestData::new(&shared))?;
         let reg = Registration::new(dev)?;
-        {
-            let rtnl = rtnl_lock();
-            assert!(reg.queue_stats_total(&rtnl).is_none());
-            assert!(reg.queue_stats_rx(0, &rtnl).is_none());
-        }
+        assert!(total(&reg).is_none());
+        assert!(rx_queue(&reg, 0).is_none());
         drop(reg);
         Ok(())
     }
@@ -1539,14 +1554,15 @@ mod napi_tests {
         c.enable();
         assert!(c.id() != 0 && c.id() != id);
 
-        {
+        // Asserts run without the rtnl lock: a failed one ends the test thread.
+        let r = {
             let rtnl = rtnl_lock();
             reg.set_queue_napi(QueueKind::Rx, 1, Some(&b), &rtnl)?;
             reg.set_queue_napi(QueueKind::Tx, 0, Some(&b), &rtnl)?;
             reg.set_queue_napi(QueueKind::Rx, 0, Some(&c), &rtnl)?;
-            let r = reg.set_queue_napi(QueueKind::Rx, 2, Some(&b), &rtnl);
-            assert_eq!(r.err(), Some(EINVAL));
-        }
+            reg.set_queue_napi(QueueKind::Rx, 2, Some(&b), &rtnl)
+        };
+        assert_eq!(r.err(), Some(EINVAL));
         assert_eq!(rx_napi(1), b.as_raw());
         assert_eq!(tx_napi(0), b.as_raw());
         assert_eq!(rx_napi(0), c.as_raw());
@@ -1559,11 +1575,11 @@ mod napi_tests {
             TestData::new(&shared),
         )?)?;
         let foreign = Arc::pin_init(Napi::new(&*other, NAPI_POLL_WEIGHT, counted()), GFP_KERNEL)?;
-        {
+        let r = {
             let rtnl = rtnl_lock();
-            let r = reg.set_queue_napi(QueueKind::Rx, 1, Some(&foreign), &rtnl);
-            assert_eq!(r.err(), Some(EINVAL));
-        }
+            reg.set_queue_napi(QueueKind::Rx, 1, Some(&foreign), &rtnl)
+        };
+        assert_eq!(r.err(), Some(EINVAL));
         drop(foreign);
         drop(other);
         assert_eq!(gone.load(Relaxed), 3);
@@ -1571,13 +1587,14 @@ mod napi_tests {
         // The queues keep `b` alive until neither refers to it.
         drop(b);
         assert_eq!(gone.load(Relaxed), 3);
-        {
+        let unlink = |kind, q| {
             let rtnl = rtnl_lock();
-            reg.set_queue_napi::<Counted>(QueueKind::Rx, 1, None, &rtnl)?;
-            assert_eq!(gone.load(Relaxed), 3);
-            reg.set_queue_napi::<Counted>(QueueKind::Tx, 0, None, &rtnl)?;
-            assert_eq!(gone.load(Relaxed), 4);
-        }
+            reg.set_queue_napi::<Counted>(kind, q, None, &rtnl)
+        };
+        unlink(QueueKind::Rx, 1)?;
+        assert_eq!(gone.load(Relaxed), 3);
+        unlink(QueueKind::Tx, 0)?;
+        assert_eq!(gone.load(Relaxed), 4);
         assert!(rx_napi(1).is_null());
         assert!(tx_napi(0).is_null());
 
