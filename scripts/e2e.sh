@@ -18,6 +18,11 @@
 #                  (`make selftests`, and `make test` after the end-to-end scenario)
 #   e2e.sh shell   a root shell in the guest, for poking at it by hand (the selftests are in
 #                  /ksrc; `python3 /selftests/run.py --setup` prepares the interfaces)
+#   e2e.sh prepare builds what the boots share (the root filesystem, raw_qp, uverbs_fuzz, the
+#                  selftests' helpers) and boots nothing: scripts/kunit.sh runs it once before it
+#                  boots several guests side by side. Each mode has its own overlay and initramfs
+#                  (build/e2e/overlay-<mode>, initramfs-<mode>.cpio.gz), so boots of different
+#                  modes can run at the same time.
 #
 # While a test boot runs, each KUnit suite and each scenario section is printed as it starts.
 # MANA_RS_E2E_TIMEOUT / MANA_RS_KUNIT_TIMEOUT / MANA_RS_SELFTESTS_TIMEOUT = seconds bound the
@@ -35,7 +40,7 @@
 {
 
 mode=${1:-run}
-case "$mode" in run | test | kunit | selftests | shell) ;; *) die "usage: e2e.sh run|test|kunit|selftests|shell" ;; esac
+case "$mode" in run | test | kunit | selftests | shell | prepare) ;; *) die "usage: e2e.sh run|test|kunit|selftests|shell|prepare" ;; esac
 
 # scripts/kunit.sh builds the kernel once for all its stages and says so.
 [ "${MANA_RS_KERNEL_BUILT:-0}" = 1 ] || "$MANA_RS_REPO/scripts/kernel.sh"
@@ -101,6 +106,7 @@ selftests_overlay() {
 			mv "$dst.tmp" "$dst"
 		fi
 	done
+	[ -n "$ov" ] || return 0
 	k=$ov/ksrc/tools/testing/selftests
 	mkdir -p "$k/drivers/net/hw" "$k/net/lib" "$ov/ksrc/tools/net/ynl" "$ov/ksrc/Documentation/netlink"
 	cp "$ksft"/drivers/net/*.py "$k/drivers/net/"
@@ -118,8 +124,15 @@ selftests_overlay() {
 	install -m 644 "$MANA_RS_REPO/tests/selftests/expected" "$ov/selftests/expected"
 }
 
+if [ "$mode" = prepare ]; then
+	selftests_overlay ""
+	exit 0
+fi
+
 # The overlay: appended to the cached base archive (the kernel unpacks concatenated archives).
-ov=$out/overlay
+# One per mode: boots of different modes may run at the same time.
+ov=$out/overlay-$mode
+initramfs=$out/initramfs-$mode.cpio.gz
 rm -rf "$ov"
 mkdir -p "$ov/e2e" "$ov/kunit" "$ov/usr/local/bin" "$ov/usr/lib/modules"
 install -m 755 "$MANA_RS_REPO/tests/e2e/init.sh" "$ov/init"
@@ -130,15 +143,15 @@ install -m 755 "$out/raw_qp" "$ov/usr/local/bin/raw_qp"
 install -m 755 "$out/uverbs_fuzz" "$ov/usr/local/bin/uverbs_fuzz"
 cp -a "$modbuild/modroot/lib/modules/$release" "$ov/usr/lib/modules/"
 case "$mode" in selftests | shell) selftests_overlay "$ov" ;; esac
-(cd "$ov" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -1) > "$out/overlay.cpio.gz"
-cat "$rootfs/base.cpio.gz" "$out/overlay.cpio.gz" > "$out/initramfs.cpio.gz"
+(cd "$ov" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -1) > "$ov.cpio.gz"
+cat "$rootfs/base.cpio.gz" "$ov.cpio.gz" > "$initramfs"
 
 bios=()
 [ -f /usr/share/qemu/qboot.rom ] && bios=(-bios qboot.rom)
 # SMP, as every Azure VM: two vCPUs on these two-core machines (TCG runs one thread per vCPU).
 smp=${MANA_RS_SMP:-2}
 qemu=(qemu-system-x86_64 -nodefaults -nographic -no-reboot -accel tcg -cpu max -smp "$smp" -m 2048
-	"${bios[@]}" -kernel "$modbuild/arch/x86/boot/bzImage" -initrd "$out/initramfs.cpio.gz"
+	"${bios[@]}" -kernel "$modbuild/arch/x86/boot/bzImage" -initrd "$initramfs"
 	-monitor none)
 cmdline="console=ttyS0 panic=-1 mana_e2e=$mode"
 if [ "$mode" = kunit ]; then
@@ -167,10 +180,10 @@ boot_logged() {
 	timeout --foreground "$timeout_s" "${qemu[@]}" -append "$cmdline" -serial file:"$console" \
 		< /dev/null &
 	qpid=$!
-	tail -n +1 -F --pid="$qpid" "$console" 2> /dev/null | awk '
+	tail -n +1 -F --pid="$qpid" "$console" 2> /dev/null | awk -v mode="$mode" '
 		{ sub(/\r$/, "") }
-		/^(\[ *[0-9.]+\] )?    # Subtest: / { sub(/.*# Subtest: /, ""); printf "mana-rs:   suite %s\n", $0 > "/dev/stderr"; fflush("/dev/stderr") }
-		/^=== .* ===$/ { printf "mana-rs:   %s\n", $0 > "/dev/stderr"; fflush("/dev/stderr") }' &
+		/^(\[ *[0-9.]+\] )?    # Subtest: / { sub(/.*# Subtest: /, ""); printf "mana-rs:   %s: suite %s\n", mode, $0 > "/dev/stderr"; fflush("/dev/stderr") }
+		/^=== .* ===$/ { printf "mana-rs:   %s: %s\n", mode, $0 > "/dev/stderr"; fflush("/dev/stderr") }' &
 	set +e
 	wait "$qpid"
 	rc=$?
@@ -199,7 +212,7 @@ test | kunit | selftests)
 	start=$(date +%s)
 	rc=0
 	boot_logged "$console" || rc=$?
-	info "the guest ran $(( $(date +%s) - start )) s"
+	info "the $what guest ran $(( $(date +%s) - start )) s"
 	[ $rc -ne 124 ] || echo "error: the guest timed out after $timeout_s s (MANA_RS_E2E_TIMEOUT, MANA_RS_KUNIT_TIMEOUT, MANA_RS_SELFTESTS_TIMEOUT)" >> "$console"
 	if [ "$mode" = selftests ]; then
 		# Unexpected passes and unlisted cases: ktap.py counts them as passed; say so.

@@ -14,8 +14,10 @@
 # MANA_RS_KUNIT_TIMEOUT=seconds bounds the KUnit boot (default 900).
 # MANA_RS_E2E=0 skips the end-to-end scenario; MANA_RS_PCI=0 skips the PCI stage.
 # MANA_RS_SELFTESTS=0 skips the kernel's driver selftests (scripts/e2e.sh selftests, judged
-#   against tests/selftests/expected), which run after the end-to-end scenario, on the same
-#   kernel; a filtered run (MANA_RS_KUNIT_FILTER) skips them too.
+#   against tests/selftests/expected), on the same kernel; a filtered run (MANA_RS_KUNIT_FILTER)
+#   skips them too.
+# The guests boot in two lanes side by side (KUnit, then the selftests | the end-to-end scenario,
+#   then the PCI stage); MANA_RS_PARALLEL=0 boots them one after another.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -40,31 +42,30 @@ if [ -z "${MANA_RS_KUNIT_FILTER:-}" ]; then
 	require+=(--require mana_rs_tools_mana_vfio_user)
 fi
 
-console=$("$MANA_RS_REPO/scripts/e2e.sh" kunit)
-logs=("$console" "${logs[@]}")
-expect=()
+# The stages that boot guests. Each writes the path of its KTAP output to $stages/<name>.
+stages=$MANA_RS_CACHE/build/stages
+rm -rf "$stages"
+mkdir -p "$stages"
+want_e2e=0 want_selftests=0 want_pci=0
 if [ -z "${MANA_RS_KUNIT_FILTER:-}" ]; then
-	expect=(--expect "$MANA_RS_REPO/tests/kunit/expected-suites")
-	[ "${MANA_RS_KUNIT_FULL:-0}" = 0 ] || expect+=(--expect "$MANA_RS_REPO/tests/kunit/expected-suites-full")
+	[ "${MANA_RS_E2E:-1}" = 0 ] || want_e2e=1
+	[ "${MANA_RS_SELFTESTS:-1}" = 0 ] || want_selftests=1
+	[ "${MANA_RS_PCI:-1}" = 0 ] || want_pci=1
 fi
-if [ "${MANA_RS_E2E:-1}" != 0 ] && [ -z "${MANA_RS_KUNIT_FILTER:-}" ]; then
-	e2e_console=$("$MANA_RS_REPO/scripts/e2e.sh" test) || warn "the end-to-end run did not complete (see above)"
-	logs+=("${e2e_console:-$MANA_RS_CACHE/build/e2e/console.log}")
-	require+=(--require mana_rs_e2e)
-fi
-if [ "${MANA_RS_SELFTESTS:-1}" != 0 ] && [ -z "${MANA_RS_KUNIT_FILTER:-}" ]; then
-	st_console=$("$MANA_RS_REPO/scripts/e2e.sh" selftests) || warn "the selftests run did not complete (see above)"
-	logs+=("${st_console:-$MANA_RS_CACHE/build/e2e/selftests-console.log}")
-	require+=(--require mana_rs_selftests)
-fi
+
+# Runs stage $1 (the command after it prints its KTAP file's path); a stage that fails to
+# complete still leaves its console, which ktap.py then judges.
+stage() {
+	local name=$1
+	shift
+	"$@" > "$stages/$name" || { warn "the $name stage did not complete (see above)"; : > "$stages/$name.failed"; }
+}
 # The PCI stage: the emulated MANA VF (tools/mana-vfio-user) in QEMU 11.1 with the vfio-user
-# client, the project's kernel; how far the C driver and mana_gdma get through PCI probe.
-if [ "${MANA_RS_PCI:-1}" != 0 ] && [ -z "${MANA_RS_KUNIT_FILTER:-}" ]; then
-	info "the PCI stage (scripts/pci-smoke.sh with the test kernel)"
-	pci_log=$MANA_RS_CACHE/build/pci-smoke.log
+# client, the project's kernel; its "ok - <what>" lines become the KTAP suite mana_rs_pci.
+pci_stage() {
+	info "the PCI stage (scripts/pci-smoke.sh with the test kernel; log: $MANA_RS_CACHE/build/pci-smoke.log)"
+	local pci_log=$MANA_RS_CACHE/build/pci-smoke.log pci_ktap=$MANA_RS_CACHE/build/pci-smoke.ktap
 	MANA_RS_PCI_KERNEL=project "$MANA_RS_REPO/scripts/pci-smoke.sh" > "$pci_log" 2>&1 || true
-	pci_ktap=$MANA_RS_CACHE/build/pci-smoke.ktap
-	# Its "ok - <what>" lines as the KTAP suite mana_rs_pci.
 	awk '
 		{ sub(/\r$/, "") }
 		/^ok - / { n++; sub(/^ok - /, ""); cases[n] = "ok " n " " $0; next }
@@ -76,7 +77,60 @@ if [ "${MANA_RS_PCI:-1}" != 0 ] && [ -z "${MANA_RS_KUNIT_FILTER:-}" ]; then
 			for (i = 1; i <= n; i++) print "    " cases[i]
 			print ((bad || n == 0) ? "not ok" : "ok") " 1 mana_rs_pci"
 		}' "$pci_log" > "$pci_ktap"
-	logs+=("$pci_ktap")
+	info "the PCI stage ended: $(grep -c '^ok - ' "$pci_log" || true) ok, $(grep -c '^not ok - ' "$pci_log" || true) not ok"
+	echo "$pci_ktap"
+}
+# Two lanes of guests side by side: a TCG guest keeps about one of the two cores busy (much of a
+# scenario is waiting), so two lanes take little more than the longer one. The shared inputs
+# (root filesystem, test programs) are built first, once. MANA_RS_PARALLEL=0: one after another.
+e2e=$MANA_RS_REPO/scripts/e2e.sh
+lane_a() {
+	stage kunit "$e2e" kunit
+	[ $want_selftests = 0 ] || stage selftests "$e2e" selftests
+}
+lane_b() {
+	[ $want_e2e = 0 ] || stage e2e "$e2e" test
+	[ $want_pci = 0 ] || stage pci pci_stage
+}
+guests_start=$(date +%s)
+if [ "${MANA_RS_PARALLEL:-1}" != 0 ] && [ $((want_e2e + want_selftests + want_pci)) -gt 0 ]; then
+	"$e2e" prepare
+	info "booting the guests in two lanes: KUnit then selftests | end-to-end then PCI (MANA_RS_PARALLEL=0: one after another)"
+	lane_a &
+	lane_a_pid=$!
+	lane_b &
+	lane_b_pid=$!
+	wait "$lane_a_pid" || true
+	wait "$lane_b_pid" || true
+else
+	lane_a
+	lane_b
+fi
+info "the guest stages took $(( $(date +%s) - guests_start )) s"
+
+# The console of a stage: the path it printed, or where it writes it.
+console_of() {
+	local p
+	p=$(cat "$stages/$1" 2> /dev/null || true)
+	echo "${p:-$2}"
+}
+console=$(console_of kunit "$MANA_RS_CACHE/build/e2e/kunit-console.log")
+logs=("$console" "${logs[@]}")
+expect=()
+if [ -z "${MANA_RS_KUNIT_FILTER:-}" ]; then
+	expect=(--expect "$MANA_RS_REPO/tests/kunit/expected-suites")
+	[ "${MANA_RS_KUNIT_FULL:-0}" = 0 ] || expect+=(--expect "$MANA_RS_REPO/tests/kunit/expected-suites-full")
+fi
+if [ $want_e2e = 1 ]; then
+	logs+=("$(console_of e2e "$MANA_RS_CACHE/build/e2e/console.log")")
+	require+=(--require mana_rs_e2e)
+fi
+if [ $want_selftests = 1 ]; then
+	logs+=("$(console_of selftests "$MANA_RS_CACHE/build/e2e/selftests-console.log")")
+	require+=(--require mana_rs_selftests)
+fi
+if [ $want_pci = 1 ]; then
+	logs+=("$(console_of pci "$MANA_RS_CACHE/build/pci-smoke.ktap")")
 	require+=(--require mana_rs_pci)
 fi
 python3 "$MANA_RS_REPO/scripts/ktap.py" "${logs[@]}" "${expect[@]}" "${require[@]}" || {

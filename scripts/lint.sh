@@ -28,6 +28,8 @@ exec 9> "$build/.lock"
 flock 9
 
 info "clippy, warnings as errors"
+# Clippy rebuilds the driver objects with other flags: the next kernel.sh must run make.
+rm -f "$build/.mana-rs-built"
 make -C "$tree" -s ARCH=x86_64 O="$build" -j"$MANA_RS_JOBS" CLIPPY=1 \
 	MANA_RS_RUSTFLAGS=-Dwarnings drivers/mana_rs/ || failed=1
 
@@ -42,6 +44,7 @@ else
 		(
 			exec 9> "$mbuild/.lock"
 			flock 9
+			rm -f "$mbuild/.mana-rs-built"
 			make -C "$tree" -s ARCH=x86_64 O="$mbuild" -j"$MANA_RS_JOBS" \
 				MANA_RS_RUSTFLAGS=-Dwarnings drivers/mana_rs/
 		) || failed=1
