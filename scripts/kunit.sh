@@ -65,6 +65,7 @@ stage() {
 pci_stage() {
 	info "the PCI stage (scripts/pci-smoke.sh with the test kernel; log: $MANA_RS_CACHE/build/pci-smoke.log)"
 	local pci_log=$MANA_RS_CACHE/build/pci-smoke.log pci_ktap=$MANA_RS_CACHE/build/pci-smoke.ktap
+	local start=$(date +%s)
 	MANA_RS_PCI_KERNEL=project "$MANA_RS_REPO/scripts/pci-smoke.sh" > "$pci_log" 2>&1 || true
 	awk '
 		{ sub(/\r$/, "") }
@@ -77,7 +78,7 @@ pci_stage() {
 			for (i = 1; i <= n; i++) print "    " cases[i]
 			print ((bad || n == 0) ? "not ok" : "ok") " 1 mana_rs_pci"
 		}' "$pci_log" > "$pci_ktap"
-	info "the PCI stage ended: $(grep -c '^ok - ' "$pci_log" || true) ok, $(grep -c '^not ok - ' "$pci_log" || true) not ok"
+	info "the PCI stage took $(( $(date +%s) - start )) s: $(grep -c '^ok - ' "$pci_log" || true) ok, $(grep -c '^not ok - ' "$pci_log" || true) not ok"
 	echo "$pci_ktap"
 }
 # Two lanes of guests side by side: a TCG guest keeps about one of the two cores busy (much of a

@@ -13,10 +13,19 @@
 #   sdk/            root/ plus the `sdk=` packages: headers and link libraries for tests/e2e/*.c
 #   manifest        the package versions used
 # $MANA_RS_CACHE/rootfs/current points at the newest one. Prints its path.
+#
+#   rootfs.sh [LIST]   LIST: another package list in the same format (default
+#                      tests/e2e/rootfs.list), e.g. tests/dpdk/rootfs.list for the DPDK guest;
+#                      its tree is current-<name of the list's directory>.
 
 . "$(dirname "$0")/lib.sh"
 
-list=$MANA_RS_REPO/tests/e2e/rootfs.list
+list=${1:-$MANA_RS_REPO/tests/e2e/rootfs.list}
+[ -f "$list" ] || die "no package list $list"
+list=$(realpath "$list")
+list_name=$(basename "$(dirname "$list")")
+current=current
+[ "$list" = "$(realpath "$MANA_RS_REPO/tests/e2e/rootfs.list")" ] || current=current-$list_name
 list_value() {
 	sed -n "s/^$1=//p" "$list"
 }
@@ -25,14 +34,14 @@ mirror=$(list_value mirror)
 read -r -a packages <<< "$(list_value packages)"
 read -r -a sdk_packages <<< "$(list_value sdk)"
 read -r -a extra_suites <<< "$(list_value extra_suites)"
-[ -n "$suite" ] && [ ${#packages[@]} -gt 0 ] || die "tests/e2e/rootfs.list needs suite= and packages="
+[ -n "$suite" ] && [ ${#packages[@]} -gt 0 ] || die "$list needs suite= and packages="
 
 top=$MANA_RS_CACHE/rootfs
 # The key: the list without its comments, and this script (how the tree is assembled).
 hash=$({ grep -v '^#' "$list"; cat "$0"; } | sha256sum | cut -c1-16)
 out=$top/$hash
 if [ -f "$out/.done" ]; then
-	ln -sfn "$hash" "$top/current"
+	ln -sfn "$hash" "$top/$current"
 	echo "$out"
 	exit 0
 fi
@@ -41,7 +50,7 @@ mkdir -p "$top"
 exec 9> "$top/.lock"
 flock 9
 if [ -f "$out/.done" ]; then
-	ln -sfn "$hash" "$top/current"
+	ln -sfn "$hash" "$top/$current"
 	echo "$out"
 	exit 0
 fi
@@ -110,7 +119,7 @@ ldconfig -r "$root" 2> /dev/null || warn "ldconfig -r failed: the guest falls ba
 for tool in ip ethtool modprobe ibv_devinfo ping setpriv su bash python3 socat iperf3 jq; do
 	found=
 	for d in usr/bin usr/sbin; do [ -e "$root/$d/$tool" ] && found=1; done
-	[ -n "$found" ] || die "the root filesystem lacks $tool: add its package to tests/e2e/rootfs.list"
+	[ -n "$found" ] || die "the root filesystem lacks $tool: add its package to $list"
 done
 [ -e "$root/etc/libibverbs.d/mana.driver" ] || die "the root filesystem lacks libmana (ibverbs-providers)"
 
@@ -123,9 +132,12 @@ done
 } > "$out.tmp/manifest"
 touch "$out.tmp/.done"
 rm -rf "$out" && mv "$out.tmp" "$out"
-ln -sfn "$hash" "$top/current"
-# Root filesystems of older package lists, and downloaded packages no list uses any more.
-find "$top" -mindepth 1 -maxdepth 1 -type d ! -name apt ! -name "$hash" -exec rm -rf {} +
+ln -sfn "$hash" "$top/$current"
+# Root filesystems of older package lists (none that a current* link names), and downloaded
+# packages no list uses any more.
+keep=(! -name apt)
+for l in "$top"/current*; do keep+=(! -name "$(readlink "$l")"); done
+find "$top" -mindepth 1 -maxdepth 1 -type d "${keep[@]}" -exec rm -rf {} +
 apt-get "${apt_opts[@]}" -qq autoclean > /dev/null 2>&1 || true
 info "root filesystem built in $(( $(date +%s) - start )) s: $(du -sh "$out/root" | cut -f1) unpacked, $(du -h "$out/base.cpio.gz" | cut -f1) compressed ($out)"
 echo "$out"
