@@ -31,7 +31,11 @@ mod smc;
 pub mod sw;
 pub mod transport;
 mod vport_hw;
-pub mod wire;
+mod wire_tests;
+
+/// The wire formats (the `mana_wire` crate): registers, SMC, hardware channel messages, queue
+/// entries and doorbells, shared with the software device and the clients.
+pub use mana_wire as wire;
 
 pub use adapter::Adapter;
 pub use client::ClientHandle;

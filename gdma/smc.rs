@@ -45,12 +45,12 @@ fn exchange(t: &dyn Transport, shm: usize, dwords: &[u32; smc::SMC_APERTURE_DWOR
     }
     let raw = wait_for_vf_ownership(t, shm, false)?;
     let sent = SmcHdr::from_raw(dwords[smc::SMC_LAST_DWORD]);
-    SmcHdr::check_response(
+    Ok(SmcHdr::check_response(
         raw,
         sent.msg_type().get() as u8,
         sent.msg_version().get() as u8,
         false,
-    )
+    )?)
 }
 
 /// Asks the device to establish the hardware channel on the given queues.

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# The host-side crates under tools/ (the vfio-user server of the emulated PCI device): `cargo
-# test` of each, printed as KTAP (one suite per crate, one case per test) for scripts/ktap.py.
+# The host-side crates: the kernel-independent wire crate (wire/, suite mana_rs_wire_host) and
+# the crates under tools/ (the vfio-user server of the emulated PCI device, suite
+# mana_rs_tools_<crate>): `cargo test` of each, printed as KTAP (one suite per crate, one case
+# per test) for scripts/ktap.py.
 # Build output in $MANA_RS_CACHE/cargo-target, dependencies as pinned in each Cargo.lock.
 # Exits 1 if a crate did not build or a test failed.
 
@@ -11,7 +13,7 @@
 {
 export CARGO_TARGET_DIR=$MANA_RS_CACHE/cargo-target
 manifests=()
-for m in "$MANA_RS_REPO"/tools/*/Cargo.toml; do
+for m in "$MANA_RS_REPO"/wire/Cargo.toml "$MANA_RS_REPO"/tools/*/Cargo.toml; do
 	[ -f "$m" ] && manifests+=("$m")
 done
 echo "KTAP version 1"
@@ -19,7 +21,10 @@ echo "1..${#manifests[@]}"
 failed=0
 for m in "${manifests[@]}"; do
 	crate=$(basename "$(dirname "$m")")
-	suite=mana_rs_tools_${crate//-/_}
+	case $m in
+	*/tools/*) suite=mana_rs_tools_${crate//-/_} ;;
+	*) suite=mana_rs_${crate}_host ;;
+	esac
 	log=$(mktemp)
 	rc=0
 	cargo test --locked --manifest-path "$m" -j "$MANA_RS_JOBS" -- --test-threads=2 > "$log" 2>&1 || rc=$?

@@ -383,7 +383,7 @@ mod hwc {
         mem.clear()?;
         let mut cqe = Cqe::zeroed();
         cqe.info = CqeInfo::ZERO
-            .try_with_wq_num(9)?
+            .try_with_wq_num(9u32)?
             .try_with_owner_bits(queue::owner_bits(index, cqes))?;
         mem.write_obj(offset, &cqe)?;
         assert!(

@@ -220,7 +220,7 @@ impl HwcTxOob {
         sq_id: u32,
         cq_id: u32,
         dest_pf: bool,
-    ) -> kernel::error::Result<Self> {
+    ) -> crate::Result<Self> {
         Ok(Self {
             reserved1: 0,
             reserved2: 0,

@@ -7,7 +7,11 @@
 //! `struct gdma_general_req`), so that each has its code; responses without a body are
 //! [`GeneralResp`].
 
-use kernel::prelude::*;
+use crate::{
+    Error,
+    Pod,
+    Result, //
+};
 
 use super::{
     hdr::{
@@ -563,18 +567,18 @@ impl_request!(
 // GDMA_CREATE_DMA_REGION / GDMA_DMA_REGION_ADD_PAGES / GDMA_DESTROY_DMA_REGION
 
 /// Writes `fixed` followed by the little-endian `u64`s of `tail` into `buf`; returns the length.
-pub(crate) fn write_with_u64_tail<T: kernel::transmute::AsBytes>(
+pub(crate) fn write_with_u64_tail<T: Pod>(
     fixed: &T,
     tail: &[u64],
     buf: &mut [u8],
 ) -> Result<usize> {
-    let head = fixed.as_bytes();
+    let head = fixed.wire_bytes();
     let total = tail
         .len()
         .checked_mul(size_of::<u64>())
         .and_then(|t| t.checked_add(head.len()))
-        .ok_or(EINVAL)?;
-    let out = buf.get_mut(..total).ok_or(EINVAL)?;
+        .ok_or(Error::Invalid)?;
+    let out = buf.get_mut(..total).ok_or(Error::Invalid)?;
     let (out_head, out_tail) = out.split_at_mut(head.len());
     out_head.copy_from_slice(head);
     for (chunk, page) in out_tail.chunks_exact_mut(size_of::<u64>()).zip(tail) {
@@ -594,9 +598,9 @@ pub struct U64Tail<'a> {
 impl<'a> U64Tail<'a> {
     /// The `count` entries at the start of `bytes`, or `EINVAL` if `bytes` is too short.
     pub fn new(bytes: &'a [u8], count: usize) -> Result<Self> {
-        let len = count.checked_mul(size_of::<u64>()).ok_or(EINVAL)?;
+        let len = count.checked_mul(size_of::<u64>()).ok_or(Error::Invalid)?;
         Ok(Self {
-            bytes: bytes.get(..len).ok_or(EINVAL)?,
+            bytes: bytes.get(..len).ok_or(Error::Invalid)?,
         })
     }
 
@@ -665,7 +669,7 @@ impl CreateDmaRegionReq {
     /// `list_len` of which are listed in this message; `hdr.req.msg_size` includes them.
     pub fn new(length: u64, page_count: u32, list_len: u32) -> Result<Self> {
         if list_len as usize > Self::MAX_PAGES || list_len > page_count {
-            return Err(EINVAL);
+            return Err(Error::Invalid);
         }
         let mut req: Self = new_request();
         req.hdr.req.msg_size = len_u32(size_of::<Self>() + list_len as usize * size_of::<u64>());
@@ -682,7 +686,7 @@ impl CreateDmaRegionReq {
     /// `pages` must hold exactly `page_addr_list_len` entries, else `EINVAL`.
     pub fn write(&self, pages: &[u64], buf: &mut [u8]) -> Result<usize> {
         if pages.len() != self.page_addr_list_len as usize {
-            return Err(EINVAL);
+            return Err(Error::Invalid);
         }
         write_with_u64_tail(self, pages, buf)
     }
@@ -691,8 +695,7 @@ impl CreateDmaRegionReq {
     ///
     /// Fails with `EINVAL` if `msg` is shorter than the fixed part plus the announced list.
     pub fn parse(msg: &[u8]) -> Result<(Self, U64Tail<'_>)> {
-        let (fixed, rest) =
-            <Self as kernel::transmute::FromBytes>::from_bytes_copy_prefix(msg).ok_or(EINVAL)?;
+        let (fixed, rest) = <Self as Pod>::wire_read_prefix(msg).ok_or(Error::Invalid)?;
         let tail = U64Tail::new(rest, fixed.page_addr_list_len as usize)?;
         Ok((fixed, tail))
     }
@@ -732,7 +735,7 @@ impl DmaRegionAddPagesReq {
     /// The fixed part of a request adding `list_len` pages to `handle`.
     pub fn new(handle: u64, list_len: u32) -> Result<Self> {
         if list_len as usize > Self::MAX_PAGES {
-            return Err(EINVAL);
+            return Err(Error::Invalid);
         }
         let mut req: Self = new_request();
         req.hdr.req.msg_size = len_u32(size_of::<Self>() + list_len as usize * size_of::<u64>());
@@ -744,15 +747,14 @@ impl DmaRegionAddPagesReq {
     /// Writes the request followed by `pages` into `buf`; returns the message length.
     pub fn write(&self, pages: &[u64], buf: &mut [u8]) -> Result<usize> {
         if pages.len() != self.page_addr_list_len as usize {
-            return Err(EINVAL);
+            return Err(Error::Invalid);
         }
         write_with_u64_tail(self, pages, buf)
     }
 
     /// Parses a request: the fixed part and its page list.
     pub fn parse(msg: &[u8]) -> Result<(Self, U64Tail<'_>)> {
-        let (fixed, rest) =
-            <Self as kernel::transmute::FromBytes>::from_bytes_copy_prefix(msg).ok_or(EINVAL)?;
+        let (fixed, rest) = <Self as Pod>::wire_read_prefix(msg).ok_or(Error::Invalid)?;
         let tail = U64Tail::new(rest, fixed.page_addr_list_len as usize)?;
         Ok((fixed, tail))
     }

@@ -100,6 +100,7 @@ mod codec {
             SHMEM_VF_RESET_STATE,
             SMC_APERTURE_DWORDS, //
         },
+        Error as WireError,
     };
 
     /// Reads the bytes of a Rust wire value as the bindgen C type `C`, or `EINVAL` if the sizes
@@ -123,16 +124,22 @@ mod codec {
         // As `mana_hwc_send_request()`.
         assert!(status_to_result(0).is_ok());
         assert!(status_to_result(STATUS_MORE_ENTRIES).is_ok());
-        assert_eq!(status_to_result(STATUS_CMD_UNSUPPORTED), Err(EOPNOTSUPP));
-        assert_eq!(status_to_result(1), Err(EPROTO));
-        assert_eq!(status_to_result(0x104), Err(EPROTO));
-        assert_eq!(status_to_result(0xFFFF_FFFE), Err(EPROTO));
+        assert_eq!(
+            status_to_result(STATUS_CMD_UNSUPPORTED),
+            Err(WireError::NotSupported)
+        );
+        assert_eq!(status_to_result(1), Err(WireError::Protocol));
+        assert_eq!(status_to_result(0x104), Err(WireError::Protocol));
+        assert_eq!(status_to_result(0xFFFF_FFFE), Err(WireError::Protocol));
         // As `gdma_mana_send_request()`: any non-zero status of a MANA command fails.
         assert!(mana_status_to_result(0).is_ok());
-        assert_eq!(mana_status_to_result(STATUS_MORE_ENTRIES), Err(EPROTO));
+        assert_eq!(
+            mana_status_to_result(STATUS_MORE_ENTRIES),
+            Err(WireError::Protocol)
+        );
         assert_eq!(
             mana_status_to_result(STATUS_CMD_UNSUPPORTED),
-            Err(EOPNOTSUPP)
+            Err(WireError::NotSupported)
         );
     }
 
@@ -212,16 +219,22 @@ mod codec {
         assert!(rh.verify(mcode::CONFIG_VPORT_TX, 36).is_ok());
         assert!(rh.result().is_ok());
         // `mana_verify_resp_hdr()`: wrong code, version 0 or short size are EPROTO.
-        assert_eq!(rh.verify(mcode::FENCE_RQ, 36), Err(EPROTO));
-        assert_eq!(rh.verify(mcode::CONFIG_VPORT_TX, 37), Err(EPROTO));
+        assert_eq!(rh.verify(mcode::FENCE_RQ, 36), Err(WireError::Protocol));
+        assert_eq!(
+            rh.verify(mcode::CONFIG_VPORT_TX, 37),
+            Err(WireError::Protocol)
+        );
         let mut old = rh;
         old.response.msg_version = 0;
-        assert_eq!(old.verify(mcode::CONFIG_VPORT_TX, 36), Err(EPROTO));
+        assert_eq!(
+            old.verify(mcode::CONFIG_VPORT_TX, 36),
+            Err(WireError::Protocol)
+        );
         let mut other = rh;
         other.activity_id = 43;
         assert!(!other.matches(&req.hdr));
         let failed = RespHdr::reply_to(&req.hdr, 32, STATUS_CMD_UNSUPPORTED);
-        assert_eq!(failed.result(), Err(EOPNOTSUPP));
+        assert_eq!(failed.result(), Err(WireError::NotSupported));
     }
 
     #[test]
@@ -256,10 +269,10 @@ mod codec {
         // A message shorter than its announced list, or a list that does not fit, is refused.
         assert_eq!(
             CreateDmaRegionReq::parse(&buf[..len - 1]).map(|_| ()),
-            Err(EINVAL)
+            Err(WireError::Invalid)
         );
-        assert_eq!(req.write(&pages[..2], &mut buf), Err(EINVAL));
-        assert_eq!(req.write(&pages, &mut buf[..80]), Err(EINVAL));
+        assert_eq!(req.write(&pages[..2], &mut buf), Err(WireError::Invalid));
+        assert_eq!(req.write(&pages, &mut buf[..80]), Err(WireError::Invalid));
         let too_many = u32::try_from(CreateDmaRegionReq::MAX_PAGES + 1)?;
         assert!(CreateDmaRegionReq::new(0, too_many, too_many).is_err());
         assert_eq!(CreateDmaRegionReq::MAX_PAGES, (4096 - 64) / 8);
@@ -301,7 +314,10 @@ mod codec {
         // A hostile offset pointing into the fixed part is refused.
         buf[50] = 8;
         buf[51] = 0;
-        assert_eq!(CfgRxSteerReq::parse(&buf[..len]).map(|_| ()), Err(EINVAL));
+        assert_eq!(
+            CfgRxSteerReq::parse(&buf[..len]).map(|_| ()),
+            Err(WireError::Invalid)
+        );
         Ok(())
     }
 
@@ -377,7 +393,7 @@ mod codec {
         assert_eq!(cv.vrq_id(), 0);
         assert_eq!(
             HwcTxOob::new(0, 0, 1 << 24, 0, false).map(|_| ()),
-            Err(EOVERFLOW)
+            Err(WireError::Overflow)
         );
 
         // Device to driver: a C-built RX OOB decodes in Rust.
@@ -437,8 +453,14 @@ mod codec {
         };
         assert_eq!((num_sge, div4, cdu), (2, 6, 1448));
         assert_eq!(hdr.inline_oob_size(), 24);
-        assert_eq!(WqeHeader::new(1, 16, 0).map(|_| ()), Err(EINVAL));
-        assert_eq!(WqeHeader::new(1, 8, 1 << 14).map(|_| ()), Err(EOVERFLOW));
+        assert_eq!(
+            WqeHeader::new(1, 16, 0).map(|_| ()),
+            Err(WireError::Invalid)
+        );
+        assert_eq!(
+            WqeHeader::new(1, 8, 1 << 14).map(|_| ()),
+            Err(WireError::Overflow)
+        );
         // `mana_gd_post_work_request()` sizes: header 8 + OOB + 16 per SGE, rounded to 32.
         assert_eq!(wqe_size(8, 1), Some(32));
         assert_eq!(wqe_size(24, 1), Some(64));
@@ -519,11 +541,11 @@ mod codec {
         assert_eq!((id, tail, arm), (0xAB_CDEF, 0x7FFF_FFFF, 1));
         assert_eq!(
             CqDoorbell::new(1 << 24, 0, false).map(|_| ()),
-            Err(EOVERFLOW)
+            Err(WireError::Overflow)
         );
         assert_eq!(
             CqDoorbell::new(1, 1 << 31, false).map(|_| ()),
-            Err(EOVERFLOW)
+            Err(WireError::Overflow)
         );
 
         // C builds (as `mana_gd_ring_doorbell()`), Rust reads.
@@ -542,7 +564,7 @@ mod codec {
         assert_eq!(EqDoorbell::new(0xBEEF, 513, true)?.into_raw(), raw);
         assert_eq!(
             EqDoorbell::new(0x1_0000, 0, true).map(|_| ()),
-            Err(EOVERFLOW)
+            Err(WireError::Overflow)
         );
 
         // SAFETY: as above.
@@ -586,8 +608,11 @@ mod codec {
             doorbell_offset(8192, 0, queue_type::EQ),
             Ok(DOORBELL_OFFSET_EQ)
         );
-        assert_eq!(doorbell_offset(4096, 0, 7), Err(EINVAL));
-        assert_eq!(doorbell_offset(u64::MAX, 2, queue_type::SQ), Err(EINVAL));
+        assert_eq!(doorbell_offset(4096, 0, 7), Err(WireError::Invalid));
+        assert_eq!(
+            doorbell_offset(u64::MAX, 2, queue_type::SQ),
+            Err(WireError::Invalid)
+        );
         assert_eq!(doorbell_queue_type(0x400), Some(queue_type::RQ));
         assert_eq!(doorbell_queue_type(0x404), None);
         Ok(())
@@ -750,7 +775,10 @@ mod codec {
         assert_eq!(destroy_hwc_request(false)?, 0x0000_0002);
         assert_eq!(destroy_hwc_request(true)?, 0x0100_0002);
         assert_eq!(SmcHdr::request(1, 7, false)?.into_raw(), 0x0000_0039);
-        assert_eq!(SmcHdr::request(8, 0, false).map(|_| ()), Err(EOVERFLOW));
+        assert_eq!(
+            SmcHdr::request(8, 0, false).map(|_| ()),
+            Err(WireError::Overflow)
+        );
         let resp = SmcHdr::response_to(SmcHdr::request(2, 0, false)?, 0);
         assert_eq!(resp.into_raw(), 0x0000_0082);
         assert_eq!(
@@ -762,15 +790,27 @@ mod codec {
 
         // `mana_smc_read_response()`.
         assert!(SmcHdr::check_response(0x82, 2, 0, false).is_ok());
-        assert_eq!(SmcHdr::check_response(0x81, 2, 0, false), Err(EPROTO));
-        assert_eq!(SmcHdr::check_response(0x02, 2, 0, false), Err(EPROTO));
-        assert_eq!(SmcHdr::check_response(0x0182, 2, 0, false), Err(EPROTO));
-        assert_eq!(SmcHdr::check_response(0x8A, 2, 0, false), Err(EPROTO));
+        assert_eq!(
+            SmcHdr::check_response(0x81, 2, 0, false),
+            Err(WireError::Protocol)
+        );
+        assert_eq!(
+            SmcHdr::check_response(0x02, 2, 0, false),
+            Err(WireError::Protocol)
+        );
+        assert_eq!(
+            SmcHdr::check_response(0x0182, 2, 0, false),
+            Err(WireError::Protocol)
+        );
+        assert_eq!(
+            SmcHdr::check_response(0x8A, 2, 0, false),
+            Err(WireError::Protocol)
+        );
         assert!(SmcHdr::check_response(0x82, 2, 1, false).is_ok());
         assert!(SmcHdr::check_response(SHMEM_VF_RESET_STATE, 2, 0, true).is_ok());
         assert_eq!(
             SmcHdr::check_response(SHMEM_VF_RESET_STATE, 2, 0, false),
-            Err(EPROTO)
+            Err(WireError::Protocol)
         );
 
         // Establish: encode as the C code does, decode back (device side).
@@ -806,11 +846,14 @@ mod codec {
             }
             .encode()
             .map(|_| ()),
-            Err(EINVAL)
+            Err(WireError::Invalid)
         );
         let mut bad = words;
         bad[7] = 0x0000_0002;
-        assert_eq!(EstablishHwc::decode(&bad).map(|_| ()), Err(EPROTO));
+        assert_eq!(
+            EstablishHwc::decode(&bad).map(|_| ()),
+            Err(WireError::Protocol)
+        );
         Ok(())
     }
 
@@ -819,8 +862,19 @@ mod codec {
         assert_eq!(RegLayout::for_device(MANA_VF_DEVICE_ID), Ok(RegLayout::Vf));
         assert_eq!(RegLayout::for_device(MANA_PF2_DEVICE_ID), Ok(RegLayout::Vf));
         assert_eq!(RegLayout::for_device(MANA_PF_DEVICE_ID), Ok(RegLayout::Pf));
-        assert_eq!(RegLayout::for_device(0x1234), Err(ENODEV));
+        assert_eq!(RegLayout::for_device(0x1234), Err(WireError::NoDevice));
         assert_eq!(RegLayout::Vf.db_page_size_reg(), 0x10);
         assert_eq!(RegLayout::Pf.db_page_off_reg(), 0xC8);
+    }
+
+    /// The wire crate's errors become the kernel codes the driver returned before the crate
+    /// had an error type of its own.
+    #[test]
+    fn wire_errors_are_kernel_codes() {
+        assert_eq!(Error::from(WireError::Invalid), EINVAL);
+        assert_eq!(Error::from(WireError::Protocol), EPROTO);
+        assert_eq!(Error::from(WireError::NotSupported), EOPNOTSUPP);
+        assert_eq!(Error::from(WireError::NoDevice), ENODEV);
+        assert_eq!(Error::from(WireError::Overflow), EOVERFLOW);
     }
 }

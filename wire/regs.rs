@@ -10,7 +10,10 @@
 //! size and the SMC offset at fixed places. The PF 0x00B9 has its own doorbell registers and
 //! finds the SMC through the SR-IOV configuration base.
 
-use kernel::prelude::*;
+use crate::{
+    Error,
+    Result, //
+};
 
 /// The PCI vendor id of Microsoft.
 pub const PCI_VENDOR_ID_MICROSOFT: u16 = 0x1414;
@@ -58,7 +61,7 @@ impl RegLayout {
         match device_id {
             MANA_PF_DEVICE_ID => Ok(Self::Pf),
             MANA_VF_DEVICE_ID | MANA_PF2_DEVICE_ID => Ok(Self::Vf),
-            _ => Err(ENODEV),
+            _ => Err(Error::NoDevice),
         }
     }
 

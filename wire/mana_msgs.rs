@@ -5,7 +5,11 @@
 //! C: `enum mana_command_code` and the request structs of `include/net/mana/mana.h`; the
 //! versions are those `mana_en.c` sends.
 
-use kernel::prelude::*;
+use crate::{
+    Error,
+    Pod,
+    Result, //
+};
 
 use super::{
     gdma_msgs::{
@@ -616,7 +620,7 @@ impl CfgRxSteerReq {
     /// flags, key and default object.
     pub fn new(vport: Handle, num_entries: u16, rx_enable: u32, rss_enable: bool) -> Result<Self> {
         if num_entries as usize > Self::MAX_ENTRIES {
-            return Err(EINVAL);
+            return Err(Error::Invalid);
         }
         let mut req: Self = new_request();
         req.hdr.req.msg_size =
@@ -636,7 +640,7 @@ impl CfgRxSteerReq {
     /// `table` must hold exactly `num_indir_entries` handles, else `EINVAL`.
     pub fn write(&self, table: &[Handle], buf: &mut [u8]) -> Result<usize> {
         if table.len() != self.num_indir_entries as usize {
-            return Err(EINVAL);
+            return Err(Error::Invalid);
         }
         write_with_u64_tail(self, table, buf)
     }
@@ -644,14 +648,13 @@ impl CfgRxSteerReq {
     /// Parses a request: the fixed part and its indirection table, found at
     /// `indir_tab_offset` (which must not point into the fixed part).
     pub fn parse(msg: &[u8]) -> Result<(Self, U64Tail<'_>)> {
-        let (fixed, _) =
-            <Self as kernel::transmute::FromBytes>::from_bytes_copy_prefix(msg).ok_or(EINVAL)?;
+        let (fixed, _) = <Self as Pod>::wire_read_prefix(msg).ok_or(Error::Invalid)?;
         let offset = fixed.indir_tab_offset as usize;
         if offset < size_of::<Self>() {
-            return Err(EINVAL);
+            return Err(Error::Invalid);
         }
         let table = U64Tail::new(
-            msg.get(offset..).ok_or(EINVAL)?,
+            msg.get(offset..).ok_or(Error::Invalid)?,
             fixed.num_indir_entries as usize,
         )?;
         Ok((fixed, table))

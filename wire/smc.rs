@@ -13,7 +13,10 @@
 //! of the EQ, and the protocol header [`SmcHdr`] in the last dword. Writing the last dword hands
 //! the mailbox to the PF, which sets bit 31 ([`SmcHdr::owner_is_pf`]) until it has answered.
 
-use kernel::prelude::*;
+use crate::{
+    Error,
+    Result, //
+};
 
 use super::wire_bitfield;
 
@@ -107,7 +110,7 @@ impl SmcHdr {
             || hdr.direction().into_bool() != DIRECTION_RESPONSE
             || hdr.status().get() != 0
         {
-            return Err(EPROTO);
+            return Err(Error::Protocol);
         }
         Ok(())
     }
@@ -177,7 +180,7 @@ impl EstablishHwc {
             || hdr.msg_version().get() != u32::from(MSG_TYPE_ESTABLISH_HWC_VERSION)
             || hdr.direction().into_bool() != DIRECTION_REQUEST
         {
-            return Err(EPROTO);
+            return Err(Error::Protocol);
         }
         let mut low = [0u8; 24];
         for (chunk, dword) in low.chunks_exact_mut(4).zip(dwords.iter()) {
@@ -213,7 +216,7 @@ pub fn destroy_hwc_request(reset_vf: bool) -> Result<u32> {
 /// The page frame number of a 4 KiB-aligned DMA address (at most 52 bits), or `EINVAL`.
 fn pfn(addr: u64) -> Result<u64> {
     if addr & ((1 << PAGE_SHIFT) - 1) != 0 {
-        return Err(EINVAL);
+        return Err(Error::Invalid);
     }
     Ok(addr >> PAGE_SHIFT)
 }

@@ -18,7 +18,11 @@
 
 use core::num::NonZeroU32;
 
-use kernel::prelude::*;
+use crate::{
+    Error,
+    Pod,
+    Result, //
+};
 
 use super::{
     wire_bitfield,
@@ -172,7 +176,7 @@ impl WqeHeader {
     /// `oob_size` bytes (8 or 24; RQ WQEs have 8) and, on an SQ, `client_data_unit`.
     pub fn new(num_sge: u8, oob_size: u32, client_data_unit: u32) -> Result<Self> {
         if oob_size != INLINE_OOB_SMALL_SIZE && oob_size != INLINE_OOB_LARGE_SIZE {
-            return Err(EINVAL);
+            return Err(Error::Invalid);
         }
         Ok(Self {
             word0: WqeHeaderWord0::ZERO,
@@ -224,7 +228,7 @@ wire_struct! {
 impl Cqe {
     /// The data bytes of the CQE.
     pub fn data_bytes(&self) -> &[u8] {
-        <[u32; COMP_DATA_SIZE / 4] as kernel::transmute::AsBytes>::as_bytes(&self.cqe_data)
+        self.cqe_data.wire_bytes()
     }
 }
 
@@ -385,12 +389,12 @@ pub fn doorbell_offset(db_page_size: u64, db_index: u32, queue_type: u32) -> Res
         queue_type::CQ => DOORBELL_OFFSET_CQ,
         queue_type::EQ => DOORBELL_OFFSET_EQ,
         queue_type::DIM => DOORBELL_OFFSET_DIM,
-        _ => return Err(EINVAL),
+        _ => return Err(Error::Invalid),
     };
     db_page_size
         .checked_mul(u64::from(db_index))
         .and_then(|page| page.checked_add(within))
-        .ok_or(EINVAL)
+        .ok_or(Error::Invalid)
 }
 
 /// Which doorbell of a page an offset within it (`offset % db_page_size`) is, if any.

@@ -7,7 +7,11 @@
 //! `mana_gd_init_req_hdr()` in `include/net/mana/gdma.h`; status handling in
 //! `mana_hwc_send_request()` (hw_channel.c) and `mana_verify_resp_hdr()` (mana_en.c).
 
-use kernel::prelude::*;
+use crate::{
+    Error,
+    Pod,
+    Result, //
+};
 
 use super::{
     len_u32,
@@ -46,8 +50,8 @@ pub const STATUS_CMD_UNSUPPORTED: u32 = 0xFFFF_FFFF;
 pub fn status_to_result(status: u32) -> Result {
     match status {
         STATUS_SUCCESS | STATUS_MORE_ENTRIES => Ok(()),
-        STATUS_CMD_UNSUPPORTED => Err(EOPNOTSUPP),
-        _ => Err(EPROTO),
+        STATUS_CMD_UNSUPPORTED => Err(Error::NotSupported),
+        _ => Err(Error::Protocol),
     }
 }
 
@@ -59,8 +63,8 @@ pub fn status_to_result(status: u32) -> Result {
 pub fn mana_status_to_result(status: u32) -> Result {
     match status {
         STATUS_SUCCESS => Ok(()),
-        STATUS_CMD_UNSUPPORTED => Err(EOPNOTSUPP),
-        _ => Err(EPROTO),
+        STATUS_CMD_UNSUPPORTED => Err(Error::NotSupported),
+        _ => Err(Error::Protocol),
     }
 }
 
@@ -218,7 +222,7 @@ impl RespHdr {
             || self.response.msg_version < MSG_V1
             || (self.response.msg_size as usize) < min_size
         {
-            return Err(EPROTO);
+            return Err(Error::Protocol);
         }
         Ok(())
     }
@@ -254,9 +258,7 @@ wire_struct! {
 /// A request message: its code, versions and the type of its response.
 ///
 /// Implemented by every request struct; [`ReqHdr::for_request`] builds its header.
-pub trait Request:
-    kernel::transmute::FromBytes + kernel::transmute::AsBytes + Zeroable + Copy + Sized
-{
+pub trait Request: Pod + crate::KernelBytes + Copy + Sized {
     /// The request code (C: `enum gdma_request_type` or `enum mana_command_code`).
     const CODE: u32;
     /// The request version the C driver sends.
@@ -273,9 +275,7 @@ pub trait Request:
 }
 
 /// A response message.
-pub trait Response:
-    kernel::transmute::FromBytes + kernel::transmute::AsBytes + Zeroable + Copy + Sized
-{
+pub trait Response: Pod + crate::KernelBytes + Copy + Sized {
     /// The response header.
     fn resp_hdr(&self) -> &RespHdr;
     /// The response header, mutable (for the device side and fault injection).
@@ -288,17 +288,17 @@ pub trait Response:
 /// `impl_request!(Type, CODE, Response, req = MSG_V5, resp = MSG_V2)`.
 macro_rules! impl_request {
     ($t:ty, $code:expr, $resp:ty $(, req = $reqv:expr)? $(, resp = $respv:expr)? $(,)?) => {
-        impl $crate::wire::hdr::Request for $t {
+        impl $crate::hdr::Request for $t {
             const CODE: u32 = $code;
             $(const REQ_VERSION: u16 = $reqv;)?
             $(const RESP_VERSION: u16 = $respv;)?
             type Response = $resp;
 
-            fn req_hdr(&self) -> &$crate::wire::hdr::ReqHdr {
+            fn req_hdr(&self) -> &$crate::hdr::ReqHdr {
                 &self.hdr
             }
 
-            fn req_hdr_mut(&mut self) -> &mut $crate::wire::hdr::ReqHdr {
+            fn req_hdr_mut(&mut self) -> &mut $crate::hdr::ReqHdr {
                 &mut self.hdr
             }
         }
@@ -310,12 +310,12 @@ pub(crate) use impl_request;
 macro_rules! impl_response {
     ($($t:ty),* $(,)?) => {
         $(
-            impl $crate::wire::hdr::Response for $t {
-                fn resp_hdr(&self) -> &$crate::wire::hdr::RespHdr {
+            impl $crate::hdr::Response for $t {
+                fn resp_hdr(&self) -> &$crate::hdr::RespHdr {
                     &self.hdr
                 }
 
-                fn resp_hdr_mut(&mut self) -> &mut $crate::wire::hdr::RespHdr {
+                fn resp_hdr_mut(&mut self) -> &mut $crate::hdr::RespHdr {
                     &mut self.hdr
                 }
             }
@@ -329,7 +329,7 @@ impl_response!(GeneralResp);
 /// A zeroed request `R` with [`ReqHdr::for_request`] in place: the starting point of every
 /// request constructor.
 pub fn new_request<R: Request>() -> R {
-    let mut req = R::zeroed();
+    let mut req = R::wire_zeroed();
     *req.req_hdr_mut() = ReqHdr::for_request::<R>();
     req
 }
@@ -337,7 +337,7 @@ pub fn new_request<R: Request>() -> R {
 /// Builds the response a device sends to `req`: zeroed body, [`RespHdr::reply_to`] with the
 /// full size of `R::Response` and `status`.
 pub fn new_response<R: Request>(req: &ReqHdr, status: u32) -> R::Response {
-    let mut resp = R::Response::zeroed();
+    let mut resp = R::Response::wire_zeroed();
     *resp.resp_hdr_mut() = RespHdr::reply_to(req, len_u32(size_of::<R::Response>()), status);
     resp
 }
