@@ -28,6 +28,9 @@ Judgement of a case against its expected result:
             reported as skipped with the reason; a pass is reported as an unexpected pass
     off     the file is not run at all (reported as one skipped case with the reason)
 A case no line matches must pass, and is reported so that it can be listed.
+A case that must pass and fails is run once more, alone (at most three per file); if it passes
+then, it counts as passed and a note says so (the upstream tests have fixed time windows that a
+loaded TCG host can miss). The file's exit status is that of the first run.
 """
 
 import fnmatch
@@ -253,32 +256,18 @@ def judge(exp, file, stem, name, outcome, comment):
         case(True, full, f'SKIP {label}' + (f' [test: {said}]' if comment or outcome == 'fail' else ''))
 
 
-def run_file(exp, file, full):
-    stem = file[:-3] if file.endswith('.py') else file
-    path = os.path.join(TESTS, file)
-    timeout = exp.timeouts.get(file, DEFAULT_TIMEOUT)
-    args = [] if full else exp.quick_args.get(file, [])
-    out(f'=== selftest {file}{" " + " ".join(args) if args else ""} (timeout {timeout} s) ===')
-    reason = exp.off(file)
-    if reason is not None:
-        case(True, file, f'SKIP off: {reason}')
-        return
-    if file in exp.full_only and not full:
-        case(True, file, 'SKIP runs in the full run only (MANA_RS_SELFTESTS_FULL=1)')
-        return
-    if not os.path.exists(path):
-        diag(f'{path} is missing from the guest (scripts/e2e.sh copies the kernel tree\'s selftests)')
-        case(False, file)
-        return
-    mark = len(dmesg_lines())
-    start = time.monotonic()
+def execute(file, path, stem, args, timeout):
+    """Runs one test file; streams its output as diagnostics and returns its reported cases
+    ([(name, outcome, comment)] in order), its plan, exit status, whether it timed out, and
+    its run time."""
     proc = subprocess.Popen(['python3', path] + args, cwd=os.path.dirname(path), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, env=dict(os.environ, **ENV),
                             start_new_session=True)
-    seen = {}
+    reported = []
     plan = None
     timed_out = False
     buf = b''
+    start = time.monotonic()
     deadline = start + timeout
     killed_at = None
     while True:
@@ -312,8 +301,7 @@ def run_file(exp, file, full):
                     outcome = 'xfail'
                 else:
                     outcome = 'pass' if not m.group(1) else 'fail'
-                seen[name] = outcome
-                judge(exp, file, stem, name, outcome, comment)
+                reported.append((name, outcome, comment))
                 continue
             if PLAN.match(line) and plan is None:
                 plan = int(PLAN.match(line).group(1))
@@ -321,7 +309,48 @@ def run_file(exp, file, full):
     if buf:
         diag(buf.decode(errors='replace'))
     status = proc.wait()
-    elapsed = time.monotonic() - start
+    return reported, plan, status, timed_out, time.monotonic() - start
+
+
+def run_file(exp, file, full):
+    stem = file[:-3] if file.endswith('.py') else file
+    path = os.path.join(TESTS, file)
+    timeout = exp.timeouts.get(file, DEFAULT_TIMEOUT)
+    args = [] if full else exp.quick_args.get(file, [])
+    out(f'=== selftest {file}{" " + " ".join(args) if args else ""} (timeout {timeout} s) ===')
+    reason = exp.off(file)
+    if reason is not None:
+        case(True, file, f'SKIP off: {reason}')
+        return
+    if file in exp.full_only and not full:
+        case(True, file, 'SKIP runs in the full run only (MANA_RS_SELFTESTS_FULL=1)')
+        return
+    if not os.path.exists(path):
+        diag(f'{path} is missing from the guest (scripts/e2e.sh copies the kernel tree\'s selftests)')
+        case(False, file)
+        return
+    mark = len(dmesg_lines())
+    reported, plan, status, timed_out, elapsed = execute(file, path, stem, args, timeout)
+    seen = {name: outcome for name, outcome, _ in reported}
+    # A case that must pass and failed runs once more, alone. The upstream tests have fixed
+    # time windows (csum's receiver gives up 2 s after it starts, before the sender has
+    # started under a loaded TCG host): a pass the second time is counted, and said
+    # (note: ...), so that a case that keeps needing it is seen and looked at.
+    must_pass = [name for name, outcome, _ in reported
+                 if outcome == 'fail' and (exp.lookup(file, name) or ('pass',))[0] == 'pass']
+    again = {}
+    if must_pass and not timed_out and len(must_pass) <= 3:
+        diag(f'{file}: running {", ".join(must_pass)} again, alone')
+        retry_args = [a for name in must_pass for a in ('-t', name)]
+        r2, _, _, _, e2 = execute(file, path, stem, retry_args, timeout)
+        elapsed += e2
+        again = {name: (outcome, comment) for name, outcome, comment in r2}
+    for name, outcome, comment in reported:
+        if name in again and again[name][0] == 'pass':
+            note(f'{stem}.{name} failed ({comment or "fail"}), then passed when run again alone')
+            outcome, comment = again[name]
+            seen[name] = outcome
+        judge(exp, file, stem, name, outcome, comment)
     # Listed cases that must pass and did not report at all (all of them run without arguments).
     for c, r, n in exp.concrete(file):
         if c not in seen and r == 'pass' and not args:
