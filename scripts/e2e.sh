@@ -168,6 +168,8 @@ elif [ "$mode" = selftests ]; then
 else
 	cmdline="$cmdline loglevel=4 kunit.enable=0"
 	timeout_s=${MANA_RS_E2E_TIMEOUT:-900}
+	# make test-full: the long fuzzer runs.
+	[ "${MANA_RS_KUNIT_FULL:-0}" = 0 ] || cmdline="$cmdline mana_e2e_full=1"
 fi
 [ "${MANA_RS_E2E_STRICT:-0}" = 0 ] || cmdline="$cmdline mana_e2e_strict=1"
 

@@ -578,13 +578,17 @@ if [ "$MODE" = test ]; then
 	FUZZ_SEED=$(sed -n 's/.*mana_fuzz_seed=\([0-9]*\).*/\1/p' /proc/cmdline)
 	[ -n "$FUZZ_SEED" ] || FUZZ_SEED=$(( $(date +%s) % 1000000007 ))
 	[ -e /sys/kernel/debug/kmemleak ] && echo clear > /sys/kernel/debug/kmemleak
+	# make test: 20 s as root and 10 s unprivileged, with a new seed each run; make test-full
+	# (mana_e2e_full=1): 120 s and 60 s.
+	FUZZ_ROOT_SECS=20 FUZZ_USER_SECS=10
+	if grep -qw mana_e2e_full=1 /proc/cmdline; then FUZZ_ROOT_SECS=120 FUZZ_USER_SECS=60; fi
 	FUZZ_MARK=$(dmesg | wc -l)
 	FUZZ_START=$(date +%s)
-	step uverbs_fuzz -s "$FUZZ_SEED" -t 40
-	expect fuzz_root "the fuzzer runs 40 s as root (seed $FUZZ_SEED; replay: MANA_RS_FUZZ_SEED=$FUZZ_SEED make e2e)" \
+	step uverbs_fuzz -s "$FUZZ_SEED" -t "$FUZZ_ROOT_SECS"
+	expect fuzz_root "the fuzzer runs $FUZZ_ROOT_SECS s as root (seed $FUZZ_SEED; replay: MANA_RS_FUZZ_SEED=$FUZZ_SEED make e2e)" \
 		both rc_is 0 out_has "^uverbs_fuzz: seed $FUZZ_SEED: [1-9][0-9]* requests"
-	step setpriv --reuid=1000 --regid=1000 --clear-groups --inh-caps=-all uverbs_fuzz -s "$((FUZZ_SEED + 1))" -t 20
-	expect fuzz_user "and 20 s as an unprivileged user (seed $((FUZZ_SEED + 1)))" \
+	step setpriv --reuid=1000 --regid=1000 --clear-groups --inh-caps=-all uverbs_fuzz -s "$((FUZZ_SEED + 1))" -t "$FUZZ_USER_SECS"
+	expect fuzz_user "and $FUZZ_USER_SECS s as an unprivileged user (seed $((FUZZ_SEED + 1)))" \
 		both rc_is 0 out_has "^uverbs_fuzz: seed $((FUZZ_SEED + 1)): [1-9][0-9]* requests"
 	FUZZ_SECS=$(( $(date +%s) - FUZZ_START ))
 	step "dmesg | tail -n +$((FUZZ_MARK + 1)) | grep -E 'WARNING:|BUG|Oops|lockdep|locking|lock state|RCU|UBSAN|refcount_t|corruption|Call Trace' | head -n 40"
