@@ -32,7 +32,6 @@ use kernel::{
         },
         Arc,
         CondVar,
-        CondVarTimeoutResult,
         Mutex,
         SpinLock, //
     },
@@ -109,6 +108,9 @@ pub(crate) const HWC_VECTOR: u32 = 0;
 const INIT_TIMEOUT_MS: u32 = 60_000;
 /// The default request timeout (the C driver's default).
 pub(crate) const DEFAULT_TIMEOUT_MS: u32 = 30_000;
+/// The longest request timeout a device may set: requests wait uninterruptibly, and a wait
+/// must end well before the hung-task detector (120 s by default) would report it.
+const MAX_TIMEOUT_MS: u32 = 60_000;
 
 /// What the device told us in its init events.
 #[derive(Clone, Copy, Debug, Default)]
@@ -329,17 +331,16 @@ impl Hwc {
         let mut state = self.state.lock();
         let mut left = msecs_to_jiffies(INIT_TIMEOUT_MS);
         while !state.init.done {
-            match self.cv.wait_interruptible_timeout(&mut state, left) {
-                CondVarTimeoutResult::Woken { jiffies } => left = jiffies,
-                CondVarTimeoutResult::Timeout => {
-                    pr_err!(
-                        "no INIT_DONE from the device within {} ms\n",
-                        INIT_TIMEOUT_MS
-                    );
-                    return Err(ETIMEDOUT);
-                }
-                CondVarTimeoutResult::Signal { .. } => return Err(ERESTARTSYS),
+            if left == 0 {
+                pr_err!(
+                    "no INIT_DONE from the device within {} ms\n",
+                    INIT_TIMEOUT_MS
+                );
+                return Err(ETIMEDOUT);
             }
+            // Uninterruptible, as every wait on the device here: a signal must not abandon
+            // what the device is working on (the C driver waits the same way).
+            left = self.cv.wait_timeout(&mut state, left);
         }
         let init = state.init;
         let (Some(_), Some(_), Some(_), Some(_), Some(_)) = (
@@ -485,18 +486,15 @@ impl Hwc {
                     break i;
                 }
             }
-            match self.cv.wait_interruptible_timeout(&mut state, left) {
-                CondVarTimeoutResult::Woken { jiffies } => left = jiffies,
-                CondVarTimeoutResult::Timeout => {
-                    pr_err!(
-                        "request 0x{:x}: no free hardware-channel slot within {} ms\n",
-                        code,
-                        timeout
-                    );
-                    return Err(ETIMEDOUT);
-                }
-                CondVarTimeoutResult::Signal { .. } => return Err(ERESTARTSYS),
+            if left == 0 {
+                pr_err!(
+                    "request 0x{:x}: no free hardware-channel slot within {} ms\n",
+                    code,
+                    timeout
+                );
+                return Err(ETIMEDOUT);
             }
+            left = self.cv.wait_timeout(&mut state, left);
         };
         let activity_id = self.next_activity.fetch_add(1, Relaxed);
         hdr.req.hwc_msg_id = slot as u16;
@@ -520,21 +518,17 @@ impl Hwc {
                 state.slots[slot] = Slot::Free;
                 return Err(ESHUTDOWN);
             }
-            match self.cv.wait_interruptible_timeout(&mut state, left) {
-                CondVarTimeoutResult::Woken { jiffies } => left = jiffies,
-                CondVarTimeoutResult::Timeout => {
-                    state.slots[slot] = Slot::Free;
-                    self.cv.notify_all();
-                    drop(state);
-                    pr_err!("request 0x{:x} timed out after {} ms\n", code, timeout);
-                    return Err(ETIMEDOUT);
-                }
-                CondVarTimeoutResult::Signal { .. } => {
-                    state.slots[slot] = Slot::Free;
-                    self.cv.notify_all();
-                    return Err(ERESTARTSYS);
-                }
+            if left == 0 {
+                state.slots[slot] = Slot::Free;
+                self.cv.notify_all();
+                drop(state);
+                pr_err!("request 0x{:x} timed out after {} ms\n", code, timeout);
+                return Err(ETIMEDOUT);
             }
+            // Uninterruptible: the request is on the device; a caller that gave up on a signal
+            // (Ctrl-C on `ip link set down`, a killed DPDK process closing its QPs) would leave
+            // the object half torn down and the answer to a freed slot.
+            left = self.cv.wait_timeout(&mut state, left);
         };
         self.cv.notify_all();
         drop(state);
@@ -689,7 +683,15 @@ impl Hwc {
                 let v = HwcInitTypeData::from_raw(eqe.details[0]);
                 match v.data_type().get() as u8 {
                     reconfig_data::CFG_HWC_TIMEOUT if v.value().get() > 0 => {
-                        self.set_timeout_ms(v.value().get())
+                        let ms = v.value().get();
+                        if ms > MAX_TIMEOUT_MS {
+                            kernel::pr_warn_ratelimited!(
+                                "the device asks for a {} ms channel timeout; using {} ms\n",
+                                ms,
+                                MAX_TIMEOUT_MS
+                            );
+                        }
+                        self.set_timeout_ms(ms.min(MAX_TIMEOUT_MS))
                     }
                     reconfig_data::HW_LINK_CONNECT => self.link_event(true),
                     reconfig_data::HW_LINK_DISCONNECT => self.link_event(false),

@@ -509,6 +509,32 @@ if [ "$MODE" = test ]; then
 	expect still_down_2 "eth0 was not brought up behind the user's back" \
 		both rc_is 0 out_lacks '<[^>]*[,<]UP[,>]'
 
+	section "a RAW QP holder killed with SIGKILL: the kernel tears its objects down"
+	# What happens to testpmd killed in the middle: the uverbs file is released while the
+	# process dies, with SIGKILL pending; every destroy must still reach the device.
+	reset_state
+	hold_start /tmp/hold_kill.out
+	expect raw_qp_holds_kill "raw_qp holds its QPs" file_has /tmp/hold_kill.out '^holding'
+	KILL_MARK=$(dmesg | wc -l)
+	if [ -n "$HOLD_PID" ]; then
+		echo
+		echo "\$ kill -KILL $HOLD_PID; wait $HOLD_PID"
+		kill -KILL "$HOLD_PID"
+		wait "$HOLD_PID"
+		echo "  [exit status $?]"
+		HOLD_PID=
+	fi
+	sleep 1
+	step "cat $VPORT0; rdma res show; dmesg | tail -n +$((KILL_MARK + 1))"
+	expect killed_holder_vport_free "the vport is free after the holder was killed" \
+		if_held owner_is free
+	expect killed_holder_res_empty "its objects are all gone" \
+		if_held out_has '^[0-9]+: manae_0: pd 0 cq 0 qp 0 cm_id 0 mr 0 ctx 0'
+	expect killed_holder_clean_teardown "no request of the teardown failed and the device saw no protocol error" \
+		if_held out_lacks 'failed|protocol error|ERESTARTSYS|no request is waiting'
+	step raw_qp once
+	expect killed_holder_raw_qp_once "raw_qp once works after it" rc_is 0
+
 	section "an MTU change on an up interface while another process loops on RAW QP creation"
 	reset_state
 	step ip link set dev eth0 up
