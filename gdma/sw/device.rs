@@ -287,6 +287,9 @@ const VPORT_HANDLE_BASE: u64 = 0x1000;
 
 /// The most objects of each kind the device holds, like a real device's tables.
 const MAX_OBJECTS: usize = 256;
+/// The largest id [`Objects::new_id`] hands out, less the largest offset added to one (MR keys
+/// are `0x1000 + id`), so every id and key fits 24 bits.
+const MAX_OBJECT_ID: u32 = (1 << 24) - 1 - 0x1000;
 
 /// A registered DMA region.
 struct Region {
@@ -347,9 +350,12 @@ impl Objects {
         0x1_0000 + self.next_handle
     }
 
+    /// A new id of a queue, MR key or PD: 1..=[`MAX_OBJECT_ID`], wrapping around after that
+    /// many creations (a driver that creates and destroys objects in a loop must not overflow
+    /// the counter; the ids fit the 24-bit queue fields of CQEs and doorbells).
     fn new_id(&mut self) -> u32 {
         // Queue id 0 is the hardware channel's.
-        self.next_id += 1;
+        self.next_id = self.next_id % MAX_OBJECT_ID + 1;
         self.next_id
     }
 }
