@@ -19,6 +19,15 @@ use kernel::{
     }, //
 };
 
+/// Where BAR0 holds the mailbox and the doorbell pages (the model crate's layout).
+pub(crate) use mana_model::layout::{
+    BAR0_SIZE,
+    DB_PAGE_OFFSET,
+    DB_PAGE_SIZE,
+    NUM_DB_PAGES,
+    SHM_OFFSET, //
+};
+
 use super::datapath::{
     DataPath,
     DpStats,
@@ -85,17 +94,6 @@ pub(crate) trait DeviceMemory {
     /// Copies `data` to `addr`; fails if any byte is not mapped.
     fn dma_write(&self, addr: u64, data: &[u8]) -> Result;
 }
-
-/// Where the SMC mailbox sits in BAR0.
-pub(crate) const SHM_OFFSET: usize = 0x100;
-/// Where the doorbell pages start in BAR0.
-pub(crate) const DB_PAGE_OFFSET: usize = 0x1_0000;
-/// The size of one doorbell page.
-pub(crate) const DB_PAGE_SIZE: usize = 0x1000;
-/// How many doorbell pages the device has.
-pub(crate) const NUM_DB_PAGES: usize = 16;
-/// The size of BAR0.
-pub(crate) const BAR0_SIZE: usize = DB_PAGE_OFFSET + DB_PAGE_SIZE * NUM_DB_PAGES;
 
 /// Every hardware-channel queue is one 4 KiB page (the SMC passes only page frame numbers).
 pub(crate) const HWC_QUEUE_SIZE: u32 = queue::MANA_PAGE_SIZE;
