@@ -9,12 +9,14 @@
 //! builds it with cargo; `cargo test` runs its own tests on the host in seconds.
 //!
 //! The move from `gdma/sw` is under way: so far [`layout`], where BAR0 holds the mailbox and
-//! the doorbell pages, and [`packet`], the frame parsing, checksums and RSS hashing of the data
-//! path. The device (`gdma/sw/device.rs`: registers, SMC, hardware
+//! the doorbell pages, [`packet`], the frame parsing, checksums and RSS hashing of the data
+//! path, and the model's configuration, fault forms and accounting ([`config`], [`stats`]). The device (`gdma/sw/device.rs`: registers, SMC, hardware
 //! channel, GDMA objects) and the rest of the data path (`gdma/sw/datapath.rs`) follow, reaching
 //! driver memory and raising interrupts through a host trait.
 
 #![cfg_attr(not(any(test, CONFIG_RUST)), no_std)]
 
+pub mod config;
 pub mod layout;
 pub mod packet;
+pub mod stats;

@@ -54,6 +54,11 @@ use kernel::{
     }, //
 };
 
+pub use mana_model::stats::{
+    DpStats,
+    QueueStats, //
+};
+
 use mana_model::packet::{
     be16,
     be32,
@@ -113,48 +118,6 @@ const MAX_FRAME: usize = 16384;
 const MAX_PORTS: usize = 16;
 /// The doorbell page of the hardware channel.
 pub(crate) const HWC_DOORBELL_PAGE: usize = 0;
-
-/// What the device counted on one queue.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct QueueStats {
-    /// Packets sent (SQ) or received (RQ); a TSO packet counts once per segment.
-    pub packets: u64,
-    /// Bytes of those packets.
-    pub bytes: u64,
-    /// RQ: frames dropped because no buffer was posted or the buffer was too small.
-    pub drops: u64,
-    /// Malformed WQEs and DMA faults.
-    pub faults: u64,
-}
-
-/// What the device's data path counted, over all queues.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct DpStats {
-    /// Frames sent (after segmentation).
-    pub tx_packets: u64,
-    /// Bytes of those frames.
-    pub tx_bytes: u64,
-    /// Send WQEs that carried a TSO packet.
-    pub tso_packets: u64,
-    /// Frames written to receive buffers.
-    pub rx_packets: u64,
-    /// Bytes of those frames.
-    pub rx_bytes: u64,
-    /// Frames dropped because the receive queue had no buffer posted (or it was too small).
-    pub rx_no_buffer: u64,
-    /// Frames dropped because the receiving port's steering was off.
-    pub rx_no_steering: u64,
-    /// Malformed WQEs (answered with an error CQE).
-    pub wqe_faults: u64,
-    /// Refused DMA accesses of the data path.
-    pub dma_faults: u64,
-    /// Doorbells for queues the device does not know.
-    pub unknown_doorbells: u64,
-    /// Completions written.
-    pub cqes: u64,
-    /// Completion events posted.
-    pub eqes: u64,
-}
 
 /// A queue's memory: its size and its 4 KiB pages by DMA address.
 struct QueueMem {
