@@ -36,7 +36,10 @@
 //! wakes waiters), so each vector gets a threaded registration: the hard handler only checks
 //! that a handler is installed and wakes the IRQ thread, which calls it. The handlers live in a
 //! [`SpinLockIrq`] because the hard handler reads it in interrupt context; the IRQ thread clones
-//! the `Arc` under the lock and calls it (and drops it) outside, in process context.
+//! the `Arc` under the lock and calls it (and drops it) outside, in process context. Replacing a
+//! handler waits, as `synchronize_irq()` does, until no IRQ thread is between reading the slot
+//! and dropping its clone (a count per vector), so the core may destroy what the old handler
+//! touches (its event queue) as soon as `set_interrupt_handler` returns.
 //!
 //! # Registers of a PF
 //!
@@ -83,6 +86,11 @@ use kernel::{
     prelude::*,
     sync::{
         aref::ARef,
+        atomic::{
+            Acquire,
+            Atomic,
+            Full, //
+        },
         barrier::{
             dma_mb,
             mb,
@@ -92,7 +100,8 @@ use kernel::{
         Arc,
         Mutex,
         SpinLockIrq, //
-    }, //
+    },
+    time::Delta, //
 };
 
 use crate::{
@@ -246,6 +255,9 @@ impl RegView {
 pub(crate) struct Handlers {
     #[pin]
     slots: SpinLockIrq<[Option<Arc<dyn InterruptHandler>>; MAX_VECTORS]>,
+    /// Per vector, the IRQ threads between taking a handler from its slot and dropping it: what
+    /// [`Handlers::replace`] waits for, as `synchronize_irq()` would.
+    calling: [Atomic<u32>; MAX_VECTORS],
 }
 
 impl Handlers {
@@ -254,6 +266,7 @@ impl Handlers {
         Arc::pin_init(
             pin_init!(Self {
                 slots <- new_spinlock_irq!([const { None }; MAX_VECTORS]),
+                calling: [const { Atomic::new(0) }; MAX_VECTORS],
             }),
             GFP_KERNEL,
         )
@@ -263,18 +276,42 @@ impl Handlers {
         self.slots.lock().get(vector).is_some_and(Option::is_some)
     }
 
-    fn get(&self, vector: usize) -> Option<Arc<dyn InterruptHandler>> {
-        self.slots.lock().get(vector).cloned().flatten()
+    /// Calls the handler installed for `vector`, if any, outside the lock; returns whether
+    /// there was one.
+    fn call(&self, vector: usize) -> bool {
+        let Some(calling) = self.calling.get(vector) else {
+            return false;
+        };
+        // Counted before the slot is read: a `replace` that swapped the slot before this read
+        // is not waited for (the new handler is taken), one that swaps it after sees the count.
+        calling.fetch_add(1, Full);
+        let handler = self.slots.lock().get(vector).cloned().flatten();
+        let called = handler.is_some();
+        if let Some(handler) = handler {
+            handler.handle();
+        }
+        calling.fetch_sub(1, Full);
+        called
     }
 
+    /// Installs `handler` for `vector` and returns the old one. Like `synchronize_irq()`: once
+    /// this returns, no call of the old handler is running, so the caller may tear down what
+    /// the handler touches. Must not be called from a handler of the same vector.
     fn replace(
         &self,
         vector: usize,
         handler: Option<Arc<dyn InterruptHandler>>,
     ) -> Result<Option<Arc<dyn InterruptHandler>>> {
-        let mut slots = self.slots.lock();
-        let slot = slots.get_mut(vector).ok_or(EINVAL)?;
-        Ok(core::mem::replace(slot, handler))
+        let calling = self.calling.get(vector).ok_or(EINVAL)?;
+        let old = {
+            let mut slots = self.slots.lock();
+            let slot = slots.get_mut(vector).ok_or(EINVAL)?;
+            core::mem::replace(slot, handler)
+        };
+        while calling.load(Acquire) != 0 {
+            kernel::time::delay::fsleep(Delta::from_micros(10));
+        }
+        Ok(old)
     }
 }
 
@@ -295,13 +332,11 @@ impl ThreadedHandler for VectorIrq {
     }
 
     fn handle_threaded(&self) -> IrqReturn {
-        // The clone is called and dropped outside the lock, in the IRQ thread.
-        match self.handlers.get(self.vector) {
-            Some(handler) => {
-                handler.handle();
-                IrqReturn::Handled
-            }
-            None => IrqReturn::None,
+        // The handler is called outside the lock, in the IRQ thread.
+        if self.handlers.call(self.vector) {
+            IrqReturn::Handled
+        } else {
+            IrqReturn::None
         }
     }
 }
@@ -548,8 +583,9 @@ impl Transport for PciTransport {
         if vector >= self.num_vectors {
             return Err(EINVAL);
         }
+        // Waits until no call of the old handler is running (the core destroys what it
+        // touches next); the old handler is dropped here, outside the IRQ-disabling lock.
         let old = self.handlers.replace(vector as usize, handler)?;
-        // The old handler is dropped here, outside the IRQ-disabling lock.
         drop(old);
         Ok(())
     }
@@ -586,6 +622,8 @@ impl Transport for PciTransport {
 
 #[macros::kunit_tests(mana_rs_gdma_pci)]
 mod tests {
+    use kernel::sync::atomic::Release;
+
     use super::*;
 
     #[test]
@@ -622,5 +660,51 @@ mod tests {
         assert!(pf_shm_offset(bar, base, u64::MAX - 3).is_err());
         assert!(pf_shm_offset(bar, base, 0x102).is_err());
         assert!(pf_shm_offset(bar, bar + 8, 0).is_err());
+    }
+
+    /// A handler that records, in each call, how many IRQ threads the table counts as calling
+    /// its vector.
+    struct Probe {
+        table: Arc<Handlers>,
+        vector: usize,
+        calls: Atomic<u32>,
+        counted: Atomic<u32>,
+    }
+
+    impl InterruptHandler for Probe {
+        fn handle(&self) {
+            self.calls.fetch_add(1, Full);
+            let n = self.table.calling[self.vector].load(Acquire);
+            self.counted.store(n, Release);
+        }
+    }
+
+    #[test]
+    fn handler_calls_are_counted_for_replace() -> Result {
+        let table = Handlers::new()?;
+        let probe = Arc::new(
+            Probe {
+                table: table.clone(),
+                vector: 3,
+                calls: Atomic::new(0),
+                counted: Atomic::new(0),
+            },
+            GFP_KERNEL,
+        )?;
+        let handler: Arc<dyn InterruptHandler> = probe.clone();
+        assert!(!table.call(3));
+        assert!(table.replace(3, Some(handler.clone()))?.is_none());
+        assert!(table.call(3));
+        assert!(!table.call(2));
+        // During the call the table counted it, so a `replace` would have waited for it.
+        assert_eq!(probe.counted.load(Acquire), 1);
+        assert_eq!(table.calling[3].load(Acquire), 0);
+        // No call is running: `replace` returns the old handler at once.
+        let old = table.replace(3, None)?;
+        assert!(old.is_some_and(|h| Arc::ptr_eq(&h, &handler)));
+        assert!(!table.call(3));
+        assert_eq!(probe.calls.load(Acquire), 1);
+        assert!(table.replace(MAX_VECTORS, None).is_err());
+        Ok(())
     }
 }

@@ -5,5 +5,5 @@
 //! kernel build has, so they live here rather than in the wire crate (whose own `cargo test`
 //! covers what needs no C definition).
 
-mod codec;
-mod layout;
+mod codec_tests;
+mod layout_tests;

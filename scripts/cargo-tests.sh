@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# The host-side crates: the kernel-independent wire crate (wire/, suite mana_rs_wire_host) and
-# the crates under tools/ (the vfio-user server of the emulated PCI device, suite
-# mana_rs_tools_<crate>): `cargo test` of each, printed as KTAP (one suite per crate, one case
-# per test) for scripts/ktap.py.
+# The host-side crates: the kernel-independent wire and device model crates (wire/, model/;
+# suites mana_rs_wire_host, mana_rs_model_host) and the crates under tools/ (the vfio-user
+# server of the emulated PCI device, suite mana_rs_tools_<crate>): `cargo test` of each,
+# printed as KTAP (one suite per crate, one case per test) for scripts/ktap.py.
 # Build output in $MANA_RS_CACHE/cargo-target, dependencies as pinned in each Cargo.lock.
 # Exits 1 if a crate did not build or a test failed.
 
@@ -13,7 +13,8 @@
 {
 export CARGO_TARGET_DIR=$MANA_RS_CACHE/cargo-target
 manifests=()
-for m in "$MANA_RS_REPO"/wire/Cargo.toml "$MANA_RS_REPO"/tools/*/Cargo.toml; do
+for m in "$MANA_RS_REPO"/wire/Cargo.toml "$MANA_RS_REPO"/model/Cargo.toml \
+	"$MANA_RS_REPO"/tools/*/Cargo.toml; do
 	[ -f "$m" ] && manifests+=("$m")
 done
 echo "KTAP version 1"

@@ -5,7 +5,8 @@
 # warnings as errors, and the checks of the built objects (scripts/build-checks.sh: stack frames,
 # objtool). Uses the test kernel's build directory, so only our crates are rebuilt; the drivers
 # are also built without KUnit (a build directory of its own), warnings as errors.
-# The cargo crates (wire/ and those under tools/) get clippy and rustdoc the ordinary way too.
+# The cargo crates (wire/, model/ and those under tools/) get clippy and rustdoc the ordinary way
+# too.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -60,7 +61,7 @@ make -C "$tree" -s ARCH=x86_64 O="$build" -j"$MANA_RS_JOBS" rustdoc KRUSTFLAGS=-
 # rustdoc of the core crate: its rustc command line, turned into a rustdoc one. The client crates
 # are left out: rustdoc cannot load the core's metadata as kbuild emits it (E0463), and their
 # documentation is already linted by the build (-Wmissing_docs, -Wrustdoc::*).
-for crate in wire/mana_wire gdma/mana_gdma; do
+for crate in wire/mana_wire model/mana_model gdma/mana_gdma; do
 	cmd=$build/drivers/mana_rs/$(dirname $crate)/.$(basename $crate).o.cmd
 	[ -f "$cmd" ] || continue
 	info "rustdoc $crate"
@@ -69,7 +70,8 @@ for crate in wire/mana_wire gdma/mana_gdma; do
 done
 
 # The host-side crates: ordinary cargo crates, built outside the repository.
-for manifest in "$MANA_RS_REPO"/wire/Cargo.toml "$MANA_RS_REPO"/tools/*/Cargo.toml; do
+for manifest in "$MANA_RS_REPO"/wire/Cargo.toml "$MANA_RS_REPO"/model/Cargo.toml \
+	"$MANA_RS_REPO"/tools/*/Cargo.toml; do
 	[ -f "$manifest" ] || continue
 	info "clippy and rustdoc of ${manifest#"$MANA_RS_REPO"/}, warnings as errors"
 	CARGO_TARGET_DIR=$MANA_RS_CACHE/cargo-target cargo clippy --quiet --locked --all-targets \

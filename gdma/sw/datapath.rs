@@ -54,6 +54,29 @@ use kernel::{
     }, //
 };
 
+pub use mana_model::stats::{
+    DpStats,
+    QueueStats, //
+};
+
+use mana_model::packet::{
+    be16,
+    be32,
+    ipv4_csum_ok,
+    ipv4_fix_csum,
+    l4_csum_ok,
+    l4_fix_csum,
+    parse,
+    put16,
+    put32,
+    rss_hash,
+    Parsed,
+    ETH_HLEN,
+    ETH_P_8021Q,
+    IPPROTO_TCP,
+    IPPROTO_UDP, //
+};
+
 use super::device::DeviceMemory;
 use crate::wire::{
     eth::{
@@ -95,55 +118,6 @@ const MAX_FRAME: usize = 16384;
 const MAX_PORTS: usize = 16;
 /// The doorbell page of the hardware channel.
 pub(crate) const HWC_DOORBELL_PAGE: usize = 0;
-
-const ETH_HLEN: usize = 14;
-const ETH_P_IP: u16 = 0x0800;
-const ETH_P_IPV6: u16 = 0x86dd;
-const ETH_P_8021Q: u16 = 0x8100;
-const IPPROTO_TCP: u8 = 6;
-const IPPROTO_UDP: u8 = 17;
-
-/// What the device counted on one queue.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct QueueStats {
-    /// Packets sent (SQ) or received (RQ); a TSO packet counts once per segment.
-    pub packets: u64,
-    /// Bytes of those packets.
-    pub bytes: u64,
-    /// RQ: frames dropped because no buffer was posted or the buffer was too small.
-    pub drops: u64,
-    /// Malformed WQEs and DMA faults.
-    pub faults: u64,
-}
-
-/// What the device's data path counted, over all queues.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct DpStats {
-    /// Frames sent (after segmentation).
-    pub tx_packets: u64,
-    /// Bytes of those frames.
-    pub tx_bytes: u64,
-    /// Send WQEs that carried a TSO packet.
-    pub tso_packets: u64,
-    /// Frames written to receive buffers.
-    pub rx_packets: u64,
-    /// Bytes of those frames.
-    pub rx_bytes: u64,
-    /// Frames dropped because the receive queue had no buffer posted (or it was too small).
-    pub rx_no_buffer: u64,
-    /// Frames dropped because the receiving port's steering was off.
-    pub rx_no_steering: u64,
-    /// Malformed WQEs (answered with an error CQE).
-    pub wqe_faults: u64,
-    /// Refused DMA accesses of the data path.
-    pub dma_faults: u64,
-    /// Doorbells for queues the device does not know.
-    pub unknown_doorbells: u64,
-    /// Completions written.
-    pub cqes: u64,
-    /// Completion events posted.
-    pub eqes: u64,
-}
 
 /// A queue's memory: its size and its 4 KiB pages by DMA address.
 struct QueueMem {
@@ -252,17 +226,6 @@ struct Steering {
     key: [u8; HASH_KEY_SIZE],
     table: KVec<u64>,
     default_rxobj: u64,
-}
-
-/// A frame on the wire, with what the receiver needs to know.
-struct Parsed {
-    /// Offset of the L3 header.
-    l3: usize,
-    is_v4: bool,
-    is_v6: bool,
-    /// L4 protocol and offset, when IPv4/IPv6.
-    proto: u8,
-    l4: usize,
 }
 
 /// The data path of one software device.
@@ -1140,215 +1103,4 @@ impl DataPath {
         self.pending_irqs |= 1u64 << (msix % 64);
         Ok(())
     }
-}
-
-fn be16(b: &[u8], off: usize) -> u16 {
-    match b.get(off..off + 2) {
-        Some(s) => u16::from_be_bytes([s[0], s[1]]),
-        None => 0,
-    }
-}
-
-fn be32(b: &[u8], off: usize) -> u32 {
-    match b.get(off..off + 4) {
-        Some(s) => u32::from_be_bytes([s[0], s[1], s[2], s[3]]),
-        None => 0,
-    }
-}
-
-fn put16(b: &mut [u8], off: usize, v: u16) {
-    if let Some(s) = b.get_mut(off..off + 2) {
-        s.copy_from_slice(&v.to_be_bytes());
-    }
-}
-
-fn put32(b: &mut [u8], off: usize, v: u32) {
-    if let Some(s) = b.get_mut(off..off + 4) {
-        s.copy_from_slice(&v.to_be_bytes());
-    }
-}
-
-/// Parses the Ethernet and IP headers of `frame`; `None` if it is not IPv4/IPv6 or truncated.
-fn parse(frame: &[u8]) -> Option<Parsed> {
-    let mut l3 = ETH_HLEN;
-    let mut ethertype = be16(frame, 12);
-    if ethertype == ETH_P_8021Q {
-        ethertype = be16(frame, 16);
-        l3 += 4;
-    }
-    match ethertype {
-        ETH_P_IP => {
-            let ihl = usize::from(*frame.get(l3)? & 0xf) * 4;
-            if ihl < 20 || frame.len() < l3 + ihl || *frame.get(l3)? >> 4 != 4 {
-                return None;
-            }
-            Some(Parsed {
-                l3,
-                is_v4: true,
-                is_v6: false,
-                proto: frame[l3 + 9],
-                l4: l3 + ihl,
-            })
-        }
-        ETH_P_IPV6 => {
-            if frame.len() < l3 + 40 {
-                return None;
-            }
-            Some(Parsed {
-                l3,
-                is_v4: false,
-                is_v6: true,
-                proto: frame[l3 + 6],
-                l4: l3 + 40,
-            })
-        }
-        _ => None,
-    }
-}
-
-/// The one's complement sum of `data` added to `sum` (not folded).
-fn sum16(mut sum: u32, data: &[u8]) -> u32 {
-    let mut chunks = data.chunks_exact(2);
-    for c in &mut chunks {
-        sum = sum.wrapping_add(u32::from(u16::from_be_bytes([c[0], c[1]])));
-    }
-    if let [last] = chunks.remainder() {
-        sum = sum.wrapping_add(u32::from(*last) << 8);
-    }
-    sum
-}
-
-fn fold(mut sum: u32) -> u16 {
-    while sum >> 16 != 0 {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    sum as u16
-}
-
-fn ipv4_fix_csum(b: &mut [u8], l3: usize) {
-    let ihl = usize::from(b[l3] & 0xf) * 4;
-    put16(b, l3 + 10, 0);
-    let c = !fold(sum16(0, &b[l3..l3 + ihl]));
-    put16(b, l3 + 10, c);
-}
-
-fn ipv4_csum_ok(b: &[u8], l3: usize) -> bool {
-    let ihl = usize::from(b[l3] & 0xf) * 4;
-    fold(sum16(0, &b[l3..l3 + ihl])) == 0xffff
-}
-
-/// The pseudo-header sum of the L4 segment of `b` (to the end of the frame's IP payload).
-fn pseudo_sum(b: &[u8], p: &Parsed) -> Option<(u32, usize)> {
-    let end = if p.is_v4 {
-        p.l3 + usize::from(be16(b, p.l3 + 2))
-    } else {
-        p.l4 + usize::from(be16(b, p.l3 + 4))
-    };
-    if end > b.len() || end < p.l4 {
-        return None;
-    }
-    let len = (end - p.l4) as u32;
-    let sum = if p.is_v4 {
-        sum16(0, &b[p.l3 + 12..p.l3 + 20])
-    } else {
-        sum16(0, &b[p.l3 + 8..p.l3 + 40])
-    };
-    let sum = sum
-        .wrapping_add(u32::from(p.proto))
-        .wrapping_add(len >> 16)
-        .wrapping_add(len & 0xffff);
-    Some((sum, end))
-}
-
-fn csum_field(p: &Parsed) -> usize {
-    if p.proto == IPPROTO_TCP {
-        p.l4 + 16
-    } else {
-        p.l4 + 6
-    }
-}
-
-/// Computes the TCP or UDP checksum of the frame from scratch.
-fn l4_fix_csum(b: &mut [u8], p: &Parsed) {
-    let field = csum_field(p);
-    if field + 2 > b.len() {
-        return;
-    }
-    put16(b, field, 0);
-    let Some((sum, end)) = pseudo_sum(b, p) else {
-        return;
-    };
-    let mut c = !fold(sum16(sum, &b[p.l4..end]));
-    if c == 0 && p.proto == IPPROTO_UDP {
-        c = 0xffff;
-    }
-    put16(b, field, c);
-}
-
-fn l4_csum_ok(b: &[u8], p: &Parsed) -> bool {
-    let field = csum_field(p);
-    if field + 2 > b.len() {
-        return false;
-    }
-    if p.proto == IPPROTO_UDP && p.is_v4 && be16(b, field) == 0 {
-        // No checksum.
-        return true;
-    }
-    match pseudo_sum(b, p) {
-        Some((sum, end)) => fold(sum16(sum, &b[p.l4..end])) == 0xffff,
-        None => false,
-    }
-}
-
-/// The Toeplitz hash of `input` with `key` (Microsoft's RSS specification).
-pub(crate) fn toeplitz(key: &[u8; HASH_KEY_SIZE], input: &[u8]) -> u32 {
-    let mut result = 0u32;
-    let mut window = u32::from_be_bytes([key[0], key[1], key[2], key[3]]);
-    for (i, byte) in input.iter().enumerate() {
-        for bit in 0..8 {
-            if byte & (0x80 >> bit) != 0 {
-                result ^= window;
-            }
-            let next = i * 8 + bit + 32;
-            let kb = key.get(next / 8).map_or(0, |k| (k >> (7 - next % 8)) & 1);
-            window = (window << 1) | u32::from(kb);
-        }
-    }
-    result
-}
-
-/// The RSS hash of a parsed frame and its hash type, among the enabled types `enabled`: a
-/// TCP or UDP packet whose type is off is hashed on its addresses if the IP type is on; a
-/// packet of no enabled type gets hash 0 and type 0.
-fn rss_hash(key: &[u8; HASH_KEY_SIZE], enabled: u16, b: &[u8], p: &Parsed) -> (u32, u16) {
-    let mut input = [0u8; 36];
-    let (addrs, mut n) = if p.is_v4 {
-        (&b[p.l3 + 12..p.l3 + 20], 8)
-    } else {
-        (&b[p.l3 + 8..p.l3 + 40], 32)
-    };
-    input[..n].copy_from_slice(addrs);
-    let l4 = (p.proto == IPPROTO_TCP || p.proto == IPPROTO_UDP) && b.len() >= p.l4 + 4;
-    let l4_ty = match (p.is_v4, p.is_v6, l4, p.proto) {
-        (true, _, true, IPPROTO_TCP) => hash_type::TCP_IPV4,
-        (true, _, true, _) => hash_type::UDP_IPV4,
-        (_, true, true, IPPROTO_TCP) => hash_type::TCP_IPV6,
-        (_, true, true, _) => hash_type::UDP_IPV6,
-        _ => 0,
-    };
-    let ip_ty = if p.is_v4 {
-        hash_type::IPV4
-    } else {
-        hash_type::IPV6
-    };
-    let ty = if l4_ty != 0 && enabled & l4_ty != 0 {
-        input[n..n + 4].copy_from_slice(&b[p.l4..p.l4 + 4]);
-        n += 4;
-        l4_ty
-    } else if enabled & ip_ty != 0 {
-        ip_ty
-    } else {
-        return (0, 0);
-    };
-    (toeplitz(key, &input[..n]), ty)
 }

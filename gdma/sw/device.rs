@@ -19,11 +19,27 @@ use kernel::{
     }, //
 };
 
-use super::datapath::{
-    DataPath,
-    DpStats,
-    QueueStats, //
+/// Where BAR0 holds the mailbox and the doorbell pages (the model crate's layout).
+pub(crate) use mana_model::layout::{
+    BAR0_SIZE,
+    DB_PAGE_OFFSET,
+    DB_PAGE_SIZE,
+    NUM_DB_PAGES,
+    SHM_OFFSET, //
 };
+
+pub use mana_model::{
+    config::{
+        Fault,
+        SwConfig, //
+    },
+    stats::{
+        SwStats,
+        VportProgramming, //
+    },
+};
+
+use super::datapath::DataPath;
 use crate::hwc::ServiceRequest;
 use crate::wire::{
     gdma_msgs::{
@@ -75,6 +91,7 @@ use crate::wire::{
         SmcHdr, //
     }, //
 };
+use mana_model::stats::QueueStats;
 
 /// Driver memory as the device sees it: by DMA address.
 pub(crate) trait DeviceMemory {
@@ -85,17 +102,6 @@ pub(crate) trait DeviceMemory {
     /// Copies `data` to `addr`; fails if any byte is not mapped.
     fn dma_write(&self, addr: u64, data: &[u8]) -> Result;
 }
-
-/// Where the SMC mailbox sits in BAR0.
-pub(crate) const SHM_OFFSET: usize = 0x100;
-/// Where the doorbell pages start in BAR0.
-pub(crate) const DB_PAGE_OFFSET: usize = 0x1_0000;
-/// The size of one doorbell page.
-pub(crate) const DB_PAGE_SIZE: usize = 0x1000;
-/// How many doorbell pages the device has.
-pub(crate) const NUM_DB_PAGES: usize = 16;
-/// The size of BAR0.
-pub(crate) const BAR0_SIZE: usize = DB_PAGE_OFFSET + DB_PAGE_SIZE * NUM_DB_PAGES;
 
 /// Every hardware-channel queue is one 4 KiB page (the SMC passes only page frame numbers).
 pub(crate) const HWC_QUEUE_SIZE: u32 = queue::MANA_PAGE_SIZE;
@@ -117,166 +123,12 @@ const HWC_PF_DEST_RQ: u32 = 0x31;
 const HWC_PF_DEST_CQ: u32 = 0x32;
 const HWC_PDID: u32 = 0x10;
 
-/// The most requests of one kind counted separately ([`SwStats::requests`]).
-const MAX_REQUEST_KINDS: usize = 32;
-
-/// Configuration of one software adapter.
-#[derive(Clone, Copy, Debug)]
-pub struct SwConfig {
-    /// Number of Ethernet ports (vports), 1..=16.
-    pub num_ports: u32,
-    /// The MAC address of port 0; port `n` adds `n` to the last byte.
-    pub mac_base: [u8; 6],
-    /// Queues per vport offered to the Ethernet driver.
-    pub max_queues: u32,
-    /// The adapter MTU (QUERY_DEV_CONFIG `adapter_mtu`), including the Ethernet header.
-    pub adapter_mtu: u16,
-    /// Depth of the hardware channel reported in INIT_DATA, 1..=`HWC_MAX_DEPTH` (32).
-    pub hwc_depth: u32,
-    /// Time the device takes per hardware-channel request, in microseconds.
-    pub latency_us: u32,
-    /// MSI-X vectors offered.
-    pub num_vectors: u32,
-    /// How long the driver leaves the device alone in a reset cycle, in milliseconds (the
-    /// driver's setting, 10 s on PCI; shorter here so tests and `make run` need not wait).
-    pub service_period_ms: u32,
-    /// The function is a PF: its init data names the destination RQ/CQ of hardware-channel
-    /// requests, and every request must be addressed to them.
-    pub pf: bool,
-    /// QUERY_DEV_CONFIG reports bare-metal host mode (meaningful for a PF).
-    pub bm_hostmode: bool,
-}
-
-impl Default for SwConfig {
-    fn default() -> Self {
-        Self {
-            num_ports: 1,
-            mac_base: [0x00, 0x15, 0x5d, 0x4d, 0x41, 0x00],
-            max_queues: 16,
-            adapter_mtu: 9014,
-            hwc_depth: 16,
-            latency_us: 0,
-            num_vectors: 17,
-            service_period_ms: 1000,
-            pf: false,
-            bm_hostmode: false,
-        }
-    }
-}
-
-/// How a request of one kind is answered wrong (fault injection).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Fault {
-    /// Answer with this status instead of success.
-    Status(u32),
-    /// Consume the request and never answer.
-    NoResponse,
-    /// Answer after this many milliseconds instead of at once.
-    Late(u32),
-    /// Answer with a message shorter than the response type.
-    ShortResponse,
-    /// Answer with another `hwc_msg_id` than the request's.
-    WrongMsgId,
-    /// Answer with another activity id than the request's.
-    WrongActivityId,
-    /// Answer with another device id than the request's.
-    WrongDevId,
-    /// Report the response in a CQE whose RQ WQE offset is out of range.
-    BadWqeOffset,
-    /// Report the response in a CQE naming a queue that does not exist.
-    BadCqeQueueId,
-    /// Signal the completion with an EQE naming a CQ that does not exist.
-    BadEqeCqId,
-    /// Do not answer: go into service instead (RESET_REQUEST, then the device resets), as a
-    /// device the host services in the middle of a request does.
-    Reset,
-}
-
 /// A fault armed for the next `count` requests with code `code`.
 #[derive(Clone, Copy, Debug)]
 struct ArmedFault {
     code: u32,
     fault: Fault,
     count: u32,
-}
-
-/// What the device saw, for tests.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SwStats {
-    /// (request code, count) for every kind of request received, in order of first sight.
-    pub requests: [(u32, u32); MAX_REQUEST_KINDS],
-    /// Requests received in total.
-    pub total_requests: u32,
-    /// Responses sent.
-    pub responses: u32,
-    /// Protocol violations by the driver (must stay 0 in every test that does not inject one).
-    pub protocol_errors: u32,
-    /// Device accesses to memory the driver had not mapped (or had already freed).
-    pub dma_faults: u32,
-    /// Hardware channels established minus destroyed.
-    pub live_hwc: u32,
-    /// Devices registered with REGISTER_DEVICE and not yet deregistered.
-    pub live_registrations: u32,
-    /// Faults injected so far.
-    pub faults_injected: u32,
-    /// DMA regions created and neither destroyed nor handed to a queue or MR (which then owns
-    /// and destroys it).
-    pub live_regions: u32,
-    /// Event queues created and not disabled.
-    pub live_eqs: u32,
-    /// Work-queue objects created and not destroyed.
-    pub live_wq_objs: u32,
-    /// Protection domains created and not destroyed.
-    pub live_pds: u32,
-    /// Memory regions created and not destroyed.
-    pub live_mrs: u32,
-    /// Doorbell pages allocated (ALLOCATE_RESOURCE_RANGE) and not destroyed.
-    pub live_doorbells: u32,
-    /// Resets the device went through (RESET_REQUEST or FPGA_RECONFIG sent, then the driver
-    /// destroyed the hardware channel).
-    pub resets: u32,
-    /// Hardware-channel requests the driver posted while the device was resetting (nobody
-    /// answers them; a driver that honours the reset event posts none).
-    pub requests_during_reset: u32,
-    /// What the data path counted (filled in by [`SwDevice::stats`]).
-    pub datapath: DpStats,
-}
-
-impl SwStats {
-    /// How many requests with `code` the device received.
-    pub fn count(&self, code: u32) -> u32 {
-        self.requests
-            .iter()
-            .find(|(c, n)| *c == code && *n != 0)
-            .map_or(0, |(_, n)| *n)
-    }
-
-    fn record(&mut self, code: u32) {
-        self.total_requests = self.total_requests.wrapping_add(1);
-        for slot in self.requests.iter_mut() {
-            if slot.1 != 0 && slot.0 == code {
-                slot.1 += 1;
-                return;
-            }
-            if slot.1 == 0 {
-                *slot = (code, 1);
-                return;
-            }
-        }
-    }
-}
-
-/// How the device has programmed one vport (CONFIG_VPORT_TX / CONFIG_VPORT_RX).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct VportProgramming {
-    /// The PD and doorbell page of the last CONFIG_VPORT_TX, if any.
-    pub tx: Option<(u32, u32)>,
-    /// Whether RX steering is enabled.
-    pub rx_enabled: bool,
-    /// The hash types (`mana_msgs::hash_type`) of the last CONFIG_VPORT_RX.
-    pub rss_hash_types: u16,
-    /// CONFIG_VPORT_TX requests for this vport.
-    pub tx_configs: u32,
 }
 
 /// The doorbell page and PD the device gives the registered MANA device.
@@ -287,6 +139,9 @@ const VPORT_HANDLE_BASE: u64 = 0x1000;
 
 /// The most objects of each kind the device holds, like a real device's tables.
 const MAX_OBJECTS: usize = 256;
+/// The largest id [`Objects::new_id`] hands out, less the largest offset added to one (MR keys
+/// are `0x1000 + id`), so every id and key fits 24 bits.
+const MAX_OBJECT_ID: u32 = (1 << 24) - 1 - 0x1000;
 
 /// A registered DMA region.
 struct Region {
@@ -347,9 +202,12 @@ impl Objects {
         0x1_0000 + self.next_handle
     }
 
+    /// A new id of a queue, MR key or PD: 1..=[`MAX_OBJECT_ID`], wrapping around after that
+    /// many creations (a driver that creates and destroys objects in a loop must not overflow
+    /// the counter; the ids fit the 24-bit queue fields of CQEs and doorbells).
     fn new_id(&mut self) -> u32 {
         // Queue id 0 is the hardware channel's.
-        self.next_id += 1;
+        self.next_id = self.next_id % MAX_OBJECT_ID + 1;
         self.next_id
     }
 }

@@ -512,7 +512,13 @@ mod concurrency {
             let _ = parallel(&flood, 4, Shared::worker);
         });
         assert!(workers.is_ok());
-        kernel::time::delay::fsleep(kernel::time::Delta::from_millis(30));
+        // Remove once requests are going through (not after a fixed time: under load the
+        // workers may not have started yet), at most after 10 s.
+        let mut waited = 0;
+        while shared.ok.load(Relaxed) == 0 && waited < 10_000 {
+            kernel::time::delay::fsleep(kernel::time::Delta::from_millis(1));
+            waited += 1;
+        }
         shared.sw.adapter().remove();
         // Every thread stops with ESHUTDOWN; nobody hangs, nothing else fails.
         let mut waited = 0;

@@ -4,9 +4,9 @@
 //!
 //! Register offsets are those `mana_gd_init_vf_regs()` in the C driver's `gdma_main.c` reads
 //! (`GDMA_REG_DB_PAGE_OFFSET`, `GDMA_REG_DB_PAGE_SIZE`, `GDMA_REG_SHM_OFFSET` in
-//! `include/net/mana/gdma.h`; mana-rs: `gdma/wire/regs.rs`). The placement of the mailbox and of
-//! the doorbell pages is the device's choice; it is the one the in-kernel software adapter uses
-//! (`gdma/sw/device.rs`), with more doorbell pages.
+//! `include/net/mana/gdma.h`), taken from the wire crate (`wire/regs.rs`) the driver uses. The
+//! placement of the mailbox and of the doorbell pages is the device's choice, taken from the
+//! model crate (`model/layout.rs`): the in-kernel software adapter's, with more doorbell pages.
 //!
 //! This is the pure register behaviour, what needs no device model:
 //! - the read-only registers read back the layout;
@@ -20,26 +20,42 @@
 
 use std::fmt;
 
+use mana_model::layout;
+use mana_wire::{
+    regs,
+    smc::{
+        SmcHdr,
+        SMC_APERTURE_DWORDS,
+        SMC_APERTURE_SIZE, //
+    },
+};
+
+// The register offsets and the mailbox format are the hardware ABI: defined once, in the wire
+// crate (`wire/regs.rs`, `wire/smc.rs`) that the driver uses too.
+
 /// VF: 64-bit offset of the doorbell pages (C: `GDMA_REG_DB_PAGE_OFFSET`).
-pub const GDMA_REG_DB_PAGE_OFFSET: u64 = 0x08;
+pub const GDMA_REG_DB_PAGE_OFFSET: u64 = regs::GDMA_REG_DB_PAGE_OFFSET as u64;
 /// VF: 32-bit doorbell page size; the driver uses its low 16 bits (C: `GDMA_REG_DB_PAGE_SIZE`).
-pub const GDMA_REG_DB_PAGE_SIZE: u64 = 0x10;
+pub const GDMA_REG_DB_PAGE_SIZE: u64 = regs::GDMA_REG_DB_PAGE_SIZE as u64;
 /// VF: 64-bit offset of the SMC mailbox (C: `GDMA_REG_SHM_OFFSET`).
-pub const GDMA_REG_SHM_OFFSET: u64 = 0x18;
+pub const GDMA_REG_SHM_OFFSET: u64 = regs::GDMA_REG_SHM_OFFSET as u64;
 
 /// Dwords of the SMC mailbox (C: `SMC_APERTURE_DWORDS`).
-pub const SMC_DWORDS: usize = 8;
+pub const SMC_DWORDS: usize = SMC_APERTURE_DWORDS;
 /// Bytes of the SMC mailbox (C: `SMC_APERTURE_SIZE`).
-pub const SMC_SIZE: u64 = SMC_DWORDS as u64 * 4;
+pub const SMC_SIZE: u64 = SMC_APERTURE_SIZE as u64;
 /// The owner bit of the last dword: set while the device (the PF) owns the mailbox.
-pub const SMC_OWNER_IS_DEVICE: u32 = 1 << 31;
+pub const SMC_OWNER_IS_DEVICE: u32 = SmcHdr::OWNER_IS_PF_MASK;
 
-/// Where the mailbox sits in BAR0 (as in the software adapter).
-pub const SHM_OFFSET: u64 = 0x100;
-/// Where the doorbell pages start in BAR0 (as in the software adapter).
-pub const DB_PAGE_OFFSET: u64 = 0x1_0000;
-/// The size of one doorbell page: the driver's minimum, 4 KiB (doorbells up to 0xFF8 + 8).
-pub const DB_PAGE_SIZE: u32 = 0x1000;
+// Where the mailbox and the doorbell pages are is the device's choice, defined once in the
+// model crate (`model/layout.rs`) for both hosts.
+
+/// Where the mailbox sits in BAR0.
+pub const SHM_OFFSET: u64 = layout::SHM_OFFSET as u64;
+/// Where the doorbell pages start in BAR0.
+pub const DB_PAGE_OFFSET: u64 = layout::DB_PAGE_OFFSET as u64;
+/// The size of one doorbell page.
+pub const DB_PAGE_SIZE: u32 = layout::DB_PAGE_SIZE as u32;
 
 /// The eight dwords of the SMC mailbox.
 pub type Mailbox = [u32; SMC_DWORDS];
@@ -303,7 +319,7 @@ mod tests {
     fn registers_read_what_mana_gd_init_vf_regs_expects() {
         let r = regs();
         let size = r.layout().bar_size();
-        let db_page_size = read32(&r, GDMA_REG_DB_PAGE_SIZE) & 0xFFFF;
+        let db_page_size = read32(&r, GDMA_REG_DB_PAGE_SIZE) & regs::DB_PAGE_SIZE_MASK;
         assert!(db_page_size >= 4096);
         let db_off = read64(&r, GDMA_REG_DB_PAGE_OFFSET);
         assert!(db_off < size);

@@ -13,10 +13,12 @@
 
 use std::fmt;
 
-/// The PCI vendor id of Microsoft.
-pub const VENDOR_ID: u16 = 0x1414;
-/// The device id of a MANA VF (C: `MANA_VF_DEVICE_ID`).
-pub const DEVICE_ID: u16 = 0x00BA;
+use mana_wire::regs;
+
+/// The PCI vendor id of Microsoft (from the wire crate, as the driver's).
+pub const VENDOR_ID: u16 = regs::PCI_VENDOR_ID_MICROSOFT;
+/// The device id of a MANA VF (C: `MANA_VF_DEVICE_ID`; from the wire crate, as the driver's).
+pub const DEVICE_ID: u16 = regs::MANA_VF_DEVICE_ID;
 /// The revision a MANA VF reports.
 pub const REVISION: u8 = 0x01;
 /// Class code: network controller, Ethernet, no programming interface.

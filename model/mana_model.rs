@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! The MANA device model: what a Microsoft Azure Network Adapter does with what a driver sends,
+//! with nothing but `core` (and the wire crate, `mana_wire`).
+//!
+//! One copy of the model serves two hosts: the in-kernel software adapter of `mana_gdma`
+//! (`gdma/sw`: KUnit, `make run`, fault injection), which links this crate into
+//! `mana_gdma.ko` as Kbuild builds it, and the vfio-user server (`tools/mana-vfio-user`), which
+//! builds it with cargo; `cargo test` runs its own tests on the host in seconds.
+//!
+//! The move from `gdma/sw` is under way: so far [`layout`], where BAR0 holds the mailbox and
+//! the doorbell pages, [`packet`], the frame parsing, checksums and RSS hashing of the data
+//! path, and the model's configuration, fault forms and accounting ([`config`], [`stats`]). The device (`gdma/sw/device.rs`: registers, SMC, hardware
+//! channel, GDMA objects) and the rest of the data path (`gdma/sw/datapath.rs`) follow, reaching
+//! driver memory and raising interrupts through a host trait.
+
+#![cfg_attr(not(any(test, CONFIG_RUST)), no_std)]
+
+pub mod config;
+pub mod layout;
+pub mod packet;
+pub mod stats;
