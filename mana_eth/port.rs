@@ -540,11 +540,7 @@ impl Port {
     fn reset_after_tx_timeout(dev: &Device<Self>, rtnl: &Rtnl, queue: u32) {
         let data = dev.data();
         let channels = dev.real_num_tx_queues();
-        // Detached, the watchdog leaves the queues alone while they are rebuilt.
-        dev.device_detach();
-        let rebuilt = Self::reconfigure(dev, rtnl, |_, _| Ok(channels));
-        dev.device_attach();
-        match rebuilt {
+        match Self::reconfigure(dev, rtnl, |_, _| Ok(channels)) {
             Ok(()) => {
                 data.tx_timeout_resets.fetch_add(1, Relaxed);
                 kernel::netdev_info!(
@@ -581,6 +577,13 @@ impl Port {
     /// the new configuration under the held vport lease (RX steering off, old queues destroyed,
     /// new queues built and steered to, CONFIG_VPORT_TX sent again), so the vport is never free
     /// in between. On failure the old configuration is restored and rebuilt.
+    ///
+    /// The interface is detached from the stack (`netif_device_detach`) while its queues are
+    /// rebuilt, as the C driver's `mana_detach()` does: its transmit queues are stopped then, and
+    /// the core's transmit watchdog must not take a rebuild that outlasts the watchdog timeout
+    /// (large rings on many channels; seconds under emulation) for a hung queue, and schedule a
+    /// reset that rebuilds everything again. Attaching it again wakes the queues and restarts
+    /// the watchdog, whatever the outcome.
     fn reconfigure(
         dev: &Device<Self>,
         rtnl: &Rtnl,
@@ -599,7 +602,8 @@ impl Port {
             return Ok(());
         };
         let Active { lease, queues } = up;
-        lease.reconfigure(|r| {
+        dev.device_detach();
+        let result = lease.reconfigure(|r| {
             r.quiesce_rx()?;
             // The old queues go before the new ones are built: the device's tables are finite.
             unpublish(dev, rtnl);
@@ -610,7 +614,6 @@ impl Port {
                 Ok(q) => {
                     *queues = q;
                     *config = new_cfg;
-                    dev.tx_wake_all_queues();
                     r.reprogram_tx()
                 }
                 Err(e) => {
@@ -621,12 +624,13 @@ impl Port {
                     );
                     set_channels(dev, old_channels, rtnl)?;
                     *queues = Queues::build(dev, old_channels, &old_cfg, rtnl)?;
-                    dev.tx_wake_all_queues();
                     r.reprogram_tx()?;
                     Err(e)
                 }
             }
-        })
+        });
+        dev.device_attach();
+        result
     }
 }
 
