@@ -421,7 +421,10 @@ impl Shared {
         ) {
             Ok(adapter) => adapter,
             Err(e) => {
-                self.state.lock().failed_resets += 1;
+                let mut state = self.state.lock();
+                // The device asks for resets: its counters wrap (statistics, no limit).
+                state.failed_resets = state.failed_resets.wrapping_add(1);
+                drop(state);
                 pr_err!(
                     "mana adapter {}: the device did not come back after the reset ({:?}); the adapter stays down: unbind and bind the device to retry\n",
                     self.id,
@@ -433,7 +436,7 @@ impl Shared {
         {
             let mut state = self.state.lock();
             state.adapter = adapter.clone();
-            state.resets += 1;
+            state.resets = state.resets.wrapping_add(1);
         }
         match self.start(&adapter) {
             Ok(()) => pr_info!("mana adapter {}: reset cycle completed\n", self.id),

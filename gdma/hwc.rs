@@ -167,6 +167,15 @@ struct State {
     max_in_flight: u32,
 }
 
+impl State {
+    /// Gives message id `slot` back (a request that gave up waiting).
+    fn free_slot(&mut self, slot: usize) {
+        if let Some(entry) = self.slots.get_mut(slot) {
+            *entry = Slot::Free;
+        }
+    }
+}
+
 struct Buffers {
     req: DmaBuf,
     resp: DmaBuf,
@@ -393,8 +402,13 @@ impl Hwc {
 
     pub(crate) fn doorbell(&self, qtype: u32, value: u64, db_index: u32) -> Result {
         let offset = queue::doorbell_offset(self.db_page_size, db_index, qtype)?;
-        let offset = usize::try_from(offset).map_err(|_| EINVAL)?;
-        self.transport.ring_doorbell(self.db_base + offset, value)
+        // `db_index` is the device's (HWC_INIT_EQ_ID_DB): the transport checks the offset
+        // against BAR0, after this sum that must not overflow.
+        let offset = usize::try_from(offset)
+            .ok()
+            .and_then(|o| o.checked_add(self.db_base))
+            .ok_or(EINVAL)?;
+        self.transport.ring_doorbell(offset, value)
     }
 
     fn ring_rq(&self, state: &State) -> Result {
@@ -501,7 +515,7 @@ impl Hwc {
         hdr.activity_id = activity_id;
         req[..hdr_len].copy_from_slice(hdr.as_bytes());
         self.post_send(&mut state, slot, req)?;
-        state.slots[slot] = Slot::Waiting { code, activity_id };
+        *state.slots.get_mut(slot).ok_or(EINVAL)? = Slot::Waiting { code, activity_id };
         let in_flight = state
             .slots
             .iter()
@@ -509,17 +523,23 @@ impl Hwc {
             .count() as u32;
         state.max_in_flight = state.max_in_flight.max(in_flight);
 
-        // Wait for the answer.
+        // Wait for the answer. The slot table is the one the slot was taken from (it is only
+        // replaced while no request is in flight); a slot that vanished all the same ends the
+        // request instead of the kernel.
         let answer = loop {
-            if let Slot::Done(_) = state.slots[slot] {
-                break core::mem::replace(&mut state.slots[slot], Slot::Free);
+            let closed = state.closed;
+            let Some(entry) = state.slots.get_mut(slot) else {
+                return Err(ESHUTDOWN);
+            };
+            if let Slot::Done(_) = entry {
+                break core::mem::replace(entry, Slot::Free);
             }
-            if state.closed {
-                state.slots[slot] = Slot::Free;
+            if closed {
+                *entry = Slot::Free;
                 return Err(ESHUTDOWN);
             }
             if left == 0 {
-                state.slots[slot] = Slot::Free;
+                state.free_slot(slot);
                 self.cv.notify_all();
                 drop(state);
                 pr_err!("request 0x{:x} timed out after {} ms\n", code, timeout);

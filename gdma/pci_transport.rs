@@ -169,7 +169,8 @@ pub(crate) fn pf_shm_offset(bar_size: u64, sriov_base: u64, shm_off: u64) -> Res
     {
         return Err(EPROTO);
     }
-    Ok(sriov_base + shm_off)
+    // Below `bar_size` (checked above), so no overflow; checked all the same.
+    sriov_base.checked_add(shm_off).ok_or(EPROTO)
 }
 
 /// How the three location registers the core reads are answered.
@@ -211,7 +212,9 @@ impl RegView {
                         bar_size
                     )
                 })?;
-                let shm_reg = usize::try_from(sriov_base)? + regs::GDMA_PF_REG_SHM_OFF;
+                let shm_reg = usize::try_from(sriov_base)?
+                    .checked_add(regs::GDMA_PF_REG_SHM_OFF)
+                    .ok_or(EPROTO)?;
                 let raw_shm = bar.try_read64(shm_reg)?;
                 let shm_off = pf_shm_offset(bar_size, sriov_base, raw_shm).inspect_err(|_| {
                     dev_err!(

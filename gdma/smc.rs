@@ -22,7 +22,7 @@ const POLL_TRIES: u32 = 20_000;
 
 /// Waits until the VF owns the mailbox (bit 31 of the last dword clear).
 fn wait_for_vf_ownership(t: &dyn Transport, shm: usize, reset_vf: bool) -> Result<u32> {
-    let last = shm + smc::SMC_LAST_DWORD_OFFSET;
+    let last = shm.checked_add(smc::SMC_LAST_DWORD_OFFSET).ok_or(EINVAL)?;
     for _ in 0..POLL_TRIES {
         let raw = t.read32(last)?;
         if reset_vf && raw == smc::SHMEM_VF_RESET_STATE {

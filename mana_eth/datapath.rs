@@ -166,8 +166,12 @@ fn write_ring(mem: &DmaBuf, offset: u32, data: &[u8]) -> Result {
 }
 
 /// Queue bytes for `entries` entries of `unit` bytes: a power of two of at least a page.
-pub(crate) fn ring_bytes(entries: u32, unit: u32) -> u32 {
-    (entries * unit).max(4096).next_power_of_two()
+/// `entries` is a ring size the user chose (`ethtool -G`): too large a ring is `EINVAL`.
+pub(crate) fn ring_bytes(entries: u32, unit: u32) -> Result<u32> {
+    entries
+        .checked_mul(unit)
+        .and_then(|bytes| bytes.max(4096).checked_next_power_of_two())
+        .ok_or(EINVAL)
 }
 
 /// The layout of a receive page for an MTU (C: `mana_get_rxbuf_cfg()`, one buffer per page).
@@ -186,7 +190,9 @@ pub(crate) struct RxBufCfg {
 /// The receive page layout for `mtu`: headroom, the frame, then the skb's shared info.
 pub(crate) fn rx_buf_cfg(mtu: u32) -> Result<RxBufCfg> {
     let datasize = mtu.checked_add(14 + 4).ok_or(EINVAL)?;
-    let need = RX_HEADROOM + datasize + SKB_SHARED_INFO_SIZE as u32;
+    let need = datasize
+        .checked_add(RX_HEADROOM + SKB_SHARED_INFO_SIZE as u32)
+        .ok_or(EINVAL)?;
     let order = need
         .div_ceil(PAGE_BYTES)
         .next_power_of_two()
@@ -339,6 +345,9 @@ impl RxPool {
 pub(crate) struct ChannelPoll {
     adapter: Arc<Adapter>,
     index: u32,
+    /// The MSI-X vector of the channel's event queue: `index + 1` (vector 0 is the hardware
+    /// channel's).
+    vector: u32,
     counters: Arc<KVec<QueueCounters>>,
     sq: WqObject,
     rq: WqObject,
@@ -427,8 +436,7 @@ pub(crate) struct ChannelSet {
 impl Drop for ChannelSet {
     fn drop(&mut self) {
         for (ch, irq) in self.list.iter().zip(self.irqs.iter()) {
-            self.adapter
-                .remove_interrupt_handler(ch.data().index + 1, irq);
+            self.adapter.remove_interrupt_handler(ch.data().vector, irq);
         }
         for ch in self.list.iter() {
             ch.disable();
@@ -462,10 +470,10 @@ impl ChannelSet {
             list: KVec::with_capacity(count as usize, GFP_KERNEL)?,
             irqs: KVec::with_capacity(count as usize, GFP_KERNEL)?,
         };
-        let sq_bytes = ring_bytes(tx_ring, WQE_BYTES);
-        let rq_bytes = ring_bytes(rx_ring, WQE_BYTES);
-        let scq_bytes = ring_bytes(tx_ring, CQE_BYTES);
-        let rcq_bytes = ring_bytes(rx_ring, CQE_BYTES);
+        let sq_bytes = ring_bytes(tx_ring, WQE_BYTES)?;
+        let rq_bytes = ring_bytes(rx_ring, WQE_BYTES)?;
+        let scq_bytes = ring_bytes(tx_ring, CQE_BYTES)?;
+        let rcq_bytes = ring_bytes(rx_ring, CQE_BYTES)?;
         let rx_cfg = rx_buf_cfg(dev.mtu())?;
         let rx_bufs = rx_ring.min(rq_bytes / RX_WQE_BYTES).max(1);
         let spare_cap = rx_bufs.min(RX_SPARE_MAX) as usize;
@@ -481,7 +489,8 @@ impl ChannelSet {
                 txq.reset();
             }
             // Vector 0 is the hardware channel's.
-            let eq = EventQueue::new(&ctx, EQ_BYTES, q + 1, caps.pdid, caps.doorbell)?;
+            let vector = q.checked_add(1).ok_or(EINVAL)?;
+            let eq = EventQueue::new(&ctx, EQ_BYTES, vector, caps.pdid, caps.doorbell)?;
             let sq = WqObject::new(&ctx, vport, WqKind::Send, sq_bytes, scq_bytes, &eq)?;
             let rq = WqObject::new(&ctx, vport, WqKind::Receive, rq_bytes, rcq_bytes, &eq)?;
             let rings = Rings::new(&sq, &rq, rx_bufs)?;
@@ -501,6 +510,7 @@ impl ChannelSet {
             let poll = pin_init!(ChannelPoll {
                 adapter: adapter.clone(),
                 index: q,
+                vector,
                 counters: counters.clone(),
                 sq,
                 rq,
@@ -545,7 +555,7 @@ impl ChannelSet {
             // The pages are allocated (may sleep) and posted before the poll can run.
             ch.data().post_rx_all()?;
             // Reported with the context (`napi-get`), if the vector is a real interrupt.
-            ch.set_irq(self.adapter.irq_number(ch.data().index + 1));
+            ch.set_irq(self.adapter.irq_number(ch.data().vector));
             ch.enable();
             let irq: Arc<dyn InterruptHandler> = Arc::new(
                 Irq {
@@ -554,8 +564,7 @@ impl ChannelSet {
                 GFP_KERNEL,
             )?;
             self.irqs.push(irq.clone(), GFP_KERNEL)?;
-            self.adapter
-                .add_interrupt_handler(ch.data().index + 1, irq)?;
+            self.adapter.add_interrupt_handler(ch.data().vector, irq)?;
             let poll = ch.data();
             poll.arm_cqs();
             poll.arm_eq(*poll.eq_head.lock());
@@ -602,8 +611,11 @@ impl ChannelPoll {
         let mem = self.eq.mem();
         let mut head = self.eq_head.lock();
         let mut ours = false;
-        let mut handled = 0;
-        loop {
+        let mut handled = false;
+        // At most one pass over the ring per interrupt, as C's `mana_gd_process_eq_events()`:
+        // a device that keeps writing events cannot hold the handler. Events left are
+        // signalled again once the queue is re-armed.
+        for _ in 0..entries.get() {
             let index = *head;
             let eqe = match read_eqe(mem, index, entries) {
                 RingRead::Entry(eqe) => eqe,
@@ -618,7 +630,7 @@ impl ChannelPoll {
                 }
             };
             *head = index.wrapping_add(1);
-            handled += 1;
+            handled = true;
             let cq = eqe.details[0] & 0xff_ffff;
             if eqe.info.eqe_type().get() == u32::from(queue::eqe_type::COMPLETION)
                 && (cq == self.sq.cq_id() || cq == self.rq.cq_id())
@@ -633,7 +645,7 @@ impl ChannelPoll {
                 );
             }
         }
-        if handled > 0 {
+        if handled {
             self.arm_eq(*head);
         }
         ours
@@ -735,7 +747,8 @@ impl ChannelPoll {
         let Some(c) = self.counters() else {
             return Err(TxResult::Consumed);
         };
-        if skb.nr_frags() + 1 > MAX_TX_SGES && skb.linearize().is_err() {
+        // The linear part takes one SGE besides the fragments.
+        if skb.nr_frags() >= MAX_TX_SGES && skb.linearize().is_err() {
             add(&c.tx_dropped, 1);
             return Err(TxResult::Consumed);
         }
@@ -925,7 +938,9 @@ impl ChannelPoll {
             // The buffers only (a pointer each): the mappings were undone in their ring slots.
             let mut batch: [Option<Skb>; TX_REAP_BATCH] = [const { None }; TX_REAP_BATCH];
             let (n, done_bytes) = self.reap_tx(&mut batch);
-            packets += n as u32;
+            // CAST: `n` is at most `TX_REAP_BATCH`. The sums wrap as the byte queue limits'
+            // counters do.
+            packets = packets.wrapping_add(n as u32);
             bytes = bytes.wrapping_add(done_bytes);
             for skb in batch.iter_mut().take(n).filter_map(Option::take) {
                 // Freed into the NAPI cache.

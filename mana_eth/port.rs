@@ -371,8 +371,7 @@ impl PortData {
     pub(crate) fn rx_csum_ok(&self) -> u64 {
         self.counters
             .iter()
-            .map(|c| c.rx_csum_ok.load(Relaxed))
-            .sum()
+            .fold(0, |sum, c| sum.wrapping_add(c.rx_csum_ok.load(Relaxed)))
     }
 
     /// The number of receive queues that received packets.
@@ -475,15 +474,17 @@ impl netdev::Driver for Port {
     fn get_stats64(dev: &Device<Self>, stats: &mut Stats64) {
         let data = dev.data();
         stats.tx_dropped = data.tx_dropped.load(Relaxed);
+        // Counters wrap (as the C stack's `u64_stats` do); so do their sums.
+        let add = |sum: &mut u64, c: &Atomic<u64>| *sum = sum.wrapping_add(c.load(Relaxed));
         for c in data.counters.iter() {
-            stats.tx_packets += c.tx_packets.load(Relaxed);
-            stats.tx_bytes += c.tx_bytes.load(Relaxed);
-            stats.tx_errors += c.tx_errors.load(Relaxed);
-            stats.tx_dropped += c.tx_dropped.load(Relaxed);
-            stats.rx_packets += c.rx_packets.load(Relaxed);
-            stats.rx_bytes += c.rx_bytes.load(Relaxed);
-            stats.rx_dropped += c.rx_dropped.load(Relaxed);
-            stats.rx_errors += c.rx_errors.load(Relaxed);
+            add(&mut stats.tx_packets, &c.tx_packets);
+            add(&mut stats.tx_bytes, &c.tx_bytes);
+            add(&mut stats.tx_errors, &c.tx_errors);
+            add(&mut stats.tx_dropped, &c.tx_dropped);
+            add(&mut stats.rx_packets, &c.rx_packets);
+            add(&mut stats.rx_bytes, &c.rx_bytes);
+            add(&mut stats.rx_dropped, &c.rx_dropped);
+            add(&mut stats.rx_errors, &c.rx_errors);
         }
     }
 
@@ -540,11 +541,7 @@ impl Port {
     fn reset_after_tx_timeout(dev: &Device<Self>, rtnl: &Rtnl, queue: u32) {
         let data = dev.data();
         let channels = dev.real_num_tx_queues();
-        // Detached, the watchdog leaves the queues alone while they are rebuilt.
-        dev.device_detach();
-        let rebuilt = Self::reconfigure(dev, rtnl, |_, _| Ok(channels));
-        dev.device_attach();
-        match rebuilt {
+        match Self::reconfigure(dev, rtnl, |_, _| Ok(channels)) {
             Ok(()) => {
                 data.tx_timeout_resets.fetch_add(1, Relaxed);
                 kernel::netdev_info!(
@@ -581,6 +578,13 @@ impl Port {
     /// the new configuration under the held vport lease (RX steering off, old queues destroyed,
     /// new queues built and steered to, CONFIG_VPORT_TX sent again), so the vport is never free
     /// in between. On failure the old configuration is restored and rebuilt.
+    ///
+    /// The interface is detached from the stack (`netif_device_detach`) while its queues are
+    /// rebuilt, as the C driver's `mana_detach()` does: its transmit queues are stopped then, and
+    /// the core's transmit watchdog must not take a rebuild that outlasts the watchdog timeout
+    /// (large rings on many channels; seconds under emulation) for a hung queue, and schedule a
+    /// reset that rebuilds everything again. Attaching it again wakes the queues and restarts
+    /// the watchdog, whatever the outcome.
     fn reconfigure(
         dev: &Device<Self>,
         rtnl: &Rtnl,
@@ -599,7 +603,8 @@ impl Port {
             return Ok(());
         };
         let Active { lease, queues } = up;
-        lease.reconfigure(|r| {
+        dev.device_detach();
+        let result = lease.reconfigure(|r| {
             r.quiesce_rx()?;
             // The old queues go before the new ones are built: the device's tables are finite.
             unpublish(dev, rtnl);
@@ -610,7 +615,6 @@ impl Port {
                 Ok(q) => {
                     *queues = q;
                     *config = new_cfg;
-                    dev.tx_wake_all_queues();
                     r.reprogram_tx()
                 }
                 Err(e) => {
@@ -621,12 +625,13 @@ impl Port {
                     );
                     set_channels(dev, old_channels, rtnl)?;
                     *queues = Queues::build(dev, old_channels, &old_cfg, rtnl)?;
-                    dev.tx_wake_all_queues();
                     r.reprogram_tx()?;
                     Err(e)
                 }
             }
-        })
+        });
+        dev.device_attach();
+        result
     }
 }
 
@@ -791,7 +796,11 @@ impl ethtool::Operations for Port {
         rxfh.hfunc = ethtool::RSS_HASH_TOP;
         if let Some(indir) = rxfh.indir.as_deref_mut() {
             let n = indir.len().min(cfg.indirection_len);
-            indir[..n].copy_from_slice(&cfg.indirection[..n]);
+            let (to, from) = indir
+                .get_mut(..n)
+                .zip(cfg.indirection.get(..n))
+                .ok_or(EINVAL)?;
+            to.copy_from_slice(from);
         }
         if let Some(key) = rxfh.key.as_deref_mut() {
             let n = key.len().min(HASH_KEY_SIZE);
@@ -811,7 +820,10 @@ impl ethtool::Operations for Port {
                 if indir.len() != cfg.indirection_len || indir.iter().any(|c| *c >= channels) {
                     return Err(EINVAL);
                 }
-                cfg.indirection[..indir.len()].copy_from_slice(indir);
+                cfg.indirection
+                    .get_mut(..indir.len())
+                    .ok_or(EINVAL)?
+                    .copy_from_slice(indir);
             }
             if let Some(key) = rxfh.key {
                 cfg.rss_key = key.try_into().map_err(|_| EINVAL)?;
@@ -824,8 +836,13 @@ impl ethtool::Operations for Port {
         if sset != ethtool::SS_STATS {
             return Err(EOPNOTSUPP);
         }
-        let queues = dev.data().counters.len() as u32;
-        Ok(PORT_STATS.len() as u32 + queues * QUEUE_STATS.len() as u32)
+        dev.data()
+            .counters
+            .len()
+            .checked_mul(QUEUE_STATS.len())
+            .and_then(|n| n.checked_add(PORT_STATS.len()))
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or(EINVAL)
     }
 
     fn get_strings(dev: &Device<Self>, sset: u32, strings: &mut ethtool::Strings<'_>) {

@@ -99,6 +99,7 @@ use mana_gdma::{
             RSS_RESP_ENTRIES, //
         },
         gdma_msgs::access,
+        mana_msgs::Handle,
         queue::MANA_PAGE_SIZE,
     },
     Adapter,
@@ -373,11 +374,10 @@ impl Drop for QueueBinding {
 // ---------------------------------------------------------------------------------------------
 // CQs and WQs
 
-/// The data of a CQ: its buffer, entries and completion vector.
+/// The data of a CQ: its buffer (of its entries) and completion vector.
 pub(crate) struct IbCq {
     ctx: u64,
     buf: Arc<SharedQueue>,
-    cqe: u32,
     comp_vector: u32,
 }
 
@@ -432,7 +432,6 @@ pub(crate) fn create_cq(
     Ok(IbCq {
         ctx: uctx.id,
         buf,
-        cqe,
         comp_vector: attr.comp_vector() % vectors,
     })
 }
@@ -585,7 +584,8 @@ impl PdBinding {
             return Ok(eq.clone());
         }
         let caps = adapter.caps();
-        let msix = (vector + 1)
+        let msix = vector
+            .saturating_add(1)
             .min(adapter.num_vectors().saturating_sub(1))
             .max(1);
         let eq = EventQueue::new(&adapter.objects(), EQ_BYTES, msix, caps.pdid, caps.doorbell)?;
@@ -712,13 +712,21 @@ fn take_vport(
 }
 
 /// Reads the port of a QP request: 1..=ports, the vport is `port - 1`.
-fn vport_of_port(dev: &rdma::Device<ManaIb>, port: u32) -> Result<u32> {
-    let ports = adapter(dev).ports().len() as u32;
-    if port == 0 || port > ports {
-        kernel::ibdev_err_ratelimited!(dev, "port {} does not exist (ports 1..={})\n", port, ports);
-        return Err(EINVAL);
+fn vport_of_port(dev: &rdma::Device<ManaIb>, port: u32) -> Result<(u32, Handle)> {
+    let ports = adapter(dev).ports();
+    let vport = port.checked_sub(1);
+    match vport.zip(vport.and_then(|v| ports.get(v as usize))) {
+        Some((vport, info)) => Ok((vport, info.handle)),
+        None => {
+            kernel::ibdev_err_ratelimited!(
+                dev,
+                "port {} does not exist (ports 1..={})\n",
+                port,
+                ports.len()
+            );
+            Err(EINVAL)
+        }
     }
-    Ok(port - 1)
 }
 
 /// Checks that an object belongs to the calling context.
@@ -772,7 +780,7 @@ fn create_raw_qp(
         (attr.max_send_wr(), attr.max_send_sge()),
         MAX_TX_SGE,
     )?;
-    let vport = vport_of_port(dev, req.port)?;
+    let (vport, vport_handle) = vport_of_port(dev, req.port)?;
     let Some(send_cq) = attr.send_cq() else {
         kernel::ibdev_err_ratelimited!(dev, "a raw packet QP needs a send CQ\n");
         return Err(EINVAL);
@@ -785,15 +793,19 @@ fn create_raw_qp(
     let sq = UserQueue::new(dev, req.sq_buf_addr, req.sq_buf_size, "send queue")?;
 
     let mut binding = ibpd.binding.lock();
+    let qps = binding.qps.checked_add(1).ok_or(ENOSPC)?;
     let lease = take_vport(adapter, vport, QpKind::Raw, ibpd, uctx)?;
     let cq_binding = cq.buf.bind(dev, "send CQ")?;
     let eq = binding.eq(adapter, cq.comp_vector)?;
     let obj = UserWqObject::new(
         &adapter.objects(),
-        adapter.ports()[vport as usize].handle,
+        vport_handle,
         WqKind::Send,
         (sq.region(adapter)?, sq.bytes),
-        (cq_binding.queue().region(adapter)?, cq.cqe * CQE_SIZE),
+        (
+            cq_binding.queue().region(adapter)?,
+            cq_binding.queue().bytes,
+        ),
         &eq,
     )
     .inspect_err(|e| {
@@ -809,7 +821,7 @@ fn create_raw_qp(
     udata
         .respond(&resp)
         .inspect_err(|e| bad_response(dev, "a raw packet QP", *e))?;
-    binding.qps += 1;
+    binding.qps = qps;
     Ok(IbQp {
         _lease: lease,
         _kind: QpKindData::Raw {
@@ -873,7 +885,7 @@ fn create_rss_qp(
         req.rx_hash_fields_mask,
         RX_HASH_FIELDS,
     )?;
-    let vport = vport_of_port(dev, req.port)?;
+    let (vport, handle) = vport_of_port(dev, req.port)?;
     for wq in table.wqs() {
         same_context(dev, uctx, wq.data().get_ref().ctx, "WQ")?;
         let cq = wq.cq().ok_or(EINVAL)?;
@@ -885,8 +897,8 @@ fn create_rss_qp(
     let ibpd = pd.data().get_ref();
 
     let mut binding = ibpd.binding.lock();
+    let qps = binding.qps.checked_add(1).ok_or(ENOSPC)?;
     let lease = take_vport(adapter, vport, QpKind::Rss, ibpd, uctx)?;
-    let handle = adapter.ports()[vport as usize].handle;
     let mut queues = KVec::with_capacity(size, GFP_KERNEL)?;
     let mut resp: CreateQpRssResp = pin_init::zeroed();
     let mut objects = KVec::with_capacity(size, GFP_KERNEL)?;
@@ -904,14 +916,19 @@ fn create_rss_qp(
                 wq_binding.queue().region(adapter)?,
                 wq_binding.queue().bytes,
             ),
-            (cq_binding.queue().region(adapter)?, cq.cqe * CQE_SIZE),
+            (
+                cq_binding.queue().region(adapter)?,
+                cq_binding.queue().bytes,
+            ),
             &eq,
         )
         .inspect_err(|e| {
             kernel::ibdev_err_ratelimited!(dev, "creating receive queue {} failed: {:?}\n", i, e)
         })?;
-        resp.entries[i].cqid = obj.cq_id();
-        resp.entries[i].wqid = obj.wq_id();
+        // `size` (checked against the response's entries) WQs.
+        let entry = resp.entries.get_mut(i).ok_or(EINVAL)?;
+        entry.cqid = obj.cq_id();
+        entry.wqid = obj.wq_id();
         objects.push(obj.handle(), GFP_KERNEL)?;
         queues.push(
             RssQueue {
@@ -937,7 +954,7 @@ fn create_rss_qp(
         drop(queues);
         return Err(e);
     }
-    binding.qps += 1;
+    binding.qps = qps;
     Ok(IbQp {
         _lease: lease,
         _kind: QpKindData::Rss { _queues: queues },

@@ -28,7 +28,9 @@
 # MANA_RS_E2E_TIMEOUT / MANA_RS_KUNIT_TIMEOUT / MANA_RS_SELFTESTS_TIMEOUT = seconds bound the
 # boot (default 900, 900, 1200).
 # MANA_RS_SELFTESTS_FULL=1 runs every selftest file and case of tests/selftests/expected, not
-# only the quick set.
+# only the quick set. MANA_RS_SELFTESTS_ONLY='FILE...' (e.g. 'ring_reconfig.py hw/csum.py') runs
+# only these files, with all their cases; MANA_RS_SELFTESTS_REPEAT=N runs the files N times in a
+# row (to measure an intermittent failure: each round is judged, the rounds are numbered).
 # MANA_RS_E2E_STRICT=1 counts the cases of tests/e2e/pending as failures when they fail
 # (otherwise: skipped, with the reason). MANA_RS_KUNIT_FILTER=GLOB runs only the matching suites;
 # MANA_RS_KUNIT_FULL=1 adds the long versions (*_slow).
@@ -165,6 +167,10 @@ elif [ "$mode" = selftests ]; then
 	cmdline="$cmdline loglevel=4 kunit.enable=0"
 	timeout_s=${MANA_RS_SELFTESTS_TIMEOUT:-1200}
 	[ "${MANA_RS_SELFTESTS_FULL:-0}" = 0 ] || cmdline="$cmdline mana_selftests_full=1"
+	[ -z "${MANA_RS_SELFTESTS_ONLY:-}" ] ||
+		cmdline="$cmdline mana_selftests_only=$(echo $MANA_RS_SELFTESTS_ONLY | tr ' ' ,)"
+	[ "${MANA_RS_SELFTESTS_REPEAT:-1}" = 1 ] ||
+		cmdline="$cmdline mana_selftests_repeat=$MANA_RS_SELFTESTS_REPEAT"
 else
 	cmdline="$cmdline loglevel=4 kunit.enable=0"
 	timeout_s=${MANA_RS_E2E_TIMEOUT:-900}

@@ -183,7 +183,8 @@ impl Ifname {
 
     /// The name's bytes, without the terminating NUL.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..usize::from(self.len)]
+        // `len` is at most the array's length (`Ifname::new`).
+        self.bytes.get(..usize::from(self.len)).unwrap_or_default()
     }
 }
 
@@ -389,7 +390,8 @@ impl Vport {
                     drop(rate);
                     pr_warn!("mana{}: {}\n", self.adapter_id, line);
                 } else {
-                    rate.suppressed += 1;
+                    // User space can refuse itself as often as it likes: the count saturates.
+                    rate.suppressed = rate.suppressed.saturating_add(1);
                 }
             }
             RefusalLog::Count => {}

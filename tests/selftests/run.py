@@ -17,7 +17,11 @@ its end within its timeout and the link still works after it), and the setup ste
                         mana_selftests_full=1 on the kernel command line
                         (MANA_RS_SELFTESTS_FULL=1 for scripts/e2e.sh) runs everything
     run.py FILE...      setup and these test files only, with all their cases (e.g.
-                        hw/rss_api.py), by hand in `scripts/e2e.sh shell`
+                        hw/rss_api.py), by hand in `scripts/e2e.sh shell`; the kernel
+                        command line's mana_selftests_only=FILE,FILE (MANA_RS_SELFTESTS_ONLY
+                        for scripts/e2e.sh) does the same in the default run
+                        mana_selftests_repeat=N (MANA_RS_SELFTESTS_REPEAT) runs the files N
+                        times; the cases of round k > 1 are named <case>~rk
     run.py --setup      only the setup; prints the environment the tests need
 
 Judgement of a case against its expected result:
@@ -72,6 +76,8 @@ PLAN = re.compile(r'^1\.\.(\d+)$')
 counter = 0
 failed = 0
 notes = []
+# The round of a repeated run (mana_selftests_repeat), appended to the case names after the first.
+round_suffix = ''
 
 
 def out(line=''):
@@ -88,7 +94,8 @@ def case(ok, name, directive=None):
     counter += 1
     if not ok:
         failed += 1
-    out(f"    {'ok' if ok else 'not ok'} {counter} {name}" + (f' # {directive}' if directive else ''))
+    out(f"    {'ok' if ok else 'not ok'} {counter} {name}{round_suffix}" +
+        (f' # {directive}' if directive else ''))
 
 
 def note(text):
@@ -428,15 +435,28 @@ def main():
             break
     write_env()
 
-    full = 'mana_selftests_full=1' in open('/proc/cmdline').read().split() or \
-        os.environ.get('MANA_RS_SELFTESTS_FULL') == '1'
+    cmdline = open('/proc/cmdline').read().split()
+    full = 'mana_selftests_full=1' in cmdline or os.environ.get('MANA_RS_SELFTESTS_FULL') == '1'
+    only = [f for w in cmdline if w.startswith('mana_selftests_only=')
+            for f in w.split('=', 1)[1].split(',') if f]
+    rounds = 1
+    for w in cmdline:
+        if w.startswith('mana_selftests_repeat=') and w.split('=', 1)[1].isdigit():
+            rounds = max(1, int(w.split('=', 1)[1]))
+    args = args or only
     diag('the full run: every listed file with all its cases' if full else
          'the quick run: files marked full and cases left out by quick are not run '
          '(MANA_RS_SELFTESTS_FULL=1 runs them)')
     files = args or exp.files()
+    global round_suffix
     if ready:
-        for file in files:
-            run_file(exp, file, full or bool(args))
+        for r in range(1, rounds + 1):
+            round_suffix = f'~r{r}' if r > 1 else ''
+            if rounds > 1:
+                out(f'=== selftests round {r} of {rounds} ===')
+            for file in files:
+                run_file(exp, file, full or bool(args))
+        round_suffix = ''
     else:
         diag('setup failed: no test file ran')
         case(False, 'setup')
