@@ -50,7 +50,7 @@ KSFT = '/ksrc/tools/testing/selftests'
 TESTS = KSFT + '/drivers/net'
 EXPECTED = '/selftests/expected'
 ENV_FILE = '/selftests/env'
-DEFAULT_TIMEOUT = 180
+DEFAULT_TIMEOUT = 300
 RESULTS = ('pass', 'skip', 'xfail', 'off')
 
 NS = 'remote'
