@@ -893,7 +893,9 @@ mod tests {
         assert_eq!(TestProg::redirecting(0).err(), Some(EINVAL));
         let redirect = TestProg::redirecting(1)?;
         assert!(!redirect.prog()?.xdp_has_frags());
-        assert!(TestProg::returning_frags(Action::Pass)?.prog()?.xdp_has_frags());
+        assert!(TestProg::returning_frags(Action::Pass)?
+            .prog()?
+            .xdp_has_frags());
         Ok(())
     }
 }
