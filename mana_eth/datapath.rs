@@ -6,8 +6,9 @@
 //! # Receive buffers
 //!
 //! Each receive position holds its own page (C: `mana_get_rxbuf_cfg()` with one buffer per
-//! page): `RX_HEADROOM` bytes for headers the stack pushes, the frame (MTU, Ethernet header,
-//! VLAN tag: the SGE), then the skb's shared info; a jumbo MTU takes a compound page. The page
+//! page): `RX_HEADROOM` bytes (`XDP_PACKET_HEADROOM`, whether an XDP program is attached or
+//! not, so that attaching one needs no new buffers), the frame (MTU, Ethernet header, VLAN tag:
+//! the SGE), then the skb's shared info; a jumbo MTU takes a compound page. The page
 //! is mapped for the device once, through the core's streaming mappings
 //! ([`Adapter::map_page`]), for the frame area only and from the device.
 //!
@@ -25,6 +26,20 @@
 //! cannot check, or they would have to be mapped again at each allocation. Keeping the pages
 //! mapped in the driver gives one mapping per page on both transports, and the software device
 //! faults any write outside a posted page's frame area.
+//!
+//! # XDP
+//!
+//! With an XDP program attached (read under RCU from the port's [`ProgSlot`] for each frame),
+//! the frame is synced for the CPU and offered to the program in its page before any skb
+//! exists (`MEM_TYPE_PAGE_SHARED`). `XDP_DROP`, `XDP_ABORTED` and unknown verdicts repost the
+//! same page; `XDP_PASS` builds the skb at the frame's new bounds; `XDP_TX` builds it too and
+//! posts it on the channel's own send queue under that queue's transmit lock (the queue is
+//! shared with the stack, as in C); `XDP_REDIRECT` hands the frame, with a reference to its
+//! page, to the core, and the page waits in the spare ring until the target frees it. No
+//! program runs with the pool's lock held. Frames redirected to this interface
+//! (`ndo_xdp_xmit`) become skbs around their own memory and take the send queue of the CPU
+//! (`cpu % queues`), like C. Packets XDP handles count in `rx_packets` (XDP is the first layer
+//! of the stack), and in the per-queue `rx_xdp_*`/`tx_xdp_*` counters.
 //!
 //! # Transmit
 //!
@@ -64,9 +79,19 @@ use kernel::{
             Skb,
             SKB_SHARED_INFO_SIZE, //
         },
+        xdp::{
+            self,
+            Action,
+            Buff,
+            FrameBatch,
+            ProgSlot,
+            RxQueueInfo,
+            XDP_PACKET_HEADROOM, //
+        },
         xmit_more,
         Device,
         Features,
+        TxQueue,
         TxResult, //
     },
     new_spinlock_irq,
@@ -134,8 +159,9 @@ use crate::port::Port;
 
 /// The largest packet the interface transmits (the TSO limit).
 pub(crate) const TX_MAX_PACKET: u32 = 65536;
-/// Bytes before the frame in a receive page, for headers the stack pushes (`NET_SKB_PAD`).
-const RX_HEADROOM: u32 = 64;
+/// Bytes before the frame in a receive page: what an XDP program may grow the frame into, and
+/// room for headers the stack pushes.
+const RX_HEADROOM: u32 = XDP_PACKET_HEADROOM;
 /// The most receive pages a channel keeps aside while the stack holds the packets built on them.
 const RX_SPARE_MAX: u32 = 256;
 /// The smallest unit of a receive page.
@@ -208,6 +234,10 @@ pub(crate) fn rx_buf_cfg(mtu: u32) -> Result<RxBufCfg> {
     })
 }
 
+/// The largest MTU whose frames fit in one page with the headroom and the shared info: the
+/// limit while an XDP program is attached (single-buffer XDP, C: `MANA_XDP_MTU_MAX`).
+pub(crate) const XDP_MAX_MTU: u32 = PAGE_BYTES - RX_HEADROOM - SKB_SHARED_INFO_SIZE as u32 - 14 - 4;
+
 /// Counters of one queue pair, kept by the port across rebuilds of its channels.
 pub(crate) struct QueueCounters {
     pub(crate) tx_packets: Atomic<u64>,
@@ -230,6 +260,17 @@ pub(crate) struct QueueCounters {
     /// Receive pages the refill path allocated because no page came back from the stack in
     /// time (0 per packet in steady state; the pages of open are not counted).
     pub(crate) rx_page_allocs: Atomic<u64>,
+    /// Frames the XDP program dropped (`XDP_DROP`, `XDP_ABORTED`, unknown verdicts, failed
+    /// redirects).
+    pub(crate) rx_xdp_drop: Atomic<u64>,
+    /// Frames the XDP program sent back out (`XDP_TX`).
+    pub(crate) rx_xdp_tx: Atomic<u64>,
+    /// Frames the XDP program redirected (`XDP_REDIRECT`).
+    pub(crate) rx_xdp_redirect: Atomic<u64>,
+    /// Frames other devices redirected here that were posted (`ndo_xdp_xmit`).
+    pub(crate) tx_xdp_xmit: Atomic<u64>,
+    /// Frames redirected here that were dropped (send queue full or stopped, no skb).
+    pub(crate) tx_xdp_xmit_drop: Atomic<u64>,
 }
 
 impl QueueCounters {
@@ -250,6 +291,11 @@ impl QueueCounters {
             rx_alloc_fail: Atomic::new(0),
             tx_wake: Atomic::new(0),
             rx_page_allocs: Atomic::new(0),
+            rx_xdp_drop: Atomic::new(0),
+            rx_xdp_tx: Atomic::new(0),
+            rx_xdp_redirect: Atomic::new(0),
+            tx_xdp_xmit: Atomic::new(0),
+            tx_xdp_xmit_drop: Atomic::new(0),
         }
     }
 }
@@ -340,6 +386,26 @@ impl RxPool {
     }
 }
 
+/// What became of a received frame.
+enum RxFrame {
+    /// A packet for the stack.
+    Stack(Skb),
+    /// XDP consumed the frame (dropped, sent or redirected it); counted.
+    Xdp,
+    /// Dropped before XDP or the stack saw it.
+    Dropped,
+}
+
+/// What is left to do with a frame after XDP.
+enum Verdict {
+    /// Build the packet at the frame's bounds; for the stack, or to send out (`XDP_TX`).
+    Build { headroom: u32, len: u32, tx: bool },
+    /// The frame went to the core with a reference to its page.
+    Redirected,
+    /// Dropped: post the same page again.
+    Recycle,
+}
+
 /// What a channel's NAPI poll works on.
 #[pin_data]
 pub(crate) struct ChannelPoll {
@@ -355,6 +421,11 @@ pub(crate) struct ChannelPoll {
     rx_cfg: RxBufCfg,
     rings: Rings,
     gpa_mkey: u32,
+    /// The port's XDP program.
+    xdp: Arc<ProgSlot>,
+    /// The receive queue as XDP knows it.
+    #[pin]
+    xdp_rxq: RxQueueInfo,
     #[pin]
     tx: SpinLockIrq<TxState>,
     rx: RxState,
@@ -464,6 +535,7 @@ impl ChannelSet {
         tx_ring: u32,
         rx_ring: u32,
         counters: &Arc<KVec<QueueCounters>>,
+        xdp: &Arc<ProgSlot>,
     ) -> Result<Self> {
         let mut channels = Self {
             adapter: adapter.clone(),
@@ -518,6 +590,10 @@ impl ChannelSet {
                 rx_cfg,
                 rings,
                 gpa_mkey: caps.gpa_mkey,
+                xdp: xdp.clone(),
+                // The NAPI id is not known before the context exists; only AF_XDP (not
+                // offered) uses it.
+                xdp_rxq <- RxQueueInfo::new(dev, q, 0),
                 tx <- new_spinlock_irq!(TxState {
                     head: 0,
                     tail: 0,
@@ -539,7 +615,7 @@ impl ChannelSet {
                     spare_len: 0,
                 }),
                 eq_head <- new_spinlock_irq!(queue::initial_index(EQ_ENTRIES)),
-            });
+            }? Error);
             // Channel `q`'s context takes the persistent NAPI configuration `q`: its id and
             // the user's settings (threaded polling, ...) survive `ethtool -L` and down/up.
             let ch = Arc::pin_init(Napi::new_with_config(dev, q, poll), GFP_KERNEL)?;
@@ -719,7 +795,7 @@ impl ChannelPoll {
 
     /// Transmits `skb` on this channel.
     fn xmit(&self, dev: &Device<Port>, skb: Skb) -> TxResult {
-        match self.post_tx(dev, skb) {
+        match self.post_tx(dev.tx_queue(self.index), skb) {
             Ok(()) => TxResult::Consumed,
             Err(result) => {
                 // Not posted: ring for the packets posted before it if none follows.
@@ -742,8 +818,9 @@ impl ChannelPoll {
         }
     }
 
-    /// Posts the WQE of `skb`; the error is the transmit result of a packet not posted.
-    fn post_tx(&self, dev: &Device<Port>, mut skb: Skb) -> core::result::Result<(), TxResult> {
+    /// Posts the WQE of `skb` for the stack's transmit queue `queue` (whose lock the caller
+    /// holds); the error is the transmit result of a packet not posted.
+    fn post_tx(&self, queue: Option<&TxQueue>, mut skb: Skb) -> core::result::Result<(), TxResult> {
         let Some(c) = self.counters() else {
             return Err(TxResult::Consumed);
         };
@@ -787,7 +864,6 @@ impl ChannelPoll {
             add(&c.tx_dropped, 1);
             return Err(TxResult::Consumed);
         };
-        let queue = dev.tx_queue(self.index);
         let mut tx = self.tx.lock();
         let (sq_size, slots) = (self.rings.sq_bytes, self.rings.tx_slots);
         if tx.head.wrapping_sub(tx.tail).saturating_add(wqe_bytes) > sq_size.get()
@@ -1066,6 +1142,7 @@ impl ChannelPoll {
         let rq_size = self.rings.rq_bytes;
         let rx = &self.rx;
         let mut done = 0;
+        let mut redirected = false;
         while done < budget {
             let index = rx.cq_head.load(Relaxed);
             let cqe = match read_cqe(mem, index, entries) {
@@ -1110,17 +1187,23 @@ impl ChannelPoll {
             let ty = oob.cqe_hdr.cqe_type().get();
             let len = u32::from(oob.ppi[0].pkt_len());
             let ok = ty == cqe_type::RX_OKAY && (14..=self.rx_cfg.datasize).contains(&len);
-            let skb = match self.rx_take(rx, c, slot, ok.then_some(len)) {
-                Ok(skb) => skb,
+            let frame = if ok {
+                self.rx_frame(napi, c, slot, len, &mut redirected)
+            } else {
+                self.rx_repost(slot, false).map(|()| RxFrame::Dropped)
+            };
+            match frame {
+                Ok(RxFrame::Stack(skb)) => self.receive(napi, c, &oob, skb, len),
+                Ok(RxFrame::Xdp) => {}
+                Ok(RxFrame::Dropped) => add(&c.rx_dropped, 1),
                 Err(_) => {
                     add(&c.rx_errors, 1);
-                    None
+                    add(&c.rx_dropped, 1);
                 }
-            };
-            match skb {
-                Some(skb) => self.receive(napi, c, &oob, skb, len),
-                None => add(&c.rx_dropped, 1),
             }
+        }
+        if redirected {
+            xdp::flush(napi);
         }
         if done > 0 {
             self.ring_rq(rx);
@@ -1128,16 +1211,40 @@ impl ChannelPoll {
         done
     }
 
-    /// Takes the page of receive slot `slot` and reposts the slot. With a frame of `len` bytes,
-    /// builds the packet around the page and reposts a page the stack gave back (or a new
-    /// one); without, or if no page is at hand, reposts the same page and returns no packet.
-    fn rx_take(
+    /// Reposts the page of receive slot `slot` (a frame dropped); `cpu_touched` if the frame
+    /// was synced for the CPU (and maybe written by an XDP program) since the device wrote it.
+    fn rx_repost(&self, slot: usize, cpu_touched: bool) -> Result {
+        let mut pool = self.rx_pool.lock();
+        let map = pool
+            .posted
+            .get_mut(slot)
+            .and_then(Option::take)
+            .ok_or(EINVAL)?;
+        self.repost(&mut pool, map, cpu_touched)
+    }
+
+    /// Posts `map` again at the next position.
+    fn repost(&self, pool: &mut RxPool, map: StreamMap, cpu_touched: bool) -> Result {
+        if cpu_touched {
+            // Owned by the CPU since the frame was synced for it: back to the device.
+            map.sync_for_device(0, self.rx_cfg.datasize as usize)?;
+        }
+        self.post_rx(&self.rx, pool, map)
+    }
+
+    /// Handles the frame of `len` bytes in receive slot `slot`: runs the XDP program, if any,
+    /// and builds the packet for the stack unless the program consumed the frame. The slot is
+    /// reposted, with a page the stack gave back (or a new one) if the frame's page went on
+    /// with the frame, else with the same page. `redirected` is set when a frame went to the
+    /// core for a redirect.
+    fn rx_frame(
         &self,
-        rx: &RxState,
+        napi: &NapiPoll<'_, ChannelPoll>,
         c: &QueueCounters,
         slot: usize,
-        len: Option<u32>,
-    ) -> Result<Option<Skb>> {
+        len: u32,
+        redirected: &mut bool,
+    ) -> Result<RxFrame> {
         let cfg = &self.rx_cfg;
         let mut pool = self.rx_pool.lock();
         let map = pool
@@ -1145,10 +1252,8 @@ impl ChannelPoll {
             .get_mut(slot)
             .and_then(Option::take)
             .ok_or(EINVAL)?;
-        let Some(len) = len else {
-            self.post_rx(rx, &mut pool, map)?;
-            return Ok(None);
-        };
+        // The page to post instead, taken before the frame is looked at: a frame that goes on
+        // (to the stack, out again, or redirected) cannot be taken back.
         let fresh = match pool.take_spare() {
             Some(m) => m.sync_for_device(0, cfg.datasize as usize).map(|()| m),
             None => {
@@ -1159,23 +1264,143 @@ impl ChannelPoll {
         let Ok(fresh) = fresh else {
             // No page to post instead: drop the frame and keep the page.
             add(&c.rx_alloc_fail, 1);
-            self.post_rx(rx, &mut pool, map)?;
-            return Ok(None);
+            self.repost(&mut pool, map, false)?;
+            return Ok(RxFrame::Dropped);
         };
-        let built = map.sync_for_cpu(0, len as usize).and_then(|()| {
-            Skb::build_from_shared_page(map.page(), 0, cfg.truesize, cfg.headroom, len)
-        });
-        match built {
+        // The program and the stack run without the pool's lock (nothing else uses the pool
+        // while the poll runs).
+        drop(pool);
+        let verdict = match map.sync_for_cpu(0, len as usize) {
+            Ok(()) => self.run_xdp(napi, c, map.page(), len, redirected),
+            Err(_) => Verdict::Recycle,
+        };
+        let mut pool = self.rx_pool.lock();
+        let (headroom, len, tx) = match verdict {
+            Verdict::Recycle => {
+                pool.put_spare(fresh);
+                self.repost(&mut pool, map, true)?;
+                return Ok(RxFrame::Xdp);
+            }
+            Verdict::Redirected => {
+                // The page waits in the spare ring until the redirect target frees the frame.
+                pool.put_spare(map);
+                self.post_rx(&self.rx, &mut pool, fresh)?;
+                return Ok(RxFrame::Xdp);
+            }
+            Verdict::Build { headroom, len, tx } => (headroom, len, tx),
+        };
+        match Skb::build_from_shared_page(map.page(), 0, cfg.truesize, headroom, len) {
             Ok(skb) => {
                 pool.put_spare(map);
-                self.post_rx(rx, &mut pool, fresh)?;
-                Ok(Some(skb))
+                self.post_rx(&self.rx, &mut pool, fresh)?;
+                drop(pool);
+                if tx {
+                    self.xdp_tx(napi, c, skb);
+                    return Ok(RxFrame::Xdp);
+                }
+                Ok(RxFrame::Stack(skb))
             }
             Err(_) => {
                 pool.put_spare(fresh);
-                self.post_rx(rx, &mut pool, map)?;
-                Ok(None)
+                self.repost(&mut pool, map, true)?;
+                Ok(RxFrame::Dropped)
             }
+        }
+    }
+
+    /// Runs the port's XDP program, if any, on the `len` bytes at the headroom of `page` and
+    /// acts on a redirect; returns what is left to do with the frame.
+    fn run_xdp(
+        &self,
+        napi: &NapiPoll<'_, ChannelPoll>,
+        c: &QueueCounters,
+        page: &kernel::dma_stream::SharedPage,
+        len: u32,
+        redirected: &mut bool,
+    ) -> Verdict {
+        let cfg = &self.rx_cfg;
+        self.xdp.with(|prog| {
+            let pass = Verdict::Build {
+                headroom: cfg.headroom,
+                len,
+                tx: false,
+            };
+            let Some(prog) = prog else {
+                return pass;
+            };
+            let Ok(mut buff) = Buff::new(&self.xdp_rxq, page, cfg.truesize, cfg.headroom, len)
+            else {
+                return pass;
+            };
+            let act = prog.run(napi, &mut buff);
+            // XDP is the first layer of the stack: what it consumes counts as received
+            // (`XDP_PASS` counts when the stack gets the packet).
+            if act != Action::Pass {
+                add(&c.rx_packets, 1);
+                add(&c.rx_bytes, u64::from(len));
+            }
+            match act {
+                Action::Pass => Verdict::Build {
+                    headroom: buff.headroom(),
+                    len: buff.len(),
+                    tx: false,
+                },
+                Action::Tx => {
+                    add(&c.rx_xdp_tx, 1);
+                    Verdict::Build {
+                        headroom: buff.headroom(),
+                        len: buff.len(),
+                        tx: true,
+                    }
+                }
+                Action::Redirect => match buff.redirect(napi, prog) {
+                    Ok(()) => {
+                        *redirected = true;
+                        add(&c.rx_xdp_redirect, 1);
+                        Verdict::Redirected
+                    }
+                    Err(_) => {
+                        prog.trace_exception(napi, act.as_raw());
+                        add(&c.rx_xdp_drop, 1);
+                        Verdict::Recycle
+                    }
+                },
+                Action::Aborted => {
+                    prog.trace_exception(napi, act.as_raw());
+                    add(&c.rx_xdp_drop, 1);
+                    Verdict::Recycle
+                }
+                Action::Drop => {
+                    add(&c.rx_xdp_drop, 1);
+                    Verdict::Recycle
+                }
+                Action::Invalid(v) => {
+                    prog.warn_invalid_action(napi, v);
+                    prog.trace_exception(napi, v);
+                    add(&c.rx_xdp_drop, 1);
+                    Verdict::Recycle
+                }
+            }
+        })
+    }
+
+    /// Sends `skb` (an `XDP_TX` frame, from its Ethernet header) on this channel's send queue,
+    /// under the stack's transmit lock of the queue; drops it if the queue is stopped or full.
+    fn xdp_tx(&self, napi: &NapiPoll<'_, ChannelPoll>, c: &QueueCounters, mut skb: Skb) {
+        skb.set_queue_mapping(self.index as u16);
+        let Some(q) = napi.tx_queue(self.index) else {
+            add(&c.tx_dropped, 1);
+            return;
+        };
+        let posted = q.with_xmit_lock(|| {
+            if q.is_stopped() {
+                return Err(TxResult::Busy(skb));
+            }
+            self.post_tx(Some(q), skb)
+        });
+        if let Err(TxResult::Busy(skb)) = posted {
+            add(&c.tx_dropped, 1);
+            drop(skb);
         }
     }
 
@@ -1245,4 +1470,38 @@ impl Poll for ChannelPoll {
 /// Transmits `skb` on channel `ch` of `dev`.
 pub(crate) fn xmit(dev: &Device<Port>, ch: &Channel, skb: Skb) -> TxResult {
     ch.data().xmit(dev, skb)
+}
+
+/// Transmits frames redirected to `dev` on channel `ch` (`ndo_xdp_xmit`), under the stack's
+/// transmit lock of its queue: as many as fit, in order; the rest stay with the core.
+pub(crate) fn xdp_xmit(dev: &Device<Port>, ch: &Channel, frames: &mut FrameBatch<'_>) {
+    let p = ch.data();
+    let Some(c) = p.counters() else {
+        return;
+    };
+    let Some(q) = dev.tx_queue(p.index) else {
+        return;
+    };
+    q.with_xmit_lock(|| {
+        while !q.is_stopped() {
+            let Some(frame) = frames.next_frame() else {
+                break;
+            };
+            let Ok(mut skb) = frame.into_skb(dev) else {
+                add(&c.tx_xdp_xmit_drop, 1);
+                continue;
+            };
+            skb.set_queue_mapping(p.index as u16);
+            match p.post_tx(Some(q), skb) {
+                Ok(()) => add(&c.tx_xdp_xmit, 1),
+                Err(TxResult::Busy(skb)) => {
+                    // Full: this one is dropped, the rest go back to the core.
+                    drop(skb);
+                    add(&c.tx_xdp_xmit_drop, 1);
+                    break;
+                }
+                Err(TxResult::Consumed) => add(&c.tx_xdp_xmit_drop, 1),
+            }
+        }
+    });
 }

@@ -31,6 +31,8 @@ mod tests_handoff;
 mod tests_netfeat;
 #[cfg(CONFIG_KUNIT = "y")]
 mod tests_tx_timeout;
+#[cfg(all(CONFIG_KUNIT = "y", CONFIG_BPF_SYSCALL))]
+mod tests_xdp;
 
 kernel::auxiliary_device_table!(
     AUX_TABLE,

@@ -22,6 +22,16 @@
 //! the vport meanwhile. It does nothing if the interface went down before it ran. If the queues
 //! cannot be rebuilt, the interface is taken down (vport freed) with a log line saying so.
 //!
+//! # XDP
+//!
+//! Attaching, replacing or detaching an XDP program (`ip link set dev DEV xdp ...`) swaps the
+//! program the channels read under RCU, and nothing else: the receive pages always have XDP's
+//! headroom, so the queues are not rebuilt and the vport lease is not even touched (C detaches
+//! and re-attaches the port, a window in which RDMA could take the vport). While a
+//! single-buffer program is attached the MTU is limited to what one page holds (`max_mtu`
+//! lowered; attaching one with a larger MTU is refused with a message saying so); a program for
+//! multi-buffer frames (`xdp.frags`) gets jumbo frames in one compound page, at any MTU.
+//!
 //! The data path (packets, completions, NAPI) is in [`crate::datapath`].
 
 use core::num::NonZeroU32;
@@ -47,6 +57,13 @@ use kernel::{
             TxQueueStats, //
         },
         rtnl_lock,
+        xdp::{
+            self,
+            BpfProg,
+            ExtAck,
+            FrameBatch,
+            ProgSlot, //
+        },
         Device,
         Features,
         QueueKind,
@@ -77,7 +94,8 @@ use crate::datapath::{
     Channel,
     ChannelSet,
     QueueCounters,
-    TX_MAX_PACKET, //
+    TX_MAX_PACKET,
+    XDP_MAX_MTU, //
 };
 use mana_gdma::{
     hwc::LinkListener,
@@ -197,6 +215,7 @@ impl Queues {
             cfg.tx_ring,
             cfg.rx_ring,
             &data.counters,
+            &data.xdp,
         )?;
         channels.start()?;
         steer(dev, &channels, cfg, cfg.hash_types)?;
@@ -298,6 +317,9 @@ fn hashed_fields(enabled: u16, (ip, l4): (u16, u16)) -> u32 {
 fn unpublish(dev: &Device<Port>, rtnl: &Rtnl) {
     dev.tx_disable();
     let old = core::mem::take(&mut *dev.data().live.lock());
+    // `ndo_xdp_xmit` (softirq, under RCU) may have taken a channel from the list before it
+    // was emptied: wait for it, so that the list's references are the last ones.
+    kernel::sync::rcu::synchronize_rcu();
     drop(old);
     unlink_queues(dev, rtnl);
 }
@@ -342,6 +364,10 @@ pub(crate) struct PortData {
     /// Resets after a transmit timeout that rebuilt the queues, and those that failed.
     tx_timeout_resets: Atomic<u64>,
     tx_timeout_reset_failures: Atomic<u64>,
+    /// The XDP program the channels run (see the module documentation).
+    xdp: Arc<ProgSlot>,
+    /// The largest MTU the adapter allows (without an XDP program).
+    max_mtu: u32,
 }
 
 impl PortData {
@@ -519,6 +545,56 @@ impl netdev::Driver for Port {
             return;
         }
         Self::reset_after_tx_timeout(dev, rtnl, queue);
+    }
+
+    fn xdp_setup(
+        dev: &Device<Self>,
+        prog: Option<BpfProg>,
+        extack: &ExtAck,
+        rtnl: &Rtnl,
+    ) -> Result {
+        let data = dev.data();
+        // A frame is always in one buffer (a compound page for a jumbo MTU). A program for
+        // frames in several buffers (`xdp.frags`) takes such a buffer at any MTU; another one
+        // needs each frame in one page.
+        let one_page = prog.as_ref().is_some_and(|p| !p.xdp_has_frags());
+        let max_mtu = if one_page {
+            if dev.mtu() > XDP_MAX_MTU {
+                kernel::netdev_err!(
+                    dev,
+                    "XDP needs each frame in one page: MTU {} is above {}; lower it first (ip link set dev {} mtu {})\n",
+                    dev.mtu(),
+                    XDP_MAX_MTU,
+                    dev.name(),
+                    XDP_MAX_MTU
+                );
+                extack.set_message(
+                    c"mana_eth: MTU too large for XDP (one page per frame); lower the MTU first",
+                );
+                return Err(EOPNOTSUPP);
+            }
+            data.max_mtu.min(XDP_MAX_MTU)
+        } else {
+            data.max_mtu
+        };
+        dev.set_max_mtu(max_mtu, rtnl)?;
+        // The channels see the new program at their next frame; the old one is freed after
+        // an RCU grace period, once no poll runs it any more. Queues and lease stay as they are.
+        drop(data.xdp.replace(prog, rtnl));
+        Ok(())
+    }
+
+    fn xdp_xmit(dev: &Device<Self>, frames: &mut FrameBatch<'_>, _flush: bool) {
+        let data = dev.data();
+        // The doorbell is rung for each frame (no `xmit_more` outside the stack), so there is
+        // nothing left to flush. The queue of this CPU, as C chooses it.
+        let queues = dev.real_num_tx_queues().max(1);
+        let index = xdp::current_cpu() % queues;
+        let channel = data.live.lock().get(index as usize).cloned();
+        // Down or being rebuilt: the core frees the frames.
+        if let Some(ch) = channel {
+            datapath::xdp_xmit(dev, &ch, frames);
+        }
     }
 
     fn change_mtu(dev: &Device<Self>, new_mtu: u32, rtnl: &Rtnl) -> Result {
@@ -956,7 +1032,7 @@ pub(crate) const PORT_STATS: [&str; 5] = [
 
 /// The per-queue statistics of `ethtool -S` (suffixed with the queue number).
 pub(crate) type CounterOf = fn(&QueueCounters) -> &Atomic<u64>;
-pub(crate) const QUEUE_STATS: [(&str, CounterOf); 14] = [
+pub(crate) const QUEUE_STATS: [(&str, CounterOf); 19] = [
     ("tx_packets", |c| &c.tx_packets),
     ("tx_bytes", |c| &c.tx_bytes),
     ("tx_errors", |c| &c.tx_errors),
@@ -971,6 +1047,11 @@ pub(crate) const QUEUE_STATS: [(&str, CounterOf); 14] = [
     ("rx_csum_none", |c| &c.rx_csum_none),
     ("rx_alloc_fails", |c| &c.rx_alloc_fail),
     ("rx_page_allocs", |c| &c.rx_page_allocs),
+    ("rx_xdp_drop", |c| &c.rx_xdp_drop),
+    ("rx_xdp_tx", |c| &c.rx_xdp_tx),
+    ("rx_xdp_redirect", |c| &c.rx_xdp_redirect),
+    ("tx_xdp_xmit", |c| &c.tx_xdp_xmit),
+    ("tx_xdp_xmit_drop", |c| &c.tx_xdp_xmit_drop),
 ];
 
 /// Zeroed counters for `queues` queue pairs.
@@ -1063,6 +1144,7 @@ impl Ports {
                 (info.indirection_entries as usize).clamp(1, MAX_INDIRECTION),
                 queues,
             )?;
+            let xdp = Arc::new(ProgSlot::new(), GFP_KERNEL)?;
             let mut dev = UnregisteredDevice::<Port>::new(
                 queues,
                 queues,
@@ -1078,6 +1160,8 @@ impl Ports {
                     tx_timeouts: Atomic::new(0),
                     tx_timeout_resets: Atomic::new(0),
                     tx_timeout_reset_failures: Atomic::new(0),
+                    xdp,
+                    max_mtu,
                 }),
             )?;
             let offloads = Features::SG
@@ -1100,6 +1184,9 @@ impl Ports {
             dev.set_dev_port(u16::try_from(index).map_err(|_| EINVAL)?);
             dev.set_ethtool_ops();
             dev.set_queue_stats_ops();
+            dev.set_xdp_features(
+                xdp::Features::BASIC | xdp::Features::REDIRECT | xdp::Features::NDO_XMIT,
+            );
             // Off until `open` finds the link up: the first `carrier_on` is then a change,
             // which makes the core report the operational state UP instead of UNKNOWN.
             dev.carrier_off();

@@ -79,12 +79,29 @@ if [ ! -x "$out/uverbs_fuzz" ] || [ "$fsrc" -nt "$out/uverbs_fuzz" ] || [ "$sdk"
 	mv "$out/uverbs_fuzz.tmp" "$out/uverbs_fuzz"
 fi
 
+# The kernel tree's UAPI headers (`make headers` in build/selftests/hdr), for the selftests'
+# helpers and the BPF objects.
+hdr=$MANA_RS_CACHE/build/selftests/hdr
+if [ ! -f "$hdr/usr/include/linux/netdev.h" ] || [ "$(kernel_tree)/Makefile" -nt "$hdr/usr/include/linux/netdev.h" ]; then
+	info "installing the kernel tree's UAPI headers for the selftests' helpers"
+	mkdir -p "$hdr"
+	make -s -C "$(kernel_tree)" O="$hdr" ARCH=x86_64 headers > "$out/selftests-headers.log" 2>&1 ||
+		{ tail -n 20 "$out/selftests-headers.log" >&2; die "make headers failed (log: $out/selftests-headers.log)"; }
+fi
+# The BPF objects of the XDP case of the scenario and of the selftests (xdp_dummy.bpf.o,
+# xdp_native.bpf.o), compiled with Debian trixie's clang (scripts/bpf-objects.sh).
+# Not needed by the KUnit guest.
+bpf=$MANA_RS_CACHE/build/selftests/bpf
+if [ "$mode" != kunit ]; then
+	"$MANA_RS_REPO/scripts/bpf-objects.sh" "$bpf" "$hdr" || die "the BPF objects did not build"
+fi
+
 # The selftests (selftests and shell modes): from the kernel tree, the python tests of
 # tools/testing/selftests/drivers/net and drivers/net/hw with their lib/py, net/lib, ynl
 # (tools/net/ynl/pyynl) and the netlink specs, in the tree's layout under /ksrc (so the tests
 # find ynl and the specs as in a kernel tree), and their C helpers, compiled here against the
-# tree's UAPI headers (`make headers` in build/selftests/hdr). No BPF objects: the host has no
-# BPF compiler (tests/selftests/expected lists what that costs).
+# tree's UAPI headers (`make headers` in build/selftests/hdr); the BPF objects of the XDP tests
+# from scripts/bpf-objects.sh (Debian trixie's clang, unpacked into the cache).
 selftests_overlay() {
 	local ov=$1 tree ksft hdr bin src dst k
 	tree=$(kernel_tree)
@@ -92,12 +109,6 @@ selftests_overlay() {
 	hdr=$MANA_RS_CACHE/build/selftests/hdr
 	bin=$MANA_RS_CACHE/build/selftests/bin
 	[ -d "$ksft/drivers/net/hw" ] || die "$ksft/drivers/net/hw not found: the kernel tree is incomplete"
-	if [ ! -f "$hdr/usr/include/linux/netdev.h" ] || [ "$tree/Makefile" -nt "$hdr/usr/include/linux/netdev.h" ]; then
-		info "installing the kernel tree's UAPI headers for the selftests' helpers"
-		mkdir -p "$hdr"
-		make -s -C "$tree" O="$hdr" ARCH=x86_64 headers > "$out/selftests-headers.log" 2>&1 ||
-			{ tail -n 20 "$out/selftests-headers.log" >&2; die "make headers failed (log: $out/selftests-headers.log)"; }
-	fi
 	mkdir -p "$bin"
 	for src in net/lib/csum net/lib/gro net/lib/xdp_helper drivers/net/napi_id_helper drivers/net/so_txtime; do
 		dst=$bin/${src##*/}
@@ -121,6 +132,8 @@ selftests_overlay() {
 	cp -r "$tree/Documentation/netlink/specs" "$ov/ksrc/Documentation/netlink/"
 	install -m 755 "$bin/csum" "$bin/gro" "$bin/xdp_helper" "$k/net/lib/"
 	install -m 755 "$bin/napi_id_helper" "$bin/so_txtime" "$k/drivers/net/"
+	# The BPF objects of the XDP tests (xdp.py, ping.py), built below.
+	install -m 644 "$bpf"/*.bpf.o "$k/net/lib/"
 	mkdir -p "$ov/selftests"
 	install -m 755 "$MANA_RS_REPO/tests/selftests/run.py" "$ov/selftests/run.py"
 	install -m 644 "$MANA_RS_REPO/tests/selftests/expected" "$ov/selftests/expected"
@@ -143,6 +156,7 @@ install -m 644 "$MANA_RS_REPO/tests/e2e/pending" "$ov/e2e/pending"
 install -m 755 "$MANA_RS_REPO/tests/kunit/run.sh" "$ov/kunit/run.sh"
 install -m 755 "$out/raw_qp" "$ov/usr/local/bin/raw_qp"
 install -m 755 "$out/uverbs_fuzz" "$ov/usr/local/bin/uverbs_fuzz"
+[ "$mode" = kunit ] || install -m 644 "$bpf/xdp_dummy.bpf.o" "$ov/e2e/xdp_dummy.bpf.o"
 cp -a "$modbuild/modroot/lib/modules/$release" "$ov/usr/lib/modules/"
 case "$mode" in selftests | shell) selftests_overlay "$ov" ;; esac
 (cd "$ov" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -1) > "$ov.cpio.gz"

@@ -25,6 +25,7 @@ import sys
 DATAPATH = re.compile(
     r'(::poll\b|::poll_tx\b|::poll_rx\b|::reap_tx\b|start_xmit|::xmit\b|::post_tx\b|'
     r'::post_rx\b|::refill|::napi_|::map_skb\b|MappedSkb|SkbMap|::take_skb\b|'
+    r'::rx_frame\b|::run_xdp\b|::xdp_tx\b|::xdp_xmit|xdp_xmit_callback|'
     r'::handle_irq|::interrupt\b|InterruptHandler|irq_handler|::deliver\b|'
     r'read_cqe|read_eqe|::ring\b|::build_skb|gro_receive|napi_consume)')
 

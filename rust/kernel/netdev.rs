@@ -60,6 +60,7 @@ pub mod ethtool;
 pub mod napi;
 pub mod queue_stats;
 pub mod skb;
+pub mod xdp;
 
 #[cfg(CONFIG_KUNIT = "y")]
 mod tests;
@@ -323,6 +324,26 @@ pub trait Driver: Sized + 'static {
     fn set_features(_dev: &Device<Self>, _features: Features, _rtnl: &Rtnl) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
+
+    /// Installs, replaces or removes (`None`) the device's native XDP program (`ndo_bpf` with
+    /// `XDP_SETUP_PROG`), with the rtnl lock held. The driver keeps `prog` as long as it is
+    /// installed; on error the core keeps the previous program, and `extack` carries the
+    /// message for the user. See [`xdp`].
+    fn xdp_setup(
+        _dev: &Device<Self>,
+        _prog: Option<xdp::BpfProg>,
+        _extack: &xdp::ExtAck,
+        _rtnl: &Rtnl,
+    ) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Transmits frames another device redirected here (`ndo_xdp_xmit`), in softirq context.
+    /// The driver takes the frames it sends (or drops) from `frames`, in order; `flush` asks
+    /// it to hand what it queued to the device now.
+    fn xdp_xmit(_dev: &Device<Self>, _frames: &mut xdp::FrameBatch<'_>, _flush: bool) {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
 }
 
 /// The private area (`netdev_priv()`) of a device of these abstractions: their own state, then
@@ -492,6 +513,18 @@ impl<T: Driver> Device<T> {
         // SAFETY: `self.as_raw()` is a valid `net_device`; the volatile write is the
         // `WRITE_ONCE()` the core uses for this field.
         unsafe { ptr::write_volatile(&raw mut (*self.as_raw()).mtu, mtu) };
+        Ok(())
+    }
+
+    /// Changes the maximum MTU (e.g. while an XDP program needs frames to fit in one page);
+    /// `max` must not be below the current MTU nor the minimum.
+    pub fn set_max_mtu(&self, max: u32, _rtnl: &Rtnl) -> Result {
+        if max < self.mtu() || max < self.min_mtu() || max > c_int::MAX as u32 {
+            return Err(EINVAL);
+        }
+        // SAFETY: `self.as_raw()` is a valid `net_device`; the rtnl lock, held, serialises the
+        // writers of the field, and the volatile write tolerates lockless readers.
+        unsafe { ptr::write_volatile(&raw mut (*self.as_raw()).max_mtu, max) };
         Ok(())
     }
 
@@ -998,6 +1031,16 @@ impl<T: Driver> Adapter<T> {
         },
         ndo_set_features: if T::HAS_SET_FEATURES {
             Some(Self::set_features_callback)
+        } else {
+            None
+        },
+        ndo_bpf: if T::HAS_XDP_SETUP {
+            Some(xdp::bpf_callback::<T>)
+        } else {
+            None
+        },
+        ndo_xdp_xmit: if T::HAS_XDP_XMIT {
+            Some(xdp::xdp_xmit_callback::<T>)
         } else {
             None
         },

@@ -15,7 +15,9 @@
 # shows manae_0 -> ip link set eth0 up -> a RAW QP gets EBUSY and the kernel log names the owner
 # -> ip link set eth0 down -> the QP is created and held -> ip link set eth0 up fails with
 # "Device or resource busy" -> the QP is destroyed -> up works -> ping across the two linked
-# ports of the software adapter, each in its own network namespace, over IPv4 and IPv6 -> an MTU
+# ports of the software adapter, each in its own network namespace, over IPv4 and IPv6 -> an XDP
+# program attached, replaced and detached on the up eth0 while another process loops on RAW QP
+# creation (every create EBUSY, ping continues; MTU 9000 refused with the reason) -> an MTU
 # change (9000) and a channel change (ethtool -L) on both up ports -> TCP: 4 MB each way with
 # socat, the received bytes compared with the sent ones, and iperf3 with 4 streams each way.
 # Test mode adds: CAP_NET_RAW (EPERM for an unprivileged user and for root without it); RAW QP
@@ -401,6 +403,38 @@ expect ping "ping from eth0 (left) reaches eth1 (right)" both rc_is 0 out_has ' 
 step ip netns exec left ping -6 -c 3 -W 5 2001:db8::2
 expect ping6 "ping over IPv6 from eth0 (left) reaches eth1 (right) (neighbour discovery both ways)" \
 	both rc_is 0 out_has ' 0% packet loss'
+
+section "XDP attached, replaced and detached on the up eth0 while another process loops on RAW QP creation"
+# mana_eth swaps the program under the held vport lease (no detach/attach of the port, as C
+# does): RDMA gets EBUSY all along, and traffic continues.
+echo
+echo "\$ raw_qp loop > /tmp/xdploop.out &"
+raw_qp loop > /tmp/xdploop.out 2>&1 < /dev/null &
+LOOP_PID=$!
+sleep 1
+step 'ip -n left link set dev eth0 xdpdrv obj /e2e/xdp_dummy.bpf.o sec xdp && ip -n left -d link show dev eth0 | grep -oE "prog/xdp id [0-9]+|xdp .*"'
+expect xdp_attach "an XDP program attaches to the up eth0 in native mode" both rc_is 0 out_has 'prog/xdp id [0-9]'
+step ip netns exec left ping -c 3 -W 5 192.0.2.2
+expect xdp_ping "ping crosses with the program attached (XDP_PASS)" both rc_is 0 out_has ' 0% packet loss'
+step 'ip -n left -force link set dev eth0 xdpdrv obj /e2e/xdp_dummy.bpf.o sec xdp && ip -n left -d link show dev eth0 | grep -oE "prog/xdp id [0-9]+"'
+expect xdp_replace "the program is replaced on the up interface" both rc_is 0 out_has 'prog/xdp id [0-9]'
+step ip netns exec left ping -c 3 -W 5 192.0.2.2
+expect xdp_ping_replaced "ping crosses with the replacement" both rc_is 0 out_has ' 0% packet loss'
+step 'ip -n left link set dev eth0 xdpdrv off && ip -n left -d link show dev eth0'
+expect xdp_detach "the program is detached and eth0 stays up" both rc_is 0 out_lacks 'prog/xdp'
+step ip netns exec left ping -c 3 -W 5 192.0.2.2
+expect xdp_ping_detached "ping crosses after the detach" both rc_is 0 out_has ' 0% packet loss'
+step 'ip -n left link set dev eth0 mtu 9000 && ip -n left link set dev eth0 xdpdrv obj /e2e/xdp_dummy.bpf.o sec xdp'
+expect xdp_mtu_refused "with MTU 9000 the program is refused, with the reason" both rc_not 0 out_has 'MTU too large for XDP'
+step ip -n left link set dev eth0 mtu 1500
+expect xdp_mtu_back "eth0 takes MTU 1500 again" rc_is 0
+kill -TERM "$LOOP_PID"
+wait "$LOOP_PID"
+step 'cat /tmp/xdploop.out; ip -n left -o link show dev eth0; cat '"$VPORT0"
+expect xdp_loop_all_ebusy "every RAW QP creation during the XDP changes got EBUSY, none slipped in" \
+	both out_has '^loop: [1-9][0-9]* attempts, 0 created, EBUSY x[1-9][0-9]*$' owner_is 'ethernet eth0'
+step ip netns exec left ping -c 3 -W 5 192.0.2.2
+expect xdp_ping_after "ping still crosses" both rc_is 0 out_has ' 0% packet loss'
 
 section "TCP across the linked ports, after an MTU change and a channel change"
 step 'ip -n left link set dev eth0 mtu 9000 && ip -n right link set dev eth1 mtu 9000 &&

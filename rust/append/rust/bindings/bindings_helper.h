@@ -17,3 +17,6 @@
 #include <rdma/iter.h>
 #include <linux/dma-mapping.h>
 const gfp_t RUST_CONST_HELPER___GFP_COMP = __GFP_COMP;
+#include <linux/bpf.h>
+#include <linux/filter.h>
+#include <net/xdp.h>

@@ -1,3 +1,4 @@
 #include "netdev.c"
 #include "rdma.c"
 #include "dma_stream.c"
+#include "xdp.c"
