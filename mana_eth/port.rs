@@ -69,6 +69,7 @@ use kernel::{
         QueueKind,
         Registration,
         Rtnl,
+        RtnlOuter,
         Stats64,
         TxResult,
         UnregisteredDevice,
@@ -537,7 +538,7 @@ impl netdev::Driver for Port {
         dev.schedule_rtnl_work();
     }
 
-    fn rtnl_work(dev: &Device<Self>, rtnl: &Rtnl) {
+    fn rtnl_work(dev: &Device<Self>, rtnl: &RtnlOuter) {
         let data = dev.data();
         let queue = data.reset_queue.xchg(NO_RESET, Relaxed);
         // Down since the timeout (`stop` cleared the request): nothing to reset.
@@ -614,7 +615,7 @@ impl netdev::Driver for Port {
 impl Port {
     /// Rebuilds the queues of the up interface `dev` after send queue `queue` timed out,
     /// keeping the vport lease (see the module documentation).
-    fn reset_after_tx_timeout(dev: &Device<Self>, rtnl: &Rtnl, queue: u32) {
+    fn reset_after_tx_timeout(dev: &Device<Self>, rtnl: &RtnlOuter, queue: u32) {
         let data = dev.data();
         let channels = dev.real_num_tx_queues();
         match Self::reconfigure(dev, rtnl, |_, _| Ok(channels)) {

@@ -253,6 +253,21 @@ pub enum TxResult {
 /// (`open`, `stop`, `change_mtu`, `fix_features`, `set_features`) with the rtnl lock held, so
 /// they are serialised with each other and with the ethtool operations; those that may
 /// reconfigure the device get the proof of it, an [`Rtnl`].
+///
+/// An [`Rtnl`] does not allow what the core must not be re-entered for from inside one of its
+/// operations: bringing an interface up or down ([`Device::close`]) and recomputing its features
+/// ([`Device::update_features`]). `ndo_stop` runs while the device is still `IFF_UP` and on the
+/// core's close list, so closing it again there would add it to a second list and stop it
+/// twice; `netdev_update_features()` from `ndo_set_features` recurses without end. Those need
+/// an [`RtnlOuter`], which only [`Driver::rtnl_work`] and [`rtnl_lock`] give, so this does not
+/// compile (tests/compile-fail/netdev_close_in_stop.rs):
+///
+/// ```ignore
+/// fn stop(dev: &Device<Self>, rtnl: &Rtnl) -> Result {
+///     dev.close(rtnl); // error[E0308]: expected `&RtnlOuter`, found `&Rtnl`
+///     Ok(())
+/// }
+/// ```
 #[vtable]
 pub trait Driver: Sized + 'static {
     /// The private data of each device, stored in its `netdev_priv()` area.
@@ -310,7 +325,7 @@ pub trait Driver: Sized + 'static {
     /// or once unregistration has started does nothing, and unregistration waits for a running
     /// one. It may have been scheduled before the interface went down: check
     /// [`Device::is_running`] if that matters.
-    fn rtnl_work(_dev: &Device<Self>, _rtnl: &Rtnl) {
+    fn rtnl_work(_dev: &Device<Self>, _rtnl: &RtnlOuter) {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
@@ -579,7 +594,9 @@ impl<T: Driver> Device<T> {
 
     /// Recomputes the active features (`netdev_update_features`), e.g. after a change that
     /// [`Driver::fix_features`] depends on; calls [`Driver::set_features`] if they change.
-    pub fn update_features(&self, _rtnl: &Rtnl) {
+    ///
+    /// Needs an [`RtnlOuter`]: from inside [`Driver::set_features`] the core would recurse.
+    pub fn update_features(&self, _rtnl: &RtnlOuter) {
         // SAFETY: `self.as_raw()` is a valid `net_device` and the rtnl lock is held.
         unsafe { bindings::netdev_update_features(self.as_raw()) }
     }
@@ -722,10 +739,14 @@ impl<T: Driver> Device<T> {
     /// Brings the interface down (`dev_close`), like `ip link set dev down`; nothing happens if
     /// it is down. For a driver that cannot keep the interface up, e.g. after a failed reset
     /// in [`Driver::rtnl_work`].
-    pub fn close(&self, _rtnl: &Rtnl) {
-        // SAFETY: `self.as_raw()` is a valid `net_device` and the rtnl lock is held;
-        // `dev_close()` does nothing for a device that is not up (never registered, or
-        // unregistered, devices are not).
+    ///
+    /// Needs an [`RtnlOuter`]: from inside [`Driver::stop`] (or any operation the core calls
+    /// while closing devices) the device would be put on a second close list and stopped twice.
+    pub fn close(&self, _rtnl: &RtnlOuter) {
+        // SAFETY: `self.as_raw()` is a valid `net_device` and the rtnl lock is held by a thread
+        // that runs no operation of any device (`RtnlOuter`), so no close of this device is in
+        // progress and `close_list` is free; `dev_close()` does nothing for a device that is
+        // not up (never registered, or unregistered, devices are not).
         unsafe { bindings::dev_close(self.as_raw()) }
     }
 
@@ -1597,9 +1618,10 @@ impl<T: Driver> Registration<T> {
     /// Asks for the features `wanted` as `ethtool -K` does: sets `wanted_features` and lets the
     /// core apply what the device allows (`netdev_update_features`, which calls the driver's
     /// `fix_features`/`set_features`). Features outside `hw_features` stay as they are.
-    pub fn set_wanted_features(&self, wanted: Features, _rtnl: &Rtnl) {
+    pub fn set_wanted_features(&self, wanted: Features, _rtnl: &RtnlOuter) {
         // SAFETY: The device is registered and the rtnl lock, which serializes feature
-        // changes, is held.
+        // changes, is held outside of any device operation (no `ndo_set_features` to recurse
+        // from).
         unsafe {
             (*self.dev.as_ptr()).wanted_features = wanted.0;
             bindings::netdev_update_features(self.dev.as_ptr());
@@ -1607,14 +1629,16 @@ impl<T: Driver> Registration<T> {
     }
 
     /// Brings the interface up (`dev_open`), like `ip link set dev up`.
-    pub fn open(&self, _rtnl: &Rtnl) -> Result {
-        // SAFETY: The device is registered and the rtnl lock is held.
+    pub fn open(&self, _rtnl: &RtnlOuter) -> Result {
+        // SAFETY: The device is registered and the rtnl lock is held outside of any device
+        // operation (no `ndo_open` of this device in progress to re-enter).
         to_result(unsafe { bindings::dev_open(self.dev.as_ptr(), ptr::null_mut()) })
     }
 
     /// Brings the interface down (`dev_close`), like `ip link set dev down`.
-    pub fn close(&self, _rtnl: &Rtnl) {
-        // SAFETY: The device is registered and the rtnl lock is held.
+    pub fn close(&self, _rtnl: &RtnlOuter) {
+        // SAFETY: The device is registered and the rtnl lock is held outside of any device
+        // operation, so no close of it is in progress (see [`Device::close`]).
         unsafe { bindings::dev_close(self.dev.as_ptr()) }
     }
 
@@ -1714,27 +1738,67 @@ macro_rules! netdev_dbg {
     ($dev:expr, $($f:tt)*) => { ($dev).pr_dbg($crate::prelude::fmt!($($f)*)) }
 }
 
+/// Proof that the current thread holds the rtnl lock and runs no operation of a network device
+/// under it: it took the lock itself ([`rtnl_lock`]) or runs a device's [`Driver::rtnl_work`].
+///
+/// Needed, beyond an [`Rtnl`], by what the core must not be re-entered for from inside its own
+/// operations: opening and closing an interface ([`Device::close`], [`Registration::open`]) and
+/// recomputing its features ([`Device::update_features`]). It dereferences to an [`Rtnl`].
+///
+/// # Invariants
+///
+/// The current thread holds the rtnl lock, and is not inside a callback the core makes with it
+/// held (`net_device_ops`, `ethtool_ops`, netdev notifiers), for as long as a reference to this
+/// object exists; the object cannot leave the thread.
+pub struct RtnlOuter(Rtnl);
+
+impl RtnlOuter {
+    /// Asserts that the current thread holds the rtnl lock outside of any device operation.
+    ///
+    /// # Safety
+    ///
+    /// The current thread must hold the rtnl lock for the lifetime of the returned object, and
+    /// must not be running a callback of the networking core (it took the lock itself).
+    pub(crate) unsafe fn assume_outer() -> Self {
+        // SAFETY: Guaranteed by the caller.
+        // INVARIANT: Guaranteed by the caller.
+        Self(unsafe { Rtnl::assume_held() })
+    }
+}
+
+impl Deref for RtnlOuter {
+    type Target = Rtnl;
+
+    fn deref(&self) -> &Rtnl {
+        &self.0
+    }
+}
+
 /// A held rtnl lock (`rtnl_lock`), released on drop.
 ///
 /// # Invariants
 ///
 /// The current thread holds the rtnl lock while this object exists.
-pub struct RtnlGuard(Rtnl);
+pub struct RtnlGuard(RtnlOuter);
 
 /// Takes the rtnl lock (`rtnl_lock`). May sleep.
+///
+/// Called from inside an operation the core makes with the lock held, it deadlocks (lockdep
+/// reports it): such a caller already has an [`Rtnl`].
 pub fn rtnl_lock() -> RtnlGuard {
     // SAFETY: Plain mutex acquisition.
     unsafe { bindings::rtnl_lock() };
-    // SAFETY: The lock was just taken; the guard releases it when dropped, after the `Rtnl`
-    // it contains (and any reference to it) is gone.
+    // SAFETY: The lock was just taken, so this thread did not hold it and runs no operation
+    // the core makes under it (the core holds the lock for those); the guard releases it when
+    // dropped, after the `RtnlOuter` it contains (and any reference to it) is gone.
     // INVARIANT: The lock is held; the guard cannot leave this thread.
-    RtnlGuard(unsafe { Rtnl::assume_held() })
+    RtnlGuard(unsafe { RtnlOuter::assume_outer() })
 }
 
 impl Deref for RtnlGuard {
-    type Target = Rtnl;
+    type Target = RtnlOuter;
 
-    fn deref(&self) -> &Rtnl {
+    fn deref(&self) -> &RtnlOuter {
         &self.0
     }
 }

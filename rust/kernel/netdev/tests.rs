@@ -280,7 +280,7 @@ impl Driver for TestDriver {
         dev.schedule_rtnl_work();
     }
 
-    fn rtnl_work(dev: &Device<Self>, _rtnl: &Rtnl) {
+    fn rtnl_work(dev: &Device<Self>, _rtnl: &crate::netdev::RtnlOuter) {
         let s = &dev.data().shared;
         // The "reset": the queues take packets again.
         s.stop_on_xmit.store(0, Relaxed);

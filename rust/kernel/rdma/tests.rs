@@ -617,7 +617,7 @@ impl crate::netdev::Driver for NullNetdev {
     }
 
     // The netdev abstraction links its work-item callback whatever the driver implements.
-    fn rtnl_work(_dev: &crate::netdev::Device<Self>, _rtnl: &crate::netdev::Rtnl) {}
+    fn rtnl_work(_dev: &crate::netdev::Device<Self>, _rtnl: &crate::netdev::RtnlOuter) {}
 }
 
 /// Registers a net device of `parent` with port number `dev_port` on it.
