@@ -156,7 +156,8 @@ impl GroResult {
 pub struct SkBuff(Opaque<bindings::sk_buff>);
 
 // SAFETY: The methods taking `&self` only read the `sk_buff`, which nothing changes while a
-// shared reference exists (its owner is the `Skb` the reference is borrowed from).
+// shared reference exists (its owner is the `Skb` the reference is borrowed from). Everything
+// that writes it, the source of `skb_clone()` included ([`Skb::try_clone`]), takes `&mut`.
 unsafe impl Sync for SkBuff {}
 
 impl SkBuff {
@@ -688,8 +689,13 @@ impl Skb {
 
     /// Creates a clone that shares the packet data with `self` (`skb_clone`). Both become
     /// [cloned](SkBuff::is_cloned): their data is read-only until unshared.
-    pub fn try_clone(&self, flags: Flags) -> Result<Self> {
-        // SAFETY: `self.as_raw()` is a valid `sk_buff`.
+    ///
+    /// Takes `&mut self` because `skb_clone()` writes to its source (the cloned bit, the fast
+    /// clone reference count, fragments given their own pages by `skb_orphan_frags()`): two
+    /// threads cloning one fast-clone buffer at once could both be handed its companion.
+    pub fn try_clone(&mut self, flags: Flags) -> Result<Self> {
+        // SAFETY: `self.as_raw()` is a valid `sk_buff`, which `&mut self` gives us exclusive
+        // access to for the writes of `skb_clone()`.
         let skb = unsafe { bindings::skb_clone(self.as_raw(), flags.as_raw()) };
         // INVARIANT: A non-null result is a new buffer that we own.
         NonNull::new(skb).map(Self).ok_or(ENOMEM)
