@@ -285,7 +285,13 @@ pub(crate) struct UserQueue {
 impl UserQueue {
     /// Pins and maps `bytes` of user memory at `addr`: a page-aligned power of two of at least
     /// one page and at most the largest queue (1 MiB), as the device's queues are.
-    fn new(dev: &rdma::Device<ManaIb>, addr: u64, bytes: u32, what: &str) -> Result<Self> {
+    fn new(
+        dev: &rdma::Device<ManaIb>,
+        udata: &UData,
+        addr: u64,
+        bytes: u32,
+        what: &str,
+    ) -> Result<Self> {
         if !(MANA_PAGE_SIZE..=MAX_QUEUE_BYTES).contains(&bytes)
             || !bytes.is_power_of_two()
             || addr % u64::from(MANA_PAGE_SIZE) != 0
@@ -301,7 +307,7 @@ impl UserQueue {
             );
             return Err(EINVAL);
         }
-        let umem = Umem::get(dev, addr, bytes as usize, ACCESS_LOCAL_WRITE)?;
+        let umem = Umem::get(dev, udata, addr, bytes as usize, ACCESS_LOCAL_WRITE)?;
         let mut blocks = KVec::with_capacity((bytes / MANA_PAGE_SIZE) as usize, GFP_KERNEL)?;
         for block in umem.dma_blocks(MANA_PAGE_SIZE as usize)? {
             blocks.push(block, GFP_KERNEL)?;
@@ -419,7 +425,7 @@ pub(crate) fn create_cq(
         return Err(EINVAL);
     }
     let bytes = cqe.checked_mul(CQE_SIZE).ok_or(EINVAL)?;
-    let buf = SharedQueue::new(UserQueue::new(dev, req.buf_addr, bytes, "CQ")?)?;
+    let buf = SharedQueue::new(UserQueue::new(dev, udata, req.buf_addr, bytes, "CQ")?)?;
     cq.set_cqe(cqe)?;
     let resp = CreateCqResp {
         cqid: u32::MAX,
@@ -455,7 +461,13 @@ pub(crate) fn create_wq(
     let udata = udata.ok_or(EINVAL)?;
     let req: CreateWq = read_req(dev, udata, size_of::<CreateWq>(), "a WQ")?;
     check_queue_limits(dev, "a WQ", (attr.max_wr(), attr.max_sge()), MAX_RX_SGE)?;
-    let buf = SharedQueue::new(UserQueue::new(dev, req.wq_buf_addr, req.wq_buf_size, "WQ")?)?;
+    let buf = SharedQueue::new(UserQueue::new(
+        dev,
+        udata,
+        req.wq_buf_addr,
+        req.wq_buf_size,
+        "WQ",
+    )?)?;
     udata
         .respond_empty()
         .inspect_err(|e| bad_response(dev, "a WQ", *e))?;
@@ -611,7 +623,7 @@ enum QpKindData {
     Raw {
         // Destroyed first, then its buffers are released (field order).
         _obj: UserWqObject,
-        _sq: UserQueue,
+        _sq: KBox<UserQueue>,
         _cq: QueueBinding,
     },
     /// An RSS receive QP: its receive queues.
@@ -790,7 +802,12 @@ fn create_raw_qp(
     let adapter = adapter(dev);
     let ibpd = pd.data().get_ref();
     // Pinning the buffer first: a bad buffer never programs the vport.
-    let sq = UserQueue::new(dev, req.sq_buf_addr, req.sq_buf_size, "send queue")?;
+    // Boxed: the queue holds the umem and its device references, which would make the RAW
+    // variant of `QpKindData` ten times the RSS one.
+    let sq = KBox::new(
+        UserQueue::new(dev, udata, req.sq_buf_addr, req.sq_buf_size, "send queue")?,
+        GFP_KERNEL,
+    )?;
 
     let mut binding = ibpd.binding.lock();
     let qps = binding.qps.checked_add(1).ok_or(ENOSPC)?;
@@ -1023,6 +1040,8 @@ pub(crate) fn reg_user_mr(
 ) -> Result<IbMr> {
     let dev = mr.device();
     no_udata_io(dev, udata, "an MR")?;
+    // User memory is pinned for the process of a uverbs command only.
+    let udata = udata.ok_or(EINVAL)?;
     let flags = args.access & !IB_ACCESS_OPTIONAL;
     if flags & !VALID_MR_FLAGS != 0 {
         kernel::ibdev_err_ratelimited!(
@@ -1044,7 +1063,7 @@ pub(crate) fn reg_user_mr(
         return Err(EINVAL);
     }
     let len = usize::try_from(args.length).map_err(|_| EINVAL)?;
-    let umem = Umem::get(dev, args.start, len, flags)?;
+    let umem = Umem::get(dev, udata, args.start, len, flags)?;
     let mut blocks = KVec::new();
     for block in umem.dma_blocks(MANA_PAGE_SIZE as usize)? {
         blocks.push(block, GFP_KERNEL)?;

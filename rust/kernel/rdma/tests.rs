@@ -554,6 +554,52 @@ mod udata_tests {
 mod umem_tests {
     use super::*;
 
+    /// An empty udata of the current task, for `Umem::get`.
+    fn with_empty_udata<R>(f: impl FnOnce(&UData) -> R) -> Result<R> {
+        let mut raw = udata(0, 0, 0, 0);
+        // SAFETY: `raw` is a local with empty buffers, used only by `f`.
+        let u = unsafe { UData::from_raw(&mut raw) }.ok_or(EINVAL)?;
+        Ok(f(u))
+    }
+
+    /// `ib_umem_get()` pins `current->mm`: a task without one (a kernel thread, as the test
+    /// is before it maps user memory) gets `EFAULT`, not a NULL dereference.
+    #[test]
+    fn pinning_needs_a_user_address_space() -> Result {
+        let counters = Arc::new(Counters::default(), GFP_KERNEL)?;
+        let dev = new_device(&counters)?;
+        assert!(crate::current!().mm().is_none());
+        let got = with_empty_udata(|u| Umem::get(&*dev, u, 0x10000, 4096, 0).err())?;
+        assert_eq!(got, Some(EFAULT));
+        // With an address space (the test's own, from `kunit_vm_mmap()`) it works.
+        let buf = user_mem(bindings::PAGE_SIZE)?;
+        user_write(buf, &[1u8; 8])?;
+        let umem = with_empty_udata(|u| Umem::get(&*dev, u, buf as u64, 8, 0))??;
+        assert_eq!(umem.len(), 8);
+        drop(umem);
+        drop(dev);
+        assert_eq!(counters.data_dropped.load(Relaxed), 1);
+        Ok(())
+    }
+
+    /// The umem holds the RDMA device, which `ib_umem_release()` uses: it may outlive the
+    /// driver's handle of the device.
+    #[test]
+    fn umem_outlives_the_device_handle() -> Result {
+        let counters = Arc::new(Counters::default(), GFP_KERNEL)?;
+        let dev = new_device(&counters)?;
+        let buf = user_mem(bindings::PAGE_SIZE)?;
+        user_write(buf, &[1u8; 8])?;
+        let umem = with_empty_udata(|u| Umem::get(&*dev, u, buf as u64, 64, 0))??;
+        // `ib_dealloc_device()`: the private data goes, the `struct ib_device` stays while
+        // the umem holds it.
+        drop(dev);
+        assert_eq!(counters.data_dropped.load(Relaxed), 1);
+        assert_eq!(umem.dma_blocks(bindings::PAGE_SIZE)?.count(), 1);
+        drop(umem);
+        Ok(())
+    }
+
     #[test]
     fn pin_and_iterate_blocks() -> Result {
         let counters = Arc::new(Counters::default(), GFP_KERNEL)?;
@@ -564,7 +610,15 @@ mod umem_tests {
         user_write(buf, &[1u8; 64])?;
 
         // Two and a half pages starting mid-page span four pages.
-        let umem = Umem::get(&*dev, (buf + page / 2) as u64, 3 * page, ACCESS_LOCAL_WRITE)?;
+        let umem = with_empty_udata(|u| {
+            Umem::get(
+                &*dev,
+                u,
+                (buf + page / 2) as u64,
+                3 * page,
+                ACCESS_LOCAL_WRITE,
+            )
+        })??;
         assert_eq!(umem.len(), 3 * page);
         assert_eq!(umem.address(), buf + page / 2);
         assert_eq!(umem.num_dma_blocks(page)?, 4);
@@ -586,7 +640,8 @@ mod umem_tests {
         assert_eq!(umem.dma_blocks(page / 2)?.count(), 6);
 
         drop(umem);
-        assert_eq!(Umem::get(&*dev, buf as u64, 0, 0).err(), Some(EINVAL));
+        let empty = with_empty_udata(|u| Umem::get(&*dev, u, buf as u64, 0, 0).err())?;
+        assert_eq!(empty, Some(EINVAL));
         drop(dev);
         assert_eq!(counters.data_dropped.load(Relaxed), 1);
         Ok(())

@@ -6,13 +6,16 @@
 //! [`include/rdma/iter.h`](srctree/include/rdma/iter.h).
 
 use super::{
+    udata::UData,
     Device,
     Driver, //
 };
 use crate::{
     bindings,
+    device,
     error::from_err_ptr,
-    prelude::*, //
+    prelude::*,
+    sync::aref::ARef, //
 };
 use core::{
     marker::PhantomData,
@@ -25,12 +28,19 @@ pub const ACCESS_LOCAL_WRITE: i32 = bindings::ib_access_flags_IB_ACCESS_LOCAL_WR
 /// User memory pinned and mapped for DMA by a device (`ib_umem_get_va`), released on drop
 /// (`ib_umem_release`).
 ///
+/// It holds references to the RDMA device and to the device that does its DMA, which
+/// `ib_umem_release()` unmaps the memory for (`umem->ibdev`), so the release is valid however
+/// long the object lives.
+///
 /// # Invariants
 ///
 /// `umem` is a `struct ib_umem` returned by `ib_umem_get_va()`, owned by this object; its
-/// scatterlist is mapped for the device it was pinned for.
+/// scatterlist is mapped for `umem->ibdev`. `_ibdev` is a reference to `umem->ibdev->dev` and
+/// `_dma_dev` one to `umem->ibdev->dma_device` (if set).
 pub struct Umem {
     umem: NonNull<bindings::ib_umem>,
+    _ibdev: ARef<device::Device>,
+    _dma_dev: Option<ARef<device::Device>>,
 }
 
 // SAFETY: A umem may be released from any thread; it keeps its own reference to the mm.
@@ -40,24 +50,53 @@ unsafe impl Send for Umem {}
 unsafe impl Sync for Umem {}
 
 impl Umem {
-    /// Pins `len` bytes of the current task's memory at user address `addr` and maps them for
-    /// DMA by `dev` (`ib_umem_get_va`). `access` holds `IB_ACCESS_*` flags, e.g.
-    /// [`ACCESS_LOCAL_WRITE`] for memory the device writes.
+    /// Pins `len` bytes of the memory of the process that issued the uverbs command `udata`
+    /// at user address `addr` and maps them for DMA by `dev` (`ib_umem_get_va`). `access`
+    /// holds `IB_ACCESS_*` flags, e.g. [`ACCESS_LOCAL_WRITE`] for memory the device writes.
     ///
-    /// Fails with `EINVAL` for an empty or wrapping range, `ENOMEM` beyond `RLIMIT_MEMLOCK`
-    /// (without `CAP_IPC_LOCK`) and `EFAULT` for unmapped memory.
-    pub fn get<T: Driver>(dev: &Device<T>, addr: u64, len: usize, access: i32) -> Result<Self> {
+    /// `ib_umem_get_va()` pins the memory of the current task (`current->mm`): the command's
+    /// `udata`, which only exists while its process runs the command, is the proof that the
+    /// current task is that process, and not a kernel thread (no `mm`) or another process.
+    ///
+    /// Fails with `EINVAL` for an empty or wrapping range, `EFAULT` without a user address
+    /// space, `ENOMEM` beyond `RLIMIT_MEMLOCK` (without `CAP_IPC_LOCK`) and `EFAULT` for
+    /// unmapped memory.
+    pub fn get<T: Driver>(
+        dev: &Device<T>,
+        _udata: &UData,
+        addr: u64,
+        len: usize,
+        access: i32,
+    ) -> Result<Self> {
         let addr = usize::try_from(addr).map_err(|_| EINVAL)?;
         if len == 0 {
             return Err(EINVAL);
         }
-        // SAFETY: `dev` is a valid device; the function checks the range and uses the
-        // current task's mm with the proper locking.
+        // `UData` promises the current task's memory; a kernel thread has none, and
+        // `ib_umem_get_va()` would dereference the missing `mm`.
+        if crate::current!().mm().is_none() {
+            return Err(EFAULT);
+        }
+        // SAFETY: `dev` is a valid device, so `dev.dev` is a live `struct device` and
+        // `dma_device` null or one the device holds a reference to (its parent).
+        let (ibdev, dma_dev) = unsafe {
+            let raw = dev.as_raw();
+            let dma = (*raw).dma_device;
+            (
+                device::Device::get_device(&raw mut (*raw).__bindgen_anon_1.dev),
+                (!dma.is_null()).then(|| device::Device::get_device(dma)),
+            )
+        };
+        // SAFETY: `dev` is a valid device; the function checks the range and pins the memory
+        // of the current task, which has an address space (checked above).
         let umem =
             from_err_ptr(unsafe { bindings::ib_umem_get_va(dev.as_raw(), addr, len, access) })?;
-        // INVARIANT: `umem` was returned by `ib_umem_get_va()` and is now owned.
+        // INVARIANT: `umem` was returned by `ib_umem_get_va()` for `dev` and is now owned; the
+        // references are to `dev`'s devices.
         Ok(Self {
             umem: NonNull::new(umem).ok_or(ENOMEM)?,
+            _ibdev: ibdev,
+            _dma_dev: dma_dev,
         })
     }
 
@@ -125,7 +164,9 @@ impl Umem {
 
 impl Drop for Umem {
     fn drop(&mut self) {
-        // SAFETY: By the type invariant `self` owns the umem; it is not used after this.
+        // SAFETY: By the type invariant `self` owns the umem; it is not used after this. Its
+        // `ibdev` and that device's DMA device are alive: this object holds references to them,
+        // dropped after this (fields drop after `drop`).
         unsafe { bindings::ib_umem_release(self.as_raw()) };
     }
 }

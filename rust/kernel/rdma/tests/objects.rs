@@ -177,9 +177,11 @@ impl Driver for ObjDriver {
         pd: &Pd<Self>,
         mr: &NewMr<Self>,
         args: &UserMrArgs,
-        _udata: Option<&UData>,
+        udata: Option<&UData>,
     ) -> impl PinInit<Self::MrData, Error> {
-        reg_user_mr_obj(pd, mr, args)
+        udata
+            .ok_or(EINVAL)
+            .and_then(|udata| reg_user_mr_obj(pd, mr, args, udata))
     }
 
     fn dereg_mr(mr: &Mr<Self>) -> Result {
@@ -227,9 +229,14 @@ fn create_qp_obj(qp: &NewQp<ObjDriver>, attr: &QpInitAttr<'_, ObjDriver>) -> Res
     Ok(obj)
 }
 
-fn reg_user_mr_obj(pd: &Pd<ObjDriver>, mr: &NewMr<ObjDriver>, args: &UserMrArgs) -> Result<MrObj> {
+fn reg_user_mr_obj(
+    pd: &Pd<ObjDriver>,
+    mr: &NewMr<ObjDriver>,
+    args: &UserMrArgs,
+    udata: &UData,
+) -> Result<MrObj> {
     let len = usize::try_from(args.length).map_err(|_| EINVAL)?;
-    let umem = Umem::get(pd.device(), args.start, len, args.access)?;
+    let umem = Umem::get(pd.device(), udata, args.start, len, args.access)?;
     let blocks = umem.dma_blocks(bindings::PAGE_SIZE)?.count();
     pd.data()
         .counters
@@ -455,8 +462,12 @@ mod object_tests {
         let reg_mr = ops.reg_user_mr.ok_or(EINVAL)?;
         let dereg_mr = ops.dereg_mr.ok_or(EINVAL)?;
         let access = ACCESS_LOCAL_WRITE;
+        // The (empty) driver data of the test's uverbs command: user memory is only pinned for
+        // the process of a command.
+        let mut udata: bindings::ib_udata = pin_init::zeroed();
 
-        // SAFETY: `pd` is a live PD of the device; the memory is the test's user memory.
+        // SAFETY: `pd` is a live PD of the device; the memory is the test's user memory, and
+        // `udata` an empty command of the test's task.
         let mr = from_err_ptr(unsafe {
             reg_mr(
                 pd,
@@ -465,7 +476,7 @@ mod object_tests {
                 buf as u64,
                 access,
                 core::ptr::null_mut(),
-                core::ptr::null_mut(),
+                &mut udata,
             )
         })?;
         {
@@ -487,7 +498,7 @@ mod object_tests {
                 buf as u64,
                 access,
                 core::ptr::null_mut(),
-                core::ptr::null_mut(),
+                &mut udata,
             )
         };
         assert_eq!(from_err_ptr(bad).err(), Some(EINVAL));
