@@ -358,7 +358,7 @@ impl rdma::Driver for ManaIb {
             .set_max_qp_wr(caps.max_qp_wr)
             .set_device_cap_flags(bindings::ib_device_cap_flags_IB_DEVICE_RC_RNR_NAK_GEN as u64)
             // Kernel PDs use the local DMA lkey; the device has no DMA MR.
-            .set_kernel_cap_flags(bindings::ib_kernel_cap_flags_IBK_LOCAL_DMA_LKEY.into())
+            .set_kernel_cap_flags(rdma::KernelCaps::LOCAL_DMA_LKEY)
             .set_max_send_sge(MAX_SEND_SGE)
             .set_max_recv_sge(MAX_RECV_SGE)
             .set_max_sge_rd(MAX_RECV_SGE)

@@ -70,6 +70,7 @@ mod tests;
 pub use attr::{
     DeviceAttr,
     Gid,
+    KernelCaps,
     LinkLayer,
     PortAttr,
     PortImmutable,

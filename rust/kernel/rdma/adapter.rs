@@ -245,6 +245,7 @@ impl<T: Driver> Adapter<T> {
                 )
             };
             T::query_device(dev, attr, udata)?;
+            attr.sanitize();
             Ok(0)
         })
     }

@@ -57,8 +57,6 @@ impl DeviceAttr {
         set_max_qp_wr => max_qp_wr: u32;
         /// Sets the `IB_DEVICE_*` capability flags (`device_cap_flags`).
         set_device_cap_flags => device_cap_flags: u64;
-        /// Sets the `IBK_*` capability flags for kernel consumers (`kernel_cap_flags`).
-        set_kernel_cap_flags => kernel_cap_flags: u64;
         /// Sets the most scatter/gather entries of a send work request (`max_send_sge`).
         set_max_send_sge => max_send_sge: u32;
         /// Sets the most scatter/gather entries of a receive work request (`max_recv_sge`).
@@ -86,6 +84,27 @@ impl DeviceAttr {
         set_max_wq_type_rq => max_wq_type_rq: u32;
     }
 
+    /// Sets the `IBK_*` capability flags for kernel consumers (`kernel_cap_flags`).
+    ///
+    /// Only the flags [`KernelCaps`] names can be set: `IBK_ALLOW_USER_UNREG` would let
+    /// `rdma link del` unregister and free the device under the driver's
+    /// [`Registration`](super::Registration), so these abstractions never report it.
+    pub fn set_kernel_cap_flags(&mut self, caps: KernelCaps) -> &mut Self {
+        self.0.kernel_cap_flags = caps.0;
+        self
+    }
+
+    /// Returns the `IBK_*` capability flags for kernel consumers (`kernel_cap_flags`).
+    pub fn kernel_cap_flags(&self) -> u64 {
+        self.0.kernel_cap_flags
+    }
+
+    /// Clears the flags a driver of these abstractions must not report (see
+    /// [`DeviceAttr::set_kernel_cap_flags`]), whatever wrote the structure.
+    pub(crate) fn sanitize(&mut self) {
+        self.0.kernel_cap_flags &= !u64::from(bindings::ib_kernel_cap_flags_IBK_ALLOW_USER_UNREG);
+    }
+
     /// Sets the RSS capabilities: the most indirection tables and the largest table
     /// (`rss_caps`).
     pub fn set_rss_caps(&mut self, max_tables: u32, max_table_size: u32) -> &mut Self {
@@ -102,6 +121,52 @@ impl DeviceAttr {
     /// Returns the `IB_RAW_PACKET_CAP_*` flags.
     pub fn raw_packet_caps(&self) -> u32 {
         self.0.raw_packet_caps
+    }
+}
+
+/// A set of `IBK_*` capability flags for kernel consumers (`enum ib_kernel_cap_flags`), for
+/// [`DeviceAttr::set_kernel_cap_flags`].
+///
+/// It cannot hold `IBK_ALLOW_USER_UNREG`: with it, `rdma link del` unregisters and frees the
+/// device while the driver's [`Registration`](super::Registration) still owns it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KernelCaps(u64);
+
+impl KernelCaps {
+    /// No flag.
+    pub const NONE: Self = Self(0);
+    /// `IBK_LOCAL_DMA_LKEY`: kernel PDs use the device's local DMA lkey (no DMA MR needed).
+    pub const LOCAL_DMA_LKEY: Self = Self(bindings::ib_kernel_cap_flags_IBK_LOCAL_DMA_LKEY as u64);
+    /// `IBK_INTEGRITY_HANDOVER`: signature (T10-PI) offload.
+    pub const INTEGRITY_HANDOVER: Self =
+        Self(bindings::ib_kernel_cap_flags_IBK_INTEGRITY_HANDOVER as u64);
+    /// `IBK_ON_DEMAND_PAGING`: on-demand paging for kernel memory regions.
+    pub const ON_DEMAND_PAGING: Self =
+        Self(bindings::ib_kernel_cap_flags_IBK_ON_DEMAND_PAGING as u64);
+    /// `IBK_SG_GAPS_REG`: memory registration with gaps in the scatter list.
+    pub const SG_GAPS_REG: Self = Self(bindings::ib_kernel_cap_flags_IBK_SG_GAPS_REG as u64);
+    /// `IBK_RDMA_NETDEV_OPA`: the OPA variant of the RDMA netdev.
+    pub const RDMA_NETDEV_OPA: Self =
+        Self(bindings::ib_kernel_cap_flags_IBK_RDMA_NETDEV_OPA as u64);
+    /// `IBK_BLOCK_MULTICAST_LOOPBACK`.
+    pub const BLOCK_MULTICAST_LOOPBACK: Self =
+        Self(bindings::ib_kernel_cap_flags_IBK_BLOCK_MULTICAST_LOOPBACK as u64);
+    /// `IBK_UD_TSO`: TSO on UD QPs.
+    pub const UD_TSO: Self = Self(bindings::ib_kernel_cap_flags_IBK_UD_TSO as u64);
+    /// `IBK_VIRTUAL_FUNCTION`: the device is a virtual function.
+    pub const VIRTUAL_FUNCTION: Self =
+        Self(bindings::ib_kernel_cap_flags_IBK_VIRTUAL_FUNCTION as u64);
+    /// Returns the raw `IBK_*` bits.
+    pub const fn bits(self) -> u64 {
+        self.0
+    }
+}
+
+impl core::ops::BitOr for KernelCaps {
+    type Output = Self;
+
+    fn bitor(self, rhs: Self) -> Self {
+        Self(self.0 | rhs.0)
     }
 }
 

@@ -90,7 +90,7 @@ impl Driver for TestDriver {
             .set_raw_packet_caps(bindings::ib_raw_packet_caps_IB_RAW_PACKET_CAP_IP_CSUM)
             .set_max_pd(16)
             // Kernel PDs (`ib_alloc_pd()`) then need no DMA MR.
-            .set_kernel_cap_flags(bindings::ib_kernel_cap_flags_IBK_LOCAL_DMA_LKEY.into());
+            .set_kernel_cap_flags(crate::rdma::KernelCaps::LOCAL_DMA_LKEY);
         Ok(())
     }
 
@@ -237,6 +237,10 @@ mod device_tests {
         // SAFETY: The device is registered and `attrs` is not written after registration.
         let cached = unsafe { (*reg.as_raw()).attrs.vendor_part_id };
         assert_eq!(cached, VENDOR_PART_ID);
+        assert_eq!(
+            reg.attrs().kernel_cap_flags(),
+            crate::rdma::KernelCaps::LOCAL_DMA_LKEY.bits()
+        );
 
         let before = counters.query_port.load(Relaxed);
         let mut attr: bindings::ib_port_attr = pin_init::zeroed();
@@ -274,6 +278,33 @@ mod device_tests {
         drop(reg);
         assert_eq!(counters.data_dropped.load(Relaxed), 1);
         Ok(())
+    }
+
+    /// `IBK_ALLOW_USER_UNREG` would let `rdma link del` free the device under the
+    /// `Registration`: no `KernelCaps` value holds it, and the abstraction clears it from what a
+    /// driver reports.
+    #[test]
+    fn user_unregistration_is_never_allowed() {
+        use crate::rdma::KernelCaps as K;
+        let unreg = u64::from(bindings::ib_kernel_cap_flags_IBK_ALLOW_USER_UNREG);
+        let all = K::LOCAL_DMA_LKEY
+            | K::INTEGRITY_HANDOVER
+            | K::ON_DEMAND_PAGING
+            | K::SG_GAPS_REG
+            | K::RDMA_NETDEV_OPA
+            | K::BLOCK_MULTICAST_LOOPBACK
+            | K::UD_TSO
+            | K::VIRTUAL_FUNCTION;
+        assert_eq!(all.bits() & unreg, 0);
+        // Every other flag of `enum ib_kernel_cap_flags` (bits 0 to 8) can be set.
+        assert_eq!(all.bits() | unreg, 0x1ff);
+
+        let mut raw: bindings::ib_device_attr = pin_init::zeroed();
+        raw.kernel_cap_flags = u64::MAX;
+        // SAFETY: `raw` is a local, used only through the returned reference below.
+        let attr = unsafe { DeviceAttr::from_raw(&mut raw) };
+        attr.sanitize();
+        assert_eq!(attr.kernel_cap_flags(), !unreg);
     }
 
     #[test]

@@ -79,7 +79,7 @@ impl Driver for ObjDriver {
     const UVERBS_ABI_VER: u32 = 1;
 
     fn query_device(_dev: &Device<Self>, attr: &mut DeviceAttr, _udata: Option<&UData>) -> Result {
-        attr.set_kernel_cap_flags(bindings::ib_kernel_cap_flags_IBK_LOCAL_DMA_LKEY.into())
+        attr.set_kernel_cap_flags(crate::rdma::KernelCaps::LOCAL_DMA_LKEY)
             .set_max_cqe(1024);
         Ok(())
     }
