@@ -16,6 +16,8 @@ use kernel::{
 };
 
 pub mod adapter;
+#[cfg(all(CONFIG_KUNIT = "y", CONFIG_VETH = "y"))]
+pub mod bench;
 pub mod client;
 pub mod dma;
 mod function;

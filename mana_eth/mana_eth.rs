@@ -21,7 +21,7 @@ mod datapath;
 mod port;
 #[cfg(CONFIG_KUNIT = "y")]
 mod tests;
-#[cfg(CONFIG_KUNIT = "y")]
+#[cfg(all(CONFIG_KUNIT = "y", CONFIG_VETH = "y"))]
 mod tests_bench;
 #[cfg(CONFIG_KUNIT = "y")]
 mod tests_datapath;

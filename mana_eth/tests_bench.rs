@@ -163,7 +163,7 @@ mod bench {
         pr_info!("bench: mana linked ports frame=64 pps={}\n", pps64);
         pr_info!("bench: mana linked ports frame=1500 pps={}\n", pps1500);
         for (len, mana) in [(64u32, pps64), (1500, pps1500)] {
-            let (ns, got) = kernel::netdev::bench_veth_pair(PACKETS as u32, len)?;
+            let (ns, got) = mana_gdma::bench::bench_veth_pair(PACKETS as u32, len)?;
             let veth = got * 1_000_000_000 / ns.max(1);
             pr_info!(
                 "bench: veth pair frame={} pps={} (received {}); mana/veth={}.{:02}\n",

@@ -643,7 +643,7 @@ impl<T: Driver> Device<T> {
     pub fn sync_link_state(&self, _rtnl: &Rtnl) {
         // SAFETY: `self.as_raw()` is a valid `net_device` and the rtnl lock, which the state
         // change notification needs, is held.
-        unsafe { bindings::mana_rs_linkwatch_sync_dev(self.as_raw()) }
+        unsafe { bindings::netdev_linkwatch_sync(self.as_raw()) }
     }
 
     /// Makes queue `index` of `kind` refer to NAPI context `napi`, or to none
@@ -754,7 +754,7 @@ impl<T: Driver> Device<T> {
     pub fn watchdog_timeout_ms(&self) -> u32 {
         // SAFETY: `self.as_raw()` is a valid `net_device`; the helper reads the field with
         // `READ_ONCE()`.
-        unsafe { bindings::mana_rs_watchdog_timeout_ms(self.as_raw()) }
+        unsafe { bindings::netdev_watchdog_timeo_ms(self.as_raw()) }
     }
 
     /// Changes how long a stopped transmit queue may stay stopped before
@@ -978,7 +978,7 @@ impl TxQueue {
     /// sysfs `queues/tx-N/tx_timeout`).
     pub fn timeouts(&self) -> u64 {
         // SAFETY: `self.as_raw()` is a valid `netdev_queue`; the helper reads the atomic.
-        unsafe { bindings::mana_rs_txq_timeouts(self.as_raw()) }
+        unsafe { bindings::netdev_queue_trans_timeouts(self.as_raw()) }
     }
 
     /// Returns the milliseconds since the core last handed this queue a packet the driver
@@ -986,7 +986,7 @@ impl TxQueue {
     pub fn ms_since_last_transmit(&self) -> u32 {
         // SAFETY: `self.as_raw()` is a valid `netdev_queue`; the helper reads `trans_start` with
         // `READ_ONCE()`.
-        unsafe { bindings::mana_rs_txq_trans_age_ms(self.as_raw()) }
+        unsafe { bindings::netdev_queue_trans_age_ms(self.as_raw()) }
     }
 
     /// Reports `bytes` handed to the device, for byte queue limits (`netdev_tx_sent_queue`).
@@ -1808,25 +1808,4 @@ impl Drop for RtnlGuard {
         // SAFETY: By the type invariant, this thread holds the rtnl lock.
         unsafe { bindings::rtnl_unlock() }
     }
-}
-
-/// Measures a veth pair, for benchmarks that compare a driver with it in the same boot (KUnit
-/// kernels with `CONFIG_VETH` only).
-///
-/// Creates the pair `mrsvb0`/`mrsvb1` (rtnetlink from a kernel socket), brings it up, sends
-/// `packets` IPv4/UDP frames of `frame_len` bytes (42..=1514) on `mrsvb0` through
-/// `dev_queue_xmit()` with at most 256 not yet received, waits until `mrsvb1` received them or
-/// nothing more arrives for 20 ms, and deletes the pair. Returns the nanoseconds until the last
-/// arrival and the packets `mrsvb1` received (veth counts a packet when it hands it to the
-/// peer; the stack's own IPv6 packets count too).
-///
-/// Sleeps; must be called without the rtnl lock.
-#[cfg(all(CONFIG_KUNIT = "y", CONFIG_VETH = "y"))]
-pub fn bench_veth_pair(packets: u32, frame_len: u32) -> Result<(u64, u64)> {
-    let mut ns = 0u64;
-    let mut received = 0u64;
-    // SAFETY: The helper only writes the two `u64` outputs, which are valid for writes, and
-    // takes and releases every lock and device reference it uses itself.
-    to_result(unsafe { bindings::mana_rs_veth_bench(packets, frame_len, &mut ns, &mut received) })?;
-    Ok((ns, received))
 }
