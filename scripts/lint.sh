@@ -28,6 +28,12 @@ info "stack frames and objtool (scripts/build-checks.sh)"
 exec 9> "$build/.lock"
 flock 9
 
+# Misuse the abstractions' types must reject, compiled against the kernel crate just built.
+info "compile-fail cases of the abstractions (tests/compile-fail)"
+(cd "$build" && python3 "$MANA_RS_REPO/scripts/compile-fail.py" \
+	drivers/mana_rs/mana_eth/.mana_eth.o.cmd "$MANA_RS_REPO/tests/compile-fail" \
+	"$build/mana-rs-compile-fail") || failed=1
+
 info "clippy, warnings as errors"
 # Clippy rebuilds the driver objects with other flags: the next kernel.sh must run make.
 rm -f "$build/.mana-rs-built"
