@@ -16,7 +16,12 @@ build=$MANA_RS_CACHE/build/kernel
 failed=0
 
 # rust/append holds fragments appended to tree files, not files of their own.
-mapfile -t sources < <(cd "$MANA_RS_REPO" && git ls-files -co --exclude-standard '*.rs' ':!:rust/append/**')
+mapfile -t sources < <(cd "$MANA_RS_REPO" && git ls-files -co --exclude-standard '*.rs' ':!:rust/append/**' 2> /dev/null)
+# Not a git checkout (a tarball, or git unusable here): every .rs file but the appended lines
+# and build output.
+[ ${#sources[@]} -gt 0 ] || mapfile -t sources < <(cd "$MANA_RS_REPO" &&
+	find . \( -name .git -o -name target -o -path ./rust/append \) -prune -o -name '*.rs' -print | sed 's#^\./##' | sort)
+[ ${#sources[@]} -gt 0 ] || die "rustfmt: no .rs file found in $MANA_RS_REPO"
 info "rustfmt --check (${#sources[@]} files)"
 (cd "$MANA_RS_REPO" && rustfmt --check --edition 2021 --config-path "$tree/.rustfmt.toml" "${sources[@]}") ||
 	{ echo "rustfmt: run 'rustfmt --edition 2021 --config-path $tree/.rustfmt.toml <file>'"; failed=1; }
