@@ -630,6 +630,11 @@ if [ "$MODE" = test ]; then
 	step "echo 'service 0 rdma-resume' > $SW/sw_control; for i in \$(seq 40); do [ -e /sys/class/infiniband/manae_0 ] && break; sleep 0.25; done; ls /sys/class/infiniband; cat $VPORT0"
 	expect rdma_resume "the device resumes RDMA: manae_0 is back, eth0 still owns vport 0" \
 		both out_has '^manae_0' owner_is 'ethernet eth0'
+	# How long after manae_0 reappears a process can open a user context on it: once, under
+	# load, the fuzzer started right after this got EINVAL for its context; the wait is printed
+	# so that such a window is seen (at most 10 s).
+	step 'i=0; until ibv_devinfo -d manae_0 > /dev/null 2>&1; do i=$((i + 1)); [ $i -lt 40 ] || break; sleep 0.25; done; echo "ibv_devinfo -d manae_0 opened a context after $i retries"; [ $i -lt 40 ]'
+	expect rdma_resume_usable "user space can open manae_0 again" rc_is 0
 	reset_state
 
 	section "hostile user space: randomized uverbs requests, as root and as an unprivileged user"
