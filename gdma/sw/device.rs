@@ -46,7 +46,7 @@ use mana_model::host::{
 
 use super::datapath::DataPath;
 use super::host::errno;
-use crate::hwc::ServiceRequest;
+use crate::wire::hwc::ServiceRequest;
 use crate::wire::{
     gdma_msgs::{
         self,
