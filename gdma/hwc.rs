@@ -216,20 +216,9 @@ pub trait LinkListener: Send + Sync {
     fn link_changed(&self, up: bool);
 }
 
-/// A service operation the device asks the driver for (C: `mana_serv_work`,
-/// `mana_rdma_service_event`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ServiceRequest {
-    /// RESET_REQUEST: the device is resetting and no longer answers; take the adapter down
-    /// and bring it up again.
-    Reset,
-    /// FPGA_RECONFIG: the device was reprogrammed; handled as a reset.
-    FpgaReconfig,
-    /// SOC_SERVICE RDMA_SUSPEND: remove the RDMA client until the device resumes it.
-    RdmaSuspend,
-    /// SOC_SERVICE RDMA_RESUME: bring the RDMA client back.
-    RdmaResume,
-}
+/// A service operation the device asks the driver for (defined with the wire formats: the
+/// device model sends them too).
+pub use crate::wire::hwc::ServiceRequest;
 
 /// Told when the device asks for a service operation.
 ///

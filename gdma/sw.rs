@@ -40,6 +40,7 @@ use crate::{
 mod control;
 pub mod datapath;
 pub mod device;
+mod host;
 mod memory;
 #[cfg(CONFIG_KUNIT = "y")]
 mod tests;

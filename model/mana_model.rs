@@ -10,13 +10,16 @@
 //!
 //! The move from `gdma/sw` is under way: so far [`layout`], where BAR0 holds the mailbox and
 //! the doorbell pages, [`packet`], the frame parsing, checksums and RSS hashing of the data
-//! path, and the model's configuration, fault forms and accounting ([`config`], [`stats`]). The device (`gdma/sw/device.rs`: registers, SMC, hardware
-//! channel, GDMA objects) and the rest of the data path (`gdma/sw/datapath.rs`) follow, reaching
-//! driver memory and raising interrupts through a host trait.
+//! path, the model's configuration, fault forms and accounting ([`config`], [`stats`]), its
+//! error type ([`error`]) and what it needs from a host ([`host`]: driver memory by DMA address,
+//! a log). The device (`gdma/sw/device.rs`: registers, SMC, hardware channel, GDMA objects) and
+//! the rest of the data path (`gdma/sw/datapath.rs`) follow, on those host traits.
 
 #![cfg_attr(not(any(test, CONFIG_RUST)), no_std)]
 
 pub mod config;
+pub mod error;
+pub mod host;
 pub mod layout;
 pub mod packet;
 pub mod stats;

@@ -69,10 +69,12 @@ info "rustdoc of the kernel crate with the mana-rs abstractions, warnings as err
 make -C "$tree" -s ARCH=x86_64 O="$build" -j"$MANA_RS_JOBS" rustdoc KRUSTFLAGS=-Dwarnings \
 	> "$build/mana-rs-rustdoc.log" 2>&1 || { tail -n 30 "$build/mana-rs-rustdoc.log"; failed=1; }
 
-# rustdoc of the core crate: its rustc command line, turned into a rustdoc one. The client crates
-# are left out: rustdoc cannot load the core's metadata as kbuild emits it (E0463), and their
-# documentation is already linted by the build (-Wmissing_docs, -Wrustdoc::*).
-for crate in wire/mana_wire model/mana_model gdma/mana_gdma; do
+# rustdoc of the crates with no mana-rs dependency: the rustc command line, turned into a rustdoc
+# one. The crates that depend on another one of ours (mana_model, mana_gdma, the clients) are left
+# out: rustdoc cannot load the metadata kbuild emits for their dependencies (E0463). Their
+# documentation is linted by the build (-Wmissing_docs, -Wrustdoc::*), and wire/ and model/ get
+# cargo rustdoc below.
+for crate in wire/mana_wire; do
 	cmd=$build/drivers/mana_rs/$(dirname $crate)/.$(basename $crate).o.cmd
 	[ -f "$cmd" ] || continue
 	info "rustdoc $crate"

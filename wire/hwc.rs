@@ -233,3 +233,19 @@ impl HwcTxOob {
         })
     }
 }
+
+/// A service operation the device asks the driver for (C: `mana_serv_work`,
+/// `mana_rdma_service_event`): what the driver makes of the events RESET_REQUEST,
+/// FPGA_RECONFIG and SOC_SERVICE, and what a device model raises them for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServiceRequest {
+    /// RESET_REQUEST: the device is resetting and no longer answers; take the adapter down
+    /// and bring it up again.
+    Reset,
+    /// FPGA_RECONFIG: the device was reprogrammed; handled as a reset.
+    FpgaReconfig,
+    /// SOC_SERVICE RDMA_SUSPEND: remove the RDMA client until the device resumes it.
+    RdmaSuspend,
+    /// SOC_SERVICE RDMA_RESUME: bring the RDMA client back.
+    RdmaResume,
+}

@@ -77,7 +77,12 @@ use mana_model::packet::{
     IPPROTO_UDP, //
 };
 
-use super::device::DeviceMemory;
+use mana_model::host::{
+    DeviceMemory,
+    Log, //
+};
+
+use super::host::errno;
 use crate::wire::{
     eth::{
         cqe_type,
@@ -130,14 +135,14 @@ impl QueueMem {
     /// Copies `out.len()` bytes at byte `offset` of the ring (wrapping) into `out`.
     fn read(&self, mem: &dyn DeviceMemory, offset: u32, out: &mut [u8]) -> Result {
         self.access(offset, out.len(), |addr, range| {
-            mem.dma_read(addr, &mut out[range])
+            mem.dma_read(addr, &mut out[range]).map_err(errno)
         })
     }
 
     /// Copies `data` to byte `offset` of the ring (wrapping).
     fn write(&self, mem: &dyn DeviceMemory, offset: u32, data: &[u8]) -> Result {
         self.access(offset, data.len(), |addr, range| {
-            mem.dma_write(addr, &data[range])
+            mem.dma_write(addr, &data[range]).map_err(errno)
         })
     }
 
@@ -231,6 +236,8 @@ struct Steering {
 /// The data path of one software device.
 pub(crate) struct DataPath {
     num_ports: usize,
+    /// Where malformed work requests are reported (the host's log).
+    log: &'static dyn Log,
     regions: KVec<DpRegion>,
     eqs: KVec<DpEq>,
     wqs: KVec<DpWq>,
@@ -249,7 +256,7 @@ type TxFault = (u32, &'static str);
 
 impl DataPath {
     /// Creates the data path of a device with `num_ports` ports.
-    pub(crate) fn new(num_ports: u32) -> Result<Self> {
+    pub(crate) fn new(num_ports: u32, log: &'static dyn Log) -> Result<Self> {
         let mut steering = KVec::with_capacity(MAX_PORTS, GFP_KERNEL)?;
         for _ in 0..MAX_PORTS {
             steering.push(
@@ -265,6 +272,7 @@ impl DataPath {
         }
         Ok(Self {
             num_ports: (num_ports as usize).min(MAX_PORTS),
+            log,
             regions: KVec::new(),
             eqs: KVec::new(),
             wqs: KVec::new(),
@@ -545,13 +553,10 @@ impl DataPath {
         let avail = tail.wrapping_sub(head);
         if avail > size || avail % queue::WQE_BU_SIZE != 0 {
             // A tail no producer can have written: nothing posted can be trusted.
-            pr_err!(
-                "mana_sw: SQ {}: doorbell tail {} with head {} on a {}-byte queue; queue reset\n",
-                w.wq_id,
-                tail,
-                head,
-                size
-            );
+            self.log.error(format_args!(
+                "SQ {}: doorbell tail {} with head {} on a {}-byte queue; queue reset",
+                w.wq_id, tail, head, size
+            ));
             self.wqs[pos].head = tail;
             self.wqs[pos].stats.faults += 1;
             self.stats.wqe_faults += 1;
@@ -628,12 +633,12 @@ impl DataPath {
         what: &str,
     ) {
         let w = &mut self.wqs[pos];
-        pr_err!(
-            "mana_sw: SQ {}: malformed WQE at offset {}: {}\n",
+        self.log.error(format_args!(
+            "SQ {}: malformed WQE at offset {}: {}",
             w.wq_id,
             head % w.wq.size,
             what
-        );
+        ));
         w.head = w.head.wrapping_add(skip);
         w.stats.faults += 1;
         self.stats.wqe_faults += 1;
@@ -959,7 +964,10 @@ impl DataPath {
             || wqe_size > queue::MAX_RQE_SIZE
             || wqe_size > avail
         {
-            pr_err!("mana_sw: RQ {}: malformed RX WQE; queue reset\n", w.wq_id);
+            self.log.error(format_args!(
+                "RQ {}: malformed RX WQE; queue reset",
+                w.wq_id
+            ));
             let w = &mut self.wqs[pos];
             w.head = tail;
             w.stats.faults += 1;

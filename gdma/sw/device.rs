@@ -39,8 +39,14 @@ pub use mana_model::{
     },
 };
 
+use mana_model::host::{
+    DeviceMemory,
+    Log, //
+};
+
 use super::datapath::DataPath;
-use crate::hwc::ServiceRequest;
+use super::host::errno;
+use crate::wire::hwc::ServiceRequest;
 use crate::wire::{
     gdma_msgs::{
         self,
@@ -92,16 +98,6 @@ use crate::wire::{
     }, //
 };
 use mana_model::stats::QueueStats;
-
-/// Driver memory as the device sees it: by DMA address.
-pub(crate) trait DeviceMemory {
-    /// Whether all `len` bytes at `addr` are mapped for the device (an IOMMU's view).
-    fn is_mapped(&self, addr: u64, len: usize) -> bool;
-    /// Copies `out.len()` bytes at `addr` into `out`; fails if any byte is not mapped.
-    fn dma_read(&self, addr: u64, out: &mut [u8]) -> Result;
-    /// Copies `data` to `addr`; fails if any byte is not mapped.
-    fn dma_write(&self, addr: u64, data: &[u8]) -> Result;
-}
 
 /// Every hardware-channel queue is one 4 KiB page (the SMC passes only page frame numbers).
 pub(crate) const HWC_QUEUE_SIZE: u32 = queue::MANA_PAGE_SIZE;
@@ -235,6 +231,8 @@ struct HwcState {
 /// One software MANA function.
 pub struct SwDevice {
     config: SwConfig,
+    /// Where protocol errors and refusals are reported (the host's log).
+    log: &'static dyn Log,
     shm: [u32; smc::SMC_APERTURE_DWORDS],
     hwc: Option<HwcState>,
     faults: KVec<ArmedFault>,
@@ -268,34 +266,34 @@ const HWC_RQ_WQE_SIZE: u32 = 32;
 
 impl SwDevice {
     /// Creates a device in its power-on state.
-    pub(crate) fn new(config: SwConfig) -> Result<KBox<Self>> {
+    pub(crate) fn new(config: SwConfig, log: &'static dyn Log) -> Result<KBox<Self>> {
         if config.num_ports == 0 || config.num_ports > 16 {
-            pr_err!(
-                "mana_sw: {} ports requested; a software adapter has 1..=16\n",
+            log.error(format_args!(
+                "{} ports requested; a software adapter has 1..=16",
                 config.num_ports
-            );
+            ));
             return Err(EINVAL);
         }
         if config.hwc_depth == 0 || config.hwc_depth > HWC_MAX_DEPTH {
-            pr_err!(
-                "mana_sw: hardware-channel depth {} requested; the device offers 1..={}\n",
-                config.hwc_depth,
-                HWC_MAX_DEPTH
-            );
+            log.error(format_args!(
+                "hardware-channel depth {} requested; the device offers 1..={}",
+                config.hwc_depth, HWC_MAX_DEPTH
+            ));
             return Err(EINVAL);
         }
         if config.num_vectors == 0 || config.num_vectors > 64 {
-            pr_err!(
-                "mana_sw: {} MSI-X vectors requested; the device offers 1..=64\n",
+            log.error(format_args!(
+                "{} MSI-X vectors requested; the device offers 1..=64",
                 config.num_vectors
-            );
+            ));
             return Err(EINVAL);
         }
-        let dp = DataPath::new(config.num_ports)?;
+        let dp = DataPath::new(config.num_ports, log)?;
         // Made in place on the heap: the device's tables are kilobytes.
         KBox::init(
             try_init!(Self {
                 config,
+                log,
                 shm: [0; smc::SMC_APERTURE_DWORDS],
                 hwc: None,
                 faults: KVec::new(),
@@ -427,11 +425,10 @@ impl SwDevice {
             }
         };
         if self.driver_caps & cap != cap {
-            pr_err!(
-                "mana_sw: the driver did not advertise that it handles {:?} (capability 0x{:x}); not sent\n",
-                request,
-                cap
-            );
+            self.log.error(format_args!(
+                "the driver did not advertise that it handles {:?} (capability 0x{:x}); not sent",
+                request, cap
+            ));
             return Err(EOPNOTSUPP);
         }
         self.post_eqe(mem, ty, [details, 0, 0])?;
@@ -447,7 +444,7 @@ impl SwDevice {
     /// What a reset does to the device: every object, registration and vport setting is gone,
     /// and the data path stops; the channel stays until the driver destroys it.
     fn lose_state(&mut self) -> Result {
-        self.dp = DataPath::new(self.config.num_ports)?;
+        self.dp = DataPath::new(self.config.num_ports, self.log)?;
         self.objects = Objects::default();
         self.registered = false;
         self.vports = [VportProgramming::default(); 16];
@@ -477,7 +474,7 @@ impl SwDevice {
 
     fn protocol_error(&mut self, what: &str) {
         self.stats.protocol_errors += 1;
-        pr_err!("mana_sw: protocol error: {}\n", what);
+        self.log.error(format_args!("protocol error: {}", what));
     }
 
     /// A 32-bit register read.
@@ -650,13 +647,17 @@ impl SwDevice {
     }
 
     fn dma_write(&mut self, mem: &dyn DeviceMemory, addr: u64, data: &[u8]) -> Result {
-        mem.dma_write(addr, data)
-            .inspect_err(|_| self.stats.dma_faults += 1)
+        mem.dma_write(addr, data).map_err(|e| {
+            self.stats.dma_faults += 1;
+            errno(e)
+        })
     }
 
     fn dma_read(&mut self, mem: &dyn DeviceMemory, addr: u64, out: &mut [u8]) -> Result {
-        mem.dma_read(addr, out)
-            .inspect_err(|_| self.stats.dma_faults += 1)
+        mem.dma_read(addr, out).map_err(|e| {
+            self.stats.dma_faults += 1;
+            errno(e)
+        })
     }
 
     /// A doorbell write at `offset` in BAR0, at time `now_us`.
@@ -768,10 +769,10 @@ impl SwDevice {
             return false;
         }
         if let Err(e) = self.process_request(mem) {
-            pr_err!(
-                "mana_sw: hardware channel request failed on the device: {:?}\n",
+            self.log.error(format_args!(
+                "hardware channel request failed on the device: {:?}",
                 e
-            );
+            ));
         }
         true
     }

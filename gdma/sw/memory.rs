@@ -29,7 +29,14 @@ use kernel::{
     }, //
 };
 
-use super::device::DeviceMemory;
+use mana_model::{
+    error::{
+        Error as ModelError,
+        Result as ModelResult, //
+    },
+    host::DeviceMemory,
+};
+
 use crate::dma::{
     check_range,
     DmaBuf,
@@ -445,25 +452,25 @@ impl DeviceMemory for SwMemory {
         self.find(addr, len).is_ok()
     }
 
-    fn dma_read(&self, addr: u64, out: &mut [u8]) -> Result {
+    fn dma_read(&self, addr: u64, out: &mut [u8]) -> ModelResult {
         if addr >= STREAM_BASE {
             // The copy is made under the lock, so the mapping cannot go away during it.
             let table = self.streams.lock();
-            let (mapping, at) = table.get(addr).ok_or(EFAULT)?;
-            return mapping.read(at, out);
+            let (mapping, at) = table.get(addr).ok_or(ModelError::Fault)?;
+            return mapping.read(at, out).map_err(|_| ModelError::Fault);
         }
-        let (region, offset) = self.find(addr, out.len())?;
-        region.read(offset, out)
+        let (region, offset) = self.find(addr, out.len()).map_err(|_| ModelError::Fault)?;
+        region.read(offset, out).map_err(|_| ModelError::Fault)
     }
 
-    fn dma_write(&self, addr: u64, data: &[u8]) -> Result {
+    fn dma_write(&self, addr: u64, data: &[u8]) -> ModelResult {
         if addr >= STREAM_BASE {
             let table = self.streams.lock();
-            let (mapping, at) = table.get(addr).ok_or(EFAULT)?;
-            return mapping.write(at, data);
+            let (mapping, at) = table.get(addr).ok_or(ModelError::Fault)?;
+            return mapping.write(at, data).map_err(|_| ModelError::Fault);
         }
-        let (region, offset) = self.find(addr, data.len())?;
-        region.write(offset, data)
+        let (region, offset) = self.find(addr, data.len()).map_err(|_| ModelError::Fault)?;
+        region.write(offset, data).map_err(|_| ModelError::Fault)
     }
 }
 
@@ -544,6 +551,7 @@ impl Drop for SwDmaHandle {
 #[kunit_tests(mana_rs_gdma_sw_memory)]
 mod tests {
     use super::*;
+    use crate::sw::host::errno;
 
     #[test]
     fn streaming_mappings_are_checked_like_an_iommu() -> Result {
@@ -556,32 +564,41 @@ mod tests {
         let addr = rx.dma_addr();
         assert!(addr >= STREAM_BASE);
         // The device writes what was mapped from it, at the mapped offset of the page.
-        memory.dma_write(addr + 10, &[1, 2, 3])?;
+        memory.dma_write(addr + 10, &[1, 2, 3]).map_err(errno)?;
         let mut got = [0u8; 3];
         page.device_read(256 + 10, &mut got)?;
         assert_eq!(got, [1, 2, 3]);
         assert!(memory.is_mapped(addr, 1024));
         assert!(!memory.is_mapped(addr, 1025));
         // Reading it, or writing past its end, is a fault.
-        assert_eq!(memory.dma_read(addr, &mut got), Err(EFAULT));
-        assert_eq!(memory.dma_write(addr + 1022, &[0; 3]), Err(EFAULT));
-        assert_eq!(memory.dma_write(addr + 1024, &[0]), Err(EFAULT));
+        assert_eq!(memory.dma_read(addr, &mut got), Err(ModelError::Fault));
+        assert_eq!(
+            memory.dma_write(addr + 1022, &[0; 3]),
+            Err(ModelError::Fault)
+        );
+        assert_eq!(memory.dma_write(addr + 1024, &[0]), Err(ModelError::Fault));
         // A transmit mapping is read-only for the device.
         let tx = memory.map_page(page.clone(), 0, 64, DataDirection::ToDevice)?;
         page.device_write(0, &[7; 4])?;
         let mut four = [0u8; 4];
-        memory.dma_read(tx.dma_addr(), &mut four)?;
+        memory.dma_read(tx.dma_addr(), &mut four).map_err(errno)?;
         assert_eq!(four, [7; 4]);
-        assert_eq!(memory.dma_write(tx.dma_addr(), &[0]), Err(EFAULT));
+        assert_eq!(
+            memory.dma_write(tx.dma_addr(), &[0]),
+            Err(ModelError::Fault)
+        );
         // Unmapped: every access faults and the page reference is put.
         drop(rx);
-        assert_eq!(memory.dma_write(addr, &[0]), Err(EFAULT));
+        assert_eq!(memory.dma_write(addr, &[0]), Err(ModelError::Fault));
         assert!(!memory.is_mapped(addr, 1));
         drop(tx);
         assert_eq!(memory.live_streams(), 0);
         assert!(page.is_unshared());
         // Neither an address between slots nor one below the first slot is mapped.
-        assert_eq!(memory.dma_read(STREAM_BASE - 1, &mut got), Err(EFAULT));
+        assert_eq!(
+            memory.dma_read(STREAM_BASE - 1, &mut got),
+            Err(ModelError::Fault)
+        );
         assert_eq!(
             memory
                 .map_page(page.clone(), 4000, 200, DataDirection::ToDevice)
@@ -619,21 +636,32 @@ mod tests {
         assert_eq!((parts.len(), parts[0].1, parts[1].1), (2, 100, 300));
         // The device reads each part where it is; it cannot write them or read past them.
         let mut head = [0u8; 100];
-        memory.dma_read(parts[0].0, &mut head)?;
+        memory.dma_read(parts[0].0, &mut head).map_err(errno)?;
         assert_eq!(head, [0x11; 100]);
         let mut tail = [0u8; 10];
-        memory.dma_read(parts[1].0 + 290, &mut tail)?;
+        memory
+            .dma_read(parts[1].0 + 290, &mut tail)
+            .map_err(errno)?;
         assert_eq!(&tail[..], &frag[290..]);
-        assert_eq!(memory.dma_read(parts[1].0 + 291, &mut tail), Err(EFAULT));
+        assert_eq!(
+            memory.dma_read(parts[1].0 + 291, &mut tail),
+            Err(ModelError::Fault)
+        );
         // Nor across the end of one part into the next.
-        assert_eq!(memory.dma_read(parts[0].0 + 95, &mut tail), Err(EFAULT));
+        assert_eq!(
+            memory.dma_read(parts[0].0 + 95, &mut tail),
+            Err(ModelError::Fault)
+        );
         assert!(memory.is_mapped(parts[1].0, 300) && !memory.is_mapped(parts[0].0, 101));
-        assert_eq!(memory.dma_write(parts[0].0, &[0]), Err(EFAULT));
+        assert_eq!(memory.dma_write(parts[0].0, &[0]), Err(ModelError::Fault));
         // The completion unmaps the parts and gives the packet back.
         let skb = map.into_skb().ok_or(EINVAL)?;
         assert_eq!(skb.len(), 400);
         assert_eq!(memory.live_streams(), 0);
-        assert_eq!(memory.dma_read(parts[0].0, &mut head), Err(EFAULT));
+        assert_eq!(
+            memory.dma_read(parts[0].0, &mut head),
+            Err(ModelError::Fault)
+        );
         // Dropping a mapping unmaps it too (and frees the packet).
         let mut skb2 = Skb::alloc(64, GFP_KERNEL)?;
         skb2.put_data(&[1; 60])?;

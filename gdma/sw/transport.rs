@@ -105,7 +105,7 @@ impl_has_work! {
 impl SwTransport {
     /// Creates a software function with `config`.
     pub(crate) fn new(config: SwConfig) -> Result<Arc<Self>> {
-        let device = SwDevice::new(config)?;
+        let device = SwDevice::new(config, &super::host::KERNEL_LOG)?;
         let memory = SwMemory::new()?;
         let doorbells = KVec::with_capacity(MAX_PENDING_DOORBELLS, GFP_KERNEL)?;
         Arc::pin_init(

@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! What the model needs from its host: driver memory by DMA address ([`DeviceMemory`]) and a
+//! place for its log lines ([`Log`]).
+//!
+//! The software adapter of `mana_gdma` implements them over its own buffers and the kernel
+//! log; the vfio-user server over the guest memory it is given and standard error.
+
+use core::fmt;
+
+use crate::error::Result;
+
+/// Driver memory as the device sees it: by DMA address.
+pub trait DeviceMemory {
+    /// Whether all `len` bytes at `addr` are mapped for the device (an IOMMU's view).
+    fn is_mapped(&self, addr: u64, len: usize) -> bool;
+    /// Copies `out.len()` bytes at `addr` into `out`; [`Error::Fault`] if any byte is not
+    /// mapped.
+    ///
+    /// [`Error::Fault`]: crate::error::Error::Fault
+    fn dma_read(&self, addr: u64, out: &mut [u8]) -> Result;
+    /// Copies `data` to `addr`; [`Error::Fault`] if any byte is not mapped.
+    ///
+    /// [`Error::Fault`]: crate::error::Error::Fault
+    fn dma_write(&self, addr: u64, data: &[u8]) -> Result;
+}
+
+/// Where the model reports what it refused: a driver's protocol errors, malformed work
+/// requests, bad configuration.
+///
+/// Each call is one line, without a trailing newline; the host adds its prefix (which device)
+/// and rate-limits as it sees fit.
+pub trait Log: Sync {
+    /// Logs one error line.
+    fn error(&self, line: fmt::Arguments<'_>);
+}
