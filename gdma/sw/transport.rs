@@ -195,24 +195,41 @@ impl WorkItem for SwTransport {
     type Pointer = Arc<SwTransport>;
 
     fn run(this: Arc<SwTransport>) {
-        this.run_datapath();
+        // One batch of data-path doorbells, then every hardware-channel request that is due,
+        // in turns: the hardware runs its control path beside the data path, so a steady
+        // stream of packets must not hold a request back (an `ethtool -X` under traffic waited
+        // seconds while every run drained the doorbells first).
         loop {
-            let delay = this
-                .device
-                .lock()
-                .next_request_delay_us(&*this.memory, this.now_us());
-            let Some(delay) = delay else {
-                break;
-            };
-            if delay > 0 {
-                kernel::time::delay::fsleep(Delta::from_micros(delay as i64));
+            let more_packets = this.run_datapath_batch();
+            let mut wait_us = None;
+            loop {
+                let delay = this
+                    .device
+                    .lock()
+                    .next_request_delay_us(&*this.memory, this.now_us());
+                match delay {
+                    None => break,
+                    Some(0) => {
+                        let irqs = {
+                            let mut dev = this.device.lock();
+                            dev.process_one(&*this.memory);
+                            dev.take_interrupts()
+                        };
+                        this.deliver(irqs);
+                    }
+                    Some(us) => {
+                        wait_us = Some(us);
+                        break;
+                    }
+                }
             }
-            let irqs = {
-                let mut dev = this.device.lock();
-                dev.process_one(&*this.memory);
-                dev.take_interrupts()
-            };
-            this.deliver(irqs);
+            if more_packets {
+                continue;
+            }
+            match wait_us {
+                Some(us) => kernel::time::delay::fsleep(Delta::from_micros(us as i64)),
+                None => break,
+            }
         }
         let irqs = this.device.lock().take_interrupts();
         this.deliver(irqs);
@@ -221,30 +238,26 @@ impl WorkItem for SwTransport {
 
 impl SwTransport {
     /// Hands the waiting data-path doorbells to the device, lets it process what they posted
-    /// and delivers the interrupts, until no doorbell is waiting.
-    fn run_datapath(&self) {
-        loop {
-            // Most runs are for the hardware channel: no buffer to swap in then.
-            if self.doorbells.lock().is_empty() {
-                break;
-            }
-            // The device gets the waiting doorbells; the transport gets a fresh buffer.
-            let mut batch = KVec::<(u32, u64)>::new();
-            let _ = batch.reserve(MAX_PENDING_DOORBELLS, GFP_KERNEL);
-            core::mem::swap(&mut batch, &mut *self.doorbells.lock());
-            if batch.is_empty() {
-                break;
-            }
-            let irqs = {
-                let mut dev = self.device.lock();
-                for (qtype, value) in batch.iter() {
-                    dev.data_doorbell(&*self.memory, *qtype, *value);
-                }
-                dev.process_datapath(&*self.memory);
-                dev.take_interrupts()
-            };
-            self.deliver(irqs);
+    /// and delivers the interrupts. Returns whether more doorbells were rung meanwhile.
+    fn run_datapath_batch(&self) -> bool {
+        // Most runs are for the hardware channel: no buffer to swap in then.
+        if self.doorbells.lock().is_empty() {
+            return false;
         }
+        // The device gets the waiting doorbells; the transport gets a fresh buffer.
+        let mut batch = KVec::<(u32, u64)>::new();
+        let _ = batch.reserve(MAX_PENDING_DOORBELLS, GFP_KERNEL);
+        core::mem::swap(&mut batch, &mut *self.doorbells.lock());
+        let irqs = {
+            let mut dev = self.device.lock();
+            for (qtype, value) in batch.iter() {
+                dev.data_doorbell(&*self.memory, *qtype, *value);
+            }
+            dev.process_datapath(&*self.memory);
+            dev.take_interrupts()
+        };
+        self.deliver(irqs);
+        !self.doorbells.lock().is_empty()
     }
 
     /// Queues a data-path doorbell write for the device.
