@@ -810,10 +810,25 @@ impl ethtool::Operations for Port {
             pr_err!("{}: only combined channels are supported\n", dev.name());
             return Err(EINVAL);
         };
+        // A table the user set stays as it is (the ethtool core refuses fewer channels than
+        // it uses); the driver's own table spreads over the new channels.
+        let keep_table = dev.rxfh_configured();
         Self::reconfigure(dev, rtnl, |cfg, _| {
-            // The indirection table spreads over the new channels.
-            for (i, e) in (0u32..).zip(cfg.indirection.iter_mut()) {
-                *e = i % n;
+            let table = cfg.indirection.get_mut(..cfg.indirection_len).ok_or(EINVAL)?;
+            if !keep_table {
+                for (i, e) in (0u32..).zip(table.iter_mut()) {
+                    *e = i % n;
+                }
+            } else if let Some(used) = table.iter().find(|c| **c >= n.get()) {
+                kernel::netdev_err!(
+                    dev,
+                    "cannot reduce to {} channels: the RSS indirection table uses channel {}; change it first (ethtool -X {} default or equal {})\n",
+                    n.get(),
+                    used,
+                    dev.name(),
+                    n.get()
+                );
+                return Err(EINVAL);
             }
             Ok(n.get())
         })
@@ -886,27 +901,46 @@ impl ethtool::Operations for Port {
         Ok(())
     }
 
-    fn set_rxfh(dev: &Device<Self>, rxfh: &RxfhSet<'_>, rtnl: &Rtnl) -> Result {
+    fn set_rxfh(dev: &Device<Self>, rxfh: &RxfhSet<'_>, _rtnl: &Rtnl) -> Result {
         if rxfh.hfunc != 0 && rxfh.hfunc != ethtool::RSS_HASH_TOP {
-            pr_err!("{}: only the Toeplitz hash is supported\n", dev.name());
+            kernel::netdev_err!(dev, "only the Toeplitz hash is supported\n");
             return Err(EOPNOTSUPP);
         }
-        let channels = dev.real_num_tx_queues();
-        Self::reconfigure(dev, rtnl, |cfg, _| {
-            if let Some(indir) = rxfh.indir {
-                if indir.len() != cfg.indirection_len || indir.iter().any(|c| *c >= channels) {
-                    return Err(EINVAL);
-                }
-                cfg.indirection
-                    .get_mut(..indir.len())
-                    .ok_or(EINVAL)?
-                    .copy_from_slice(indir);
+        let channels = dev.real_num_rx_queues();
+        let data = dev.data();
+        let active = data.active.lock();
+        let mut config = data.config.lock();
+        let mut new_cfg = config.try_clone()?;
+        if let Some(indir) = rxfh.indir {
+            if indir.len() != new_cfg.indirection_len {
+                return Err(EINVAL);
             }
-            if let Some(key) = rxfh.key {
-                cfg.rss_key = key.try_into().map_err(|_| EINVAL)?;
+            if let Some((i, c)) = indir.iter().enumerate().find(|(_, c)| **c >= channels) {
+                kernel::netdev_err!(
+                    dev,
+                    "RSS indirection entry {} names channel {}, but only {} are configured\n",
+                    i,
+                    c,
+                    channels
+                );
+                return Err(EINVAL);
             }
-            Ok(channels)
-        })
+            new_cfg
+                .indirection
+                .get_mut(..indir.len())
+                .ok_or(EINVAL)?
+                .copy_from_slice(indir);
+        }
+        if let Some(key) = rxfh.key {
+            new_cfg.rss_key = key.try_into().map_err(|_| EINVAL)?;
+        }
+        // As the C driver: a new key or table only reprograms the vport's steering
+        // (MANA_CONFIG_VPORT_RX); the queues keep running, no packet is dropped for it.
+        if let Some(up) = &*active {
+            steer(dev, &up.queues.channels, &new_cfg, new_cfg.hash_types)?;
+        }
+        *config = new_cfg;
+        Ok(())
     }
 
     fn get_sset_count(dev: &Device<Self>, sset: u32) -> Result<u32> {

@@ -572,6 +572,7 @@ mod ethtool_ops {
         assert_eq!(entries, 64);
         let mut indir = KVec::from_elem(3u32, entries, GFP_KERNEL)?;
         let key = [0x5au8; 40];
+        let before = sw.device_stats();
         Port::set_rxfh(
             dev,
             &RxfhSet {
@@ -581,6 +582,17 @@ mod ethtool_ops {
             },
             &rtnl,
         )?;
+        // A new key and table on an up interface reprogram the steering only, as in the C
+        // driver: no queue is destroyed or created, so traffic is not interrupted.
+        let after = sw.device_stats();
+        use mana_gdma::wire::mana_msgs::code::{
+            CONFIG_VPORT_RX,
+            CREATE_WQ_OBJ,
+            DESTROY_WQ_OBJ, //
+        };
+        assert_eq!(after.count(CREATE_WQ_OBJ), before.count(CREATE_WQ_OBJ));
+        assert_eq!(after.count(DESTROY_WQ_OBJ), before.count(DESTROY_WQ_OBJ));
+        assert_eq!(after.count(CONFIG_VPORT_RX), before.count(CONFIG_VPORT_RX) + 1);
         indir[0] = 4; // beyond the 4 channels
         assert_eq!(
             Port::set_rxfh(

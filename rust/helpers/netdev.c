@@ -38,6 +38,11 @@ __rust_helper bool rust_helper_netif_carrier_ok(const struct net_device *dev)
 	return netif_carrier_ok(dev);
 }
 
+__rust_helper bool rust_helper_netif_is_rxfh_configured(const struct net_device *dev)
+{
+	return netif_is_rxfh_configured(dev);
+}
+
 __rust_helper void rust_helper_eth_hw_addr_set(struct net_device *dev,
 					       const u8 *addr)
 {

@@ -628,6 +628,14 @@ impl<T: Driver> Device<T> {
         unsafe { bindings::netif_carrier_ok(self.as_raw()) }
     }
 
+    /// Returns whether the user set the RSS indirection table (`netif_is_rxfh_configured`):
+    /// then a channel change must keep it, and only a table the driver chose may be spread
+    /// over the new channels. The ethtool core sets and clears the flag around `set_rxfh`.
+    pub fn rxfh_configured(&self) -> bool {
+        // SAFETY: `self.as_raw()` is a valid `net_device`.
+        unsafe { bindings::netif_is_rxfh_configured(self.as_raw()) }
+    }
+
     /// Returns the operational state (RFC 2863) the core derived from the carrier, as `ip
     /// link` shows it for an up interface (`operstate`).
     ///

@@ -447,6 +447,20 @@ step 'ip netns exec left ethtool -L eth0 combined 3 && ip netns exec right ethto
 	for p in "left eth0" "right eth1"; do set -- $p; echo "$2: $(ip netns exec $1 ethtool -l $2 | awk "/^Current/ { c = 1 } c && /^Combined:/ { print \$2 }") channels, $(ip -n $1 -o link show dev $2 | grep -o "<[^>]*>")"; done'
 expect channels_3 "both up ports change from ${CHANNELS:-?} to 3 channels and stay up" \
 	both out_has '^eth0: 3 channels, <[^>]*UP' out_has '^eth1: 3 channels, <[^>]*UP'
+# The RSS table a user sets survives a channel change (the C driver keeps it too); fewer
+# channels than it uses are refused; `default` spreads it again. A key or table change only
+# reprograms the steering (the selftest rss_ctx.py times it).
+RSS_QUEUES='ip netns exec left ethtool -x eth0 | grep -E "^ +[0-9]+:" | cut -d: -f2 | tr -s " " "\\n" | grep . | sort -u | tr "\\n" " "'
+step "ip netns exec left ethtool -X eth0 weight 1 0 1 && ip netns exec left ethtool -L eth0 combined 4 &&
+	echo \"table: \$($RSS_QUEUES)\""
+expect rss_table_kept "a table on queues 0 and 2 stays so when eth0 goes to 4 channels" \
+	both rc_is 0 out_has '^table: 0 2 $'
+step ip netns exec left ethtool -L eth0 combined 2
+expect rss_table_guards_queues "2 channels are refused while the table uses queue 2" rc_not 0
+step "ip netns exec left ethtool -L eth0 combined 3 && ip netns exec left ethtool -X eth0 default &&
+	echo \"table: \$($RSS_QUEUES)\""
+expect rss_table_default "3 channels, and the default table spreads over all of them" \
+	both rc_is 0 out_has '^table: 0 1 2 $'
 step ip netns exec left ping -M do -c 3 -W 5 -s 8000 192.0.2.2
 expect ping_jumbo "an 8000-byte ping crosses unfragmented after both changes" \
 	both rc_is 0 out_has ' 0% packet loss'
