@@ -11,11 +11,14 @@
 //! The move from `gdma/sw` is under way: so far [`layout`], where BAR0 holds the mailbox and
 //! the doorbell pages, [`packet`], the frame parsing, checksums and RSS hashing of the data
 //! path, the model's configuration, fault forms and accounting ([`config`], [`stats`]), its
-//! error type ([`error`]) and what it needs from a host ([`host`]: driver memory by DMA address,
-//! a log). The device (`gdma/sw/device.rs`: registers, SMC, hardware channel, GDMA objects) and
-//! the rest of the data path (`gdma/sw/datapath.rs`) follow, on those host traits.
+//! error type ([`error`]), what it needs from a host ([`host`]: driver memory by DMA address,
+//! a log, a wire for ports linked outside the device) and the storage the device moves onto:
+//! fixed-capacity tables ([`table`]) of zero-valid types ([`zero`]).
 
 #![cfg_attr(not(any(test, CONFIG_RUST)), no_std)]
+
+#[cfg(not(CONFIG_RUST))]
+extern crate alloc;
 
 pub mod config;
 pub mod error;
@@ -23,3 +26,5 @@ pub mod host;
 pub mod layout;
 pub mod packet;
 pub mod stats;
+pub mod table;
+pub mod zero;
