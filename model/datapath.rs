@@ -486,8 +486,12 @@ impl DataPath {
             .pool
             .get_mut(start as usize..start as usize + count as usize)
             .ok_or(Error::NoSpace)?;
-        for (slot, p) in slots.iter_mut().zip(pages) {
-            *slot = p;
+        // Not `zip`: its size hint would divide by the chunk size of the request's page list,
+        // a division-by-zero panic path objtool does not know to be noreturn.
+        for (n, p) in pages.enumerate() {
+            if let Some(slot) = slots.get_mut(n) {
+                *slot = p;
+            }
         }
         self.regions.push(DpRegion {
             handle,
