@@ -27,6 +27,13 @@ variant=${MANA_RS_KERNEL_VARIANT:-}
 build=$MANA_RS_CACHE/build/kernel${variant:+-$variant}
 mkdir -p "$build"
 log=$build/mana-rs-build.log
+# One build at a time in a build tree; the fragment is written under the lock (a second run
+# waiting here once found the first run's fragment gone).
+exec 9> "$build/.lock"
+if ! flock -n 9; then
+	info "waiting for another build in $build to finish"
+	flock 9
+fi
 fragment=$build/.mana-rs-fragment.new
 case "$variant" in
 "") cp "$MANA_RS_REPO/tests/kernel.config" "$fragment" ;;
@@ -34,12 +41,6 @@ nokunit) sed -e 's/^CONFIG_KUNIT=y$/# CONFIG_KUNIT is not set/' -e '/^\(# \)\?CO
 	"$MANA_RS_REPO/tests/kernel.config" > "$fragment" ;;
 *) die "MANA_RS_KERNEL_VARIANT=$variant: unknown (empty or nokunit)" ;;
 esac
-
-exec 9> "$build/.lock"
-if ! flock -n 9; then
-	info "waiting for another build in $build to finish"
-	flock 9
-fi
 
 "$MANA_RS_REPO/scripts/prepare-tree.sh"
 
