@@ -814,7 +814,10 @@ impl ethtool::Operations for Port {
         // it uses); the driver's own table spreads over the new channels.
         let keep_table = dev.rxfh_configured();
         Self::reconfigure(dev, rtnl, |cfg, _| {
-            let table = cfg.indirection.get_mut(..cfg.indirection_len).ok_or(EINVAL)?;
+            let table = cfg
+                .indirection
+                .get_mut(..cfg.indirection_len)
+                .ok_or(EINVAL)?;
             if !keep_table {
                 for (i, e) in (0u32..).zip(table.iter_mut()) {
                     *e = i % n;

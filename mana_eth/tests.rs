@@ -592,7 +592,10 @@ mod ethtool_ops {
         };
         assert_eq!(after.count(CREATE_WQ_OBJ), before.count(CREATE_WQ_OBJ));
         assert_eq!(after.count(DESTROY_WQ_OBJ), before.count(DESTROY_WQ_OBJ));
-        assert_eq!(after.count(CONFIG_VPORT_RX), before.count(CONFIG_VPORT_RX) + 1);
+        assert_eq!(
+            after.count(CONFIG_VPORT_RX),
+            before.count(CONFIG_VPORT_RX) + 1
+        );
         indir[0] = 4; // beyond the 4 channels
         assert_eq!(
             Port::set_rxfh(
