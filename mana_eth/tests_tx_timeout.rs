@@ -272,12 +272,18 @@ mod tests {
         let (a, b) = (ports.get(0).ok_or(EINVAL)?, ports.get(1).ok_or(EINVAL)?);
         // The queues are still stalled and the watchdog would keep firing: turn it down, then
         // wait until a timeout that was already under way has been handled, so that the counts
-        // below are final, however the threads were scheduled.
+        // below are final, however the threads were scheduled. A quiet second alone does not
+        // show that: a reset that started before it and ends after it (a rebuild of four
+        // channels under a loaded emulator can take longer) leaves the counts unchanged over
+        // it. So the check is made under the rtnl lock, under which any reset runs: no reset
+        // running, none scheduled, and no timeout counted for a watchdog period and more (one
+        // the timer was already reporting when the timeout changed).
         a.set_watchdog_timeout_ms(3_600_000, &rtnl_lock());
         assert!(wait_ms(WAIT_MS, || {
             let before = a.data().tx_timeout_counts();
             fsleep(Delta::from_millis(i64::from(2 * WATCHDOG_MS)));
-            a.data().tx_timeout_counts() == before
+            let _rtnl = rtnl_lock();
+            !a.data().tx_timeout_reset_pending() && a.data().tx_timeout_counts() == before
         }));
         let (timeouts, resets, failures) = a.data().tx_timeout_counts();
         assert!(timeouts >= 1);
