@@ -89,8 +89,12 @@ const WATCHDOG_MS: u32 = 500;
 const WAIT_MS: u32 = 120_000;
 /// The software device's latency per request while a reconfiguration must outlast the
 /// watchdog timeout: a rebuild of four channels sends some 70 requests, so it takes several
-/// seconds, many times [`WATCHDOG_MS`].
-const SLOW_DEVICE_US: u32 = 40_000;
+/// seconds (at least twice [`RECONFIG_WATCHDOG_MS`], whatever the load: the latency is a minimum).
+const SLOW_DEVICE_US: u32 = 80_000;
+/// The watchdog timeout while a slow reconfiguration runs: shorter than the rebuild, and five
+/// times [`WATCHDOG_MS`], so that a completion a loaded emulator delays for a moment (a queue
+/// that byte queue limits stopped at its first bytes in flight) is not a timeout either.
+const RECONFIG_WATCHDOG_MS: u32 = 2_500;
 
 /// Waits up to `ms` milliseconds for `cond`.
 fn wait_ms(ms: u32, cond: impl Fn() -> bool) -> bool {
@@ -369,7 +373,10 @@ mod tests {
         assert_eq!((d.live_eqs, d.live_wq_objs, d.live_regions), (0, 0, 0));
         assert_eq!(sw.live_buffers(), buffers);
 
-        // Up again, the reset that was pending does not run; traffic flows.
+        // Up again, the reset that was pending does not run; traffic flows. (With the watchdog
+        // turned down first: a completion a loaded emulator delays past 500 ms after the open
+        // would be a new timeout, and a reset of its own.)
+        a.set_watchdog_timeout_ms(3_600_000, &rtnl_lock());
         sw.release_tx_stall(0)?;
         open(a)?;
         open(b)?;
@@ -414,8 +421,9 @@ mod tests {
         let (sw, ports) = adapter(2)?;
         let (a, b) = (ports.get(0).ok_or(EINVAL)?, ports.get(1).ok_or(EINVAL)?);
         up(a, b)?;
+        a.set_watchdog_timeout_ms(RECONFIG_WATCHDOG_MS, &rtnl_lock());
         assert_eq!(send_udp(a, b, 8, 100)?, 8);
-        {
+        let took_ms = {
             let rtnl = rtnl_lock();
             let mut ring = RingParam::default();
             Port::get_ringparam(a, &mut ring);
@@ -433,12 +441,15 @@ mod tests {
             pr_info!(
                 "the rebuild took {} ms, the watchdog timeout is {} ms\n",
                 took.as_millis(),
-                WATCHDOG_MS
+                RECONFIG_WATCHDOG_MS
             );
             let mut now = RingParam::default();
             Port::get_ringparam(a, &mut now);
             assert_eq!(now.tx_pending, ring.tx_pending);
-        }
+            took.as_millis()
+        };
+        // The rebuild outlasted the watchdog timeout (else this showed nothing).
+        assert!(took_ms > i64::from(RECONFIG_WATCHDOG_MS));
         assert_eq!(a.data().tx_timeout_counts(), (0, 0, 0));
         for q in 0..a.num_tx_queues() {
             assert_eq!(a.tx_queue(q).ok_or(EINVAL)?.timeouts(), 0);
