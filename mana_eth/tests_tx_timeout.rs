@@ -474,6 +474,11 @@ mod tests {
         fill_stalled_queue(&sw, a, b)?;
         // The rebuild fails; the queues of the unchanged configuration are built again.
         sw.inject(code::CREATE_WQ_OBJ, Fault::Status(0x5), 1)?;
+        // Once the watchdog reported the queue, it is turned down: the rebuilt queues stay
+        // stalled, and a second timeout 500 ms later (a thread of this test delayed that long)
+        // would be a second reset, which succeeds.
+        assert!(wait_ms(WAIT_MS, || a.data().tx_timeout_counts().0 >= 1));
+        a.set_watchdog_timeout_ms(3_600_000, &rtnl_lock());
         assert!(wait_ms(WAIT_MS, || a.data().tx_timeout_counts().2 >= 1));
         // The reset is over once the rtnl lock is ours.
         drop(rtnl_lock());
