@@ -171,6 +171,24 @@ impl SwAdapter {
         Ok(())
     }
 
+    /// Sends the device into service with `request` and, in the same step, arms `fault` for
+    /// the next `count` requests with code `code`: the fault hits the bring-up that follows,
+    /// however late the caller runs after the request.
+    #[cfg(CONFIG_KUNIT = "y")]
+    pub(crate) fn request_service_with_fault(
+        &self,
+        request: ServiceRequest,
+        code: u32,
+        fault: Fault,
+        count: u32,
+    ) -> Result {
+        self.transport.service_then(request, |d| {
+            d.inject(code, fault, count).map_err(host::errno)
+        })?;
+        self.services_sent.fetch_add(1, Relaxed);
+        Ok(())
+    }
+
     /// Waits until the driver received every service request the device sent (at most 20 s)
     /// and finished the operations they started.
     pub fn wait_service_idle(&self) {
