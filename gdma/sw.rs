@@ -189,11 +189,11 @@ impl SwAdapter {
         Ok(())
     }
 
-    /// Waits until the driver received every service request the device sent (at most 20 s)
+    /// Waits until the driver received every service request the device sent (at most 60 s)
     /// and finished the operations they started.
     pub fn wait_service_idle(&self) {
         let sent = self.services_sent.load(Relaxed);
-        for _ in 0..2000 {
+        for _ in 0..6000 {
             if self.function.requests_seen() >= sent {
                 break;
             }
