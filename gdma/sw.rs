@@ -171,11 +171,29 @@ impl SwAdapter {
         Ok(())
     }
 
-    /// Waits until the driver received every service request the device sent (at most 20 s)
+    /// Sends the device into service with `request` and, in the same step, arms `fault` for
+    /// the next `count` requests with code `code`: the fault hits the bring-up that follows,
+    /// however late the caller runs after the request.
+    #[cfg(CONFIG_KUNIT = "y")]
+    pub(crate) fn request_service_with_fault(
+        &self,
+        request: ServiceRequest,
+        code: u32,
+        fault: Fault,
+        count: u32,
+    ) -> Result {
+        self.transport.service_then(request, |d| {
+            d.inject(code, fault, count).map_err(host::errno)
+        })?;
+        self.services_sent.fetch_add(1, Relaxed);
+        Ok(())
+    }
+
+    /// Waits until the driver received every service request the device sent (at most 60 s)
     /// and finished the operations they started.
     pub fn wait_service_idle(&self) {
         let sent = self.services_sent.load(Relaxed);
-        for _ in 0..2000 {
+        for _ in 0..6000 {
             if self.function.requests_seen() >= sent {
                 break;
             }

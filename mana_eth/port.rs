@@ -420,6 +420,14 @@ impl PortData {
         )
     }
 
+    /// Whether a transmit-timeout reset is scheduled and has not started yet. (A reset that
+    /// started runs under the rtnl lock, so with the lock held this is false exactly when no
+    /// reset is pending or running.)
+    #[cfg(CONFIG_KUNIT = "y")]
+    pub(crate) fn tx_timeout_reset_pending(&self) -> bool {
+        self.reset_queue.load(Relaxed) != NO_RESET
+    }
+
     /// The number of send queues the interface has on the device (0 while down).
     pub(crate) fn device_queues(&self) -> usize {
         self.active

@@ -138,13 +138,17 @@ impl Race {
 /// Takes vport 0 for a raw QP and gives it back at once, again and again until `done` is set,
 /// as a DPDK process retrying would; counts into `[granted, refused with EBUSY, other error]`
 /// and pauses `pause_us` between attempts.
+///
+/// It makes at least one attempt, even when `done` was set before this thread ran: the tests
+/// call it while the interface holds the vport from before the threads start until after they
+/// end, so "some attempt was refused" holds however the threads were scheduled.
 pub(crate) fn take_rdma_until(
     sw: &SwAdapter,
     done: &Atomic<u32>,
     [granted, refused, other]: [&Atomic<u32>; 3],
     pause_us: i64,
 ) {
-    while done.load(Relaxed) == 0 {
+    loop {
         match sw.adapter().vports().take_rdma(0, QpKind::Raw, RDMA_TX) {
             Ok(lease) => {
                 granted.fetch_add(1, Relaxed);
@@ -156,6 +160,9 @@ pub(crate) fn take_rdma_until(
             Err(_) => {
                 other.fetch_add(1, Relaxed);
             }
+        }
+        if done.load(Relaxed) != 0 {
+            break;
         }
         if pause_us > 0 {
             kernel::time::delay::fsleep(kernel::time::Delta::from_micros(pause_us));

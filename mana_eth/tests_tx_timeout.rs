@@ -89,8 +89,12 @@ const WATCHDOG_MS: u32 = 500;
 const WAIT_MS: u32 = 120_000;
 /// The software device's latency per request while a reconfiguration must outlast the
 /// watchdog timeout: a rebuild of four channels sends some 70 requests, so it takes several
-/// seconds, many times [`WATCHDOG_MS`].
-const SLOW_DEVICE_US: u32 = 40_000;
+/// seconds (at least twice [`RECONFIG_WATCHDOG_MS`], whatever the load: the latency is a minimum).
+const SLOW_DEVICE_US: u32 = 80_000;
+/// The watchdog timeout while a slow reconfiguration runs: shorter than the rebuild, and five
+/// times [`WATCHDOG_MS`], so that a completion a loaded emulator delays for a moment (a queue
+/// that byte queue limits stopped at its first bytes in flight) is not a timeout either.
+const RECONFIG_WATCHDOG_MS: u32 = 2_500;
 
 /// Waits up to `ms` milliseconds for `cond`.
 fn wait_ms(ms: u32, cond: impl Fn() -> bool) -> bool {
@@ -272,12 +276,18 @@ mod tests {
         let (a, b) = (ports.get(0).ok_or(EINVAL)?, ports.get(1).ok_or(EINVAL)?);
         // The queues are still stalled and the watchdog would keep firing: turn it down, then
         // wait until a timeout that was already under way has been handled, so that the counts
-        // below are final, however the threads were scheduled.
+        // below are final, however the threads were scheduled. A quiet second alone does not
+        // show that: a reset that started before it and ends after it (a rebuild of four
+        // channels under a loaded emulator can take longer) leaves the counts unchanged over
+        // it. So the check is made under the rtnl lock, under which any reset runs: no reset
+        // running, none scheduled, and no timeout counted for a watchdog period and more (one
+        // the timer was already reporting when the timeout changed).
         a.set_watchdog_timeout_ms(3_600_000, &rtnl_lock());
         assert!(wait_ms(WAIT_MS, || {
             let before = a.data().tx_timeout_counts();
             fsleep(Delta::from_millis(i64::from(2 * WATCHDOG_MS)));
-            a.data().tx_timeout_counts() == before
+            let _rtnl = rtnl_lock();
+            !a.data().tx_timeout_reset_pending() && a.data().tx_timeout_counts() == before
         }));
         let (timeouts, resets, failures) = a.data().tx_timeout_counts();
         assert!(timeouts >= 1);
@@ -363,7 +373,10 @@ mod tests {
         assert_eq!((d.live_eqs, d.live_wq_objs, d.live_regions), (0, 0, 0));
         assert_eq!(sw.live_buffers(), buffers);
 
-        // Up again, the reset that was pending does not run; traffic flows.
+        // Up again, the reset that was pending does not run; traffic flows. (With the watchdog
+        // turned down first: a completion a loaded emulator delays past 500 ms after the open
+        // would be a new timeout, and a reset of its own.)
+        a.set_watchdog_timeout_ms(3_600_000, &rtnl_lock());
         sw.release_tx_stall(0)?;
         open(a)?;
         open(b)?;
@@ -408,8 +421,9 @@ mod tests {
         let (sw, ports) = adapter(2)?;
         let (a, b) = (ports.get(0).ok_or(EINVAL)?, ports.get(1).ok_or(EINVAL)?);
         up(a, b)?;
+        a.set_watchdog_timeout_ms(RECONFIG_WATCHDOG_MS, &rtnl_lock());
         assert_eq!(send_udp(a, b, 8, 100)?, 8);
-        {
+        let took_ms = {
             let rtnl = rtnl_lock();
             let mut ring = RingParam::default();
             Port::get_ringparam(a, &mut ring);
@@ -427,12 +441,15 @@ mod tests {
             pr_info!(
                 "the rebuild took {} ms, the watchdog timeout is {} ms\n",
                 took.as_millis(),
-                WATCHDOG_MS
+                RECONFIG_WATCHDOG_MS
             );
             let mut now = RingParam::default();
             Port::get_ringparam(a, &mut now);
             assert_eq!(now.tx_pending, ring.tx_pending);
-        }
+            took.as_millis()
+        };
+        // The rebuild outlasted the watchdog timeout (else this showed nothing).
+        assert!(took_ms > i64::from(RECONFIG_WATCHDOG_MS));
         assert_eq!(a.data().tx_timeout_counts(), (0, 0, 0));
         for q in 0..a.num_tx_queues() {
             assert_eq!(a.tx_queue(q).ok_or(EINVAL)?.timeouts(), 0);
@@ -457,6 +474,11 @@ mod tests {
         fill_stalled_queue(&sw, a, b)?;
         // The rebuild fails; the queues of the unchanged configuration are built again.
         sw.inject(code::CREATE_WQ_OBJ, Fault::Status(0x5), 1)?;
+        // Once the watchdog reported the queue, it is turned down: the rebuilt queues stay
+        // stalled, and a second timeout 500 ms later (a thread of this test delayed that long)
+        // would be a second reset, which succeeds.
+        assert!(wait_ms(WAIT_MS, || a.data().tx_timeout_counts().0 >= 1));
+        a.set_watchdog_timeout_ms(3_600_000, &rtnl_lock());
         assert!(wait_ms(WAIT_MS, || a.data().tx_timeout_counts().2 >= 1));
         // The reset is over once the rtnl lock is ours.
         drop(rtnl_lock());

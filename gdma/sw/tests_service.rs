@@ -217,9 +217,14 @@ mod service {
     fn a_device_that_does_not_come_back_leaves_the_adapter_down_and_removable() -> Result {
         let sw = SwAdapter::new(config(200), true)?;
         let transport = sw.transport.clone();
-        sw.request_service(ServiceRequest::Reset)?;
-        // The device refuses the next bring-up.
-        sw.inject(gdma_code::VERIFY_VF_DRIVER_VERSION, Fault::Status(0x5), 1)?;
+        // The device refuses the next bring-up. (Armed with the request: armed after it, the
+        // fault could come after the bring-up, 200 ms later, on a loaded machine.)
+        sw.request_service_with_fault(
+            ServiceRequest::Reset,
+            gdma_code::VERIFY_VF_DRIVER_VERSION,
+            Fault::Status(0x5),
+            1,
+        )?;
         sw.wait_service_idle();
         assert_eq!(sw.resets(), (0, 1));
         assert!(!sw.is_up());

@@ -160,6 +160,24 @@ impl SwTransport {
         Ok(())
     }
 
+    /// Like [`Self::service`], and runs `arm` on the device in the same hold of its lock, after
+    /// the event: a reset clears the faults armed before it, and a fault armed after the call
+    /// returned can come too late for the bring-up (the driver may run the whole cycle first).
+    #[cfg(CONFIG_KUNIT = "y")]
+    pub(crate) fn service_then(
+        self: &Arc<Self>,
+        request: ServiceRequest,
+        arm: impl FnOnce(&mut SwDevice) -> Result,
+    ) -> Result {
+        {
+            let mut dev = self.device.lock();
+            dev.service_event(&*self.memory, request).map_err(errno)?;
+            arm(&mut dev)?;
+        }
+        self.kick();
+        Ok(())
+    }
+
     /// Stalls or releases the send queues of vport `index`, and delivers the completions a
     /// release produced.
     pub(crate) fn set_tx_stall(&self, index: u32, stalled: bool) -> Result {

@@ -243,6 +243,32 @@ held() {
 	[ "${HELD:-0}" -eq 1 ] || { echo "raw_qp held no QPs, so this says nothing"; return 1; }
 }
 
+# loop_start FILE: starts `raw_qp loop` in the background (LOOP_PID) and waits (up to 60 s) until
+# it made its first attempt (it prints the first refusal), so that the changes made next race a
+# running loop and its summary counts at least one attempt, however late the process started.
+loop_start() {
+	echo
+	echo "\$ raw_qp loop > $1 &"
+	raw_qp loop > "$1" 2>&1 < /dev/null &
+	LOOP_PID=$!
+	i=0
+	while [ $i -lt 600 ] && kill -0 "$LOOP_PID" 2> /dev/null && ! grep -q '^loop: ' "$1"; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	grep -q '^loop: ' "$1" || echo "  [raw_qp loop made no attempt in 60 s]"
+}
+
+# wait_operstate IF STATE: waits (up to 60 s) until IF's operstate is STATE (carrier events and
+# linkwatch come a moment after `ip link set up`).
+wait_operstate() {
+	i=0
+	while [ $i -lt 600 ] && [ "$(cat /sys/class/net/$1/operstate 2> /dev/null)" != "$2" ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
 # Puts eth0 back down and ends any holder, so that a failed step does not cascade.
 reset_state() {
 	[ -z "$HOLD_PID" ] || { kill -TERM "$HOLD_PID"; wait "$HOLD_PID"; HOLD_PID=; }
@@ -393,9 +419,9 @@ step 'ip -n left addr add 192.0.2.1/24 dev eth0 && ip -n right addr add 192.0.2.
 	ip -n left link set dev eth0 up && ip -n right link set dev eth1 up && ip -n left -br addr && ip -n right -br addr'
 expect netns_up "both ports are up with an IPv4 and an IPv6 address" rc_is 0
 # The carrier comes from the device's link event, a moment after open.
-step 'for i in 1 2 3 4 5 6 7 8 9 10; do
+step 'for i in $(seq 120); do
 		[ "$(ip netns exec left cat /sys/class/net/eth0/carrier)$(ip netns exec right cat /sys/class/net/eth1/carrier)" = 11 ] && break
-		sleep 1
+		sleep 0.5
 	done; ip -n left -o link show dev eth0; ip -n right -o link show dev eth1'
 expect netns_carrier "both ports have a carrier" out_lacks 'NO-CARRIER'
 step ip netns exec left ping -c 3 -W 5 192.0.2.2
@@ -407,11 +433,7 @@ expect ping6 "ping over IPv6 from eth0 (left) reaches eth1 (right) (neighbour di
 section "XDP attached, replaced and detached on the up eth0 while another process loops on RAW QP creation"
 # mana_eth swaps the program under the held vport lease (no detach/attach of the port, as C
 # does): RDMA gets EBUSY all along, and traffic continues.
-echo
-echo "\$ raw_qp loop > /tmp/xdploop.out &"
-raw_qp loop > /tmp/xdploop.out 2>&1 < /dev/null &
-LOOP_PID=$!
-sleep 1
+loop_start /tmp/xdploop.out
 step 'ip -n left link set dev eth0 xdpdrv obj /e2e/xdp_dummy.bpf.o sec xdp && ip -n left -d link show dev eth0 | grep -oE "prog/xdp id [0-9]+|xdp .*"'
 expect xdp_attach "an XDP program attaches to the up eth0 in native mode" both rc_is 0 out_has 'prog/xdp id [0-9]'
 step ip netns exec left ping -c 3 -W 5 192.0.2.2
@@ -468,23 +490,25 @@ expect ping_jumbo "an 8000-byte ping crosses unfragmented after both changes" \
 # goes after `ip netns exec`: busybox timeout would run its own `ip` applet.)
 step 'head -c 4194304 /dev/urandom > /tmp/tcp.sent &&
 	(ip netns exec right timeout 90 socat -u TCP4-LISTEN:5001,reuseaddr OPEN:/tmp/tcp.right,creat,trunc &
-	 ip netns exec left timeout 90 socat -u OPEN:/tmp/tcp.sent TCP4:192.0.2.2:5001,retry=20,interval=0.5; echo "sender: exit status $?"; wait) &&
+	 ip netns exec left timeout 90 socat -u OPEN:/tmp/tcp.sent TCP4:192.0.2.2:5001,retry=120,interval=0.5; echo "sender: exit status $?"; wait) &&
 	ls -l /tmp/tcp.right && cmp /tmp/tcp.sent /tmp/tcp.right && echo "received = sent"'
 expect tcp_left_to_right "4 MB over TCP from left to right arrive intact" \
 	both rc_is 0 out_has '^received = sent$'
 step '(ip netns exec left timeout 90 socat -u TCP6-LISTEN:5002,reuseaddr OPEN:/tmp/tcp.left,creat,trunc &
-	 ip netns exec right timeout 90 socat -u OPEN:/tmp/tcp.sent TCP6:[2001:db8::1]:5002,retry=20,interval=0.5; echo "sender: exit status $?"; wait) &&
+	 ip netns exec right timeout 90 socat -u OPEN:/tmp/tcp.sent TCP6:[2001:db8::1]:5002,retry=120,interval=0.5; echo "sender: exit status $?"; wait) &&
 	ls -l /tmp/tcp.left && cmp /tmp/tcp.sent /tmp/tcp.left && echo "received = sent"'
 expect tcp6_right_to_left "4 MB over TCP/IPv6 from right to left arrive intact" \
 	both rc_is 0 out_has '^received = sent$'
 rm -f /tmp/tcp.sent /tmp/tcp.right /tmp/tcp.left
 # iperf3: 4 parallel streams (several RX queues, RSS), 8 MB each way.
-step 'ip netns exec right iperf3 -s -1 -D -p 5201 && sleep 1 &&
+step 'ip netns exec right iperf3 -s -1 -D -p 5201 &&
+	{ i=0; until ip netns exec right ss -Hltn "sport = :5201" | grep -q .; do i=$((i + 1)); [ $i -lt 600 ] || break; sleep 0.1; done; } &&
 	{ ip netns exec left timeout 120 iperf3 -c 192.0.2.2 -p 5201 -P 4 -n 8M -f m > /tmp/iperf.out 2>&1; rc=$?;
 	  grep -E "SUM|error" /tmp/iperf.out; exit $rc; }'
 expect iperf3_left_to_right "iperf3 sends 8 MB in 4 streams from left to right" \
 	both rc_is 0 out_has 'SUM.* receiver$'
-step 'ip netns exec right iperf3 -s -1 -D -p 5202 && sleep 1 &&
+step 'ip netns exec right iperf3 -s -1 -D -p 5202 &&
+	{ i=0; until ip netns exec right ss -Hltn "sport = :5202" | grep -q .; do i=$((i + 1)); [ $i -lt 600 ] || break; sleep 0.1; done; } &&
 	{ ip netns exec left timeout 120 iperf3 -c 192.0.2.2 -p 5202 -P 4 -n 8M -f m -R > /tmp/iperf.out 2>&1; rc=$?;
 	  grep -E "SUM|error" /tmp/iperf.out; exit $rc; }'
 expect iperf3_right_to_left "iperf3 sends 8 MB in 4 streams from right to left (-R)" \
@@ -530,7 +554,9 @@ if [ "$MODE" = test ]; then
 	reset_state
 	# eth1 (the other port) stays up throughout: RDMA on port 1 must not touch it either.
 	ip link set dev eth1 up
-	sleep 1
+	# Its carrier and operstate settle first (a fixed second was not always enough under load:
+	# the late carrier change then showed as a change during the hold).
+	wait_operstate eth1 up
 	before=$(link_state eth0)
 	before1=$(link_state eth1)
 	step 'for i in eth0 eth1; do echo "$i: flags $(cat /sys/class/net/$i/flags) operstate $(cat /sys/class/net/$i/operstate) carrier_changes $(cat /sys/class/net/$i/carrier_changes)"; done'
@@ -587,11 +613,7 @@ if [ "$MODE" = test ]; then
 	reset_state
 	step ip link set dev eth0 up
 	expect link_up_for_mtu "eth0 is up" rc_is 0
-	echo
-	echo "\$ raw_qp loop > /tmp/loop.out &"
-	raw_qp loop > /tmp/loop.out 2>&1 < /dev/null &
-	LOOP_PID=$!
-	sleep 1
+	loop_start /tmp/loop.out
 	mtu_ok=0
 	up_ok=0
 	for i in 1 2 3 4 5; do
@@ -619,7 +641,7 @@ if [ "$MODE" = test ]; then
 	expect raw_qp_holds_4 "raw_qp holds its QPs on vport 0" file_has /tmp/hold4.out '^holding'
 	step ip link set dev eth1 up
 	expect link_up_eth1_before_reset "eth1 is up" rc_is 0
-	step "echo 'service 0 reset' > $SW/sw_control; for i in \$(seq 60); do dmesg | grep -q 'reset cycle completed' && break; sleep 0.5; done; dmesg | grep -E 'requested Reset|reset cycle'"
+	step "echo 'service 0 reset' > $SW/sw_control; for i in \$(seq 240); do dmesg | grep -q 'reset cycle completed' && break; sleep 0.5; done; dmesg | grep -E 'requested Reset|reset cycle'"
 	expect reset_cycle "the driver takes the adapter down and brings it back" \
 		both out_has 'reset cycle start' out_has 'reset cycle completed'
 	step 'ip -br link show; ls /sys/class/infiniband; cat '"$VPORT0"
@@ -638,16 +660,16 @@ if [ "$MODE" = test ]; then
 	expect link_up_after_reset "ip link set eth0 up works after the reset" rc_is 0
 	step cat "$VPORT0"
 	expect vport_ethernet_after_reset "vport 0 belongs to eth0" owner_is 'ethernet eth0'
-	step "echo 'service 0 rdma-suspend' > $SW/sw_control; for i in \$(seq 40); do [ -e /sys/class/infiniband/manae_0 ] || break; sleep 0.25; done; ls /sys/class/infiniband; ip -o link show dev eth0"
+	step "echo 'service 0 rdma-suspend' > $SW/sw_control; for i in \$(seq 240); do [ -e /sys/class/infiniband/manae_0 ] || break; sleep 0.25; done; ls /sys/class/infiniband; ip -o link show dev eth0"
 	expect rdma_suspend "the device suspends RDMA: manae_0 goes, eth0 stays up" \
 		both no_ib_device manae_0 out_has '<[^>]*UP'
-	step "echo 'service 0 rdma-resume' > $SW/sw_control; for i in \$(seq 40); do [ -e /sys/class/infiniband/manae_0 ] && break; sleep 0.25; done; ls /sys/class/infiniband; cat $VPORT0"
+	step "echo 'service 0 rdma-resume' > $SW/sw_control; for i in \$(seq 240); do [ -e /sys/class/infiniband/manae_0 ] && break; sleep 0.25; done; ls /sys/class/infiniband; cat $VPORT0"
 	expect rdma_resume "the device resumes RDMA: manae_0 is back, eth0 still owns vport 0" \
 		both out_has '^manae_0' owner_is 'ethernet eth0'
 	# How long after manae_0 reappears a process can open a user context on it: once, under
 	# load, the fuzzer started right after this got EINVAL for its context; the wait is printed
-	# so that such a window is seen (at most 10 s).
-	step 'i=0; until ibv_devinfo -d manae_0 > /dev/null 2>&1; do i=$((i + 1)); [ $i -lt 40 ] || break; sleep 0.25; done; echo "ibv_devinfo -d manae_0 opened a context after $i retries"; [ $i -lt 40 ]'
+	# so that such a window is seen (at most 60 s).
+	step 'i=0; until ibv_devinfo -d manae_0 > /dev/null 2>&1; do i=$((i + 1)); [ $i -lt 240 ] || break; sleep 0.25; done; echo "ibv_devinfo -d manae_0 opened a context after $i retries"; [ $i -lt 240 ]'
 	expect rdma_resume_usable "user space can open manae_0 again" rc_is 0
 	reset_state
 

@@ -196,7 +196,7 @@ def setup_steps():
          f'ip addr add {v4l}/24 dev eth0 && ip -6 addr add {v6l}/64 dev eth0 nodad && '
          f'ip -n {NS} addr add {v4r}/24 dev eth1 && ip -n {NS} -6 addr add {v6r}/64 dev eth1 nodad && '
          f'ip link set dev eth0 up && ip -n {NS} link set dev eth1 up && '
-         'for i in $(seq 20); do [ "$(cat /sys/class/net/eth0/carrier)" = 1 ] && break; sleep 0.5; done; '
+         'for i in $(seq 120); do [ "$(cat /sys/class/net/eth0/carrier)" = 1 ] && break; sleep 0.5; done; '
          f'ip -br addr show dev eth0 && ip -n {NS} -br addr show dev eth1'),
         ('setup.ping_v4', f'ping -c 2 -W 5 {v4r} && ip netns exec {NS} ping -c 2 -W 5 {v4l}'),
         ('setup.ping_v6', f'ping -6 -c 2 -W 5 {v6r} && ip netns exec {NS} ping -6 -c 2 -W 5 {v6l}'),
@@ -221,7 +221,9 @@ def repair():
     sh(f'ip link set dev eth0 up; ip -n {NS} link set dev eth1 up; '
        f'ip addr add {v4l}/24 dev eth0; ip -6 addr add {v6l}/64 dev eth0 nodad; '
        f'ip -n {NS} addr add {v4r}/24 dev eth1; ip -n {NS} -6 addr add {v6r}/64 dev eth1 nodad; '
-       'sleep 2')
+       # Until both carriers are on (not a fixed 2 s: the next file must find the link up).
+       'for i in $(seq 120); do [ "$(cat /sys/class/net/eth0/carrier)'
+       f'$(ip netns exec {NS} cat /sys/class/net/eth1/carrier)" = 11 ] && break; sleep 0.5; done')
 
 
 # --- one test file -----------------------------------------------------------------------------
