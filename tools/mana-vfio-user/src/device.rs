@@ -10,9 +10,9 @@
 //! answering the mailbox. Register reads never wait for the model, so a slow model cannot stall
 //! QEMU's message loop.
 //!
-//! The MANA device model (today `gdma/sw/` of the kernel crate) is to be extracted into a crate
-//! of its own and plugged in here; until then [`NullModel`] stands in: it records what it is
-//! asked and answers nothing, so a driver's SMC request times out.
+//! The MANA device model of the model crate (`mana_model`, shared with the in-kernel software
+//! adapter) plugs in here as [`crate::mana::ManaModel`]; [`NullModel`] answers nothing (a
+//! driver's SMC request times out) and serves the tests of the seam.
 
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
@@ -36,6 +36,8 @@ pub enum DeviceEvent {
 
 /// What the device model can do to the function and the guest.
 pub trait DeviceHost: Send + Sync {
+    /// Whether all `len` bytes at DMA address `addr` are mapped guest memory.
+    fn is_mapped(&self, addr: u64, len: usize) -> bool;
     /// Copies guest memory at DMA address `addr` into `out`.
     fn dma_read(&self, addr: u64, out: &mut [u8]) -> Result<(), DmaFault>;
     /// Copies `data` to guest memory at DMA address `addr`.
@@ -55,12 +57,18 @@ pub struct ModelConfig {
     pub db_pages: u32,
 }
 
+/// What a model reports at exit: `name=value` pairs for the server's report line, in order.
+pub type ModelReport = Vec<(String, u64)>;
+
 /// A device model: runs on its own thread, one event at a time.
 pub trait DeviceModel: Send + 'static {
     /// Handles one event; may use `host` as long as it likes (it runs on the model's thread).
     fn handle(&mut self, host: &dyn DeviceHost, event: DeviceEvent);
-    /// Called once when the function goes away: the model releases what it holds.
-    fn shutdown(&mut self, _host: &dyn DeviceHost) {}
+    /// Called once when the function goes away: the model releases what it holds and says
+    /// what it counted.
+    fn shutdown(&mut self, _host: &dyn DeviceHost) -> ModelReport {
+        Vec::new()
+    }
 }
 
 /// The stand-in model until the MANA device model is a crate of its own: it answers nothing.
@@ -101,20 +109,23 @@ impl DeviceModel for NullModel {
         }
     }
 
-    fn shutdown(&mut self, _host: &dyn DeviceHost) {
+    fn shutdown(&mut self, _host: &dyn DeviceHost) -> ModelReport {
         if self.smc_requests + self.doorbells > 0 {
             eprintln!(
                 "mana-vfio-user: no device model ({} vports): {} SMC requests and {} doorbells went unanswered",
                 self.config.vports, self.smc_requests, self.doorbells
             );
         }
+        Vec::new()
     }
 }
 
 /// The thread a device model runs on, fed through a channel that never blocks the sender.
 pub struct ModelThread {
     events: Option<Sender<DeviceEvent>>,
-    thread: Option<JoinHandle<()>>,
+    thread: Option<JoinHandle<ModelReport>>,
+    /// What the model reported when it stopped.
+    report: Option<ModelReport>,
 }
 
 impl ModelThread {
@@ -131,11 +142,12 @@ impl ModelThread {
                 while let Ok(event) = rx.recv() {
                     model.handle(&*host, event);
                 }
-                model.shutdown(&*host);
+                model.shutdown(&*host)
             })?;
         Ok(Self {
             events: Some(tx),
             thread: Some(thread),
+            report: None,
         })
     }
 
@@ -149,7 +161,20 @@ impl ModelThread {
     /// Lets the model finish the queued events and stop; false if its thread panicked.
     pub fn stop(&mut self) -> bool {
         drop(self.events.take());
-        self.thread.take().is_none_or(|t| t.join().is_ok())
+        match self.thread.take().map(JoinHandle::join) {
+            None => true,
+            Some(Ok(report)) => {
+                self.report = Some(report);
+                true
+            }
+            Some(Err(_)) => false,
+        }
+    }
+
+    /// What the model reported when it stopped (empty before [`Self::stop`], or if it
+    /// panicked).
+    pub fn report(&self) -> &[(String, u64)] {
+        self.report.as_deref().unwrap_or(&[])
     }
 }
 
@@ -172,6 +197,9 @@ mod tests {
     }
 
     impl DeviceHost for RecordingHost {
+        fn is_mapped(&self, _addr: u64, _len: usize) -> bool {
+            false
+        }
         fn dma_read(&self, addr: u64, out: &mut [u8]) -> Result<(), DmaFault> {
             Err(DmaFault {
                 addr,

@@ -31,9 +31,12 @@ Serves a MANA VF (1414:00ba) to one QEMU vfio-user-pci client on the UNIX socket
 must not exist) and exits when QEMU disconnects, printing a one-line report.
 
   --socket PATH         the socket to listen on
-  --vports N            vports of the device (1..=16, default 1)
-  --doorbell-pages N    doorbell pages in BAR0 (1..=1024, default 64)
+  --vports N            vports of the device (1..=16, default 2: linked to each other)
+  --doorbell-pages N    doorbell pages in BAR0 (1..=16, default 16)
 ";
+
+/// The doorbell pages the device model serves.
+const MAX_DB_PAGES: u32 = mana_model::layout::NUM_DB_PAGES as u32;
 
 /// The command line.
 struct Options {
@@ -60,14 +63,14 @@ fn parse_number(
 
 fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
     let mut socket = None;
-    let mut vports = 1;
-    let mut db_pages = 64;
+    let mut vports = 2;
+    let mut db_pages = MAX_DB_PAGES;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--socket" => socket = Some(PathBuf::from(args.next().ok_or("--socket needs a path")?)),
             "--vports" => vports = parse_number("--vports", args.next(), 1..=16)?,
             "--doorbell-pages" => {
-                db_pages = parse_number("--doorbell-pages", args.next(), 1..=1024)?
+                db_pages = parse_number("--doorbell-pages", args.next(), 1..=MAX_DB_PAGES)?
             }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other}")),
@@ -162,7 +165,7 @@ fn main() -> ExitCode {
     }
     println!(
         "mana-vfio-user report: {} server_errors={}",
-        function.counters().report(),
+        function.report(),
         SERVER_ERRORS.load(Relaxed)
     );
     if served.is_ok() && model_ok {
@@ -184,10 +187,11 @@ mod tests {
     fn options_parse_and_check_their_ranges() {
         let o = parse(&["--socket", "/tmp/s", "--vports", "2"]).unwrap();
         assert_eq!(o.socket, PathBuf::from("/tmp/s"));
-        assert_eq!((o.vports, o.db_pages), (2, 64));
+        assert_eq!((o.vports, o.db_pages), (2, 16));
         assert!(parse(&["--vports", "2"]).is_err());
         assert!(parse(&["--socket", "/s", "--vports", "0"]).is_err());
         assert!(parse(&["--socket", "/s", "--doorbell-pages", "x"]).is_err());
+        assert!(parse(&["--socket", "/s", "--doorbell-pages", "17"]).is_err());
         assert!(parse(&["--socket"]).is_err());
         assert_eq!(parse(&["--help"]).err(), Some(String::new()));
     }
