@@ -63,6 +63,8 @@
 //! aperture, and doorbells are writes.
 
 use kernel::{
+    cpu::CpuId,
+    cpumask::CpumaskVar,
     device::{
         Bound,
         Device as KDevice, //
@@ -393,13 +395,24 @@ impl ThreadedHandler for VectorIrq {
 /// The IRQ registrations of a function, one per allocated vector.
 pub(crate) type Irqs<'bound> = KVec<Pin<KBox<ThreadedRegistration<'bound, VectorIrq>>>>;
 
+/// The CPU the interrupt of queue vector `vector` (1 or more) goes to, of `cpus` CPUs: one
+/// vector per CPU in turn, as `mana_gd_setup_irqs()` spreads them (vector 0, the hardware
+/// channel's, keeps the default affinity).
+pub(crate) fn queue_vector_cpu(vector: usize, cpus: u32) -> Option<u32> {
+    let queue = u32::try_from(vector.checked_sub(1)?).ok()?;
+    queue.checked_rem(cpus)
+}
+
 /// Requests a threaded IRQ for every vector of `vectors`, each dispatching to its slot in
-/// `handlers` (in the hard handler or the thread, as the slot's handler says).
+/// `handlers` (in the hard handler or the thread, as the slot's handler says), and spreads the
+/// queue vectors over the CPUs, so that each channel's NAPI runs on a CPU of its own.
 pub(crate) fn register_irqs<'bound>(
     vectors: &'bound pci::IrqVectorRegistration<'bound>,
     handlers: &Arc<Handlers>,
 ) -> Result<Irqs<'bound>> {
     let mut irqs = KVec::with_capacity(vectors.len(), GFP_KERNEL)?;
+    let mut mask = CpumaskVar::new_zero(GFP_KERNEL)?;
+    let cpus = kernel::cpu::nr_cpu_ids();
     for vector in 0..vectors.len() {
         let request: irq::IrqRequest<'bound> = vectors.index(vector)?.into();
         let shared = handlers.clone();
@@ -412,7 +425,15 @@ pub(crate) fn register_irqs<'bound>(
         let registration = unsafe {
             ThreadedRegistration::new(request, irq::Flags::TRIGGER_NONE, IRQ_NAME, handler)
         };
-        irqs.push(KBox::pin_init(registration, GFP_KERNEL)?, GFP_KERNEL)?;
+        let registration = KBox::pin_init(registration, GFP_KERNEL)?;
+        if let Some(cpu) = queue_vector_cpu(vector, cpus).and_then(CpuId::from_u32) {
+            mask.set(cpu);
+            // A CPU that is not online, or an interrupt that cannot move, keeps the default
+            // affinity: a slower spread, not a failure.
+            let _ = registration.set_affinity(&mask);
+            mask.clear(cpu);
+        }
+        irqs.push(registration, GFP_KERNEL)?;
     }
     Ok(irqs)
 }
@@ -674,6 +695,17 @@ mod tests {
     use kernel::sync::atomic::Release;
 
     use super::*;
+
+    #[test]
+    fn queue_vectors_go_to_one_cpu_each_in_turn() {
+        // Vector 0 is the hardware channel's.
+        assert_eq!(queue_vector_cpu(0, 4), None);
+        assert_eq!(queue_vector_cpu(1, 4), Some(0));
+        assert_eq!(queue_vector_cpu(4, 4), Some(3));
+        assert_eq!(queue_vector_cpu(5, 4), Some(0));
+        assert_eq!(queue_vector_cpu(3, 1), Some(0));
+        assert_eq!(queue_vector_cpu(3, 0), None);
+    }
 
     #[test]
     fn vector_budget_is_one_per_cpu_plus_hwc_capped() {
