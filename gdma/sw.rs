@@ -38,8 +38,10 @@ use crate::{
 };
 
 mod control;
-pub mod datapath;
-pub mod device;
+pub use mana_model::{
+    datapath,
+    device, //
+};
 mod host;
 mod memory;
 #[cfg(CONFIG_KUNIT = "y")]
@@ -189,7 +191,9 @@ impl SwAdapter {
 
     /// Arms `fault` on the device for the next `count` requests with code `code`.
     pub fn inject(&self, code: u32, fault: Fault, count: u32) -> Result {
-        self.transport.with_device(|d| d.inject(code, fault, count))
+        self.transport
+            .with_device(|d| d.inject(code, fault, count))
+            .map_err(host::errno)
     }
 
     /// Changes the device's per-request latency.

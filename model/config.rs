@@ -4,6 +4,14 @@
 //! ([`Fault`]): the options of both hosts (the software adapter's module parameter and control
 //! file, the vfio-user server's command line).
 
+use crate::{
+    error::{
+        Error,
+        Result, //
+    },
+    zero::zeroable,
+};
+
 /// Configuration of one software adapter.
 #[derive(Clone, Copy, Debug)]
 pub struct SwConfig {
@@ -31,6 +39,19 @@ pub struct SwConfig {
     pub bm_hostmode: bool,
 }
 
+zeroable!(SwConfig {
+    num_ports,
+    mac_base,
+    max_queues,
+    adapter_mtu,
+    hwc_depth,
+    latency_us,
+    num_vectors,
+    service_period_ms,
+    pf,
+    bm_hostmode
+});
+
 impl Default for SwConfig {
     fn default() -> Self {
         Self {
@@ -46,6 +67,54 @@ impl Default for SwConfig {
             bm_hostmode: false,
         }
     }
+}
+
+impl SwConfig {
+    /// Sets option `key` to `value`, the options as both hosts spell them (the software
+    /// adapter's `sw_control` file, the vfio-user server's command line): `ports`, `mtu`,
+    /// `queues`, `depth`, `latency_us`, `service_ms` (decimal) and `mac`
+    /// (`xx:xx:xx:xx:xx:xx`, unicast). [`Error::Invalid`] for an unknown option or a bad value.
+    pub fn set_option(&mut self, key: &str, value: &str) -> Result {
+        let number = || value.parse::<u32>().map_err(|_| Error::Invalid);
+        match key {
+            "ports" => self.num_ports = number()?,
+            "mtu" => self.adapter_mtu = u16::try_from(number()?).map_err(|_| Error::Invalid)?,
+            "queues" => self.max_queues = number()?,
+            "depth" => self.hwc_depth = number()?,
+            "latency_us" => self.latency_us = number()?,
+            "service_ms" => self.service_period_ms = number()?,
+            "mac" => self.mac_base = parse_mac(value)?,
+            _ => return Err(Error::Invalid),
+        }
+        Ok(())
+    }
+
+    /// Checks what power-on does not: 1..=64 queues per vport and an MTU of at least 82 (the
+    /// smallest frame the driver needs).
+    pub fn check(&self) -> Result {
+        if self.max_queues == 0 || self.max_queues > 64 || self.adapter_mtu < 82 {
+            return Err(Error::Invalid);
+        }
+        Ok(())
+    }
+}
+
+/// A unicast MAC address written `xx:xx:xx:xx:xx:xx`.
+fn parse_mac(value: &str) -> Result<[u8; 6]> {
+    let mut mac = [0u8; 6];
+    let mut parts = value.split(':');
+    for byte in mac.iter_mut() {
+        let part = parts.next().ok_or(Error::Invalid)?;
+        if part.len() != 2 {
+            return Err(Error::Invalid);
+        }
+        *byte = u8::from_str_radix(part, 16).map_err(|_| Error::Invalid)?;
+    }
+    if parts.next().is_some() || mac[0] & 1 != 0 {
+        // Too many bytes, or a multicast address.
+        return Err(Error::Invalid);
+    }
+    Ok(mac)
 }
 
 /// How a request of one kind is answered wrong (fault injection).
@@ -74,4 +143,107 @@ pub enum Fault {
     /// Do not answer: go into service instead (RESET_REQUEST, then the device resets), as a
     /// device the host services in the middle of a request does.
     Reset,
+}
+
+impl Fault {
+    /// The fault as a kind and an argument (a form the device's zero-valid tables can hold).
+    pub fn encode(self) -> (u8, u32) {
+        match self {
+            Self::Status(s) => (1, s),
+            Self::NoResponse => (2, 0),
+            Self::Late(ms) => (3, ms),
+            Self::ShortResponse => (4, 0),
+            Self::WrongMsgId => (5, 0),
+            Self::WrongActivityId => (6, 0),
+            Self::WrongDevId => (7, 0),
+            Self::BadWqeOffset => (8, 0),
+            Self::BadCqeQueueId => (9, 0),
+            Self::BadEqeCqId => (10, 0),
+            Self::Reset => (11, 0),
+        }
+    }
+
+    /// The fault [`Fault::encode`] made `(kind, arg)` of; `None` for any other kind.
+    pub fn decode(kind: u8, arg: u32) -> Option<Self> {
+        Some(match kind {
+            1 => Self::Status(arg),
+            2 => Self::NoResponse,
+            3 => Self::Late(arg),
+            4 => Self::ShortResponse,
+            5 => Self::WrongMsgId,
+            6 => Self::WrongActivityId,
+            7 => Self::WrongDevId,
+            8 => Self::BadWqeOffset,
+            9 => Self::BadCqeQueueId,
+            10 => Self::BadEqeCqId,
+            11 => Self::Reset,
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_as_both_hosts_spell_them() {
+        let mut c = SwConfig::default();
+        for (k, v) in [
+            ("ports", "2"),
+            ("mtu", "1514"),
+            ("queues", "4"),
+            ("depth", "8"),
+            ("latency_us", "50"),
+            ("service_ms", "20"),
+            ("mac", "00:11:22:33:44:55"),
+        ] {
+            assert_eq!(c.set_option(k, v), Ok(()));
+        }
+        assert_eq!(
+            (c.num_ports, c.adapter_mtu, c.max_queues, c.hwc_depth),
+            (2, 1514, 4, 8)
+        );
+        assert_eq!((c.latency_us, c.service_period_ms), (50, 20));
+        assert_eq!(c.mac_base, [0x00, 0x11, 0x22, 0x33, 0x44, 0x55]);
+        assert_eq!(c.check(), Ok(()));
+        for (k, v) in [
+            ("speed", "10"),
+            ("ports", "x"),
+            ("mtu", "70000"),
+            ("mac", "01:00:00:00:00:00"),
+            ("mac", "00:11:22"),
+            ("mac", "00:11:22:33:44:55:66"),
+            ("mac", "0:11:22:33:44:55"),
+        ] {
+            assert_eq!(c.set_option(k, v), Err(Error::Invalid), "{k}={v}");
+        }
+        c.max_queues = 0;
+        assert_eq!(c.check(), Err(Error::Invalid));
+        c.max_queues = 1;
+        c.adapter_mtu = 81;
+        assert_eq!(c.check(), Err(Error::Invalid));
+    }
+
+    #[test]
+    fn faults_encode_and_decode() {
+        for f in [
+            Fault::Status(7),
+            Fault::NoResponse,
+            Fault::Late(30),
+            Fault::ShortResponse,
+            Fault::WrongMsgId,
+            Fault::WrongActivityId,
+            Fault::WrongDevId,
+            Fault::BadWqeOffset,
+            Fault::BadCqeQueueId,
+            Fault::BadEqeCqId,
+            Fault::Reset,
+        ] {
+            let (kind, arg) = f.encode();
+            assert_eq!(Fault::decode(kind, arg), Some(f));
+        }
+        // The zeroed slot is no fault.
+        assert_eq!(Fault::decode(0, 0), None);
+    }
 }

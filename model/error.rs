@@ -40,3 +40,10 @@ impl fmt::Display for Error {
         })
     }
 }
+
+impl From<mana_wire::Error> for Error {
+    /// A wire encoder or decoder refused a value: to the model, an invalid request.
+    fn from(_: mana_wire::Error) -> Self {
+        Self::Invalid
+    }
+}

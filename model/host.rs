@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 
-//! What the model needs from its host: driver memory by DMA address ([`DeviceMemory`]) and a
-//! place for its log lines ([`Log`]).
+//! What the model needs from its host: driver memory by DMA address ([`DeviceMemory`]), a
+//! place for its log lines ([`Log`]) and, for ports linked outside the device, a [`Wire`].
 //!
 //! The software adapter of `mana_gdma` implements them over its own buffers and the kernel
 //! log; the vfio-user server over the guest memory it is given and standard error.
@@ -33,4 +33,19 @@ pub trait DeviceMemory {
 pub trait Log: Sync {
     /// Logs one error line.
     fn error(&self, line: fmt::Arguments<'_>);
+}
+
+/// Where the frames of ports linked outside the device go (`SwDevice::set_external`): to a port
+/// of another device, a tap, a test.
+pub trait Wire {
+    /// `frame` was sent on `port`; `vlan` is the 802.1Q tag the sender asked the device to
+    /// insert (the host passes it on to the receiving device, which reports it in its CQE).
+    fn transmit(&mut self, port: u32, frame: &[u8], vlan: Option<u16>);
+}
+
+/// The [`Wire`] of a device none of whose ports leaves it: frames are dropped.
+pub struct NoWire;
+
+impl Wire for NoWire {
+    fn transmit(&mut self, _port: u32, _frame: &[u8], _vlan: Option<u16>) {}
 }

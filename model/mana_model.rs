@@ -8,18 +8,27 @@
 //! `mana_gdma.ko` as Kbuild builds it, and the vfio-user server (`tools/mana-vfio-user`), which
 //! builds it with cargo; `cargo test` runs its own tests on the host in seconds.
 //!
-//! The move from `gdma/sw` is under way: so far [`layout`], where BAR0 holds the mailbox and
-//! the doorbell pages, [`packet`], the frame parsing, checksums and RSS hashing of the data
-//! path, the model's configuration, fault forms and accounting ([`config`], [`stats`]), its
-//! error type ([`error`]) and what it needs from a host ([`host`]: driver memory by DMA address,
-//! a log). The device (`gdma/sw/device.rs`: registers, SMC, hardware channel, GDMA objects) and
-//! the rest of the data path (`gdma/sw/datapath.rs`) follow, on those host traits.
+//! The device is [`device::SwDevice`] (registers, SMC, hardware channel, requests, objects,
+//! faults, service events) with its data path [`datapath`] (queues, offloads, RSS, the wire
+//! between linked ports); [`layout`] places the mailbox and doorbell pages in BAR0, [`packet`]
+//! parses frames, computes checksums and RSS hashes; [`config`] and [`stats`] are its options
+//! and what it counted, [`error`] its errors, [`host`] what it needs from a host (driver memory
+//! by DMA address, a log). Its storage is fixed-capacity ([`table`]) and zero-valid ([`zero`]):
+//! a host allocates the device zeroed on its heap and powers it on in place.
 
 #![cfg_attr(not(any(test, CONFIG_RUST)), no_std)]
 
+#[cfg(not(CONFIG_RUST))]
+extern crate alloc;
+
 pub mod config;
+pub mod datapath;
+pub mod device;
 pub mod error;
 pub mod host;
 pub mod layout;
 pub mod packet;
 pub mod stats;
+pub mod table;
+mod wire_ext;
+pub mod zero;

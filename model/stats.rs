@@ -4,6 +4,8 @@
 //! programmed its vports ([`VportProgramming`]): what tests assert on and what the vfio-user
 //! server reports at exit (protocol errors, DMA faults, live objects, requests per type).
 
+use crate::zero::zeroable;
+
 /// The most requests of one kind counted separately ([`SwStats::requests`]).
 const MAX_REQUEST_KINDS: usize = 32;
 
@@ -48,6 +50,46 @@ pub struct SwStats {
     /// What the data path counted (filled in when the device reports its statistics).
     pub datapath: DpStats,
 }
+
+zeroable!(SwStats {
+    requests,
+    total_requests,
+    responses,
+    protocol_errors,
+    dma_faults,
+    live_hwc,
+    live_registrations,
+    faults_injected,
+    live_regions,
+    live_eqs,
+    live_wq_objs,
+    live_pds,
+    live_mrs,
+    live_doorbells,
+    resets,
+    requests_during_reset,
+    datapath
+});
+zeroable!(QueueStats {
+    packets,
+    bytes,
+    drops,
+    faults
+});
+zeroable!(DpStats {
+    tx_packets,
+    tx_bytes,
+    tso_packets,
+    rx_packets,
+    rx_bytes,
+    rx_no_buffer,
+    rx_no_steering,
+    wqe_faults,
+    dma_faults,
+    unknown_doorbells,
+    cqes,
+    eqes
+});
 
 impl SwStats {
     /// How many requests with `code` the device received.

@@ -24,6 +24,7 @@ use kernel::{
 };
 
 use super::{
+    host::errno,
     SwAdapter,
     SwConfig, //
 };
@@ -49,23 +50,6 @@ fn parse_u32(value: &str) -> Result<u32> {
     value.parse::<u32>().map_err(|_| EINVAL)
 }
 
-fn parse_mac(value: &str) -> Result<[u8; 6]> {
-    let mut mac = [0u8; 6];
-    let mut parts = value.split(':');
-    for byte in mac.iter_mut() {
-        let part = parts.next().ok_or(EINVAL)?;
-        if part.len() != 2 {
-            return Err(EINVAL);
-        }
-        *byte = u8::from_str_radix(part, 16).map_err(|_| EINVAL)?;
-    }
-    if parts.next().is_some() || mac[0] & 1 != 0 {
-        // Too many bytes, or a multicast address.
-        return Err(EINVAL);
-    }
-    Ok(mac)
-}
-
 /// Parses one command line.
 pub(crate) fn parse(line: &[u8]) -> Result<Command> {
     let line = core::str::from_utf8(line).map_err(|_| EINVAL)?.trim();
@@ -75,22 +59,9 @@ pub(crate) fn parse(line: &[u8]) -> Result<Command> {
             let mut config = SwConfig::default();
             for word in words {
                 let (key, value) = word.split_once('=').ok_or(EINVAL)?;
-                match key {
-                    "ports" => config.num_ports = parse_u32(value)?,
-                    "mtu" => {
-                        config.adapter_mtu = u16::try_from(parse_u32(value)?).map_err(|_| EINVAL)?
-                    }
-                    "queues" => config.max_queues = parse_u32(value)?,
-                    "depth" => config.hwc_depth = parse_u32(value)?,
-                    "latency_us" => config.latency_us = parse_u32(value)?,
-                    "service_ms" => config.service_period_ms = parse_u32(value)?,
-                    "mac" => config.mac_base = parse_mac(value)?,
-                    _ => return Err(EINVAL),
-                }
+                config.set_option(key, value).map_err(errno)?;
             }
-            if config.max_queues == 0 || config.max_queues > 64 || config.adapter_mtu < 82 {
-                return Err(EINVAL);
-            }
+            config.check().map_err(errno)?;
             Ok(Command::Add(config))
         }
         Some("del") => {

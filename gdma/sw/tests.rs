@@ -226,8 +226,9 @@ mod probe {
 /// Probes with `fault` armed on `code` and returns the probe's errno, checking that nothing was
 /// left on the device or in memory.
 fn failed_probe(code: u32, fault: Fault) -> Result<Error> {
-    let (err, stats, buffers) =
-        SwAdapter::probe_failure(config(), |d: &mut SwDevice| d.inject(code, fault, 1))?;
+    let (err, stats, buffers) = SwAdapter::probe_failure(config(), |d: &mut SwDevice| {
+        d.inject(code, fault, 1).map_err(crate::sw::host::errno)
+    })?;
     assert_eq!(stats.live_hwc, 0);
     assert_eq!(stats.live_registrations, 0);
     assert_eq!(stats.faults_injected, 1);

@@ -236,7 +236,9 @@ mod service {
         // The device goes into service at LIST_DEVICES (after VERIFY_VF_DRIVER_VERSION
         // advertised that the driver handles resets).
         let transport = super::super::transport::SwTransport::new(config(20))?;
-        transport.with_device(|d| d.inject(gdma_code::LIST_DEVICES, Fault::Reset, 1))?;
+        transport
+            .with_device(|d| d.inject(gdma_code::LIST_DEVICES, Fault::Reset, 1))
+            .map_err(crate::sw::host::errno)?;
         let bar: Arc<dyn Transport> = Arc::new(
             super::super::transport::SwTransportRef(transport.clone()),
             GFP_KERNEL,

@@ -49,6 +49,7 @@ use super::{
         DB_PAGE_SIZE,
         NUM_DB_PAGES, //
     },
+    host::errno,
     memory::SwMemory, //
 };
 use crate::{
@@ -66,6 +67,7 @@ use crate::{
     },
     wire::queue, //
 };
+use mana_model::host::NoWire;
 
 /// The most MSI-X vectors a software device offers.
 const MAX_VECTORS: usize = 64;
@@ -77,7 +79,7 @@ const MAX_PENDING_DOORBELLS: usize = 1024;
 #[pin_data]
 pub(crate) struct SwTransport {
     #[pin]
-    device: Mutex<KBox<SwDevice>>,
+    device: Mutex<KVBox<SwDevice>>,
     memory: Arc<SwMemory>,
     #[pin]
     handlers: SpinLock<[Option<Arc<dyn InterruptHandler>>; MAX_VECTORS]>,
@@ -105,7 +107,11 @@ impl_has_work! {
 impl SwTransport {
     /// Creates a software function with `config`.
     pub(crate) fn new(config: SwConfig) -> Result<Arc<Self>> {
-        let device = SwDevice::new(config, &super::host::KERNEL_LOG)?;
+        // The device is hundreds of KiB (fixed tables, packet buffers): zeroed in place.
+        let mut device = KVBox::init(pin_init::zeroed::<SwDevice>(), GFP_KERNEL)?;
+        device
+            .power_on(config, &super::host::KERNEL_LOG)
+            .map_err(errno)?;
         let memory = SwMemory::new()?;
         let doorbells = KVec::with_capacity(MAX_PENDING_DOORBELLS, GFP_KERNEL)?;
         Arc::pin_init(
@@ -136,14 +142,20 @@ impl SwTransport {
 
     /// Has the device report a link change, and delivers the event.
     pub(crate) fn set_link(self: &Arc<Self>, up: bool) -> Result {
-        self.device.lock().set_link(&*self.memory, up)?;
+        self.device
+            .lock()
+            .set_link(&*self.memory, up)
+            .map_err(errno)?;
         self.kick();
         Ok(())
     }
 
     /// Has the device ask the driver for a service operation, and delivers the event.
     pub(crate) fn service(self: &Arc<Self>, request: ServiceRequest) -> Result {
-        self.device.lock().service_event(&*self.memory, request)?;
+        self.device
+            .lock()
+            .service_event(&*self.memory, request)
+            .map_err(errno)?;
         self.kick();
         Ok(())
     }
@@ -153,7 +165,8 @@ impl SwTransport {
     pub(crate) fn set_tx_stall(&self, index: u32, stalled: bool) -> Result {
         let irqs = {
             let mut dev = self.device.lock();
-            dev.set_tx_stall(&*self.memory, index, stalled)?;
+            dev.set_tx_stall(&*self.memory, &mut NoWire, index, stalled)
+                .map_err(errno)?;
             dev.take_interrupts()
         };
         self.deliver(irqs);
@@ -240,7 +253,7 @@ impl SwTransport {
                 for (qtype, value) in batch.iter() {
                     dev.data_doorbell(&*self.memory, *qtype, *value);
                 }
-                dev.process_datapath(&*self.memory);
+                dev.process_datapath(&*self.memory, &mut NoWire);
                 dev.take_interrupts()
             };
             self.deliver(irqs);
@@ -312,7 +325,7 @@ impl Transport for SwTransportRef {
         self.0
             .device
             .lock()
-            .doorbell(offset, value, self.0.now_us());
+            .doorbell(&*self.0.memory, &mut NoWire, offset, value, self.0.now_us());
         self.0.kick();
         Ok(())
     }

@@ -5,22 +5,24 @@
 //!
 //! The model is host-agnostic: it reaches driver memory only through `DeviceMemory` (by DMA
 //! address, bounds-checked by the host like an IOMMU would), reports interrupts by returning
-//! them (`SwDevice::take_interrupts`) and owns no locks, threads or timers. The kernel host in
-//! the parent module serializes access and delivers interrupts; a user-space host can do the
-//! same later. Like the hardware, it has fixed-capacity tables, and like a strict hardware
+//! them (`SwDevice::take_interrupts`) and owns no locks, threads or timers. Its hosts (the
+//! software adapters of `mana_gdma`, the vfio-user server) serialize access and deliver
+//! interrupts. Like the hardware, it has fixed-capacity tables, and like a strict hardware
 //! model, it refuses protocol misuse: every violation is counted in
 //! [`SwStats::protocol_errors`] and logged, so tests can fail on it.
 
-use kernel::{
-    prelude::*,
-    transmute::{
-        AsBytes,
-        FromBytes, //
-    }, //
+use crate::{
+    error::{
+        Error,
+        Result, //
+    },
+    table::Table,
+    wire_ext::WireExt,
+    zero::zeroable,
 };
 
 /// Where BAR0 holds the mailbox and the doorbell pages (the model crate's layout).
-pub(crate) use mana_model::layout::{
+pub use crate::layout::{
     BAR0_SIZE,
     DB_PAGE_OFFSET,
     DB_PAGE_SIZE,
@@ -28,7 +30,7 @@ pub(crate) use mana_model::layout::{
     SHM_OFFSET, //
 };
 
-pub use mana_model::{
+pub use crate::{
     config::{
         Fault,
         SwConfig, //
@@ -39,15 +41,20 @@ pub use mana_model::{
     },
 };
 
-use mana_model::host::{
+use crate::host::{
     DeviceMemory,
-    Log, //
+    Log,
+    Wire, //
 };
 
-use super::datapath::DataPath;
-use super::host::errno;
-use crate::wire::hwc::ServiceRequest;
-use crate::wire::{
+use crate::datapath::{
+    DataPath,
+    Scratch,
+    HWC_DOORBELL_PAGE, //
+};
+use crate::stats::QueueStats;
+use mana_wire::hwc::ServiceRequest;
+use mana_wire::{
     gdma_msgs::{
         self,
         ListDevicesResp,
@@ -97,7 +104,6 @@ use crate::wire::{
         SmcHdr, //
     }, //
 };
-use mana_model::stats::QueueStats;
 
 /// Every hardware-channel queue is one 4 KiB page (the SMC passes only page frame numbers).
 pub(crate) const HWC_QUEUE_SIZE: u32 = queue::MANA_PAGE_SIZE;
@@ -119,13 +125,30 @@ const HWC_PF_DEST_RQ: u32 = 0x31;
 const HWC_PF_DEST_CQ: u32 = 0x32;
 const HWC_PDID: u32 = 0x10;
 
-/// A fault armed for the next `count` requests with code `code`.
+/// A fault armed for the next `count` requests with code `code` (the fault encoded, see
+/// [`Fault::encode`], so that the table is zero-valid).
 #[derive(Clone, Copy, Debug)]
 struct ArmedFault {
     code: u32,
-    fault: Fault,
+    kind: u8,
+    arg: u32,
     count: u32,
 }
+zeroable!(ArmedFault {
+    code,
+    kind,
+    arg,
+    count
+});
+
+impl ArmedFault {
+    fn fault(&self) -> Option<Fault> {
+        Fault::decode(self.kind, self.arg)
+    }
+}
+
+/// The most faults armed at once.
+const MAX_FAULTS: usize = 16;
 
 /// The doorbell page and PD the device gives the registered MANA device.
 pub(crate) const MANA_DEV_DOORBELL: u32 = 1;
@@ -140,18 +163,21 @@ const MAX_OBJECTS: usize = 256;
 const MAX_OBJECT_ID: u32 = (1 << 24) - 1 - 0x1000;
 
 /// A registered DMA region.
+#[derive(Clone, Copy)]
 struct Region {
     handle: u64,
     length: u64,
 }
 
 /// An event queue.
+#[derive(Clone, Copy)]
 struct EqObj {
     id: u32,
     region: u64,
 }
 
 /// A work-queue object.
+#[derive(Clone, Copy)]
 struct WqObj {
     handle: u64,
     vport: u64,
@@ -161,22 +187,53 @@ struct WqObj {
     parent_eq: u32,
 }
 
+zeroable!(Region { handle, length });
+zeroable!(EqObj { id, region });
+zeroable!(WqObj {
+    handle,
+    vport,
+    ty,
+    wq_region,
+    cq_region,
+    parent_eq
+});
+
 /// The device's object tables.
-#[derive(Default)]
 struct Objects {
-    regions: KVec<Region>,
-    eqs: KVec<EqObj>,
-    wq_objs: KVec<WqObj>,
-    pds: KVec<(u64, u32)>,
+    regions: Table<Region, MAX_OBJECTS>,
+    eqs: Table<EqObj, MAX_OBJECTS>,
+    wq_objs: Table<WqObj, MAX_OBJECTS>,
+    pds: Table<(u64, u32), MAX_OBJECTS>,
     /// (MR handle, PD handle, region handle).
-    mrs: KVec<(u64, u64, u64)>,
+    mrs: Table<(u64, u64, u64), MAX_OBJECTS>,
     /// Doorbell pages given out by ALLOCATE_RESOURCE_RANGE, one bit each.
     doorbells: u64,
     next_handle: u64,
     next_id: u32,
 }
 
+zeroable!(Objects {
+    regions,
+    eqs,
+    wq_objs,
+    pds,
+    mrs,
+    doorbells,
+    next_handle,
+    next_id
+});
+
 impl Objects {
+    /// Forgets every object (a reset); handles and ids keep counting.
+    fn clear(&mut self) {
+        self.regions.clear();
+        self.eqs.clear();
+        self.wq_objs.clear();
+        self.pds.clear();
+        self.mrs.clear();
+        self.doorbells = 0;
+    }
+
     fn region_in_use(&self, handle: u64) -> bool {
         self.eqs.iter().any(|q| q.region == handle)
             || self
@@ -194,8 +251,9 @@ impl Objects {
     }
 
     fn new_handle(&mut self) -> u64 {
-        self.next_handle += 1;
-        0x1_0000 + self.next_handle
+        // 2^64 creations do not happen; wrapping keeps the arithmetic total.
+        self.next_handle = self.next_handle.wrapping_add(1);
+        0x1_0000u64.wrapping_add(self.next_handle)
     }
 
     /// A new id of a queue, MR key or PD: 1..=[`MAX_OBJECT_ID`], wrapping around after that
@@ -203,7 +261,7 @@ impl Objects {
     /// the counter; the ids fit the 24-bit queue fields of CQEs and doorbells).
     fn new_id(&mut self) -> u32 {
         // Queue id 0 is the hardware channel's.
-        self.next_id = self.next_id % MAX_OBJECT_ID + 1;
+        self.next_id = (self.next_id % MAX_OBJECT_ID).wrapping_add(1);
         self.next_id
     }
 }
@@ -211,6 +269,8 @@ impl Objects {
 /// The device's view of the hardware channel after ESTABLISH_HWC.
 #[derive(Clone, Copy, Debug)]
 struct HwcState {
+    /// The channel exists (ESTABLISH_HWC done, no DESTROY_HWC since).
+    up: bool,
     eq_addr: u64,
     cq_addr: u64,
     rq_addr: u64,
@@ -228,14 +288,105 @@ struct HwcState {
     rq_tail: u32,
 }
 
-/// One software MANA function.
+zeroable!(HwcState {
+    up,
+    eq_addr,
+    cq_addr,
+    rq_addr,
+    sq_addr,
+    msix,
+    eq_index,
+    cq_index,
+    sq_consumed,
+    sq_tail,
+    arrival_us,
+    rq_consumed,
+    rq_tail
+});
+
+impl HwcState {
+    /// The channel, if it exists.
+    fn live(&self) -> Option<HwcState> {
+        self.up.then_some(*self)
+    }
+
+    /// The channel, if it exists, for update.
+    fn as_live(&mut self) -> Option<&mut HwcState> {
+        if self.up {
+            Some(self)
+        } else {
+            None
+        }
+    }
+}
+
+/// How the driver programmed one vport (the zero-valid form of [`VportProgramming`]).
+#[derive(Clone, Copy, Debug)]
+struct VportState {
+    tx_set: bool,
+    tx_pdid: u32,
+    tx_doorbell: u32,
+    rx_enabled: bool,
+    rss_hash_types: u16,
+    tx_configs: u32,
+}
+zeroable!(VportState {
+    tx_set,
+    tx_pdid,
+    tx_doorbell,
+    rx_enabled,
+    rss_hash_types,
+    tx_configs
+});
+
+impl VportState {
+    const fn zeroed_state() -> Self {
+        Self {
+            tx_set: false,
+            tx_pdid: 0,
+            tx_doorbell: 0,
+            rx_enabled: false,
+            rss_hash_types: 0,
+            tx_configs: 0,
+        }
+    }
+
+    fn programming(&self) -> VportProgramming {
+        VportProgramming {
+            tx: self.tx_set.then_some((self.tx_pdid, self.tx_doorbell)),
+            rx_enabled: self.rx_enabled,
+            rss_hash_types: self.rss_hash_types,
+            tx_configs: self.tx_configs,
+        }
+    }
+}
+
+/// One software MANA function: a driver's view of it through BAR0 and its memory.
+///
+/// The device is large (fixed tables, a page pool, packet buffers): a host allocates it zeroed
+/// on its heap ([`crate::zero::Zeroable`]) and powers it on with [`SwDevice::power_on`].
 pub struct SwDevice {
+    core: Core,
+    /// The request being answered.
+    req: [u8; HWC_MAX_MSG as usize],
+    /// The data path's packet buffers.
+    scratch: Scratch,
+}
+zeroable!(SwDevice { core, req, scratch });
+
+// SAFETY: `SwDevice` is `crate::zero::Zeroable` (proved field by field above): all-zero bytes
+// are a valid value.
+#[cfg(CONFIG_RUST)]
+unsafe impl ::pin_init::Zeroable for SwDevice {}
+
+/// The device's state, apart from the buffers of [`SwDevice`].
+struct Core {
     config: SwConfig,
-    /// Where protocol errors and refusals are reported (the host's log).
-    log: &'static dyn Log,
+    /// Where protocol errors and refusals are reported (the host's log; set at power-on).
+    log: Option<&'static dyn Log>,
     shm: [u32; smc::SMC_APERTURE_DWORDS],
-    hwc: Option<HwcState>,
-    faults: KVec<ArmedFault>,
+    hwc: HwcState,
+    faults: Table<ArmedFault, MAX_FAULTS>,
     stats: SwStats,
     pending_irqs: u64,
     registered: bool,
@@ -244,10 +395,31 @@ pub struct SwDevice {
     /// The device sent a reset event and lost its state; it answers nothing until the driver
     /// destroys the hardware channel.
     resetting: bool,
-    vports: [VportProgramming; 16],
+    vports: [VportState; 16],
     objects: Objects,
     /// The data path (send and receive queues, the wire between ports).
     dp: DataPath,
+}
+zeroable!(Core {
+    config,
+    log,
+    shm,
+    hwc,
+    faults,
+    stats,
+    pending_irqs,
+    registered,
+    driver_caps,
+    resetting,
+    vports,
+    objects,
+    dp
+});
+
+/// The mailbox dword at BAR0 `offset`, if `offset` is a dword of the mailbox.
+fn shm_dword(offset: usize) -> Option<usize> {
+    let in_shm = offset.checked_sub(SHM_OFFSET)?;
+    (in_shm < smc::SMC_APERTURE_SIZE && in_shm % 4 == 0).then_some(in_shm / 4)
 }
 
 /// The bit of `n` in a 64-bit mask (vectors, doorbell pages), or none if `n` is out of range.
@@ -265,98 +437,235 @@ const HWC_SQ_WQE_SIZE: u32 = 64;
 const HWC_RQ_WQE_SIZE: u32 = 32;
 
 impl SwDevice {
-    /// Creates a device in its power-on state.
-    pub(crate) fn new(config: SwConfig, log: &'static dyn Log) -> Result<KBox<Self>> {
+    /// Checks `config` and puts the device in its power-on state with it, in place: what a
+    /// host does once after allocating the device zeroed. Refusals are logged to `log`, which
+    /// also receives the device's protocol errors from then on.
+    pub fn power_on(&mut self, config: SwConfig, log: &'static dyn Log) -> Result {
+        self.core.power_on(config, log)
+    }
+
+    /// A device allocated zeroed on the heap and powered on (the user-space host's way).
+    #[cfg(not(CONFIG_RUST))]
+    pub fn boxed(config: SwConfig, log: &'static dyn Log) -> Result<alloc::boxed::Box<Self>> {
+        let mut dev = crate::zero::zeroed_box::<Self>();
+        dev.power_on(config, log)?;
+        Ok(dev)
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SwConfig {
+        &self.core.config
+    }
+
+    /// What the device saw so far.
+    pub fn stats(&self) -> SwStats {
+        self.core.stats()
+    }
+
+    /// What the device counted on send queue (`is_sq`) or receive queue `wq_id`.
+    pub fn queue_stats(&self, is_sq: bool, wq_id: u32) -> Option<QueueStats> {
+        self.core.dp.queue_stats(is_sq, wq_id)
+    }
+
+    /// How vport `index` is programmed.
+    pub fn vport(&self, index: u32) -> Option<VportProgramming> {
+        self.core.vport(index)
+    }
+
+    /// Arms `fault` for the next `count` requests with code `code`; [`Error::NoSpace`] when
+    /// 16 faults are armed.
+    pub fn inject(&mut self, code: u32, fault: Fault, count: u32) -> Result {
+        self.core.inject(code, fault, count)
+    }
+
+    /// Changes the per-request latency.
+    pub fn set_latency_us(&mut self, latency_us: u32) {
+        self.core.config.latency_us = latency_us;
+    }
+
+    /// Reports the link up or down to the driver (a SOC_RECONFIG_DATA event on the hardware
+    /// channel's event queue), as the hardware does when the port's cable state changes.
+    pub fn set_link(&mut self, mem: &dyn DeviceMemory, up: bool) -> Result {
+        self.core.set_link(mem, up)
+    }
+
+    /// Asks the driver for a service operation (see [`ServiceRequest`]), as the hardware does:
+    /// the event on the hardware channel's EQ. A reset (RESET_REQUEST, FPGA_RECONFIG) also
+    /// resets the device: every object is gone, and the channel answers nothing until the
+    /// driver destroys it through the SMC. [`Error::NotSupported`] if the driver did not
+    /// advertise that it handles the event, [`Error::Busy`] during a reset or without a channel.
+    pub fn service_event(&mut self, mem: &dyn DeviceMemory, request: ServiceRequest) -> Result {
+        self.core.service_event(mem, request)
+    }
+
+    /// Returns and clears the set of MSI-X vectors raised since the last call (bit `n` is
+    /// vector `n`). A host calls it after every other entry point and signals the vectors.
+    pub fn take_interrupts(&mut self) -> u64 {
+        self.core.take_interrupts()
+    }
+
+    /// A 32-bit register read at BAR0 `offset`.
+    pub fn read32(&self, offset: usize) -> u32 {
+        self.core.read32(offset)
+    }
+
+    /// A 64-bit register read at BAR0 `offset`.
+    pub fn read64(&self, offset: usize) -> u64 {
+        self.core.read64(offset)
+    }
+
+    /// A 32-bit register write at BAR0 `offset`. Writing the SMC's last dword hands the
+    /// mailbox to the device, which answers in it before this returns.
+    pub fn write32(&mut self, mem: &dyn DeviceMemory, offset: usize, value: u32) {
+        self.core.write32(mem, offset, value)
+    }
+
+    /// A doorbell write at BAR0 `offset`, at time `now_us` (any monotonic microsecond clock):
+    /// the hardware channel's page only records it (see [`SwDevice::process_one`]); a
+    /// data-path page is processed at once (frames of ports linked outside the device go to
+    /// `wire`).
+    pub fn doorbell(
+        &mut self,
+        mem: &dyn DeviceMemory,
+        wire: &mut dyn Wire,
+        offset: usize,
+        value: u64,
+        now_us: u64,
+    ) {
+        let page = offset.checked_sub(DB_PAGE_OFFSET).map(|o| {
+            (
+                o / DB_PAGE_SIZE,
+                queue::doorbell_queue_type((o % DB_PAGE_SIZE) as u64),
+            )
+        });
+        match page {
+            Some((page, Some(qtype))) if page != HWC_DOORBELL_PAGE && page < NUM_DB_PAGES => {
+                self.data_doorbell(mem, qtype, value);
+                self.process_datapath(mem, wire);
+            }
+            _ => self.core.doorbell(offset, value, now_us),
+        }
+    }
+
+    /// A doorbell on a data-path page (any page but the hardware channel's) whose offset
+    /// names `qtype`, recorded without processing: a host that batches doorbells calls
+    /// [`SwDevice::process_datapath`] after a batch.
+    pub fn data_doorbell(&mut self, mem: &dyn DeviceMemory, qtype: u32, value: u64) {
+        self.core.dp.doorbell(mem, qtype, value);
+    }
+
+    /// Processes the posted send WQEs of every queue; frames of ports linked outside the
+    /// device go to `wire`.
+    pub fn process_datapath(&mut self, mem: &dyn DeviceMemory, wire: &mut dyn Wire) {
+        self.core.dp.process(mem, wire, &mut self.scratch);
+    }
+
+    /// Links port `index` outside the device (`external`; its frames go to the [`Wire`] of
+    /// the data-path entry points, and the host hands it frames with
+    /// [`SwDevice::receive_frame`]) or back to its linked port of this device.
+    pub fn set_external(&mut self, index: u32, external: bool) -> Result {
+        self.core.dp.set_external(index as usize, external)
+    }
+
+    /// Receives `frame` from outside the device on port `index` (RX steering, RSS, an RX CQE
+    /// as for a frame of a linked port); `vlan` is the tag the sender asked to insert.
+    pub fn receive_frame(
+        &mut self,
+        mem: &dyn DeviceMemory,
+        index: u32,
+        frame: &[u8],
+        vlan: Option<u16>,
+    ) -> Result {
+        self.core
+            .dp
+            .receive_external(mem, index as usize, frame, vlan)
+    }
+
+    /// Stalls the send queues of vport `index` (the device consumes none of their WQEs and
+    /// completes nothing) or releases them (what was posted meanwhile is processed).
+    pub fn set_tx_stall(
+        &mut self,
+        mem: &dyn DeviceMemory,
+        wire: &mut dyn Wire,
+        index: u32,
+        stalled: bool,
+    ) -> Result {
+        self.core.dp.set_tx_stall(index as usize, stalled)?;
+        if !stalled {
+            self.process_datapath(mem, wire);
+        }
+        Ok(())
+    }
+
+    /// How long from `now_us` until the next hardware-channel request is due (its arrival
+    /// plus the latency plus an injected late response), or `None` if no request is waiting.
+    pub fn next_request_delay_us(&mut self, mem: &dyn DeviceMemory, now_us: u64) -> Option<u64> {
+        self.core.next_request_delay_us(mem, now_us)
+    }
+
+    /// Answers one waiting hardware-channel request. Returns `false` if none was waiting.
+    pub fn process_one(&mut self, mem: &dyn DeviceMemory) -> bool {
+        self.core.process_one(mem, &mut self.req)
+    }
+}
+
+impl Core {
+    /// Checks `config` and puts the device in its power-on state with it, in place.
+    fn power_on(&mut self, config: SwConfig, log: &'static dyn Log) -> Result {
         if config.num_ports == 0 || config.num_ports > 16 {
             log.error(format_args!(
                 "{} ports requested; a software adapter has 1..=16",
                 config.num_ports
             ));
-            return Err(EINVAL);
+            return Err(Error::Invalid);
         }
         if config.hwc_depth == 0 || config.hwc_depth > HWC_MAX_DEPTH {
             log.error(format_args!(
                 "hardware-channel depth {} requested; the device offers 1..={}",
                 config.hwc_depth, HWC_MAX_DEPTH
             ));
-            return Err(EINVAL);
+            return Err(Error::Invalid);
         }
         if config.num_vectors == 0 || config.num_vectors > 64 {
             log.error(format_args!(
                 "{} MSI-X vectors requested; the device offers 1..=64",
                 config.num_vectors
             ));
-            return Err(EINVAL);
+            return Err(Error::Invalid);
         }
-        let dp = DataPath::new(config.num_ports, log)?;
-        // Made in place on the heap: the device's tables are kilobytes.
-        KBox::init(
-            try_init!(Self {
-                config,
-                log,
-                shm: [0; smc::SMC_APERTURE_DWORDS],
-                hwc: None,
-                faults: KVec::new(),
-                stats: SwStats::default(),
-                pending_irqs: 0,
-                registered: false,
-                driver_caps: 0,
-                resetting: false,
-                vports: [VportProgramming::default(); 16],
-                objects: Objects::default(),
-                dp,
-            }),
-            GFP_KERNEL,
-        )
+        self.config = config;
+        self.log = Some(log);
+        self.shm = [0; smc::SMC_APERTURE_DWORDS];
+        self.hwc.up = false;
+        self.stats = SwStats::default();
+        self.pending_irqs = 0;
+        self.driver_caps = 0;
+        self.resetting = false;
+        self.objects.next_handle = 0;
+        self.objects.next_id = 0;
+        self.lose_state();
+        self.resetting = false;
+        Ok(())
     }
 
-    /// The configuration.
-    pub fn config(&self) -> &SwConfig {
-        &self.config
+    /// Logs one line through the host's log.
+    fn log_error(&self, line: core::fmt::Arguments<'_>) {
+        if let Some(log) = self.log {
+            log.error(line);
+        }
     }
 
     /// What the device saw so far.
-    pub fn stats(&self) -> SwStats {
+    fn stats(&self) -> SwStats {
         let mut stats = self.stats;
         stats.datapath = self.dp.stats();
         stats
     }
 
-    /// What the device counted on send queue (`is_sq`) or receive queue `wq_id`.
-    pub fn queue_stats(&self, is_sq: bool, wq_id: u32) -> Option<QueueStats> {
-        self.dp.queue_stats(is_sq, wq_id)
-    }
-
-    /// A doorbell write on a data-path doorbell page (any page but the hardware channel's):
-    /// `qtype` is the queue type the doorbell's offset names.
-    pub(crate) fn data_doorbell(&mut self, mem: &dyn DeviceMemory, qtype: u32, value: u64) {
-        self.dp.doorbell(mem, qtype, value);
-    }
-
-    /// Processes the posted send WQEs of every queue.
-    pub(crate) fn process_datapath(&mut self, mem: &dyn DeviceMemory) {
-        self.dp.process(mem);
-    }
-
-    /// Stalls the send queues of vport `index` (the device consumes none of their WQEs and
-    /// completes nothing) or releases them (what was posted meanwhile is processed).
-    pub(crate) fn set_tx_stall(
-        &mut self,
-        mem: &dyn DeviceMemory,
-        index: u32,
-        stalled: bool,
-    ) -> Result {
-        self.dp.set_tx_stall(index as usize, stalled)?;
-        if !stalled {
-            self.dp.process(mem);
-        }
-        Ok(())
-    }
-
     /// How vport `index` is programmed.
-    pub fn vport(&self, index: u32) -> Option<VportProgramming> {
+    fn vport(&self, index: u32) -> Option<VportProgramming> {
         if index < self.config.num_ports {
-            self.vports.get(index as usize).copied()
+            self.vports.get(index as usize).map(VportState::programming)
         } else {
             None
         }
@@ -369,19 +678,23 @@ impl SwDevice {
     }
 
     /// Arms `fault` for the next `count` requests with code `code`.
-    pub fn inject(&mut self, code: u32, fault: Fault, count: u32) -> Result {
-        self.faults
-            .push(ArmedFault { code, fault, count }, GFP_KERNEL)?;
-        Ok(())
+    fn inject(&mut self, code: u32, fault: Fault, count: u32) -> Result {
+        let (kind, arg) = fault.encode();
+        self.faults.push(ArmedFault {
+            code,
+            kind,
+            arg,
+            count,
+        })
     }
 
     /// Reports the link up or down to the driver (a SOC_RECONFIG_DATA event on the hardware
     /// channel's event queue), as the hardware does when the port's cable state changes.
-    pub(crate) fn set_link(&mut self, mem: &dyn DeviceMemory, up: bool) -> Result {
+    fn set_link(&mut self, mem: &dyn DeviceMemory, up: bool) -> Result {
         let ty = if up {
-            crate::wire::hwc::reconfig_data::HW_LINK_CONNECT
+            mana_wire::hwc::reconfig_data::HW_LINK_CONNECT
         } else {
-            crate::wire::hwc::reconfig_data::HW_LINK_DISCONNECT
+            mana_wire::hwc::reconfig_data::HW_LINK_DISCONNECT
         };
         let data = HwcInitTypeData::ZERO.with_data_type(ty).into_raw();
         self.post_eqe(mem, queue::eqe_type::HWC_SOC_RECONFIG_DATA, [data, 0, 0])
@@ -390,16 +703,12 @@ impl SwDevice {
     /// Asks the driver for a service operation, as the hardware does: the event on the hardware
     /// channel's EQ. A reset (RESET_REQUEST, FPGA_RECONFIG) also resets the device: every object
     /// is gone, and the channel answers nothing until the driver destroys it through the SMC.
-    /// Fails with `EOPNOTSUPP` if the driver did not advertise that it handles the event (the
-    /// hardware does not send it then), and with `EBUSY` during a reset.
-    pub(crate) fn service_event(
-        &mut self,
-        mem: &dyn DeviceMemory,
-        request: ServiceRequest,
-    ) -> Result {
-        use crate::wire::gdma_msgs::drv_cap1;
-        if self.resetting || self.hwc.is_none() {
-            return Err(EBUSY);
+    /// Fails with `Error::NotSupported` if the driver did not advertise that it handles the event (the
+    /// hardware does not send it then), and with `Error::Busy` during a reset.
+    fn service_event(&mut self, mem: &dyn DeviceMemory, request: ServiceRequest) -> Result {
+        use mana_wire::gdma_msgs::drv_cap1;
+        if self.resetting || !self.hwc.up {
+            return Err(Error::Busy);
         }
         let (ty, details, cap) = match request {
             ServiceRequest::Reset => (
@@ -425,30 +734,32 @@ impl SwDevice {
             }
         };
         if self.driver_caps & cap != cap {
-            self.log.error(format_args!(
+            self.log_error(format_args!(
                 "the driver did not advertise that it handles {:?} (capability 0x{:x}); not sent",
                 request, cap
             ));
-            return Err(EOPNOTSUPP);
+            return Err(Error::NotSupported);
         }
         self.post_eqe(mem, ty, [details, 0, 0])?;
         if matches!(
             request,
             ServiceRequest::Reset | ServiceRequest::FpgaReconfig
         ) {
-            self.lose_state()?;
+            self.lose_state();
         }
         Ok(())
     }
 
     /// What a reset does to the device: every object, registration and vport setting is gone,
     /// and the data path stops; the channel stays until the driver destroys it.
-    fn lose_state(&mut self) -> Result {
-        self.dp = DataPath::new(self.config.num_ports, self.log)?;
-        self.objects = Objects::default();
+    fn lose_state(&mut self) {
+        if let Some(log) = self.log {
+            self.dp.reset(self.config.num_ports, log);
+        }
+        self.objects.clear();
         self.registered = false;
-        self.vports = [VportProgramming::default(); 16];
-        self.faults = KVec::new();
+        self.vports = [VportState::zeroed_state(); 16];
+        self.faults.clear();
         let stats = &mut self.stats;
         stats.live_registrations = 0;
         stats.live_regions = 0;
@@ -458,53 +769,52 @@ impl SwDevice {
         stats.live_mrs = 0;
         stats.live_doorbells = 0;
         self.resetting = true;
-        Ok(())
-    }
-
-    /// Changes the per-request latency.
-    pub fn set_latency_us(&mut self, latency_us: u32) {
-        self.config.latency_us = latency_us;
     }
 
     /// Returns and clears the set of MSI-X vectors raised since the last call.
-    pub(crate) fn take_interrupts(&mut self) -> u64 {
+    fn take_interrupts(&mut self) -> u64 {
         self.pending_irqs |= self.dp.take_interrupts();
         core::mem::take(&mut self.pending_irqs)
     }
 
     fn protocol_error(&mut self, what: &str) {
-        self.stats.protocol_errors += 1;
-        self.log.error(format_args!("protocol error: {}", what));
+        self.stats.protocol_errors = self.stats.protocol_errors.saturating_add(1);
+        self.log_error(format_args!("protocol error: {}", what));
     }
 
     /// A 32-bit register read.
-    pub(crate) fn read32(&self, offset: usize) -> u32 {
+    fn read32(&self, offset: usize) -> u32 {
         match offset {
             regs::GDMA_REG_DB_PAGE_SIZE => DB_PAGE_SIZE as u32,
-            o if (SHM_OFFSET..SHM_OFFSET + smc::SMC_APERTURE_SIZE).contains(&o) && o % 4 == 0 => {
-                self.shm[(o - SHM_OFFSET) / 4]
-            }
-            _ => 0,
+            o => shm_dword(o)
+                .and_then(|d| self.shm.get(d))
+                .copied()
+                .unwrap_or(0),
         }
     }
 
     /// A 64-bit register read.
-    pub(crate) fn read64(&self, offset: usize) -> u64 {
+    fn read64(&self, offset: usize) -> u64 {
         match offset {
             regs::GDMA_REG_DB_PAGE_OFFSET => DB_PAGE_OFFSET as u64,
             regs::GDMA_REG_SHM_OFFSET => SHM_OFFSET as u64,
-            o => u64::from(self.read32(o)) | (u64::from(self.read32(o + 4)) << 32),
+            o => {
+                let high = o.checked_add(4).map_or(0, |h| self.read32(h));
+                u64::from(self.read32(o)) | (u64::from(high) << 32)
+            }
         }
     }
 
     /// A 32-bit register write. Writing the SMC's last dword hands the mailbox to the device.
-    pub(crate) fn write32(&mut self, mem: &dyn DeviceMemory, offset: usize, value: u32) {
-        if !(SHM_OFFSET..SHM_OFFSET + smc::SMC_APERTURE_SIZE).contains(&offset) || offset % 4 != 0 {
+    fn write32(&mut self, mem: &dyn DeviceMemory, offset: usize, value: u32) {
+        let Some(dword) = shm_dword(offset) else {
             self.protocol_error("write to a read-only register");
             return;
-        }
-        let dword = (offset - SHM_OFFSET) / 4;
-        self.shm[dword] = value;
+        };
+        let Some(slot) = self.shm.get_mut(dword) else {
+            return;
+        };
+        *slot = value;
         if dword == smc::SMC_LAST_DWORD {
             self.smc_request(mem);
         }
@@ -522,10 +832,10 @@ impl SwDevice {
                 }
             },
             smc::MSG_TYPE_DESTROY_HWC => {
-                if self.hwc.take().is_some() {
-                    self.stats.live_hwc -= 1;
+                if core::mem::take(&mut self.hwc.up) {
+                    self.stats.live_hwc = self.stats.live_hwc.saturating_sub(1);
                     if core::mem::take(&mut self.resetting) {
-                        self.stats.resets += 1;
+                        self.stats.resets = self.stats.resets.saturating_add(1);
                     }
                     0
                 } else {
@@ -543,7 +853,7 @@ impl SwDevice {
     }
 
     fn establish_hwc(&mut self, mem: &dyn DeviceMemory, req: &EstablishHwc) -> u8 {
-        if self.hwc.is_some() {
+        if self.hwc.up {
             self.protocol_error("ESTABLISH_HWC while a hardware channel exists");
             return 1;
         }
@@ -551,7 +861,8 @@ impl SwDevice {
             self.protocol_error("ESTABLISH_HWC with an MSI-X vector the device does not have");
             return 1;
         }
-        self.hwc = Some(HwcState {
+        self.hwc = HwcState {
+            up: true,
             eq_addr: req.eq_addr,
             cq_addr: req.cq_addr,
             rq_addr: req.rq_addr,
@@ -564,8 +875,8 @@ impl SwDevice {
             arrival_us: [0; (HWC_QUEUE_SIZE / HWC_SQ_WQE_SIZE) as usize],
             rq_consumed: 0,
             rq_tail: 0,
-        });
-        self.stats.live_hwc += 1;
+        };
+        self.stats.live_hwc = self.stats.live_hwc.saturating_add(1);
 
         // The init events, as the hardware sends them.
         let eq_db = HwcInitEqIdDb::ZERO
@@ -608,7 +919,7 @@ impl SwDevice {
     }
 
     fn post_eqe(&mut self, mem: &dyn DeviceMemory, eqe_type: u8, details: [u32; 3]) -> Result {
-        let hwc = self.hwc.as_mut().ok_or(EINVAL)?;
+        let hwc = self.hwc.as_live().ok_or(Error::Invalid)?;
         let index = hwc.eq_index;
         let offset = u64::from(EQ_ENTRIES.slot(index)) * u64::from(queue::EQE_SIZE);
         let eqe = Eqe {
@@ -631,12 +942,12 @@ impl SwDevice {
         is_sq: bool,
         data: &[u8],
     ) -> Result {
-        let hwc = self.hwc.as_mut().ok_or(EINVAL)?;
+        let hwc = self.hwc.as_live().ok_or(Error::Invalid)?;
         let index = hwc.cq_index;
         let offset = u64::from(CQ_ENTRIES.slot(index)) * u64::from(queue::CQE_SIZE);
         let mut cqe = Cqe::zeroed();
         let n = data.len().min(queue::COMP_DATA_SIZE);
-        AsBytes::as_bytes_mut(&mut cqe.cqe_data)[..n].copy_from_slice(&data[..n]);
+        cqe.cqe_data.as_bytes_mut()[..n].copy_from_slice(&data[..n]);
         cqe.info = CqeInfo::ZERO
             .try_with_wq_num(wq_num)?
             .with_is_sq(is_sq)
@@ -647,21 +958,19 @@ impl SwDevice {
     }
 
     fn dma_write(&mut self, mem: &dyn DeviceMemory, addr: u64, data: &[u8]) -> Result {
-        mem.dma_write(addr, data).map_err(|e| {
-            self.stats.dma_faults += 1;
-            errno(e)
+        mem.dma_write(addr, data).inspect_err(|_| {
+            self.stats.dma_faults = self.stats.dma_faults.saturating_add(1);
         })
     }
 
     fn dma_read(&mut self, mem: &dyn DeviceMemory, addr: u64, out: &mut [u8]) -> Result {
-        mem.dma_read(addr, out).map_err(|e| {
-            self.stats.dma_faults += 1;
-            errno(e)
+        mem.dma_read(addr, out).inspect_err(|_| {
+            self.stats.dma_faults = self.stats.dma_faults.saturating_add(1);
         })
     }
 
     /// A doorbell write at `offset` in BAR0, at time `now_us`.
-    pub(crate) fn doorbell(&mut self, offset: usize, value: u64, now_us: u64) {
+    fn doorbell(&mut self, offset: usize, value: u64, now_us: u64) {
         let Some(in_bar) = offset.checked_sub(DB_PAGE_OFFSET) else {
             self.protocol_error("doorbell below the doorbell pages");
             return;
@@ -676,13 +985,14 @@ impl SwDevice {
         };
         let id = (value & 0xff_ffff) as u32;
         let tail = (value >> 32) as u32;
-        let Some(hwc) = self.hwc.as_mut() else {
+        let Some(hwc) = self.hwc.as_live() else {
             // Data-path queues are not modelled yet; doorbells for them are accepted.
             return;
         };
         match qtype {
             queue::queue_type::SQ if id == HWC_SQ_ID && self.resetting => {
-                self.stats.requests_during_reset += 1;
+                self.stats.requests_during_reset =
+                    self.stats.requests_during_reset.saturating_add(1);
                 hwc.sq_tail = tail;
                 hwc.sq_consumed = tail;
             }
@@ -704,11 +1014,13 @@ impl SwDevice {
 
     /// The code of the next request waiting on the hardware channel, if any.
     fn peek_request(&mut self, mem: &dyn DeviceMemory) -> Option<(u32, Sge)> {
-        let hwc = self.hwc?;
+        let hwc = self.hwc.live()?;
         if hwc.sq_consumed == hwc.sq_tail {
             return None;
         }
-        let wqe_addr = hwc.sq_addr + u64::from(hwc.sq_consumed % HWC_QUEUE_SIZE);
+        let wqe_addr = hwc
+            .sq_addr
+            .wrapping_add(u64::from(hwc.sq_consumed % HWC_QUEUE_SIZE));
         let mut wqe = [0u8; HWC_SQ_WQE_SIZE as usize];
         self.dma_read(mem, wqe_addr, &mut wqe).ok()?;
         let hdr = WqeHeader::from_bytes_copy(&wqe[..8])?;
@@ -726,50 +1038,56 @@ impl SwDevice {
 
     /// How long from `now_us` until the next request is due (its arrival plus the latency plus
     /// an injected late response), or `None` if no request is waiting.
-    pub(crate) fn next_request_delay_us(
-        &mut self,
-        mem: &dyn DeviceMemory,
-        now_us: u64,
-    ) -> Option<u64> {
+    fn next_request_delay_us(&mut self, mem: &dyn DeviceMemory, now_us: u64) -> Option<u64> {
         if self.resetting {
             return None;
         }
         let (code, _) = self.peek_request(mem)?;
-        let hwc = self.hwc?;
+        let hwc = self.hwc.live()?;
         let arrival =
             hwc.arrival_us[((hwc.sq_consumed % HWC_QUEUE_SIZE) / HWC_SQ_WQE_SIZE) as usize];
-        let late = match self.faults.iter().find(|f| f.code == code) {
-            Some(ArmedFault {
-                fault: Fault::Late(ms),
-                ..
-            }) => u64::from(*ms) * 1000,
+        let late = match self
+            .faults
+            .iter()
+            .find(|f| f.code == code)
+            .and_then(ArmedFault::fault)
+        {
+            Some(Fault::Late(ms)) => u64::from(ms).saturating_mul(1000),
             _ => 0,
         };
-        let due = arrival + u64::from(self.config.latency_us) + late;
+        let due = arrival
+            .saturating_add(u64::from(self.config.latency_us))
+            .saturating_add(late);
         Some(due.saturating_sub(now_us))
     }
 
     fn take_fault(&mut self, code: u32) -> Option<Fault> {
         let pos = self.faults.iter().position(|f| f.code == code)?;
-        let fault = self.faults[pos].fault;
-        self.faults[pos].count -= 1;
-        if self.faults[pos].count == 0 {
-            self.faults.remove(pos).ok()?;
+        let armed = self.faults.get_mut(pos)?;
+        let fault = armed.fault();
+        armed.count = armed.count.saturating_sub(1);
+        if armed.count == 0 {
+            self.faults.remove(pos);
         }
-        self.stats.faults_injected += 1;
+        let fault = fault?;
+        self.stats.faults_injected = self.stats.faults_injected.saturating_add(1);
         Some(fault)
     }
 
     /// Processes one waiting hardware-channel request. Returns `false` if none was waiting.
-    pub(crate) fn process_one(&mut self, mem: &dyn DeviceMemory) -> bool {
-        let Some(hwc) = self.hwc else {
+    fn process_one(
+        &mut self,
+        mem: &dyn DeviceMemory,
+        req_buf: &mut [u8; HWC_MAX_MSG as usize],
+    ) -> bool {
+        let Some(hwc) = self.hwc.live() else {
             return false;
         };
         if hwc.sq_consumed == hwc.sq_tail {
             return false;
         }
-        if let Err(e) = self.process_request(mem) {
-            self.log.error(format_args!(
+        if let Err(e) = self.process_request(mem, req_buf) {
+            self.log_error(format_args!(
                 "hardware channel request failed on the device: {:?}",
                 e
             ));
@@ -777,24 +1095,30 @@ impl SwDevice {
         true
     }
 
-    fn process_request(&mut self, mem: &dyn DeviceMemory) -> Result {
-        let hwc = self.hwc.ok_or(EINVAL)?;
+    fn process_request(
+        &mut self,
+        mem: &dyn DeviceMemory,
+        req_buf: &mut [u8; HWC_MAX_MSG as usize],
+    ) -> Result {
+        let hwc = self.hwc.live().ok_or(Error::Invalid)?;
         // Consume the SQ WQE.
-        let wqe_addr = hwc.sq_addr + u64::from(hwc.sq_consumed % HWC_QUEUE_SIZE);
-        if let Some(h) = self.hwc.as_mut() {
+        let wqe_addr = hwc
+            .sq_addr
+            .wrapping_add(u64::from(hwc.sq_consumed % HWC_QUEUE_SIZE));
+        if let Some(h) = self.hwc.as_live() {
             h.sq_consumed = h.sq_consumed.wrapping_add(HWC_SQ_WQE_SIZE);
         }
         let mut wqe = [0u8; HWC_SQ_WQE_SIZE as usize];
         self.dma_read(mem, wqe_addr, &mut wqe)?;
-        let hdr = WqeHeader::from_bytes_copy(&wqe[..8]).ok_or(EINVAL)?;
+        let hdr = WqeHeader::from_bytes_copy(&wqe[..8]).ok_or(Error::Invalid)?;
         if hdr.flags.num_sge().get() != 1 || hdr.inline_oob_size() != queue::INLINE_OOB_LARGE_SIZE {
             self.protocol_error("hardware-channel SQ WQE must have one SGE and a 24-byte OOB");
-            return Err(EINVAL);
+            return Err(Error::Invalid);
         }
-        let oob = HwcTxOob::from_bytes_copy(&wqe[8..32]).ok_or(EINVAL)?;
+        let oob = HwcTxOob::from_bytes_copy(&wqe[8..32]).ok_or(Error::Invalid)?;
         if oob.vsq.vsq_id().get() != HWC_SQ_ID || oob.vscq.vscq_id().get() != HWC_CQ_ID {
             self.protocol_error("hardware-channel SQ WQE names the wrong SQ or CQ");
-            return Err(EINVAL);
+            return Err(Error::Invalid);
         }
         let dest = if self.config.pf {
             (HWC_PF_DEST_RQ, HWC_PF_DEST_CQ)
@@ -805,28 +1129,32 @@ impl SwDevice {
             self.protocol_error(
                 "hardware-channel SQ WQE with the wrong destination RQ/CQ (a PF must name the ones of its init data, a VF none)",
             );
-            return Err(EINVAL);
+            return Err(Error::Invalid);
         }
-        let sge = Sge::from_bytes_copy(&wqe[32..48]).ok_or(EINVAL)?;
+        let sge = Sge::from_bytes_copy(&wqe[32..48]).ok_or(Error::Invalid)?;
         if sge.mem_key != HWC_GPA_MKEY {
             self.protocol_error("hardware-channel SGE with the wrong memory key");
-            return Err(EINVAL);
+            return Err(Error::Invalid);
         }
         let len = sge.size as usize;
         if len < size_of::<ReqHdr>() || len > HWC_MAX_MSG as usize {
             self.protocol_error("hardware-channel request size out of range");
-            return Err(EINVAL);
+            return Err(Error::Invalid);
         }
-        let mut req = KVec::from_elem(0u8, len, GFP_KERNEL)?;
-        self.dma_read(mem, sge.address, &mut req)?;
-        let req_hdr = ReqHdr::from_bytes_copy(&req[..size_of::<ReqHdr>()]).ok_or(EINVAL)?;
+        let req = req_buf.get_mut(..len).ok_or(Error::Invalid)?;
+        self.dma_read(mem, sge.address, req)?;
+        let req = &*req;
+        let req_hdr = req
+            .get(..size_of::<ReqHdr>())
+            .and_then(ReqHdr::from_bytes_copy)
+            .ok_or(Error::Invalid)?;
         if req_hdr.req.msg_size as usize != len {
             self.protocol_error("request msg_size differs from the SGE size");
-            return Err(EINVAL);
+            return Err(Error::Invalid);
         }
         if u32::from(req_hdr.req.hwc_msg_id) >= self.config.hwc_depth {
             self.protocol_error("hwc_msg_id beyond the queue depth the device reported");
-            return Err(EINVAL);
+            return Err(Error::Invalid);
         }
         let code = req_hdr.req.msg_type;
         self.stats.record(code);
@@ -846,24 +1174,29 @@ impl SwDevice {
         let mut resp = match fault {
             // The device refuses the request: no side effect, just the status.
             Some(Fault::Status(status)) => reply(&req_hdr, GeneralResp::zeroed(), status)?,
-            _ => self.handle_request(mem, code, &req_hdr, &req)?,
+            _ => self.handle_request(mem, code, &req_hdr, req)?,
         };
         match fault {
             Some(Fault::Status(_)) => {}
             Some(Fault::ShortResponse) => resp.truncate(resp_hdr_len),
             Some(Fault::WrongMsgId | Fault::WrongActivityId | Fault::WrongDevId) => {
-                let mut h = RespHdr::from_bytes_copy(&resp[..resp_hdr_len]).ok_or(EINVAL)?;
+                let mut h = resp
+                    .get(..resp_hdr_len)
+                    .and_then(RespHdr::from_bytes_copy)
+                    .ok_or(Error::Invalid)?;
                 match fault {
                     Some(Fault::WrongMsgId) => {
                         // Another slot within range: the driver must not take it for its own.
-                        h.response.hwc_msg_id = (u32::from(h.response.hwc_msg_id) + 1)
+                        h.response.hwc_msg_id = (u32::from(h.response.hwc_msg_id).wrapping_add(1))
                             .checked_rem(self.config.hwc_depth)
                             .unwrap_or(0) as u16
                     }
                     Some(Fault::WrongActivityId) => h.activity_id = h.activity_id.wrapping_add(1),
                     _ => h.dev_id = DevId::new(h.dev_id.ty ^ 0x7, h.dev_id.instance),
                 }
-                resp[..resp_hdr_len].copy_from_slice(h.as_bytes());
+                if let Some(dst) = resp.get_mut(..resp_hdr_len) {
+                    dst.copy_from_slice(h.as_bytes());
+                }
             }
             _ => {}
         }
@@ -876,26 +1209,30 @@ impl SwDevice {
         resp: &[u8],
         fault: Option<Fault>,
     ) -> Result {
-        let hwc = self.hwc.ok_or(EINVAL)?;
+        let hwc = self.hwc.live().ok_or(Error::Invalid)?;
         if hwc.rq_consumed == hwc.rq_tail {
             self.protocol_error("response ready but no receive WQE posted");
-            return Err(ENOSPC);
+            return Err(Error::NoSpace);
         }
         let wqe_offset = hwc.rq_consumed % HWC_QUEUE_SIZE;
-        if let Some(h) = self.hwc.as_mut() {
+        if let Some(h) = self.hwc.as_live() {
             h.rq_consumed = h.rq_consumed.wrapping_add(HWC_RQ_WQE_SIZE);
         }
         let mut wqe = [0u8; HWC_RQ_WQE_SIZE as usize];
-        self.dma_read(mem, hwc.rq_addr + u64::from(wqe_offset), &mut wqe)?;
-        let hdr = WqeHeader::from_bytes_copy(&wqe[..8]).ok_or(EINVAL)?;
+        self.dma_read(
+            mem,
+            hwc.rq_addr.wrapping_add(u64::from(wqe_offset)),
+            &mut wqe,
+        )?;
+        let hdr = WqeHeader::from_bytes_copy(&wqe[..8]).ok_or(Error::Invalid)?;
         if hdr.flags.num_sge().get() != 1 || hdr.inline_oob_size() != queue::INLINE_OOB_SMALL_SIZE {
             self.protocol_error("hardware-channel RQ WQE must have one SGE and an 8-byte OOB");
-            return Err(EINVAL);
+            return Err(Error::Invalid);
         }
-        let sge = Sge::from_bytes_copy(&wqe[16..32]).ok_or(EINVAL)?;
+        let sge = Sge::from_bytes_copy(&wqe[16..32]).ok_or(Error::Invalid)?;
         if (sge.size as usize) < resp.len() || sge.mem_key != HWC_GPA_MKEY {
             self.protocol_error("receive buffer too small or with the wrong memory key");
-            return Err(EINVAL);
+            return Err(Error::Invalid);
         }
         self.dma_write(mem, sge.address, resp)?;
         let rx_oob = HwcRxOob {
@@ -920,7 +1257,7 @@ impl SwDevice {
             HWC_CQ_ID
         };
         self.post_eqe(mem, queue::eqe_type::COMPLETION, [cq, 0, 0])?;
-        self.stats.responses += 1;
+        self.stats.responses = self.stats.responses.saturating_add(1);
         Ok(())
     }
 
@@ -931,11 +1268,12 @@ impl SwDevice {
         code: u32,
         hdr: &ReqHdr,
         req: &[u8],
-    ) -> Result<KVec<u8>> {
+    ) -> Result<Reply> {
         match code {
             gdma_msgs::code::CREATE_DMA_REGION => self.create_dma_region(mem, hdr, req),
             gdma_msgs::code::DESTROY_DMA_REGION => {
-                let r = gdma_msgs::DestroyDmaRegionReq::from_bytes_copy(req).ok_or(EINVAL)?;
+                let r =
+                    gdma_msgs::DestroyDmaRegionReq::from_bytes_copy(req).ok_or(Error::Invalid)?;
                 let h = r.dma_region_handle;
                 let objs = &mut self.objects;
                 let Some(pos) = objs.regions.iter().position(|x| x.handle == h) else {
@@ -946,14 +1284,14 @@ impl SwDevice {
                     self.protocol_error("DESTROY_DMA_REGION of a region a queue still uses");
                     return reply(hdr, GeneralResp::zeroed(), 0x3);
                 }
-                let _ = objs.regions.remove(pos);
+                objs.regions.remove(pos);
                 self.dp.remove_region(h);
-                self.stats.live_regions -= 1;
+                self.stats.live_regions = self.stats.live_regions.saturating_sub(1);
                 reply(hdr, GeneralResp::zeroed(), 0)
             }
             gdma_msgs::code::CREATE_QUEUE => self.create_queue(hdr, req),
             gdma_msgs::code::DISABLE_QUEUE => {
-                let r = gdma_msgs::DisableQueueReq::from_bytes_copy(req).ok_or(EINVAL)?;
+                let r = gdma_msgs::DisableQueueReq::from_bytes_copy(req).ok_or(Error::Invalid)?;
                 let objs = &mut self.objects;
                 let found = objs.eqs.iter().position(|q| q.id == r.queue_index);
                 let Some(pos) = found.filter(|_| r.ty == queue::queue_type::EQ) else {
@@ -964,44 +1302,47 @@ impl SwDevice {
                     self.protocol_error("DISABLE_QUEUE of an EQ that completion queues still use");
                     return reply(hdr, GeneralResp::zeroed(), 0x3);
                 }
-                let _ = objs.eqs.remove(pos);
+                objs.eqs.remove(pos);
                 self.dp.remove_eq(r.queue_index);
-                self.stats.live_eqs -= 1;
+                self.stats.live_eqs = self.stats.live_eqs.saturating_sub(1);
                 reply(hdr, GeneralResp::zeroed(), 0)
             }
             mana_msgs::code::CREATE_WQ_OBJ => self.create_wq_obj(hdr, req),
             mana_msgs::code::DESTROY_WQ_OBJ => {
-                let r = mana_msgs::DestroyWqObjReq::from_bytes_copy(req).ok_or(EINVAL)?;
+                let r = mana_msgs::DestroyWqObjReq::from_bytes_copy(req).ok_or(Error::Invalid)?;
                 let objs = &mut self.objects;
                 let found = objs
                     .wq_objs
                     .iter()
                     .position(|w| w.handle == r.wq_obj_handle);
-                let Some(pos) = found.filter(|p| objs.wq_objs[*p].ty == r.wq_type) else {
+                let Some(pos) =
+                    found.filter(|p| objs.wq_objs.get(*p).is_some_and(|w| w.ty == r.wq_type))
+                else {
                     self.protocol_error(
                         "DESTROY_WQ_OBJ of an unknown object or with the wrong type",
                     );
                     return reply(hdr, mana_msgs::DestroyWqObjResp::zeroed(), 0x2);
                 };
-                let vport = objs.wq_objs[pos].vport;
+                let vport = objs.wq_objs.get(pos).map_or(0, |w| w.vport);
                 if r.wq_type == queue::queue_type::RQ
                     && self
                         .vport_of(vport)
-                        .is_some_and(|i| self.vports[i].rx_enabled)
+                        .and_then(|i| self.vports.get(i))
+                        .is_some_and(|v| v.rx_enabled)
                 {
                     // The stale-steering bug: the device would keep delivering to a dead RQ.
                     self.protocol_error("DESTROY_WQ_OBJ of a receive queue while RX steering is enabled on its vport");
                     return reply(hdr, mana_msgs::DestroyWqObjResp::zeroed(), 0x3);
                 }
                 let objs = &mut self.objects;
-                let _ = objs.wq_objs.remove(pos);
+                objs.wq_objs.remove(pos);
                 self.dp.remove_wq(r.wq_obj_handle);
-                self.stats.live_wq_objs -= 1;
+                self.stats.live_wq_objs = self.stats.live_wq_objs.saturating_sub(1);
                 reply(hdr, mana_msgs::DestroyWqObjResp::zeroed(), 0)
             }
             gdma_msgs::code::CREATE_MR => {
                 let no = gdma_msgs::CreateMrResp::zeroed();
-                let r = gdma_msgs::CreateMrReq::from_bytes_copy(req).ok_or(EINVAL)?;
+                let r = gdma_msgs::CreateMrReq::from_bytes_copy(req).ok_or(Error::Invalid)?;
                 let known_pd = self.objects.pds.iter().any(|p| p.0 == r.pd_handle);
                 let gva_or_zbva =
                     r.mr_type == gdma_msgs::mr_type::GVA || r.mr_type == gdma_msgs::mr_type::ZBVA;
@@ -1015,14 +1356,12 @@ impl SwDevice {
                 if self.objects.mrs.len() >= MAX_OBJECTS {
                     return reply(hdr, no, 0x4);
                 }
-                self.objects.mrs.reserve(1, GFP_KERNEL)?;
                 let handle = self.objects.new_handle();
-                let key = self.objects.new_id() + 0x1000;
-                self.objects
-                    .mrs
-                    .push((handle, r.pd_handle, r.handle), GFP_KERNEL)?;
+                // `new_id()` is at most `MAX_OBJECT_ID`: the key fits 24 bits.
+                let key = self.objects.new_id().wrapping_add(0x1000);
+                self.objects.mrs.push((handle, r.pd_handle, r.handle))?;
                 self.hand_over_region(r.handle);
-                self.stats.live_mrs += 1;
+                self.stats.live_mrs = self.stats.live_mrs.saturating_add(1);
                 let mut resp = no;
                 resp.mr_handle = handle;
                 resp.lkey = key;
@@ -1030,31 +1369,30 @@ impl SwDevice {
                 reply(hdr, resp, 0)
             }
             gdma_msgs::code::DESTROY_MR => {
-                let r = gdma_msgs::DestroyMrReq::from_bytes_copy(req).ok_or(EINVAL)?;
+                let r = gdma_msgs::DestroyMrReq::from_bytes_copy(req).ok_or(Error::Invalid)?;
                 let Some(pos) = self.objects.mrs.iter().position(|m| m.0 == r.mr_handle) else {
                     self.protocol_error("DESTROY_MR of an unknown MR");
                     return reply(hdr, gdma_msgs::DestroyMrResp::zeroed(), 0x2);
                 };
-                let _ = self.objects.mrs.remove(pos);
-                self.stats.live_mrs -= 1;
+                self.objects.mrs.remove(pos);
+                self.stats.live_mrs = self.stats.live_mrs.saturating_sub(1);
                 reply(hdr, gdma_msgs::DestroyMrResp::zeroed(), 0)
             }
             gdma_msgs::code::CREATE_PD => {
                 if self.objects.pds.len() >= MAX_OBJECTS {
                     return reply(hdr, gdma_msgs::CreatePdResp::zeroed(), 0x4);
                 }
-                self.objects.pds.reserve(1, GFP_KERNEL)?;
                 let handle = self.objects.new_handle();
-                let id = self.objects.new_id() + 0x100;
-                self.objects.pds.push((handle, id), GFP_KERNEL)?;
-                self.stats.live_pds += 1;
+                let id = self.objects.new_id().wrapping_add(0x100);
+                self.objects.pds.push((handle, id))?;
+                self.stats.live_pds = self.stats.live_pds.saturating_add(1);
                 let mut r = gdma_msgs::CreatePdResp::zeroed();
                 r.pd_handle = handle;
                 r.pd_id = id;
                 reply(hdr, r, 0)
             }
             gdma_msgs::code::DESTROY_PD => {
-                let r = gdma_msgs::DestroyPdReq::from_bytes_copy(req).ok_or(EINVAL)?;
+                let r = gdma_msgs::DestroyPdReq::from_bytes_copy(req).ok_or(Error::Invalid)?;
                 let Some(pos) = self.objects.pds.iter().position(|p| p.0 == r.pd_handle) else {
                     self.protocol_error("DESTROY_PD of an unknown PD");
                     return reply(hdr, gdma_msgs::DestroyPdResp::zeroed(), 0x2);
@@ -1063,13 +1401,14 @@ impl SwDevice {
                     self.protocol_error("DESTROY_PD of a PD that memory regions still use");
                     return reply(hdr, gdma_msgs::DestroyPdResp::zeroed(), 0x3);
                 }
-                let _ = self.objects.pds.remove(pos);
-                self.stats.live_pds -= 1;
+                self.objects.pds.remove(pos);
+                self.stats.live_pds = self.stats.live_pds.saturating_sub(1);
                 reply(hdr, gdma_msgs::DestroyPdResp::zeroed(), 0)
             }
             gdma_msgs::code::ALLOCATE_RESOURCE_RANGE => {
                 let no = gdma_msgs::AllocateResourceRangeResp::zeroed();
-                let r = gdma_msgs::AllocateResourceRangeReq::from_bytes_copy(req).ok_or(EINVAL)?;
+                let r = gdma_msgs::AllocateResourceRangeReq::from_bytes_copy(req)
+                    .ok_or(Error::Invalid)?;
                 if r.resource_type != gdma_msgs::RESOURCE_DOORBELL_PAGE
                     || r.num_resources != 1
                     || r.alignment == 0
@@ -1091,13 +1430,14 @@ impl SwDevice {
                     return reply(hdr, no, 0x4);
                 };
                 self.objects.doorbells |= bit(index);
-                self.stats.live_doorbells += 1;
+                self.stats.live_doorbells = self.stats.live_doorbells.saturating_add(1);
                 let mut resp = no;
                 resp.allocated_resources = index;
                 reply(hdr, resp, 0)
             }
             gdma_msgs::code::DESTROY_RESOURCE_RANGE => {
-                let r = gdma_msgs::DestroyResourceRangeReq::from_bytes_copy(req).ok_or(EINVAL)?;
+                let r = gdma_msgs::DestroyResourceRangeReq::from_bytes_copy(req)
+                    .ok_or(Error::Invalid)?;
                 let index = r.allocated_resources;
                 if r.resource_type != gdma_msgs::RESOURCE_DOORBELL_PAGE
                     || r.num_resources != 1
@@ -1110,11 +1450,11 @@ impl SwDevice {
                     return reply(hdr, GeneralResp::zeroed(), 0x2);
                 }
                 self.objects.doorbells &= !bit(index);
-                self.stats.live_doorbells -= 1;
+                self.stats.live_doorbells = self.stats.live_doorbells.saturating_sub(1);
                 reply(hdr, GeneralResp::zeroed(), 0)
             }
             gdma_msgs::code::VERIFY_VF_DRIVER_VERSION => {
-                let r = VerifyVerReq::from_bytes_copy(req).ok_or(EINVAL)?;
+                let r = VerifyVerReq::from_bytes_copy(req).ok_or(Error::Invalid)?;
                 self.driver_caps = r.gd_drv_cap_flags1;
                 let mut r = VerifyVerResp::zeroed();
                 r.gdma_protocol_ver = gdma_msgs::PROTOCOL_V1;
@@ -1123,11 +1463,11 @@ impl SwDevice {
             }
             gdma_msgs::code::QUERY_MAX_RESOURCES => {
                 let mut r = QueryMaxResourcesResp::zeroed();
-                let q = self.config.max_queues * self.config.num_ports;
+                let q = self.config.max_queues.saturating_mul(self.config.num_ports);
                 r.max_sq = q;
                 r.max_rq = q;
-                r.max_cq = 2 * q;
-                r.max_eq = q + 1;
+                r.max_cq = q.saturating_mul(2);
+                r.max_eq = q.saturating_add(1);
                 r.max_db = NUM_DB_PAGES as u32;
                 r.max_msix = self.config.num_vectors;
                 reply(hdr, r, 0)
@@ -1150,7 +1490,7 @@ impl SwDevice {
                     return reply(hdr, RegisterDeviceResp::zeroed(), 0x1);
                 }
                 self.registered = true;
-                self.stats.live_registrations += 1;
+                self.stats.live_registrations = self.stats.live_registrations.saturating_add(1);
                 let mut r = RegisterDeviceResp::zeroed();
                 r.pdid = MANA_DEV_PDID;
                 r.gpa_mkey = 0x5a5a;
@@ -1163,19 +1503,20 @@ impl SwDevice {
                     return reply(hdr, GeneralResp::zeroed(), 0x1);
                 }
                 self.registered = false;
-                self.stats.live_registrations -= 1;
+                self.stats.live_registrations = self.stats.live_registrations.saturating_sub(1);
                 reply(hdr, GeneralResp::zeroed(), 0)
             }
             mana_msgs::code::QUERY_DEV_CONFIG => {
                 let mut r = QueryDevCfgResp::zeroed();
                 r.max_num_vports = self.config.num_ports as u16;
-                r.max_num_eqs = self.config.max_queues * self.config.num_ports;
+                r.max_num_eqs = self.config.max_queues.saturating_mul(self.config.num_ports);
                 r.adapter_mtu = self.config.adapter_mtu;
                 r.bm_hostmode = u8::from(self.config.bm_hostmode);
                 reply(hdr, r, 0)
             }
             mana_msgs::code::QUERY_VPORT_CONFIG => {
-                let req = mana_msgs::QueryVportCfgReq::from_bytes_copy(req).ok_or(EINVAL)?;
+                let req =
+                    mana_msgs::QueryVportCfgReq::from_bytes_copy(req).ok_or(Error::Invalid)?;
                 if req.vport_index >= self.config.num_ports {
                     return reply(hdr, QueryVportCfgResp::zeroed(), 0x2);
                 }
@@ -1185,11 +1526,11 @@ impl SwDevice {
                 r.num_indirection_ent = 64;
                 r.mac_addr = self.config.mac_base;
                 r.mac_addr[5] = r.mac_addr[5].wrapping_add(req.vport_index as u8);
-                r.vport = VPORT_HANDLE_BASE + u64::from(req.vport_index);
+                r.vport = VPORT_HANDLE_BASE.wrapping_add(u64::from(req.vport_index));
                 reply(hdr, r, 0)
             }
             mana_msgs::code::CONFIG_VPORT_TX => {
-                let req = mana_msgs::ConfigVportReq::from_bytes_copy(req).ok_or(EINVAL)?;
+                let req = mana_msgs::ConfigVportReq::from_bytes_copy(req).ok_or(Error::Invalid)?;
                 let Some(index) = self.vport_of(req.vport) else {
                     self.protocol_error("CONFIG_VPORT_TX for an unknown vport handle");
                     return reply(hdr, ConfigVportResp::zeroed(), 0x2);
@@ -1200,9 +1541,13 @@ impl SwDevice {
                     );
                     return reply(hdr, ConfigVportResp::zeroed(), 0x2);
                 }
-                let v = &mut self.vports[index];
-                v.tx = Some((req.pdid, req.doorbell_pageid));
-                v.tx_configs += 1;
+                let Some(v) = self.vports.get_mut(index) else {
+                    return reply(hdr, ConfigVportResp::zeroed(), 0x2);
+                };
+                v.tx_set = true;
+                v.tx_pdid = req.pdid;
+                v.tx_doorbell = req.doorbell_pageid;
+                v.tx_configs = v.tx_configs.saturating_add(1);
                 let mut r = ConfigVportResp::zeroed();
                 r.tx_vport_offset = 0;
                 r.short_form_allowed = 1;
@@ -1233,8 +1578,10 @@ impl SwDevice {
                         return reply(hdr, mana_msgs::CfgRxSteerResp::zeroed(), 0x2);
                     }
                 }
-                self.vports[index].rx_enabled = rx.rx_enable != 0;
-                self.vports[index].rss_hash_types = rx.rss_hash_types;
+                if let Some(v) = self.vports.get_mut(index) {
+                    v.rx_enabled = rx.rx_enable != 0;
+                    v.rss_hash_types = rx.rss_hash_types;
+                }
                 self.dp.set_steering(
                     index,
                     rx.rx_enable != 0,
@@ -1250,14 +1597,14 @@ impl SwDevice {
     }
 }
 
-impl SwDevice {
+impl Core {
     /// Hands region `handle` to the object just created with it: the device destroys it with
     /// that object, and the driver may no longer name it (as the hardware does). The object
     /// keeps its own copy of the page list.
     fn hand_over_region(&mut self, handle: u64) {
         if let Some(pos) = self.objects.regions.iter().position(|r| r.handle == handle) {
-            let _ = self.objects.regions.remove(pos);
-            self.stats.live_regions -= 1;
+            self.objects.regions.remove(pos);
+            self.stats.live_regions = self.stats.live_regions.saturating_sub(1);
             self.dp.remove_region(handle);
         }
     }
@@ -1277,7 +1624,7 @@ impl SwDevice {
         mem: &dyn DeviceMemory,
         hdr: &ReqHdr,
         req: &[u8],
-    ) -> Result<KVec<u8>> {
+    ) -> Result<Reply> {
         let no = gdma_msgs::CreateDmaRegionResp::zeroed();
         let Ok((r, pages)) = gdma_msgs::CreateDmaRegionReq::parse(req) else {
             self.protocol_error("malformed CREATE_DMA_REGION");
@@ -1288,7 +1635,7 @@ impl SwDevice {
             || r.offset_in_page != 0
             || r.page_count != r.page_addr_list_len
             || r.page_count == 0
-            || r.length != u64::from(r.page_count) * page
+            || Some(r.length) != u64::from(r.page_count).checked_mul(page)
         {
             self.protocol_error(
                 "CREATE_DMA_REGION with inconsistent length, page type or page count",
@@ -1297,25 +1644,21 @@ impl SwDevice {
         }
         for addr in pages.iter() {
             if addr % page != 0 || !mem.is_mapped(addr, page as usize) {
-                self.stats.dma_faults += 1;
+                self.stats.dma_faults = self.stats.dma_faults.saturating_add(1);
                 self.protocol_error("CREATE_DMA_REGION with a page the driver has not mapped");
                 return reply(hdr, no, 0x2);
             }
         }
-        if self.objects.regions.len() >= MAX_OBJECTS {
+        if self.objects.regions.len() >= MAX_OBJECTS || !self.dp.region_fits(pages.len()) {
             return reply(hdr, no, 0x4);
         }
-        self.objects.regions.reserve(1, GFP_KERNEL)?;
         let handle = self.objects.new_handle();
-        self.objects.regions.push(
-            Region {
-                handle,
-                length: r.length,
-            },
-            GFP_KERNEL,
-        )?;
-        self.dp.add_region(handle, pages.iter())?;
-        self.stats.live_regions += 1;
+        self.objects.regions.push(Region {
+            handle,
+            length: r.length,
+        })?;
+        self.dp.add_region(handle, pages.len(), pages.iter())?;
+        self.stats.live_regions = self.stats.live_regions.saturating_add(1);
         let mut resp = no;
         resp.dma_region_handle = handle;
         reply(hdr, resp, 0)
@@ -1336,9 +1679,9 @@ impl SwDevice {
         ok
     }
 
-    fn create_queue(&mut self, hdr: &ReqHdr, req: &[u8]) -> Result<KVec<u8>> {
+    fn create_queue(&mut self, hdr: &ReqHdr, req: &[u8]) -> Result<Reply> {
         let no = gdma_msgs::CreateQueueResp::zeroed();
-        let r = gdma_msgs::CreateQueueReq::from_bytes_copy(req).ok_or(EINVAL)?;
+        let r = gdma_msgs::CreateQueueReq::from_bytes_copy(req).ok_or(Error::Invalid)?;
         if r.ty != queue::queue_type::EQ {
             // Only event queues are created this way for MANA; SQ/RQ/CQ come with WQ objects.
             self.protocol_error("CREATE_QUEUE of a type other than EQ");
@@ -1361,27 +1704,23 @@ impl SwDevice {
         if self.objects.eqs.len() >= MAX_OBJECTS {
             return reply(hdr, no, 0x4);
         }
-        self.objects.eqs.reserve(1, GFP_KERNEL)?;
         let id = self.objects.new_id();
         self.dp
             .add_eq(id, r.gdma_region, r.queue_size, r.eq_pci_msix_index)?;
-        self.objects.eqs.push(
-            EqObj {
-                id,
-                region: r.gdma_region,
-            },
-            GFP_KERNEL,
-        )?;
+        self.objects.eqs.push(EqObj {
+            id,
+            region: r.gdma_region,
+        })?;
         self.hand_over_region(r.gdma_region);
-        self.stats.live_eqs += 1;
+        self.stats.live_eqs = self.stats.live_eqs.saturating_add(1);
         let mut resp = no;
         resp.queue_index = id;
         reply(hdr, resp, 0)
     }
 
-    fn create_wq_obj(&mut self, hdr: &ReqHdr, req: &[u8]) -> Result<KVec<u8>> {
+    fn create_wq_obj(&mut self, hdr: &ReqHdr, req: &[u8]) -> Result<Reply> {
         let no = mana_msgs::CreateWqObjResp::zeroed();
-        let r = mana_msgs::CreateWqObjReq::from_bytes_copy(req).ok_or(EINVAL)?;
+        let r = mana_msgs::CreateWqObjReq::from_bytes_copy(req).ok_or(Error::Invalid)?;
         if self.vport_of(r.vport).is_none() {
             self.protocol_error("CREATE_WQ_OBJ for an unknown vport");
             return reply(hdr, no, 0x2);
@@ -1411,7 +1750,6 @@ impl SwDevice {
         if self.objects.wq_objs.len() >= MAX_OBJECTS {
             return reply(hdr, no, 0x4);
         }
-        self.objects.wq_objs.reserve(1, GFP_KERNEL)?;
         let handle = self.objects.new_handle();
         let wq_id = self.objects.new_id();
         let cq_id = self.objects.new_id();
@@ -1424,20 +1762,17 @@ impl SwDevice {
             (r.wq_gdma_region, r.wq_size),
             (r.cq_gdma_region, r.cq_size),
         )?;
-        self.objects.wq_objs.push(
-            WqObj {
-                handle,
-                vport: r.vport,
-                ty: r.wq_type,
-                wq_region: r.wq_gdma_region,
-                cq_region: r.cq_gdma_region,
-                parent_eq: r.cq_parent_qid,
-            },
-            GFP_KERNEL,
-        )?;
+        self.objects.wq_objs.push(WqObj {
+            handle,
+            vport: r.vport,
+            ty: r.wq_type,
+            wq_region: r.wq_gdma_region,
+            cq_region: r.cq_gdma_region,
+            parent_eq: r.cq_parent_qid,
+        })?;
         self.hand_over_region(r.wq_gdma_region);
         self.hand_over_region(r.cq_gdma_region);
-        self.stats.live_wq_objs += 1;
+        self.stats.live_wq_objs = self.stats.live_wq_objs.saturating_add(1);
         let mut resp = no;
         resp.wq_id = wq_id;
         resp.cq_id = cq_id;
@@ -1448,9 +1783,49 @@ impl SwDevice {
 
 /// Serializes response `resp` to request `req` with `status`, echoing the ids the way the
 /// hardware does.
-fn reply<T: Response>(req: &ReqHdr, mut resp: T, status: u32) -> Result<KVec<u8>> {
-    *resp.resp_hdr_mut() = RespHdr::reply_to(req, size_of::<T>() as u32, status);
-    let mut out = KVec::new();
-    out.extend_from_slice(resp.as_bytes(), GFP_KERNEL)?;
+fn reply<T: Response>(req: &ReqHdr, mut resp: T, status: u32) -> Result<Reply> {
+    let len = size_of::<T>();
+    *resp.resp_hdr_mut() = RespHdr::reply_to(req, len as u32, status);
+    let mut out = Reply {
+        buf: [0; MAX_REPLY],
+        len,
+    };
+    out.buf
+        .get_mut(..len)
+        .ok_or(Error::NoSpace)?
+        .copy_from_slice(resp.as_bytes());
     Ok(out)
 }
+
+/// The largest response the device builds.
+const MAX_REPLY: usize = 512;
+
+/// A response to a hardware-channel request.
+struct Reply {
+    buf: [u8; MAX_REPLY],
+    len: usize,
+}
+
+impl Reply {
+    /// Shortens the response to `len` bytes (fault injection).
+    fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+}
+
+impl core::ops::Deref for Reply {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or(&[])
+    }
+}
+
+impl core::ops::DerefMut for Reply {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        self.buf.get_mut(..self.len).unwrap_or(&mut [])
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -14,7 +14,9 @@
 //!
 //! Ports are linked in pairs: port 0 with port 1, port 2 with port 3, and so on; the last port
 //! of an adapter with an odd number of ports is linked to itself (a loopback). A frame sent on a
-//! port is received on its linked port.
+//! port is received on its linked port. A host can link a port outside the device instead (`SwDevice::set_external`):
+//! its frames then go to the host's [`Wire`] (e.g. to a port of another device), and the host
+//! hands it frames from outside (`SwDevice::receive_frame`).
 //!
 //! # Reception
 //!
@@ -33,11 +35,11 @@
 //! holds completions the driver has not consumed raises the event at once.
 //!
 //! Doorbells of the hardware channel's page (0) are the device model's business
-//! (`super::device`); every other doorbell page belongs to the data path.
+//! ([`crate::device`]); every other doorbell page belongs to the data path.
 //!
 //! # Stalled send queues
 //!
-//! A test can stall the send queues of a vport (`SwAdapter::stall_tx`): the device keeps
+//! A test can stall the send queues of a vport (`SwDevice::set_tx_stall`): the device keeps
 //! taking their doorbells but consumes no WQE and writes no completion, like a hung queue, until
 //! the stall is released; then it processes what was posted meanwhile.
 
@@ -46,20 +48,22 @@ use core::num::{
     NonZeroUsize, //
 };
 
-use kernel::{
-    prelude::*,
-    transmute::{
-        AsBytes,
-        FromBytes, //
-    }, //
+use crate::{
+    error::{
+        Error,
+        Result, //
+    },
+    table::Table,
+    wire_ext::WireExt,
+    zero::zeroable,
 };
 
-pub use mana_model::stats::{
+pub use crate::stats::{
     DpStats,
     QueueStats, //
 };
 
-use mana_model::packet::{
+use crate::packet::{
     be16,
     be32,
     ipv4_csum_ok,
@@ -77,13 +81,13 @@ use mana_model::packet::{
     IPPROTO_UDP, //
 };
 
-use mana_model::host::{
+use crate::host::{
     DeviceMemory,
-    Log, //
+    Log,
+    Wire, //
 };
 
-use super::host::errno;
-use crate::wire::{
+use mana_wire::{
     eth::{
         cqe_type,
         pkt_fmt,
@@ -98,7 +102,8 @@ use crate::wire::{
     },
     mana_msgs::{
         hash_type,
-        HASH_KEY_SIZE, //
+        HASH_KEY_SIZE,
+        INDIRECT_TABLE_MAX_SIZE, //
     },
     queue::{
         self,
@@ -116,53 +121,93 @@ use crate::wire::{
 };
 
 /// The largest packet a send WQE may gather (a 64 KiB TSO packet and its headers).
-pub(crate) const MAX_TX_PACKET: usize = 65536 + 256;
+pub const MAX_TX_PACKET: usize = 65536 + 256;
 /// The largest frame on the wire (adapter MTU plus a VLAN tag, with room to spare).
-const MAX_FRAME: usize = 16384;
+pub const MAX_FRAME: usize = 16384;
 /// The most ports of an adapter.
 const MAX_PORTS: usize = 16;
 /// The doorbell page of the hardware channel.
-pub(crate) const HWC_DOORBELL_PAGE: usize = 0;
+pub const HWC_DOORBELL_PAGE: usize = 0;
+/// The most work queues (send and receive) the data path holds.
+const MAX_WQS: usize = 256;
+/// The most event queues the data path holds.
+const MAX_EQS: usize = 256;
+/// The most DMA regions not yet handed to a queue.
+const MAX_REGIONS: usize = 256;
+/// The pages of every region and queue, by DMA address: 64 MiB of queue memory.
+const POOL_PAGES: usize = 16384;
 
-/// A queue's memory: its size and its 4 KiB pages by DMA address.
-struct QueueMem {
-    /// Bytes (never zero: queue arithmetic divides by it).
-    size: NonZeroU32,
-    pages: KVec<u64>,
+/// A range of the page pool: `count` pages from `start`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Pages {
+    start: u32,
+    count: u32,
+}
+zeroable!(Pages { start, count });
+
+impl Pages {
+    /// The DMA addresses of the range's pages in `pool` (empty if the range is not in it).
+    fn of(self, pool: &[u64]) -> &[u64] {
+        let start = self.start as usize;
+        pool.get(start..start.saturating_add(self.count as usize))
+            .unwrap_or(&[])
+    }
+
+    /// Whether the range overlaps `start..end`.
+    fn overlaps(self, start: u32, end: u32) -> bool {
+        self.count != 0 && self.start < end && start < self.start.saturating_add(self.count)
+    }
 }
 
+/// A queue's memory: its size and its 4 KiB pages by DMA address (in the page pool).
+#[derive(Clone, Copy)]
+struct QueueMem {
+    /// Bytes (never zero in a live queue; see [`QueueMem::size`]).
+    bytes: u32,
+    pages: Pages,
+}
+zeroable!(QueueMem { bytes, pages });
+
 impl QueueMem {
+    /// The size in bytes, never zero (queue arithmetic divides by it).
+    fn size(&self) -> NonZeroU32 {
+        NonZeroU32::new(self.bytes).unwrap_or(NonZeroU32::MIN)
+    }
+
     /// Copies `out.len()` bytes at byte `offset` of the ring (wrapping) into `out`.
-    fn read(&self, mem: &dyn DeviceMemory, offset: u32, out: &mut [u8]) -> Result {
-        self.access(offset, out.len(), |addr, range| {
-            mem.dma_read(addr, &mut out[range]).map_err(errno)
+    fn read(&self, pool: &[u64], mem: &dyn DeviceMemory, offset: u32, out: &mut [u8]) -> Result {
+        self.access(pool, offset, out.len(), |addr, range| {
+            mem.dma_read(addr, out.get_mut(range).ok_or(Error::Invalid)?)
         })
     }
 
     /// Copies `data` to byte `offset` of the ring (wrapping).
-    fn write(&self, mem: &dyn DeviceMemory, offset: u32, data: &[u8]) -> Result {
-        self.access(offset, data.len(), |addr, range| {
-            mem.dma_write(addr, &data[range]).map_err(errno)
+    fn write(&self, pool: &[u64], mem: &dyn DeviceMemory, offset: u32, data: &[u8]) -> Result {
+        self.access(pool, offset, data.len(), |addr, range| {
+            mem.dma_write(addr, data.get(range).ok_or(Error::Invalid)?)
         })
     }
 
     fn access(
         &self,
+        pool: &[u64],
         offset: u32,
         len: usize,
         mut f: impl FnMut(u64, core::ops::Range<usize>) -> Result,
     ) -> Result {
         let page = queue::MANA_PAGE_SIZE as usize;
-        let size = self.size.get() as usize;
+        let size = self.size().get() as usize;
         if len > size {
-            return Err(EINVAL);
+            return Err(Error::Invalid);
         }
+        let pages = self.pages.of(pool);
         let mut done = 0;
         while done < len {
-            let off = (offset as usize + done) % size;
+            // `off < size` and `done < len <= size`: no sum below overflows.
+            let off = (offset as usize % size + done) % size;
             let n = (len - done).min(page - off % page).min(size - off);
-            let addr = *self.pages.get(off / page).ok_or(EFAULT)?;
-            let addr = addr.checked_add((off % page) as u64).ok_or(EFAULT)?;
+            let addr = *pages.get(off / page).ok_or(Error::Fault)?;
+            let addr = addr.checked_add((off % page) as u64).ok_or(Error::Fault)?;
             f(addr, done..done + n)?;
             done += n;
         }
@@ -171,10 +216,12 @@ impl QueueMem {
 }
 
 /// A registered DMA region the data path may build queues on.
+#[derive(Clone, Copy)]
 struct DpRegion {
     handle: u64,
-    pages: KVec<u64>,
+    pages: Pages,
 }
+zeroable!(DpRegion { handle, pages });
 
 /// The bit of vport `vport` in a mask of vports (none if out of range).
 fn vport_bit(vport: usize) -> u32 {
@@ -185,16 +232,19 @@ fn vport_bit(vport: usize) -> u32 {
 }
 
 /// An event queue.
+#[derive(Clone, Copy)]
 struct DpEq {
     id: u32,
     mem: QueueMem,
-    entries: queue::RingEntries,
+    /// Entries of the queue (see [`DpEq::entries`]).
+    num_entries: u32,
     msix: u32,
     /// Next EQE index (free-running, starts at the entry count).
     index: u32,
 }
 
 /// A send or receive queue with its completion queue.
+#[derive(Clone, Copy)]
 struct DpWq {
     handle: u64,
     vport: usize,
@@ -209,17 +259,53 @@ struct DpWq {
     tail: u32,
     /// Next CQE index (free-running, starts at the entry count).
     cq_index: u32,
-    /// Entries of the completion queue.
-    cq_entries: queue::RingEntries,
+    /// Entries of the completion queue (see [`DpWq::cq_entries`]).
+    cq_num_entries: u32,
     /// The consumer tail of the last CQ doorbell.
     cq_tail: u32,
     armed: bool,
     stats: QueueStats,
 }
 
+zeroable!(DpEq {
+    id,
+    mem,
+    num_entries,
+    msix,
+    index
+});
+zeroable!(DpWq {
+    handle,
+    vport,
+    is_sq,
+    wq_id,
+    cq_id,
+    eq_id,
+    wq,
+    cq,
+    head,
+    tail,
+    cq_index,
+    cq_num_entries,
+    cq_tail,
+    armed,
+    stats
+});
+
+/// The ring entries of `n` (checked when the queue was created; one entry if not).
+fn ring_entries(n: u32) -> queue::RingEntries {
+    queue::RingEntries::new(n).unwrap_or(queue::RingEntries::constant(1))
+}
+
+impl DpEq {
+    fn entries(&self) -> queue::RingEntries {
+        ring_entries(self.num_entries)
+    }
+}
+
 impl DpWq {
     fn cq_entries(&self) -> queue::RingEntries {
-        self.cq_entries
+        ring_entries(self.cq_num_entries)
     }
 }
 
@@ -229,60 +315,96 @@ struct Steering {
     /// The packet types hashed (`hash_type`).
     hash_types: u16,
     key: [u8; HASH_KEY_SIZE],
-    table: KVec<u64>,
+    /// The indirection table: its first `table_len` entries.
+    table: [u64; INDIRECT_TABLE_MAX_SIZE],
+    table_len: usize,
     default_rxobj: u64,
 }
+zeroable!(Steering {
+    enabled,
+    hash_types,
+    key,
+    table,
+    table_len,
+    default_rxobj
+});
+
+/// The scratch buffers of the data path: the gathered packet and one segment. They live next
+/// to the [`DataPath`] (in the device), not in it, so that its methods can fill them while
+/// they update the queues.
+pub struct Scratch {
+    packet: [u8; MAX_TX_PACKET],
+    frame: [u8; MAX_FRAME],
+}
+zeroable!(Scratch { packet, frame });
 
 /// The data path of one software device.
-pub(crate) struct DataPath {
+pub struct DataPath {
     num_ports: usize,
-    /// Where malformed work requests are reported (the host's log).
-    log: &'static dyn Log,
-    regions: KVec<DpRegion>,
-    eqs: KVec<DpEq>,
-    wqs: KVec<DpWq>,
-    steering: KVec<Steering>,
+    /// Where malformed work requests are reported (the host's log; set by [`DataPath::reset`]).
+    log: Option<&'static dyn Log>,
+    regions: Table<DpRegion, MAX_REGIONS>,
+    eqs: Table<DpEq, MAX_EQS>,
+    wqs: Table<DpWq, MAX_WQS>,
+    steering: [Steering; MAX_PORTS],
     stats: DpStats,
     pending_irqs: u64,
     /// Vports whose send queues are stalled, one bit each.
     tx_stalled: u32,
-    /// Scratch buffers: the gathered packet and one segment.
-    packet: KVVec<u8>,
-    frame: KVVec<u8>,
+    /// Vports linked outside the device (their frames go to the host's [`Wire`]), one bit each.
+    external: u32,
+    /// The page lists of the regions and queues (see [`Pages`]).
+    pool: [u64; POOL_PAGES],
+}
+zeroable!(DataPath {
+    num_ports,
+    log,
+    regions,
+    eqs,
+    wqs,
+    steering,
+    stats,
+    pending_irqs,
+    tx_stalled,
+    external,
+    pool
+});
+
+/// The indirection-table slot of `hash` in a table of `len` entries (none if it is empty).
+fn hash_slot(hash: u32, len: usize) -> Option<usize> {
+    (hash as usize).checked_rem(len)
 }
 
 /// An error CQE type and what to log.
 type TxFault = (u32, &'static str);
 
 impl DataPath {
-    /// Creates the data path of a device with `num_ports` ports.
-    pub(crate) fn new(num_ports: u32, log: &'static dyn Log) -> Result<Self> {
-        let mut steering = KVec::with_capacity(MAX_PORTS, GFP_KERNEL)?;
-        for _ in 0..MAX_PORTS {
-            steering.push(
-                Steering {
-                    enabled: false,
-                    hash_types: hash_type::ENABLE_SUPPORTED,
-                    key: [0; HASH_KEY_SIZE],
-                    table: KVec::new(),
-                    default_rxobj: 0,
-                },
-                GFP_KERNEL,
-            )?;
+    /// Puts the data path of a device with `num_ports` ports in its power-on state (no queue,
+    /// steering off), in place.
+    pub(crate) fn reset(&mut self, num_ports: u32, log: &'static dyn Log) {
+        self.num_ports = (num_ports as usize).min(MAX_PORTS);
+        self.log = Some(log);
+        self.regions.clear();
+        self.eqs.clear();
+        self.wqs.clear();
+        for s in self.steering.iter_mut() {
+            s.enabled = false;
+            s.hash_types = hash_type::ENABLE_SUPPORTED;
+            s.key = [0; HASH_KEY_SIZE];
+            s.table_len = 0;
+            s.default_rxobj = 0;
         }
-        Ok(Self {
-            num_ports: (num_ports as usize).min(MAX_PORTS),
-            log,
-            regions: KVec::new(),
-            eqs: KVec::new(),
-            wqs: KVec::new(),
-            steering,
-            stats: DpStats::default(),
-            pending_irqs: 0,
-            tx_stalled: 0,
-            packet: KVVec::from_elem(0u8, MAX_TX_PACKET, GFP_KERNEL)?,
-            frame: KVVec::from_elem(0u8, MAX_FRAME, GFP_KERNEL)?,
-        })
+        self.stats = DpStats::default();
+        self.pending_irqs = 0;
+        self.tx_stalled = 0;
+        self.external = 0;
+    }
+
+    /// Logs one line through the host's log.
+    fn log_error(&self, line: core::fmt::Arguments<'_>) {
+        if let Some(log) = self.log {
+            log.error(line);
+        }
     }
 
     /// What the data path counted.
@@ -315,70 +437,109 @@ impl DataPath {
 
     // Hooks called by the device model when the driver creates or destroys objects.
 
-    /// A DMA region `handle` was created over `pages`.
-    pub(crate) fn add_region(&mut self, handle: u64, pages: impl Iterator<Item = u64>) -> Result {
-        let mut list = KVec::new();
-        for p in pages {
-            list.push(p, GFP_KERNEL)?;
-        }
-        self.regions.push(
-            DpRegion {
-                handle,
-                pages: list,
-            },
-            GFP_KERNEL,
-        )?;
-        Ok(())
+    /// Whether a region of `count` pages fits the tables and the page pool.
+    pub(crate) fn region_fits(&self, count: usize) -> bool {
+        !self.regions.is_full()
+            && u32::try_from(count)
+                .ok()
+                .and_then(|c| self.free_pages(c))
+                .is_some()
     }
 
-    /// DMA region `handle` was destroyed.
+    /// The first free range of `count` pages in the pool (first fit), if any.
+    fn free_pages(&self, count: u32) -> Option<u32> {
+        let mut start = 0u32;
+        'search: loop {
+            let end = start.checked_add(count)?;
+            if end as usize > POOL_PAGES {
+                return None;
+            }
+            let used = self
+                .regions
+                .iter()
+                .map(|r| r.pages)
+                .chain(self.eqs.iter().map(|q| q.mem.pages))
+                .chain(self.wqs.iter().flat_map(|w| [w.wq.pages, w.cq.pages]));
+            for p in used {
+                if p.overlaps(start, end) {
+                    // Past this range: `start` only grows, so the search ends.
+                    start = p.start.saturating_add(p.count);
+                    continue 'search;
+                }
+            }
+            return Some(start);
+        }
+    }
+
+    /// A DMA region `handle` was created over `pages` (the device checked
+    /// [`DataPath::region_fits`]).
+    pub(crate) fn add_region(
+        &mut self,
+        handle: u64,
+        count: usize,
+        pages: impl Iterator<Item = u64>,
+    ) -> Result {
+        let count = u32::try_from(count).map_err(|_| Error::NoSpace)?;
+        let start = self.free_pages(count).ok_or(Error::NoSpace)?;
+        let range = Pages { start, count };
+        let slots = self
+            .pool
+            .get_mut(start as usize..start as usize + count as usize)
+            .ok_or(Error::NoSpace)?;
+        for (slot, p) in slots.iter_mut().zip(pages) {
+            *slot = p;
+        }
+        self.regions.push(DpRegion {
+            handle,
+            pages: range,
+        })
+    }
+
+    /// DMA region `handle` was destroyed (or handed to an object, which took its pages).
     pub(crate) fn remove_region(&mut self, handle: u64) {
         if let Some(pos) = self.regions.iter().position(|r| r.handle == handle) {
-            let _ = self.regions.remove(pos);
+            self.regions.remove(pos);
         }
     }
 
+    /// The memory of a queue of `size` bytes on region `region`: the region's first pages.
     fn queue_mem(&self, region: u64, size: u32) -> Result<QueueMem> {
         let r = self
             .regions
             .iter()
             .find(|r| r.handle == region)
-            .ok_or(EINVAL)?;
-        let needed = size.div_ceil(queue::MANA_PAGE_SIZE) as usize;
-        if r.pages.len() < needed {
-            return Err(EINVAL);
-        }
-        let mut pages = KVec::with_capacity(needed, GFP_KERNEL)?;
-        for p in &r.pages[..needed] {
-            pages.push(*p, GFP_KERNEL)?;
+            .ok_or(Error::Invalid)?;
+        let needed = size.div_ceil(queue::MANA_PAGE_SIZE);
+        if size == 0 || r.pages.count < needed {
+            return Err(Error::Invalid);
         }
         Ok(QueueMem {
-            size: NonZeroU32::new(size).ok_or(EINVAL)?,
-            pages,
+            bytes: size,
+            pages: Pages {
+                start: r.pages.start,
+                count: needed,
+            },
         })
     }
 
     /// Event queue `id` of `size` bytes on `region`, raising vector `msix`, was created.
     pub(crate) fn add_eq(&mut self, id: u32, region: u64, size: u32, msix: u32) -> Result {
         let mem = self.queue_mem(region, size)?;
-        let entries = queue::RingEntries::of_bytes(size as usize, queue::EQE_SIZE).ok_or(EINVAL)?;
-        self.eqs.push(
-            DpEq {
-                id,
-                mem,
-                entries,
-                msix,
-                index: queue::initial_index(entries),
-            },
-            GFP_KERNEL,
-        )?;
-        Ok(())
+        let entries =
+            queue::RingEntries::of_bytes(size as usize, queue::EQE_SIZE).ok_or(Error::Invalid)?;
+        self.eqs.push(DpEq {
+            id,
+            mem,
+            num_entries: entries.get(),
+            msix,
+            index: queue::initial_index(entries),
+        })
     }
 
     /// Event queue `id` was disabled.
     pub(crate) fn remove_eq(&mut self, id: u32) {
         if let Some(pos) = self.eqs.iter().position(|q| q.id == id) {
-            let _ = self.eqs.remove(pos);
+            self.eqs.remove(pos);
         }
     }
 
@@ -395,35 +556,31 @@ impl DataPath {
     ) -> Result {
         let wq = self.queue_mem(wq_region, wq_size)?;
         let cq = self.queue_mem(cq_region, cq_size)?;
-        let entries =
-            queue::RingEntries::of_bytes(cq_size as usize, queue::CQE_SIZE).ok_or(EINVAL)?;
-        self.wqs.push(
-            DpWq {
-                handle,
-                vport,
-                is_sq,
-                wq_id,
-                cq_id,
-                eq_id,
-                wq,
-                cq,
-                head: 0,
-                tail: 0,
-                cq_index: queue::initial_index(entries),
-                cq_tail: queue::cq_doorbell_tail(queue::initial_index(entries), entries),
-                cq_entries: entries,
-                armed: false,
-                stats: QueueStats::default(),
-            },
-            GFP_KERNEL,
-        )?;
-        Ok(())
+        let entries = queue::RingEntries::of_bytes(cq_size as usize, queue::CQE_SIZE)
+            .ok_or(Error::Invalid)?;
+        self.wqs.push(DpWq {
+            handle,
+            vport,
+            is_sq,
+            wq_id,
+            cq_id,
+            eq_id,
+            wq,
+            cq,
+            head: 0,
+            tail: 0,
+            cq_index: queue::initial_index(entries),
+            cq_tail: queue::cq_doorbell_tail(queue::initial_index(entries), entries),
+            cq_num_entries: entries.get(),
+            armed: false,
+            stats: QueueStats::default(),
+        })
     }
 
     /// Work-queue object `handle` was destroyed.
     pub(crate) fn remove_wq(&mut self, handle: u64) {
         if let Some(pos) = self.wqs.iter().position(|w| w.handle == handle) {
-            let _ = self.wqs.remove(pos);
+            self.wqs.remove(pos);
         }
     }
 
@@ -437,7 +594,7 @@ impl DataPath {
         default_rxobj: Option<u64>,
         table: Option<impl Iterator<Item = u64>>,
     ) -> Result {
-        let s = self.steering.get_mut(vport).ok_or(EINVAL)?;
+        let s = self.steering.get_mut(vport).ok_or(Error::Invalid)?;
         s.hash_types = hash_types;
         if let Some(key) = key {
             s.key = *key;
@@ -446,11 +603,11 @@ impl DataPath {
             s.default_rxobj = d;
         }
         if let Some(table) = table {
-            let mut t = KVec::new();
-            for h in table {
-                t.push(h, GFP_KERNEL)?;
+            s.table_len = 0;
+            for (n, h) in table.enumerate() {
+                *s.table.get_mut(n).ok_or(Error::Invalid)? = h;
+                s.table_len = n + 1;
             }
-            s.table = t;
         }
         s.enabled = enable;
         Ok(())
@@ -481,7 +638,8 @@ impl DataPath {
                         is_sq && w.head != w.tail
                     }
                     None => {
-                        self.stats.unknown_doorbells += 1;
+                        self.stats.unknown_doorbells =
+                            self.stats.unknown_doorbells.saturating_add(1);
                         false
                     }
                 }
@@ -495,7 +653,7 @@ impl DataPath {
                     db.arm().into_bool(),
                 );
                 let Some(pos) = self.wqs.iter().position(|w| w.cq_id == id) else {
-                    self.stats.unknown_doorbells += 1;
+                    self.stats.unknown_doorbells = self.stats.unknown_doorbells.saturating_add(1);
                     return false;
                 };
                 let w = &mut self.wqs[pos];
@@ -516,7 +674,7 @@ impl DataPath {
     /// Stalls (or releases) the send queues of `vport`; see the module documentation.
     pub(crate) fn set_tx_stall(&mut self, vport: usize, stalled: bool) -> Result {
         if vport >= self.num_ports {
-            return Err(EINVAL);
+            return Err(Error::Invalid);
         }
         if stalled {
             self.tx_stalled |= vport_bit(vport);
@@ -528,7 +686,12 @@ impl DataPath {
 
     /// Processes every posted send WQE of the queues that are not stalled. Returns `true` if
     /// any was processed.
-    pub(crate) fn process(&mut self, mem: &dyn DeviceMemory) -> bool {
+    pub(crate) fn process(
+        &mut self,
+        mem: &dyn DeviceMemory,
+        wire: &mut dyn Wire,
+        scratch: &mut Scratch,
+    ) -> bool {
         let mut any = false;
         for pos in 0..self.wqs.len() {
             if self.tx_stalled & vport_bit(self.wqs[pos].vport) != 0 {
@@ -536,35 +699,41 @@ impl DataPath {
             }
             while self.wqs[pos].is_sq && self.wqs[pos].head != self.wqs[pos].tail {
                 any = true;
-                self.process_send(mem, pos);
+                self.process_send(mem, wire, scratch, pos);
             }
         }
         any
     }
 
     fn dma_fault(&mut self) {
-        self.stats.dma_faults += 1;
+        self.stats.dma_faults = self.stats.dma_faults.saturating_add(1);
     }
 
     /// Processes the send WQE at the head of queue `pos`.
-    fn process_send(&mut self, mem: &dyn DeviceMemory, pos: usize) {
+    fn process_send(
+        &mut self,
+        mem: &dyn DeviceMemory,
+        wire: &mut dyn Wire,
+        scratch: &mut Scratch,
+        pos: usize,
+    ) {
         let w = &self.wqs[pos];
-        let (head, tail, size) = (w.head, w.tail, w.wq.size.get());
+        let (head, tail, size) = (w.head, w.tail, w.wq.size().get());
         let avail = tail.wrapping_sub(head);
         if avail > size || avail % queue::WQE_BU_SIZE != 0 {
             // A tail no producer can have written: nothing posted can be trusted.
-            self.log.error(format_args!(
+            self.log_error(format_args!(
                 "SQ {}: doorbell tail {} with head {} on a {}-byte queue; queue reset",
                 w.wq_id, tail, head, size
             ));
             self.wqs[pos].head = tail;
-            self.wqs[pos].stats.faults += 1;
-            self.stats.wqe_faults += 1;
+            self.wqs[pos].stats.faults = self.wqs[pos].stats.faults.saturating_add(1);
+            self.stats.wqe_faults = self.stats.wqe_faults.saturating_add(1);
             let _ = self.tx_complete(mem, pos, head, cqe_type::TX_INVALID_OOB);
             return;
         }
         let mut hdr_bytes = [0u8; 8];
-        if w.wq.read(mem, head, &mut hdr_bytes).is_err() {
+        if w.wq.read(&self.pool, mem, head, &mut hdr_bytes).is_err() {
             self.dma_fault();
             self.wqs[pos].head = tail;
             return;
@@ -606,6 +775,8 @@ impl DataPath {
         }
         let result = self.send_wqe(
             mem,
+            wire,
+            scratch,
             pos,
             head,
             oob_size,
@@ -632,24 +803,28 @@ impl DataPath {
         ty: u32,
         what: &str,
     ) {
-        let w = &mut self.wqs[pos];
-        self.log.error(format_args!(
+        let w = &self.wqs[pos];
+        self.log_error(format_args!(
             "SQ {}: malformed WQE at offset {}: {}",
             w.wq_id,
-            head % w.wq.size,
+            head % w.wq.size(),
             what
         ));
+        let w = &mut self.wqs[pos];
         w.head = w.head.wrapping_add(skip);
-        w.stats.faults += 1;
-        self.stats.wqe_faults += 1;
+        w.stats.faults = w.stats.faults.saturating_add(1);
+        self.stats.wqe_faults = self.stats.wqe_faults.saturating_add(1);
         let _ = self.tx_complete(mem, pos, head, ty);
     }
 
     /// Reads the OOB and SGEs of a validated WQE, gathers and sends its packet. Returns
     /// whether the CQE is suppressed.
+    #[allow(clippy::too_many_arguments)]
     fn send_wqe(
         &mut self,
         mem: &dyn DeviceMemory,
+        wire: &mut dyn Wire,
+        scratch: &mut Scratch,
         pos: usize,
         head: u32,
         oob_size: u32,
@@ -663,6 +838,7 @@ impl DataPath {
         let w = &self.wqs[pos];
         let mut oob = TxOob::zeroed();
         w.wq.read(
+            &self.pool,
             mem,
             head.wrapping_add(8),
             &mut oob.as_bytes_mut()[..oob_size as usize],
@@ -685,47 +861,59 @@ impl DataPath {
         }
         let suppress = s.word0.suppress_txcqe_gen().into_bool();
         // Gather.
-        let mut packet = core::mem::take(&mut self.packet);
+        let Scratch { packet, frame } = scratch;
         let mut len = 0usize;
-        let sgl = head.wrapping_add(8 + oob_size);
+        let sgl = head.wrapping_add(8).wrapping_add(oob_size);
         let mut gathered = Ok(());
         for i in 0..num_sge {
             let mut sge = Sge::zeroed();
             let w = &self.wqs[pos];
             if w.wq
-                .read(mem, sgl.wrapping_add(i * 16), sge.as_bytes_mut())
+                .read(
+                    &self.pool,
+                    mem,
+                    sgl.wrapping_add(i.wrapping_mul(16)),
+                    sge.as_bytes_mut(),
+                )
                 .is_err()
             {
                 gathered = Err(dma);
                 break;
             }
             let n = sge.size as usize;
-            if n == 0 || len + n > MAX_TX_PACKET {
-                gathered = Err((cqe_type::TX_INVALID_OOB, "SGE empty or packet too large"));
-                break;
-            }
-            if mem
-                .dma_read(sge.address, &mut packet[len..len + n])
-                .is_err()
-            {
-                self.stats.dma_faults += 1;
+            let end = len.saturating_add(n);
+            let dst = match packet.get_mut(len..end) {
+                Some(dst) if n != 0 => dst,
+                _ => {
+                    gathered = Err((cqe_type::TX_INVALID_OOB, "SGE empty or packet too large"));
+                    break;
+                }
+            };
+            if mem.dma_read(sge.address, dst).is_err() {
+                self.stats.dma_faults = self.stats.dma_faults.saturating_add(1);
                 gathered = Err((
                     cqe_type::TX_HDR_PROCESSING_ERROR,
                     "SGE outside mapped memory",
                 ));
                 break;
             }
-            len += n;
+            len = end;
         }
-        let result = gathered.and_then(|()| self.transmit(mem, pos, &mut packet[..len], &oob, mss));
-        self.packet = packet;
-        result.map(|()| suppress)
+        gathered?;
+        let packet = packet
+            .get_mut(..len)
+            .ok_or((cqe_type::TX_INVALID_OOB, "packet too large"))?;
+        self.transmit(mem, wire, frame, pos, packet, &oob, mss)?;
+        Ok(suppress)
     }
 
     /// Applies the offloads of `oob` to `packet` and sends the resulting frames.
+    #[allow(clippy::too_many_arguments)]
     fn transmit(
         &mut self,
         mem: &dyn DeviceMemory,
+        wire: &mut dyn Wire,
+        frame: &mut [u8; MAX_FRAME],
         pos: usize,
         packet: &mut [u8],
         oob: &TxOob,
@@ -757,18 +945,18 @@ impl DataPath {
                 .filter(|p| p.proto == IPPROTO_TCP && p.l4 == trans_off)
                 .ok_or(bad)?;
             let thl = packet
-                .get(p.l4 + 12)
+                .get(p.l4.saturating_add(12))
                 .map(|b| usize::from(b >> 4) * 4)
                 .filter(|t| *t >= 20)
                 .ok_or(bad)?;
-            let hlen = p.l4 + thl;
+            let hlen = p.l4.saturating_add(thl);
             let mss = mss as usize;
-            if hlen > packet.len() || hlen + mss > MAX_FRAME - 4 {
+            if hlen > packet.len() || hlen.saturating_add(mss) > MAX_FRAME - 4 {
                 return Err(bad);
             }
-            if packet.len() > hlen + mss {
-                self.stats.tso_packets += 1;
-                return self.segment(mem, pos, vport, packet, p, hlen, mss, vlan);
+            if packet.len() > hlen.saturating_add(mss) {
+                self.stats.tso_packets = self.stats.tso_packets.saturating_add(1);
+                return self.segment(mem, wire, frame, pos, vport, packet, p, hlen, mss, vlan);
             }
         }
         if let Some(p) = &parsed {
@@ -784,7 +972,7 @@ impl DataPath {
         } else if ip_csum || tcp_csum || udp_csum {
             return Err(bad);
         }
-        self.send_frame(mem, pos, vport, packet, vlan);
+        self.send_frame(mem, wire, pos, vport, packet, vlan);
         Ok(())
     }
 
@@ -793,6 +981,8 @@ impl DataPath {
     fn segment(
         &mut self,
         mem: &dyn DeviceMemory,
+        wire: &mut dyn Wire,
+        frame: &mut [u8; MAX_FRAME],
         pos: usize,
         vport: usize,
         packet: &[u8],
@@ -806,65 +996,122 @@ impl DataPath {
             return Err((cqe_type::TX_INVALID_OOB, "TSO with an MSS of 0"));
         };
         let mss = mss.get();
-        let mut frame = core::mem::take(&mut self.frame);
-        let payload = packet.len().saturating_sub(hlen);
-        let segs = payload.div_ceil(mss);
-        let seq = be32(packet, p.l4 + 4);
-        let ip_id = if p.is_v4 { be16(packet, p.l3 + 4) } else { 0 };
-        for i in 0..segs {
-            let start = hlen + i * mss;
-            let n = mss.min(packet.len() - start);
-            let out = &mut frame[..hlen + n];
-            out[..hlen].copy_from_slice(&packet[..hlen]);
-            out[hlen..].copy_from_slice(&packet[start..start + n]);
-            let total = hlen + n;
+        let bad = (
+            cqe_type::TX_HDR_PROCESSING_ERROR,
+            "TSO headers out of range",
+        );
+        // The caller checked `hlen <= packet.len()` and `hlen + mss` fits a frame; checked
+        // again here, where every slice below depends on it.
+        let (headers, payload) = packet.split_at_checked(hlen).ok_or(bad)?;
+        let segs = payload.len().div_ceil(mss);
+        let seq = be32(packet, p.l4.saturating_add(4));
+        let ip_id = if p.is_v4 {
+            be16(packet, p.l3.saturating_add(4))
+        } else {
+            0
+        };
+        for (i, chunk) in payload.chunks(mss).enumerate() {
+            let total = hlen.saturating_add(chunk.len());
+            let out = frame.get_mut(..total).ok_or(bad)?;
+            let (out_headers, out_payload) = out.split_at_mut(hlen);
+            out_headers.copy_from_slice(headers);
+            out_payload.copy_from_slice(chunk);
+            // The lengths fit 16 bits: a frame is at most `MAX_FRAME` bytes.
+            let l3_len = total.saturating_sub(p.l3);
             if p.is_v4 {
-                put16(out, p.l3 + 2, (total - p.l3) as u16);
-                put16(out, p.l3 + 4, ip_id.wrapping_add(i as u16));
+                put16(out, p.l3.saturating_add(2), l3_len as u16);
+                put16(out, p.l3.saturating_add(4), ip_id.wrapping_add(i as u16));
                 ipv4_fix_csum(out, p.l3);
             } else {
-                put16(out, p.l3 + 4, (total - p.l3 - 40) as u16);
+                put16(
+                    out,
+                    p.l3.saturating_add(4),
+                    l3_len.saturating_sub(40) as u16,
+                );
             }
-            put32(out, p.l4 + 4, seq.wrapping_add((i * mss) as u32));
-            let flags = &mut out[p.l4 + 13];
-            if i + 1 < segs {
-                // FIN and PSH only on the last segment.
-                *flags &= !0x09;
-            }
-            if i > 0 {
-                // CWR only on the first.
-                *flags &= !0x80;
+            put32(
+                out,
+                p.l4.saturating_add(4),
+                seq.wrapping_add(i.wrapping_mul(mss) as u32),
+            );
+            if let Some(flags) = out.get_mut(p.l4.saturating_add(13)) {
+                if i.saturating_add(1) < segs {
+                    // FIN and PSH only on the last segment.
+                    *flags &= !0x09;
+                }
+                if i > 0 {
+                    // CWR only on the first.
+                    *flags &= !0x80;
+                }
             }
             l4_fix_csum(out, p);
-            self.send_frame(mem, pos, vport, &frame[..total], vlan);
+            self.send_frame(mem, wire, pos, vport, out, vlan);
         }
-        self.frame = frame;
         Ok(())
     }
 
-    /// Puts one frame on the wire of `vport` (sent from queue `pos`).
+    /// Puts one frame on the wire of `vport` (sent from queue `pos`): to the linked port, or
+    /// to `wire` if the port leaves the device.
     fn send_frame(
         &mut self,
         mem: &dyn DeviceMemory,
+        wire: &mut dyn Wire,
         pos: usize,
         vport: usize,
         frame: &[u8],
         vlan: Option<u16>,
     ) {
-        let wire_len = frame.len() + if vlan.is_some() { 4 } else { 0 };
+        let wire_len = frame
+            .len()
+            .saturating_add(if vlan.is_some() { 4 } else { 0 });
         let w = &mut self.wqs[pos];
-        w.stats.packets += 1;
-        w.stats.bytes += wire_len as u64;
-        self.stats.tx_packets += 1;
-        self.stats.tx_bytes += wire_len as u64;
+        w.stats.packets = w.stats.packets.saturating_add(1);
+        w.stats.bytes = w.stats.bytes.saturating_add(wire_len as u64);
+        self.stats.tx_packets = self.stats.tx_packets.saturating_add(1);
+        self.stats.tx_bytes = self.stats.tx_bytes.saturating_add(wire_len as u64);
+        if self.external & vport_bit(vport) != 0 {
+            // CAST: `vport` is below `MAX_PORTS`.
+            wire.transmit(vport as u32, frame, vlan);
+            return;
+        }
         let peer = self.peer(vport);
         self.receive(mem, peer, frame, vlan);
+    }
+
+    /// Links port `vport` outside the device (`external`: its frames go to the host's
+    /// [`Wire`], and the host delivers frames to it with [`DataPath::receive_external`]) or
+    /// back to its linked port.
+    pub(crate) fn set_external(&mut self, vport: usize, external: bool) -> Result {
+        if vport >= self.num_ports {
+            return Err(Error::Invalid);
+        }
+        if external {
+            self.external |= vport_bit(vport);
+        } else {
+            self.external &= !vport_bit(vport);
+        }
+        Ok(())
+    }
+
+    /// Receives a frame from outside the device on `vport` (see [`DataPath::set_external`]).
+    pub(crate) fn receive_external(
+        &mut self,
+        mem: &dyn DeviceMemory,
+        vport: usize,
+        frame: &[u8],
+        vlan: Option<u16>,
+    ) -> Result {
+        if vport >= self.num_ports {
+            return Err(Error::Invalid);
+        }
+        self.receive(mem, vport, frame, vlan);
+        Ok(())
     }
 
     /// Receives a frame on `vport`; `vlan` is a tag the sender asked to insert.
     fn receive(&mut self, mem: &dyn DeviceMemory, vport: usize, frame: &[u8], vlan: Option<u16>) {
         let Some(steer) = self.steering.get(vport).filter(|s| s.enabled) else {
-            self.stats.rx_no_steering += 1;
+            self.stats.rx_no_steering = self.stats.rx_no_steering.saturating_add(1);
             return;
         };
         // The tag is inserted on the wire and stripped again by the receiver: either way it is
@@ -874,21 +1121,23 @@ impl DataPath {
         let tagged_in_frame = frame.len() >= ETH_HLEN + 4 && be16(frame, 12) == ETH_P_8021Q;
         if tagged_in_frame {
             tag = Some(be16(frame, 14));
-            stripped.copy_from_slice(&frame[..12]);
-            body = &frame[4..];
+            if let (Some(macs), Some(rest)) = (frame.get(..12), frame.get(4..)) {
+                stripped.copy_from_slice(macs);
+                body = rest;
+            }
         }
         let parsed = parse(body);
         let (hash, htype) = match &parsed {
             Some(p) => rss_hash(&steer.key, steer.hash_types, body, p),
             None => (0, 0),
         };
-        let rxobj = if steer.table.is_empty() {
-            steer.default_rxobj
-        } else {
-            steer.table[hash as usize % steer.table.len()]
+        let table = steer.table.get(..steer.table_len).unwrap_or(&[]);
+        let rxobj = match hash_slot(hash, table.len()) {
+            Some(slot) => table.get(slot).copied().unwrap_or(steer.default_rxobj),
+            None => steer.default_rxobj,
         };
         let Some(pos) = self.wqs.iter().position(|w| !w.is_sq && w.handle == rxobj) else {
-            self.stats.rx_no_steering += 1;
+            self.stats.rx_no_steering = self.stats.rx_no_steering.saturating_add(1);
             return;
         };
         let mut flags = RxCompFlags::ZERO;
@@ -936,20 +1185,20 @@ impl DataPath {
         flags: RxCompFlags,
     ) {
         let (data_body, hlen) = match header {
-            Some(h) => (&body[12..], h.len()),
+            Some(h) => (body.get(12..).unwrap_or(&[]), h.len()),
             None => (body, 0),
         };
-        let len = hlen + data_body.len();
+        let len = hlen.saturating_add(data_body.len());
         let w = &self.wqs[pos];
-        let (head, tail, size) = (w.head, w.tail, w.wq.size.get());
+        let (head, tail, size) = (w.head, w.tail, w.wq.size().get());
         let avail = tail.wrapping_sub(head);
         if avail == 0 || avail > size {
-            self.wqs[pos].stats.drops += 1;
-            self.stats.rx_no_buffer += 1;
+            self.wqs[pos].stats.drops = self.wqs[pos].stats.drops.saturating_add(1);
+            self.stats.rx_no_buffer = self.stats.rx_no_buffer.saturating_add(1);
             return;
         }
         let mut hdr_bytes = [0u8; 8];
-        if w.wq.read(mem, head, &mut hdr_bytes).is_err() {
+        if w.wq.read(&self.pool, mem, head, &mut hdr_bytes).is_err() {
             self.dma_fault();
             return;
         }
@@ -964,24 +1213,23 @@ impl DataPath {
             || wqe_size > queue::MAX_RQE_SIZE
             || wqe_size > avail
         {
-            self.log.error(format_args!(
+            self.log_error(format_args!(
                 "RQ {}: malformed RX WQE; queue reset",
                 w.wq_id
             ));
             let w = &mut self.wqs[pos];
             w.head = tail;
-            w.stats.faults += 1;
-            w.stats.drops += 1;
-            self.stats.wqe_faults += 1;
+            w.stats.faults = w.stats.faults.saturating_add(1);
+            w.stats.drops = w.stats.drops.saturating_add(1);
+            self.stats.wqe_faults = self.stats.wqe_faults.saturating_add(1);
             return;
         }
         self.wqs[pos].head = head.wrapping_add(wqe_size);
         // Scatter.
         let mut written = 0usize;
         let mut fault = false;
-        let pieces: [&[u8]; 2] = [header.unwrap_or(&[]), data_body];
-        let mut piece = 0;
-        let mut in_piece = 0;
+        // What is left to write: of the header, then of the body.
+        let (mut cur, mut next) = (header.unwrap_or(&[]), data_body);
         let sgl = head.wrapping_add(8 + queue::INLINE_OOB_SMALL_SIZE);
         for i in 0..num_sge {
             if written == len {
@@ -990,7 +1238,12 @@ impl DataPath {
             let mut sge = Sge::zeroed();
             if self.wqs[pos]
                 .wq
-                .read(mem, sgl.wrapping_add(i * 16), sge.as_bytes_mut())
+                .read(
+                    &self.pool,
+                    mem,
+                    sgl.wrapping_add(i.wrapping_mul(16)),
+                    sge.as_bytes_mut(),
+                )
                 .is_err()
             {
                 fault = true;
@@ -998,45 +1251,45 @@ impl DataPath {
             }
             let mut room = sge.size as usize;
             let mut addr = sge.address;
-            while room > 0 && written < len {
-                while in_piece == pieces[piece].len() {
-                    piece += 1;
-                    in_piece = 0;
+            while room > 0 {
+                if cur.is_empty() {
+                    if next.is_empty() {
+                        break;
+                    }
+                    cur = core::mem::take(&mut next);
+                    continue;
                 }
-                let n = room.min(pieces[piece].len() - in_piece);
-                if mem
-                    .dma_write(addr, &pieces[piece][in_piece..in_piece + n])
-                    .is_err()
-                {
+                let (now, later) = cur.split_at(room.min(cur.len()));
+                if mem.dma_write(addr, now).is_err() {
                     fault = true;
                     break;
                 }
-                in_piece += n;
-                written += n;
-                room -= n;
-                addr += n as u64;
+                cur = later;
+                written = written.saturating_add(now.len());
+                room = room.saturating_sub(now.len());
+                addr = addr.wrapping_add(now.len() as u64);
             }
             if fault {
                 break;
             }
         }
         let (ty, ok) = if fault {
-            self.stats.dma_faults += 1;
-            self.wqs[pos].stats.faults += 1;
+            self.stats.dma_faults = self.stats.dma_faults.saturating_add(1);
+            self.wqs[pos].stats.faults = self.wqs[pos].stats.faults.saturating_add(1);
             (cqe_type::RX_TRUNCATED, false)
         } else if written < len {
-            self.stats.rx_no_buffer += 1;
-            self.wqs[pos].stats.drops += 1;
+            self.stats.rx_no_buffer = self.stats.rx_no_buffer.saturating_add(1);
+            self.wqs[pos].stats.drops = self.wqs[pos].stats.drops.saturating_add(1);
             (cqe_type::RX_TRUNCATED, false)
         } else {
             (cqe_type::RX_OKAY, true)
         };
         if ok {
             let w = &mut self.wqs[pos];
-            w.stats.packets += 1;
-            w.stats.bytes += len as u64;
-            self.stats.rx_packets += 1;
-            self.stats.rx_bytes += len as u64;
+            w.stats.packets = w.stats.packets.saturating_add(1);
+            w.stats.bytes = w.stats.bytes.saturating_add(len as u64);
+            self.stats.rx_packets = self.stats.rx_packets.saturating_add(1);
+            self.stats.rx_bytes = self.stats.rx_bytes.saturating_add(len as u64);
         }
         let mut oob = RxCompOob::zeroed();
         oob.cqe_hdr = CqeHeader::ZERO
@@ -1054,7 +1307,7 @@ impl DataPath {
         oob.cqe_hdr = CqeHeader::ZERO
             .try_with_cqe_type(ty)?
             .try_with_client_type(MANA_CQE_COMPLETION)?;
-        let offset = head % self.wqs[pos].wq.size;
+        let offset = head % self.wqs[pos].wq.size();
         oob.offsets = TxCompOffsets::ZERO.try_with_tx_wqe_offset(offset / queue::WQE_BU_SIZE)?;
         self.post_cqe(mem, pos, oob.as_bytes())
     }
@@ -1072,13 +1325,17 @@ impl DataPath {
             .with_is_sq(w.is_sq)
             .try_with_owner_bits(queue::owner_bits(index, entries))?;
         w.cq_index = index.wrapping_add(1);
-        let written =
-            w.cq.write(mem, entries.slot(index) * queue::CQE_SIZE, cqe.as_bytes());
+        let written = w.cq.write(
+            &self.pool,
+            mem,
+            entries.slot(index).saturating_mul(queue::CQE_SIZE),
+            cqe.as_bytes(),
+        );
         if written.is_err() {
             self.dma_fault();
             return written;
         }
-        self.stats.cqes += 1;
+        self.stats.cqes = self.stats.cqes.saturating_add(1);
         if self.wqs[pos].armed {
             self.signal(mem, pos)?;
         }
@@ -1089,8 +1346,12 @@ impl DataPath {
     fn signal(&mut self, mem: &dyn DeviceMemory, pos: usize) -> Result {
         let (cq_id, eq_id) = (self.wqs[pos].cq_id, self.wqs[pos].eq_id);
         self.wqs[pos].armed = false;
-        let eq = self.eqs.iter_mut().find(|q| q.id == eq_id).ok_or(EINVAL)?;
-        let entries = eq.entries;
+        let eq = self
+            .eqs
+            .iter_mut()
+            .find(|q| q.id == eq_id)
+            .ok_or(Error::Invalid)?;
+        let entries = eq.entries();
         let index = eq.index;
         let eqe = Eqe {
             details: [cq_id, 0, 0],
@@ -1100,14 +1361,17 @@ impl DataPath {
         };
         eq.index = index.wrapping_add(1);
         let msix = eq.msix;
-        let written = eq
-            .mem
-            .write(mem, entries.slot(index) * queue::EQE_SIZE, eqe.as_bytes());
+        let written = eq.mem.write(
+            &self.pool,
+            mem,
+            entries.slot(index).saturating_mul(queue::EQE_SIZE),
+            eqe.as_bytes(),
+        );
         if written.is_err() {
             self.dma_fault();
             return written;
         }
-        self.stats.eqes += 1;
+        self.stats.eqes = self.stats.eqes.saturating_add(1);
         self.pending_irqs |= 1u64 << (msix % 64);
         Ok(())
     }

@@ -1,0 +1,441 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! The device on the host: power-on, the SMC mailbox and the hardware channel's bring-up and
+//! teardown, against driver memory kept in a map.
+
+use std::{
+    cell::RefCell,
+    collections::BTreeMap,
+    sync::atomic::{
+        AtomicUsize,
+        Ordering, //
+    },
+};
+
+use super::*;
+extern crate alloc;
+use crate::host::NoWire;
+
+/// Driver memory: 4 KiB pages by DMA address, only those mapped.
+#[derive(Default)]
+struct Mem {
+    pages: RefCell<BTreeMap<u64, [u8; 4096]>>,
+}
+
+impl Mem {
+    fn map(&self, addr: u64) {
+        self.pages.borrow_mut().insert(addr, [0; 4096]);
+    }
+
+    fn page(&self, addr: u64) -> [u8; 4096] {
+        self.pages.borrow()[&addr]
+    }
+}
+
+impl DeviceMemory for Mem {
+    fn is_mapped(&self, addr: u64, len: usize) -> bool {
+        let end = addr + len as u64;
+        (addr & !0xfff..end)
+            .step_by(4096)
+            .all(|p| self.pages.borrow().contains_key(&p))
+    }
+
+    fn dma_read(&self, addr: u64, out: &mut [u8]) -> Result {
+        if !self.is_mapped(addr, out.len()) {
+            return Err(Error::Fault);
+        }
+        let pages = self.pages.borrow();
+        for (i, b) in out.iter_mut().enumerate() {
+            let a = addr + i as u64;
+            *b = pages[&(a & !0xfff)][(a & 0xfff) as usize];
+        }
+        Ok(())
+    }
+
+    fn dma_write(&self, addr: u64, data: &[u8]) -> Result {
+        if !self.is_mapped(addr, data.len()) {
+            return Err(Error::Fault);
+        }
+        let mut pages = self.pages.borrow_mut();
+        for (i, b) in data.iter().enumerate() {
+            let a = addr + i as u64;
+            pages.get_mut(&(a & !0xfff)).unwrap()[(a & 0xfff) as usize] = *b;
+        }
+        Ok(())
+    }
+}
+
+/// A log that counts its lines.
+struct CountingLog(AtomicUsize);
+
+impl Log for CountingLog {
+    fn error(&self, _line: core::fmt::Arguments<'_>) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+static LOG: CountingLog = CountingLog(AtomicUsize::new(0));
+
+const EQ: u64 = 0x10_0000;
+const CQ: u64 = 0x11_0000;
+const RQ: u64 = 0x12_0000;
+const SQ: u64 = 0x13_0000;
+
+/// Writes the eight mailbox dwords, the last one last (it hands the mailbox to the device),
+/// and returns the response header dword.
+fn smc(dev: &mut SwDevice, mem: &Mem, dwords: &[u32; smc::SMC_APERTURE_DWORDS]) -> SmcHdr {
+    for (i, d) in dwords.iter().enumerate() {
+        dev.write32(mem, SHM_OFFSET + 4 * i, *d);
+    }
+    SmcHdr::from_raw(dev.read32(SHM_OFFSET + 4 * smc::SMC_LAST_DWORD))
+}
+
+fn establish(msix_index: u16) -> [u32; smc::SMC_APERTURE_DWORDS] {
+    EstablishHwc {
+        eq_addr: EQ,
+        cq_addr: CQ,
+        rq_addr: RQ,
+        sq_addr: SQ,
+        msix_index,
+        reset_vf: false,
+    }
+    .encode()
+    .unwrap()
+}
+
+#[test]
+fn power_on_refuses_configurations_the_device_does_not_offer() {
+    let mut dev = crate::zero::zeroed_box::<SwDevice>();
+    for bad in [
+        SwConfig {
+            num_ports: 0,
+            ..SwConfig::default()
+        },
+        SwConfig {
+            num_ports: 17,
+            ..SwConfig::default()
+        },
+        SwConfig {
+            hwc_depth: HWC_MAX_DEPTH + 1,
+            ..SwConfig::default()
+        },
+        SwConfig {
+            num_vectors: 65,
+            ..SwConfig::default()
+        },
+    ] {
+        assert_eq!(dev.power_on(bad, &LOG), Err(Error::Invalid));
+    }
+    assert_eq!(dev.power_on(SwConfig::default(), &LOG), Ok(()));
+    assert_eq!(dev.read32(regs::GDMA_REG_DB_PAGE_SIZE), DB_PAGE_SIZE as u32);
+    assert_eq!(dev.read64(regs::GDMA_REG_SHM_OFFSET), SHM_OFFSET as u64);
+}
+
+#[test]
+fn establish_and_destroy_the_hardware_channel_through_the_smc() {
+    let mem = Mem::default();
+    for q in [EQ, CQ, RQ, SQ] {
+        mem.map(q);
+    }
+    let mut dev = SwDevice::boxed(SwConfig::default(), &LOG).unwrap();
+
+    // A vector the device does not have: refused, counted, nothing raised.
+    let hdr = smc(&mut dev, &mem, &establish(64));
+    assert_ne!(hdr.status().get(), 0);
+    assert_eq!(dev.stats().protocol_errors, 1);
+    assert_eq!(dev.stats().live_hwc, 0);
+
+    let hdr = smc(&mut dev, &mem, &establish(3));
+    assert_eq!(hdr.status().get(), 0);
+    assert_eq!(dev.stats().live_hwc, 1);
+    // The init events went to the EQ, owner bits of the first pass, and raised vector 3.
+    assert_eq!(dev.take_interrupts(), 1 << 3);
+    assert_eq!(dev.take_interrupts(), 0);
+    let eq = mem.page(EQ);
+    let first = Eqe::from_bytes_copy(&eq[..16]).unwrap();
+    assert_eq!(
+        first.info.eqe_type().get() as u8,
+        queue::eqe_type::HWC_INIT_EQ_ID_DB
+    );
+    // INIT_EQ_ID_DB, nine INIT_DATA, INIT_DONE.
+    let last = Eqe::from_bytes_copy(&eq[16 * 10..16 * 11]).unwrap();
+    assert_eq!(
+        last.info.eqe_type().get() as u8,
+        queue::eqe_type::HWC_INIT_DONE
+    );
+
+    // A second channel is a protocol error; the first stays.
+    let hdr = smc(&mut dev, &mem, &establish(3));
+    assert_ne!(hdr.status().get(), 0);
+    assert_eq!(dev.stats().live_hwc, 1);
+
+    // No request waiting: nothing to do.
+    assert_eq!(dev.next_request_delay_us(&mem, 0), None);
+    assert!(!dev.process_one(&mem));
+
+    let mut destroy = [0u32; smc::SMC_APERTURE_DWORDS];
+    destroy[smc::SMC_LAST_DWORD] = smc::destroy_hwc_request(false).unwrap();
+    assert_eq!(smc(&mut dev, &mem, &destroy).status().get(), 0);
+    assert_eq!(dev.stats().live_hwc, 0);
+    assert_eq!(dev.stats().protocol_errors, 2);
+    assert_eq!(dev.stats().dma_faults, 0);
+}
+
+#[test]
+fn service_events_need_a_channel_and_the_driver_capability() {
+    let mem = Mem::default();
+    for q in [EQ, CQ, RQ, SQ] {
+        mem.map(q);
+    }
+    let mut dev = SwDevice::boxed(SwConfig::default(), &LOG).unwrap();
+    assert_eq!(
+        dev.service_event(&mem, ServiceRequest::Reset),
+        Err(Error::Busy)
+    );
+    smc(&mut dev, &mem, &establish(0));
+    // The driver did not advertise (no VERIFY_VF_DRIVER_VERSION yet).
+    assert_eq!(
+        dev.service_event(&mem, ServiceRequest::Reset),
+        Err(Error::NotSupported)
+    );
+    // RDMA suspend needs no capability.
+    let _ = dev.take_interrupts();
+    assert_eq!(dev.service_event(&mem, ServiceRequest::RdmaSuspend), Ok(()));
+    assert_eq!(dev.take_interrupts(), 1);
+}
+
+#[test]
+fn doorbells_outside_the_pages_and_register_writes_are_protocol_errors() {
+    let mem = Mem::default();
+    let mut dev = SwDevice::boxed(SwConfig::default(), &LOG).unwrap();
+    dev.write32(&mem, regs::GDMA_REG_DB_PAGE_SIZE, 1);
+    dev.doorbell(&mem, &mut NoWire, 8, 0, 0);
+    dev.doorbell(
+        &mem,
+        &mut NoWire,
+        DB_PAGE_OFFSET + DB_PAGE_SIZE * NUM_DB_PAGES,
+        0,
+        0,
+    );
+    assert_eq!(dev.stats().protocol_errors, 3);
+    // A data-path doorbell for a queue the device does not know is counted, not fatal.
+    dev.doorbell(&mem, &mut NoWire, DB_PAGE_OFFSET + DB_PAGE_SIZE, 5, 0);
+    assert_eq!(dev.read32(regs::GDMA_REG_DB_PAGE_SIZE), DB_PAGE_SIZE as u32);
+}
+
+#[test]
+fn faults_are_armed_up_to_the_table_capacity() {
+    let mut dev = SwDevice::boxed(SwConfig::default(), &LOG).unwrap();
+    for code in 0..MAX_FAULTS as u32 {
+        assert_eq!(dev.inject(code, Fault::NoResponse, 1), Ok(()));
+    }
+    assert_eq!(dev.inject(99, Fault::Late(5), 1), Err(Error::NoSpace));
+}
+
+/// The driver's side of the hardware channel, as far as the tests need it: one request at a
+/// time, its response read back from the receive buffer.
+struct Channel {
+    sq_tail: u32,
+    rq_tail: u32,
+}
+
+const REQ_BUF: u64 = 0x20_0000;
+const RESP_BUF: u64 = 0x21_0000;
+
+impl Channel {
+    /// A device with its hardware channel established and its buffers mapped.
+    fn up(config: SwConfig) -> (alloc::boxed::Box<SwDevice>, Mem, Channel) {
+        let mem = Mem::default();
+        for q in [EQ, CQ, RQ, SQ, REQ_BUF, RESP_BUF] {
+            mem.map(q);
+        }
+        let mut dev = SwDevice::boxed(config, &LOG).unwrap();
+        assert_eq!(smc(&mut dev, &mem, &establish(0)).status().get(), 0);
+        let _ = dev.take_interrupts();
+        (
+            dev,
+            mem,
+            Channel {
+                sq_tail: 0,
+                rq_tail: 0,
+            },
+        )
+    }
+
+    /// Posts `req` (with a receive buffer for its response) and has the device process it.
+    /// Returns the response, or `None` if the device did not answer.
+    fn send(&mut self, dev: &mut SwDevice, mem: &Mem, req: &[u8]) -> Option<Vec<u8>> {
+        mem.dma_write(RESP_BUF, &[0; 4096]).unwrap();
+        let mut rq_wqe = [0u8; HWC_RQ_WQE_SIZE as usize];
+        rq_wqe[..8].copy_from_slice(
+            WqeHeader::new(1, queue::INLINE_OOB_SMALL_SIZE, 0)
+                .unwrap()
+                .as_bytes(),
+        );
+        let sge = Sge {
+            address: RESP_BUF,
+            mem_key: HWC_GPA_MKEY,
+            size: HWC_MAX_MSG,
+        };
+        rq_wqe[16..32].copy_from_slice(sge.as_bytes());
+        mem.dma_write(RQ + u64::from(self.rq_tail % HWC_QUEUE_SIZE), &rq_wqe)
+            .unwrap();
+        self.rq_tail = self.rq_tail.wrapping_add(HWC_RQ_WQE_SIZE);
+        let db = |qtype| {
+            DB_PAGE_OFFSET + queue::doorbell_offset(DB_PAGE_SIZE as u64, 0, qtype).unwrap() as usize
+        };
+        dev.doorbell(
+            mem,
+            &mut NoWire,
+            db(queue::queue_type::RQ),
+            u64::from(HWC_RQ_ID) | u64::from(self.rq_tail) << 32,
+            0,
+        );
+
+        mem.dma_write(REQ_BUF, req).unwrap();
+        let mut sq_wqe = [0u8; HWC_SQ_WQE_SIZE as usize];
+        sq_wqe[..8].copy_from_slice(
+            WqeHeader::new(1, queue::INLINE_OOB_LARGE_SIZE, 0)
+                .unwrap()
+                .as_bytes(),
+        );
+        sq_wqe[8..32].copy_from_slice(
+            HwcTxOob::new(0, 0, HWC_SQ_ID, HWC_CQ_ID, false)
+                .unwrap()
+                .as_bytes(),
+        );
+        let sge = Sge {
+            address: REQ_BUF,
+            mem_key: HWC_GPA_MKEY,
+            size: req.len() as u32,
+        };
+        sq_wqe[32..48].copy_from_slice(sge.as_bytes());
+        mem.dma_write(SQ + u64::from(self.sq_tail % HWC_QUEUE_SIZE), &sq_wqe)
+            .unwrap();
+        self.sq_tail = self.sq_tail.wrapping_add(HWC_SQ_WQE_SIZE);
+        dev.doorbell(
+            mem,
+            &mut NoWire,
+            db(queue::queue_type::SQ),
+            u64::from(HWC_SQ_ID) | u64::from(self.sq_tail) << 32,
+            0,
+        );
+        assert_eq!(dev.next_request_delay_us(mem, 0), Some(0));
+        assert!(dev.process_one(mem));
+        let responses = dev.stats().responses;
+        let page = mem.page(RESP_BUF);
+        let hdr = RespHdr::from_bytes_copy(&page[..size_of::<RespHdr>()]).unwrap();
+        if hdr.response.msg_size == 0 {
+            return None;
+        }
+        assert!(responses > 0);
+        Some(page[..hdr.response.msg_size as usize].to_vec())
+    }
+}
+
+/// The status of response `resp`.
+fn status(resp: &[u8]) -> u32 {
+    RespHdr::from_bytes_copy(&resp[..size_of::<RespHdr>()])
+        .unwrap()
+        .status
+}
+
+#[test]
+fn requests_are_answered_on_the_hardware_channel() {
+    let config = SwConfig {
+        num_vectors: 9,
+        ..SwConfig::default()
+    };
+    let (mut dev, mem, mut hwc) = Channel::up(config);
+    let req = hdr::new_request::<gdma_msgs::QueryMaxResourcesReq>();
+    let resp = hwc.send(&mut dev, &mem, req.as_bytes()).unwrap();
+    assert_eq!(status(&resp), 0);
+    let r = QueryMaxResourcesResp::from_bytes_copy(&resp).unwrap();
+    assert_eq!((r.max_msix, r.max_db), (9, NUM_DB_PAGES as u32));
+    // The completion was signalled on the channel's vector (0).
+    assert_eq!(dev.take_interrupts(), 1);
+
+    // An unknown request is answered "unsupported" (no protocol error: the driver may probe).
+    let mut unknown = req;
+    unknown.hdr.req.msg_type = 0x7777;
+    let resp = hwc.send(&mut dev, &mem, unknown.as_bytes()).unwrap();
+    assert_eq!(status(&resp), STATUS_CMD_UNSUPPORTED);
+    assert_eq!(dev.stats().count(gdma_msgs::code::QUERY_MAX_RESOURCES), 1);
+    assert_eq!(dev.stats().total_requests, 2);
+    assert_eq!(dev.stats().protocol_errors, 0);
+}
+
+#[test]
+fn dma_regions_are_created_checked_and_destroyed() {
+    let (mut dev, mem, mut hwc) = Channel::up(SwConfig::default());
+    let pages = [0x40_0000u64, 0x40_1000];
+    let region = |pages: &[u64]| {
+        let count = pages.len() as u32;
+        let req =
+            gdma_msgs::CreateDmaRegionReq::new(u64::from(count) * 4096, count, count).unwrap();
+        let mut msg = vec![0u8; req.hdr.req.msg_size as usize];
+        req.write(pages, &mut msg).unwrap();
+        msg
+    };
+
+    // Pages the driver has not mapped: refused, a DMA fault and a protocol error.
+    let resp = hwc.send(&mut dev, &mem, &region(&pages)).unwrap();
+    assert_eq!(status(&resp), 0x2);
+    assert_eq!(
+        (dev.stats().dma_faults, dev.stats().protocol_errors),
+        (1, 1)
+    );
+    assert_eq!(dev.stats().live_regions, 0);
+
+    for p in pages {
+        mem.map(p);
+    }
+    let resp = hwc.send(&mut dev, &mem, &region(&pages)).unwrap();
+    assert_eq!(status(&resp), 0);
+    let handle = gdma_msgs::CreateDmaRegionResp::from_bytes_copy(&resp)
+        .unwrap()
+        .dma_region_handle;
+    assert_eq!(dev.stats().live_regions, 1);
+
+    let mut destroy = hdr::new_request::<gdma_msgs::DestroyDmaRegionReq>();
+    destroy.dma_region_handle = handle;
+    let resp = hwc.send(&mut dev, &mem, destroy.as_bytes()).unwrap();
+    assert_eq!(status(&resp), 0);
+    assert_eq!(dev.stats().live_regions, 0);
+    // Twice: an unknown region.
+    let resp = hwc.send(&mut dev, &mem, destroy.as_bytes()).unwrap();
+    assert_eq!(status(&resp), 0x2);
+    assert_eq!(dev.stats().protocol_errors, 2);
+}
+
+#[test]
+fn injected_faults_change_the_answer() {
+    let (mut dev, mem, mut hwc) = Channel::up(SwConfig::default());
+    let req = hdr::new_request::<gdma_msgs::QueryMaxResourcesReq>();
+    let code = gdma_msgs::code::QUERY_MAX_RESOURCES;
+    dev.inject(code, Fault::Status(0x55), 1).unwrap();
+    dev.inject(code + 100, Fault::NoResponse, 1).unwrap();
+    let resp = hwc.send(&mut dev, &mem, req.as_bytes()).unwrap();
+    assert_eq!(status(&resp), 0x55);
+    // Armed once: the next one is answered normally.
+    let resp = hwc.send(&mut dev, &mem, req.as_bytes()).unwrap();
+    assert_eq!(status(&resp), 0);
+
+    dev.inject(code, Fault::NoResponse, 1).unwrap();
+    assert_eq!(hwc.send(&mut dev, &mem, req.as_bytes()), None);
+    assert_eq!(dev.stats().faults_injected, 2);
+
+    dev.inject(code, Fault::WrongActivityId, 1).unwrap();
+    let resp = hwc.send(&mut dev, &mem, req.as_bytes()).unwrap();
+    let h = RespHdr::from_bytes_copy(&resp[..size_of::<RespHdr>()]).unwrap();
+    assert_eq!(h.activity_id, req.hdr.activity_id.wrapping_add(1));
+}
+
+#[test]
+fn a_host_can_move_the_device_to_its_model_thread() {
+    fn assert_send<T: Send>() {}
+    assert_send::<SwDevice>();
+    // And its size is what the documentation says a host must put on the heap.
+    let size = size_of::<SwDevice>();
+    assert!((200 << 10..512 << 10).contains(&size), "{size}");
+}
