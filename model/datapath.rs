@@ -1346,6 +1346,18 @@ impl DataPath {
     fn signal(&mut self, mem: &dyn DeviceMemory, pos: usize) -> Result {
         let (cq_id, eq_id) = (self.wqs[pos].cq_id, self.wqs[pos].eq_id);
         self.wqs[pos].armed = false;
+        self.post_event(mem, eq_id, queue::eqe_type::COMPLETION, [cq_id, 0, 0])
+    }
+
+    /// Posts an event of `eqe_type` with `details` on EQ `eq_id` and raises its vector;
+    /// [`Error::Invalid`] if there is no such EQ.
+    pub(crate) fn post_event(
+        &mut self,
+        mem: &dyn DeviceMemory,
+        eq_id: u32,
+        eqe_type: u8,
+        details: [u32; 3],
+    ) -> Result {
         let eq = self
             .eqs
             .iter_mut()
@@ -1354,9 +1366,9 @@ impl DataPath {
         let entries = eq.entries();
         let index = eq.index;
         let eqe = Eqe {
-            details: [cq_id, 0, 0],
+            details,
             info: EqeInfo::ZERO
-                .with_eqe_type(queue::eqe_type::COMPLETION)
+                .with_eqe_type(eqe_type)
                 .try_with_owner_bits(queue::owner_bits(index, entries))?,
         };
         eq.index = index.wrapping_add(1);
