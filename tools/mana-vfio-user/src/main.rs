@@ -10,9 +10,9 @@
 //! mana-vfio-user report: protocol_errors=0 dma_faults=0 config_reads=... resets=1
 //! ```
 //!
-//! The MANA device model (SMC, hardware channel, queues) is not hosted yet: until it is a crate
-//! of its own, the function presents the PCI device, its registers, mailbox, doorbells, MSI-X
-//! and DMA plumbing, and a stand-in model that answers nothing.
+//! Behind BAR0 runs the MANA device model of the model crate (`mana_model`: SMC, hardware
+//! channel, GDMA and MANA objects, the Ethernet data path between linked ports), the one the
+//! in-kernel software adapter runs, on a thread of its own.
 
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 
@@ -21,8 +21,10 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use mana_vfio_user::bar0::Bar0Layout;
-use mana_vfio_user::device::{ModelConfig, NullModel};
+use mana_model::config::SwConfig;
 use mana_vfio_user::function::Function;
+use mana_vfio_user::mana::ManaModel;
+use mana_vfio_user::msix::MSIX_VECTORS;
 
 const USAGE: &str = "\
 usage: mana-vfio-user --socket PATH [--vports N] [--doorbell-pages N]
@@ -126,10 +128,18 @@ fn main() -> ExitCode {
     let layout = Bar0Layout {
         db_pages: options.db_pages,
     };
-    let model = NullModel::new(ModelConfig {
-        vports: options.vports,
-        db_pages: options.db_pages,
-    });
+    let config = SwConfig {
+        num_ports: options.vports,
+        num_vectors: MSIX_VECTORS as u32,
+        ..SwConfig::default()
+    };
+    let model = match ManaModel::new(config) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("mana-vfio-user: the device model refused its configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let mut function = match Function::new(layout, Box::new(model)) {
         Ok(f) => f,
         Err(e) => {
