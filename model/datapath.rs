@@ -486,7 +486,15 @@ impl DataPath {
             .pool
             .get_mut(start as usize..start as usize + count as usize)
             .ok_or(Error::NoSpace)?;
-        for (slot, p) in slots.iter_mut().zip(pages) {
+        // Not `zip`: its specialisation for slices divides by the chunk size of the page
+        // iterator (a `ChunksExact`), and objtool of 7.3 does not know the division's
+        // `panic_const_div_by_zero` as a noreturn function (it matches only the 24-character
+        // `panic_const_*` names), so the function would "fall through".
+        let mut pages = pages;
+        for slot in slots.iter_mut() {
+            let Some(p) = pages.next() else {
+                break;
+            };
             *slot = p;
         }
         self.regions.push(DpRegion {
@@ -575,6 +583,24 @@ impl DataPath {
             armed: false,
             stats: QueueStats::default(),
         })
+    }
+
+    /// FENCE_RQ of receive object `handle`: the device has finished every receive WQE posted
+    /// before it (this model consumes them as frames arrive), so the fence completes at once
+    /// with an RX CQE of type RX_OBJECT_FENCE on the queue's CQ, which the C driver's
+    /// `mana_fence_rq()` waits for before it destroys the queue. [`Error::Invalid`] if no
+    /// receive queue has `handle`.
+    pub(crate) fn fence_rq(&mut self, mem: &dyn DeviceMemory, handle: u64) -> Result {
+        let pos = self
+            .wqs
+            .iter()
+            .position(|w| w.handle == handle && !w.is_sq)
+            .ok_or(Error::Invalid)?;
+        let mut oob = RxCompOob::zeroed();
+        oob.cqe_hdr = CqeHeader::ZERO
+            .try_with_cqe_type(cqe_type::RX_OBJECT_FENCE)?
+            .try_with_client_type(MANA_CQE_COMPLETION)?;
+        self.post_cqe(mem, pos, oob.as_bytes())
     }
 
     /// Work-queue object `handle` was destroyed.

@@ -1337,6 +1337,33 @@ impl Core {
                     }
                 }
             }
+            mana_msgs::code::QUERY_GF_STAT => {
+                let r = mana_msgs::QueryGfStatReq::from_bytes_copy(req).ok_or(Error::Invalid)?;
+                // What the device counts (it sends no broadcast or multicast of its own and
+                // refuses rather than drops on TX); every other statistic reads 0.
+                let dp = self.dp.stats();
+                let mut s = mana_msgs::QueryGfStatResp::zeroed();
+                s.reported_stats = r.req_stats;
+                s.rx_discards_nowqe = dp.rx_no_buffer;
+                s.hc_rx_bytes = dp.rx_bytes;
+                s.hc_rx_ucast_pkts = dp.rx_packets;
+                s.hc_rx_ucast_bytes = dp.rx_bytes;
+                s.hc_tx_bytes = dp.tx_bytes;
+                s.hc_tx_ucast_pkts = dp.tx_packets;
+                s.hc_tx_ucast_bytes = dp.tx_bytes;
+                reply(hdr, s, 0)
+            }
+            mana_msgs::code::FENCE_RQ => {
+                let r = mana_msgs::FenceRqReq::from_bytes_copy(req).ok_or(Error::Invalid)?;
+                match self.dp.fence_rq(mem, r.wq_obj_handle) {
+                    Ok(()) => reply(hdr, mana_msgs::FenceRqResp::zeroed(), 0),
+                    Err(Error::Fault) => Err(Error::Fault),
+                    Err(_) => {
+                        self.protocol_error("FENCE_RQ of an unknown receive queue");
+                        reply(hdr, mana_msgs::FenceRqResp::zeroed(), 0x2)
+                    }
+                }
+            }
             gdma_msgs::code::CREATE_QUEUE => self.create_queue(hdr, req),
             gdma_msgs::code::DISABLE_QUEUE => {
                 let r = gdma_msgs::DisableQueueReq::from_bytes_copy(req).ok_or(Error::Invalid)?;

@@ -514,3 +514,22 @@ fn the_ethernet_and_the_rdma_device_register_once_each() {
     assert_eq!(dev.stats().live_registrations, 0);
     assert_eq!(dev.stats().protocol_errors, 1);
 }
+
+#[test]
+fn statistics_and_fences_are_answered() {
+    let (mut dev, mem, mut hwc) = Channel::up(SwConfig::default());
+    let req = mana_msgs::QueryGfStatReq::new(mana_msgs::stat_flags::ALL);
+    let resp = hwc.send(&mut dev, &mem, req.as_bytes()).unwrap();
+    assert_eq!(status(&resp), 0);
+    let r = mana_msgs::QueryGfStatResp::from_bytes_copy(&resp).unwrap();
+    assert_eq!(r.reported_stats, mana_msgs::stat_flags::ALL);
+    assert_eq!((r.hc_rx_ucast_pkts, r.hc_tx_ucast_pkts), (0, 0));
+
+    // A fence of a receive queue the device does not have: refused and counted. (The fence
+    // of a live one completes with an RX_OBJECT_FENCE CQE: the PCI stage's C driver waits for
+    // it on every interface down.)
+    let req = mana_msgs::FenceRqReq::new(0x1234);
+    let resp = hwc.send(&mut dev, &mem, req.as_bytes()).unwrap();
+    assert_ne!(status(&resp), 0);
+    assert_eq!(dev.stats().protocol_errors, 1);
+}
