@@ -184,9 +184,13 @@ link_test() {
 	ip netns del mana_b
 }
 
-# Kernel log lines of the MANA drivers since the last call, as comments.
+# Kernel log lines of the MANA drivers since the last call, as comments; kept in /tmp/drv.log.
 show_log() {
-	dmesg -c | grep -E 'mana|gdma' | sed 's/^/# dmesg: /'
+	dmesg -c | grep -E 'mana|gdma' | tee -a /tmp/drv.log | sed 's/^/# dmesg: /'
+}
+# No failure or error line of the driver under test since /tmp/drv.log was emptied.
+no_failure() {
+	! grep -qiE 'fail|error|timed out|unknown' /tmp/drv.log
 }
 
 # A warning, BUG or lockdep report in the kernel log since boot.
@@ -198,6 +202,7 @@ dmesg -c > /dev/null
 
 if [ "$c_driver" != 0 ]; then
 	flr "the C driver"
+	: > /tmp/drv.log
 	if [ "$c_driver" = insmod ]; then
 		insmod /mana.ko
 	else
@@ -210,10 +215,12 @@ if [ "$c_driver" != 0 ]; then
 	rmmod mana
 	check "the C driver unbinds: its interfaces are gone" eq "$(ifaces | wc -l)" 0
 	show_log
+	check "the C driver logged no failure (the model answers all it asks)" no_failure
 fi
 
 if [ "$rs_driver" != 0 ]; then
 	flr "mana-rs"
+	: > /tmp/drv.log
 	modalias=$(cat "$dev/modalias")
 	check "modprobe of the function's modalias loads mana_gdma (mana is blacklisted)" \
 		sh -c "modprobe -a '$modalias' && [ -d /sys/module/mana_gdma ] && [ ! -d /sys/module/mana ]"
@@ -231,6 +238,7 @@ if [ "$rs_driver" != 0 ]; then
 	check "rmmod mana_rdma mana_eth mana_gdma" rmmod mana_rdma mana_eth mana_gdma
 	check "mana-rs's interfaces are gone" eq "$(ifaces | wc -l)" 0
 	show_log
+	check "mana-rs logged no failure" no_failure
 fi
 
 check "no warning, BUG or lockdep report in the kernel log" no_splat

@@ -12,11 +12,12 @@
 # server's exit report: no protocol error (of the function or of the device model), no server
 # error, no DMA fault, no device object left. Last line: "N passed, N failed".
 #
-# The guest kernel: MANA_RS_PCI_KERNEL=project (what make test uses) for the project's test
-# kernel (a copy of $MANA_RS_CACHE/build/kernel's bzImage) with its module tree (mana-rs and the
-# C drivers; the C ones are blacklisted for modalias loading, as the driver stage loads them on
-# purpose); or Debian trixie's linux-image-amd64 (the default: its newest, fetched with the
-# private apt into $MANA_RS_CACHE/pci) with its C mana.ko only; or MANA_RS_PCI_KERNEL=<path>
+# The guest kernel: MANA_RS_PCI_KERNEL=project (the default, what make test uses) for the
+# project's test kernel (a copy of $MANA_RS_CACHE/build/kernel's bzImage) with its module tree
+# (mana-rs and the C drivers; the C ones are blacklisted for modalias loading, as the driver
+# stage loads them on purpose); or MANA_RS_PCI_KERNEL=debian for Debian trixie's
+# linux-image-amd64 (its newest, fetched with the private apt into $MANA_RS_CACHE/pci) with its
+# C mana.ko only; or MANA_RS_PCI_KERNEL=<path>
 # (MANA_RS_PCI_C_MODULE=<mana.ko> names a C driver built for it). Any x86-64 kernel with PCI,
 # MSI-X, devtmpfs, /dev/mem and a serial console will do for the presentation checks.
 
@@ -71,7 +72,7 @@ mkdir -p "$ov/usr/lib/modules" "$ov/etc/modprobe.d"
 c_module=${MANA_RS_PCI_C_MODULE:-}
 c_load=0
 rs_load=0
-case ${MANA_RS_PCI_KERNEL:-debian} in
+case ${MANA_RS_PCI_KERNEL:-project} in
 debian)
 	kernel=$(debian_kernel)
 	[ -n "$c_module" ] || c_module=$(compgen -G "$work/kernel/usr/lib/modules/*/kernel/drivers/net/ethernet/microsoft/mana/mana.ko.xz" | head -n 1)
