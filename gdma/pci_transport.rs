@@ -818,7 +818,10 @@ mod tests {
         assert_eq!(table.call(1, IrqContext::Thread), Called::Handled);
         assert_eq!(data.calls.load(Acquire), 2);
         assert_eq!(table.call(5, IrqContext::Hard), Called::Empty);
-        assert_eq!(table.calling[0].load(Acquire) + table.calling[1].load(Acquire), 0);
+        assert_eq!(
+            table.calling[0].load(Acquire) + table.calling[1].load(Acquire),
+            0
+        );
         table.replace(0, None)?;
         table.replace(1, None)?;
         Ok(())

@@ -475,9 +475,15 @@ fn a_test_event_goes_to_the_eq_named() {
     // After the eleven init events: the test event, then the response's completion.
     let eq = mem.page(EQ);
     let test = Eqe::from_bytes_copy(&eq[16 * 11..16 * 12]).unwrap();
-    assert_eq!(test.info.eqe_type().get() as u8, queue::eqe_type::TEST_EVENT);
+    assert_eq!(
+        test.info.eqe_type().get() as u8,
+        queue::eqe_type::TEST_EVENT
+    );
     let next = Eqe::from_bytes_copy(&eq[16 * 12..16 * 13]).unwrap();
-    assert_eq!(next.info.eqe_type().get() as u8, queue::eqe_type::COMPLETION);
+    assert_eq!(
+        next.info.eqe_type().get() as u8,
+        queue::eqe_type::COMPLETION
+    );
     assert_eq!(dev.take_interrupts(), 1);
 
     // An EQ the device does not have: refused and counted.

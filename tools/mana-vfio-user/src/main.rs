@@ -20,8 +20,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use mana_vfio_user::bar0::Bar0Layout;
 use mana_model::config::SwConfig;
+use mana_vfio_user::bar0::Bar0Layout;
 use mana_vfio_user::function::Function;
 use mana_vfio_user::mana::ManaModel;
 use mana_vfio_user::msix::MSIX_VECTORS;

@@ -273,10 +273,7 @@ impl DeviceModel for ManaModel {
         let mut totals = std::mem::take(&mut self.past);
         totals.add(&stats);
         let mut report = vec![
-            (
-                "device_protocol_errors".to_string(),
-                totals.protocol_errors,
-            ),
+            ("device_protocol_errors".to_string(), totals.protocol_errors),
             ("live_objects".to_string(), live_objects(&stats)),
             ("live_at_reset".to_string(), totals.live_at_reset),
             ("bad_vectors".to_string(), self.bad_vectors),
@@ -291,5 +288,114 @@ impl DeviceModel for ManaModel {
             report.push((format!("req_{}", request_name(code)), n));
         }
         report
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs::File;
+    use std::io::Read;
+    use std::os::fd::FromRawFd;
+
+    use mana_wire::smc::{EstablishHwc, SmcHdr};
+    use vfio_bindings::bindings::vfio::{
+        VFIO_IRQ_SET_ACTION_TRIGGER, VFIO_IRQ_SET_DATA_EVENTFD, VFIO_PCI_MSIX_IRQ_INDEX,
+    };
+    use vfio_user::{DmaMapFlags, ServerBackend};
+
+    use super::*;
+    use crate::bar0::{Bar0Layout, SHM_OFFSET};
+    use crate::function::Function;
+
+    /// Guest RAM: a memfd of `size` bytes.
+    fn memfd(size: u64) -> File {
+        // SAFETY: the name is a NUL-terminated string; the result is checked.
+        let fd = unsafe { libc::memfd_create(c"guest-ram".as_ptr(), 0) };
+        assert!(fd >= 0);
+        // SAFETY: `fd` is fresh and owned by nothing else.
+        let file = unsafe { File::from_raw_fd(fd) };
+        file.set_len(size).unwrap();
+        file
+    }
+
+    fn eventfd() -> File {
+        // SAFETY: eventfd() has no memory-safety preconditions; its result is checked below.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK) };
+        assert!(fd >= 0);
+        // SAFETY: `fd` is a fresh descriptor nothing else owns; the File takes sole ownership.
+        unsafe { File::from_raw_fd(fd) }
+    }
+
+    #[test]
+    fn the_model_answers_the_mailbox_writes_guest_memory_and_raises_the_vector() {
+        let config = SwConfig {
+            num_vectors: 64,
+            ..SwConfig::default()
+        };
+        let model = ManaModel::new(config).unwrap();
+        let mut f = Function::new(Bar0Layout { db_pages: 16 }, Box::new(model)).unwrap();
+        // 64 KiB of guest RAM at DMA address 1 MiB; vector 2 has an eventfd.
+        let mut ram = memfd(0x1_0000);
+        f.dma_map(
+            DmaMapFlags::READ_WRITE,
+            0,
+            0x10_0000,
+            0x1_0000,
+            Some(ram.try_clone().unwrap()),
+        )
+        .unwrap();
+        let mut vector = eventfd();
+        let trigger = VFIO_IRQ_SET_ACTION_TRIGGER | VFIO_IRQ_SET_DATA_EVENTFD;
+        f.set_irqs(
+            VFIO_PCI_MSIX_IRQ_INDEX,
+            trigger,
+            2,
+            1,
+            vec![vector.try_clone().unwrap()],
+        )
+        .unwrap();
+
+        // The driver's ESTABLISH_HWC, the header dword last.
+        let request = EstablishHwc {
+            eq_addr: 0x10_0000,
+            cq_addr: 0x10_1000,
+            rq_addr: 0x10_2000,
+            sq_addr: 0x10_3000,
+            msix_index: 2,
+            reset_vf: false,
+        }
+        .encode()
+        .unwrap();
+        for (i, dword) in request.iter().enumerate() {
+            f.region_write(0, SHM_OFFSET + 4 * i as u64, &dword.to_le_bytes())
+                .unwrap();
+        }
+        // Stopping the model lets it finish what was queued.
+        assert!(f.stop_model());
+
+        let mut b = [0; 4];
+        f.region_read(0, SHM_OFFSET + 28, &mut b).unwrap();
+        let hdr = SmcHdr::from_raw(u32::from_le_bytes(b));
+        assert_eq!(hdr.status().get(), 0, "ESTABLISH_HWC succeeded");
+        assert_eq!(
+            u32::from_le_bytes(b) & crate::bar0::SMC_OWNER_IS_DEVICE,
+            0,
+            "the mailbox is the driver's again"
+        );
+        // The init events are in the EQ, in guest memory; vector 2 fired.
+        let mut eq = [0u8; 16];
+        ram.read_exact(&mut eq).unwrap();
+        assert_ne!(eq, [0; 16]);
+        let mut count = [0u8; 8];
+        assert_eq!(vector.read(&mut count).unwrap(), 8);
+        let report = f.report();
+        for field in [
+            " dma_faults=0 ",
+            " device_protocol_errors=0 ",
+            " live_objects=1 ",
+            " bad_vectors=0 ",
+        ] {
+            assert!(report.contains(field), "{field} in {report}");
+        }
     }
 }
