@@ -23,7 +23,7 @@ use crate::dma::DmaFault;
 use crate::msix::NoSuchVector;
 
 /// Work for the device model, in the order the driver wrote it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DeviceEvent {
     /// The driver handed the SMC mailbox to the device with this request (the eight dwords as
     /// written; the mailbox's owner bit now reads as set until [`DeviceHost::smc_respond`]).
@@ -32,6 +32,15 @@ pub enum DeviceEvent {
     Doorbell(Doorbell),
     /// A function reset (vfio-user DEVICE_RESET): every device object is gone.
     Reset,
+    /// A frame from the function whose ports are linked to this one's, for port `port`.
+    Frame {
+        /// The port of this function that receives it.
+        port: u32,
+        /// The frame as sent (without the VLAN tag).
+        frame: Vec<u8>,
+        /// The 802.1Q tag the sender asked its device to insert.
+        vlan: Option<u16>,
+    },
 }
 
 /// What the device model can do to the function and the guest.
@@ -106,6 +115,7 @@ impl DeviceModel for NullModel {
             }
             DeviceEvent::Doorbell(_) => self.doorbells += 1,
             DeviceEvent::Reset => self.resets += 1,
+            DeviceEvent::Frame { .. } => {}
         }
     }
 
@@ -149,6 +159,11 @@ impl ModelThread {
             thread: Some(thread),
             report: None,
         })
+    }
+
+    /// A sender of events to the model (for a peer function's frames); none once stopped.
+    pub fn sender(&self) -> Option<Sender<DeviceEvent>> {
+        self.events.clone()
     }
 
     /// Queues `event` for the model; false if the model's thread is gone (it panicked).
@@ -236,7 +251,7 @@ mod tests {
                 DeviceEvent::Doorbell(db) => {
                     let _ = host.raise_msix(db.value as u16);
                 }
-                DeviceEvent::Reset => {}
+                DeviceEvent::Reset | DeviceEvent::Frame { .. } => {}
             }
         }
     }

@@ -300,6 +300,12 @@ impl Function {
         &self.shared.counters
     }
 
+    /// A sender of events to this function's model: what a linked function's model sends its
+    /// frames through.
+    pub fn model_sender(&self) -> Option<std::sync::mpsc::Sender<DeviceEvent>> {
+        self.model.sender()
+    }
+
     /// Stops the device model after it has handled what was queued; false if it panicked.
     pub fn stop_model(&mut self) -> bool {
         self.model.stop()
@@ -341,7 +347,7 @@ impl Function {
             }
             Err(e) => return self.counters().protocol_error(format_args!("{e}")),
         };
-        if !self.model.send(event) {
+        if !self.model.send(event.clone()) {
             self.counters()
                 .protocol_error(format_args!("the device model is gone; {event:?} dropped"));
         }

@@ -11,13 +11,20 @@
 //!   visible are then answered (after the model's latency, on this thread), and the data path
 //!   has processed what it posted;
 //! - a function reset replaces the model by a device in its power-on state, as an FLR does to
-//!   the hardware.
+//!   the hardware;
+//! - a frame from a linked function is received on its port.
+//!
+//! Two functions can be linked ([`ManaModel::linked`]): every port of each leaves its device,
+//! and a frame sent on port `n` of one is received on port `n` of the other, through the
+//! other's model thread ([`Link`]), as if a cable joined them.
 //!
 //! After each event the vectors the model raised are signalled. The model reaches guest memory
 //! only through [`DeviceHost`] (the DMA mappings; a miss is a DMA fault, counted by the
 //! function) and logs to standard error.
 
 use std::fmt;
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use mana_model::{
@@ -30,7 +37,8 @@ use mana_model::{
     host::{
         DeviceMemory,
         Log,
-        NoWire, //
+        NoWire,
+        Wire, //
     },
     layout,
     stats::SwStats,
@@ -71,9 +79,50 @@ impl DeviceMemory for GuestMemory<'_> {
     }
 }
 
-/// A device in its power-on state.
-fn power_on(config: SwConfig) -> Result<Box<SwDevice>, ModelError> {
-    SwDevice::boxed(config, &LOG)
+/// Where a linked function's model takes the frames of this one: its event queue once both
+/// functions exist ([`Link::connect`]), none again once they stop ([`Link::cut`], which must
+/// come before the models are stopped: each holds the other's queue open).
+#[derive(Clone, Default)]
+pub struct Link(Arc<Mutex<Option<Sender<DeviceEvent>>>>);
+
+impl Link {
+    /// Frames go to the model that `peer` feeds from now on.
+    pub fn connect(&self, peer: Sender<DeviceEvent>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(peer);
+    }
+
+    /// Frames are lost from now on, and the peer's queue is no longer held open.
+    pub fn cut(&self) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+}
+
+/// The [`Wire`] to a linked function: each frame becomes an event of its model. A frame for
+/// a function that is gone (or not yet linked) is lost, as on an unplugged cable.
+struct PeerWire<'a>(&'a Link);
+
+impl Wire for PeerWire<'_> {
+    fn transmit(&mut self, port: u32, frame: &[u8], vlan: Option<u16>) {
+        let peer = self.0 .0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(peer) = peer.as_ref() {
+            let _ = peer.send(DeviceEvent::Frame {
+                port,
+                frame: frame.to_vec(),
+                vlan,
+            });
+        }
+    }
+}
+
+/// A device in its power-on state; with `linked`, every port leaves the device.
+fn power_on(config: SwConfig, linked: bool) -> Result<Box<SwDevice>, ModelError> {
+    let mut dev = SwDevice::boxed(config, &LOG)?;
+    if linked {
+        for port in 0..config.num_ports {
+            dev.set_external(port, true)?;
+        }
+    }
+    Ok(dev)
 }
 
 /// What the devices a reset replaced counted, added up.
@@ -173,17 +222,33 @@ pub struct ManaModel {
     epoch: Instant,
     /// Vectors the model raised that the function does not have.
     bad_vectors: u64,
+    /// The linked function, if any.
+    link: Option<Link>,
+    /// Frames from the linked function the device refused (a port it does not have).
+    refused_frames: u64,
 }
 
 impl ManaModel {
     /// A model of a device with `config`, in its power-on state.
     pub fn new(config: SwConfig) -> Result<Self, ModelError> {
+        Self::with_link(config, None)
+    }
+
+    /// A model whose ports are all linked to the same ports of another function, which takes
+    /// the frames through `link` (connected once that function's model thread runs).
+    pub fn linked(config: SwConfig, link: Link) -> Result<Self, ModelError> {
+        Self::with_link(config, Some(link))
+    }
+
+    fn with_link(config: SwConfig, link: Option<Link>) -> Result<Self, ModelError> {
         Ok(Self {
             config,
-            dev: power_on(config)?,
+            dev: power_on(config, link.is_some())?,
             past: Totals::default(),
             epoch: Instant::now(),
             bad_vectors: 0,
+            link,
+            refused_frames: 0,
         })
     }
 
@@ -239,7 +304,7 @@ impl ManaModel {
         let stats = self.dev.stats();
         self.past.add(&stats);
         self.past.live_at_reset += live_objects(&stats);
-        match power_on(self.config) {
+        match power_on(self.config, self.link.is_some()) {
             Ok(dev) => self.dev = dev,
             // The configuration was accepted at start: only memory can fail here.
             Err(e) => eprintln!("mana-vfio-user: cannot reset the device model: {e}"),
@@ -260,9 +325,20 @@ impl DeviceModel for ManaModel {
                     + db.page as usize * layout::DB_PAGE_SIZE
                     + db.offset as usize;
                 let now = self.now_us();
-                self.dev.doorbell(&mem, &mut NoWire, offset, db.value, now);
+                match &self.link {
+                    Some(link) => {
+                        self.dev
+                            .doorbell(&mem, &mut PeerWire(link), offset, db.value, now)
+                    }
+                    None => self.dev.doorbell(&mem, &mut NoWire, offset, db.value, now),
+                }
             }
             DeviceEvent::Reset => self.reset(),
+            DeviceEvent::Frame { port, frame, vlan } => {
+                if self.dev.receive_frame(&mem, port, &frame, vlan).is_err() {
+                    self.refused_frames += 1;
+                }
+            }
         }
         self.run_requests(host, &mem);
         self.raise(host);
@@ -277,6 +353,7 @@ impl DeviceModel for ManaModel {
             ("live_objects".to_string(), live_objects(&stats)),
             ("live_at_reset".to_string(), totals.live_at_reset),
             ("bad_vectors".to_string(), self.bad_vectors),
+            ("refused_frames".to_string(), self.refused_frames),
             ("tx_packets".to_string(), totals.tx_packets),
             ("rx_packets".to_string(), totals.rx_packets),
             (
@@ -324,6 +401,56 @@ mod tests {
         assert!(fd >= 0);
         // SAFETY: `fd` is a fresh descriptor nothing else owns; the File takes sole ownership.
         unsafe { File::from_raw_fd(fd) }
+    }
+
+    #[test]
+    fn a_link_carries_frames_to_the_peer_until_it_is_cut() {
+        let link = Link::default();
+        let (tx, rx) = std::sync::mpsc::channel();
+        PeerWire(&link).transmit(0, b"lost", None);
+        link.connect(tx);
+        PeerWire(&link).transmit(1, b"frame", Some(7));
+        assert_eq!(
+            rx.try_recv(),
+            Ok(DeviceEvent::Frame {
+                port: 1,
+                frame: b"frame".to_vec(),
+                vlan: Some(7)
+            })
+        );
+        link.cut();
+        PeerWire(&link).transmit(1, b"cut", None);
+        // Nothing more came, and the queue is no longer held open.
+        assert_eq!(
+            rx.try_recv(),
+            Err(std::sync::mpsc::TryRecvError::Disconnected)
+        );
+    }
+
+    #[test]
+    fn a_linked_model_takes_frames_for_its_ports_only() {
+        let config = SwConfig {
+            num_ports: 2,
+            num_vectors: 64,
+            ..SwConfig::default()
+        };
+        let model = ManaModel::linked(config, Link::default()).unwrap();
+        let mut f = Function::new(Bar0Layout { db_pages: 16 }, Box::new(model)).unwrap();
+        let peer = f.model_sender().unwrap();
+        for port in [1, 2] {
+            peer.send(DeviceEvent::Frame {
+                port,
+                frame: vec![0xff; 60],
+                vlan: None,
+            })
+            .unwrap();
+        }
+        drop(peer);
+        assert!(f.stop_model());
+        let report = f.report();
+        // Port 1 exists (the frame is dropped: nobody steers it yet); port 2 does not.
+        assert!(report.contains(" refused_frames=1 "), "{report}");
+        assert!(report.contains(" device_protocol_errors=0 "), "{report}");
     }
 
     #[test]
