@@ -17,6 +17,7 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2> /dev/null
 mount -t tmpfs -o mode=755 tmpfs /run
+mount -t debugfs debugfs /sys/kernel/debug
 mkdir -p /run/netns /tmp
 ip link set lo up
 
@@ -159,11 +160,19 @@ wait_ifaces() {
 	return 1
 }
 
-# $1: what; $2, $3: the interfaces of the two linked ports. Each goes into a namespace of its
-# own, up, with an address of one subnet; one pings the other across the model's wire; both go
-# down and back to the initial namespace.
+# $1: what; $2, $3: the interfaces of the two linked ports; $4: their MTU (default: as they
+# are). Each goes into a namespace of its own, up, with an address of one subnet; one pings the
+# other across the model's wire (with packets of the MTU when it is given); both go down and
+# back to the initial namespace.
 link_test() {
-	what=$1 a=$2 b=$3
+	what=$1 a=$2 b=$3 mtu=${4:-}
+	ping_size=56
+	if [ -n "$mtu" ]; then
+		ip link set "$a" mtu "$mtu" && ip link set "$b" mtu "$mtu"
+		# Exactly one MTU: IPv4 and ICMP headers are 28 bytes.
+		ping_size=$((mtu - 28))
+		what="$what, MTU $mtu"
+	fi
 	ip netns add mana_a && ip netns add mana_b
 	ip link set "$a" netns mana_a && ip link set "$b" netns mana_b
 	ip -n mana_a addr add 192.0.2.1/24 dev "$a"
@@ -173,7 +182,7 @@ link_test() {
 	check "$what: $a and $b are up with carrier" \
 		sh -c "[ \"\$(ip netns exec mana_a cat /sys/class/net/$a/carrier)\" = 1 ] &&
 			[ \"\$(ip netns exec mana_b cat /sys/class/net/$b/carrier)\" = 1 ]"
-	ip netns exec mana_a ping -c 3 -i 0.2 -W 5 192.0.2.2 > /tmp/ping 2>&1
+	ip netns exec mana_a ping -c 3 -i 0.2 -W 5 -M do -s "$ping_size" 192.0.2.2 > /tmp/ping 2>&1
 	check "$what: $a pings $b across the linked ports" grep -q ' 0% packet loss' /tmp/ping
 	sed 's/^/# /' /tmp/ping | tail -n 2
 	ip -n mana_a link set "$a" down
@@ -212,6 +221,8 @@ if [ "$c_driver" != 0 ]; then
 	show_log
 	set -- $(ifaces)
 	[ $# -ge 2 ] && link_test "the C driver" "$1" "$2"
+	set -- $(ifaces)
+	[ $# -ge 2 ] && link_test "the C driver" "$1" "$2" 4000
 	rmmod mana
 	check "the C driver unbinds: its interfaces are gone" eq "$(ifaces | wc -l)" 0
 	show_log
@@ -221,6 +232,7 @@ fi
 if [ "$rs_driver" != 0 ]; then
 	flr "mana-rs"
 	: > /tmp/drv.log
+	[ -e /sys/kernel/debug/kmemleak ] && echo clear > /sys/kernel/debug/kmemleak
 	modalias=$(cat "$dev/modalias")
 	check "modprobe of the function's modalias loads mana_gdma (mana is blacklisted)" \
 		sh -c "modprobe -a '$modalias' && [ -d /sys/module/mana_gdma ] && [ ! -d /sys/module/mana ]"
@@ -235,10 +247,33 @@ if [ "$rs_driver" != 0 ]; then
 	show_log
 	set -- $(ifaces)
 	[ $# -ge 2 ] && link_test "mana-rs" "$1" "$2"
+	set -- $(ifaces)
+	[ $# -ge 2 ] && link_test "mana-rs" "$1" "$2" 4000
+	# Unbind and bind the function through sysfs: each cycle takes the adapter down (the
+	# clients' devices, DESTROY_HWC) and brings it up again; mana_eth and mana_rdma rebind.
+	cycles=0
+	for _ in $(seq 20); do
+		echo "$slot" > /sys/bus/pci/drivers/mana_gdma/unbind || break
+		echo "$slot" > /sys/bus/pci/drivers/mana_gdma/bind || break
+		cycles=$((cycles + 1))
+	done
+	check "20 sysfs unbind/bind cycles of the function" eq "$cycles" 20
+	check "after them mana_eth has its two ports again" wait_ifaces 2
+	show_log
+	set -- $(ifaces)
+	[ $# -ge 2 ] && link_test "mana-rs after the cycles" "$1" "$2"
 	check "rmmod mana_rdma mana_eth mana_gdma" rmmod mana_rdma mana_eth mana_gdma
 	check "mana-rs's interfaces are gone" eq "$(ifaces | wc -l)" 0
 	show_log
 	check "mana-rs logged no failure" no_failure
+	if [ -e /sys/kernel/debug/kmemleak ]; then
+		# Objects younger than 5 s are not reported: scan, wait, scan again.
+		echo scan > /sys/kernel/debug/kmemleak
+		sleep 6
+		echo scan > /sys/kernel/debug/kmemleak
+		check "kmemleak finds no leak of mana-rs" eq "$(grep -c '^unreferenced' /sys/kernel/debug/kmemleak)" 0
+		sed -n '1,40p' /sys/kernel/debug/kmemleak | sed 's/^/# /'
+	fi
 fi
 
 check "no warning, BUG or lockdep report in the kernel log" no_splat

@@ -207,7 +207,7 @@ if [ "$drivers" -gt 0 ]; then
 	at_least smc_requests $((2 * drivers)) "ESTABLISH_HWC and DESTROY_HWC per driver"
 	at_least msix_eventfds "$drivers" "the drivers' vectors arrived as eventfds"
 	at_least msix_signalled $((10 * drivers)) "the device model's interrupts reached the guest"
-	at_least tx_packets $((6 * drivers)) "three pings and their replies per driver"
+	at_least tx_packets $((12 * drivers)) "the pings and their replies"
 	at_least req_register_device "$drivers" "each driver registered with the device"
 	at_least req_deregister_device "$drivers" "and deregistered"
 fi
