@@ -249,6 +249,40 @@ if [ "$rs_driver" != 0 ]; then
 	[ $# -ge 2 ] && link_test "mana-rs" "$1" "$2"
 	set -- $(ifaces)
 	[ $# -ge 2 ] && link_test "mana-rs" "$1" "$2" 4000
+	# The vport belongs to the interface while it is up, to RDMA while RAW QPs exist (as
+	# DPDK's MANA PMD makes them): each side gets EBUSY, and the log names the owner.
+	set -- $(ifaces)
+	if ! command -v raw_qp > /dev/null; then
+		echo "# raw_qp is not built (make e2e builds it): no EBUSY checks"
+	elif [ $# -ge 1 ]; then
+		ip link set "$1" up
+		raw_qp once > /tmp/rq 2>&1
+		dmesg -c > /tmp/owner.log
+		sed 's/^/# raw_qp: /' /tmp/rq | tail -n 3
+		check "with $1 up, a RAW QP of its port gets EBUSY" grep -q '^create_qp tx0: EBUSY' /tmp/rq
+		check "the kernel log names the owner ($1) and the remedy" \
+			grep -q "is held by netdev $1.*ip link set $1 down" /tmp/owner.log
+		ip link set "$1" down
+		raw_qp hold > /tmp/hold 2>&1 < /dev/null &
+		holder=$!
+		for _ in $(seq 300); do
+			grep -q '^holding' /tmp/hold && break
+			kill -0 "$holder" 2> /dev/null || break
+			sleep 0.2
+		done
+		check "with $1 down, raw_qp creates its RAW QPs and holds them" grep -q '^holding' /tmp/hold
+		ip link set "$1" up 2> /tmp/up
+		up_rc=$?
+		dmesg -c > /tmp/owner.log
+		check "with RAW QPs held, ip link set $1 up gets EBUSY" \
+			sh -c "[ $up_rc -ne 0 ] && grep -q 'Device or resource busy' /tmp/up"
+		check "the kernel log names the owner (RDMA) and the remedy" \
+			grep -q "is held by RDMA.*destroy the raw QPs before ip link set $1 up" /tmp/owner.log
+		[ "$up_rc" -ne 0 ] || ip link set "$1" down
+		kill -TERM "$holder"
+		wait "$holder"
+		check "raw_qp destroys its QPs and exits" grep -q '^hold: done' /tmp/hold
+	fi
 	# Unbind and bind the function through sysfs: each cycle takes the adapter down (the
 	# clients' devices, DESTROY_HWC) and brings it up again; mana_eth and mana_rdma rebind.
 	cycles=0
