@@ -486,16 +486,12 @@ impl DataPath {
             .pool
             .get_mut(start as usize..start as usize + count as usize)
             .ok_or(Error::NoSpace)?;
-        // Not `zip`: its specialisation for slices divides by the chunk size of the page
-        // iterator (a `ChunksExact`), and objtool of 7.3 does not know the division's
-        // `panic_const_div_by_zero` as a noreturn function (it matches only the 24-character
-        // `panic_const_*` names), so the function would "fall through".
-        let mut pages = pages;
-        for slot in slots.iter_mut() {
-            let Some(p) = pages.next() else {
-                break;
-            };
-            *slot = p;
+        // Not `zip`: its size hint would divide by the chunk size of the request's page list,
+        // a division-by-zero panic path objtool does not know to be noreturn.
+        for (n, p) in pages.enumerate() {
+            if let Some(slot) = slots.get_mut(n) {
+                *slot = p;
+            }
         }
         self.regions.push(DpRegion {
             handle,

@@ -354,8 +354,9 @@ pub const fn check_owner(owner: u32, index: u32, entries: RingEntries) -> OwnerC
 /// The tail a CQ or EQ doorbell reports for consumer `index` (C: `head % (num_entries <<
 /// OWNER_BITS)`).
 pub const fn cq_doorbell_tail(index: u32, entries: RingEntries) -> u32 {
-    // A power of two of at most 2^27: the remainder is a mask.
-    index & ((entries.get() << OWNER_BITS) - 1)
+    // A power of two of at least 1 and at most 2^27: shifted, at least 2^OWNER_BITS; the
+    // remainder is a mask (the subtraction cannot wrap).
+    index & (entries.get() << OWNER_BITS).wrapping_sub(1)
 }
 
 /// The tail an SQ or RQ doorbell reports for producer `head` in basic units (C:
