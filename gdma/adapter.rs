@@ -618,6 +618,10 @@ impl Adapter {
     /// Adds `handler` to the handlers of MSI-X vector `vector` (1 or more: vector 0 is the
     /// hardware channel's). Vectors are shared: every handler of a vector is called when it is
     /// raised (e.g. the event queues of channel `i` of every port share vector `i + 1`).
+    /// These vectors are the data path's: on a PCI function the handler runs in hard
+    /// interrupt context, so it must be an [`IrqContext::Hard`] one (`EINVAL` otherwise).
+    ///
+    /// [`IrqContext::Hard`]: crate::transport::IrqContext::Hard
     pub fn add_interrupt_handler(&self, vector: u32, handler: Arc<dyn InterruptHandler>) -> Result {
         if vector == 0 || vector >= self.transport.num_vectors() {
             return Err(EINVAL);

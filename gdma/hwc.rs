@@ -53,6 +53,7 @@ use crate::{
     smc,
     transport::{
         InterruptHandler,
+        IrqContext,
         Transport, //
     },
     wire::{
@@ -235,6 +236,11 @@ struct HwcIrq(Arc<Hwc>);
 impl InterruptHandler for HwcIrq {
     fn handle(&self) {
         self.0.process_events();
+    }
+
+    /// The channel's events take its mutex and wake the requests waiting for responses.
+    fn context(&self) -> IrqContext {
+        IrqContext::Thread
     }
 }
 

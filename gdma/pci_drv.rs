@@ -20,7 +20,8 @@
 //!
 //! Missing in the 7.3 Rust PCI API, and so not done: `pci_disable_device()` (and with it
 //! clearing bus mastering) on unbind, dynamic MSI-X allocation (all vectors are allocated at
-//! probe), per-vector IRQ names, and IRQ affinity.
+//! probe) and per-vector IRQ names. IRQ affinity is our addition to `kernel::irq`
+//! (`set_affinity`): the queue vectors are spread over the CPUs as the C driver does.
 
 use kernel::{
     device::{

@@ -32,14 +32,25 @@
 //!
 //! # Interrupts
 //!
-//! The core's handlers may sleep (the hardware channel's handler takes a kernel `Mutex` and
-//! wakes waiters), so each vector gets a threaded registration: the hard handler only checks
-//! that a handler is installed and wakes the IRQ thread, which calls it. The handlers live in a
-//! [`SpinLockIrq`] because the hard handler reads it in interrupt context; the IRQ thread clones
-//! the `Arc` under the lock and calls it (and drops it) outside, in process context. Replacing a
-//! handler waits, as `synchronize_irq()` does, until no IRQ thread is between reading the slot
-//! and dropping its clone (a count per vector), so the core may destroy what the old handler
-//! touches (its event queue) as soon as `set_interrupt_handler` returns.
+//! Each vector gets a threaded registration (7.3's [`ThreadedRegistration`], whose
+//! [`ThreadedHandler::handle`] is the hard interrupt handler). The core's handler of a vector
+//! says where it runs ([`IrqContext`]):
+//!
+//! - The data path's ([`IrqContext::Hard`]: drain the event queue, re-arm it, schedule NAPI)
+//!   is called from the hard interrupt handler, which then returns `IRQ_HANDLED` without
+//!   waking the thread, as the C driver's `mana_gd_intr()` does: a received packet costs no
+//!   thread wakeup.
+//! - The hardware channel's ([`IrqContext::Thread`]: it takes a kernel `Mutex` and wakes
+//!   waiters) makes the hard handler return `IRQ_WAKE_THREAD`; the IRQ thread calls it in
+//!   process context.
+//!
+//! The handlers live in a [`SpinLockIrq`] because the hard handler reads it in interrupt
+//! context; a caller clones the `Arc` under the lock and calls it outside. Replacing a handler
+//! waits, as `synchronize_irq()` does, until no caller is between reading the slot and
+//! dropping its clone (a count per vector), so the core may destroy what the old handler
+//! touches (its event queue) as soon as `set_interrupt_handler` returns. The same wait makes
+//! the interrupt's clone never the last reference: the replaced handler is dropped by the
+//! replacer, in process context.
 //!
 //! # Registers of a PF
 //!
@@ -52,6 +63,8 @@
 //! aperture, and doorbells are writes.
 
 use kernel::{
+    cpu::CpuId,
+    cpumask::CpumaskVar,
     device::{
         Bound,
         Device as KDevice, //
@@ -117,6 +130,7 @@ use crate::{
     },
     transport::{
         InterruptHandler,
+        IrqContext,
         Transport, //
     },
     wire::{
@@ -253,13 +267,33 @@ impl RegView {
     }
 }
 
+/// A handler the core installed, and where it runs (its [`InterruptHandler::context`], read
+/// once when it is installed).
+#[derive(Clone)]
+struct Slot {
+    handler: Arc<dyn InterruptHandler>,
+    context: IrqContext,
+}
+
+/// What [`Handlers::call`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Called {
+    /// The vector's handler ran.
+    Handled,
+    /// The handler must run in the IRQ thread; it was not called.
+    NeedsThread,
+    /// No handler is installed.
+    Empty,
+}
+
 /// The interrupt handlers the core installed, one slot per vector.
 #[pin_data]
 pub(crate) struct Handlers {
     #[pin]
-    slots: SpinLockIrq<[Option<Arc<dyn InterruptHandler>>; MAX_VECTORS]>,
-    /// Per vector, the IRQ threads between taking a handler from its slot and dropping it: what
-    /// [`Handlers::replace`] waits for, as `synchronize_irq()` would.
+    slots: SpinLockIrq<[Option<Slot>; MAX_VECTORS]>,
+    /// Per vector, the interrupts (hard handlers and IRQ threads) between taking a handler
+    /// from its slot and dropping it: what [`Handlers::replace`] waits for, as
+    /// `synchronize_irq()` would.
     calling: [Atomic<u32>; MAX_VECTORS],
 }
 
@@ -275,24 +309,32 @@ impl Handlers {
         )
     }
 
-    fn installed(&self, vector: usize) -> bool {
-        self.slots.lock().get(vector).is_some_and(Option::is_some)
-    }
-
-    /// Calls the handler installed for `vector`, if any, outside the lock; returns whether
-    /// there was one.
-    fn call(&self, vector: usize) -> bool {
+    /// Calls the handler installed for `vector`, if any, outside the lock, from `context`: in
+    /// hard interrupt context ([`IrqContext::Hard`]) only a handler that runs there, in the IRQ
+    /// thread any handler.
+    fn call(&self, vector: usize, context: IrqContext) -> Called {
         let Some(calling) = self.calling.get(vector) else {
-            return false;
+            return Called::Empty;
         };
         // Counted before the slot is read: a `replace` that swapped the slot before this read
         // is not waited for (the new handler is taken), one that swaps it after sees the count.
         calling.fetch_add(1, Full);
-        let handler = self.slots.lock().get(vector).cloned().flatten();
-        let called = handler.is_some();
-        if let Some(handler) = handler {
-            handler.handle();
-        }
+        let taken = match self.slots.lock().get(vector) {
+            Some(Some(slot)) if context == IrqContext::Thread || slot.context == context => {
+                Ok(slot.handler.clone())
+            }
+            Some(Some(_)) => Err(Called::NeedsThread),
+            _ => Err(Called::Empty),
+        };
+        let called = match taken {
+            Ok(handler) => {
+                handler.handle();
+                // Not the last reference: `replace` holds the slot's until the count drops.
+                drop(handler);
+                Called::Handled
+            }
+            Err(called) => called,
+        };
         calling.fetch_sub(1, Full);
         called
     }
@@ -306,15 +348,19 @@ impl Handlers {
         handler: Option<Arc<dyn InterruptHandler>>,
     ) -> Result<Option<Arc<dyn InterruptHandler>>> {
         let calling = self.calling.get(vector).ok_or(EINVAL)?;
+        let new = handler.map(|handler| Slot {
+            context: handler.context(),
+            handler,
+        });
         let old = {
             let mut slots = self.slots.lock();
             let slot = slots.get_mut(vector).ok_or(EINVAL)?;
-            core::mem::replace(slot, handler)
+            core::mem::replace(slot, new)
         };
         while calling.load(Acquire) != 0 {
             kernel::time::delay::fsleep(Delta::from_micros(10));
         }
-        Ok(old)
+        Ok(old.map(|slot| slot.handler))
     }
 }
 
@@ -326,20 +372,22 @@ pub(crate) struct VectorIrq {
 }
 
 impl ThreadedHandler for VectorIrq {
+    /// The hard interrupt handler: calls a data-path handler here, wakes the thread for one
+    /// that may sleep.
     fn handle(&self) -> ThreadedIrqReturn {
-        if self.handlers.installed(self.vector) {
-            ThreadedIrqReturn::WakeThread
-        } else {
-            ThreadedIrqReturn::None
+        match self.handlers.call(self.vector, IrqContext::Hard) {
+            Called::Handled => ThreadedIrqReturn::Handled,
+            Called::NeedsThread => ThreadedIrqReturn::WakeThread,
+            Called::Empty => ThreadedIrqReturn::None,
         }
     }
 
+    /// The IRQ thread: calls the handler installed now (which may have changed since the hard
+    /// handler woke the thread).
     fn handle_threaded(&self) -> IrqReturn {
-        // The handler is called outside the lock, in the IRQ thread.
-        if self.handlers.call(self.vector) {
-            IrqReturn::Handled
-        } else {
-            IrqReturn::None
+        match self.handlers.call(self.vector, IrqContext::Thread) {
+            Called::Handled => IrqReturn::Handled,
+            Called::NeedsThread | Called::Empty => IrqReturn::None,
         }
     }
 }
@@ -347,13 +395,24 @@ impl ThreadedHandler for VectorIrq {
 /// The IRQ registrations of a function, one per allocated vector.
 pub(crate) type Irqs<'bound> = KVec<Pin<KBox<ThreadedRegistration<'bound, VectorIrq>>>>;
 
+/// The CPU the interrupt of queue vector `vector` (1 or more) goes to, of `cpus` CPUs: one
+/// vector per CPU in turn, as `mana_gd_setup_irqs()` spreads them (vector 0, the hardware
+/// channel's, keeps the default affinity).
+pub(crate) fn queue_vector_cpu(vector: usize, cpus: u32) -> Option<u32> {
+    let queue = u32::try_from(vector.checked_sub(1)?).ok()?;
+    queue.checked_rem(cpus)
+}
+
 /// Requests a threaded IRQ for every vector of `vectors`, each dispatching to its slot in
-/// `handlers`.
+/// `handlers` (in the hard handler or the thread, as the slot's handler says), and spreads the
+/// queue vectors over the CPUs, so that each channel's NAPI runs on a CPU of its own.
 pub(crate) fn register_irqs<'bound>(
     vectors: &'bound pci::IrqVectorRegistration<'bound>,
     handlers: &Arc<Handlers>,
 ) -> Result<Irqs<'bound>> {
     let mut irqs = KVec::with_capacity(vectors.len(), GFP_KERNEL)?;
+    let mut mask = CpumaskVar::new_zero(GFP_KERNEL)?;
+    let cpus = kernel::cpu::nr_cpu_ids();
     for vector in 0..vectors.len() {
         let request: irq::IrqRequest<'bound> = vectors.index(vector)?.into();
         let shared = handlers.clone();
@@ -366,7 +425,15 @@ pub(crate) fn register_irqs<'bound>(
         let registration = unsafe {
             ThreadedRegistration::new(request, irq::Flags::TRIGGER_NONE, IRQ_NAME, handler)
         };
-        irqs.push(KBox::pin_init(registration, GFP_KERNEL)?, GFP_KERNEL)?;
+        let registration = KBox::pin_init(registration, GFP_KERNEL)?;
+        if let Some(cpu) = queue_vector_cpu(vector, cpus).and_then(CpuId::from_u32) {
+            mask.set(cpu);
+            // A CPU that is not online, or an interrupt that cannot move, keeps the default
+            // affinity: a slower spread, not a failure.
+            let _ = registration.set_affinity(&mask);
+            mask.clear(cpu);
+        }
+        irqs.push(registration, GFP_KERNEL)?;
     }
     Ok(irqs)
 }
@@ -630,6 +697,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn queue_vectors_go_to_one_cpu_each_in_turn() {
+        // Vector 0 is the hardware channel's.
+        assert_eq!(queue_vector_cpu(0, 4), None);
+        assert_eq!(queue_vector_cpu(1, 4), Some(0));
+        assert_eq!(queue_vector_cpu(4, 4), Some(3));
+        assert_eq!(queue_vector_cpu(5, 4), Some(0));
+        assert_eq!(queue_vector_cpu(3, 1), Some(0));
+        assert_eq!(queue_vector_cpu(3, 0), None);
+    }
+
+    #[test]
     fn vector_budget_is_one_per_cpu_plus_hwc_capped() {
         assert_eq!(vector_budget(0), 2);
         assert_eq!(vector_budget(1), 2);
@@ -665,11 +743,12 @@ mod tests {
         assert!(pf_shm_offset(bar, bar + 8, 0).is_err());
     }
 
-    /// A handler that records, in each call, how many IRQ threads the table counts as calling
-    /// its vector.
+    /// A handler that records, in each call, how many callers the table counts as calling its
+    /// vector.
     struct Probe {
         table: Arc<Handlers>,
         vector: usize,
+        context: IrqContext,
         calls: Atomic<u32>,
         counted: Atomic<u32>,
     }
@@ -680,34 +759,71 @@ mod tests {
             let n = self.table.calling[self.vector].load(Acquire);
             self.counted.store(n, Release);
         }
+
+        fn context(&self) -> IrqContext {
+            self.context
+        }
+    }
+
+    fn probe(table: &Arc<Handlers>, vector: usize, context: IrqContext) -> Result<Arc<Probe>> {
+        Ok(Arc::new(
+            Probe {
+                table: table.clone(),
+                vector,
+                context,
+                calls: Atomic::new(0),
+                counted: Atomic::new(0),
+            },
+            GFP_KERNEL,
+        )?)
     }
 
     #[test]
     fn handler_calls_are_counted_for_replace() -> Result {
         let table = Handlers::new()?;
-        let probe = Arc::new(
-            Probe {
-                table: table.clone(),
-                vector: 3,
-                calls: Atomic::new(0),
-                counted: Atomic::new(0),
-            },
-            GFP_KERNEL,
-        )?;
+        let probe = probe(&table, 3, IrqContext::Thread)?;
         let handler: Arc<dyn InterruptHandler> = probe.clone();
-        assert!(!table.call(3));
+        assert_eq!(table.call(3, IrqContext::Thread), Called::Empty);
         assert!(table.replace(3, Some(handler.clone()))?.is_none());
-        assert!(table.call(3));
-        assert!(!table.call(2));
+        assert_eq!(table.call(3, IrqContext::Thread), Called::Handled);
+        assert_eq!(table.call(2, IrqContext::Thread), Called::Empty);
         // During the call the table counted it, so a `replace` would have waited for it.
         assert_eq!(probe.counted.load(Acquire), 1);
         assert_eq!(table.calling[3].load(Acquire), 0);
         // No call is running: `replace` returns the old handler at once.
         let old = table.replace(3, None)?;
         assert!(old.is_some_and(|h| Arc::ptr_eq(&h, &handler)));
-        assert!(!table.call(3));
+        assert_eq!(table.call(3, IrqContext::Thread), Called::Empty);
         assert_eq!(probe.calls.load(Acquire), 1);
         assert!(table.replace(MAX_VECTORS, None).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn hard_interrupts_call_data_path_handlers_and_defer_the_rest() -> Result {
+        let table = Handlers::new()?;
+        let data = probe(&table, 1, IrqContext::Hard)?;
+        let hwc = probe(&table, 0, IrqContext::Thread)?;
+        table.replace(1, Some(data.clone()))?;
+        table.replace(0, Some(hwc.clone()))?;
+        // The data path runs in the hard handler; the thread is not woken.
+        assert_eq!(table.call(1, IrqContext::Hard), Called::Handled);
+        assert_eq!(data.calls.load(Acquire), 1);
+        // The hardware channel's handler is not called there: the thread is woken for it.
+        assert_eq!(table.call(0, IrqContext::Hard), Called::NeedsThread);
+        assert_eq!(hwc.calls.load(Acquire), 0);
+        assert_eq!(table.call(0, IrqContext::Thread), Called::Handled);
+        assert_eq!(hwc.calls.load(Acquire), 1);
+        // A thread woken for a handler since replaced by a data-path one still calls it.
+        assert_eq!(table.call(1, IrqContext::Thread), Called::Handled);
+        assert_eq!(data.calls.load(Acquire), 2);
+        assert_eq!(table.call(5, IrqContext::Hard), Called::Empty);
+        assert_eq!(
+            table.calling[0].load(Acquire) + table.calling[1].load(Acquire),
+            0
+        );
+        table.replace(0, None)?;
+        table.replace(1, None)?;
         Ok(())
     }
 }

@@ -21,10 +21,28 @@ use crate::dma::{
     UserPages, //
 };
 
+/// Where an [`InterruptHandler`] runs on a PCI function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IrqContext {
+    /// In the hard interrupt handler, as the C driver's `mana_gd_intr()`: the handler must not
+    /// sleep (no mutex, no `GFP_KERNEL`) and takes interrupt-safe locks only. The data path:
+    /// drain the event queue, re-arm it, schedule NAPI.
+    Hard,
+    /// In the vector's IRQ thread (process context): the handler may sleep. The hardware
+    /// channel, which takes a mutex and wakes the requests waiting for it.
+    Thread,
+}
+
 /// Receives the interrupts of one MSI-X vector.
 pub trait InterruptHandler: Send + Sync {
-    /// Called when the device raises the vector.
+    /// Called when the device raises the vector, in the context [`Self::context`] names or in
+    /// process context (a software function calls every handler from its workqueue, and a
+    /// PCI function may call a [`IrqContext::Hard`] handler from the IRQ thread when it was
+    /// installed while a thread was already woken).
     fn handle(&self);
+
+    /// Where [`Self::handle`] may run; constant for a handler.
+    fn context(&self) -> IrqContext;
 }
 
 /// Register access, doorbells, device-visible memory and interrupts of one MANA function.

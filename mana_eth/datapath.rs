@@ -126,7 +126,10 @@ use mana_gdma::{
         read_eqe,
         RingRead, //
     },
-    transport::InterruptHandler,
+    transport::{
+        InterruptHandler,
+        IrqContext, //
+    },
     wire::{
         eth::{
             cqe_type,
@@ -490,6 +493,12 @@ impl InterruptHandler for Irq {
         if self.channel.data().process_eq() {
             self.channel.schedule();
         }
+    }
+
+    /// Draining the event queue takes only its interrupt-safe head lock and rings the EQ
+    /// doorbell; NAPI is scheduled from the hard interrupt, as `mana_gd_intr()` does.
+    fn context(&self) -> IrqContext {
+        IrqContext::Hard
     }
 }
 

@@ -581,6 +581,24 @@ impl DataPath {
         })
     }
 
+    /// FENCE_RQ of receive object `handle`: the device has finished every receive WQE posted
+    /// before it (this model consumes them as frames arrive), so the fence completes at once
+    /// with an RX CQE of type RX_OBJECT_FENCE on the queue's CQ, which the C driver's
+    /// `mana_fence_rq()` waits for before it destroys the queue. [`Error::Invalid`] if no
+    /// receive queue has `handle`.
+    pub(crate) fn fence_rq(&mut self, mem: &dyn DeviceMemory, handle: u64) -> Result {
+        let pos = self
+            .wqs
+            .iter()
+            .position(|w| w.handle == handle && !w.is_sq)
+            .ok_or(Error::Invalid)?;
+        let mut oob = RxCompOob::zeroed();
+        oob.cqe_hdr = CqeHeader::ZERO
+            .try_with_cqe_type(cqe_type::RX_OBJECT_FENCE)?
+            .try_with_client_type(MANA_CQE_COMPLETION)?;
+        self.post_cqe(mem, pos, oob.as_bytes())
+    }
+
     /// Work-queue object `handle` was destroyed.
     pub(crate) fn remove_wq(&mut self, handle: u64) {
         if let Some(pos) = self.wqs.iter().position(|w| w.handle == handle) {
@@ -1350,6 +1368,18 @@ impl DataPath {
     fn signal(&mut self, mem: &dyn DeviceMemory, pos: usize) -> Result {
         let (cq_id, eq_id) = (self.wqs[pos].cq_id, self.wqs[pos].eq_id);
         self.wqs[pos].armed = false;
+        self.post_event(mem, eq_id, queue::eqe_type::COMPLETION, [cq_id, 0, 0])
+    }
+
+    /// Posts an event of `eqe_type` with `details` on EQ `eq_id` and raises its vector;
+    /// [`Error::Invalid`] if there is no such EQ.
+    pub(crate) fn post_event(
+        &mut self,
+        mem: &dyn DeviceMemory,
+        eq_id: u32,
+        eqe_type: u8,
+        details: [u32; 3],
+    ) -> Result {
         let eq = self
             .eqs
             .iter_mut()
@@ -1358,9 +1388,9 @@ impl DataPath {
         let entries = eq.entries();
         let index = eq.index;
         let eqe = Eqe {
-            details: [cq_id, 0, 0],
+            details,
             info: EqeInfo::ZERO
-                .with_eqe_type(queue::eqe_type::COMPLETION)
+                .with_eqe_type(eqe_type)
                 .try_with_owner_bits(queue::owner_bits(index, entries))?,
         };
         eq.index = index.wrapping_add(1);

@@ -162,6 +162,21 @@ const MAX_OBJECTS: usize = 256;
 /// are `0x1000 + id`), so every id and key fits 24 bits.
 const MAX_OBJECT_ID: u32 = (1 << 24) - 1 - 0x1000;
 
+/// [`SwDevice`]'s registration bit of the Ethernet device.
+const REG_MANA: u8 = 1 << 0;
+/// [`SwDevice`]'s registration bit of the RDMA device.
+const REG_MANA_IB: u8 = 1 << 1;
+
+/// The registration bit of the device a REGISTER_DEVICE or DEREGISTER_DEVICE names: the RDMA
+/// device's for its type, else the Ethernet device's (which drivers register first).
+fn registration_of(hdr: &ReqHdr) -> u8 {
+    if hdr.dev_id.ty == mana_wire::hdr::device_type::MANA_IB {
+        REG_MANA_IB
+    } else {
+        REG_MANA
+    }
+}
+
 /// A registered DMA region.
 #[derive(Clone, Copy)]
 struct Region {
@@ -389,7 +404,8 @@ struct Core {
     faults: Table<ArmedFault, MAX_FAULTS>,
     stats: SwStats,
     pending_irqs: u64,
-    registered: bool,
+    /// The devices registered with REGISTER_DEVICE: [`REG_MANA`], [`REG_MANA_IB`].
+    registered: u8,
     /// The capability flags of the driver's VERIFY_VF_DRIVER_VERSION.
     driver_caps: u64,
     /// The device sent a reset event and lost its state; it answers nothing until the driver
@@ -757,7 +773,7 @@ impl Core {
             self.dp.reset(self.config.num_ports, log);
         }
         self.objects.clear();
-        self.registered = false;
+        self.registered = 0;
         self.vports = [VportState::zeroed_state(); 16];
         self.faults.clear();
         let stats = &mut self.stats;
@@ -1007,6 +1023,18 @@ impl Core {
                 hwc.sq_tail = tail;
             }
             queue::queue_type::RQ if id == HWC_RQ_ID => hwc.rq_tail = tail,
+            queue::queue_type::EQ if id & 0xffff == HWC_EQ_ID => {
+                // The driver consumes a few events per interrupt (C's
+                // mana_gd_process_eq_events() takes at most 5) and re-arms the queue: events it
+                // has not consumed yet interrupt again, as the hardware does.
+                let db = queue::EqDoorbell::from_raw(value);
+                let produced = queue::cq_doorbell_tail(hwc.eq_index, EQ_ENTRIES);
+                // CAST: the field is 31 bits wide.
+                if db.arm().into_bool() && db.tail_ptr().get() as u32 != produced {
+                    let msix = hwc.msix;
+                    self.pending_irqs |= bit(msix);
+                }
+            }
             queue::queue_type::CQ | queue::queue_type::EQ => {}
             _ => self.protocol_error("doorbell for an unknown hardware-channel queue"),
         }
@@ -1289,6 +1317,53 @@ impl Core {
                 self.stats.live_regions = self.stats.live_regions.saturating_sub(1);
                 reply(hdr, GeneralResp::zeroed(), 0)
             }
+            gdma_msgs::code::GENERATE_TEST_EQE => {
+                let r =
+                    gdma_msgs::GenerateTestEqeReq::from_bytes_copy(req).ok_or(Error::Invalid)?;
+                // A TEST_EVENT EQE on the EQ named (C: mana_gd_test_eq(), which the C driver
+                // runs on the hardware channel's EQ at probe and on each EQ it destroys).
+                let posted = if r.queue_index == HWC_EQ_ID {
+                    self.post_eqe(mem, queue::eqe_type::TEST_EVENT, [0; 3])
+                } else {
+                    self.dp
+                        .post_event(mem, r.queue_index, queue::eqe_type::TEST_EVENT, [0; 3])
+                };
+                match posted {
+                    Ok(()) => reply(hdr, GeneralResp::zeroed(), 0),
+                    Err(Error::Fault) => Err(Error::Fault),
+                    Err(_) => {
+                        self.protocol_error("GENERATE_TEST_EQE for an unknown EQ");
+                        reply(hdr, GeneralResp::zeroed(), 0x2)
+                    }
+                }
+            }
+            mana_msgs::code::QUERY_GF_STAT => {
+                let r = mana_msgs::QueryGfStatReq::from_bytes_copy(req).ok_or(Error::Invalid)?;
+                // What the device counts (it sends no broadcast or multicast of its own and
+                // refuses rather than drops on TX); every other statistic reads 0.
+                let dp = self.dp.stats();
+                let mut s = mana_msgs::QueryGfStatResp::zeroed();
+                s.reported_stats = r.req_stats;
+                s.rx_discards_nowqe = dp.rx_no_buffer;
+                s.hc_rx_bytes = dp.rx_bytes;
+                s.hc_rx_ucast_pkts = dp.rx_packets;
+                s.hc_rx_ucast_bytes = dp.rx_bytes;
+                s.hc_tx_bytes = dp.tx_bytes;
+                s.hc_tx_ucast_pkts = dp.tx_packets;
+                s.hc_tx_ucast_bytes = dp.tx_bytes;
+                reply(hdr, s, 0)
+            }
+            mana_msgs::code::FENCE_RQ => {
+                let r = mana_msgs::FenceRqReq::from_bytes_copy(req).ok_or(Error::Invalid)?;
+                match self.dp.fence_rq(mem, r.wq_obj_handle) {
+                    Ok(()) => reply(hdr, mana_msgs::FenceRqResp::zeroed(), 0),
+                    Err(Error::Fault) => Err(Error::Fault),
+                    Err(_) => {
+                        self.protocol_error("FENCE_RQ of an unknown receive queue");
+                        reply(hdr, mana_msgs::FenceRqResp::zeroed(), 0x2)
+                    }
+                }
+            }
             gdma_msgs::code::CREATE_QUEUE => self.create_queue(hdr, req),
             gdma_msgs::code::DISABLE_QUEUE => {
                 let r = gdma_msgs::DisableQueueReq::from_bytes_copy(req).ok_or(Error::Invalid)?;
@@ -1486,10 +1561,13 @@ impl Core {
                 reply(hdr, r, 0)
             }
             gdma_msgs::code::REGISTER_DEVICE => {
-                if self.registered {
+                // The C driver registers the RDMA device too (mana_rdma_probe()), after the
+                // Ethernet one; each device is registered once.
+                let device = registration_of(hdr);
+                if self.registered & device != 0 {
                     return reply(hdr, RegisterDeviceResp::zeroed(), 0x1);
                 }
-                self.registered = true;
+                self.registered |= device;
                 self.stats.live_registrations = self.stats.live_registrations.saturating_add(1);
                 let mut r = RegisterDeviceResp::zeroed();
                 r.pdid = MANA_DEV_PDID;
@@ -1498,11 +1576,12 @@ impl Core {
                 reply(hdr, r, 0)
             }
             gdma_msgs::code::DEREGISTER_DEVICE => {
-                if !self.registered {
+                let device = registration_of(hdr);
+                if self.registered & device == 0 {
                     self.protocol_error("DEREGISTER_DEVICE without REGISTER_DEVICE");
                     return reply(hdr, GeneralResp::zeroed(), 0x1);
                 }
-                self.registered = false;
+                self.registered &= !device;
                 self.stats.live_registrations = self.stats.live_registrations.saturating_sub(1);
                 reply(hdr, GeneralResp::zeroed(), 0)
             }
@@ -1535,7 +1614,7 @@ impl Core {
                     self.protocol_error("CONFIG_VPORT_TX for an unknown vport handle");
                     return reply(hdr, ConfigVportResp::zeroed(), 0x2);
                 };
-                if !self.registered || !self.known_doorbell(req.doorbell_pageid) {
+                if self.registered & REG_MANA == 0 || !self.known_doorbell(req.doorbell_pageid) {
                     self.protocol_error(
                         "CONFIG_VPORT_TX with an unknown doorbell page or before REGISTER_DEVICE",
                     );
@@ -1611,12 +1690,13 @@ impl Core {
 
     /// Whether `index` is the registered device's doorbell page or one allocated since.
     fn known_doorbell(&self, index: u32) -> bool {
-        (self.registered && index == MANA_DEV_DOORBELL)
+        (self.registered != 0 && index == MANA_DEV_DOORBELL)
             || ((index as usize) < NUM_DB_PAGES && self.objects.doorbells & bit(index) != 0)
     }
 
     fn known_pd(&self, pdid: u32) -> bool {
-        (self.registered && pdid == MANA_DEV_PDID) || self.objects.pds.iter().any(|p| p.1 == pdid)
+        (self.registered != 0 && pdid == MANA_DEV_PDID)
+            || self.objects.pds.iter().any(|p| p.1 == pdid)
     }
 
     fn create_dma_region(

@@ -439,3 +439,103 @@ fn a_host_can_move_the_device_to_its_model_thread() {
     let size = size_of::<SwDevice>();
     assert!((200 << 10..512 << 10).contains(&size), "{size}");
 }
+
+/// The BAR0 offset of the hardware channel's doorbell of queue type `qtype`.
+fn hwc_doorbell(qtype: u32) -> usize {
+    DB_PAGE_OFFSET + queue::doorbell_offset(DB_PAGE_SIZE as u64, 0, qtype).unwrap() as usize
+}
+
+#[test]
+fn an_armed_eq_with_unconsumed_events_interrupts_again() {
+    // The C driver takes at most five events per interrupt, then re-arms the EQ at what it
+    // consumed: the init events (eleven) need the device to interrupt again, as hardware does.
+    let (mut dev, mem, _hwc) = Channel::up(SwConfig::default());
+    let eq_db = |consumed: u32, arm: bool| {
+        let tail = queue::cq_doorbell_tail(queue::initial_index(EQ_ENTRIES) + consumed, EQ_ENTRIES);
+        queue::EqDoorbell::new(HWC_EQ_ID, tail, arm)
+            .unwrap()
+            .into_raw()
+    };
+    let eq = hwc_doorbell(queue::queue_type::EQ);
+    dev.doorbell(&mem, &mut NoWire, eq, eq_db(5, true), 0);
+    assert_eq!(dev.take_interrupts(), 1, "six events left: vector 0 again");
+    dev.doorbell(&mem, &mut NoWire, eq, eq_db(10, false), 0);
+    assert_eq!(dev.take_interrupts(), 0, "not armed");
+    dev.doorbell(&mem, &mut NoWire, eq, eq_db(11, true), 0);
+    assert_eq!(dev.take_interrupts(), 0, "armed with every event consumed");
+    assert_eq!(dev.stats().protocol_errors, 0);
+}
+
+#[test]
+fn a_test_event_goes_to_the_eq_named() {
+    let (mut dev, mem, mut hwc) = Channel::up(SwConfig::default());
+    let req = gdma_msgs::GenerateTestEqeReq::new(HWC_EQ_ID);
+    let resp = hwc.send(&mut dev, &mem, req.as_bytes()).unwrap();
+    assert_eq!(status(&resp), 0);
+    // After the eleven init events: the test event, then the response's completion.
+    let eq = mem.page(EQ);
+    let test = Eqe::from_bytes_copy(&eq[16 * 11..16 * 12]).unwrap();
+    assert_eq!(
+        test.info.eqe_type().get() as u8,
+        queue::eqe_type::TEST_EVENT
+    );
+    let next = Eqe::from_bytes_copy(&eq[16 * 12..16 * 13]).unwrap();
+    assert_eq!(
+        next.info.eqe_type().get() as u8,
+        queue::eqe_type::COMPLETION
+    );
+    assert_eq!(dev.take_interrupts(), 1);
+
+    // An EQ the device does not have: refused and counted.
+    let req = gdma_msgs::GenerateTestEqeReq::new(77);
+    let resp = hwc.send(&mut dev, &mem, req.as_bytes()).unwrap();
+    assert_ne!(status(&resp), 0);
+    assert_eq!(dev.stats().protocol_errors, 1);
+}
+
+#[test]
+fn the_ethernet_and_the_rdma_device_register_once_each() {
+    let (mut dev, mem, mut hwc) = Channel::up(SwConfig::default());
+    let mut send = |code_dev: (bool, u16)| {
+        let (register, ty) = code_dev;
+        let resp = if register {
+            let mut req = hdr::new_request::<gdma_msgs::RegisterDeviceReq>();
+            req.hdr.dev_id = hdr::DevId::new(ty, 0);
+            hwc.send(&mut dev, &mem, req.as_bytes())
+        } else {
+            let mut req = hdr::new_request::<gdma_msgs::DeregisterDeviceReq>();
+            req.hdr.dev_id = hdr::DevId::new(ty, 0);
+            hwc.send(&mut dev, &mem, req.as_bytes())
+        };
+        status(&resp.unwrap())
+    };
+    let (mana, ib) = (hdr::device_type::MANA, hdr::device_type::MANA_IB);
+    // The C driver's order: the Ethernet device, then the RDMA device (mana_rdma_probe()).
+    assert_eq!(send((true, mana)), 0);
+    assert_eq!(send((true, ib)), 0);
+    assert_ne!(send((true, ib)), 0, "registered already");
+    assert_eq!(send((false, ib)), 0);
+    assert_ne!(send((false, ib)), 0, "not registered");
+    assert_eq!(send((false, mana)), 0);
+    assert_eq!(dev.stats().live_registrations, 0);
+    assert_eq!(dev.stats().protocol_errors, 1);
+}
+
+#[test]
+fn statistics_and_fences_are_answered() {
+    let (mut dev, mem, mut hwc) = Channel::up(SwConfig::default());
+    let req = mana_msgs::QueryGfStatReq::new(mana_msgs::stat_flags::ALL);
+    let resp = hwc.send(&mut dev, &mem, req.as_bytes()).unwrap();
+    assert_eq!(status(&resp), 0);
+    let r = mana_msgs::QueryGfStatResp::from_bytes_copy(&resp).unwrap();
+    assert_eq!(r.reported_stats, mana_msgs::stat_flags::ALL);
+    assert_eq!((r.hc_rx_ucast_pkts, r.hc_tx_ucast_pkts), (0, 0));
+
+    // A fence of a receive queue the device does not have: refused and counted. (The fence
+    // of a live one completes with an RX_OBJECT_FENCE CQE: the PCI stage's C driver waits for
+    // it on every interface down.)
+    let req = mana_msgs::FenceRqReq::new(0x1234);
+    let resp = hwc.send(&mut dev, &mem, req.as_bytes()).unwrap();
+    assert_ne!(status(&resp), 0);
+    assert_eq!(dev.stats().protocol_errors, 1);
+}

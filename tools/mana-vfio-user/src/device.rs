@@ -10,9 +10,9 @@
 //! answering the mailbox. Register reads never wait for the model, so a slow model cannot stall
 //! QEMU's message loop.
 //!
-//! The MANA device model (today `gdma/sw/` of the kernel crate) is to be extracted into a crate
-//! of its own and plugged in here; until then [`NullModel`] stands in: it records what it is
-//! asked and answers nothing, so a driver's SMC request times out.
+//! The MANA device model of the model crate (`mana_model`, shared with the in-kernel software
+//! adapter) plugs in here as [`crate::mana::ManaModel`]; [`NullModel`] answers nothing (a
+//! driver's SMC request times out) and serves the tests of the seam.
 
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
@@ -23,7 +23,7 @@ use crate::dma::DmaFault;
 use crate::msix::NoSuchVector;
 
 /// Work for the device model, in the order the driver wrote it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DeviceEvent {
     /// The driver handed the SMC mailbox to the device with this request (the eight dwords as
     /// written; the mailbox's owner bit now reads as set until [`DeviceHost::smc_respond`]).
@@ -32,10 +32,21 @@ pub enum DeviceEvent {
     Doorbell(Doorbell),
     /// A function reset (vfio-user DEVICE_RESET): every device object is gone.
     Reset,
+    /// A frame from the function whose ports are linked to this one's, for port `port`.
+    Frame {
+        /// The port of this function that receives it.
+        port: u32,
+        /// The frame as sent (without the VLAN tag).
+        frame: Vec<u8>,
+        /// The 802.1Q tag the sender asked its device to insert.
+        vlan: Option<u16>,
+    },
 }
 
 /// What the device model can do to the function and the guest.
 pub trait DeviceHost: Send + Sync {
+    /// Whether all `len` bytes at DMA address `addr` are mapped guest memory.
+    fn is_mapped(&self, addr: u64, len: usize) -> bool;
     /// Copies guest memory at DMA address `addr` into `out`.
     fn dma_read(&self, addr: u64, out: &mut [u8]) -> Result<(), DmaFault>;
     /// Copies `data` to guest memory at DMA address `addr`.
@@ -55,12 +66,18 @@ pub struct ModelConfig {
     pub db_pages: u32,
 }
 
+/// What a model reports at exit: `name=value` pairs for the server's report line, in order.
+pub type ModelReport = Vec<(String, u64)>;
+
 /// A device model: runs on its own thread, one event at a time.
 pub trait DeviceModel: Send + 'static {
     /// Handles one event; may use `host` as long as it likes (it runs on the model's thread).
     fn handle(&mut self, host: &dyn DeviceHost, event: DeviceEvent);
-    /// Called once when the function goes away: the model releases what it holds.
-    fn shutdown(&mut self, _host: &dyn DeviceHost) {}
+    /// Called once when the function goes away: the model releases what it holds and says
+    /// what it counted.
+    fn shutdown(&mut self, _host: &dyn DeviceHost) -> ModelReport {
+        Vec::new()
+    }
 }
 
 /// The stand-in model until the MANA device model is a crate of its own: it answers nothing.
@@ -98,23 +115,27 @@ impl DeviceModel for NullModel {
             }
             DeviceEvent::Doorbell(_) => self.doorbells += 1,
             DeviceEvent::Reset => self.resets += 1,
+            DeviceEvent::Frame { .. } => {}
         }
     }
 
-    fn shutdown(&mut self, _host: &dyn DeviceHost) {
+    fn shutdown(&mut self, _host: &dyn DeviceHost) -> ModelReport {
         if self.smc_requests + self.doorbells > 0 {
             eprintln!(
                 "mana-vfio-user: no device model ({} vports): {} SMC requests and {} doorbells went unanswered",
                 self.config.vports, self.smc_requests, self.doorbells
             );
         }
+        Vec::new()
     }
 }
 
 /// The thread a device model runs on, fed through a channel that never blocks the sender.
 pub struct ModelThread {
     events: Option<Sender<DeviceEvent>>,
-    thread: Option<JoinHandle<()>>,
+    thread: Option<JoinHandle<ModelReport>>,
+    /// What the model reported when it stopped.
+    report: Option<ModelReport>,
 }
 
 impl ModelThread {
@@ -131,12 +152,18 @@ impl ModelThread {
                 while let Ok(event) = rx.recv() {
                     model.handle(&*host, event);
                 }
-                model.shutdown(&*host);
+                model.shutdown(&*host)
             })?;
         Ok(Self {
             events: Some(tx),
             thread: Some(thread),
+            report: None,
         })
+    }
+
+    /// A sender of events to the model (for a peer function's frames); none once stopped.
+    pub fn sender(&self) -> Option<Sender<DeviceEvent>> {
+        self.events.clone()
     }
 
     /// Queues `event` for the model; false if the model's thread is gone (it panicked).
@@ -149,7 +176,20 @@ impl ModelThread {
     /// Lets the model finish the queued events and stop; false if its thread panicked.
     pub fn stop(&mut self) -> bool {
         drop(self.events.take());
-        self.thread.take().is_none_or(|t| t.join().is_ok())
+        match self.thread.take().map(JoinHandle::join) {
+            None => true,
+            Some(Ok(report)) => {
+                self.report = Some(report);
+                true
+            }
+            Some(Err(_)) => false,
+        }
+    }
+
+    /// What the model reported when it stopped (empty before [`Self::stop`], or if it
+    /// panicked).
+    pub fn report(&self) -> &[(String, u64)] {
+        self.report.as_deref().unwrap_or(&[])
     }
 }
 
@@ -172,6 +212,9 @@ mod tests {
     }
 
     impl DeviceHost for RecordingHost {
+        fn is_mapped(&self, _addr: u64, _len: usize) -> bool {
+            false
+        }
         fn dma_read(&self, addr: u64, out: &mut [u8]) -> Result<(), DmaFault> {
             Err(DmaFault {
                 addr,
@@ -208,7 +251,7 @@ mod tests {
                 DeviceEvent::Doorbell(db) => {
                     let _ = host.raise_msix(db.value as u16);
                 }
-                DeviceEvent::Reset => {}
+                DeviceEvent::Reset | DeviceEvent::Frame { .. } => {}
             }
         }
     }

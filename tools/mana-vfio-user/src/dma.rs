@@ -296,6 +296,11 @@ impl GuestMemory {
         Ok(())
     }
 
+    /// Whether all `len` bytes at `addr` are mapped and backed (an IOMMU's view).
+    pub fn is_mapped(&self, addr: u64, len: usize) -> bool {
+        self.walk(addr, len, false, |_, _, _| {}).is_ok()
+    }
+
     /// Copies `out.len()` bytes of guest memory at DMA address `addr` into `out`.
     pub fn read(&self, addr: u64, out: &mut [u8]) -> Result<(), DmaFault> {
         let dst = out.as_mut_ptr();
@@ -370,6 +375,9 @@ mod tests {
         mem.map(0x1000, 0x1000, 0, true, Some(ram)).unwrap();
         let mut buf = [0; 16];
         assert!(mem.read(0x1FF0, &mut buf).is_ok());
+        assert!(mem.is_mapped(0x1FF0, 16));
+        assert!(!mem.is_mapped(0x1FF8, 16));
+        assert!(!mem.is_mapped(0xFFF, 1));
         let fault = mem.read(0x1FF8, &mut buf).unwrap_err();
         assert_eq!(
             fault,

@@ -151,6 +151,10 @@ pub struct Shared {
 }
 
 impl DeviceHost for Shared {
+    fn is_mapped(&self, addr: u64, len: usize) -> bool {
+        read_lock(&self.memory).is_mapped(addr, len)
+    }
+
     fn dma_read(&self, addr: u64, out: &mut [u8]) -> Result<(), DmaFault> {
         read_lock(&self.memory)
             .read(addr, out)
@@ -296,9 +300,24 @@ impl Function {
         &self.shared.counters
     }
 
+    /// A sender of events to this function's model: what a linked function's model sends its
+    /// frames through.
+    pub fn model_sender(&self) -> Option<std::sync::mpsc::Sender<DeviceEvent>> {
+        self.model.sender()
+    }
+
     /// Stops the device model after it has handled what was queued; false if it panicked.
     pub fn stop_model(&mut self) -> bool {
         self.model.stop()
+    }
+
+    /// The report line: the function's counters, then what the model reported when it stopped.
+    pub fn report(&self) -> String {
+        let mut line = self.counters().report();
+        for (name, value) in self.model.report() {
+            line.push_str(&format!(" {name}={value}"));
+        }
+        line
     }
 
     /// A function reset, from QEMU (DEVICE_RESET) or the driver (FLR): configuration space,
@@ -328,7 +347,7 @@ impl Function {
             }
             Err(e) => return self.counters().protocol_error(format_args!("{e}")),
         };
-        if !self.model.send(event) {
+        if !self.model.send(event.clone()) {
             self.counters()
                 .protocol_error(format_args!("the device model is gone; {event:?} dropped"));
         }

@@ -2,7 +2,8 @@
 
 //! A MANA virtual function for QEMU's vfio-user client: the PCI presentation (configuration
 //! space, BARs, MSI-X), the BAR0 register file with the SMC mailbox and doorbell pages, guest
-//! memory through DMA mappings, and the seam ([`device`]) a MANA device model plugs into.
+//! memory through DMA mappings, the seam ([`device`]) a device model plugs into, and the MANA
+//! device model of the model crate behind it ([`mana`]).
 //!
 //! The binary `mana-vfio-user` serves it on a UNIX socket.
 
@@ -17,4 +18,5 @@ pub mod config;
 pub mod device;
 pub mod dma;
 pub mod function;
+pub mod mana;
 pub mod msix;

@@ -10,9 +10,9 @@
 //! mana-vfio-user report: protocol_errors=0 dma_faults=0 config_reads=... resets=1
 //! ```
 //!
-//! The MANA device model (SMC, hardware channel, queues) is not hosted yet: until it is a crate
-//! of its own, the function presents the PCI device, its registers, mailbox, doorbells, MSI-X
-//! and DMA plumbing, and a stand-in model that answers nothing.
+//! Behind BAR0 runs the MANA device model of the model crate (`mana_model`: SMC, hardware
+//! channel, GDMA and MANA objects, the Ethernet data path between linked ports), the one the
+//! in-kernel software adapter runs, on a thread of its own.
 
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 
@@ -20,24 +20,31 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
+use mana_model::config::SwConfig;
 use mana_vfio_user::bar0::Bar0Layout;
-use mana_vfio_user::device::{ModelConfig, NullModel};
 use mana_vfio_user::function::Function;
+use mana_vfio_user::mana::{Link, ManaModel};
+use mana_vfio_user::msix::MSIX_VECTORS;
 
 const USAGE: &str = "\
-usage: mana-vfio-user --socket PATH [--vports N] [--doorbell-pages N]
+usage: mana-vfio-user --socket PATH [--socket PATH2] [--vports N] [--doorbell-pages N]
 
 Serves a MANA VF (1414:00ba) to one QEMU vfio-user-pci client on the UNIX socket PATH (which
-must not exist) and exits when QEMU disconnects, printing a one-line report.
+must not exist) and exits when QEMU disconnects, printing a one-line report. With a second
+socket, serves a second VF there, and the two functions' ports are linked to each other (port
+n of one to port n of the other) instead of within each function; one report line each.
 
-  --socket PATH         the socket to listen on
-  --vports N            vports of the device (1..=16, default 1)
-  --doorbell-pages N    doorbell pages in BAR0 (1..=1024, default 64)
+  --socket PATH         the socket to listen on (twice: two linked functions)
+  --vports N            vports of the device (1..=16, default 2: linked to each other)
+  --doorbell-pages N    doorbell pages in BAR0 (1..=16, default 16)
 ";
+
+/// The doorbell pages the device model serves.
+const MAX_DB_PAGES: u32 = mana_model::layout::NUM_DB_PAGES as u32;
 
 /// The command line.
 struct Options {
-    socket: PathBuf,
+    sockets: Vec<PathBuf>,
     vports: u32,
     db_pages: u32,
 }
@@ -59,22 +66,28 @@ fn parse_number(
 }
 
 fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
-    let mut socket = None;
-    let mut vports = 1;
-    let mut db_pages = 64;
+    let mut sockets = Vec::new();
+    let mut vports = 2;
+    let mut db_pages = MAX_DB_PAGES;
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--socket" => socket = Some(PathBuf::from(args.next().ok_or("--socket needs a path")?)),
+            "--socket" if sockets.len() == 2 => {
+                return Err("at most two --socket (two linked functions)".to_string())
+            }
+            "--socket" => sockets.push(PathBuf::from(args.next().ok_or("--socket needs a path")?)),
             "--vports" => vports = parse_number("--vports", args.next(), 1..=16)?,
             "--doorbell-pages" => {
-                db_pages = parse_number("--doorbell-pages", args.next(), 1..=1024)?
+                db_pages = parse_number("--doorbell-pages", args.next(), 1..=MAX_DB_PAGES)?
             }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other}")),
         }
     }
+    if sockets.is_empty() {
+        return Err("--socket is required".to_string());
+    }
     Ok(Options {
-        socket: socket.ok_or("--socket is required")?,
+        sockets,
         vports,
         db_pages,
     })
@@ -123,49 +136,109 @@ fn main() -> ExitCode {
     let layout = Bar0Layout {
         db_pages: options.db_pages,
     };
-    let model = NullModel::new(ModelConfig {
-        vports: options.vports,
-        db_pages: options.db_pages,
-    });
-    let mut function = match Function::new(layout, Box::new(model)) {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("mana-vfio-user: cannot start the device model's thread: {e}");
-            return ExitCode::FAILURE;
-        }
+    let config = SwConfig {
+        num_ports: options.vports,
+        num_vectors: MSIX_VECTORS as u32,
+        ..SwConfig::default()
     };
-    let server =
-        match vfio_user::Server::new(&options.socket, true, function.irqs(), function.regions()) {
-            Ok(s) => s,
+    // Two functions: each model sends the frames of its ports through its link to the other.
+    let links: Vec<Link> = if options.sockets.len() == 2 {
+        vec![Link::default(), Link::default()]
+    } else {
+        Vec::new()
+    };
+    let mut functions = Vec::new();
+    for i in 0..options.sockets.len() {
+        let model = match links.get(i) {
+            Some(link) => ManaModel::linked(config, link.clone()),
+            None => ManaModel::new(config),
+        };
+        let model = match model {
+            Ok(m) => m,
+            Err(e) => {
+                eprintln!("mana-vfio-user: the device model refused its configuration: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        match Function::new(layout, Box::new(model)) {
+            Ok(f) => functions.push(f),
+            Err(e) => {
+                eprintln!("mana-vfio-user: cannot start the device model's thread: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    if let ([a, b], [fa, fb]) = (links.as_slice(), functions.as_slice()) {
+        // Function 0's frames go to function 1's model and back.
+        if let (Some(to_b), Some(to_a)) = (fb.model_sender(), fa.model_sender()) {
+            a.connect(to_b);
+            b.connect(to_a);
+        }
+    }
+    let mut servers = Vec::new();
+    for (socket, function) in options.sockets.iter().zip(&functions) {
+        match vfio_user::Server::new(socket, true, function.irqs(), function.regions()) {
+            Ok(s) => servers.push(s),
             Err(e) => {
                 eprintln!(
                     "mana-vfio-user: cannot listen on {}: {e} (remove a stale socket first)",
-                    options.socket.display()
+                    socket.display()
                 );
                 return ExitCode::FAILURE;
             }
+        }
+        eprintln!(
+            "mana-vfio-user: MANA VF 1414:00ba on {} ({} vports{}, BAR0 {} KiB, {} doorbell pages, 64 MSI-X vectors)",
+            socket.display(),
+            options.vports,
+            if links.is_empty() { "" } else { " linked to the other function's" },
+            layout.bar_size() / 1024,
+            options.db_pages
+        );
+    }
+    // One thread per connection (the library's loop blocks); each ends when its QEMU
+    // disconnects.
+    let served: Vec<Result<(), String>> = std::thread::scope(|scope| {
+        let runs: Vec<_> = servers
+            .into_iter()
+            .zip(functions.iter_mut())
+            .map(|(server, function)| {
+                scope.spawn(move || server.run(function).map_err(|e| e.to_string()))
+            })
+            .collect();
+        runs.into_iter()
+            .map(|run| {
+                run.join()
+                    .unwrap_or_else(|_| Err("the connection's thread panicked".to_string()))
+            })
+            .collect()
+    });
+    // Each model holds the other's queue open: cut the links before stopping them.
+    for link in &links {
+        link.cut();
+    }
+    let mut ok = true;
+    for (i, (function, served)) in functions.iter_mut().zip(&served).enumerate() {
+        let model_ok = function.stop_model();
+        if let Err(e) = served {
+            eprintln!("mana-vfio-user: the connection ended with an error: {e}");
+        }
+        if !model_ok {
+            eprintln!("mana-vfio-user: the device model's thread panicked");
+        }
+        ok &= served.is_ok() && model_ok;
+        let which = if links.is_empty() {
+            String::new()
+        } else {
+            format!("function={i} ")
         };
-    eprintln!(
-        "mana-vfio-user: MANA VF 1414:00ba on {} ({} vports, BAR0 {} KiB, {} doorbell pages, 64 MSI-X vectors)",
-        options.socket.display(),
-        options.vports,
-        layout.bar_size() / 1024,
-        options.db_pages
-    );
-    let served = server.run(&mut function);
-    let model_ok = function.stop_model();
-    if let Err(e) = &served {
-        eprintln!("mana-vfio-user: the connection ended with an error: {e}");
+        println!(
+            "mana-vfio-user report: {which}{} server_errors={}",
+            function.report(),
+            SERVER_ERRORS.load(Relaxed)
+        );
     }
-    if !model_ok {
-        eprintln!("mana-vfio-user: the device model's thread panicked");
-    }
-    println!(
-        "mana-vfio-user report: {} server_errors={}",
-        function.counters().report(),
-        SERVER_ERRORS.load(Relaxed)
-    );
-    if served.is_ok() && model_ok {
+    if ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -183,12 +256,16 @@ mod tests {
     #[test]
     fn options_parse_and_check_their_ranges() {
         let o = parse(&["--socket", "/tmp/s", "--vports", "2"]).unwrap();
-        assert_eq!(o.socket, PathBuf::from("/tmp/s"));
-        assert_eq!((o.vports, o.db_pages), (2, 64));
+        assert_eq!(o.sockets, [PathBuf::from("/tmp/s")]);
+        assert_eq!((o.vports, o.db_pages), (2, 16));
         assert!(parse(&["--vports", "2"]).is_err());
         assert!(parse(&["--socket", "/s", "--vports", "0"]).is_err());
         assert!(parse(&["--socket", "/s", "--doorbell-pages", "x"]).is_err());
+        assert!(parse(&["--socket", "/s", "--doorbell-pages", "17"]).is_err());
         assert!(parse(&["--socket"]).is_err());
+        let two = parse(&["--socket", "/a", "--socket", "/b"]).unwrap();
+        assert_eq!(two.sockets.len(), 2);
+        assert!(parse(&["--socket", "/a", "--socket", "/b", "--socket", "/c"]).is_err());
         assert_eq!(parse(&["--help"]).err(), Some(String::new()));
     }
 }
