@@ -153,6 +153,9 @@ const MAX_FAULTS: usize = 16;
 /// The doorbell page and PD the device gives the registered MANA device.
 pub(crate) const MANA_DEV_DOORBELL: u32 = 1;
 pub(crate) const MANA_DEV_PDID: u32 = 0x20;
+/// The memory key the device gives the registered MANA device: SGEs with it carry DMA
+/// addresses, on queues of [`MANA_DEV_PDID`] only (see [`crate::datapath`]).
+pub(crate) const MANA_DEV_GPA_MKEY: u32 = 0x5a5a;
 /// The device's vport handles: this base plus the vport index.
 const VPORT_HANDLE_BASE: u64 = 0x1000;
 
@@ -204,8 +207,8 @@ struct Objects {
     eqs: Table<EqObj, MAX_OBJECTS>,
     wq_objs: Table<WqObj, MAX_OBJECTS>,
     pds: Table<(u64, u32), MAX_OBJECTS>,
-    /// (MR handle, PD handle, region handle).
-    mrs: Table<(u64, u64, u64), MAX_OBJECTS>,
+    /// (MR handle, PD handle, memory key).
+    mrs: Table<(u64, u64, u32), MAX_OBJECTS>,
     /// Doorbell pages given out by ALLOCATE_RESOURCE_RANGE, one bit each.
     doorbells: u64,
     next_handle: u64,
@@ -240,7 +243,6 @@ impl Objects {
                 .wq_objs
                 .iter()
                 .any(|w| w.wq_region == handle || w.cq_region == handle)
-            || self.mrs.iter().any(|m| m.2 == handle)
     }
 
     fn region_len(&self, handle: u64) -> Option<u64> {
@@ -540,18 +542,19 @@ impl SwDevice {
         });
         match page {
             Some((page, Some(qtype))) if page != HWC_DOORBELL_PAGE && page < NUM_DB_PAGES => {
-                self.data_doorbell(mem, qtype, value);
+                self.data_doorbell(mem, page, qtype, value);
                 self.process_datapath(mem, wire);
             }
             _ => self.core.doorbell(offset, value, now_us),
         }
     }
 
-    /// A doorbell on a data-path page (any page but the hardware channel's) whose offset
-    /// names `qtype`, recorded without processing: a host that batches doorbells calls
-    /// [`SwDevice::process_datapath`] after a batch.
-    pub fn data_doorbell(&mut self, mem: &dyn DeviceMemory, qtype: u32, value: u64) {
-        self.core.dp.doorbell(mem, qtype, value);
+    /// A doorbell on data-path page `page` (any page but the hardware channel's) at an offset
+    /// that names `qtype`, recorded without processing: a host that batches doorbells calls
+    /// [`SwDevice::process_datapath`] after a batch. The device takes it only on the page of
+    /// the queue's owner (see [`crate::datapath`]).
+    pub fn data_doorbell(&mut self, mem: &dyn DeviceMemory, page: usize, qtype: u32, value: u64) {
+        self.core.dp.doorbell(mem, page, qtype, value);
     }
 
     /// Processes the posted send WQEs of every queue; frames of ports linked outside the
@@ -1343,23 +1346,40 @@ impl Core {
             gdma_msgs::code::CREATE_MR => {
                 let no = gdma_msgs::CreateMrResp::zeroed();
                 let r = gdma_msgs::CreateMrReq::from_bytes_copy(req).ok_or(Error::Invalid)?;
-                let known_pd = self.objects.pds.iter().any(|p| p.0 == r.pd_handle);
-                let gva_or_zbva =
-                    r.mr_type == gdma_msgs::mr_type::GVA || r.mr_type == gdma_msgs::mr_type::ZBVA;
-                let region_ok = self.objects.region_len(r.handle).is_some();
-                if !known_pd || !gva_or_zbva || !region_ok || r.access() & !0x3f != 0 {
+                let pdid = self
+                    .objects
+                    .pds
+                    .iter()
+                    .find(|p| p.0 == r.pd_handle)
+                    .map(|p| p.1);
+                let gva = r.mr_type == gdma_msgs::mr_type::GVA;
+                let gva_or_zbva = gva || r.mr_type == gdma_msgs::mr_type::ZBVA;
+                let region_len = self.objects.region_len(r.handle);
+                // A GVA region's virtual addresses must not wrap around.
+                let base = if gva { r.param } else { 0 };
+                let fits = region_len.is_some_and(|len| base.checked_add(len).is_some());
+                let Some(pdid) = pdid.filter(|_| gva_or_zbva && fits && r.access() & !0x3f == 0)
+                else {
                     self.protocol_error(
-                        "CREATE_MR with an unknown PD or region, type or access flags",
+                        "CREATE_MR with an unknown PD or region, type, virtual address or access flags",
                     );
                     return reply(hdr, no, 0x2);
-                }
+                };
                 if self.objects.mrs.len() >= MAX_OBJECTS {
                     return reply(hdr, no, 0x4);
                 }
                 let handle = self.objects.new_handle();
-                // `new_id()` is at most `MAX_OBJECT_ID`: the key fits 24 bits.
-                let key = self.objects.new_id().wrapping_add(0x1000);
-                self.objects.mrs.push((handle, r.pd_handle, r.handle))?;
+                // `new_id()` is at most `MAX_OBJECT_ID`: the key fits 24 bits. Never the
+                // device's own key, never one a live MR has (ids wrap around).
+                let mut key = self.objects.new_id().wrapping_add(0x1000);
+                for _ in 0..MAX_OBJECTS + 1 {
+                    if key != MANA_DEV_GPA_MKEY && !self.dp.has_mr(key) {
+                        break;
+                    }
+                    key = self.objects.new_id().wrapping_add(0x1000);
+                }
+                self.dp.add_mr(key, pdid, r.handle, base, r.access())?;
+                self.objects.mrs.push((handle, r.pd_handle, key))?;
                 self.hand_over_region(r.handle);
                 self.stats.live_mrs = self.stats.live_mrs.saturating_add(1);
                 let mut resp = no;
@@ -1374,6 +1394,9 @@ impl Core {
                     self.protocol_error("DESTROY_MR of an unknown MR");
                     return reply(hdr, gdma_msgs::DestroyMrResp::zeroed(), 0x2);
                 };
+                if let Some(m) = self.objects.mrs.get(pos) {
+                    self.dp.remove_mr(m.2);
+                }
                 self.objects.mrs.remove(pos);
                 self.stats.live_mrs = self.stats.live_mrs.saturating_sub(1);
                 reply(hdr, gdma_msgs::DestroyMrResp::zeroed(), 0)
@@ -1493,7 +1516,7 @@ impl Core {
                 self.stats.live_registrations = self.stats.live_registrations.saturating_add(1);
                 let mut r = RegisterDeviceResp::zeroed();
                 r.pdid = MANA_DEV_PDID;
-                r.gpa_mkey = 0x5a5a;
+                r.gpa_mkey = MANA_DEV_GPA_MKEY;
                 r.db_id = MANA_DEV_DOORBELL;
                 reply(hdr, r, 0)
             }
@@ -1548,6 +1571,7 @@ impl Core {
                 v.tx_pdid = req.pdid;
                 v.tx_doorbell = req.doorbell_pageid;
                 v.tx_configs = v.tx_configs.saturating_add(1);
+                self.dp.set_vport_tx(index, req.pdid, req.doorbell_pageid)?;
                 let mut r = ConfigVportResp::zeroed();
                 r.tx_vport_offset = 0;
                 r.short_form_allowed = 1;
@@ -1705,8 +1729,13 @@ impl Core {
             return reply(hdr, no, 0x4);
         }
         let id = self.objects.new_id();
-        self.dp
-            .add_eq(id, r.gdma_region, r.queue_size, r.eq_pci_msix_index)?;
+        self.dp.add_eq(
+            id,
+            r.gdma_region,
+            r.queue_size,
+            r.eq_pci_msix_index,
+            r.doorbell_id,
+        )?;
         self.objects.eqs.push(EqObj {
             id,
             region: r.gdma_region,

@@ -485,6 +485,15 @@ impl Ports {
             &mut dev,
             hdr::new_request::<gdma_msgs::RegisterDeviceReq>().as_bytes(),
         );
+        // The Ethernet driver owns both vports: its PD and doorbell page.
+        for port in 0..2 {
+            let tx = mana_msgs::ConfigVportReq::new(
+                VPORT_HANDLE_BASE + port,
+                MANA_DEV_PDID,
+                MANA_DEV_DOORBELL,
+            );
+            send(&mut dev, tx.as_bytes());
+        }
         let mut region = |dev: &mut SwDevice, page: u64| {
             mem.map(page);
             let req = gdma_msgs::CreateDmaRegionReq::new(4096, 1, 1).unwrap();
@@ -562,7 +571,7 @@ impl Ports {
         );
         let sge = Sge {
             address: RX_BUF,
-            mem_key: 0,
+            mem_key: MANA_DEV_GPA_MKEY,
             size: 2048,
         };
         wqe[16..32].copy_from_slice(sge.as_bytes());
@@ -594,7 +603,7 @@ impl Ports {
         wqe[8..16].copy_from_slice(oob.as_bytes());
         let sge = Sge {
             address: TX_BUF,
-            mem_key: 0,
+            mem_key: MANA_DEV_GPA_MKEY,
             size: frame.len() as u32,
         };
         wqe[16..32].copy_from_slice(sge.as_bytes());
