@@ -1557,7 +1557,7 @@ impl DataPath {
                 }
                 let (now, later) = cur.split_at(room.min(cur.len()));
                 // `room <= sge_size`: what was written of this SGE so far.
-                let at = sge_size - room;
+                let at = sge_size.saturating_sub(room);
                 let wrote = self.sge_access(pdid, &sge, at, now.len(), true, |addr, range| {
                     mem.dma_write(addr, now.get(range).ok_or(Error::Invalid)?)
                 });

@@ -16,6 +16,8 @@ use super::*;
 extern crate alloc;
 use crate::host::NoWire;
 
+mod rawqp;
+
 /// Driver memory: 4 KiB pages by DMA address, only those mapped.
 #[derive(Default)]
 struct Mem {
