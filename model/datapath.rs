@@ -41,11 +41,13 @@
 //!
 //! CONFIG_VPORT_TX programs a vport with the PD and doorbell page of its owner: the Ethernet
 //! driver (the registered device's PD and page) or a user context whose RAW and RSS QPs hold
-//! the vport (its PD and the doorbell page of its context, which user space has mapped). The
-//! device takes a send, receive or completion queue's doorbell only on the page of its vport's
-//! owner, and an EQ's only on the page the EQ was created with: a doorbell on any other page
-//! (another context's, or one rung before the vport was programmed) is refused and counted in
-//! [`DpStats::foreign_doorbells`], so one context cannot drive another one's queues.
+//! the vport (its PD and the doorbell page of its context, which user space has mapped). Until
+//! the first CONFIG_VPORT_TX (and after a reset) a vport belongs to the registered device, the
+//! function's own driver. The device takes a send, receive or completion queue's doorbell only
+//! on the page of its vport's owner, and an EQ's only on the page the EQ was created with: a
+//! doorbell on any other page (another context's, the kernel's for a user queue, a user's for
+//! a kernel queue) is refused and counted in [`DpStats::foreign_doorbells`], so one context
+//! cannot drive another one's queues.
 //!
 //! An SGE's memory key says what its address is. The device's own key (REGISTER_DEVICE's
 //! `gpa_mkey`) makes it a DMA address, for queues of the registered device's PD only. Any other
@@ -102,6 +104,7 @@ use crate::packet::{
 };
 
 use crate::device::{
+    MANA_DEV_DOORBELL,
     MANA_DEV_GPA_MKEY,
     MANA_DEV_PDID, //
 };
@@ -287,15 +290,16 @@ impl DpMr {
 /// SGEs may use, and its doorbell page, the only one its queues may be rung on.
 #[derive(Clone, Copy)]
 struct VportOwner {
-    set: bool,
     pdid: u32,
     doorbell: u32,
 }
-zeroable!(VportOwner {
-    set,
-    pdid,
-    doorbell
-});
+zeroable!(VportOwner { pdid, doorbell });
+
+/// The owner of every vport until CONFIG_VPORT_TX: the registered device.
+const DEVICE_OWNER: VportOwner = VportOwner {
+    pdid: MANA_DEV_PDID,
+    doorbell: MANA_DEV_DOORBELL,
+};
 
 /// Why an SGE could not be used.
 enum SgeFault {
@@ -478,9 +482,7 @@ impl DataPath {
         self.eqs.clear();
         self.wqs.clear();
         self.mrs.clear();
-        for o in self.owners.iter_mut() {
-            o.set = false;
-        }
+        self.owners = [DEVICE_OWNER; MAX_PORTS];
         for s in self.steering.iter_mut() {
             s.enabled = false;
             s.hash_types = hash_type::ENABLE_SUPPORTED;
@@ -687,36 +689,35 @@ impl DataPath {
     /// page `doorbell`.
     pub(crate) fn set_vport_tx(&mut self, vport: usize, pdid: u32, doorbell: u32) -> Result {
         let o = self.owners.get_mut(vport).ok_or(Error::Invalid)?;
-        *o = VportOwner {
-            set: true,
-            pdid,
-            doorbell,
-        };
+        *o = VportOwner { pdid, doorbell };
         Ok(())
     }
 
-    /// The PD of the owner of `vport`'s queues, if CONFIG_VPORT_TX programmed one.
+    /// The owner of `vport`'s queues (none for a vport the device does not have).
+    fn owner(&self, vport: usize) -> Option<VportOwner> {
+        self.owners.get(vport).copied()
+    }
+
+    /// The PD of the owner of `vport`'s queues.
     fn owner_pd(&self, vport: usize) -> Option<u32> {
-        self.owners.get(vport).filter(|o| o.set).map(|o| o.pdid)
+        self.owner(vport).map(|o| o.pdid)
     }
 
     /// Whether a doorbell on `page` may name a queue of `vport`; counts and logs it if not.
     fn doorbell_allowed(&mut self, page: usize, vport: usize, what: &str, id: u32) -> bool {
-        let owner = self.owners.get(vport).copied().filter(|o| o.set);
+        let owner = self.owner(vport);
         if owner.is_some_and(|o| o.doorbell as usize == page) {
             return true;
         }
         self.stats.foreign_doorbells = self.stats.foreign_doorbells.saturating_add(1);
-        match owner {
-            Some(o) => self.log_error(format_args!(
-                "{} {} of vport {} rung on doorbell page {}, not on its owner's page {}; ignored",
-                what, id, vport, page, o.doorbell
-            )),
-            None => self.log_error(format_args!(
-                "{} {} of vport {} rung on doorbell page {} before CONFIG_VPORT_TX gave the vport an owner; ignored",
-                what, id, vport, page
-            )),
-        }
+        self.log_error(format_args!(
+            "{} {} of vport {} rung on doorbell page {}, not on its owner's page {}; ignored",
+            what,
+            id,
+            vport,
+            page,
+            owner.map_or(0, |o| o.doorbell)
+        ));
         false
     }
 

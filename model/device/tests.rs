@@ -487,15 +487,8 @@ impl Ports {
             &mut dev,
             hdr::new_request::<gdma_msgs::RegisterDeviceReq>().as_bytes(),
         );
-        // The Ethernet driver owns both vports: its PD and doorbell page.
-        for port in 0..2 {
-            let tx = mana_msgs::ConfigVportReq::new(
-                VPORT_HANDLE_BASE + port,
-                MANA_DEV_PDID,
-                MANA_DEV_DOORBELL,
-            );
-            send(&mut dev, tx.as_bytes());
-        }
+        // No CONFIG_VPORT_TX: until one, the vports belong to the registered device (its PD,
+        // key and doorbell page), as in the KUnit tests that build queues without a netdev.
         let mut region = |dev: &mut SwDevice, page: u64| {
             mem.map(page);
             let req = gdma_msgs::CreateDmaRegionReq::new(4096, 1, 1).unwrap();
