@@ -596,6 +596,30 @@ impl DataPath {
         })
     }
 
+    /// Pages `first..` of region `handle` arrived (DMA_REGION_ADD_PAGES; the device checked
+    /// that they fit the region).
+    pub(crate) fn add_region_pages(
+        &mut self,
+        handle: u64,
+        first: usize,
+        pages: impl Iterator<Item = u64>,
+    ) -> Result {
+        let r = self
+            .regions
+            .iter()
+            .find(|r| r.handle == handle)
+            .ok_or(Error::Invalid)?
+            .pages;
+        let start = (r.start as usize).saturating_add(first);
+        let end = (r.start as usize).saturating_add(r.count as usize);
+        let slots = self.pool.get_mut(start..end).ok_or(Error::Invalid)?;
+        // Not `zip`: see `add_region`.
+        for (n, p) in pages.enumerate() {
+            *slots.get_mut(n).ok_or(Error::Invalid)? = p;
+        }
+        Ok(())
+    }
+
     /// DMA region `handle` was destroyed (or handed to an object, which took its pages).
     pub(crate) fn remove_region(&mut self, handle: u64) {
         if let Some(pos) = self.regions.iter().position(|r| r.handle == handle) {

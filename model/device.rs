@@ -170,6 +170,9 @@ const MAX_OBJECT_ID: u32 = (1 << 24) - 1 - 0x1000;
 struct Region {
     handle: u64,
     length: u64,
+    /// Pages the driver announced but has not sent yet (DMA_REGION_ADD_PAGES); the region is
+    /// usable once none is missing.
+    missing: u32,
 }
 
 /// An event queue.
@@ -190,7 +193,11 @@ struct WqObj {
     parent_eq: u32,
 }
 
-zeroable!(Region { handle, length });
+zeroable!(Region {
+    handle,
+    length,
+    missing
+});
 zeroable!(EqObj { id, region });
 zeroable!(WqObj {
     handle,
@@ -245,10 +252,11 @@ impl Objects {
                 .any(|w| w.wq_region == handle || w.cq_region == handle)
     }
 
+    /// The length of region `handle`, if it exists and all its pages were sent.
     fn region_len(&self, handle: u64) -> Option<u64> {
         self.regions
             .iter()
-            .find(|r| r.handle == handle)
+            .find(|r| r.handle == handle && r.missing == 0)
             .map(|r| r.length)
     }
 
@@ -1274,6 +1282,7 @@ impl Core {
     ) -> Result<Reply> {
         match code {
             gdma_msgs::code::CREATE_DMA_REGION => self.create_dma_region(mem, hdr, req),
+            gdma_msgs::code::DMA_REGION_ADD_PAGES => self.add_region_pages(mem, hdr, req),
             gdma_msgs::code::DESTROY_DMA_REGION => {
                 let r =
                     gdma_msgs::DestroyDmaRegionReq::from_bytes_copy(req).ok_or(Error::Invalid)?;
@@ -1655,10 +1664,11 @@ impl Core {
             return reply(hdr, no, 0x2);
         };
         let page = u64::from(queue::MANA_PAGE_SIZE);
+        // The first `page_addr_list_len` pages come here, the rest in DMA_REGION_ADD_PAGES.
         if r.gdma_page_type != gdma_msgs::PAGE_TYPE_4K
             || r.offset_in_page != 0
-            || r.page_count != r.page_addr_list_len
-            || r.page_count == 0
+            || r.page_addr_list_len > r.page_count
+            || r.page_addr_list_len == 0
             || Some(r.length) != u64::from(r.page_count).checked_mul(page)
         {
             self.protocol_error(
@@ -1673,19 +1683,65 @@ impl Core {
                 return reply(hdr, no, 0x2);
             }
         }
-        if self.objects.regions.len() >= MAX_OBJECTS || !self.dp.region_fits(pages.len()) {
+        let count = r.page_count as usize;
+        if self.objects.regions.len() >= MAX_OBJECTS || !self.dp.region_fits(count) {
             return reply(hdr, no, 0x4);
         }
         let handle = self.objects.new_handle();
+        let missing = r.page_count.saturating_sub(r.page_addr_list_len);
         self.objects.regions.push(Region {
             handle,
             length: r.length,
+            missing,
         })?;
-        self.dp.add_region(handle, pages.len(), pages.iter())?;
+        self.dp.add_region(handle, count, pages.iter())?;
         self.stats.live_regions = self.stats.live_regions.saturating_add(1);
         let mut resp = no;
         resp.dma_region_handle = handle;
-        reply(hdr, resp, 0)
+        reply(hdr, resp, more_entries_if(missing))
+    }
+
+    /// DMA_REGION_ADD_PAGES: the next pages of a region CREATE_DMA_REGION announced.
+    fn add_region_pages(
+        &mut self,
+        mem: &dyn DeviceMemory,
+        hdr: &ReqHdr,
+        req: &[u8],
+    ) -> Result<Reply> {
+        let no = GeneralResp::zeroed();
+        let Ok((r, pages)) = gdma_msgs::DmaRegionAddPagesReq::parse(req) else {
+            self.protocol_error("malformed DMA_REGION_ADD_PAGES");
+            return reply(hdr, no, 0x2);
+        };
+        let found = self
+            .objects
+            .regions
+            .iter()
+            .position(|x| x.handle == r.dma_region_handle && x.missing != 0);
+        let Some(pos) = found else {
+            self.protocol_error("DMA_REGION_ADD_PAGES to an unknown or complete region");
+            return reply(hdr, no, 0x2);
+        };
+        let region = self.objects.regions[pos];
+        if r.page_addr_list_len == 0 || r.page_addr_list_len > region.missing {
+            self.protocol_error("DMA_REGION_ADD_PAGES of more pages than the region announced");
+            return reply(hdr, no, 0x2);
+        }
+        let page = u64::from(queue::MANA_PAGE_SIZE);
+        for addr in pages.iter() {
+            if addr % page != 0 || !mem.is_mapped(addr, page as usize) {
+                self.stats.dma_faults = self.stats.dma_faults.saturating_add(1);
+                self.protocol_error("DMA_REGION_ADD_PAGES with a page the driver has not mapped");
+                return reply(hdr, no, 0x2);
+            }
+        }
+        // `missing` pages of `length / page` are still to come: the first one is this index.
+        let sent = (region.length / page).saturating_sub(u64::from(region.missing)) as usize;
+        self.dp
+            .add_region_pages(region.handle, sent, pages.iter())?;
+        let missing = region.missing.saturating_sub(r.page_addr_list_len);
+        self.objects.regions[pos].missing = missing;
+        reply(hdr, no, more_entries_if(missing))
     }
 
     /// Checks that `handle` names a free region of at least `size` bytes, a power of two.
@@ -1807,6 +1863,16 @@ impl Core {
         resp.cq_id = cq_id;
         resp.wq_obj = handle;
         reply(hdr, resp, 0)
+    }
+}
+
+/// The status of a response to a request that leaves `missing` pages of a region to come:
+/// "more entries" until the last one.
+fn more_entries_if(missing: u32) -> u32 {
+    if missing > 0 {
+        hdr::STATUS_MORE_ENTRIES
+    } else {
+        0
     }
 }
 

@@ -792,3 +792,62 @@ fn a_zero_based_mr_takes_offsets_and_everything_goes_at_teardown() {
     assert_eq!(s.live_wq_objs, 2);
     assert_eq!(s.protocol_errors, 0);
 }
+
+#[test]
+fn an_mr_over_a_region_sent_in_several_requests_translates_every_page() {
+    let mut d = Dpdk::up();
+    d.kernel_receive();
+    // Three pages announced, one listed: "more entries", and the region is not usable yet.
+    let pages = [d.page(), d.page(), d.page()];
+    let req = gdma_msgs::CreateDmaRegionReq::new(3 * 4096, 3, 1).unwrap();
+    let mut msg = vec![0u8; req.hdr.req.msg_size as usize];
+    req.write(&pages[..1], &mut msg).unwrap();
+    let resp = d.hwc.send(&mut d.dev, &d.mem, &msg).unwrap();
+    assert_eq!(status(&resp), hdr::STATUS_MORE_ENTRIES);
+    let region = gdma_msgs::CreateDmaRegionResp::from_bytes_copy(&resp)
+        .unwrap()
+        .dma_region_handle;
+    let gva =
+        |region| gdma_msgs::CreateMrReq::new_gva(d.pd.0, region, 0x6000_0000, access::LOCAL_READ);
+    let early = gva(region);
+    let resp = d.hwc.send(&mut d.dev, &d.mem, early.as_bytes()).unwrap();
+    assert_eq!(status(&resp), 0x2);
+    assert_eq!(d.dev.stats().protocol_errors, 1);
+    // The rest in ADD_PAGES: "more entries" until the last; more than announced, or pages
+    // for a complete region, are refused.
+    let add = |handle, list: &[u64]| {
+        let req = gdma_msgs::DmaRegionAddPagesReq::new(handle, list.len() as u32).unwrap();
+        let mut msg = vec![0u8; req.hdr.req.msg_size as usize];
+        req.write(list, &mut msg).unwrap();
+        msg
+    };
+    for (list, expected) in [
+        (&pages[1..2], hdr::STATUS_MORE_ENTRIES),
+        (&[pages[2], pages[2]][..], 0x2),
+        (&pages[2..3], 0),
+        (&pages[2..3], 0x2),
+    ] {
+        let resp = d.hwc.send(&mut d.dev, &d.mem, &add(region, list)).unwrap();
+        assert_eq!(status(&resp), expected);
+    }
+    assert_eq!(d.dev.stats().protocol_errors, 3);
+    let mr = d.create_mr(gva(region));
+
+    // A frame in the region's last page, which came with ADD_PAGES.
+    let frame = udp_frame([10, 0, 0, 3], 3, 0x3c);
+    d.mem.dma_write(pages[2] + 0x80, &frame).unwrap();
+    let mut sq = d.sq;
+    let db = d.post_send(
+        &mut sq,
+        Sge {
+            address: 0x6000_0000 + 2 * 4096 + 0x80,
+            mem_key: mr.1,
+            size: 60,
+        },
+    );
+    d.sq = sq;
+    d.ring(d.db_page, queue::queue_type::SQ, db, &mut NoWire);
+    assert_eq!(&d.mem.page(KERNEL_RX_BUF)[..60], &frame[..]);
+    let s = d.dev.stats().datapath;
+    assert_eq!((s.tx_packets, s.key_faults, s.dma_faults), (1, 0, 0));
+}
