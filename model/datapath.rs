@@ -37,6 +37,28 @@
 //! Doorbells of the hardware channel's page (0) are the device model's business
 //! ([`crate::device`]); every other doorbell page belongs to the data path.
 //!
+//! # Owners, doorbell pages and memory keys
+//!
+//! CONFIG_VPORT_TX programs a vport with the PD and doorbell page of its owner: the Ethernet
+//! driver (the registered device's PD and page) or a user context whose RAW and RSS QPs hold
+//! the vport (its PD and the doorbell page of its context, which user space has mapped). Until
+//! the first CONFIG_VPORT_TX (and after a reset) a vport belongs to the registered device, the
+//! function's own driver. The device takes a send, receive or completion queue's doorbell only
+//! on the page of its vport's owner, and an EQ's only on the page the EQ was created with: a
+//! doorbell on any other page (another context's, the kernel's for a user queue, a user's for
+//! a kernel queue) is refused and counted in [`DpStats::foreign_doorbells`], so one context
+//! cannot drive another one's queues.
+//!
+//! An SGE's memory key says what its address is. The device's own key (REGISTER_DEVICE's
+//! `gpa_mkey`) makes it a DMA address, for queues of the registered device's PD only. Any other
+//! key must be the key of a memory region (CREATE_MR) of the vport owner's PD: the address is
+//! a virtual address of a GVA region (offset = address - its virtual address) or an offset
+//! into a zero-based one (ZBVA), the bytes must lie within the region and the region must
+//! allow the access (local read to send, local write to receive); the device then reaches the
+//! region's pages by their DMA addresses. An SGE that fails any of this is never used: a send
+//! WQE completes with an error CQE, a receive buffer with a truncated-packet CQE, and both are
+//! counted ([`DpStats::key_faults`], [`DpStats::wqe_faults`]) and logged.
+//!
 //! # Stalled send queues
 //!
 //! A test can stall the send queues of a vport (`SwDevice::set_tx_stall`): the device keeps
@@ -81,6 +103,12 @@ use crate::packet::{
     IPPROTO_UDP, //
 };
 
+use crate::device::{
+    MANA_DEV_DOORBELL,
+    MANA_DEV_GPA_MKEY,
+    MANA_DEV_PDID, //
+};
+
 use crate::host::{
     DeviceMemory,
     Log,
@@ -100,6 +128,7 @@ use mana_wire::{
         TxOob,
         MANA_CQE_COMPLETION, //
     },
+    gdma_msgs::access,
     mana_msgs::{
         hash_type,
         HASH_KEY_SIZE,
@@ -134,6 +163,8 @@ const MAX_WQS: usize = 256;
 const MAX_EQS: usize = 256;
 /// The most DMA regions not yet handed to a queue.
 const MAX_REGIONS: usize = 256;
+/// The most memory regions the data path translates SGEs through.
+const MAX_MRS: usize = 256;
 /// The pages of every region and queue, by DMA address: 64 MiB of queue memory.
 const POOL_PAGES: usize = 16384;
 
@@ -223,6 +254,61 @@ struct DpRegion {
 }
 zeroable!(DpRegion { handle, pages });
 
+/// A memory region (CREATE_MR): what an SGE naming its key reaches.
+///
+/// An SGE address is translated to an offset into the region (`address - base`: the virtual
+/// address of a GVA MR, 0 for a zero-based one), checked against its length, then to the DMA
+/// address of the page that offset falls in: the pages need not be contiguous.
+#[derive(Clone, Copy)]
+struct DpMr {
+    /// The memory key (lkey) SGEs name.
+    key: u32,
+    /// The id of the PD the MR was created in.
+    pdid: u32,
+    /// The SGE address of the MR's first byte.
+    base: u64,
+    /// The access flags (`gdma_msgs::access`).
+    access: u32,
+    /// The region's pages; the MR is their count times 4 KiB long.
+    pages: Pages,
+}
+zeroable!(DpMr {
+    key,
+    pdid,
+    base,
+    access,
+    pages
+});
+
+impl DpMr {
+    fn length(&self) -> u64 {
+        u64::from(self.pages.count) * u64::from(queue::MANA_PAGE_SIZE)
+    }
+}
+
+/// The owner of a vport's queues as CONFIG_VPORT_TX programmed it: its PD, whose memory keys
+/// SGEs may use, and its doorbell page, the only one its queues may be rung on.
+#[derive(Clone, Copy)]
+struct VportOwner {
+    pdid: u32,
+    doorbell: u32,
+}
+zeroable!(VportOwner { pdid, doorbell });
+
+/// The owner of every vport until CONFIG_VPORT_TX: the registered device.
+const DEVICE_OWNER: VportOwner = VportOwner {
+    pdid: MANA_DEV_PDID,
+    doorbell: MANA_DEV_DOORBELL,
+};
+
+/// Why an SGE could not be used.
+enum SgeFault {
+    /// The key, PD, bounds or access was refused (what to log).
+    Key(&'static str),
+    /// A DMA access failed.
+    Dma,
+}
+
 /// The bit of vport `vport` in a mask of vports (none if out of range).
 fn vport_bit(vport: usize) -> u32 {
     u32::try_from(vport)
@@ -239,6 +325,8 @@ struct DpEq {
     /// Entries of the queue (see [`DpEq::entries`]).
     num_entries: u32,
     msix: u32,
+    /// The doorbell page the EQ was created with (its doorbells are rung there).
+    doorbell: u32,
     /// Next EQE index (free-running, starts at the entry count).
     index: u32,
 }
@@ -272,6 +360,7 @@ zeroable!(DpEq {
     mem,
     num_entries,
     msix,
+    doorbell,
     index
 });
 zeroable!(DpWq {
@@ -346,6 +435,9 @@ pub struct DataPath {
     regions: Table<DpRegion, MAX_REGIONS>,
     eqs: Table<DpEq, MAX_EQS>,
     wqs: Table<DpWq, MAX_WQS>,
+    mrs: Table<DpMr, MAX_MRS>,
+    /// The owner of each vport's queues (CONFIG_VPORT_TX).
+    owners: [VportOwner; MAX_PORTS],
     steering: [Steering; MAX_PORTS],
     stats: DpStats,
     pending_irqs: u64,
@@ -362,6 +454,8 @@ zeroable!(DataPath {
     regions,
     eqs,
     wqs,
+    mrs,
+    owners,
     steering,
     stats,
     pending_irqs,
@@ -387,6 +481,8 @@ impl DataPath {
         self.regions.clear();
         self.eqs.clear();
         self.wqs.clear();
+        self.mrs.clear();
+        self.owners = [DEVICE_OWNER; MAX_PORTS];
         for s in self.steering.iter_mut() {
             s.enabled = false;
             s.hash_types = hash_type::ENABLE_SUPPORTED;
@@ -459,6 +555,7 @@ impl DataPath {
                 .iter()
                 .map(|r| r.pages)
                 .chain(self.eqs.iter().map(|q| q.mem.pages))
+                .chain(self.mrs.iter().map(|m| m.pages))
                 .chain(self.wqs.iter().flat_map(|w| [w.wq.pages, w.cq.pages]));
             for p in used {
                 if p.overlaps(start, end) {
@@ -499,6 +596,30 @@ impl DataPath {
         })
     }
 
+    /// Pages `first..` of region `handle` arrived (DMA_REGION_ADD_PAGES; the device checked
+    /// that they fit the region).
+    pub(crate) fn add_region_pages(
+        &mut self,
+        handle: u64,
+        first: usize,
+        pages: impl Iterator<Item = u64>,
+    ) -> Result {
+        let r = self
+            .regions
+            .iter()
+            .find(|r| r.handle == handle)
+            .ok_or(Error::Invalid)?
+            .pages;
+        let start = (r.start as usize).saturating_add(first);
+        let end = (r.start as usize).saturating_add(r.count as usize);
+        let slots = self.pool.get_mut(start..end).ok_or(Error::Invalid)?;
+        // Not `zip`: see `add_region`.
+        for (n, p) in pages.enumerate() {
+            *slots.get_mut(n).ok_or(Error::Invalid)? = p;
+        }
+        Ok(())
+    }
+
     /// DMA region `handle` was destroyed (or handed to an object, which took its pages).
     pub(crate) fn remove_region(&mut self, handle: u64) {
         if let Some(pos) = self.regions.iter().position(|r| r.handle == handle) {
@@ -526,8 +647,16 @@ impl DataPath {
         })
     }
 
-    /// Event queue `id` of `size` bytes on `region`, raising vector `msix`, was created.
-    pub(crate) fn add_eq(&mut self, id: u32, region: u64, size: u32, msix: u32) -> Result {
+    /// Event queue `id` of `size` bytes on `region`, raising vector `msix` and rung on doorbell
+    /// page `doorbell`, was created.
+    pub(crate) fn add_eq(
+        &mut self,
+        id: u32,
+        region: u64,
+        size: u32,
+        msix: u32,
+        doorbell: u32,
+    ) -> Result {
         let mem = self.queue_mem(region, size)?;
         let entries =
             queue::RingEntries::of_bytes(size as usize, queue::EQE_SIZE).ok_or(Error::Invalid)?;
@@ -536,8 +665,157 @@ impl DataPath {
             mem,
             num_entries: entries.get(),
             msix,
+            doorbell,
             index: queue::initial_index(entries),
         })
+    }
+
+    /// Memory region `key` of PD `pdid` was created over region `region` (which it takes),
+    /// with SGE address `base` for its first byte (see [`DpMr`]) and `access` flags.
+    pub(crate) fn add_mr(
+        &mut self,
+        key: u32,
+        pdid: u32,
+        region: u64,
+        base: u64,
+        access: u32,
+    ) -> Result {
+        let pos = self
+            .regions
+            .iter()
+            .position(|r| r.handle == region)
+            .ok_or(Error::Invalid)?;
+        let pages = self.regions[pos].pages;
+        self.mrs.push(DpMr {
+            key,
+            pdid,
+            base,
+            access,
+            pages,
+        })?;
+        self.regions.remove(pos);
+        Ok(())
+    }
+
+    /// Whether a memory region with `key` exists.
+    pub(crate) fn has_mr(&self, key: u32) -> bool {
+        self.mrs.iter().any(|m| m.key == key)
+    }
+
+    /// Memory region `key` was destroyed: its pages are free, SGEs naming it are refused.
+    pub(crate) fn remove_mr(&mut self, key: u32) {
+        if let Some(pos) = self.mrs.iter().position(|m| m.key == key) {
+            self.mrs.remove(pos);
+        }
+    }
+
+    /// CONFIG_VPORT_TX for `vport`: its queues now belong to PD `pdid` and are rung on doorbell
+    /// page `doorbell`.
+    pub(crate) fn set_vport_tx(&mut self, vport: usize, pdid: u32, doorbell: u32) -> Result {
+        let o = self.owners.get_mut(vport).ok_or(Error::Invalid)?;
+        *o = VportOwner { pdid, doorbell };
+        Ok(())
+    }
+
+    /// The owner of `vport`'s queues (none for a vport the device does not have).
+    fn owner(&self, vport: usize) -> Option<VportOwner> {
+        self.owners.get(vport).copied()
+    }
+
+    /// The PD of the owner of `vport`'s queues.
+    fn owner_pd(&self, vport: usize) -> Option<u32> {
+        self.owner(vport).map(|o| o.pdid)
+    }
+
+    /// Whether a doorbell on `page` may name a queue of `vport`; counts and logs it if not.
+    fn doorbell_allowed(&mut self, page: usize, vport: usize, what: &str, id: u32) -> bool {
+        let owner = self.owner(vport);
+        if owner.is_some_and(|o| o.doorbell as usize == page) {
+            return true;
+        }
+        self.stats.foreign_doorbells = self.stats.foreign_doorbells.saturating_add(1);
+        self.log_error(format_args!(
+            "{} {} of vport {} rung on doorbell page {}, not on its owner's page {}; ignored",
+            what,
+            id,
+            vport,
+            page,
+            owner.map_or(0, |o| o.doorbell)
+        ));
+        false
+    }
+
+    /// Calls `f` for each DMA range of the `len` bytes at byte `offset` of the buffer of
+    /// `sge`, on a queue of PD `pdid` (see the module documentation), with the range of those
+    /// `len` bytes it covers; `write` if the device writes them. The caller checked that
+    /// `offset + len` is within the SGE's size.
+    fn sge_access(
+        &self,
+        pdid: Option<u32>,
+        sge: &Sge,
+        offset: usize,
+        len: usize,
+        write: bool,
+        mut f: impl FnMut(u64, core::ops::Range<usize>) -> Result,
+    ) -> core::result::Result<(), SgeFault> {
+        let offset = offset as u64;
+        if sge.mem_key == MANA_DEV_GPA_MKEY {
+            if pdid != Some(MANA_DEV_PDID) {
+                return Err(SgeFault::Key(
+                    "the device's DMA-address key on a queue of another PD than the device's",
+                ));
+            }
+            let addr = sge.address.checked_add(offset).ok_or(SgeFault::Dma)?;
+            return f(addr, 0..len).map_err(|_| SgeFault::Dma);
+        }
+        let mr = self
+            .mrs
+            .iter()
+            .find(|m| m.key == sge.mem_key)
+            .ok_or(SgeFault::Key("unknown memory key"))?;
+        if Some(mr.pdid) != pdid {
+            return Err(SgeFault::Key(
+                "memory key of a region of another PD than the vport owner's",
+            ));
+        }
+        let needed = if write {
+            access::LOCAL_WRITE
+        } else {
+            access::LOCAL_READ
+        };
+        if mr.access & needed == 0 {
+            return Err(SgeFault::Key(if write {
+                "memory region without local write access"
+            } else {
+                "memory region without local read access"
+            }));
+        }
+        const OUTSIDE: &str = "buffer outside its memory region";
+        let start = sge
+            .address
+            .checked_sub(mr.base)
+            .and_then(|s| s.checked_add(offset))
+            .ok_or(SgeFault::Key(OUTSIDE))?;
+        let end = start
+            .checked_add(len as u64)
+            .ok_or(SgeFault::Key(OUTSIDE))?;
+        if end > mr.length() {
+            return Err(SgeFault::Key(OUTSIDE));
+        }
+        let pages = mr.pages.of(&self.pool);
+        let page = u64::from(queue::MANA_PAGE_SIZE);
+        let mut done = 0usize;
+        while done < len {
+            // `start + done < end <= length`, which fits the page list.
+            let at = start.saturating_add(done as u64);
+            let in_page = at % page;
+            let n = ((page - in_page) as usize).min(len - done);
+            let base = *pages.get((at / page) as usize).ok_or(SgeFault::Dma)?;
+            let addr = base.checked_add(in_page).ok_or(SgeFault::Dma)?;
+            f(addr, done..done + n).map_err(|_| SgeFault::Dma)?;
+            done += n;
+        }
+        Ok(())
     }
 
     /// Event queue `id` was disabled.
@@ -635,9 +913,15 @@ impl DataPath {
         Ok(())
     }
 
-    /// A doorbell write on a data-path doorbell page. `qtype` is the queue type its offset
-    /// names. Returns `true` if send queues have work.
-    pub(crate) fn doorbell(&mut self, mem: &dyn DeviceMemory, qtype: u32, value: u64) -> bool {
+    /// A doorbell write on data-path doorbell page `page`. `qtype` is the queue type its
+    /// offset names. Returns `true` if send queues have work.
+    pub(crate) fn doorbell(
+        &mut self,
+        mem: &dyn DeviceMemory,
+        page: usize,
+        qtype: u32,
+        value: u64,
+    ) -> bool {
         match qtype {
             queue_type::SQ | queue_type::RQ => {
                 let (id, tail) = if qtype == queue_type::SQ {
@@ -650,21 +934,21 @@ impl DataPath {
                     (db.id().get() as u32, db.tail_ptr().get() as u32)
                 };
                 let is_sq = qtype == queue_type::SQ;
-                match self
+                let Some(pos) = self
                     .wqs
-                    .iter_mut()
-                    .find(|w| w.is_sq == is_sq && w.wq_id == id)
-                {
-                    Some(w) => {
-                        w.tail = tail;
-                        is_sq && w.head != w.tail
-                    }
-                    None => {
-                        self.stats.unknown_doorbells =
-                            self.stats.unknown_doorbells.saturating_add(1);
-                        false
-                    }
+                    .iter()
+                    .position(|w| w.is_sq == is_sq && w.wq_id == id)
+                else {
+                    self.stats.unknown_doorbells = self.stats.unknown_doorbells.saturating_add(1);
+                    return false;
+                };
+                let what = if is_sq { "SQ" } else { "RQ" };
+                if !self.doorbell_allowed(page, self.wqs[pos].vport, what, id) {
+                    return false;
                 }
+                let w = &mut self.wqs[pos];
+                w.tail = tail;
+                is_sq && w.head != w.tail
             }
             queue_type::CQ => {
                 let db = CqDoorbell::from_raw(value);
@@ -678,6 +962,9 @@ impl DataPath {
                     self.stats.unknown_doorbells = self.stats.unknown_doorbells.saturating_add(1);
                     return false;
                 };
+                if !self.doorbell_allowed(page, self.wqs[pos].vport, "CQ", id) {
+                    return false;
+                }
                 let w = &mut self.wqs[pos];
                 w.cq_tail = tail;
                 w.armed = arm;
@@ -688,7 +975,23 @@ impl DataPath {
                 }
                 false
             }
-            // EQs raise their vector on every event; interrupt moderation is not modelled.
+            queue_type::EQ => {
+                // EQs raise their vector on every event; interrupt moderation is not modelled.
+                // The page is checked all the same (ids are 16 bits in the doorbell).
+                let id = (value & 0xffff) as u32;
+                if let Some(q) = self.eqs.iter().find(|q| q.id & 0xffff == id) {
+                    if q.doorbell as usize != page {
+                        let expected = q.doorbell;
+                        self.stats.foreign_doorbells =
+                            self.stats.foreign_doorbells.saturating_add(1);
+                        self.log_error(format_args!(
+                            "EQ {} rung on doorbell page {}, not on its page {}; ignored",
+                            id, page, expected
+                        ));
+                    }
+                }
+                false
+            }
             _ => false,
         }
     }
@@ -882,6 +1185,7 @@ impl DataPath {
             ));
         }
         let suppress = s.word0.suppress_txcqe_gen().into_bool();
+        let pdid = self.owner_pd(w.vport);
         // Gather.
         let Scratch { packet, frame } = scratch;
         let mut len = 0usize;
@@ -911,13 +1215,24 @@ impl DataPath {
                     break;
                 }
             };
-            if mem.dma_read(sge.address, dst).is_err() {
-                self.stats.dma_faults = self.stats.dma_faults.saturating_add(1);
-                gathered = Err((
-                    cqe_type::TX_HDR_PROCESSING_ERROR,
-                    "SGE outside mapped memory",
-                ));
-                break;
+            let read = self.sge_access(pdid, &sge, 0, n, false, |addr, range| {
+                mem.dma_read(addr, dst.get_mut(range).ok_or(Error::Invalid)?)
+            });
+            match read {
+                Ok(()) => {}
+                Err(SgeFault::Dma) => {
+                    self.stats.dma_faults = self.stats.dma_faults.saturating_add(1);
+                    gathered = Err((
+                        cqe_type::TX_HDR_PROCESSING_ERROR,
+                        "SGE outside mapped memory",
+                    ));
+                    break;
+                }
+                Err(SgeFault::Key(why)) => {
+                    self.stats.key_faults = self.stats.key_faults.saturating_add(1);
+                    gathered = Err((cqe_type::TX_HDR_PROCESSING_ERROR, why));
+                    break;
+                }
             }
             len = end;
         }
@@ -1247,9 +1562,11 @@ impl DataPath {
             return;
         }
         self.wqs[pos].head = head.wrapping_add(wqe_size);
+        let pdid = self.owner_pd(self.wqs[pos].vport);
         // Scatter.
         let mut written = 0usize;
         let mut fault = false;
+        let mut refused: Option<&'static str> = None;
         // What is left to write: of the header, then of the body.
         let (mut cur, mut next) = (header.unwrap_or(&[]), data_body);
         let sgl = head.wrapping_add(8 + queue::INLINE_OOB_SMALL_SIZE);
@@ -1271,8 +1588,8 @@ impl DataPath {
                 fault = true;
                 break;
             }
-            let mut room = sge.size as usize;
-            let mut addr = sge.address;
+            let sge_size = sge.size as usize;
+            let mut room = sge_size;
             while room > 0 {
                 if cur.is_empty() {
                     if next.is_empty() {
@@ -1282,20 +1599,41 @@ impl DataPath {
                     continue;
                 }
                 let (now, later) = cur.split_at(room.min(cur.len()));
-                if mem.dma_write(addr, now).is_err() {
-                    fault = true;
+                // `room <= sge_size`: what was written of this SGE so far.
+                let at = sge_size.saturating_sub(room);
+                let wrote = self.sge_access(pdid, &sge, at, now.len(), true, |addr, range| {
+                    mem.dma_write(addr, now.get(range).ok_or(Error::Invalid)?)
+                });
+                match wrote {
+                    Ok(()) => {}
+                    Err(SgeFault::Dma) => fault = true,
+                    Err(SgeFault::Key(why)) => refused = Some(why),
+                }
+                if fault || refused.is_some() {
                     break;
                 }
                 cur = later;
                 written = written.saturating_add(now.len());
                 room = room.saturating_sub(now.len());
-                addr = addr.wrapping_add(now.len() as u64);
             }
-            if fault {
+            if fault || refused.is_some() {
                 break;
             }
         }
-        let (ty, ok) = if fault {
+        let (ty, ok) = if let Some(why) = refused {
+            let w = &self.wqs[pos];
+            self.log_error(format_args!(
+                "RQ {}: receive WQE at offset {} refused: {}",
+                w.wq_id,
+                head % size,
+                why
+            ));
+            let w = &mut self.wqs[pos];
+            w.stats.faults = w.stats.faults.saturating_add(1);
+            self.stats.key_faults = self.stats.key_faults.saturating_add(1);
+            self.stats.wqe_faults = self.stats.wqe_faults.saturating_add(1);
+            (cqe_type::RX_TRUNCATED, false)
+        } else if fault {
             self.stats.dma_faults = self.stats.dma_faults.saturating_add(1);
             self.wqs[pos].stats.faults = self.wqs[pos].stats.faults.saturating_add(1);
             (cqe_type::RX_TRUNCATED, false)

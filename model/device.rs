@@ -153,6 +153,9 @@ const MAX_FAULTS: usize = 16;
 /// The doorbell page and PD the device gives the registered MANA device.
 pub(crate) const MANA_DEV_DOORBELL: u32 = 1;
 pub(crate) const MANA_DEV_PDID: u32 = 0x20;
+/// The memory key the device gives the registered MANA device: SGEs with it carry DMA
+/// addresses, on queues of [`MANA_DEV_PDID`] only (see [`crate::datapath`]).
+pub(crate) const MANA_DEV_GPA_MKEY: u32 = 0x5a5a;
 /// The device's vport handles: this base plus the vport index.
 const VPORT_HANDLE_BASE: u64 = 0x1000;
 
@@ -182,6 +185,9 @@ fn registration_of(hdr: &ReqHdr) -> u8 {
 struct Region {
     handle: u64,
     length: u64,
+    /// Pages the driver announced but has not sent yet (DMA_REGION_ADD_PAGES); the region is
+    /// usable once none is missing.
+    missing: u32,
 }
 
 /// An event queue.
@@ -202,7 +208,11 @@ struct WqObj {
     parent_eq: u32,
 }
 
-zeroable!(Region { handle, length });
+zeroable!(Region {
+    handle,
+    length,
+    missing
+});
 zeroable!(EqObj { id, region });
 zeroable!(WqObj {
     handle,
@@ -219,8 +229,8 @@ struct Objects {
     eqs: Table<EqObj, MAX_OBJECTS>,
     wq_objs: Table<WqObj, MAX_OBJECTS>,
     pds: Table<(u64, u32), MAX_OBJECTS>,
-    /// (MR handle, PD handle, region handle).
-    mrs: Table<(u64, u64, u64), MAX_OBJECTS>,
+    /// (MR handle, PD handle, memory key).
+    mrs: Table<(u64, u64, u32), MAX_OBJECTS>,
     /// Doorbell pages given out by ALLOCATE_RESOURCE_RANGE, one bit each.
     doorbells: u64,
     next_handle: u64,
@@ -255,13 +265,13 @@ impl Objects {
                 .wq_objs
                 .iter()
                 .any(|w| w.wq_region == handle || w.cq_region == handle)
-            || self.mrs.iter().any(|m| m.2 == handle)
     }
 
+    /// The length of region `handle`, if it exists and all its pages were sent.
     fn region_len(&self, handle: u64) -> Option<u64> {
         self.regions
             .iter()
-            .find(|r| r.handle == handle)
+            .find(|r| r.handle == handle && r.missing == 0)
             .map(|r| r.length)
     }
 
@@ -556,18 +566,19 @@ impl SwDevice {
         });
         match page {
             Some((page, Some(qtype))) if page != HWC_DOORBELL_PAGE && page < NUM_DB_PAGES => {
-                self.data_doorbell(mem, qtype, value);
+                self.data_doorbell(mem, page, qtype, value);
                 self.process_datapath(mem, wire);
             }
             _ => self.core.doorbell(offset, value, now_us),
         }
     }
 
-    /// A doorbell on a data-path page (any page but the hardware channel's) whose offset
-    /// names `qtype`, recorded without processing: a host that batches doorbells calls
-    /// [`SwDevice::process_datapath`] after a batch.
-    pub fn data_doorbell(&mut self, mem: &dyn DeviceMemory, qtype: u32, value: u64) {
-        self.core.dp.doorbell(mem, qtype, value);
+    /// A doorbell on data-path page `page` (any page but the hardware channel's) at an offset
+    /// that names `qtype`, recorded without processing: a host that batches doorbells calls
+    /// [`SwDevice::process_datapath`] after a batch. The device takes it only on the page of
+    /// the queue's owner (see [`crate::datapath`]).
+    pub fn data_doorbell(&mut self, mem: &dyn DeviceMemory, page: usize, qtype: u32, value: u64) {
+        self.core.dp.doorbell(mem, page, qtype, value);
     }
 
     /// Processes the posted send WQEs of every queue; frames of ports linked outside the
@@ -1299,6 +1310,7 @@ impl Core {
     ) -> Result<Reply> {
         match code {
             gdma_msgs::code::CREATE_DMA_REGION => self.create_dma_region(mem, hdr, req),
+            gdma_msgs::code::DMA_REGION_ADD_PAGES => self.add_region_pages(mem, hdr, req),
             gdma_msgs::code::DESTROY_DMA_REGION => {
                 let r =
                     gdma_msgs::DestroyDmaRegionReq::from_bytes_copy(req).ok_or(Error::Invalid)?;
@@ -1418,23 +1430,40 @@ impl Core {
             gdma_msgs::code::CREATE_MR => {
                 let no = gdma_msgs::CreateMrResp::zeroed();
                 let r = gdma_msgs::CreateMrReq::from_bytes_copy(req).ok_or(Error::Invalid)?;
-                let known_pd = self.objects.pds.iter().any(|p| p.0 == r.pd_handle);
-                let gva_or_zbva =
-                    r.mr_type == gdma_msgs::mr_type::GVA || r.mr_type == gdma_msgs::mr_type::ZBVA;
-                let region_ok = self.objects.region_len(r.handle).is_some();
-                if !known_pd || !gva_or_zbva || !region_ok || r.access() & !0x3f != 0 {
+                let pdid = self
+                    .objects
+                    .pds
+                    .iter()
+                    .find(|p| p.0 == r.pd_handle)
+                    .map(|p| p.1);
+                let gva = r.mr_type == gdma_msgs::mr_type::GVA;
+                let gva_or_zbva = gva || r.mr_type == gdma_msgs::mr_type::ZBVA;
+                let region_len = self.objects.region_len(r.handle);
+                // A GVA region's virtual addresses must not wrap around.
+                let base = if gva { r.param } else { 0 };
+                let fits = region_len.is_some_and(|len| base.checked_add(len).is_some());
+                let Some(pdid) = pdid.filter(|_| gva_or_zbva && fits && r.access() & !0x3f == 0)
+                else {
                     self.protocol_error(
-                        "CREATE_MR with an unknown PD or region, type or access flags",
+                        "CREATE_MR with an unknown PD or region, type, virtual address or access flags",
                     );
                     return reply(hdr, no, 0x2);
-                }
+                };
                 if self.objects.mrs.len() >= MAX_OBJECTS {
                     return reply(hdr, no, 0x4);
                 }
                 let handle = self.objects.new_handle();
-                // `new_id()` is at most `MAX_OBJECT_ID`: the key fits 24 bits.
-                let key = self.objects.new_id().wrapping_add(0x1000);
-                self.objects.mrs.push((handle, r.pd_handle, r.handle))?;
+                // `new_id()` is at most `MAX_OBJECT_ID`: the key fits 24 bits. Never the
+                // device's own key, never one a live MR has (ids wrap around).
+                let mut key = self.objects.new_id().wrapping_add(0x1000);
+                for _ in 0..MAX_OBJECTS + 1 {
+                    if key != MANA_DEV_GPA_MKEY && !self.dp.has_mr(key) {
+                        break;
+                    }
+                    key = self.objects.new_id().wrapping_add(0x1000);
+                }
+                self.dp.add_mr(key, pdid, r.handle, base, r.access())?;
+                self.objects.mrs.push((handle, r.pd_handle, key))?;
                 self.hand_over_region(r.handle);
                 self.stats.live_mrs = self.stats.live_mrs.saturating_add(1);
                 let mut resp = no;
@@ -1449,6 +1478,9 @@ impl Core {
                     self.protocol_error("DESTROY_MR of an unknown MR");
                     return reply(hdr, gdma_msgs::DestroyMrResp::zeroed(), 0x2);
                 };
+                if let Some(m) = self.objects.mrs.get(pos) {
+                    self.dp.remove_mr(m.2);
+                }
                 self.objects.mrs.remove(pos);
                 self.stats.live_mrs = self.stats.live_mrs.saturating_sub(1);
                 reply(hdr, gdma_msgs::DestroyMrResp::zeroed(), 0)
@@ -1571,7 +1603,7 @@ impl Core {
                 self.stats.live_registrations = self.stats.live_registrations.saturating_add(1);
                 let mut r = RegisterDeviceResp::zeroed();
                 r.pdid = MANA_DEV_PDID;
-                r.gpa_mkey = 0x5a5a;
+                r.gpa_mkey = MANA_DEV_GPA_MKEY;
                 r.db_id = MANA_DEV_DOORBELL;
                 reply(hdr, r, 0)
             }
@@ -1627,6 +1659,7 @@ impl Core {
                 v.tx_pdid = req.pdid;
                 v.tx_doorbell = req.doorbell_pageid;
                 v.tx_configs = v.tx_configs.saturating_add(1);
+                self.dp.set_vport_tx(index, req.pdid, req.doorbell_pageid)?;
                 let mut r = ConfigVportResp::zeroed();
                 r.tx_vport_offset = 0;
                 r.short_form_allowed = 1;
@@ -1711,10 +1744,11 @@ impl Core {
             return reply(hdr, no, 0x2);
         };
         let page = u64::from(queue::MANA_PAGE_SIZE);
+        // The first `page_addr_list_len` pages come here, the rest in DMA_REGION_ADD_PAGES.
         if r.gdma_page_type != gdma_msgs::PAGE_TYPE_4K
             || r.offset_in_page != 0
-            || r.page_count != r.page_addr_list_len
-            || r.page_count == 0
+            || r.page_addr_list_len > r.page_count
+            || r.page_addr_list_len == 0
             || Some(r.length) != u64::from(r.page_count).checked_mul(page)
         {
             self.protocol_error(
@@ -1729,19 +1763,65 @@ impl Core {
                 return reply(hdr, no, 0x2);
             }
         }
-        if self.objects.regions.len() >= MAX_OBJECTS || !self.dp.region_fits(pages.len()) {
+        let count = r.page_count as usize;
+        if self.objects.regions.len() >= MAX_OBJECTS || !self.dp.region_fits(count) {
             return reply(hdr, no, 0x4);
         }
         let handle = self.objects.new_handle();
+        let missing = r.page_count.saturating_sub(r.page_addr_list_len);
         self.objects.regions.push(Region {
             handle,
             length: r.length,
+            missing,
         })?;
-        self.dp.add_region(handle, pages.len(), pages.iter())?;
+        self.dp.add_region(handle, count, pages.iter())?;
         self.stats.live_regions = self.stats.live_regions.saturating_add(1);
         let mut resp = no;
         resp.dma_region_handle = handle;
-        reply(hdr, resp, 0)
+        reply(hdr, resp, more_entries_if(missing))
+    }
+
+    /// DMA_REGION_ADD_PAGES: the next pages of a region CREATE_DMA_REGION announced.
+    fn add_region_pages(
+        &mut self,
+        mem: &dyn DeviceMemory,
+        hdr: &ReqHdr,
+        req: &[u8],
+    ) -> Result<Reply> {
+        let no = GeneralResp::zeroed();
+        let Ok((r, pages)) = gdma_msgs::DmaRegionAddPagesReq::parse(req) else {
+            self.protocol_error("malformed DMA_REGION_ADD_PAGES");
+            return reply(hdr, no, 0x2);
+        };
+        let found = self
+            .objects
+            .regions
+            .iter()
+            .position(|x| x.handle == r.dma_region_handle && x.missing != 0);
+        let Some(pos) = found else {
+            self.protocol_error("DMA_REGION_ADD_PAGES to an unknown or complete region");
+            return reply(hdr, no, 0x2);
+        };
+        let region = self.objects.regions[pos];
+        if r.page_addr_list_len == 0 || r.page_addr_list_len > region.missing {
+            self.protocol_error("DMA_REGION_ADD_PAGES of more pages than the region announced");
+            return reply(hdr, no, 0x2);
+        }
+        let page = u64::from(queue::MANA_PAGE_SIZE);
+        for addr in pages.iter() {
+            if addr % page != 0 || !mem.is_mapped(addr, page as usize) {
+                self.stats.dma_faults = self.stats.dma_faults.saturating_add(1);
+                self.protocol_error("DMA_REGION_ADD_PAGES with a page the driver has not mapped");
+                return reply(hdr, no, 0x2);
+            }
+        }
+        // `missing` pages of `length / page` are still to come: the first one is this index.
+        let sent = (region.length / page).saturating_sub(u64::from(region.missing)) as usize;
+        self.dp
+            .add_region_pages(region.handle, sent, pages.iter())?;
+        let missing = region.missing.saturating_sub(r.page_addr_list_len);
+        self.objects.regions[pos].missing = missing;
+        reply(hdr, no, more_entries_if(missing))
     }
 
     /// Checks that `handle` names a free region of at least `size` bytes, a power of two.
@@ -1785,8 +1865,13 @@ impl Core {
             return reply(hdr, no, 0x4);
         }
         let id = self.objects.new_id();
-        self.dp
-            .add_eq(id, r.gdma_region, r.queue_size, r.eq_pci_msix_index)?;
+        self.dp.add_eq(
+            id,
+            r.gdma_region,
+            r.queue_size,
+            r.eq_pci_msix_index,
+            r.doorbell_id,
+        )?;
         self.objects.eqs.push(EqObj {
             id,
             region: r.gdma_region,
@@ -1858,6 +1943,16 @@ impl Core {
         resp.cq_id = cq_id;
         resp.wq_obj = handle;
         reply(hdr, resp, 0)
+    }
+}
+
+/// The status of a response to a request that leaves `missing` pages of a region to come:
+/// "more entries" until the last one.
+fn more_entries_if(missing: u32) -> u32 {
+    if missing > 0 {
+        hdr::STATUS_MORE_ENTRIES
+    } else {
+        0
     }
 }
 

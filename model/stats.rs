@@ -87,6 +87,8 @@ zeroable!(DpStats {
     wqe_faults,
     dma_faults,
     unknown_doorbells,
+    foreign_doorbells,
+    key_faults,
     cqes,
     eqes
 });
@@ -165,6 +167,13 @@ pub struct DpStats {
     pub dma_faults: u64,
     /// Doorbells for queues the device does not know.
     pub unknown_doorbells: u64,
+    /// Doorbells refused because they were rung on a doorbell page other than the one of the
+    /// queue's owner (the page CONFIG_VPORT_TX programmed for the queue's vport, an EQ's own).
+    pub foreign_doorbells: u64,
+    /// SGEs refused for their memory key: unknown, of another PD than the vport's owner, out
+    /// of the memory region's bounds or without the access the transfer needs (each also
+    /// counts as a malformed WQE).
+    pub key_faults: u64,
     /// Completions written.
     pub cqes: u64,
     /// Completion events posted.

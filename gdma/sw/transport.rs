@@ -85,11 +85,12 @@ pub(crate) struct SwTransport {
     handlers: SpinLock<[Option<Arc<dyn InterruptHandler>>; MAX_VECTORS]>,
     /// Calls of each vector's handler in progress.
     delivering: [Atomic<u32>; MAX_VECTORS],
-    /// Data-path doorbell writes (queue type, value) not yet seen by the device. Doorbells are
-    /// rung from atomic context (transmit, NAPI), where the device's mutex cannot be taken: like
-    /// posted PCI writes, they reach the device a little later, in order per queue.
+    /// Data-path doorbell writes (doorbell page, queue type, value) not yet seen by the device.
+    /// Doorbells are rung from atomic context (transmit, NAPI), where the device's mutex cannot
+    /// be taken: like posted PCI writes, they reach the device a little later, in order per
+    /// queue.
     #[pin]
-    doorbells: SpinLockIrq<KVec<(u32, u64)>>,
+    doorbells: SpinLockIrq<KVec<(usize, u32, u64)>>,
     lost_doorbells: Atomic<u32>,
     #[pin]
     work: Work<SwTransport>,
@@ -276,13 +277,13 @@ impl SwTransport {
             return false;
         }
         // The device gets the waiting doorbells; the transport gets a fresh buffer.
-        let mut batch = KVec::<(u32, u64)>::new();
+        let mut batch = KVec::<(usize, u32, u64)>::new();
         let _ = batch.reserve(MAX_PENDING_DOORBELLS, GFP_KERNEL);
         core::mem::swap(&mut batch, &mut *self.doorbells.lock());
         let irqs = {
             let mut dev = self.device.lock();
-            for (qtype, value) in batch.iter() {
-                dev.data_doorbell(&*self.memory, *qtype, *value);
+            for (page, qtype, value) in batch.iter() {
+                dev.data_doorbell(&*self.memory, *page, *qtype, *value);
             }
             dev.process_datapath(&*self.memory, &mut NoWire);
             dev.take_interrupts()
@@ -291,16 +292,16 @@ impl SwTransport {
         !self.doorbells.lock().is_empty()
     }
 
-    /// Queues a data-path doorbell write for the device.
-    fn post_doorbell(&self, qtype: u32, value: u64) {
+    /// Queues a data-path doorbell write on doorbell page `page` for the device.
+    fn post_doorbell(&self, page: usize, qtype: u32, value: u64) {
         let id = value & 0xff_ffff;
         let mut pending = self.doorbells.lock();
         if let Some(d) = pending
             .iter_mut()
-            .find(|d| d.0 == qtype && d.1 & 0xff_ffff == id)
+            .find(|d| d.0 == page && d.1 == qtype && d.2 & 0xff_ffff == id)
         {
-            d.1 = value;
-        } else if pending.push((qtype, value), GFP_ATOMIC).is_err() {
+            d.2 = value;
+        } else if pending.push((page, qtype, value), GFP_ATOMIC).is_err() {
             drop(pending);
             if self.lost_doorbells.fetch_add(1, Relaxed) == 0 {
                 pr_err!("mana_sw: too many doorbells waiting; doorbell lost\n");
@@ -347,7 +348,7 @@ impl Transport for SwTransportRef {
             let qtype = queue::doorbell_queue_type((in_pages % DB_PAGE_SIZE) as u64);
             if page != HWC_DOORBELL_PAGE && page < NUM_DB_PAGES {
                 if let Some(qtype) = qtype {
-                    self.0.post_doorbell(qtype, value);
+                    self.0.post_doorbell(page, qtype, value);
                     self.0.kick();
                     return Ok(());
                 }
