@@ -20,7 +20,10 @@ use crate::{
         DataDirection,
         DmaAddress, //
     },
-    dma_stream::SharedPage,
+    dma_stream::{
+        CpuPage,
+        SharedPage, //
+    },
     error::to_result,
     ffi::c_int,
     netdev::{
@@ -799,13 +802,32 @@ impl Skb {
     /// anything else holds the page (a previous buffer still lives), `EINVAL` if the fragment
     /// is not within the page or not cache-line aligned, `EMSGSIZE` if it cannot hold the
     /// packet and the shared info, and `ENOMEM`.
+    ///
+    /// The handle is borrowed exclusively and must hold the only reference: nothing else, a
+    /// device model writing through [`SharedPage::device_write`] included, can then touch the
+    /// bytes the buffer hands out, and while the buffer lives the page is shared, which every
+    /// writer through a handle refuses. For a page mapped for a device, use
+    /// [`CpuPage::build_skb`](crate::dma_stream::CpuPage::build_skb) on the mapping's
+    /// `cpu_page()`, which also knows whether the device still owns the bytes.
     pub fn build_from_shared_page(
-        page: &SharedPage,
+        page: &mut SharedPage,
         offset: u32,
         frag_size: u32,
         headroom: u32,
         len: u32,
     ) -> Result<Self> {
+        Self::build_on_cpu_page(&mut page.cpu(), offset, frag_size, headroom, len)
+    }
+
+    /// [`CpuPage::build_skb`](crate::dma_stream::CpuPage::build_skb).
+    pub(crate) fn build_on_cpu_page(
+        cpu: &mut CpuPage<'_>,
+        offset: u32,
+        frag_size: u32,
+        headroom: u32,
+        len: u32,
+    ) -> Result<Self> {
+        let page = cpu.page();
         Self::check_frag_in(page.size(), offset, frag_size, headroom, len)?;
         if !page.is_unshared() {
             return Err(EBUSY);
@@ -815,8 +837,10 @@ impl Skb {
         // `offset` is within them (checked above).
         let data = unsafe { bindings::page_address(page.as_ptr()).byte_add(offset as usize) };
         // SAFETY: `data` starts a cache-aligned fragment of `frag_size` bytes of the page with
-        // room for the shared info (checked above). No other buffer uses the page: the caller's
-        // reference was the only one. The buffer takes over the reference of `buffer`.
+        // room for the shared info (checked above). No other buffer uses the page, and nothing
+        // else reads or writes it: the CPU's access, borrowed exclusively, keeps devices and
+        // device models out (type invariant of `CpuPage`), and its handle held the only
+        // reference. The buffer takes over the reference of `buffer`.
         let skb = unsafe { bindings::build_skb(data, frag_size) };
         let skb = NonNull::new(skb).ok_or(ENOMEM)?;
         core::mem::forget(buffer);

@@ -1193,31 +1193,45 @@ mod skb_tests {
         use crate::dma_stream::SharedPage;
 
         // A compound page, as for one jumbo frame.
-        let page = SharedPage::alloc(2, GFP_KERNEL)?;
+        let mut page = SharedPage::alloc(2, GFP_KERNEL)?;
         let len = 9000u32;
         for round in 0..3u8 {
             let pattern: [u8; 64] = core::array::from_fn(|i| i as u8 ^ round);
             page.device_write(128, &pattern)?;
             page.device_write(128 + len as usize - 64, &pattern)?;
-            let skb = Skb::build_from_shared_page(&page, 0, 4 * 4096, 128, len)?;
+            let skb = Skb::build_from_shared_page(&mut page, 0, 4 * 4096, 128, len)?;
             assert_eq!(page.ref_count(), 2);
             assert_eq!((skb.len(), skb.headlen(), skb.headroom()), (len, len, 128));
             assert_eq!(&skb.data()[..64], &pattern[..]);
             assert_eq!(&skb.data()[len as usize - 64..], &pattern[..]);
-            // While the buffer lives, the page is not handed out again.
+            // While the buffer lives, the page is not handed out again, and a device model
+            // can neither write nor read the bytes the buffer hands out.
             assert_eq!(
-                Skb::build_from_shared_page(&page, 0, 4096, 0, 10).err(),
+                Skb::build_from_shared_page(&mut page, 0, 4096, 0, 10).err(),
                 Some(EBUSY)
             );
+            assert_eq!(page.device_write(128, &[0]), Err(EBUSY));
+            let mut byte = [0u8];
+            assert_eq!(page.device_read(128, &mut byte), Err(EBUSY));
+            assert_eq!(skb.data()[0], pattern[0]);
             drop(skb);
             assert!(page.is_unshared());
         }
-        let small = SharedPage::alloc(0, GFP_KERNEL)?;
+        // Another handle of the page (a clone) keeps it from being written or handed out.
+        let other = page.clone();
+        assert_eq!(page.device_write(0, &[1]), Err(EBUSY));
+        assert_eq!(
+            Skb::build_from_shared_page(&mut page, 0, 4096, 0, 10).err(),
+            Some(EBUSY)
+        );
+        drop(other);
+        page.device_write(0, &[1])?;
+        let mut small = SharedPage::alloc(0, GFP_KERNEL)?;
         assert_eq!(
             [
-                Skb::build_from_shared_page(&small, 64, 8192, 0, 10).err(),
-                Skb::build_from_shared_page(&small, 100, 2048, 0, 10).err(),
-                Skb::build_from_shared_page(&small, 0, 4096, 64, 4000).err(),
+                Skb::build_from_shared_page(&mut small, 64, 8192, 0, 10).err(),
+                Skb::build_from_shared_page(&mut small, 100, 2048, 0, 10).err(),
+                Skb::build_from_shared_page(&mut small, 0, 4096, 64, 4000).err(),
             ],
             [Some(EINVAL), Some(EINVAL), Some(EMSGSIZE)]
         );
