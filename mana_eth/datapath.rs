@@ -13,7 +13,7 @@
 //! ([`Adapter::map_page`]), for the frame area only and from the device.
 //!
 //! At a completion the frame is synced for the CPU and the skb is built around the page
-//! ([`Skb::build_from_shared_page`]: `build_skb`, no copy). The page then joins the channel's
+//! ([`StreamMap::build_skb`]: `build_skb`, no copy). The page then joins the channel's
 //! ring of spare pages, and the position is reposted with the oldest spare page whose packet
 //! the stack has freed (its mapping holds the only reference again), synced for the device.
 //! Only when there is none is a page allocated and mapped (`rx_page_allocs`): all pages are
@@ -358,7 +358,7 @@ impl RxPool {
         let cap = self.spare.len();
         let head = self.spare_head;
         let entry = self.spare.get_mut(head)?;
-        let free = entry.as_ref()?.page().is_unshared();
+        let free = entry.as_ref()?.is_unshared();
         if !free && self.spare_len < cap {
             return None;
         }
@@ -1224,7 +1224,7 @@ impl ChannelPoll {
     }
 
     /// Posts `map` again at the next position.
-    fn repost(&self, pool: &mut RxPool, map: StreamMap, cpu_touched: bool) -> Result {
+    fn repost(&self, pool: &mut RxPool, mut map: StreamMap, cpu_touched: bool) -> Result {
         if cpu_touched {
             // Owned by the CPU since the frame was synced for it: back to the device.
             map.sync_for_device(0, self.rx_cfg.datasize as usize)?;
@@ -1247,7 +1247,7 @@ impl ChannelPoll {
     ) -> Result<RxFrame> {
         let cfg = &self.rx_cfg;
         let mut pool = self.rx_pool.lock();
-        let map = pool
+        let mut map = pool
             .posted
             .get_mut(slot)
             .and_then(Option::take)
@@ -1255,7 +1255,7 @@ impl ChannelPoll {
         // The page to post instead, taken before the frame is looked at: a frame that goes on
         // (to the stack, out again, or redirected) cannot be taken back.
         let fresh = match pool.take_spare() {
-            Some(m) => m.sync_for_device(0, cfg.datasize as usize).map(|()| m),
+            Some(mut m) => m.sync_for_device(0, cfg.datasize as usize).map(|()| m),
             None => {
                 add(&c.rx_page_allocs, 1);
                 self.new_rx_page(GFP_ATOMIC)
@@ -1270,8 +1270,11 @@ impl ChannelPoll {
         // The program and the stack run without the pool's lock (nothing else uses the pool
         // while the poll runs).
         drop(pool);
-        let verdict = match map.sync_for_cpu(0, len as usize) {
-            Ok(()) => self.run_xdp(napi, c, map.page(), len, redirected),
+        let verdict = match map
+            .sync_for_cpu(0, len as usize)
+            .and_then(|()| map.cpu_page())
+        {
+            Ok(mut page) => self.run_xdp(napi, c, &mut page, len, redirected),
             Err(_) => Verdict::Recycle,
         };
         let mut pool = self.rx_pool.lock();
@@ -1289,7 +1292,7 @@ impl ChannelPoll {
             }
             Verdict::Build { headroom, len, tx } => (headroom, len, tx),
         };
-        match Skb::build_from_shared_page(map.page(), 0, cfg.truesize, headroom, len) {
+        match map.build_skb(0, cfg.truesize, headroom, len) {
             Ok(skb) => {
                 pool.put_spare(map);
                 self.post_rx(&self.rx, &mut pool, fresh)?;
@@ -1314,7 +1317,7 @@ impl ChannelPoll {
         &self,
         napi: &NapiPoll<'_, ChannelPoll>,
         c: &QueueCounters,
-        page: &kernel::dma_stream::SharedPage,
+        page: &mut kernel::dma_stream::CpuPage<'_>,
         len: u32,
         redirected: &mut bool,
     ) -> Verdict {
