@@ -170,7 +170,9 @@ struct UpNapi {
 }
 
 impl Poll for UpNapi {
-    fn poll(napi: NapiPoll<'_, Self>, _budget: i32) -> i32 {
+    type State = ();
+
+    fn poll(napi: NapiPoll<'_, Self>, _state: &mut (), _budget: i32) -> i32 {
         napi.data().shared.napi_polls.fetch_add(1u32, Relaxed);
         napi.complete_done(0);
         0
@@ -208,7 +210,7 @@ impl Driver for TestDriver {
             let poll = UpNapi {
                 shared: data.shared.clone(),
             };
-            let napi = KBox::pin_init(Napi::new(dev, NAPI_POLL_WEIGHT, poll), GFP_KERNEL)?;
+            let napi = KBox::pin_init(Napi::new(dev, NAPI_POLL_WEIGHT, poll, ()), GFP_KERNEL)?;
             napi.enable();
             napi.schedule();
             *data.napi.lock() = Some(napi);
@@ -1385,9 +1387,20 @@ mod napi_tests {
         }
     }
 
+    /// What only the poll of [`Poller`] uses: its own count of polls and of packets, kept
+    /// without atomics.
+    #[derive(Default)]
+    struct PollerState {
+        polls: u32,
+        processed: u32,
+    }
+
     impl Poll for Poller {
-        fn poll(napi: NapiPoll<'_, Self>, budget: i32) -> i32 {
+        type State = PollerState;
+
+        fn poll(napi: NapiPoll<'_, Self>, state: &mut PollerState, budget: i32) -> i32 {
             let this = napi.data();
+            state.polls += 1;
             this.polls.fetch_add(1u32, Relaxed);
             this.last_budget.store(budget as u32, Relaxed);
             // A transmit completion: the buffer goes back to the per-CPU cache.
@@ -1410,6 +1423,7 @@ mod napi_tests {
                 }
             }
             this.pending.store(pending - work, Relaxed);
+            state.processed += work;
             this.processed.fetch_add(work, Relaxed);
             if (work as i32) < budget {
                 // Count before completing: the test waits for this counter.
@@ -1440,8 +1454,13 @@ mod napi_tests {
             rx_errors: Atomic::new(0),
             last_budget: Atomic::new(0),
         };
-        let napi = KBox::pin_init(Napi::new(&*reg, NAPI_POLL_WEIGHT, poller), GFP_KERNEL)?;
+        let napi = KBox::pin_init(
+            Napi::new(&*reg, NAPI_POLL_WEIGHT, poller, PollerState::default()),
+            GFP_KERNEL,
+        )?;
         let p = napi.data();
+        // The poll's state is reachable while the context is disabled, and only then.
+        napi.with_disabled_state(|s| s.processed = 1000)?;
 
         // A context starts disabled. (Not scheduling it here: a schedule attempt on a disabled
         // context is remembered by the core and causes one more poll after enabling.)
@@ -1467,7 +1486,13 @@ mod napi_tests {
         assert_eq!(p.polls.load(Relaxed), 3);
         assert_eq!(p.processed.load(Relaxed), 105);
 
+        assert_eq!(napi.with_disabled_state(|_| ()), Err(EBUSY));
         napi.disable();
+        // Each poll had the state to itself: its plain counts agree with the atomic ones.
+        assert_eq!(
+            napi.with_disabled_state(|s| (s.polls, s.processed))?,
+            (3, 1105)
+        );
         // Disabled: cannot be scheduled.
         assert!(!napi.schedule());
         fsleep(Delta::from_millis(20));
@@ -1493,7 +1518,9 @@ mod napi_tests {
     }
 
     impl Poll for DevPoller {
-        fn poll(napi: NapiPoll<'_, Self>, _budget: i32) -> i32 {
+        type State = ();
+
+        fn poll(napi: NapiPoll<'_, Self>, _state: &mut (), _budget: i32) -> i32 {
             let this = napi.context().data();
             let f = frame::<60>(0x88b5);
             if let Ok(mut skb) = napi.alloc_skb(128) {
@@ -1525,7 +1552,9 @@ mod napi_tests {
     }
 
     impl Poll for Counted {
-        fn poll(napi: NapiPoll<'_, Self>, _budget: i32) -> i32 {
+        type State = ();
+
+        fn poll(napi: NapiPoll<'_, Self>, _state: &mut (), _budget: i32) -> i32 {
             napi.complete_done(0);
             0
         }
@@ -1559,12 +1588,12 @@ mod napi_tests {
         };
 
         // There are max(2, 2) configurations.
-        let r = Arc::pin_init(Napi::new_with_config(&*reg, 2, counted()), GFP_KERNEL);
+        let r = Arc::pin_init(Napi::new_with_config(&*reg, 2, counted(), ()), GFP_KERNEL);
         assert_eq!(r.err(), Some(EINVAL));
         // The poll data was dropped with the failed context.
         assert_eq!(gone.load(Relaxed), 1);
 
-        let a = Arc::pin_init(Napi::new_with_config(&*reg, 1, counted()), GFP_KERNEL)?;
+        let a = Arc::pin_init(Napi::new_with_config(&*reg, 1, counted(), ()), GFP_KERNEL)?;
         assert_eq!(a.id(), 0);
         a.enable();
         let id = a.id();
@@ -1576,10 +1605,13 @@ mod napi_tests {
         drop(a);
         assert_eq!(gone.load(Relaxed), 2);
         // The next context of index 1 gets the same id; one without a configuration does not.
-        let b = Arc::pin_init(Napi::new_with_config(&*reg, 1, counted()), GFP_KERNEL)?;
+        let b = Arc::pin_init(Napi::new_with_config(&*reg, 1, counted(), ()), GFP_KERNEL)?;
         b.enable();
         assert_eq!(b.id(), id);
-        let c = Arc::pin_init(Napi::new(&*reg, NAPI_POLL_WEIGHT, counted()), GFP_KERNEL)?;
+        let c = Arc::pin_init(
+            Napi::new(&*reg, NAPI_POLL_WEIGHT, counted(), ()),
+            GFP_KERNEL,
+        )?;
         c.enable();
         assert!(c.id() != 0 && c.id() != id);
 
@@ -1603,7 +1635,10 @@ mod napi_tests {
             1,
             TestData::new(&shared),
         )?)?;
-        let foreign = Arc::pin_init(Napi::new(&*other, NAPI_POLL_WEIGHT, counted()), GFP_KERNEL)?;
+        let foreign = Arc::pin_init(
+            Napi::new(&*other, NAPI_POLL_WEIGHT, counted(), ()),
+            GFP_KERNEL,
+        )?;
         let r = {
             let rtnl = rtnl_lock();
             reg.set_queue_napi(QueueKind::Rx, 1, Some(&foreign), &rtnl)
@@ -1650,7 +1685,7 @@ mod napi_tests {
             queues_ok: Atomic::new(0),
             after_complete: Atomic::new(0),
         };
-        let napi = KBox::pin_init(Napi::new(&*reg, NAPI_POLL_WEIGHT, poller), GFP_KERNEL)?;
+        let napi = KBox::pin_init(Napi::new(&*reg, NAPI_POLL_WEIGHT, poller, ()), GFP_KERNEL)?;
         let p = napi.data();
         napi.enable();
         assert!(napi.schedule());
@@ -2182,6 +2217,22 @@ mod dma_tests {
         let mapped = MappedSkb::new(dev, skb)?;
         assert_eq!(mapped.parts().len(), MAX_SKB_PARTS);
         drop(mapped);
+
+        // Mapped in place into a ring slot, which must be empty.
+        let mut ring: [Option<MappedSkb>; 2] = [None, None];
+        let mut skb = Skb::alloc(64, GFP_KERNEL)?;
+        skb.put_data(&[2; 60])?;
+        let parts = MappedSkb::map_into(&mut ring[1], dev, skb)?.parts().len();
+        assert_eq!(parts, 1);
+        assert!(ring[0].is_none());
+        let skb = Skb::alloc(64, GFP_KERNEL)?;
+        assert_eq!(
+            MappedSkb::map_into(&mut ring[1], dev, skb).err(),
+            Some(EBUSY)
+        );
+        assert_eq!(ring[1].as_ref().map(|m| m.parts()[0].1), Some(60));
+        let skb = ring[1].take().and_then(MappedSkb::into_skb).ok_or(EINVAL)?;
+        assert_eq!(skb.len(), 60);
         Ok(())
     }
 }
