@@ -8,7 +8,7 @@
 
 use kernel::{
     dma::DataDirection,
-    dma_stream::SharedPage,
+    dma_stream::CpuPage,
     netdev::skb::{
         MappedSkb,
         Skb,
@@ -127,21 +127,30 @@ pub trait StreamMemory: Send + Sync {
     /// The address the device uses for the first mapped byte.
     fn dma_addr(&self) -> u64;
 
-    /// The page (the mapping holds a reference to it).
-    fn page(&self) -> &SharedPage;
+    /// Whether the mapping holds the only reference to its page (no socket buffer built on it
+    /// is alive).
+    fn is_unshared(&self) -> bool;
 
     /// Gives `len` bytes at `offset` of the mapping to the CPU after the device wrote them.
-    fn sync_for_cpu(&self, offset: usize, len: usize) -> Result;
+    fn sync_for_cpu(&mut self, offset: usize, len: usize) -> Result;
 
-    /// Gives `len` bytes at `offset` of the mapping back to the device.
-    fn sync_for_device(&self, offset: usize, len: usize) -> Result;
+    /// Gives `len` bytes at `offset` of the mapping back to the device; `EBUSY` while a socket
+    /// buffer built on a page the device may write is alive.
+    fn sync_for_device(&mut self, offset: usize, len: usize) -> Result;
+
+    /// The CPU's access to the page while it owns the bytes (`StreamMapping::cpu_page`);
+    /// `EBUSY` while the device owns them.
+    fn cpu_page(&mut self) -> Result<CpuPage<'_>>;
 }
 
 /// Part of a kernel page mapped for the device in one direction; dropping it unmaps it (and puts
 /// the page reference it holds).
 ///
 /// Between a device write and a CPU read of the mapped bytes, [`StreamMap::sync_for_cpu`] must
-/// be called, and [`StreamMap::sync_for_device`] before the device uses them again.
+/// be called, and [`StreamMap::sync_for_device`] before the device uses them again. In between
+/// the CPU owns the bytes: [`StreamMap::cpu_page`] gives them to an XDP program or a socket
+/// buffer ([`StreamMap::build_skb`]), without a lock on either transport, and the mapping goes
+/// back to the device only once the stack freed that buffer.
 pub struct StreamMap {
     mem: KBox<dyn StreamMemory>,
     offset: usize,
@@ -190,21 +199,52 @@ impl StreamMap {
         self.dir
     }
 
-    /// The page.
-    pub fn page(&self) -> &SharedPage {
-        self.mem.page()
+    /// Whether the mapping holds the only reference to its page: the stack freed the socket
+    /// buffers built on it.
+    pub fn is_unshared(&self) -> bool {
+        self.mem.is_unshared()
     }
 
-    /// Gives `len` bytes at `offset` of the mapping to the CPU after the device wrote them.
-    pub fn sync_for_cpu(&self, offset: usize, len: usize) -> Result {
+    /// Gives `len` bytes at `offset` of the mapping to the CPU after the device wrote them: the
+    /// device is done with the mapping (its completion was seen).
+    pub fn sync_for_cpu(&mut self, offset: usize, len: usize) -> Result {
         check_range(offset, len, self.len)?;
         self.mem.sync_for_cpu(offset, len)
     }
 
-    /// Gives `len` bytes at `offset` of the mapping back to the device.
-    pub fn sync_for_device(&self, offset: usize, len: usize) -> Result {
+    /// Gives `len` bytes at `offset` of the mapping back to the device. Fails with `EBUSY`
+    /// while a socket buffer built on a page the device may write is alive.
+    pub fn sync_for_device(&mut self, offset: usize, len: usize) -> Result {
         check_range(offset, len, self.len)?;
         self.mem.sync_for_device(offset, len)
+    }
+
+    /// Builds a socket buffer around the fragment `offset..offset + frag_size` of the page (page
+    /// offsets, not mapping offsets), the packet being the `len` bytes at `headroom` in it, with
+    /// no copy (`build_skb`). The buffer holds the page until the stack frees it
+    /// ([`StreamMap::is_unshared`] then holds again).
+    ///
+    /// Fails with `EBUSY` while the device owns the bytes (no [`StreamMap::sync_for_cpu`] since
+    /// it last got them) or a previous buffer holds the page, `EINVAL` for a fragment that is
+    /// not within the page or not cache-line aligned, `EMSGSIZE` if it cannot hold the packet
+    /// and the socket buffer's shared info, and `ENOMEM`.
+    pub fn build_skb(
+        &mut self,
+        offset: u32,
+        frag_size: u32,
+        headroom: u32,
+        len: u32,
+    ) -> Result<Skb> {
+        self.mem
+            .cpu_page()?
+            .build_skb(offset, frag_size, headroom, len)
+    }
+
+    /// The CPU's access to the page (all of it), while the CPU owns the bytes: after
+    /// [`StreamMap::sync_for_cpu`], until [`StreamMap::sync_for_device`], which the borrow
+    /// excludes meanwhile. Fails with `EBUSY` while the device owns them.
+    pub fn cpu_page(&mut self) -> Result<CpuPage<'_>> {
+        self.mem.cpu_page()
     }
 }
 

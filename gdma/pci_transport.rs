@@ -74,6 +74,7 @@ use kernel::{
         DataDirection, //
     },
     dma_stream::{
+        CpuPage,
         SharedPage,
         StreamMapping, //
     },
@@ -482,16 +483,20 @@ impl StreamMemory for PciStreamMemory {
         self.0.dma_address()
     }
 
-    fn page(&self) -> &SharedPage {
-        self.0.page()
+    fn is_unshared(&self) -> bool {
+        self.0.is_unshared()
     }
 
-    fn sync_for_cpu(&self, offset: usize, len: usize) -> Result {
+    fn sync_for_cpu(&mut self, offset: usize, len: usize) -> Result {
         self.0.sync_for_cpu(offset, len)
     }
 
-    fn sync_for_device(&self, offset: usize, len: usize) -> Result {
+    fn sync_for_device(&mut self, offset: usize, len: usize) -> Result {
         self.0.sync_for_device(offset, len)
+    }
+
+    fn cpu_page(&mut self) -> Result<CpuPage<'_>> {
+        self.0.cpu_page()
     }
 }
 

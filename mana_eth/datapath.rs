@@ -13,7 +13,7 @@
 //! ([`Adapter::map_page`]), for the frame area only and from the device.
 //!
 //! At a completion the frame is synced for the CPU and the skb is built around the page
-//! ([`Skb::build_from_shared_page`]: `build_skb`, no copy). The page then joins the channel's
+//! ([`StreamMap::build_skb`]: `build_skb`, no copy). The page then joins the channel's
 //! ring of spare pages, and the position is reposted with the oldest spare page whose packet
 //! the stack has freed (its mapping holds the only reference again), synced for the device.
 //! Only when there is none is a page allocated and mapped (`rx_page_allocs`): all pages are
@@ -330,17 +330,16 @@ struct TxState {
     rung: u32,
 }
 
-/// The receive side of a channel.
-///
-/// Only the channel's NAPI poll uses it once the channel is started (and [`ChannelSet::start`]
-/// before that), so it needs no lock; the atomics give it interior mutability. The pages are
-/// behind a lock all the same (uncontended) because they are not `Copy`. The stack is entered
-/// (GRO) without any lock held.
-struct RxState {
+/// The receive side of a channel: the state of its NAPI poll ([`Poll::State`]), which only the
+/// poll uses once the channel is started ([`ChannelSet::start`] fills it before that), through
+/// `&mut`: no lock, no atomics. The stack is entered (GRO) without any lock held.
+pub(crate) struct RxState {
     /// Posted and completed WQEs (free-running counts).
-    prod: Atomic<u32>,
-    cons: Atomic<u32>,
-    cq_head: Atomic<u32>,
+    prod: u32,
+    cons: u32,
+    cq_head: u32,
+    /// The pages.
+    pool: RxPool,
 }
 
 /// The receive pages of a channel, each mapped for the device once.
@@ -361,7 +360,7 @@ impl RxPool {
         let cap = self.spare.len();
         let head = self.spare_head;
         let entry = self.spare.get_mut(head)?;
-        let free = entry.as_ref()?.page().is_unshared();
+        let free = entry.as_ref()?.is_unshared();
         if !free && self.spare_len < cap {
             return None;
         }
@@ -431,10 +430,6 @@ pub(crate) struct ChannelPoll {
     xdp_rxq: RxQueueInfo,
     #[pin]
     tx: SpinLockIrq<TxState>,
-    rx: RxState,
-    /// Dropped after the queues: the device no longer writes into the pages.
-    #[pin]
-    rx_pool: SpinLockIrq<RxPool>,
     #[pin]
     eq_head: SpinLockIrq<u32>,
 }
@@ -612,22 +607,24 @@ impl ChannelSet {
                     cq_head: queue::initial_index(rings.scq),
                     rung: 0,
                 }),
-                rx: RxState {
-                    prod: Atomic::new(0),
-                    cons: Atomic::new(0),
-                    cq_head: Atomic::new(queue::initial_index(rings.rcq)),
-                },
-                rx_pool <- new_spinlock_irq!(RxPool {
+                eq_head <- new_spinlock_irq!(queue::initial_index(EQ_ENTRIES)),
+            }? Error);
+            // The poll's own state, dropped after the queues (`Napi` drops it after its
+            // data): the device no longer writes into the pages.
+            let rx = RxState {
+                prod: 0,
+                cons: 0,
+                cq_head: queue::initial_index(rings.rcq),
+                pool: RxPool {
                     posted,
                     spare,
                     spare_head: 0,
                     spare_len: 0,
-                }),
-                eq_head <- new_spinlock_irq!(queue::initial_index(EQ_ENTRIES)),
-            }? Error);
+                },
+            };
             // Channel `q`'s context takes the persistent NAPI configuration `q`: its id and
             // the user's settings (threaded polling, ...) survive `ethtool -L` and down/up.
-            let ch = Arc::pin_init(Napi::new_with_config(dev, q, poll), GFP_KERNEL)?;
+            let ch = Arc::pin_init(Napi::new_with_config(dev, q, poll, rx), GFP_KERNEL)?;
             channels.list.push(ch, GFP_KERNEL)?;
         }
         Ok(channels)
@@ -638,7 +635,10 @@ impl ChannelSet {
     pub(crate) fn start(&mut self) -> Result {
         for ch in self.list.iter() {
             // The pages are allocated (may sleep) and posted before the poll can run.
-            ch.data().post_rx_all()?;
+            let rx_cq_head = ch.with_disabled_state(|rx| {
+                ch.data().post_rx_all(rx)?;
+                Ok::<_, Error>(rx.cq_head)
+            })??;
             // Reported with the context (`napi-get`), if the vector is a real interrupt.
             ch.set_irq(self.adapter.irq_number(ch.data().vector));
             ch.enable();
@@ -651,7 +651,7 @@ impl ChannelSet {
             self.irqs.push(irq.clone(), GFP_KERNEL)?;
             self.adapter.add_interrupt_handler(ch.data().vector, irq)?;
             let poll = ch.data();
-            poll.arm_cqs();
+            poll.arm_cqs(rx_cq_head);
             poll.arm_eq(*poll.eq_head.lock());
         }
         Ok(())
@@ -672,9 +672,10 @@ impl ChannelPoll {
         let _ = self.adapter.ring_doorbell(qtype, value);
     }
 
-    fn arm_cqs(&self) {
+    /// Arms both completion queues; `rx_cq_head` is the receive completion queue's head.
+    fn arm_cqs(&self, rx_cq_head: u32) {
         let st = cq_doorbell_tail(self.tx.lock().cq_head, self.rings.scq);
-        let rt = cq_doorbell_tail(self.rx.cq_head.load(Relaxed), self.rings.rcq);
+        let rt = cq_doorbell_tail(rx_cq_head, self.rings.rcq);
         if let Ok(db) = CqDoorbell::new(self.sq.cq_id(), st, true) {
             self.ring(queue_type::CQ, db.into_raw());
         }
@@ -749,9 +750,10 @@ impl ChannelPoll {
     }
 
     /// Posts the receive WQE of page `map` at WQE position `prod` (slot `prod % rx_bufs`).
-    fn post_rx(&self, rx: &RxState, pool: &mut RxPool, map: StreamMap) -> Result {
-        let prod = rx.prod.load(Relaxed);
-        let slot = pool
+    fn post_rx(&self, rx: &mut RxState, map: StreamMap) -> Result {
+        let prod = rx.prod;
+        let slot = rx
+            .pool
             .posted
             .get_mut((prod % self.rings.rx_bufs) as usize)
             .ok_or(EINVAL)?;
@@ -768,12 +770,12 @@ impl ChannelPoll {
         wqe[16..32].copy_from_slice(sge.as_bytes());
         mem.write_bytes(offset, &wqe)?;
         *slot = Some(map);
-        rx.prod.store(prod.wrapping_add(1), Relaxed);
+        rx.prod = prod.wrapping_add(1);
         Ok(())
     }
 
     fn ring_rq(&self, rx: &RxState) {
-        let tail = rx.prod.load(Relaxed).wrapping_mul(RX_WQE_BYTES);
+        let tail = rx.prod.wrapping_mul(RX_WQE_BYTES);
         if let Ok(db) = RqDoorbell::new(self.rq.wq_id(), tail) {
             self.ring(queue_type::RQ, db.into_raw());
         }
@@ -781,22 +783,14 @@ impl ChannelPoll {
 
     /// Posts a page at every receive position and fills the spare ring (process context,
     /// before the poll runs).
-    fn post_rx_all(&self) -> Result {
-        let rx = &self.rx;
-        while rx.prod.load(Relaxed).wrapping_sub(rx.cons.load(Relaxed)) < self.rings.rx_bufs.get() {
+    fn post_rx_all(&self, rx: &mut RxState) -> Result {
+        while rx.prod.wrapping_sub(rx.cons) < self.rings.rx_bufs.get() {
             let map = self.new_rx_page(GFP_KERNEL)?;
-            self.post_rx(rx, &mut self.rx_pool.lock(), map)?;
+            self.post_rx(rx, map)?;
         }
-        loop {
-            let full = {
-                let pool = self.rx_pool.lock();
-                pool.spare_len == pool.spare.len()
-            };
-            if full {
-                break;
-            }
+        while rx.pool.spare_len < rx.pool.spare.len() {
             let map = self.new_rx_page(GFP_KERNEL)?;
-            self.rx_pool.lock().put_spare(map);
+            rx.pool.put_spare(map);
         }
         self.ring_rq(rx);
         Ok(())
@@ -1142,18 +1136,17 @@ impl ChannelPoll {
     }
 
     /// Reaps up to `budget` receive completions and hands the frames to GRO.
-    fn poll_rx(&self, napi: &NapiPoll<'_, ChannelPoll>, budget: i32) -> i32 {
+    fn poll_rx(&self, napi: &NapiPoll<'_, ChannelPoll>, rx: &mut RxState, budget: i32) -> i32 {
         let Some(c) = self.counters() else {
             return 0;
         };
         let mem = self.rq.cq_mem();
         let entries = self.rings.rcq;
         let rq_size = self.rings.rq_bytes;
-        let rx = &self.rx;
         let mut done = 0;
         let mut redirected = false;
         while done < budget {
-            let index = rx.cq_head.load(Relaxed);
+            let index = rx.cq_head;
             let cqe = match read_cqe(mem, index, entries) {
                 RingRead::Entry(cqe) => cqe,
                 RingRead::Empty => break,
@@ -1166,7 +1159,7 @@ impl ChannelPoll {
                     break;
                 }
             };
-            rx.cq_head.store(index.wrapping_add(1), Relaxed);
+            rx.cq_head = index.wrapping_add(1);
             done += 1;
             if cqe.info.is_sq().into_bool() || cqe.info.wq_num().get() != self.rq.wq_id() {
                 kernel::pr_err_ratelimited!(
@@ -1179,10 +1172,8 @@ impl ChannelPoll {
             let Some(oob) = RxCompOob::from_bytes_copy(cqe.data_bytes()) else {
                 continue;
             };
-            let cons = rx.cons.load(Relaxed);
-            if rx.prod.load(Relaxed) == cons
-                || oob.rx_wqe_offset != cons.wrapping_mul(RX_WQE_BYTES) % rq_size
-            {
+            let cons = rx.cons;
+            if rx.prod == cons || oob.rx_wqe_offset != cons.wrapping_mul(RX_WQE_BYTES) % rq_size {
                 kernel::pr_err_ratelimited!(
                     "mana_eth: RX queue {}: completion for WQE offset {} out of order\n",
                     self.index,
@@ -1192,14 +1183,14 @@ impl ChannelPoll {
                 continue;
             }
             let slot = (cons % self.rings.rx_bufs) as usize;
-            rx.cons.store(cons.wrapping_add(1), Relaxed);
+            rx.cons = cons.wrapping_add(1);
             let ty = oob.cqe_hdr.cqe_type().get();
             let len = u32::from(oob.ppi[0].pkt_len());
             let ok = ty == cqe_type::RX_OKAY && (14..=self.rx_cfg.datasize).contains(&len);
             let frame = if ok {
-                self.rx_frame(napi, c, slot, len, &mut redirected)
+                self.rx_frame(napi, rx, c, slot, len, &mut redirected)
             } else {
-                self.rx_repost(slot, false).map(|()| RxFrame::Dropped)
+                self.rx_repost(rx, slot, false).map(|()| RxFrame::Dropped)
             };
             match frame {
                 Ok(RxFrame::Stack(skb)) => self.receive(napi, c, &oob, skb, len),
@@ -1222,23 +1213,23 @@ impl ChannelPoll {
 
     /// Reposts the page of receive slot `slot` (a frame dropped); `cpu_touched` if the frame
     /// was synced for the CPU (and maybe written by an XDP program) since the device wrote it.
-    fn rx_repost(&self, slot: usize, cpu_touched: bool) -> Result {
-        let mut pool = self.rx_pool.lock();
-        let map = pool
+    fn rx_repost(&self, rx: &mut RxState, slot: usize, cpu_touched: bool) -> Result {
+        let map = rx
+            .pool
             .posted
             .get_mut(slot)
             .and_then(Option::take)
             .ok_or(EINVAL)?;
-        self.repost(&mut pool, map, cpu_touched)
+        self.repost(rx, map, cpu_touched)
     }
 
     /// Posts `map` again at the next position.
-    fn repost(&self, pool: &mut RxPool, map: StreamMap, cpu_touched: bool) -> Result {
+    fn repost(&self, rx: &mut RxState, mut map: StreamMap, cpu_touched: bool) -> Result {
         if cpu_touched {
             // Owned by the CPU since the frame was synced for it: back to the device.
             map.sync_for_device(0, self.rx_cfg.datasize as usize)?;
         }
-        self.post_rx(&self.rx, pool, map)
+        self.post_rx(rx, map)
     }
 
     /// Handles the frame of `len` bytes in receive slot `slot`: runs the XDP program, if any,
@@ -1249,22 +1240,23 @@ impl ChannelPoll {
     fn rx_frame(
         &self,
         napi: &NapiPoll<'_, ChannelPoll>,
+        rx: &mut RxState,
         c: &QueueCounters,
         slot: usize,
         len: u32,
         redirected: &mut bool,
     ) -> Result<RxFrame> {
         let cfg = &self.rx_cfg;
-        let mut pool = self.rx_pool.lock();
-        let map = pool
+        let mut map = rx
+            .pool
             .posted
             .get_mut(slot)
             .and_then(Option::take)
             .ok_or(EINVAL)?;
         // The page to post instead, taken before the frame is looked at: a frame that goes on
         // (to the stack, out again, or redirected) cannot be taken back.
-        let fresh = match pool.take_spare() {
-            Some(m) => m.sync_for_device(0, cfg.datasize as usize).map(|()| m),
+        let fresh = match rx.pool.take_spare() {
+            Some(mut m) => m.sync_for_device(0, cfg.datasize as usize).map(|()| m),
             None => {
                 add(&c.rx_page_allocs, 1);
                 self.new_rx_page(GFP_ATOMIC)
@@ -1273,36 +1265,34 @@ impl ChannelPoll {
         let Ok(fresh) = fresh else {
             // No page to post instead: drop the frame and keep the page.
             add(&c.rx_alloc_fail, 1);
-            self.repost(&mut pool, map, false)?;
+            self.repost(rx, map, false)?;
             return Ok(RxFrame::Dropped);
         };
-        // The program and the stack run without the pool's lock (nothing else uses the pool
-        // while the poll runs).
-        drop(pool);
-        let verdict = match map.sync_for_cpu(0, len as usize) {
-            Ok(()) => self.run_xdp(napi, c, map.page(), len, redirected),
+        let verdict = match map
+            .sync_for_cpu(0, len as usize)
+            .and_then(|()| map.cpu_page())
+        {
+            Ok(mut page) => self.run_xdp(napi, c, &mut page, len, redirected),
             Err(_) => Verdict::Recycle,
         };
-        let mut pool = self.rx_pool.lock();
         let (headroom, len, tx) = match verdict {
             Verdict::Recycle => {
-                pool.put_spare(fresh);
-                self.repost(&mut pool, map, true)?;
+                rx.pool.put_spare(fresh);
+                self.repost(rx, map, true)?;
                 return Ok(RxFrame::Xdp);
             }
             Verdict::Redirected => {
                 // The page waits in the spare ring until the redirect target frees the frame.
-                pool.put_spare(map);
-                self.post_rx(&self.rx, &mut pool, fresh)?;
+                rx.pool.put_spare(map);
+                self.post_rx(rx, fresh)?;
                 return Ok(RxFrame::Xdp);
             }
             Verdict::Build { headroom, len, tx } => (headroom, len, tx),
         };
-        match Skb::build_from_shared_page(map.page(), 0, cfg.truesize, headroom, len) {
+        match map.build_skb(0, cfg.truesize, headroom, len) {
             Ok(skb) => {
-                pool.put_spare(map);
-                self.post_rx(&self.rx, &mut pool, fresh)?;
-                drop(pool);
+                rx.pool.put_spare(map);
+                self.post_rx(rx, fresh)?;
                 if tx {
                     self.xdp_tx(napi, c, skb);
                     return Ok(RxFrame::Xdp);
@@ -1310,8 +1300,8 @@ impl ChannelPoll {
                 Ok(RxFrame::Stack(skb))
             }
             Err(_) => {
-                pool.put_spare(fresh);
-                self.repost(&mut pool, map, true)?;
+                rx.pool.put_spare(fresh);
+                self.repost(rx, map, true)?;
                 Ok(RxFrame::Dropped)
             }
         }
@@ -1323,7 +1313,7 @@ impl ChannelPoll {
         &self,
         napi: &NapiPoll<'_, ChannelPoll>,
         c: &QueueCounters,
-        page: &kernel::dma_stream::SharedPage,
+        page: &mut kernel::dma_stream::CpuPage<'_>,
         len: u32,
         redirected: &mut bool,
     ) -> Verdict {
@@ -1465,12 +1455,14 @@ impl ChannelPoll {
 }
 
 impl Poll for ChannelPoll {
-    fn poll(napi: NapiPoll<'_, Self>, budget: i32) -> i32 {
+    type State = RxState;
+
+    fn poll(napi: NapiPoll<'_, Self>, rx: &mut RxState, budget: i32) -> i32 {
         let ch = napi.context().data();
         ch.poll_tx(&napi);
-        let done = ch.poll_rx(&napi, budget);
+        let done = ch.poll_rx(&napi, rx, budget);
         if done < budget && napi.complete_done(done) {
-            ch.arm_cqs();
+            ch.arm_cqs(rx.cq_head);
         }
         done
     }

@@ -19,7 +19,12 @@
 
 use kernel::{
     dma::DataDirection,
-    dma_stream::SharedPage,
+    dma_stream::{
+        CpuPage,
+        ModelAccess,
+        ModelMapping,
+        SharedPage, //
+    },
     netdev::skb::Skb,
     new_spinlock_irq,
     prelude::*,
@@ -61,9 +66,12 @@ const MAX_STREAMS: usize = 1 << 20;
 /// The most parts of a transmit buffer.
 const MAX_SKB_PARTS: usize = kernel::netdev::skb::MAX_SKB_PARTS;
 
-/// One streaming mapping: `len` bytes at `offset` of `page`, in direction `dir`.
+/// The device's side of one streaming mapping: `len` bytes at `offset` of the page of
+/// `access`, in direction `dir`. The model copies through `access`, which refuses while the CPU
+/// owns the bytes (between the core's `sync_for_cpu` and `sync_for_device`), as a device that
+/// writes a buffer it completed would corrupt what the stack reads.
 struct SwStream {
-    page: SharedPage,
+    access: ModelAccess,
     offset: usize,
     len: usize,
     dir: DataDirection,
@@ -129,7 +137,7 @@ impl SwMapping {
         match self {
             Self::Page(stream) => {
                 let offset = stream.check(at, out.len(), false)?;
-                stream.page.device_read(offset, out)
+                stream.access.read(offset, out)
             }
             Self::Skb(skb) => {
                 if !self.covers(at, out.len()) {
@@ -145,7 +153,7 @@ impl SwMapping {
         match self {
             Self::Page(stream) => {
                 let offset = stream.check(at, data.len(), true)?;
-                stream.page.device_write(offset, data)
+                stream.access.write(offset, data)
             }
             // Mapped for the device to read only.
             Self::Skb(_) => Err(EFAULT),
@@ -338,7 +346,9 @@ impl SwMemory {
     }
 
     /// Maps `len` bytes at `offset` of `page` for the device in direction `dir`, in a free slot
-    /// of the streaming table. Does not sleep.
+    /// of the streaming table. Does not sleep. The device model copies only a page nothing else
+    /// holds (`ModelMapping::new`, `EBUSY` otherwise), stricter than a PCI function, which
+    /// accepts a shared page the device only reads.
     pub(crate) fn map_page(
         self: &Arc<Self>,
         page: SharedPage,
@@ -350,9 +360,10 @@ impl SwMemory {
             return Err(EINVAL);
         }
         check_range(offset, len, page.size()).map_err(|_| EINVAL)?;
+        let mapping = ModelMapping::new(page, dir)?;
         let stream = Arc::new(
             SwStream {
-                page,
+                access: mapping.access(),
                 offset,
                 len,
                 dir,
@@ -365,7 +376,7 @@ impl SwMemory {
             .insert(SwMapping::Page(stream.clone()))?;
         let mem: KBox<dyn StreamMemory> = KBox::new(
             SwStreamHandle {
-                stream,
+                mapping,
                 addr: STREAM_BASE + slot as u64 * STREAM_SLOT,
                 memory: self.clone(),
             },
@@ -487,7 +498,7 @@ impl SkbTable for SwMemory {
 
 /// The core's handle on one streaming mapping; dropping it unmaps it.
 struct SwStreamHandle {
-    stream: Arc<SwStream>,
+    mapping: ModelMapping,
     addr: u64,
     memory: Arc<SwMemory>,
 }
@@ -497,17 +508,23 @@ impl StreamMemory for SwStreamHandle {
         self.addr
     }
 
-    fn page(&self) -> &SharedPage {
-        &self.stream.page
+    fn is_unshared(&self) -> bool {
+        self.mapping.is_unshared()
     }
 
-    // The device model writes the page itself: nothing to hand over in either direction.
-    fn sync_for_cpu(&self, _offset: usize, _len: usize) -> Result {
+    // The device model copies the page itself: no cache or bounce buffer to hand over, only
+    // the ownership of the bytes.
+    fn sync_for_cpu(&mut self, _offset: usize, _len: usize) -> Result {
+        self.mapping.sync_for_cpu();
         Ok(())
     }
 
-    fn sync_for_device(&self, _offset: usize, _len: usize) -> Result {
-        Ok(())
+    fn sync_for_device(&mut self, _offset: usize, _len: usize) -> Result {
+        self.mapping.sync_for_device()
+    }
+
+    fn cpu_page(&mut self) -> Result<CpuPage<'_>> {
+        self.mapping.cpu_page()
     }
 }
 
@@ -557,20 +574,47 @@ mod tests {
     fn streaming_mappings_are_checked_like_an_iommu() -> Result {
         let memory = SwMemory::new()?;
         let page = SharedPage::alloc(0, GFP_KERNEL)?;
-        let rx = memory.map_page(page.clone(), 256, 1024, DataDirection::FromDevice)?;
+        // The model copies only a page nothing else holds.
+        assert_eq!(
+            memory
+                .map_page(page.clone(), 256, 1024, DataDirection::FromDevice)
+                .err(),
+            Some(EBUSY)
+        );
+        let mut rx = memory.map_page(page, 256, 1024, DataDirection::FromDevice)?;
         assert_eq!(memory.live_streams(), 1);
-        // The mapping holds the page.
-        assert_eq!(page.ref_count(), 2);
+        assert!(rx.is_unshared());
         let addr = rx.dma_addr();
         assert!(addr >= STREAM_BASE);
-        // The device writes what was mapped from it, at the mapped offset of the page.
+        // The device writes what was mapped from it, at the mapped offset of the page, while it
+        // owns the bytes; the CPU gets them only after `sync_for_cpu`.
         memory.dma_write(addr + 10, &[1, 2, 3]).map_err(errno)?;
-        let mut got = [0u8; 3];
-        page.device_read(256 + 10, &mut got)?;
-        assert_eq!(got, [1, 2, 3]);
+        assert_eq!(rx.cpu_page().err(), Some(EBUSY));
+        assert_eq!(rx.build_skb(0, 4096, 256, 16).err(), Some(EBUSY));
+        rx.sync_for_cpu(0, 16)?;
+        let skb = {
+            let mut cpu = rx.cpu_page()?;
+            // While the CPU owns the bytes, the device's accesses fault; no lock is held
+            // meanwhile (the model's own locks are free to take).
+            assert_eq!(memory.dma_write(addr + 10, &[9]), Err(ModelError::Fault));
+            assert!(memory.is_mapped(addr, 1024));
+            let skb = cpu.build_skb(0, 4096, 256, 16)?;
+            assert_eq!(cpu.build_skb(0, 4096, 256, 16).err(), Some(EBUSY));
+            skb
+        };
+        assert_eq!(&skb.data()[10..13], &[1, 2, 3]);
+        // While the stack holds the packet, the mapping cannot go back to the device.
+        assert!(!rx.is_unshared());
+        assert_eq!(rx.sync_for_device(0, 1024), Err(EBUSY));
+        assert_eq!(memory.dma_write(addr + 10, &[9]), Err(ModelError::Fault));
+        assert_eq!(skb.data()[10], 1);
+        drop(skb);
+        rx.sync_for_device(0, 1024)?;
+        memory.dma_write(addr + 10, &[4]).map_err(errno)?;
         assert!(memory.is_mapped(addr, 1024));
         assert!(!memory.is_mapped(addr, 1025));
         // Reading it, or writing past its end, is a fault.
+        let mut got = [0u8; 3];
         assert_eq!(memory.dma_read(addr, &mut got), Err(ModelError::Fault));
         assert_eq!(
             memory.dma_write(addr + 1022, &[0; 3]),
@@ -578,8 +622,9 @@ mod tests {
         );
         assert_eq!(memory.dma_write(addr + 1024, &[0]), Err(ModelError::Fault));
         // A transmit mapping is read-only for the device.
-        let tx = memory.map_page(page.clone(), 0, 64, DataDirection::ToDevice)?;
-        page.device_write(0, &[7; 4])?;
+        let mut out = SharedPage::alloc(0, GFP_KERNEL)?;
+        out.device_write(0, &[7; 4])?;
+        let tx = memory.map_page(out, 0, 64, DataDirection::ToDevice)?;
         let mut four = [0u8; 4];
         memory.dma_read(tx.dma_addr(), &mut four).map_err(errno)?;
         assert_eq!(four, [7; 4]);
@@ -587,18 +632,18 @@ mod tests {
             memory.dma_write(tx.dma_addr(), &[0]),
             Err(ModelError::Fault)
         );
-        // Unmapped: every access faults and the page reference is put.
+        // Unmapped: every access faults.
         drop(rx);
         assert_eq!(memory.dma_write(addr, &[0]), Err(ModelError::Fault));
         assert!(!memory.is_mapped(addr, 1));
         drop(tx);
         assert_eq!(memory.live_streams(), 0);
-        assert!(page.is_unshared());
         // Neither an address between slots nor one below the first slot is mapped.
         assert_eq!(
             memory.dma_read(STREAM_BASE - 1, &mut got),
             Err(ModelError::Fault)
         );
+        let page = SharedPage::alloc(0, GFP_KERNEL)?;
         assert_eq!(
             memory
                 .map_page(page.clone(), 4000, 200, DataDirection::ToDevice)
@@ -611,6 +656,7 @@ mod tests {
                 .err(),
             Some(EINVAL)
         );
+        assert!(page.is_unshared());
         Ok(())
     }
 
@@ -676,13 +722,13 @@ mod tests {
     #[test]
     fn streaming_slots_are_reused() -> Result {
         let memory = SwMemory::new()?;
-        let page = SharedPage::alloc(0, GFP_KERNEL)?;
-        let a = memory.map_page(page.clone(), 0, 100, DataDirection::Bidirectional)?;
-        let b = memory.map_page(page.clone(), 0, 100, DataDirection::Bidirectional)?;
+        let page = || SharedPage::alloc(0, GFP_KERNEL);
+        let a = memory.map_page(page()?, 0, 100, DataDirection::Bidirectional)?;
+        let b = memory.map_page(page()?, 0, 100, DataDirection::Bidirectional)?;
         assert_ne!(a.dma_addr(), b.dma_addr());
         let first = a.dma_addr();
         drop(a);
-        let c = memory.map_page(page.clone(), 0, 100, DataDirection::Bidirectional)?;
+        let c = memory.map_page(page()?, 0, 100, DataDirection::Bidirectional)?;
         assert_eq!(c.dma_addr(), first);
         drop((b, c));
         assert_eq!(memory.live_streams(), 0);

@@ -34,7 +34,10 @@ use crate::{
     }, //
 };
 use core::{
-    cell::Cell,
+    cell::{
+        Cell,
+        UnsafeCell, //
+    },
     ops::Deref,
     ptr::{
         self,
@@ -56,15 +59,25 @@ static ENABLED_CLASS: crate::sync::LockClassKey =
 pub const NAPI_POLL_WEIGHT: u32 = bindings::NAPI_POLL_WEIGHT;
 
 /// The poll function of a [`Napi`] context, implemented by its data.
+///
+/// The data `Self` is shared: the interrupt handler, the transmit path and the control path
+/// reach it through the context ([`Napi::data`]). What only the poll function works on (ring
+/// positions, buffers to repost, the writer of per-queue counters) is [`Poll::State`], which
+/// each poll gets exclusively (`&mut`), without a lock or atomic operations: the core never runs
+/// two polls of one context at once.
 pub trait Poll: Sized + Send + Sync {
-    /// Processes up to `budget` packets and returns how many were processed.
+    /// The state only the poll function uses (`()` if none).
+    type State: Send;
+
+    /// Processes up to `budget` packets and returns how many were processed; `state` is the
+    /// context's [`Poll::State`].
     ///
     /// Called with bottom halves disabled (in softirq context, or in process context for busy
     /// polling), never concurrently for one context. When less than `budget`
     /// was processed, the poll is over: call [`NapiPoll::complete_done`] and, if it returns
     /// `true`, re-enable the device's interrupt. When `budget` was used up, do not complete: the
     /// core polls again. Returned values are clamped to that contract.
-    fn poll(napi: NapiPoll<'_, Self>, budget: i32) -> i32;
+    fn poll(napi: NapiPoll<'_, Self>, state: &mut Self::State, budget: i32) -> i32;
 }
 
 /// A NAPI context (`struct napi_struct`) of a network device, with the data `P` of its poll
@@ -73,6 +86,10 @@ pub trait Poll: Sized + Send + Sync {
 /// Created disabled by [`Napi::new`] (`netif_napi_add_weight`). Dropping it disables it if
 /// needed and removes it from its device (`netif_napi_del`), which may sleep.
 ///
+/// The poll's state ([`Poll::State`]) is dropped after the data `P`: a driver that keeps its
+/// queues in `P` and the buffers posted to them in the state frees the buffers after the
+/// queues are gone.
+///
 /// A `Napi` refers to its device: drop it before the device goes, e.g. in [`Driver::stop`] or
 /// as part of the device's private data. If one outlives the private data of its device, the
 /// device is leaked rather than freed.
@@ -80,7 +97,8 @@ pub trait Poll: Sized + Send + Sync {
 /// # Invariants
 ///
 /// `napi` was added to a device with `netif_napi_add_weight()` and the poll callback of this
-/// type; it is enabled exactly when `enabled` holds `true`.
+/// type; it is enabled exactly when `enabled` holds `true`. `state` is accessed only by the poll
+/// callback, and by [`Napi::with_disabled_state`] under `enabled` while the context is disabled.
 #[pin_data(PinnedDrop)]
 pub struct Napi<P: Poll> {
     #[pin]
@@ -89,29 +107,34 @@ pub struct Napi<P: Poll> {
     enabled: Mutex<bool>,
     #[pin]
     data: P,
+    state: UnsafeCell<P::State>,
 }
 
-// SAFETY: The NAPI functions used through `&Napi` may be called from any thread, and `P` is
-// `Send + Sync`.
+// SAFETY: The NAPI functions used through `&Napi` may be called from any thread, `P` is
+// `Send + Sync` and `P::State` is `Send`.
 unsafe impl<P: Poll> Send for Napi<P> {}
 
-// SAFETY: As above.
+// SAFETY: As above. `P::State` is reached from one thread at a time (type invariant: by the
+// poll, of which the core runs one at a time, or under `enabled` while no poll can run), so it
+// needs only `Send`.
 unsafe impl<P: Poll> Sync for Napi<P> {}
 
 impl<P: Poll> Napi<P> {
     /// Creates a NAPI context of `dev`, polled with weight `weight` (usually
-    /// [`NAPI_POLL_WEIGHT`]), with the poll data `data`. The context starts disabled.
+    /// [`NAPI_POLL_WEIGHT`]), with the poll data `data` and the poll's own state `state`. The
+    /// context starts disabled.
     pub fn new<'a, T: Driver, E: 'a>(
         dev: &'a Device<T>,
         weight: u32,
         data: impl PinInit<P, E> + 'a,
+        state: P::State,
     ) -> impl PinInit<Self, Error> + 'a
     where
         P: 'a,
         Error: From<E>,
     {
         let weight = c_int::try_from(weight).unwrap_or(c_int::MAX);
-        Self::add(dev, data, move |dev, slot| {
+        Self::add(dev, data, state, move |dev, slot| {
             // SAFETY: As required by `add`: `dev` is valid, `slot` is zeroed and pinned, the
             // callback matches `Self`.
             unsafe {
@@ -136,12 +159,13 @@ impl<P: Poll> Napi<P> {
         dev: &'a Device<T>,
         index: u32,
         data: impl PinInit<P, E> + 'a,
+        state: P::State,
     ) -> impl PinInit<Self, Error> + 'a
     where
         P: 'a,
         Error: From<E>,
     {
-        Self::add(dev, data, move |raw, slot| {
+        Self::add(dev, data, state, move |raw, slot| {
             // SAFETY: `raw` is a valid `net_device`; `num_napi_configs` is fixed at allocation.
             let configs = unsafe { (*raw).num_napi_configs };
             let index = c_int::try_from(index)
@@ -163,6 +187,7 @@ impl<P: Poll> Napi<P> {
     fn add<'a, T: Driver, E: 'a>(
         dev: &'a Device<T>,
         data: impl PinInit<P, E> + 'a,
+        state: P::State,
         add_to: impl FnOnce(*mut bindings::net_device, *mut bindings::napi_struct) -> Result + 'a,
     ) -> impl PinInit<Self, Error> + 'a
     where
@@ -190,6 +215,7 @@ impl<P: Poll> Napi<P> {
         // The context is added last: nothing fails after it.
         try_pin_init!(Self {
             data <- data,
+            state: UnsafeCell::new(state),
             enabled <- Mutex::new(false, ENABLED_NAME, Pin::static_ref(&ENABLED_CLASS)),
             napi <- napi,
         }? Error)
@@ -230,6 +256,27 @@ impl<P: Poll> Napi<P> {
     /// Returns the data of the poll function.
     pub fn data(&self) -> &P {
         &self.data
+    }
+
+    /// Runs `f` on the poll's state while the context is disabled: before it is first enabled
+    /// (to fill the rings) or after [`Napi::disable`]. Fails with `EBUSY` if the context is
+    /// enabled (a poll may be running). May sleep, and `f` may too: the context stays disabled
+    /// until it returns.
+    pub fn with_disabled_state<R>(&self, f: impl FnOnce(&mut P::State) -> R) -> Result<R> {
+        let enabled = self.enabled.lock();
+        if *enabled {
+            return Err(EBUSY);
+        }
+        // SAFETY: The context is disabled (checked under `enabled`, which `enable` takes): it
+        // was added with, or `napi_disable` left it with, `NAPI_STATE_SCHED` and
+        // `NAPI_STATE_NPSVC` set, so neither the softirq, a busy poll, a threaded poll nor
+        // netpoll runs the poll callback, the only other user of `state` (type invariant).
+        // `enabled` is held until `f` returns, so the context cannot be enabled meanwhile, and
+        // another call of this function waits for it.
+        let state = unsafe { &mut *self.state.get() };
+        let r = f(state);
+        drop(enabled);
+        Ok(r)
     }
 
     /// Enables the context (`napi_enable`), if disabled. May sleep.
@@ -277,6 +324,13 @@ impl<P: Poll> Napi<P> {
         // contexts with this callback), which stays alive while it is scheduled: dropping it
         // disables it first, which waits for the poll to end.
         let this = unsafe { &*crate::container_of!(Opaque::cast_from(napi), Self, napi) };
+        // SAFETY: The core runs the poll function of a context only while it owns the context
+        // (`NAPI_STATE_SCHED`, taken by `napi_schedule_prep()` or a busy poll, and with
+        // `CONFIG_NETPOLL` the `poll_owner` that netpoll and `__napi_poll()` callers take):
+        // never two at once, and never while it is disabled, when `with_disabled_state` may
+        // run. Nothing else uses `state` (type invariant), so the reference is exclusive for
+        // the call.
+        let state = unsafe { &mut *this.state.get() };
         let completed = Cell::new(false);
         let work = P::poll(
             NapiPoll {
@@ -285,6 +339,7 @@ impl<P: Poll> Napi<P> {
                 completed: &completed,
                 _not_send: NotThreadSafe,
             },
+            state,
             budget,
         );
         let work = work.clamp(0, budget.max(0));

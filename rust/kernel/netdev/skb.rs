@@ -20,7 +20,10 @@ use crate::{
         DataDirection,
         DmaAddress, //
     },
-    dma_stream::SharedPage,
+    dma_stream::{
+        CpuPage,
+        SharedPage, //
+    },
     error::to_result,
     ffi::c_int,
     netdev::{
@@ -799,13 +802,32 @@ impl Skb {
     /// anything else holds the page (a previous buffer still lives), `EINVAL` if the fragment
     /// is not within the page or not cache-line aligned, `EMSGSIZE` if it cannot hold the
     /// packet and the shared info, and `ENOMEM`.
+    ///
+    /// The handle is borrowed exclusively and must hold the only reference: nothing else, a
+    /// device model writing through [`SharedPage::device_write`] included, can then touch the
+    /// bytes the buffer hands out, and while the buffer lives the page is shared, which every
+    /// writer through a handle refuses. For a page mapped for a device, use
+    /// [`CpuPage::build_skb`](crate::dma_stream::CpuPage::build_skb) on the mapping's
+    /// `cpu_page()`, which also knows whether the device still owns the bytes.
     pub fn build_from_shared_page(
-        page: &SharedPage,
+        page: &mut SharedPage,
         offset: u32,
         frag_size: u32,
         headroom: u32,
         len: u32,
     ) -> Result<Self> {
+        Self::build_on_cpu_page(&mut page.cpu(), offset, frag_size, headroom, len)
+    }
+
+    /// [`CpuPage::build_skb`](crate::dma_stream::CpuPage::build_skb).
+    pub(crate) fn build_on_cpu_page(
+        cpu: &mut CpuPage<'_>,
+        offset: u32,
+        frag_size: u32,
+        headroom: u32,
+        len: u32,
+    ) -> Result<Self> {
+        let page = cpu.page();
         Self::check_frag_in(page.size(), offset, frag_size, headroom, len)?;
         if !page.is_unshared() {
             return Err(EBUSY);
@@ -815,8 +837,10 @@ impl Skb {
         // `offset` is within them (checked above).
         let data = unsafe { bindings::page_address(page.as_ptr()).byte_add(offset as usize) };
         // SAFETY: `data` starts a cache-aligned fragment of `frag_size` bytes of the page with
-        // room for the shared info (checked above). No other buffer uses the page: the caller's
-        // reference was the only one. The buffer takes over the reference of `buffer`.
+        // room for the shared info (checked above). No other buffer uses the page, and nothing
+        // else reads or writes it: the CPU's access, borrowed exclusively, keeps devices and
+        // device models out (type invariant of `CpuPage`), and its handle held the only
+        // reference. The buffer takes over the reference of `buffer`.
         let skb = unsafe { bindings::build_skb(data, frag_size) };
         let skb = NonNull::new(skb).ok_or(ENOMEM)?;
         core::mem::forget(buffer);
@@ -906,53 +930,78 @@ impl MappedSkb {
     /// Maps the parts of `skb` for `dev`. Does not sleep.
     ///
     /// On failure the buffer is freed: `EINVAL` for a fragment that is not in host memory
-    /// (device memory, `net_iov`), `ENOMEM` if a mapping failed.
+    /// (device memory, `net_iov`), `ENOMEM` if a mapping failed. A driver that keeps its
+    /// mappings in ring slots uses [`MappedSkb::map_into`], which builds none on the stack.
     pub fn new(dev: &device::Device<Bound>, skb: Skb) -> Result<Self> {
-        let mut mapped = Self {
+        let mut slot = None;
+        Self::map_into(&mut slot, dev, skb)?;
+        slot.ok_or(EINVAL)
+    }
+
+    /// Maps the parts of `skb` for `dev` into `slot` (a driver's ring entry, which must be
+    /// empty: `EBUSY` otherwise, and the buffer is freed), writing each part's address in
+    /// place, and returns the mapping. Does not sleep.
+    ///
+    /// On failure the slot is left empty and the buffer freed: `EINVAL` for a fragment that is
+    /// not in host memory (device memory, `net_iov`), `ENOMEM` if a mapping failed.
+    pub fn map_into<'a>(
+        slot: &'a mut Option<Self>,
+        dev: &device::Device<Bound>,
+        skb: Skb,
+    ) -> Result<&'a Self> {
+        if slot.is_some() {
+            return Err(EBUSY);
+        }
+        // INVARIANT: No part is mapped yet (`count` is 0).
+        let mapped = slot.insert(Self {
             skb: Some(skb),
             dev: dev.into(),
             parts: [(0, 0); MAX_SKB_PARTS],
             count: 0,
-        };
+        });
+        let result = mapped.map_parts(dev);
+        if result.is_err() {
+            // Unmaps what was mapped and frees the buffer.
+            *slot = None;
+        }
+        result?;
+        slot.as_ref().ok_or(EINVAL)
+    }
+
+    /// Maps the parts of the buffer, counting each in `count` as it is mapped.
+    fn map_parts(&mut self, dev: &device::Device<Bound>) -> Result {
         let dir: bindings::dma_data_direction = DataDirection::ToDevice.into();
-        let Some(skb) = mapped.skb.as_ref() else {
+        let Some(skb) = self.skb.as_ref() else {
             return Err(EINVAL);
         };
-        let mut parts = [(0, 0); MAX_SKB_PARTS];
-        let mut count = 0;
-        let mut result = Ok(());
         let head = skb.headlen();
         if head > 0 {
             let ptr = skb.data().as_ptr().cast_mut().cast();
             // SAFETY: `ptr` starts the `head` bytes of the linear part, which is in the linear
-            // map (slab or page memory, never vmalloc) and which the buffer, owned by `mapped`,
+            // map (slab or page memory, never vmalloc) and which the buffer, owned by `self`,
             // keeps until the mapping is undone.
             let addr =
                 unsafe { bindings::dma_map_single_attrs(dev.as_raw(), ptr, head as usize, dir, 0) };
             // SAFETY: `addr` was just returned for `dev`.
             if unsafe { bindings::dma_mapping_error(dev.as_raw(), addr) } != 0 {
-                result = Err(ENOMEM);
-            } else {
-                parts[0] = (addr, head);
-                count = 1;
+                return Err(ENOMEM);
             }
+            // INVARIANT: The first part is mapped, and counted.
+            self.parts[0] = (addr, head);
+            self.count = 1;
         }
         for i in 0..skb.nr_frags() {
-            if result.is_err() {
-                break;
-            }
             let Some(frag) = skb.frag(i) else { break };
             let len = frag.len();
             if len == 0 {
                 continue;
             }
             let page = frag.page_raw();
-            if page.is_null() || count == MAX_SKB_PARTS {
-                result = Err(EINVAL);
-                break;
+            if page.is_null() || self.count >= MAX_SKB_PARTS {
+                return Err(EINVAL);
             }
             // SAFETY: `page` is the fragment's page, referenced by the buffer (owned by
-            // `mapped`) until the mapping is undone; offset and length are the fragment's.
+            // `self`) until the mapping is undone; offset and length are the fragment's.
             let addr = unsafe {
                 bindings::dma_map_page_attrs(
                     dev.as_raw(),
@@ -965,17 +1014,16 @@ impl MappedSkb {
             };
             // SAFETY: `addr` was just returned for `dev`.
             if unsafe { bindings::dma_mapping_error(dev.as_raw(), addr) } != 0 {
-                result = Err(ENOMEM);
-                break;
+                return Err(ENOMEM);
             }
-            parts[count] = (addr, len);
-            count += 1;
+            // INVARIANT: One more part mapped, and counted (`count` is below the number of
+            // parts, checked above, so the entry exists).
+            if let Some(part) = self.parts.get_mut(self.count) {
+                *part = (addr, len);
+                self.count += 1;
+            }
         }
-        // INVARIANT: The first `count` parts are mapped; on failure `drop` undoes them and frees
-        // the buffer.
-        mapped.parts = parts;
-        mapped.count = count;
-        result.map(|()| mapped)
+        Ok(())
     }
 
     /// The device address and length of each part, in packet order.

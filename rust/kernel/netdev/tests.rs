@@ -77,6 +77,8 @@ struct Shared {
     /// `start_xmit` stops the packet's queue, as a driver whose ring is full.
     stop_on_xmit: Atomic<u32>,
     works: Atomic<u32>,
+    /// `works` when the private data was dropped.
+    works_at_drop: Atomic<u32>,
     fixes: Atomic<u32>,
     sets: Atomic<u32>,
     last_set: Atomic<u64>,
@@ -120,6 +122,7 @@ impl Shared {
                 last_timeout_age_ms: Atomic::new(0),
                 stop_on_xmit: Atomic::new(0),
                 works: Atomic::new(0),
+                works_at_drop: Atomic::new(0),
                 fixes: Atomic::new(0),
                 sets: Atomic::new(0),
                 last_set: Atomic::new(0),
@@ -154,6 +157,9 @@ struct DropProbe(Arc<Shared>);
 
 impl Drop for DropProbe {
     fn drop(&mut self) {
+        self.0
+            .works_at_drop
+            .store(self.0.works.load(Relaxed), Relaxed);
         self.0.drops.fetch_add(1u32, Relaxed);
     }
 }
@@ -164,7 +170,9 @@ struct UpNapi {
 }
 
 impl Poll for UpNapi {
-    fn poll(napi: NapiPoll<'_, Self>, _budget: i32) -> i32 {
+    type State = ();
+
+    fn poll(napi: NapiPoll<'_, Self>, _state: &mut (), _budget: i32) -> i32 {
         napi.data().shared.napi_polls.fetch_add(1u32, Relaxed);
         napi.complete_done(0);
         0
@@ -202,7 +210,7 @@ impl Driver for TestDriver {
             let poll = UpNapi {
                 shared: data.shared.clone(),
             };
-            let napi = KBox::pin_init(Napi::new(dev, NAPI_POLL_WEIGHT, poll), GFP_KERNEL)?;
+            let napi = KBox::pin_init(Napi::new(dev, NAPI_POLL_WEIGHT, poll, ()), GFP_KERNEL)?;
             napi.enable();
             napi.schedule();
             *data.napi.lock() = Some(napi);
@@ -1009,11 +1017,20 @@ mod netdev_tests {
         let ran = u32::from(!cancelled);
         assert!(reg.schedule_rtnl_work() || !cancelled);
         assert!(wait_for_ms(10_000, || shared.works.load(Relaxed) > ran));
-        // Once more: unregistration waits for it (or cancels it) before the data goes.
-        reg.schedule_rtnl_work();
+        // The one scheduled above ran, once.
+        assert_eq!(shared.works.load(Relaxed), ran + 1);
+        assert!(reg.schedule_rtnl_work());
+        assert!(wait_for_ms(10_000, || shared.works.load(Relaxed) > ran + 1));
+        assert_eq!(shared.works.load(Relaxed), ran + 2);
+        // Scheduled right before unregistration: it runs first or not at all, and
+        // unregistration waits for it (or cancels it) before the data goes; nothing runs later.
+        assert!(reg.schedule_rtnl_work());
         drop(reg);
-        assert!(shared.works.load(Relaxed) <= ran + 2);
         assert_eq!(shared.drops.load(Relaxed), 2);
+        assert_eq!(
+            shared.works.load(Relaxed),
+            shared.works_at_drop.load(Relaxed)
+        );
         Ok(())
     }
 }
@@ -1193,31 +1210,45 @@ mod skb_tests {
         use crate::dma_stream::SharedPage;
 
         // A compound page, as for one jumbo frame.
-        let page = SharedPage::alloc(2, GFP_KERNEL)?;
+        let mut page = SharedPage::alloc(2, GFP_KERNEL)?;
         let len = 9000u32;
         for round in 0..3u8 {
             let pattern: [u8; 64] = core::array::from_fn(|i| i as u8 ^ round);
             page.device_write(128, &pattern)?;
             page.device_write(128 + len as usize - 64, &pattern)?;
-            let skb = Skb::build_from_shared_page(&page, 0, 4 * 4096, 128, len)?;
+            let skb = Skb::build_from_shared_page(&mut page, 0, 4 * 4096, 128, len)?;
             assert_eq!(page.ref_count(), 2);
             assert_eq!((skb.len(), skb.headlen(), skb.headroom()), (len, len, 128));
             assert_eq!(&skb.data()[..64], &pattern[..]);
             assert_eq!(&skb.data()[len as usize - 64..], &pattern[..]);
-            // While the buffer lives, the page is not handed out again.
+            // While the buffer lives, the page is not handed out again, and a device model
+            // can neither write nor read the bytes the buffer hands out.
             assert_eq!(
-                Skb::build_from_shared_page(&page, 0, 4096, 0, 10).err(),
+                Skb::build_from_shared_page(&mut page, 0, 4096, 0, 10).err(),
                 Some(EBUSY)
             );
+            assert_eq!(page.device_write(128, &[0]), Err(EBUSY));
+            let mut byte = [0u8];
+            assert_eq!(page.device_read(128, &mut byte), Err(EBUSY));
+            assert_eq!(skb.data()[0], pattern[0]);
             drop(skb);
             assert!(page.is_unshared());
         }
-        let small = SharedPage::alloc(0, GFP_KERNEL)?;
+        // Another handle of the page (a clone) keeps it from being written or handed out.
+        let other = page.clone();
+        assert_eq!(page.device_write(0, &[1]), Err(EBUSY));
+        assert_eq!(
+            Skb::build_from_shared_page(&mut page, 0, 4096, 0, 10).err(),
+            Some(EBUSY)
+        );
+        drop(other);
+        page.device_write(0, &[1])?;
+        let mut small = SharedPage::alloc(0, GFP_KERNEL)?;
         assert_eq!(
             [
-                Skb::build_from_shared_page(&small, 64, 8192, 0, 10).err(),
-                Skb::build_from_shared_page(&small, 100, 2048, 0, 10).err(),
-                Skb::build_from_shared_page(&small, 0, 4096, 64, 4000).err(),
+                Skb::build_from_shared_page(&mut small, 64, 8192, 0, 10).err(),
+                Skb::build_from_shared_page(&mut small, 100, 2048, 0, 10).err(),
+                Skb::build_from_shared_page(&mut small, 0, 4096, 64, 4000).err(),
             ],
             [Some(EINVAL), Some(EINVAL), Some(EMSGSIZE)]
         );
@@ -1356,9 +1387,20 @@ mod napi_tests {
         }
     }
 
+    /// What only the poll of [`Poller`] uses: its own count of polls and of packets, kept
+    /// without atomics.
+    #[derive(Default)]
+    struct PollerState {
+        polls: u32,
+        processed: u32,
+    }
+
     impl Poll for Poller {
-        fn poll(napi: NapiPoll<'_, Self>, budget: i32) -> i32 {
+        type State = PollerState;
+
+        fn poll(napi: NapiPoll<'_, Self>, state: &mut PollerState, budget: i32) -> i32 {
             let this = napi.data();
+            state.polls += 1;
             this.polls.fetch_add(1u32, Relaxed);
             this.last_budget.store(budget as u32, Relaxed);
             // A transmit completion: the buffer goes back to the per-CPU cache.
@@ -1381,6 +1423,7 @@ mod napi_tests {
                 }
             }
             this.pending.store(pending - work, Relaxed);
+            state.processed += work;
             this.processed.fetch_add(work, Relaxed);
             if (work as i32) < budget {
                 // Count before completing: the test waits for this counter.
@@ -1411,8 +1454,13 @@ mod napi_tests {
             rx_errors: Atomic::new(0),
             last_budget: Atomic::new(0),
         };
-        let napi = KBox::pin_init(Napi::new(&*reg, NAPI_POLL_WEIGHT, poller), GFP_KERNEL)?;
+        let napi = KBox::pin_init(
+            Napi::new(&*reg, NAPI_POLL_WEIGHT, poller, PollerState::default()),
+            GFP_KERNEL,
+        )?;
         let p = napi.data();
+        // The poll's state is reachable while the context is disabled, and only then.
+        napi.with_disabled_state(|s| s.processed = 1000)?;
 
         // A context starts disabled. (Not scheduling it here: a schedule attempt on a disabled
         // context is remembered by the core and causes one more poll after enabling.)
@@ -1438,7 +1486,13 @@ mod napi_tests {
         assert_eq!(p.polls.load(Relaxed), 3);
         assert_eq!(p.processed.load(Relaxed), 105);
 
+        assert_eq!(napi.with_disabled_state(|_| ()), Err(EBUSY));
         napi.disable();
+        // Each poll had the state to itself: its plain counts agree with the atomic ones.
+        assert_eq!(
+            napi.with_disabled_state(|s| (s.polls, s.processed))?,
+            (3, 1105)
+        );
         // Disabled: cannot be scheduled.
         assert!(!napi.schedule());
         fsleep(Delta::from_millis(20));
@@ -1464,7 +1518,9 @@ mod napi_tests {
     }
 
     impl Poll for DevPoller {
-        fn poll(napi: NapiPoll<'_, Self>, _budget: i32) -> i32 {
+        type State = ();
+
+        fn poll(napi: NapiPoll<'_, Self>, _state: &mut (), _budget: i32) -> i32 {
             let this = napi.context().data();
             let f = frame::<60>(0x88b5);
             if let Ok(mut skb) = napi.alloc_skb(128) {
@@ -1496,7 +1552,9 @@ mod napi_tests {
     }
 
     impl Poll for Counted {
-        fn poll(napi: NapiPoll<'_, Self>, _budget: i32) -> i32 {
+        type State = ();
+
+        fn poll(napi: NapiPoll<'_, Self>, _state: &mut (), _budget: i32) -> i32 {
             napi.complete_done(0);
             0
         }
@@ -1530,12 +1588,12 @@ mod napi_tests {
         };
 
         // There are max(2, 2) configurations.
-        let r = Arc::pin_init(Napi::new_with_config(&*reg, 2, counted()), GFP_KERNEL);
+        let r = Arc::pin_init(Napi::new_with_config(&*reg, 2, counted(), ()), GFP_KERNEL);
         assert_eq!(r.err(), Some(EINVAL));
         // The poll data was dropped with the failed context.
         assert_eq!(gone.load(Relaxed), 1);
 
-        let a = Arc::pin_init(Napi::new_with_config(&*reg, 1, counted()), GFP_KERNEL)?;
+        let a = Arc::pin_init(Napi::new_with_config(&*reg, 1, counted(), ()), GFP_KERNEL)?;
         assert_eq!(a.id(), 0);
         a.enable();
         let id = a.id();
@@ -1547,10 +1605,13 @@ mod napi_tests {
         drop(a);
         assert_eq!(gone.load(Relaxed), 2);
         // The next context of index 1 gets the same id; one without a configuration does not.
-        let b = Arc::pin_init(Napi::new_with_config(&*reg, 1, counted()), GFP_KERNEL)?;
+        let b = Arc::pin_init(Napi::new_with_config(&*reg, 1, counted(), ()), GFP_KERNEL)?;
         b.enable();
         assert_eq!(b.id(), id);
-        let c = Arc::pin_init(Napi::new(&*reg, NAPI_POLL_WEIGHT, counted()), GFP_KERNEL)?;
+        let c = Arc::pin_init(
+            Napi::new(&*reg, NAPI_POLL_WEIGHT, counted(), ()),
+            GFP_KERNEL,
+        )?;
         c.enable();
         assert!(c.id() != 0 && c.id() != id);
 
@@ -1574,7 +1635,10 @@ mod napi_tests {
             1,
             TestData::new(&shared),
         )?)?;
-        let foreign = Arc::pin_init(Napi::new(&*other, NAPI_POLL_WEIGHT, counted()), GFP_KERNEL)?;
+        let foreign = Arc::pin_init(
+            Napi::new(&*other, NAPI_POLL_WEIGHT, counted(), ()),
+            GFP_KERNEL,
+        )?;
         let r = {
             let rtnl = rtnl_lock();
             reg.set_queue_napi(QueueKind::Rx, 1, Some(&foreign), &rtnl)
@@ -1621,7 +1685,7 @@ mod napi_tests {
             queues_ok: Atomic::new(0),
             after_complete: Atomic::new(0),
         };
-        let napi = KBox::pin_init(Napi::new(&*reg, NAPI_POLL_WEIGHT, poller), GFP_KERNEL)?;
+        let napi = KBox::pin_init(Napi::new(&*reg, NAPI_POLL_WEIGHT, poller, ()), GFP_KERNEL)?;
         let p = napi.data();
         napi.enable();
         assert!(napi.schedule());
@@ -1646,6 +1710,81 @@ mod ethtool_tests {
     fn ethtool_ops_of(dev: &Device<TestDriver>) -> Result<&'static bindings::ethtool_ops> {
         // SAFETY: `ethtool_ops` is null or points to the static table of the test driver.
         unsafe { (*dev.as_raw()).ethtool_ops.as_ref() }.ok_or(EINVAL)
+    }
+
+    /// The operations as `ethtool(8)` reaches them: through the ethtool core's ioctl
+    /// (`dev_ethtool()`), which takes the rtnl lock, checks the request against what the
+    /// driver reports, and copies the answers back.
+    #[test]
+    fn ethtool_through_the_core() -> Result {
+        let shared = Shared::new()?;
+        let mut dev = UnregisteredDevice::<TestDriver>::new(4, 4, TestData::new(&shared))?;
+        dev.set_ethtool_ops();
+        // A valid address, or `dev_open()` refuses the interface.
+        dev.set_mac_address(&MAC);
+        let reg = Registration::new(dev)?;
+        let name = crate::str::CString::try_from_fmt(fmt!("{}", reg.name()))?;
+        let buf = test_user_mem(4096)?;
+
+        let mut info: bindings::ethtool_drvinfo = pin_init::zeroed();
+        info.cmd = bindings::ETHTOOL_GDRVINFO;
+        assert_eq!(ethtool_ioctl(&name, buf, &mut info)?, 0);
+        assert_eq!(c_bytes(&info.driver), b"rust_netdev_test");
+        assert_eq!(c_bytes(&info.fw_version), b"1.2.3");
+        // The core filled in the counts from `get_sset_count` (2 + one per queue).
+        assert_eq!(info.n_stats, 6);
+
+        // The core reports the link of an up interface only.
+        let mut link: bindings::ethtool_value = pin_init::zeroed();
+        link.cmd = bindings::ETHTOOL_GLINK;
+        reg.carrier_on();
+        assert_eq!(ethtool_ioctl(&name, buf, &mut link)?, 0);
+        assert_eq!(link.data, 0);
+        reg.open(&rtnl_lock())?;
+        reg.carrier_on();
+        assert_eq!(ethtool_ioctl(&name, buf, &mut link)?, 0);
+        assert_eq!(link.data, 1);
+        reg.carrier_off();
+        assert_eq!(ethtool_ioctl(&name, buf, &mut link)?, 0);
+        assert_eq!(link.data, 0);
+
+        let mut ch: bindings::ethtool_channels = pin_init::zeroed();
+        ch.cmd = bindings::ETHTOOL_GCHANNELS;
+        assert_eq!(ethtool_ioctl(&name, buf, &mut ch)?, 0);
+        assert_eq!((ch.max_combined, ch.combined_count), (4, 4));
+        ch.cmd = bindings::ETHTOOL_SCHANNELS;
+        ch.combined_count = 2;
+        assert_eq!(ethtool_ioctl(&name, buf, &mut ch)?, 0);
+        assert_eq!((reg.real_num_tx_queues(), reg.real_num_rx_queues()), (2, 2));
+        // Above the maximum the driver reports: the core refuses before the driver sees it.
+        ch.combined_count = 5;
+        assert_eq!(ethtool_ioctl(&name, buf, &mut ch)?, EINVAL.to_errno());
+        assert_eq!(reg.real_num_rx_queues(), 2);
+
+        let mut ring: bindings::ethtool_ringparam = pin_init::zeroed();
+        ring.cmd = bindings::ETHTOOL_GRINGPARAM;
+        assert_eq!(ethtool_ioctl(&name, buf, &mut ring)?, 0);
+        assert_eq!((ring.rx_max_pending, ring.rx_pending), (8192, 512));
+        ring.cmd = bindings::ETHTOOL_SRINGPARAM;
+        ring.rx_pending = 1024;
+        assert_eq!(ethtool_ioctl(&name, buf, &mut ring)?, 0);
+        assert_eq!(shared.eth.lock().rx_ring, 1024);
+        // The driver's own refusal comes back as the ioctl's errno.
+        ring.rx_pending = 1000;
+        assert_eq!(ethtool_ioctl(&name, buf, &mut ring)?, EINVAL.to_errno());
+        // Above the maximum: refused by the core.
+        ring.rx_pending = 16384;
+        assert_eq!(ethtool_ioctl(&name, buf, &mut ring)?, EINVAL.to_errno());
+        assert_eq!(shared.eth.lock().rx_ring, 1024);
+
+        // An operation the driver does not have.
+        let mut wol: bindings::ethtool_wolinfo = pin_init::zeroed();
+        wol.cmd = bindings::ETHTOOL_GWOL;
+        assert_eq!(ethtool_ioctl(&name, buf, &mut wol)?, EOPNOTSUPP.to_errno());
+
+        drop(reg);
+        assert_eq!(shared.drops.load(Relaxed), 1);
+        Ok(())
     }
 
     #[test]
@@ -1862,6 +2001,238 @@ mod ethtool_tests {
         assert_eq!(ks.base.port, ethtool::PORT_OTHER);
         drop(reg);
         assert_eq!(shared.drops.load(Relaxed), 1);
+        Ok(())
+    }
+}
+
+/// User memory of the running KUnit test (`kunit_vm_mmap()`, which gives the test thread an
+/// address space), unmapped when the test ends; for the ethtool ioctl, which takes its
+/// structures from user space.
+fn test_user_mem(len: usize) -> Result<usize> {
+    // SAFETY: Reading the current test has no preconditions; it is null outside a test.
+    let test = unsafe { bindings::kunit_get_current_test() };
+    if test.is_null() {
+        return Err(EINVAL);
+    }
+    // SAFETY: `test` is the running test; KUnit unmaps the area when the test ends.
+    let addr = unsafe {
+        bindings::kunit_vm_mmap(
+            test,
+            core::ptr::null_mut(),
+            0,
+            len,
+            0x1 | 0x2,  // PROT_READ | PROT_WRITE
+            0x20 | 0x2, // MAP_ANONYMOUS | MAP_PRIVATE
+            0,
+        )
+    } as usize;
+    if addr == 0 || addr > usize::MAX - 4095 {
+        return Err(ENOMEM);
+    }
+    Ok(addr)
+}
+
+/// Runs the ethtool ioctl whose structure is `cmd` (it starts with the command word) on the
+/// interface `name` through the ethtool core (`dev_ethtool()`, as `ethtool(8)` does, the core's
+/// checks and locking included), with the structure in user memory at `buf`. Returns the
+/// errno and writes what the core copied back into `cmd`.
+fn ethtool_ioctl<T>(name: &CStr, buf: usize, cmd: &mut T) -> Result<i32> {
+    use crate::uaccess::{
+        UserPtr,
+        UserSlice, //
+    };
+    let len = core::mem::size_of::<T>();
+    // SAFETY: `cmd` is a plain C structure of `len` bytes, read as bytes.
+    let bytes = unsafe { core::slice::from_raw_parts(core::ptr::from_ref(cmd).cast::<u8>(), len) };
+    UserSlice::new(UserPtr::from_addr(buf), len)
+        .writer()
+        .write_slice(bytes)?;
+    let mut ifr: bindings::ifreq = pin_init::zeroed();
+    // SAFETY: `ifrn_name` is the plain byte view of the name union.
+    let ifname = unsafe { &mut ifr.ifr_ifrn.ifrn_name };
+    let src = name.to_bytes();
+    if src.len() >= ifname.len() {
+        return Err(EINVAL);
+    }
+    for (d, s) in ifname.iter_mut().zip(src) {
+        *d = *s as crate::ffi::c_char;
+    }
+    // SAFETY: `init_net` lives forever; `ifr` is a local; `buf` is user memory of this task
+    // holding the command, which the core copies in and out with the user copy functions.
+    let ret = unsafe {
+        bindings::dev_ethtool(
+            &raw mut bindings::init_net,
+            &mut ifr,
+            UserPtr::from_addr(buf).as_mut_ptr(),
+        )
+    };
+    // SAFETY: `cmd` is a plain C structure of `len` bytes, written as bytes.
+    let out =
+        unsafe { core::slice::from_raw_parts_mut(core::ptr::from_mut(cmd).cast::<u8>(), len) };
+    UserSlice::new(UserPtr::from_addr(buf), len)
+        .reader()
+        .read_slice(out)?;
+    Ok(ret)
+}
+
+/// A bound device that can map memory for DMA: a faux device, given the 64-bit DMA mask that
+/// bus code gives a real device (faux devices have none, and `dma_map_*` refuses such a device).
+fn dma_test_device() -> Result<crate::faux::Registration> {
+    let faux = crate::faux::Registration::new(c"rust_netdev_dma", None)?;
+    let raw = bound(&faux).as_raw();
+    // SAFETY: `raw` is the live, bound faux device, which no driver and no other thread uses:
+    // its DMA mask fields are ours to set, and `dma_mask` points into the device itself.
+    unsafe {
+        (*raw).coherent_dma_mask = u64::MAX;
+        (*raw).dma_mask = &raw mut (*raw).coherent_dma_mask;
+    }
+    Ok(faux)
+}
+
+/// The device of `faux`, bound while `faux` lives.
+fn bound(faux: &crate::faux::Registration) -> &crate::device::Device<crate::device::Bound> {
+    let dev: &crate::faux::Device<crate::device::Bound> = faux.as_ref();
+    dev.as_ref()
+}
+
+#[kunit_tests(rust_netdev_dma)]
+mod dma_tests {
+    use super::*;
+    use crate::{
+        dma::DataDirection,
+        dma_stream::{
+            SharedPage,
+            StreamMapping, //
+        },
+        netdev::skb::{
+            MappedSkb,
+            MAX_SKB_PARTS, //
+        },
+        page::Page,
+    };
+
+    /// A receive mapping the device may write goes to socket buffers only while the CPU owns
+    /// its bytes, and back to the device only once the stack freed them.
+    #[test]
+    fn stream_mapping_ownership() -> Result {
+        let faux = dma_test_device()?;
+        let dev = bound(&faux);
+        let page = SharedPage::alloc(0, GFP_KERNEL)?;
+        let mut map = StreamMapping::new(dev, page, 128, 1024, DataDirection::FromDevice)?;
+        assert!(map.is_device_owned());
+        assert_ne!(map.dma_address(), 0);
+        assert_eq!(map.len(), 1024);
+        // Not synced for the CPU yet: the device may be writing.
+        assert_eq!(map.cpu_page().err(), Some(EBUSY));
+        map.sync_for_cpu(0, 64)?;
+        assert!(!map.is_device_owned());
+        let skb = map.cpu_page()?.build_skb(0, 4096, 128, 64)?;
+        assert_eq!((skb.len(), skb.headroom()), (64, 128));
+        // The stack holds the page: neither a second buffer nor the device get it.
+        assert!(!map.is_unshared());
+        assert!(!map.cpu_page()?.is_unshared());
+        assert_eq!(
+            map.cpu_page()?.build_skb(0, 4096, 128, 64).err(),
+            Some(EBUSY)
+        );
+        assert_eq!(map.sync_for_device(0, 1024), Err(EBUSY));
+        assert!(!map.is_device_owned());
+        drop(skb);
+        map.sync_for_device(0, 1024)?;
+        assert!(map.is_device_owned());
+        // Ranges outside the mapping.
+        assert_eq!(map.sync_for_cpu(1000, 100), Err(EINVAL));
+        assert_eq!(map.sync_for_device(usize::MAX, 2), Err(EINVAL));
+        drop(map);
+
+        // A page held elsewhere is not given to the device to write; to read, it may be.
+        let page = SharedPage::alloc(0, GFP_KERNEL)?;
+        let keep = page.clone();
+        assert_eq!(
+            StreamMapping::new(dev, page, 0, 64, DataDirection::FromDevice).err(),
+            Some(EBUSY)
+        );
+        assert!(keep.is_unshared());
+        let mut tx = StreamMapping::new(dev, keep.clone(), 0, 64, DataDirection::ToDevice)?;
+        assert!(tx.is_device_owned());
+        assert_eq!(tx.cpu_page().err(), Some(EBUSY));
+        tx.sync_for_cpu(0, 64)?;
+        assert!(tx.cpu_page().is_ok());
+        tx.sync_for_device(0, 64)?;
+        assert_eq!(keep.ref_count(), 2);
+        drop(tx);
+        assert!(keep.is_unshared());
+        // Bad ranges and directions.
+        assert_eq!(
+            StreamMapping::new(dev, keep.clone(), 4000, 200, DataDirection::ToDevice).err(),
+            Some(EINVAL)
+        );
+        assert_eq!(
+            StreamMapping::new(dev, keep.clone(), 0, 0, DataDirection::ToDevice).err(),
+            Some(EINVAL)
+        );
+        assert_eq!(
+            StreamMapping::new(dev, keep.clone(), 0, 64, DataDirection::None).err(),
+            Some(EINVAL)
+        );
+        assert!(keep.is_unshared());
+        Ok(())
+    }
+
+    /// A transmit buffer is mapped part by part, holds the buffer while mapped, and gives it
+    /// back unmapped.
+    #[test]
+    fn mapped_skb_parts() -> Result {
+        let faux = dma_test_device()?;
+        let dev = bound(&faux);
+        let mut skb = Skb::alloc(256, GFP_KERNEL)?;
+        skb.put_data(&[0x5a; 100])?;
+        let page = Page::alloc_page(GFP_KERNEL)?;
+        skb.add_rx_frag(page, 512, 300, 4096)?;
+        let page = Page::alloc_page(GFP_KERNEL)?;
+        skb.add_rx_frag(page, 0, 0, 4096)?;
+        assert_eq!((skb.headlen(), skb.len(), skb.nr_frags()), (100, 400, 2));
+        let mapped = MappedSkb::new(dev, skb)?;
+        // The empty fragment is left out.
+        let lens: KVec<u32> = {
+            let mut v = KVec::new();
+            for &(addr, len) in mapped.parts() {
+                assert_ne!(addr, 0);
+                v.push(len, GFP_KERNEL)?;
+            }
+            v
+        };
+        assert_eq!(&lens[..], &[100, 300]);
+        assert_eq!(mapped.skb().map(|s| s.len()), Some(400));
+        let skb = mapped.into_skb().ok_or(EINVAL)?;
+        assert_eq!(skb.len(), 400);
+
+        // A buffer with the most parts; dropping the mapping frees it.
+        let mut skb = Skb::alloc(64, GFP_KERNEL)?;
+        skb.put_data(&[1; 10])?;
+        for _ in 1..MAX_SKB_PARTS {
+            let page = Page::alloc_page(GFP_KERNEL)?;
+            skb.add_rx_frag(page, 0, 8, 4096)?;
+        }
+        let mapped = MappedSkb::new(dev, skb)?;
+        assert_eq!(mapped.parts().len(), MAX_SKB_PARTS);
+        drop(mapped);
+
+        // Mapped in place into a ring slot, which must be empty.
+        let mut ring: [Option<MappedSkb>; 2] = [None, None];
+        let mut skb = Skb::alloc(64, GFP_KERNEL)?;
+        skb.put_data(&[2; 60])?;
+        let parts = MappedSkb::map_into(&mut ring[1], dev, skb)?.parts().len();
+        assert_eq!(parts, 1);
+        assert!(ring[0].is_none());
+        let skb = Skb::alloc(64, GFP_KERNEL)?;
+        assert_eq!(
+            MappedSkb::map_into(&mut ring[1], dev, skb).err(),
+            Some(EBUSY)
+        );
+        assert_eq!(ring[1].as_ref().map(|m| m.parts()[0].1), Some(60));
+        let skb = ring[1].take().and_then(MappedSkb::into_skb).ok_or(EINVAL)?;
+        assert_eq!(skb.len(), 60);
         Ok(())
     }
 }

@@ -21,9 +21,12 @@
 //!
 //! What the device supports is advertised with [`UnregisteredDevice::set_xdp_features`].
 
-use crate::dma_stream::SharedPage;
 use crate::{
     bindings,
+    dma_stream::{
+        CpuPage,
+        SharedPage, //
+    },
     error::{
         from_result,
         to_result, //
@@ -385,8 +388,8 @@ impl PinnedDrop for RxQueueInfo {
     }
 }
 
-/// A received frame offered to an XDP program (`struct xdp_buff`), over a page the driver
-/// holds the only reference to.
+/// A received frame offered to an XDP program (`struct xdp_buff`), over a page to which the CPU
+/// has exclusive access ([`CpuPage`]) and the driver the only reference.
 ///
 /// # Invariants
 ///
@@ -396,6 +399,7 @@ impl PinnedDrop for RxQueueInfo {
 pub struct Buff<'a> {
     raw: bindings::xdp_buff,
     page: &'a SharedPage,
+    _cpu: PhantomData<&'a mut ()>,
     _rxq: PhantomData<&'a RxQueueInfo>,
 }
 
@@ -405,16 +409,17 @@ impl<'a> Buff<'a> {
     /// buffer, less the shared info of a socket buffer (`frame_size` is the buffer's
     /// truesize).
     ///
-    /// The driver must have synced the frame for the CPU. Fails with `EBUSY` if anything else
-    /// holds the page (the program may write it), `EINVAL` if the frame or the buffer do not
-    /// fit.
+    /// The driver must have synced the frame for the CPU (which is how it got `page` from its
+    /// mapping). Fails with `EBUSY` if anything else holds the page (the program may write it),
+    /// `EINVAL` if the frame or the buffer do not fit.
     pub fn new(
         rxq: &'a RxQueueInfo,
-        page: &'a SharedPage,
+        page: &'a mut CpuPage<'_>,
         frame_size: u32,
         headroom: u32,
         len: u32,
     ) -> Result<Self> {
+        let page = page.page();
         let shinfo = crate::netdev::skb::SKB_SHARED_INFO_SIZE as u32;
         let end = headroom
             .checked_add(len)
@@ -437,11 +442,13 @@ impl<'a> Buff<'a> {
             bindings::xdp_init_buff(&mut raw, frame_size, rxq.as_raw());
             bindings::xdp_prepare_buff(&mut raw, start, headroom as c_int, len as c_int, false);
         }
-        // INVARIANT: As checked above; the caller's reference is the only one, and the borrow
-        // keeps it alive.
+        // INVARIANT: As checked above. The CPU's access, borrowed exclusively for `'a`, keeps
+        // devices, device models and other accesses away from the bytes, and its handle is the
+        // only reference (checked above), so no socket buffer reads them.
         Ok(Self {
             raw,
             page,
+            _cpu: PhantomData,
             _rxq: PhantomData,
         })
     }
@@ -460,11 +467,6 @@ impl<'a> Buff<'a> {
     /// Returns whether the frame is empty (never, for a frame a program returned).
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-
-    /// Returns the page the frame is in.
-    pub fn page(&self) -> &SharedPage {
-        self.page
     }
 
     /// Redirects the frame as the program chose (`xdp_do_redirect`), from the NAPI poll

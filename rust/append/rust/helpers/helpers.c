@@ -2,3 +2,4 @@
 #include "rdma.c"
 #include "dma_stream.c"
 #include "xdp.c"
+#include "u64_stats.c"

@@ -5,3 +5,4 @@ pub mod owned_workqueue;
 pub mod rdma;
 pub mod dma_stream;
 pub mod ratelimit;
+pub mod u64_stats;
