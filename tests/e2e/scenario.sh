@@ -681,6 +681,11 @@ if [ "$MODE" = test ]; then
 	FUZZ_LINES=$(dmesg | tail -n +"$((FUZZ_MARK + 1))" | wc -l)
 	expect fuzz_log_rate_limited "the refusals are rate-limited: fewer than 20 kernel log lines per second of fuzzing" \
 		[ "$FUZZ_LINES" -lt $(( 20 * (FUZZ_SECS + 1) )) ]
+	# The marks above count lines: they only name the fuzzer's lines while the ring has not
+	# wrapped (scripts/e2e.sh: log_buf_len).
+	step 'dmesg | head -n 1'
+	expect fuzz_log_complete "the kernel log still starts at boot: the two checks above read every line since the fuzzer started" \
+		out_has '^\[ *0\.0+\] '
 	step cat "$VPORT0"
 	expect fuzz_vport_free "the vport is free after the fuzzer" owner_is free
 	step 'rdma res show'
