@@ -169,7 +169,10 @@ smp=${MANA_RS_SMP:-2}
 qemu=(qemu-system-x86_64 -nodefaults -nographic -no-reboot -accel tcg -cpu max -smp "$smp" -m 2048
 	"${bios[@]}" -kernel "$modbuild/arch/x86/boot/bzImage" -initrd "$initramfs"
 	-monitor none)
-cmdline="console=ttyS0 panic=-1 mana_e2e=$mode"
+# log_buf_len: the scenario finds the kernel log lines of a step by counting lines (dmesg | wc -l
+# before, tail -n +N after); the default 128 KiB ring fills long before the scenario ends, and from
+# then on the counts name no line (tests/e2e/scenario.sh checks that the log still starts at boot).
+cmdline="console=ttyS0 panic=-1 log_buf_len=16M mana_e2e=$mode"
 if [ "$mode" = kunit ]; then
 	# Every suite registered, none run at boot: tests/kunit/run.sh runs them once the drivers
 	# are loaded.

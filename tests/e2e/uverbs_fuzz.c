@@ -23,9 +23,15 @@
  * kernel side is judged by the caller (tests/e2e/scenario.sh): no WARNING, BUG or lockdep
  * report, no leak, the vport free afterwards, the device still usable.
  *
- * Usage: uverbs_fuzz [-d IBDEV] [-s SEED] [-t SECONDS] [-n REQUESTS] [-v]
- * Exit status: 0 when the run completed, 1 when the device could not be used at all, 2 on a
- * usage error. The last line is the summary:
+ * A well-formed GET_CONTEXT (the first request, and the one after a context the fuzzer closed or
+ * the kernel refused) is sent as built: the kernel must accept it, whatever the requests before
+ * it left behind, and a refusal ends the run with exit status 1 and the errno. `-c N` checks
+ * just that: N well-formed contexts opened and closed one after the other (more than the
+ * device's doorbell pages, so a page a closed context kept would show), then the summary.
+ *
+ * Usage: uverbs_fuzz [-d IBDEV] [-s SEED] [-t SECONDS] [-n REQUESTS] [-c CONTEXTS] [-v]
+ * Exit status: 0 when the run completed, 1 when a well-formed GET_CONTEXT was refused (the
+ * device could not be used), 2 on a usage error. The last line is the summary:
  *   "uverbs_fuzz: seed S: N requests in T s (W write, I ioctl, M mmap), C created, errnos: ..."
  */
 #define _GNU_SOURCE
@@ -318,6 +324,7 @@ static long write_cmd(uint32_t cmd, void *body, size_t body_len, const void *drv
 	if (drv_len)
 		memcpy(cmdbuf + sizeof(hdr) + body_len, drv, drv_len);
 	count = len;
+	/* write()'s count and the header's length disagree: not for a sane request */
 	if (one_in(40))
 		count = below(len + 16);
 	if (one_in(40))
@@ -427,11 +434,17 @@ static void close_ctx(void)
 		objs[t].n = 0;
 }
 
+/*
+ * Opens the device and sends GET_CONTEXT: a hostile one (response pointer, length and driver
+ * data drawn, write()'s count or the header's length mangled now and then), or a well-formed
+ * one, sent as built, which the kernel must accept.
+ */
 static int open_ctx(bool hostile)
 {
 	struct ib_uverbs_get_context cmd = { 0 };
 	struct ib_uverbs_get_context_resp *resp = (void *)resp_buf;
 	uint8_t drv[16] = { 0 };
+	bool was_sane = sane;
 	size_t dlen = 0;
 	long ret;
 
@@ -446,9 +459,12 @@ static int open_ctx(bool hostile)
 			drv[i] = one_in(2) ? rnd() : 0;
 		dlen = PICK(0, 8, 16);
 	}
+	/* write_cmd() draws no mangling for a sane request */
+	sane = was_sane || !hostile;
 	ret = write_cmd(IB_USER_VERBS_CMD_GET_CONTEXT, &cmd, sizeof(cmd), drv, dlen,
 			hostile ? resp_words(sizeof(*resp) + 8, sizeof(*resp)) : (sizeof(*resp) + 8) / 4,
 			"get_context");
+	sane = was_sane;
 	if (ret < 0)
 		return -1;
 	have_ctx = true;
@@ -1141,27 +1157,29 @@ static void one_request(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: uverbs_fuzz [-d IBDEV] [-s SEED] [-t SECONDS] [-n REQUESTS] [-v]\n");
+	fprintf(stderr,
+		"usage: uverbs_fuzz [-d IBDEV] [-s SEED] [-t SECONDS] [-n REQUESTS] [-c CONTEXTS] [-v]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
 	const char *dev_name = "manae_0";
-	unsigned long max_req = 0;
+	unsigned long max_req = 0, contexts = 0;
 	double limit = 30, start, elapsed;
 	struct ibv_device **list;
 	uint64_t seed;
 	char path[256];
-	int c, n;
+	int c, n, rc = 0;
 
 	seed = (uint64_t)time(NULL) * 2654435761ULL ^ (uint64_t)getpid();
-	while ((c = getopt(argc, argv, "d:s:t:n:v")) != -1) {
+	while ((c = getopt(argc, argv, "d:s:t:n:c:v")) != -1) {
 		switch (c) {
 		case 'd': dev_name = optarg; break;
 		case 's': seed = strtoull(optarg, NULL, 0); break;
 		case 't': limit = atof(optarg); break;
 		case 'n': max_req = strtoul(optarg, NULL, 0); break;
+		case 'c': contexts = strtoul(optarg, NULL, 0); break;
 		case 'v': verbose = true; break;
 		default: usage();
 		}
@@ -1195,23 +1213,36 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (open_ctx(false)) {
-		printf("uverbs_fuzz: %s: no user context: %s\n", uverbs_path, strerror(errno));
+		printf("uverbs_fuzz: %s: no user context: a well-formed GET_CONTEXT failed: %s\n",
+		       uverbs_path, strerror(errno));
 		return 1;
 	}
 
 	start = now();
+	if (contexts) {
+		/* Only contexts: each well-formed GET_CONTEXT on a new file, the last one closed. */
+		for (unsigned long i = 1; i < contexts; i++) {
+			if (open_ctx(false)) {
+				printf("uverbs_fuzz: %s: context %lu of %lu: a well-formed "
+				       "GET_CONTEXT failed: %s\n",
+				       uverbs_path, i + 1, contexts, strerror(errno));
+				rc = 1;
+				break;
+			}
+		}
+		goto out;
+	}
 	hazards();
 	while ((!max_req || n_req < max_req) && now() - start < limit) {
-		int tries = 0;
-
-		/* A context the kernel refuses now and then (out of doorbell pages, say) is retried. */
-		while (!have_ctx && open_ctx(false)) {
-			if (++tries == 50) {
-				printf("uverbs_fuzz: %s: no user context after %d tries: %s\n",
-				       uverbs_path, tries, strerror(errno));
-				goto out;
-			}
-			usleep(20000);
+		/*
+		 * The context the fuzzer closed or the kernel refused (a hostile reopen) is replaced
+		 * by a well-formed one, which the kernel must accept.
+		 */
+		if (!have_ctx && open_ctx(false)) {
+			printf("uverbs_fuzz: %s: request %lu: a well-formed GET_CONTEXT failed: %s\n",
+			       uverbs_path, n_req, strerror(errno));
+			rc = 1;
+			break;
 		}
 		one_request();
 	}
@@ -1230,5 +1261,5 @@ out:
 		printf(" other x%lu", errnos[0]);
 	printf("\nuverbs_fuzz: replay with: uverbs_fuzz -d %s -s %llu -n %lu\n", dev_name,
 	       (unsigned long long)seed, n_req);
-	return 0;
+	return rc;
 }
