@@ -1066,6 +1066,10 @@ fn add_tx(stats: &mut TxQueueStats, c: &QueueCounters) {
     plus(&mut stats.bytes, &c.tx_bytes);
     plus(&mut stats.stop, &c.tx_stopped);
     plus(&mut stats.wake, &c.tx_wake);
+    plus(&mut stats.hw_gso_packets, &c.tx_tso_packets);
+    plus(&mut stats.hw_gso_bytes, &c.tx_tso_bytes);
+    plus(&mut stats.hw_gso_wire_packets, &c.tx_tso_wire_packets);
+    plus(&mut stats.hw_gso_wire_bytes, &c.tx_tso_wire_bytes);
 }
 
 /// The port-wide statistics of `ethtool -S`.
