@@ -274,6 +274,13 @@ pub(crate) struct QueueCounters {
     pub(crate) tx_xdp_xmit: Atomic<u64>,
     /// Frames redirected here that were dropped (send queue full or stopped, no skb).
     pub(crate) tx_xdp_xmit_drop: Atomic<u64>,
+    /// Completed packets the device segmented (TSO), and their bytes.
+    pub(crate) tx_tso_packets: Atomic<u64>,
+    pub(crate) tx_tso_bytes: Atomic<u64>,
+    /// The segments the device made of them for the wire, and their bytes (the headers
+    /// repeated in each).
+    pub(crate) tx_tso_wire_packets: Atomic<u64>,
+    pub(crate) tx_tso_wire_bytes: Atomic<u64>,
 }
 
 impl QueueCounters {
@@ -299,6 +306,10 @@ impl QueueCounters {
             rx_xdp_redirect: Atomic::new(0),
             tx_xdp_xmit: Atomic::new(0),
             tx_xdp_xmit_drop: Atomic::new(0),
+            tx_tso_packets: Atomic::new(0),
+            tx_tso_bytes: Atomic::new(0),
+            tx_tso_wire_packets: Atomic::new(0),
+            tx_tso_wire_bytes: Atomic::new(0),
         }
     }
 }
@@ -314,6 +325,31 @@ struct TxPending {
     len: u32,
     wqe_offset: u32,
     wqe_bytes: u32,
+    /// A TSO packet: the segments the device makes of it and their bytes on the wire.
+    tso: Option<TsoSegments>,
+}
+
+/// What the device makes of a TSO packet.
+#[derive(Clone, Copy)]
+struct TsoSegments {
+    packets: u16,
+    bytes: u32,
+}
+
+impl TsoSegments {
+    /// The segments of the TCP GSO packet `skb` of `len` bytes: each carries the headers.
+    fn of(skb: &Skb, len: u32) -> Option<Self> {
+        if !skb.is_gso() {
+            return None;
+        }
+        let packets = skb.gso_segs().max(1);
+        let headers = skb.tcp_all_headers().unwrap_or(0);
+        let bytes = u32::from(packets - 1)
+            .checked_mul(headers)
+            .and_then(|h| h.checked_add(len))
+            .unwrap_or(u32::MAX);
+        Some(Self { packets, bytes })
+    }
 }
 
 /// The send side of a channel.
@@ -852,6 +888,7 @@ impl ChannelPoll {
         } else {
             0
         };
+        let tso = TsoSegments::of(&skb, len);
         // The parts of the packet (the linear part, then each fragment), mapped for the device
         // to read until the completion.
         let Ok(map) = self.adapter.map_skb(skb) else {
@@ -920,6 +957,7 @@ impl ChannelPoll {
             len,
             wqe_offset: offset,
             wqe_bytes,
+            tso,
         });
         tx.prod = tx.prod.wrapping_add(1);
         tx.head = tx.head.wrapping_add(wqe_bytes);
@@ -1102,7 +1140,7 @@ impl ChannelPoll {
             let Some(p) = entry.as_mut() else {
                 continue;
             };
-            let (len, wqe_bytes, wqe_offset) = (p.len, p.wqe_bytes, p.wqe_offset);
+            let (len, wqe_bytes, wqe_offset, tso) = (p.len, p.wqe_bytes, p.wqe_offset, p.tso);
             let skb = p.map.take_skb();
             *entry = None;
             tx.tail = tx.tail.wrapping_add(wqe_bytes);
@@ -1116,6 +1154,12 @@ impl ChannelPoll {
             if ty == cqe_type::TX_OKAY && at == Some(wqe_offset) {
                 add(&c.tx_packets, 1);
                 add(&c.tx_bytes, u64::from(len));
+                if let Some(seg) = tso {
+                    add(&c.tx_tso_packets, 1);
+                    add(&c.tx_tso_bytes, u64::from(len));
+                    add(&c.tx_tso_wire_packets, u64::from(seg.packets));
+                    add(&c.tx_tso_wire_bytes, u64::from(seg.bytes));
+                }
             } else {
                 if ty != cqe_type::TX_OKAY {
                     kernel::pr_warn_ratelimited!(

@@ -126,6 +126,18 @@ const TX_RING_MAX: u32 = 16384;
 const MAX_INDIRECTION: usize = 512;
 /// How long a send queue may stay stopped before it is reset (the C driver's).
 const TX_TIMEOUT_MS: u32 = 15_000;
+/// The private flags, by bit (`ethtool --show-priv-flags`), as the C driver names them.
+const PRIV_FLAGS: [&str; 1] = ["full-page-rx"];
+/// `full-page-rx`: one receive buffer per page (C: `MANA_PRIV_FLAG_USE_FULL_PAGE_RXBUF`). The
+/// C driver packs several buffers into a page (page pool fragments) unless the flag is set, an
+/// XDP program is attached, or the MTU leaves room for one buffer only; in those cases it keeps
+/// the flag and rebuilds nothing. mana_eth's layout is always one buffer per page
+/// ([`crate::datapath`], receive buffers): the skb and the XDP buffer are built over a page
+/// the driver owns alone, with XDP's headroom. So the flag is the C driver's forced case: kept
+/// and reported, the queues and the vport lease untouched.
+pub(crate) const PRIV_FULL_PAGE_RX: u32 = 1 << 0;
+/// The private flags the driver knows.
+const PRIV_ALL: u32 = PRIV_FULL_PAGE_RX;
 /// No reset scheduled (see [`PortData::reset_queue`]).
 const NO_RESET: u32 = u32::MAX;
 
@@ -143,6 +155,8 @@ pub(crate) struct PortConfig {
     /// The packet types the RSS hash covers (NDIS hash types, `hash_type`); changed by
     /// `ethtool -N DEV rx-flow-hash`.
     pub(crate) hash_types: u16,
+    /// The private flags (`PRIV_*`, `ethtool --set-priv-flags`).
+    pub(crate) priv_flags: u32,
 }
 
 impl PortConfig {
@@ -159,6 +173,7 @@ impl PortConfig {
             indirection_len,
             indirection,
             hash_types: hash_type::ENABLE_SUPPORTED,
+            priv_flags: 0,
         })
     }
 
@@ -175,6 +190,7 @@ impl PortConfig {
                 table
             },
             hash_types: self.hash_types,
+            priv_flags: self.priv_flags,
         })
     }
 
@@ -954,7 +970,31 @@ impl ethtool::Operations for Port {
         Ok(())
     }
 
+    fn get_priv_flags(dev: &Device<Self>) -> u32 {
+        dev.data().config.lock().priv_flags
+    }
+
+    fn set_priv_flags(dev: &Device<Self>, flags: u32, _rtnl: &Rtnl) -> Result {
+        if flags & !PRIV_ALL != 0 {
+            kernel::pr_err_ratelimited!(
+                "{}: unknown private flags {:#x} (known: {:#x}, see ethtool --show-priv-flags {})\n",
+                dev.name(),
+                flags & !PRIV_ALL,
+                PRIV_ALL,
+                dev.name()
+            );
+            return Err(EINVAL);
+        }
+        // `full-page-rx` asks for what the receive buffers always are (see `PRIV_FULL_PAGE_RX`):
+        // nothing to rebuild, up or down.
+        dev.data().config.lock().priv_flags = flags;
+        Ok(())
+    }
+
     fn get_sset_count(dev: &Device<Self>, sset: u32) -> Result<u32> {
+        if sset == ethtool::SS_PRIV_FLAGS {
+            return Ok(PRIV_FLAGS.len() as u32);
+        }
         if sset != ethtool::SS_STATS {
             return Err(EOPNOTSUPP);
         }
@@ -968,6 +1008,12 @@ impl ethtool::Operations for Port {
     }
 
     fn get_strings(dev: &Device<Self>, sset: u32, strings: &mut ethtool::Strings<'_>) {
+        if sset == ethtool::SS_PRIV_FLAGS {
+            for name in PRIV_FLAGS {
+                let _ = strings.push(fmt!("{}", name));
+            }
+            return;
+        }
         if sset != ethtool::SS_STATS {
             return;
         }
@@ -1065,6 +1111,10 @@ fn add_tx(stats: &mut TxQueueStats, c: &QueueCounters) {
     plus(&mut stats.bytes, &c.tx_bytes);
     plus(&mut stats.stop, &c.tx_stopped);
     plus(&mut stats.wake, &c.tx_wake);
+    plus(&mut stats.hw_gso_packets, &c.tx_tso_packets);
+    plus(&mut stats.hw_gso_bytes, &c.tx_tso_bytes);
+    plus(&mut stats.hw_gso_wire_packets, &c.tx_tso_wire_packets);
+    plus(&mut stats.hw_gso_wire_bytes, &c.tx_tso_wire_bytes);
 }
 
 /// The port-wide statistics of `ethtool -S`.

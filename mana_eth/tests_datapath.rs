@@ -430,6 +430,30 @@ mod tests {
         let d = sw.device_stats().datapath;
         assert_eq!(d.tso_packets, 1);
         assert_eq!(stats(a).tx_errors + stats(b).rx_dropped, 0);
+        // The queue statistics count it as the device's segmentation (`tx-hw-gso-*`, what
+        // hw/tso.py reads) once completed: one packet of 4054 bytes, four on the wire, each with
+        // the 54 bytes of headers.
+        let tso = || {
+            let rtnl = rtnl_lock();
+            a.queue_stats_total(&rtnl).map(|(_, tx)| {
+                (
+                    tx.hw_gso_packets,
+                    tx.hw_gso_bytes,
+                    tx.hw_gso_wire_packets,
+                    tx.hw_gso_wire_bytes,
+                )
+            })
+        };
+        for _ in 0..5000 {
+            if tso().and_then(|t| t.0) == Some(1) {
+                break;
+            }
+            fsleep(Delta::from_millis(1));
+        }
+        assert_eq!(
+            tso(),
+            Some((Some(1), Some(4054), Some(4), Some(4054 + 3 * 54)))
+        );
         close(a);
         close(b);
         Ok(())

@@ -33,7 +33,11 @@ use kernel::{
 use mana_gdma::wire::mana_msgs::hash_type;
 
 use crate::{
-    port::Port,
+    datapath::rx_buf_cfg,
+    port::{
+        Port,
+        PRIV_FULL_PAGE_RX, //
+    },
     tests::adapter,
     tests_datapath::{
         close,
@@ -344,6 +348,47 @@ mod tests {
         assert_eq!(&dev.data().channel_napis()?[..], &first[..]);
         assert!(queues_name(&first));
         close(dev);
+        Ok(())
+    }
+
+    /// `full-page-rx`, the C driver's private flag: the one name of the private-flag string
+    /// set, off by default, set and cleared down or up, kept across down/up; unknown bits are
+    /// refused. A receive buffer is a page whatever the flag (the C driver's case in which the
+    /// flag changes nothing): setting it up sends the device no request, so no queue is rebuilt
+    /// and the vport lease stays, and traffic flows.
+    #[test]
+    fn full_page_rx_private_flag() -> Result {
+        let (sw, ports) = adapter(2)?;
+        let (a, b) = (ports.get(0).ok_or(EINVAL)?, ports.get(1).ok_or(EINVAL)?);
+        let set = |flags: u32| {
+            let rtnl = rtnl_lock();
+            Port::set_priv_flags(b, flags, &rtnl)
+        };
+        assert_eq!(Port::get_sset_count(b, ethtool::SS_PRIV_FLAGS)?, 1);
+        assert_eq!(Port::get_priv_flags(b), 0);
+        set(PRIV_FULL_PAGE_RX)?;
+        assert_eq!(Port::get_priv_flags(b), PRIV_FULL_PAGE_RX);
+        open(a)?;
+        open(b)?;
+        // One buffer per page, with XDP's headroom, at the MTU of the interface.
+        let cfg = rx_buf_cfg(b.mtu())?;
+        assert_eq!((cfg.order, cfg.headroom, cfg.truesize), (0, 256, 4096));
+        let requests = sw.device_stats().total_requests;
+        set(0)?;
+        assert_eq!(Port::get_priv_flags(b), 0);
+        set(PRIV_FULL_PAGE_RX)?;
+        assert_eq!(set(PRIV_FULL_PAGE_RX | 2), Err(EINVAL));
+        assert_eq!(set(1 << 31), Err(EINVAL));
+        assert_eq!(Port::get_priv_flags(b), PRIV_FULL_PAGE_RX);
+        assert_eq!(sw.device_stats().total_requests, requests);
+        assert!(b.data().holds_lease());
+        assert_eq!(send_udp(a, b, 16, 1400)?, 16);
+        close(b);
+        open(b)?;
+        assert_eq!(Port::get_priv_flags(b), PRIV_FULL_PAGE_RX);
+        assert_eq!(send_udp(a, b, 16, 1400)?, 16);
+        close(a);
+        close(b);
         Ok(())
     }
 }

@@ -44,8 +44,35 @@ esac
 
 "$MANA_RS_REPO/scripts/prepare-tree.sh"
 
+# The kernel's BTF (CONFIG_DEBUG_INFO_BTF, which libbpf needs to load the selftests' XDP
+# programs: they call kfuncs) is made by pahole. With CONFIG_RUST the kernel needs its
+# --lang_exclude (1.24 on); the host (Debian 12) has no pahole, and its dwarves 1.24 would get
+# the 7.3 build's pre-1.26 options only (no --btf_features: no decl tags, no consistency check
+# of optimized functions). So trixie's dwarves is unpacked into the cache (debian_tree) and run
+# through trixie's loader by a wrapper script, passed to the build as PAHOLE (kbuild runs
+# $(PAHOLE) as one word).
+pahole_args=()
+if grep -qx 'CONFIG_DEBUG_INFO_BTF=y' "$fragment"; then
+	pahole_tree=$MANA_RS_CACHE/pahole/dwarves
+	debian_tree "$pahole_tree" dwarves trixie usr/bin/pahole
+	pahole=$MANA_RS_CACHE/pahole/pahole
+	if [ ! -x "$pahole" ]; then
+		{
+			echo '#!/bin/sh'
+			echo "# trixie's pahole from $pahole_tree (scripts/kernel.sh)"
+			printf 'exec'
+			debian_tree_run "$pahole_tree" usr/bin/pahole | while IFS= read -r word; do printf " '%s'" "$word"; done
+			echo ' "$@"'
+		} > "$pahole.tmp"
+		chmod +x "$pahole.tmp"
+		mv "$pahole.tmp" "$pahole"
+	fi
+	"$pahole" --version > /dev/null || die "trixie's pahole does not run ($pahole)"
+	pahole_args=(PAHOLE="$pahole")
+fi
+
 kmake() {
-	make -C "$tree" O="$build" ARCH=x86_64 -j"$MANA_RS_JOBS" "$@"
+	make -C "$tree" O="$build" ARCH=x86_64 -j"$MANA_RS_JOBS" "${pahole_args[@]}" "$@"
 }
 
 # The configuration: the fragment over the defaults (as kunit.py does), redone only when the

@@ -132,3 +132,53 @@ private_apt_deb() {
 	[ -n "$f" ] || die "downloaded package $1 $2 not found in $apt_dir/archives"
 	echo "$f"
 }
+
+# Unpacks Debian package $2 of suite $3 with its dependency closure (as for an empty system, no
+# recommends) into $1/root, unless it is there already, and checks that file $4 of it is
+# executable. The host (Debian 12) lacks these tools or has them too old; the tree runs through
+# its own dynamic loader, $1/root/usr/lib64/ld-linux-x86-64.so.2, against its own libraries
+# (debian_tree_run). The private apt of private_apt keeps the machine's apt sources untouched;
+# the package lists and archives are kept in $1/apt.
+debian_tree() {
+	local out=$1 package=$2 suite=$3 binary=$4
+	[ -f "$out/.done" ] && return 0
+	local top
+	top=$(dirname "$out")
+	mkdir -p "$top"
+	(
+		exec 9> "$out.lock"
+		flock 9
+		[ -f "$out/.done" ] && exit 0
+		local start name version
+		start=$(date +%s)
+		private_apt "$out.apt" "$(lock_value mirror) $suite main"
+		info "resolving $package from Debian $suite"
+		private_apt_update
+		private_apt_resolve "$package" > "$apt_dir/$package.list"
+		private_apt_download "$apt_dir/$package.list"
+		rm -rf "$out.tmp"
+		mkdir -p "$out.tmp/root"
+		while read -r name version; do
+			dpkg-deb -x "$(private_apt_deb "$name" "$version")" "$out.tmp/root" ||
+				die "unpacking $name $version failed"
+		done < "$apt_dir/$package.list"
+		rm -rf "$out.tmp/root/usr/share/"{doc,man,locale,lintian,bug}
+		[ -x "$out.tmp/root/usr/lib64/ld-linux-x86-64.so.2" ] || die "the $package tree has no usr/lib64/ld-linux-x86-64.so.2"
+		[ -x "$out.tmp/root/$binary" ] || die "the $package tree has no $binary"
+		{
+			echo "# $package, Debian $suite ($(lock_value mirror)), resolved $(date -u +%Y-%m-%dT%H:%MZ)"
+			cat "$apt_dir/$package.list"
+		} > "$out.tmp/manifest"
+		touch "$out.tmp/.done"
+		rm -rf "$out" && mv "$out.tmp" "$out"
+		apt-get "${apt_opts[@]}" -qq autoclean > /dev/null 2>&1 || true
+		info "$package unpacked in $(( $(date +%s) - start )) s: $(wc -l < "$apt_dir/$package.list") packages, $(du -sh "$out/root" | cut -f1)"
+	) || exit 1
+}
+
+# Prints the command line that runs file $2 of the tree $1 of debian_tree, one word a line.
+debian_tree_run() {
+	local root=$1/root
+	printf '%s\n' "$root/usr/lib64/ld-linux-x86-64.so.2" --library-path \
+		"$root/usr/lib/x86_64-linux-gnu:$root/lib/x86_64-linux-gnu" "$root/$2"
+}

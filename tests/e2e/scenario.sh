@@ -430,7 +430,7 @@ step ip netns exec left ping -6 -c 3 -W 5 2001:db8::2
 expect ping6 "ping over IPv6 from eth0 (left) reaches eth1 (right) (neighbour discovery both ways)" \
 	both rc_is 0 out_has ' 0% packet loss'
 
-section "XDP attached, replaced and detached on the up eth0 while another process loops on RAW QP creation"
+section "XDP attached, replaced and detached, and the private flag set, on the up eth0 while another process loops on RAW QP creation"
 # mana_eth swaps the program under the held vport lease (no detach/attach of the port, as C
 # does): RDMA gets EBUSY all along, and traffic continues.
 loop_start /tmp/xdploop.out
@@ -446,6 +446,16 @@ step 'ip -n left link set dev eth0 xdpdrv off && ip -n left -d link show dev eth
 expect xdp_detach "the program is detached and eth0 stays up" both rc_is 0 out_lacks 'prog/xdp'
 step ip netns exec left ping -c 3 -W 5 192.0.2.2
 expect xdp_ping_detached "ping crosses after the detach" both rc_is 0 out_has ' 0% packet loss'
+# The C driver's private flag: one receive buffer per page, which mana_eth's buffers always are;
+# kept and reported, nothing rebuilt (the loop above sees no window either way).
+step ip netns exec left ethtool --show-priv-flags eth0
+expect privflag_default "eth0 has the private flag full-page-rx, off by default" both rc_is 0 out_has '^full-page-rx *: off$'
+step 'ip netns exec left ethtool --set-priv-flags eth0 full-page-rx on && ip netns exec left ethtool --show-priv-flags eth0'
+expect privflag_on "full-page-rx is set on the up eth0" both rc_is 0 out_has '^full-page-rx *: on$'
+step ip netns exec left ping -c 3 -W 5 192.0.2.2
+expect privflag_ping "ping crosses with full-page-rx on" both rc_is 0 out_has ' 0% packet loss'
+step 'ip netns exec left ethtool --set-priv-flags eth0 full-page-rx off && ip netns exec left ethtool --show-priv-flags eth0'
+expect privflag_off "full-page-rx is cleared again" both rc_is 0 out_has '^full-page-rx *: off$'
 step 'ip -n left link set dev eth0 mtu 9000 && ip -n left link set dev eth0 xdpdrv obj /e2e/xdp_dummy.bpf.o sec xdp'
 expect xdp_mtu_refused "with MTU 9000 the program is refused, with the reason" both rc_not 0 out_has 'MTU too large for XDP'
 step ip -n left link set dev eth0 mtu 1500

@@ -40,6 +40,10 @@ use core::{
 /// The string set of the statistics of [`Operations::get_ethtool_stats`] (`ETH_SS_STATS`).
 pub const SS_STATS: u32 = bindings::ethtool_stringset_ETH_SS_STATS;
 
+/// The string set of the private flags of [`Operations::get_priv_flags`], one name per bit
+/// from bit 0 on (`ETH_SS_PRIV_FLAGS`).
+pub const SS_PRIV_FLAGS: u32 = bindings::ethtool_stringset_ETH_SS_PRIV_FLAGS;
+
 /// The length of an ethtool string, NUL included (`ETH_GSTRING_LEN`).
 pub const GSTRING_LEN: usize = bindings::ETH_GSTRING_LEN as usize;
 
@@ -433,6 +437,19 @@ pub trait Operations: Driver {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
+    /// Returns the driver's private flags (`get_priv_flags`): bit `n` is the flag named by
+    /// string `n` of [`SS_PRIV_FLAGS`] (`ethtool --show-priv-flags`).
+    fn get_priv_flags(_dev: &Device<Self>) -> u32 {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Sets the driver's private flags to `flags` (`set_priv_flags`, `ethtool --set-priv-flags`).
+    /// The core passes the current flags with the named ones changed, but any `u32` reaches
+    /// this: the driver rejects bits it does not know (`EINVAL`).
+    fn set_priv_flags(_dev: &Device<Self>, _flags: u32, _rtnl: &Rtnl) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
     /// Returns the number of strings of string set `sset`, e.g. [`SS_STATS`]
     /// (`get_sset_count`); `EOPNOTSUPP` for sets the driver does not have.
     ///
@@ -516,6 +533,12 @@ impl<T: Operations> Adapter<T> {
         }
         if T::HAS_GET_LINK_KSETTINGS {
             ops.get_link_ksettings = Some(Self::get_link_ksettings_callback);
+        }
+        if T::HAS_GET_PRIV_FLAGS {
+            ops.get_priv_flags = Some(Self::get_priv_flags_callback);
+        }
+        if T::HAS_SET_PRIV_FLAGS {
+            ops.set_priv_flags = Some(Self::set_priv_flags_callback);
         }
         if T::HAS_GET_SSET_COUNT {
             ops.get_sset_count = Some(Self::get_sset_count_callback);
@@ -903,6 +926,33 @@ impl<T: Operations> Adapter<T> {
             base.port = s.port;
             // CAST: `AUTONEG_ENABLE` is 1 and `AUTONEG_DISABLE` 0.
             base.autoneg = u8::from(s.autoneg);
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Called by the ethtool core as `get_priv_flags`.
+    unsafe extern "C" fn get_priv_flags_callback(dev: *mut bindings::net_device) -> u32 {
+        // SAFETY: This is an `ethtool_ops` callback of `T`.
+        let dev = unsafe { Self::device(dev) };
+        T::get_priv_flags(dev)
+    }
+
+    /// # Safety
+    ///
+    /// Called by the ethtool core as `set_priv_flags`.
+    unsafe extern "C" fn set_priv_flags_callback(
+        dev: *mut bindings::net_device,
+        flags: u32,
+    ) -> c_int {
+        // SAFETY: This is an `ethtool_ops` callback of `T`.
+        let dev = unsafe { Self::device(dev) };
+        from_result(|| {
+            // SAFETY: The ethtool core calls the operations of devices that are not ops-locked
+            // with the rtnl lock held.
+            let rtnl = unsafe { Rtnl::assume_held() };
+            T::set_priv_flags(dev, flags, &rtnl)?;
             Ok(0)
         })
     }

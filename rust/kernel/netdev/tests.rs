@@ -98,6 +98,8 @@ struct EthState {
     rx_cqe_frames: u32,
     /// The `RXH_*` fields hashed for TCP over IPv4.
     tcp4_fields: u32,
+    /// The private flags (bit 0 only).
+    priv_flags: u32,
 }
 
 /// The RSS fields of the test driver: addresses, or addresses and ports.
@@ -137,6 +139,7 @@ impl Shared {
                     rx_usecs: 0,
                     rx_cqe_frames: 1,
                     tcp4_fields: SDFN,
+                    priv_flags: 0,
                 }),
             }),
             GFP_KERNEL,
@@ -448,6 +451,18 @@ impl ethtool::Operations for TestDriver {
         settings.speed = 100_000;
         settings.duplex = ethtool::DUPLEX_FULL;
         settings.port = ethtool::PORT_OTHER;
+        Ok(())
+    }
+
+    fn get_priv_flags(dev: &Device<Self>) -> u32 {
+        dev.data().shared.eth.lock().priv_flags
+    }
+
+    fn set_priv_flags(dev: &Device<Self>, flags: u32, _rtnl: &Rtnl) -> Result {
+        if flags & !1 != 0 {
+            return Err(EINVAL);
+        }
+        dev.data().shared.eth.lock().priv_flags = flags;
         Ok(())
     }
 
@@ -1888,6 +1903,18 @@ mod ethtool_tests {
         // SAFETY: As above.
         let ret = unsafe { ops.get_rxfh_fields.ok_or(EINVAL)?(raw, &mut fields) };
         assert_eq!(ret, EOPNOTSUPP.to_errno());
+
+        // Private flags: what the driver keeps, unknown bits refused.
+        // SAFETY: `raw` is a device of the test driver.
+        assert_eq!(unsafe { ops.get_priv_flags.ok_or(EINVAL)?(raw) }, 0);
+        // SAFETY: As above.
+        assert_eq!(unsafe { ops.set_priv_flags.ok_or(EINVAL)?(raw, 1) }, 0);
+        assert_eq!(shared.eth.lock().priv_flags, 1);
+        // SAFETY: As above.
+        let ret = unsafe { ops.set_priv_flags.ok_or(EINVAL)?(raw, 3) };
+        assert_eq!(ret, EINVAL.to_errno());
+        // SAFETY: As above.
+        assert_eq!(unsafe { ops.get_priv_flags.ok_or(EINVAL)?(raw) }, 1);
 
         // SAFETY: `raw` is a device of the test driver.
         let key_size = unsafe { ops.get_rxfh_key_size.ok_or(EINVAL)?(raw) };
