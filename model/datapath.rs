@@ -317,6 +317,19 @@ fn vport_bit(vport: usize) -> u32 {
         .unwrap_or(0)
 }
 
+/// Sets (`on`) or clears the bit of `vport` in `mask`, a mask of a device with `num_ports` vports.
+fn set_vport_flag(mask: &mut u32, num_ports: usize, vport: usize, on: bool) -> Result {
+    if vport >= num_ports {
+        return Err(Error::Invalid);
+    }
+    if on {
+        *mask |= vport_bit(vport);
+    } else {
+        *mask &= !vport_bit(vport);
+    }
+    Ok(())
+}
+
 /// An event queue.
 #[derive(Clone, Copy)]
 struct DpEq {
@@ -998,15 +1011,8 @@ impl DataPath {
 
     /// Stalls (or releases) the send queues of `vport`; see the module documentation.
     pub(crate) fn set_tx_stall(&mut self, vport: usize, stalled: bool) -> Result {
-        if vport >= self.num_ports {
-            return Err(Error::Invalid);
-        }
-        if stalled {
-            self.tx_stalled |= vport_bit(vport);
-        } else {
-            self.tx_stalled &= !vport_bit(vport);
-        }
-        Ok(())
+        let num_ports = self.num_ports;
+        set_vport_flag(&mut self.tx_stalled, num_ports, vport, stalled)
     }
 
     /// Processes every posted send WQE of the queues that are not stalled. Returns `true` if
@@ -1419,15 +1425,8 @@ impl DataPath {
     /// [`Wire`], and the host delivers frames to it with [`DataPath::receive_external`]) or
     /// back to its linked port.
     pub(crate) fn set_external(&mut self, vport: usize, external: bool) -> Result {
-        if vport >= self.num_ports {
-            return Err(Error::Invalid);
-        }
-        if external {
-            self.external |= vport_bit(vport);
-        } else {
-            self.external &= !vport_bit(vport);
-        }
-        Ok(())
+        let num_ports = self.num_ports;
+        set_vport_flag(&mut self.external, num_ports, vport, external)
     }
 
     /// Receives a frame from outside the device on `vport` (see [`DataPath::set_external`]).
