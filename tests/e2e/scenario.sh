@@ -259,6 +259,13 @@ loop_start() {
 	grep -q '^loop: ' "$1" || echo "  [raw_qp loop made no attempt in 60 s]"
 }
 
+# loop_stop: ends the `raw_qp loop` of loop_start; it prints its summary line on SIGTERM.
+loop_stop() {
+	kill -TERM "$LOOP_PID"
+	wait "$LOOP_PID"
+	LOOP_PID=
+}
+
 # wait_operstate IF STATE: waits (up to 60 s) until IF's operstate is STATE (carrier events and
 # linkwatch come a moment after `ip link set up`).
 wait_operstate() {
@@ -460,8 +467,7 @@ step 'ip -n left link set dev eth0 mtu 9000 && ip -n left link set dev eth0 xdpd
 expect xdp_mtu_refused "with MTU 9000 the program is refused, with the reason" both rc_not 0 out_has 'MTU too large for XDP'
 step ip -n left link set dev eth0 mtu 1500
 expect xdp_mtu_back "eth0 takes MTU 1500 again" rc_is 0
-kill -TERM "$LOOP_PID"
-wait "$LOOP_PID"
+loop_stop
 step 'cat /tmp/xdploop.out; ip -n left -o link show dev eth0; cat '"$VPORT0"
 expect xdp_loop_all_ebusy "every RAW QP creation during the XDP changes got EBUSY, none slipped in" \
 	both out_has '^loop: [1-9][0-9]* attempts, 0 created, EBUSY x[1-9][0-9]*$' owner_is 'ethernet eth0'
@@ -637,8 +643,7 @@ if [ "$MODE" = test ]; then
 	step "echo \"$mtu_ok of 10 MTU changes succeeded; eth0 was up after $up_ok of them\""
 	expect mtu_changes "every MTU change on the up interface succeeds" [ "$mtu_ok" -eq 10 ]
 	expect mtu_stays_up "eth0 stays up through every MTU change" [ "$up_ok" -eq 10 ]
-	kill -TERM "$LOOP_PID"
-	wait "$LOOP_PID"
+	loop_stop
 	step 'cat /tmp/loop.out; ip -o link show dev eth0; cat '"$VPORT0"
 	expect loop_all_ebusy "every RAW QP creation of the loop got EBUSY, none slipped in" \
 		both out_has '^loop: [1-9][0-9]* attempts, 0 created, EBUSY x[1-9][0-9]*$' owner_is 'ethernet eth0'
