@@ -11,7 +11,8 @@
 # MANA_RS_KUNIT_FILTER=glob runs only the matching KUnit suites (e.g. 'mana_rs_shared_vport*')
 #   and skips the end-to-end scenario.
 # MANA_RS_KUNIT_FULL=1 also runs the long versions of the loops (`make test-full`).
-# MANA_RS_KUNIT_TIMEOUT=seconds bounds the KUnit boot (default 900).
+# MANA_RS_KUNIT_TIMEOUT=seconds bounds the KUnit boot (default 2400); a guest whose console stays
+# silent for MANA_RS_GUEST_STALL seconds (default 600) is stopped as hung (scripts/e2e.sh).
 # MANA_RS_E2E=0 skips the end-to-end scenario; MANA_RS_PCI=0 skips the PCI stage.
 # MANA_RS_SELFTESTS=0 skips the kernel's driver selftests (scripts/e2e.sh selftests, judged
 #   against tests/selftests/expected), on the same kernel; a filtered run (MANA_RS_KUNIT_FILTER)
