@@ -66,13 +66,16 @@ use crate::{
         },
         mana_msgs::{
             hash_type,
+            tri_state,
             CfgRxSteerReq,
             CfgRxSteerResp,
             Handle,
             QueryDevCfgReq,
             QueryDevCfgResp,
-            QueryVportCfgReq, //
-            HASH_KEY_SIZE,    //
+            QueryLinkConfigReq,
+            QueryVportCfgReq,
+            SetBwClampReq,
+            HASH_KEY_SIZE, //
         },
         queue,
         regs,
@@ -103,6 +106,17 @@ pub const MAX_PORTS: u32 = 16;
 
 /// The most queue pairs per port (C: `MANA_MAX_NUM_QUEUES`).
 pub const MAX_QUEUES_PER_PORT: u32 = 64;
+
+/// A vport's bandwidth as the device reports it (MANA_QUERY_LINK_CONFIG).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LinkConfig {
+    /// The bandwidth the vport is allowed, in Mbit/s (what the C driver reports as the link
+    /// speed).
+    pub qos_speed_mbps: u32,
+    /// The bandwidth the vport runs at, in Mbit/s: a clamp set with
+    /// [`Adapter::set_bw_clamp`], or the allowance.
+    pub link_speed_mbps: u32,
+}
 
 /// What QUERY_VPORT_CONFIG reported for one port.
 #[derive(Clone, Copy, Debug)]
@@ -554,6 +568,48 @@ impl Adapter {
         self.hwc
             .send(&mut msg, resp.as_bytes_mut(), min)
             .inspect_err(|e| pr_err!("vport {}: enabling RX steering failed: {:?}\n", vport, e))?;
+        Ok(())
+    }
+
+    /// Asks the device for vport `vport`'s bandwidth (MANA_QUERY_LINK_CONFIG, response
+    /// version 2, as `mana_query_link_cfg()` sends it). Fails with `EOPNOTSUPP` if the device
+    /// does not know the request and `ENODATA` if the vport has no QoS configured (the C driver:
+    /// `EINVAL`); the caller reports the speed as unknown then. Needs no lease: the bandwidth
+    /// is the vport's, whoever uses it.
+    pub fn query_link_config(&self, vport: u32) -> Result<LinkConfig> {
+        let port = self.ports.get(vport as usize).ok_or(EINVAL)?;
+        let mut req = QueryLinkConfigReq::new(port.handle);
+        req.hdr.dev_id = self.caps.mana_dev;
+        let resp = request(&self.hwc, &mut req)?;
+        if resp.qos_unconfigured != 0 {
+            return Err(ENODATA);
+        }
+        Ok(LinkConfig {
+            qos_speed_mbps: resp.qos_speed_mbps,
+            link_speed_mbps: resp.link_speed_mbps,
+        })
+    }
+
+    /// Clamps vport `vport`'s transmit bandwidth to `mbps` Mbit/s, or removes the clamp if
+    /// `None` (MANA_SET_BW_CLAMP with TRUE or FALSE, as `mana_set_bw_clamp()` sends it). The
+    /// device refuses a clamp of 0 or above the vport's allowance
+    /// ([`LinkConfig::qos_speed_mbps`]). Needs no lease, like [`Self::query_link_config`].
+    pub fn set_bw_clamp(&self, vport: u32, mbps: Option<u32>) -> Result {
+        let port = self.ports.get(vport as usize).ok_or(EINVAL)?;
+        let mut req = new_request::<SetBwClampReq>();
+        req.hdr.dev_id = self.caps.mana_dev;
+        req.vport = port.handle;
+        (req.enable_clamping, req.link_speed_mbps) = match mbps {
+            Some(mbps) => (tri_state::TRUE, mbps),
+            None => (tri_state::FALSE, 0),
+        };
+        let resp = request(&self.hwc, &mut req)?;
+        if resp.qos_unconfigured != 0 {
+            kernel::pr_warn_ratelimited!(
+                "vport {}: the device applies no bandwidth clamp (no QoS configured for the vport)\n",
+                vport
+            );
+        }
         Ok(())
     }
 

@@ -1052,7 +1052,13 @@ impl ethtool::Operations for Port {
         }
     }
 
-    fn get_link_ksettings(_dev: &Device<Self>, settings: &mut LinkSettings) -> Result {
+    fn get_link_ksettings(dev: &Device<Self>, settings: &mut LinkSettings) -> Result {
+        // As the C driver: the vport's bandwidth allowance, whatever clamp a shaper set;
+        // unknown when the device cannot say (the request failed, no QoS configured).
+        let data = dev.data();
+        if let Ok(link) = data.adapter.query_link_config(data.index) {
+            settings.speed = link.qos_speed_mbps;
+        }
         settings.duplex = ethtool::DUPLEX_FULL;
         settings.port = ethtool::PORT_OTHER;
         Ok(())

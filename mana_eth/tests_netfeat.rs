@@ -30,7 +30,16 @@ use kernel::{
     },
 };
 
-use mana_gdma::wire::mana_msgs::hash_type;
+use mana_gdma::{
+    sw::{
+        Fault,
+        SwConfig, //
+    },
+    wire::mana_msgs::{
+        code as mana_code,
+        hash_type, //
+    },
+};
 
 use crate::{
     datapath::rx_buf_cfg,
@@ -172,6 +181,31 @@ mod tests {
         assert!(wait_oper_state(dev, OperState::Up));
         close(dev);
         assert_eq!(oper_state(dev), OperState::Down);
+        Ok(())
+    }
+
+    /// `ethtool eth0` shows the vport's bandwidth allowance as the speed, as the C driver does
+    /// (from MANA_QUERY_LINK_CONFIG, up or down), whatever clamp is set; unknown when the
+    /// device cannot say.
+    #[test]
+    fn link_speed_is_the_vport_allowance() -> Result {
+        let (sw, ports) = adapter(2)?;
+        let dev = ports.get(1).ok_or(EINVAL)?;
+        let speed = || -> Result<u32> {
+            let mut ks = ethtool::LinkSettings::default();
+            Port::get_link_ksettings(dev, &mut ks)?;
+            assert_eq!(ks.duplex, ethtool::DUPLEX_FULL);
+            Ok(ks.speed)
+        };
+        let allowance = SwConfig::default().qos_speed_mbps;
+        assert_eq!(speed()?, allowance);
+        sw.adapter().set_bw_clamp(1, Some(1_000))?;
+        open(dev)?;
+        assert_eq!(speed()?, allowance);
+        close(dev);
+        sw.inject(mana_code::QUERY_LINK_CONFIG, Fault::Status(0x5), 1)?;
+        assert_eq!(speed()?, ethtool::SPEED_UNKNOWN);
+        assert_eq!(speed()?, allowance);
         Ok(())
     }
 

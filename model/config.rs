@@ -37,6 +37,9 @@ pub struct SwConfig {
     pub pf: bool,
     /// QUERY_DEV_CONFIG reports bare-metal host mode (meaningful for a PF).
     pub bm_hostmode: bool,
+    /// The bandwidth each vport is allowed, in Mbit/s (QUERY_LINK_CONFIG `qos_speed_mbps`, the
+    /// most SET_BW_CLAMP may clamp to).
+    pub qos_speed_mbps: u32,
 }
 
 zeroable!(SwConfig {
@@ -49,7 +52,8 @@ zeroable!(SwConfig {
     num_vectors,
     service_period_ms,
     pf,
-    bm_hostmode
+    bm_hostmode,
+    qos_speed_mbps
 });
 
 impl Default for SwConfig {
@@ -65,6 +69,7 @@ impl Default for SwConfig {
             service_period_ms: 1000,
             pf: false,
             bm_hostmode: false,
+            qos_speed_mbps: 100_000,
         }
     }
 }
@@ -72,7 +77,7 @@ impl Default for SwConfig {
 impl SwConfig {
     /// Sets option `key` to `value`, the options as both hosts spell them (the software
     /// adapter's `sw_control` file, the vfio-user server's command line): `ports`, `mtu`,
-    /// `queues`, `depth`, `latency_us`, `service_ms` (decimal) and `mac`
+    /// `queues`, `depth`, `latency_us`, `service_ms`, `speed_mbps` (decimal) and `mac`
     /// (`xx:xx:xx:xx:xx:xx`, unicast). [`Error::Invalid`] for an unknown option or a bad value.
     pub fn set_option(&mut self, key: &str, value: &str) -> Result {
         let number = || value.parse::<u32>().map_err(|_| Error::Invalid);
@@ -83,16 +88,21 @@ impl SwConfig {
             "depth" => self.hwc_depth = number()?,
             "latency_us" => self.latency_us = number()?,
             "service_ms" => self.service_period_ms = number()?,
+            "speed_mbps" => self.qos_speed_mbps = number()?,
             "mac" => self.mac_base = parse_mac(value)?,
             _ => return Err(Error::Invalid),
         }
         Ok(())
     }
 
-    /// Checks what power-on does not: 1..=64 queues per vport and an MTU of at least 82 (the
-    /// smallest frame the driver needs).
+    /// Checks what power-on does not: 1..=64 queues per vport, an MTU of at least 82 (the
+    /// smallest frame the driver needs) and a vport bandwidth of at least 1 Mbit/s.
     pub fn check(&self) -> Result {
-        if self.max_queues == 0 || self.max_queues > 64 || self.adapter_mtu < 82 {
+        if self.max_queues == 0
+            || self.max_queues > 64
+            || self.adapter_mtu < 82
+            || self.qos_speed_mbps == 0
+        {
             return Err(Error::Invalid);
         }
         Ok(())
@@ -196,6 +206,7 @@ mod tests {
             ("depth", "8"),
             ("latency_us", "50"),
             ("service_ms", "20"),
+            ("speed_mbps", "40000"),
             ("mac", "00:11:22:33:44:55"),
         ] {
             assert_eq!(c.set_option(k, v), Ok(()));
@@ -204,7 +215,10 @@ mod tests {
             (c.num_ports, c.adapter_mtu, c.max_queues, c.hwc_depth),
             (2, 1514, 4, 8)
         );
-        assert_eq!((c.latency_us, c.service_period_ms), (50, 20));
+        assert_eq!(
+            (c.latency_us, c.service_period_ms, c.qos_speed_mbps),
+            (50, 20, 40_000)
+        );
         assert_eq!(c.mac_base, [0x00, 0x11, 0x22, 0x33, 0x44, 0x55]);
         assert_eq!(c.check(), Ok(()));
         for (k, v) in [
@@ -222,6 +236,9 @@ mod tests {
         assert_eq!(c.check(), Err(Error::Invalid));
         c.max_queues = 1;
         c.adapter_mtu = 81;
+        assert_eq!(c.check(), Err(Error::Invalid));
+        c.adapter_mtu = 1514;
+        c.qos_speed_mbps = 0;
         assert_eq!(c.check(), Err(Error::Invalid));
     }
 

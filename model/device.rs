@@ -354,6 +354,8 @@ struct VportState {
     rx_enabled: bool,
     rss_hash_types: u16,
     tx_configs: u32,
+    /// The bandwidth clamp of the last SET_BW_CLAMP, in Mbit/s; 0 when none.
+    bw_clamp_mbps: u32,
 }
 zeroable!(VportState {
     tx_set,
@@ -361,7 +363,8 @@ zeroable!(VportState {
     tx_doorbell,
     rx_enabled,
     rss_hash_types,
-    tx_configs
+    tx_configs,
+    bw_clamp_mbps
 });
 
 impl VportState {
@@ -373,6 +376,7 @@ impl VportState {
             rx_enabled: false,
             rss_hash_types: 0,
             tx_configs: 0,
+            bw_clamp_mbps: 0,
         }
     }
 
@@ -382,6 +386,7 @@ impl VportState {
             rx_enabled: self.rx_enabled,
             rss_hash_types: self.rss_hash_types,
             tx_configs: self.tx_configs,
+            bw_clamp_mbps: (self.bw_clamp_mbps != 0).then_some(self.bw_clamp_mbps),
         }
     }
 }
@@ -1703,6 +1708,49 @@ impl Core {
                     (rx.update_indir_tab != 0).then(|| table.iter()),
                 )?;
                 reply(hdr, mana_msgs::CfgRxSteerResp::zeroed(), 0)
+            }
+            mana_msgs::code::QUERY_LINK_CONFIG => {
+                let req =
+                    mana_msgs::QueryLinkConfigReq::from_bytes_copy(req).ok_or(Error::Invalid)?;
+                let zero = mana_msgs::QueryLinkConfigResp::zeroed();
+                let Some(v) = self.vport_of(req.vport).and_then(|i| self.vports.get(i)) else {
+                    self.protocol_error("QUERY_LINK_CONFIG for an unknown vport handle");
+                    return reply(hdr, zero, 0x2);
+                };
+                // The vport's allowance, and the speed it runs at: the clamp if one is set.
+                let qos = self.config.qos_speed_mbps;
+                let mut r = zero;
+                r.qos_speed_mbps = qos;
+                r.link_speed_mbps = if v.bw_clamp_mbps != 0 {
+                    v.bw_clamp_mbps
+                } else {
+                    qos
+                };
+                reply(hdr, r, 0)
+            }
+            mana_msgs::code::SET_BW_CLAMP => {
+                let req = mana_msgs::SetBwClampReq::from_bytes_copy(req).ok_or(Error::Invalid)?;
+                let zero = mana_msgs::SetBwClampResp::zeroed();
+                let qos = self.config.qos_speed_mbps;
+                let Some(v) = self
+                    .vport_of(req.vport)
+                    .and_then(|i| self.vports.get_mut(i))
+                else {
+                    self.protocol_error("SET_BW_CLAMP for an unknown vport handle");
+                    return reply(hdr, zero, 0x2);
+                };
+                match (req.enable_clamping, req.link_speed_mbps) {
+                    // A clamp within the vport's allowance; the driver sends whole Mbit/s.
+                    (mana_msgs::tri_state::TRUE, speed) if speed != 0 && speed <= qos => {
+                        v.bw_clamp_mbps = speed;
+                    }
+                    // Back to the allowance (the speed is not looked at).
+                    (mana_msgs::tri_state::FALSE, _) => v.bw_clamp_mbps = 0,
+                    // A clamp of 0 or above the allowance, or no decision: refused, the clamp
+                    // stays as it was. Not a protocol error: the speed comes from the user.
+                    _ => return reply(hdr, zero, 0x2),
+                }
+                reply(hdr, zero, 0)
             }
             _ => reply(hdr, GeneralResp::zeroed(), STATUS_CMD_UNSUPPORTED),
         }

@@ -129,6 +129,8 @@ pub struct VportProgramming {
     pub rss_hash_types: u16,
     /// CONFIG_VPORT_TX requests for this vport.
     pub tx_configs: u32,
+    /// The bandwidth clamp SET_BW_CLAMP set, in Mbit/s, if any.
+    pub bw_clamp_mbps: Option<u32>,
 }
 
 /// What the device counted on one queue.

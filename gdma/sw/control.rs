@@ -4,7 +4,7 @@
 //! `/sys/kernel/debug/mana_gdma/sw_control`.
 //!
 //! Writing `add [ports=N] [mtu=N] [queues=N] [depth=N] [latency_us=N] [service_ms=N]
-//! [mac=xx:xx:xx:xx:xx:xx]` creates an adapter with its clients; `del N` removes adapter `N`;
+//! [speed_mbps=N] [mac=xx:xx:xx:xx:xx:xx]` creates an adapter with its clients; `del N` removes adapter `N`;
 //! `service N reset|fpga|rdma-suspend|rdma-resume` has adapter `N`'s device ask the driver for
 //! that service operation. Reading lists the adapters with their ports and what the device saw.
 
@@ -203,7 +203,7 @@ fn write(registry: &Arc<SwRegistry>, reader: &mut UserSliceReader) -> Result {
     let mut buf = [0u8; MAX_COMMAND];
     reader.read_slice(&mut buf[..len])?;
     let command = parse(&buf[..len]).inspect_err(|_| {
-        pr_err!("sw_control: cannot parse the command; use 'add [ports=N] [mtu=N] [queues=N] [depth=N] [latency_us=N] [service_ms=N] [mac=xx:..]', 'del N' or 'service N reset|fpga|rdma-suspend|rdma-resume'\n")
+        pr_err!("sw_control: cannot parse the command; use 'add [ports=N] [mtu=N] [queues=N] [depth=N] [latency_us=N] [service_ms=N] [speed_mbps=N] [mac=xx:..]', 'del N' or 'service N reset|fpga|rdma-suspend|rdma-resume'\n")
     })?;
     match command {
         Command::Add(config) => {

@@ -463,6 +463,43 @@ mod hwc {
         let _ = req.as_bytes();
         Ok(())
     }
+
+    /// A vport's bandwidth: the allowance, a clamp the device applies to that vport alone, a
+    /// clamp the device refuses (above the allowance), and the clamp removed.
+    #[test]
+    fn link_config_and_bandwidth_clamp_reach_the_device() -> Result {
+        let mut cfg = config();
+        cfg.num_ports = 2;
+        cfg.qos_speed_mbps = 25_000;
+        let sw = SwAdapter::new(cfg, false)?;
+        let adapter = sw.adapter();
+        let link = |mbps| crate::adapter::LinkConfig {
+            qos_speed_mbps: 25_000,
+            link_speed_mbps: mbps,
+        };
+        assert_eq!(adapter.query_link_config(0), Ok(link(25_000)));
+
+        adapter.set_bw_clamp(1, Some(3_000))?;
+        assert_eq!(adapter.query_link_config(1), Ok(link(3_000)));
+        assert_eq!(adapter.query_link_config(0), Ok(link(25_000)));
+        let clamp = |v| sw.vport_programming(v).and_then(|p| p.bw_clamp_mbps);
+        assert_eq!((clamp(0), clamp(1)), (None, Some(3_000)));
+
+        assert_eq!(adapter.set_bw_clamp(1, Some(25_100)), Err(EPROTO));
+        assert_eq!(adapter.query_link_config(1), Ok(link(3_000)));
+
+        adapter.set_bw_clamp(1, None)?;
+        assert_eq!(adapter.query_link_config(1), Ok(link(25_000)));
+        assert_eq!(clamp(1), None);
+
+        // No such vport: refused before anything is sent.
+        let sent = sw.device_stats().count(mana_code::SET_BW_CLAMP);
+        assert_eq!(adapter.set_bw_clamp(2, None), Err(EINVAL));
+        assert_eq!(adapter.query_link_config(2), Err(EINVAL));
+        assert_eq!(sw.device_stats().count(mana_code::SET_BW_CLAMP), sent);
+        assert_eq!(sw.device_stats().protocol_errors, 0);
+        Ok(())
+    }
 }
 
 /// Adapters shared by concurrent test threads, with what they saw.

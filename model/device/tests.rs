@@ -434,6 +434,81 @@ fn injected_faults_change_the_answer() {
 }
 
 #[test]
+fn link_config_reports_the_allowance_and_the_bandwidth_clamp() {
+    let config = SwConfig {
+        num_ports: 2,
+        qos_speed_mbps: 40_000,
+        ..SwConfig::default()
+    };
+    let (mut dev, mem, mut hwc) = Channel::up(config);
+    let query = |dev: &mut SwDevice, hwc: &mut Channel, vport: u64| {
+        let req = mana_msgs::QueryLinkConfigReq::new(vport);
+        let resp = hwc.send(dev, &mem, req.as_bytes()).unwrap();
+        let r = mana_msgs::QueryLinkConfigResp::from_bytes_copy(&resp).unwrap();
+        (
+            status(&resp),
+            r.qos_speed_mbps,
+            r.link_speed_mbps,
+            r.qos_unconfigured,
+        )
+    };
+    let clamp = |dev: &mut SwDevice, hwc: &mut Channel, vport: u64, enable: u32, mbps: u32| {
+        let mut req = hdr::new_request::<mana_msgs::SetBwClampReq>();
+        req.vport = vport;
+        req.enable_clamping = enable;
+        req.link_speed_mbps = mbps;
+        let resp = hwc.send(dev, &mem, req.as_bytes()).unwrap();
+        assert_eq!(resp.len(), size_of::<mana_msgs::SetBwClampResp>());
+        status(&resp)
+    };
+    let (v0, v1) = (VPORT_HANDLE_BASE, VPORT_HANDLE_BASE + 1);
+    // No clamp: the link runs at the allowance.
+    assert_eq!(query(&mut dev, &mut hwc, v0), (0, 40_000, 40_000, 0));
+
+    // A clamp (what the C driver sends for a netdev shaper of 2 Gbit/s) on vport 0 only.
+    assert_eq!(
+        clamp(&mut dev, &mut hwc, v0, mana_msgs::tri_state::TRUE, 2_000),
+        0
+    );
+    assert_eq!(query(&mut dev, &mut hwc, v0), (0, 40_000, 2_000, 0));
+    assert_eq!(query(&mut dev, &mut hwc, v1), (0, 40_000, 40_000, 0));
+    assert_eq!(dev.vport(0).unwrap().bw_clamp_mbps, Some(2_000));
+    assert_eq!(dev.vport(1).unwrap().bw_clamp_mbps, None);
+
+    // Refused, leaving the clamp as it was: 0, above the allowance, no decision.
+    for (enable, mbps) in [
+        (mana_msgs::tri_state::TRUE, 0),
+        (mana_msgs::tri_state::TRUE, 40_001),
+        (mana_msgs::tri_state::UNKNOWN, 1_000),
+    ] {
+        assert_eq!(
+            clamp(&mut dev, &mut hwc, v0, enable, mbps),
+            0x2,
+            "{enable} {mbps}"
+        );
+    }
+    assert_eq!(query(&mut dev, &mut hwc, v0), (0, 40_000, 2_000, 0));
+    assert_eq!(dev.stats().protocol_errors, 0);
+
+    // Removed (the C driver sends speed 0 with FALSE): back to the allowance.
+    assert_eq!(
+        clamp(&mut dev, &mut hwc, v0, mana_msgs::tri_state::FALSE, 0),
+        0
+    );
+    assert_eq!(query(&mut dev, &mut hwc, v0), (0, 40_000, 40_000, 0));
+    assert_eq!(dev.vport(0).unwrap().bw_clamp_mbps, None);
+
+    // An unknown vport handle is a driver bug.
+    assert_eq!(query(&mut dev, &mut hwc, v0 + 2).0, 0x2);
+    assert_eq!(
+        clamp(&mut dev, &mut hwc, v0 + 2, mana_msgs::tri_state::FALSE, 0),
+        0x2
+    );
+    assert_eq!(dev.stats().protocol_errors, 2);
+    assert_eq!(dev.stats().count(mana_msgs::code::SET_BW_CLAMP), 6);
+}
+
+#[test]
 fn a_host_can_move_the_device_to_its_model_thread() {
     fn assert_send<T: Send>() {}
     assert_send::<SwDevice>();
