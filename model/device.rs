@@ -203,6 +203,9 @@ struct WqObj {
     handle: u64,
     vport: u64,
     ty: u32,
+    /// The ids of its work queue and of its completion queue.
+    wq_id: u32,
+    cq_id: u32,
     wq_region: u64,
     cq_region: u64,
     parent_eq: u32,
@@ -218,6 +221,8 @@ zeroable!(WqObj {
     handle,
     vport,
     ty,
+    wq_id,
+    cq_id,
     wq_region,
     cq_region,
     parent_eq
@@ -275,13 +280,40 @@ impl Objects {
             .map(|r| r.length)
     }
 
+    /// Whether a live queue of type `ty` has id `id`.
+    fn queue_id_in_use(&self, ty: u32, id: u32) -> bool {
+        match ty {
+            queue::queue_type::EQ => self.eqs.iter().any(|q| q.id == id),
+            queue::queue_type::CQ => self.wq_objs.iter().any(|w| w.cq_id == id),
+            _ => self.wq_objs.iter().any(|w| w.ty == ty && w.wq_id == id),
+        }
+    }
+
+    /// The lowest free id of a queue of type `ty` when the device has `limit` of them, as the
+    /// hardware numbers queues: an index into its table of that type, reused once the queue is
+    /// destroyed, never the id of the hardware channel's queue of that type. `None` when all
+    /// `limit` are in use. (The C driver indexes its CQ table with the id and refuses one at or
+    /// beyond the MAX_NUM_CQS of the hardware channel's init data.)
+    fn free_queue_id(&self, ty: u32, limit: u32) -> Option<u32> {
+        let hwc = match ty {
+            queue::queue_type::EQ => HWC_EQ_ID,
+            queue::queue_type::CQ => HWC_CQ_ID,
+            queue::queue_type::RQ => HWC_RQ_ID,
+            _ => HWC_SQ_ID,
+        };
+        (1..=limit.saturating_add(1))
+            .filter(|&id| id != hwc)
+            .take(limit as usize)
+            .find(|&id| !self.queue_id_in_use(ty, id))
+    }
+
     fn new_handle(&mut self) -> u64 {
         // 2^64 creations do not happen; wrapping keeps the arithmetic total.
         self.next_handle = self.next_handle.wrapping_add(1);
         0x1_0000u64.wrapping_add(self.next_handle)
     }
 
-    /// A new id of a queue, MR key or PD: 1..=[`MAX_OBJECT_ID`], wrapping around after that
+    /// A new id of an MR key or PD: 1..=[`MAX_OBJECT_ID`], wrapping around after that
     /// many creations (a driver that creates and destroys objects in a loop must not overflow
     /// the counter; the ids fit the 24-bit queue fields of CQEs and doorbells).
     fn new_id(&mut self) -> u32 {
@@ -919,7 +951,12 @@ impl Core {
             (init_data::QUEUE_DEPTH, depth),
             (init_data::MAX_REQUEST, HWC_MAX_MSG),
             (init_data::MAX_RESPONSE, HWC_MAX_MSG),
-            (init_data::MAX_NUM_CQS, 64),
+            // The data path's CQ ids are 1..=max_cq (0 is the channel's): the C driver sizes
+            // its CQ table with this and refuses an id beyond it.
+            (
+                init_data::MAX_NUM_CQS,
+                self.queue_limit(queue::queue_type::CQ).saturating_add(1),
+            ),
             (init_data::GPA_MKEY, HWC_GPA_MKEY),
             (init_data::PDID, HWC_PDID),
         ] {
@@ -1570,21 +1607,24 @@ impl Core {
             }
             gdma_msgs::code::QUERY_MAX_RESOURCES => {
                 let mut r = QueryMaxResourcesResp::zeroed();
-                let q = self.config.max_queues.saturating_mul(self.config.num_ports);
-                r.max_sq = q;
-                r.max_rq = q;
-                r.max_cq = q.saturating_mul(2);
-                r.max_eq = q.saturating_add(1);
+                r.max_sq = self.queue_limit(queue::queue_type::SQ);
+                r.max_rq = self.queue_limit(queue::queue_type::RQ);
+                r.max_cq = self.queue_limit(queue::queue_type::CQ);
+                // And the hardware channel's.
+                r.max_eq = self.queue_limit(queue::queue_type::EQ).saturating_add(1);
                 r.max_db = NUM_DB_PAGES as u32;
                 r.max_msix = self.config.num_vectors;
                 reply(hdr, r, 0)
             }
             gdma_msgs::code::LIST_DEVICES => {
+                // No MANA_IB (RNIC) device: the model has no RC/UD QPs nor the MANA_IB_*
+                // requests (GET_ADAPTER_CAP, CREATE_ADAPTER, ...) the C driver's mana_ib sends
+                // to one, as a VF without RDMA offers none. Raw-packet RDMA works on the
+                // Ethernet device.
                 let mut r = ListDevicesResp::zeroed();
-                r.num_of_devs = 3;
+                r.num_of_devs = 2;
                 r.devs[0] = DevId::new(hdr::device_type::HWC, 0);
                 r.devs[1] = DevId::new(hdr::device_type::MANA, 0);
-                r.devs[2] = DevId::new(hdr::device_type::MANA_IB, 0);
                 reply(hdr, r, 0)
             }
             gdma_msgs::code::QUERY_HWC_TIMEOUT => {
@@ -1839,6 +1879,17 @@ impl Core {
         ok
     }
 
+    /// The queues of type `ty` the device offers (QUERY_MAX_RESOURCES): one SQ, RQ and EQ per
+    /// queue of each vport, two CQs.
+    fn queue_limit(&self, ty: u32) -> u32 {
+        let queues = self.config.max_queues.saturating_mul(self.config.num_ports);
+        if ty == queue::queue_type::CQ {
+            queues.saturating_mul(2)
+        } else {
+            queues
+        }
+    }
+
     fn create_queue(&mut self, hdr: &ReqHdr, req: &[u8]) -> Result<Reply> {
         let no = gdma_msgs::CreateQueueResp::zeroed();
         let r = gdma_msgs::CreateQueueReq::from_bytes_copy(req).ok_or(Error::Invalid)?;
@@ -1861,10 +1912,14 @@ impl Core {
             self.protocol_error("CREATE_QUEUE with an unknown MSI-X vector, PD or doorbell page");
             return reply(hdr, no, 0x2);
         }
-        if self.objects.eqs.len() >= MAX_OBJECTS {
+        let limit = self.queue_limit(queue::queue_type::EQ);
+        let Some(id) = self
+            .objects
+            .free_queue_id(queue::queue_type::EQ, limit)
+            .filter(|_| self.objects.eqs.len() < MAX_OBJECTS)
+        else {
             return reply(hdr, no, 0x4);
-        }
-        let id = self.objects.new_id();
+        };
         self.dp.add_eq(
             id,
             r.gdma_region,
@@ -1912,12 +1967,18 @@ impl Core {
             self.protocol_error("CREATE_WQ_OBJ whose CQ reports to an unknown EQ");
             return reply(hdr, no, 0x2);
         }
-        if self.objects.wq_objs.len() >= MAX_OBJECTS {
+        let (wq_limit, cq_limit) = (
+            self.queue_limit(r.wq_type),
+            self.queue_limit(queue::queue_type::CQ),
+        );
+        let ids = self
+            .objects
+            .free_queue_id(r.wq_type, wq_limit)
+            .zip(self.objects.free_queue_id(queue::queue_type::CQ, cq_limit));
+        let Some((wq_id, cq_id)) = ids.filter(|_| self.objects.wq_objs.len() < MAX_OBJECTS) else {
             return reply(hdr, no, 0x4);
-        }
+        };
         let handle = self.objects.new_handle();
-        let wq_id = self.objects.new_id();
-        let cq_id = self.objects.new_id();
         let vport = self.vport_of(r.vport).unwrap_or(0);
         self.dp.add_wq(
             handle,
@@ -1931,6 +1992,8 @@ impl Core {
             handle,
             vport: r.vport,
             ty: r.wq_type,
+            wq_id,
+            cq_id,
             wq_region: r.wq_gdma_region,
             cq_region: r.cq_gdma_region,
             parent_eq: r.cq_parent_qid,
