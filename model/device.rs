@@ -44,6 +44,7 @@ pub use crate::{
 use crate::host::{
     DeviceMemory,
     Log,
+    Observer,
     Wire, //
 };
 
@@ -159,6 +160,9 @@ pub(crate) const MANA_DEV_GPA_MKEY: u32 = 0x5a5a;
 /// The device's vport handles: this base plus the vport index.
 const VPORT_HANDLE_BASE: u64 = 0x1000;
 
+/// The largest GDMA page type of a DMA region the model takes: 4 KiB << 9 = 2 MiB pages.
+const MAX_PAGE_TYPE: u32 = 9;
+
 /// The most objects of each kind the device holds, like a real device's tables.
 const MAX_OBJECTS: usize = 256;
 /// The largest id [`Objects::new_id`] hands out, less the largest offset added to one (MR keys
@@ -185,6 +189,9 @@ fn registration_of(hdr: &ReqHdr) -> u8 {
 struct Region {
     handle: u64,
     length: u64,
+    /// Its pages, of 4 KiB << `shift` bytes each (GDMA page type `shift`).
+    pages: u32,
+    shift: u32,
     /// Pages the driver announced but has not sent yet (DMA_REGION_ADD_PAGES); the region is
     /// usable once none is missing.
     missing: u32,
@@ -214,6 +221,8 @@ struct WqObj {
 zeroable!(Region {
     handle,
     length,
+    pages,
+    shift,
     missing
 });
 zeroable!(EqObj { id, region });
@@ -664,7 +673,16 @@ impl SwDevice {
 
     /// Answers one waiting hardware-channel request. Returns `false` if none was waiting.
     pub fn process_one(&mut self, mem: &dyn DeviceMemory) -> bool {
-        self.core.process_one(mem, &mut self.req)
+        self.core.process_one(mem, &mut self.req, None)
+    }
+
+    /// [`SwDevice::process_one`], showing `observer` the request and the response.
+    pub fn process_one_observed(
+        &mut self,
+        mem: &dyn DeviceMemory,
+        observer: &mut dyn Observer,
+    ) -> bool {
+        self.core.process_one(mem, &mut self.req, Some(observer))
     }
 }
 
@@ -1155,6 +1173,7 @@ impl Core {
         &mut self,
         mem: &dyn DeviceMemory,
         req_buf: &mut [u8; HWC_MAX_MSG as usize],
+        observer: Option<&mut dyn Observer>,
     ) -> bool {
         let Some(hwc) = self.hwc.live() else {
             return false;
@@ -1162,7 +1181,7 @@ impl Core {
         if hwc.sq_consumed == hwc.sq_tail {
             return false;
         }
-        if let Err(e) = self.process_request(mem, req_buf) {
+        if let Err(e) = self.process_request(mem, req_buf, observer) {
             self.log_error(format_args!(
                 "hardware channel request failed on the device: {:?}",
                 e
@@ -1175,6 +1194,7 @@ impl Core {
         &mut self,
         mem: &dyn DeviceMemory,
         req_buf: &mut [u8; HWC_MAX_MSG as usize],
+        mut observer: Option<&mut dyn Observer>,
     ) -> Result {
         let hwc = self.hwc.live().ok_or(Error::Invalid)?;
         // Consume the SQ WQE.
@@ -1239,6 +1259,11 @@ impl Core {
         let _ = self.post_cqe(mem, HWC_SQ_ID, true, &[]);
 
         let fault = self.take_fault(code);
+        if matches!(fault, Some(Fault::NoResponse | Fault::Reset)) {
+            if let Some(observer) = observer.as_mut() {
+                observer.request(req, &[]);
+            }
+        }
         if fault == Some(Fault::NoResponse) {
             self.pending_irqs |= bit(hwc.msix);
             return Ok(());
@@ -1275,6 +1300,9 @@ impl Core {
                 }
             }
             _ => {}
+        }
+        if let Some(observer) = observer {
+            observer.request(req, &resp);
         }
         self.deliver_response(mem, &resp, fault)
     }
@@ -1783,19 +1811,29 @@ impl Core {
             self.protocol_error("malformed CREATE_DMA_REGION");
             return reply(hdr, no, 0x2);
         };
-        let page = u64::from(queue::MANA_PAGE_SIZE);
+        // Pages of 4 KiB << page type (the C driver's mana_ib picks the largest its user
+        // memory allows, ib_umem_find_best_pgsz()), each in 4 KiB entries of the page pool. The
+        // length ends in the last page; the model has no region that starts inside its first
+        // page (the drivers' queues and MRs here start at offset 0).
+        let shift = r.gdma_page_type;
+        let page = (shift <= MAX_PAGE_TYPE).then(|| u64::from(queue::MANA_PAGE_SIZE) << shift);
+        let fits = |page: u64| {
+            let end = u64::from(r.page_count).checked_mul(page);
+            let start = u64::from(r.page_count.saturating_sub(1)).saturating_mul(page);
+            end.is_some_and(|end| r.length <= end && r.length > start)
+        };
         // The first `page_addr_list_len` pages come here, the rest in DMA_REGION_ADD_PAGES.
-        if r.gdma_page_type != gdma_msgs::PAGE_TYPE_4K
-            || r.offset_in_page != 0
-            || r.page_addr_list_len > r.page_count
-            || r.page_addr_list_len == 0
-            || Some(r.length) != u64::from(r.page_count).checked_mul(page)
-        {
+        let Some(page) = page.filter(|&p| {
+            fits(p)
+                && r.offset_in_page == 0
+                && r.page_addr_list_len <= r.page_count
+                && r.page_addr_list_len != 0
+        }) else {
             self.protocol_error(
-                "CREATE_DMA_REGION with inconsistent length, page type or page count",
+                "CREATE_DMA_REGION with inconsistent length, page type, offset or page count",
             );
             return reply(hdr, no, 0x2);
-        }
+        };
         for addr in pages.iter() {
             if addr % page != 0 || !mem.is_mapped(addr, page as usize) {
                 self.stats.dma_faults = self.stats.dma_faults.saturating_add(1);
@@ -1803,7 +1841,8 @@ impl Core {
                 return reply(hdr, no, 0x2);
             }
         }
-        let count = r.page_count as usize;
+        let span = 1usize << shift;
+        let count = (r.page_count as usize).saturating_mul(span);
         if self.objects.regions.len() >= MAX_OBJECTS || !self.dp.region_fits(count) {
             return reply(hdr, no, 0x4);
         }
@@ -1812,9 +1851,11 @@ impl Core {
         self.objects.regions.push(Region {
             handle,
             length: r.length,
+            pages: r.page_count,
+            shift,
             missing,
         })?;
-        self.dp.add_region(handle, count, pages.iter())?;
+        self.dp.add_region(handle, count, span, pages.iter())?;
         self.stats.live_regions = self.stats.live_regions.saturating_add(1);
         let mut resp = no;
         resp.dma_region_handle = handle;
@@ -1847,7 +1888,7 @@ impl Core {
             self.protocol_error("DMA_REGION_ADD_PAGES of more pages than the region announced");
             return reply(hdr, no, 0x2);
         }
-        let page = u64::from(queue::MANA_PAGE_SIZE);
+        let page = u64::from(queue::MANA_PAGE_SIZE) << region.shift;
         for addr in pages.iter() {
             if addr % page != 0 || !mem.is_mapped(addr, page as usize) {
                 self.stats.dma_faults = self.stats.dma_faults.saturating_add(1);
@@ -1855,10 +1896,11 @@ impl Core {
                 return reply(hdr, no, 0x2);
             }
         }
-        // `missing` pages of `length / page` are still to come: the first one is this index.
-        let sent = (region.length / page).saturating_sub(u64::from(region.missing)) as usize;
+        // `missing` of the region's pages are still to come: the first one is this index.
+        let span = 1usize << region.shift;
+        let sent = region.pages.saturating_sub(region.missing) as usize;
         self.dp
-            .add_region_pages(region.handle, sent, pages.iter())?;
+            .add_region_pages(region.handle, sent.saturating_mul(span), span, pages.iter())?;
         let missing = region.missing.saturating_sub(r.page_addr_list_len);
         self.objects.regions[pos].missing = missing;
         reply(hdr, no, more_entries_if(missing))

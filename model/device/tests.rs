@@ -411,6 +411,35 @@ fn dma_regions_are_created_checked_and_destroyed() {
 }
 
 #[test]
+fn dma_regions_of_large_pages_are_taken_as_mana_ib_sends_them() {
+    // mana_ib registers user memory with the largest page size it allows
+    // (ib_umem_find_best_pgsz()): 4 KiB << page type, the length ending in the last page.
+    let (mut dev, mem, mut hwc) = Channel::up(SwConfig::default());
+    for p in 0..4 {
+        mem.map(0x40_0000 + p * 0x1000);
+    }
+    let mut region = |dev: &mut SwDevice, length: u64, page_type: u32| {
+        let mut req = gdma_msgs::CreateDmaRegionReq::new(length, 1, 1).unwrap();
+        req.gdma_page_type = page_type;
+        let mut msg = vec![0u8; req.hdr.req.msg_size as usize];
+        req.write(&[0x40_0000], &mut msg).unwrap();
+        status(&hwc.send(dev, &mem, &msg).unwrap())
+    };
+    // One 16 KiB page (type 2) holding 12 KiB, then 16 KiB.
+    assert_eq!(region(&mut dev, 0x3000, 2), 0);
+    assert_eq!(region(&mut dev, 0x4000, 2), 0);
+    assert_eq!(dev.stats().protocol_errors, 0);
+    // A length beyond the page, or one that leaves the page empty, is refused.
+    assert_eq!(region(&mut dev, 0x4001, 2), 0x2);
+    assert_eq!(
+        region(&mut dev, 0x1000, 3),
+        0x2,
+        "a 32 KiB page, not all mapped or used"
+    );
+    assert_eq!(dev.stats().live_regions, 2);
+}
+
+#[test]
 fn injected_faults_change_the_answer() {
     let (mut dev, mem, mut hwc) = Channel::up(SwConfig::default());
     let req = hdr::new_request::<gdma_msgs::QueryMaxResourcesReq>();
