@@ -207,6 +207,34 @@ no_splat() {
 	! dmesg | grep -qE 'WARNING:|BUG:|possible circular locking|inconsistent lock state|Oops'
 }
 
+# The steps the server's record (mana-vfio-user --record) compares between the drivers
+# (scripts/hwc-compare.py): the guest marks each by writing its number to the function's
+# cache-line-size register (scratch on a PCI Express function; the server records it as
+# "mark N"). 1 probe, 2 up, 3 MTU change, 4 channel change, 5 down, 6 remove, 7 end.
+mark() {
+	printf "\\$(printf '%03o' "$1")" | dd of="$dev/config" bs=1 seek=12 count=1 conv=notrunc 2> /dev/null
+}
+# $1: what; $2: the command that loads the driver; $3: the one that removes it. Runs right
+# after an FLR, so that the record of each driver starts afresh.
+hwc_scenario() {
+	mark 1
+	sh -c "$2"
+	check "$1 (recorded scenario): probes two ports" wait_ifaces 2
+	set -- "$1" $(ifaces) "$3"
+	mark 2
+	ip link set "$2" up
+	mark 3
+	ip link set "$2" mtu 4000
+	mark 4
+	ethtool -L "$2" combined 1
+	mark 5
+	ip link set "$2" down
+	mark 6
+	sh -c "$4"
+	mark 7
+	check "$1 (recorded scenario): up, MTU 4000, 1 channel, down, remove" eq "$(ifaces | wc -l)" 0
+}
+
 # The C driver's ethtool operations on port $1 while it is up: channels, rings and the RSS
 # indirection table, read and changed (each change detaches and re-attaches the port's queues).
 c_ethtool() {
@@ -288,6 +316,7 @@ dmesg -c > /dev/null
 
 if [ "$c_driver" != 0 ]; then
 	flr "the C driver"
+	[ "$c_driver" != modprobe ] || hwc_scenario "the C driver" "modprobe mana" "rmmod mana"
 	: > /tmp/drv.log
 	if [ "$c_driver" = insmod ]; then
 		insmod /mana.ko
@@ -311,6 +340,7 @@ fi
 
 if [ "$rs_driver" != 0 ]; then
 	flr "mana-rs"
+	hwc_scenario "mana-rs" "modprobe mana_gdma && modprobe mana_eth" "rmmod mana_eth mana_gdma"
 	: > /tmp/drv.log
 	[ -e /sys/kernel/debug/kmemleak ] && echo clear > /sys/kernel/debug/kmemleak
 	modalias=$(cat "$dev/modalias")
