@@ -87,10 +87,12 @@ def apply(rules, step, who, lines):
         drop = False
         for r in rules:
             if r[0] in ("ignore", "extra") and r[1] == who and r[2] == request_of(line):
-                if all(w in words for w in r[3:]):
-                    drop = r[0] == "ignore" or r in extra
-                    if r in extra:
+                if all(w in words for w in r[3:]) and (r[0] == "ignore" or r in extra):
+                    drop = True
+                    if r[0] == "extra":
+                        # Each "extra" rule drops one line.
                         extra.remove(r)
+                    break
         if drop:
             continue
         for r in rules:
