@@ -158,7 +158,7 @@ fn queue_kind(ty: u32) -> &'static str {
 fn table_pattern(names: &[String]) -> String {
     let n = names.len();
     let period = (1..=n)
-        .find(|&p| n % p == 0 && (p..n).all(|i| names[i] == names[i % p]))
+        .find(|&p| n.is_multiple_of(p) && (p..n).all(|i| names[i] == names[i % p]))
         .unwrap_or(n);
     format!("[{}]x{}", names[..period].join(","), n / period.max(1))
 }
