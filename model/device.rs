@@ -119,6 +119,8 @@ const HWC_EQ_ID: u32 = 0;
 const HWC_CQ_ID: u32 = 0;
 const HWC_RQ_ID: u32 = 1;
 const HWC_SQ_ID: u32 = 2;
+/// The data path's queue ids start after the hardware channel's.
+const HWC_QUEUE_IDS: u32 = 3;
 /// The memory key and PD of the hardware channel's buffers.
 const HWC_GPA_MKEY: u32 = 0x4d4b;
 /// The destination RQ and CQ a PF's hardware-channel requests must name.
@@ -289,31 +291,22 @@ impl Objects {
             .map(|r| r.length)
     }
 
-    /// Whether a live queue of type `ty` has id `id`.
-    fn queue_id_in_use(&self, ty: u32, id: u32) -> bool {
-        match ty {
-            queue::queue_type::EQ => self.eqs.iter().any(|q| q.id == id),
-            queue::queue_type::CQ => self.wq_objs.iter().any(|w| w.cq_id == id),
-            _ => self.wq_objs.iter().any(|w| w.ty == ty && w.wq_id == id),
-        }
+    /// Whether a live queue of any type has id `id`.
+    fn queue_id_in_use(&self, id: u32) -> bool {
+        self.eqs.iter().any(|q| q.id == id)
+            || self.wq_objs.iter().any(|w| w.wq_id == id || w.cq_id == id)
     }
 
-    /// The lowest free id of a queue of type `ty` when the device has `limit` of them, as the
-    /// hardware numbers queues: an index into its table of that type, reused once the queue is
-    /// destroyed, never the id of the hardware channel's queue of that type. `None` when all
-    /// `limit` are in use. (The C driver indexes its CQ table with the id and refuses one at or
-    /// beyond the MAX_NUM_CQS of the hardware channel's init data.)
-    fn free_queue_id(&self, ty: u32, limit: u32) -> Option<u32> {
-        let hwc = match ty {
-            queue::queue_type::EQ => HWC_EQ_ID,
-            queue::queue_type::CQ => HWC_CQ_ID,
-            queue::queue_type::RQ => HWC_RQ_ID,
-            _ => HWC_SQ_ID,
-        };
-        (1..=limit.saturating_add(1))
-            .filter(|&id| id != hwc)
-            .take(limit as usize)
-            .find(|&id| !self.queue_id_in_use(ty, id))
+    /// The lowest free queue id when the device has `limit` data-path queues of all types,
+    /// as the hardware numbers queues: an index into its queue table, reused once the queue is
+    /// destroyed. Ids are unique across types (drivers may key one table by them) and never
+    /// those of the hardware channel's queues (0 to [`HWC_QUEUE_IDS`] - 1). `None` when all
+    /// `limit` are in use; never `taken` either (an id given out for a queue not yet stored).
+    /// (The C driver indexes its CQ table with the id and refuses one at or beyond the
+    /// MAX_NUM_CQS of the hardware channel's init data, which covers them all.)
+    fn free_queue_id(&self, limit: u32, taken: Option<u32>) -> Option<u32> {
+        (HWC_QUEUE_IDS..HWC_QUEUE_IDS.saturating_add(limit))
+            .find(|&id| Some(id) != taken && !self.queue_id_in_use(id))
     }
 
     fn new_handle(&mut self) -> u64 {
@@ -969,11 +962,11 @@ impl Core {
             (init_data::QUEUE_DEPTH, depth),
             (init_data::MAX_REQUEST, HWC_MAX_MSG),
             (init_data::MAX_RESPONSE, HWC_MAX_MSG),
-            // The data path's CQ ids are 1..=max_cq (0 is the channel's): the C driver sizes
-            // its CQ table with this and refuses an id beyond it.
+            // Every queue id is below this (see `Objects::free_queue_id`): the C driver sizes
+            // its CQ table with it and refuses a CQ id beyond it.
             (
                 init_data::MAX_NUM_CQS,
-                self.queue_limit(queue::queue_type::CQ).saturating_add(1),
+                HWC_QUEUE_IDS.saturating_add(self.queue_ids()),
             ),
             (init_data::GPA_MKEY, HWC_GPA_MKEY),
             (init_data::PDID, HWC_PDID),
@@ -1921,6 +1914,18 @@ impl Core {
         ok
     }
 
+    /// The data-path queue ids the device has: as many as its queues of all types.
+    fn queue_ids(&self) -> u32 {
+        [
+            queue::queue_type::EQ,
+            queue::queue_type::SQ,
+            queue::queue_type::RQ,
+            queue::queue_type::CQ,
+        ]
+        .iter()
+        .fold(0u32, |n, &ty| n.saturating_add(self.queue_limit(ty)))
+    }
+
     /// The queues of type `ty` the device offers (QUERY_MAX_RESOURCES): one SQ, RQ and EQ per
     /// queue of each vport, two CQs.
     fn queue_limit(&self, ty: u32) -> u32 {
@@ -1954,10 +1959,9 @@ impl Core {
             self.protocol_error("CREATE_QUEUE with an unknown MSI-X vector, PD or doorbell page");
             return reply(hdr, no, 0x2);
         }
-        let limit = self.queue_limit(queue::queue_type::EQ);
         let Some(id) = self
             .objects
-            .free_queue_id(queue::queue_type::EQ, limit)
+            .free_queue_id(self.queue_ids(), None)
             .filter(|_| self.objects.eqs.len() < MAX_OBJECTS)
         else {
             return reply(hdr, no, 0x4);
@@ -2009,14 +2013,9 @@ impl Core {
             self.protocol_error("CREATE_WQ_OBJ whose CQ reports to an unknown EQ");
             return reply(hdr, no, 0x2);
         }
-        let (wq_limit, cq_limit) = (
-            self.queue_limit(r.wq_type),
-            self.queue_limit(queue::queue_type::CQ),
-        );
-        let ids = self
-            .objects
-            .free_queue_id(r.wq_type, wq_limit)
-            .zip(self.objects.free_queue_id(queue::queue_type::CQ, cq_limit));
+        let limit = self.queue_ids();
+        let wq_id = self.objects.free_queue_id(limit, None);
+        let ids = wq_id.zip(self.objects.free_queue_id(limit, wq_id));
         let Some((wq_id, cq_id)) = ids.filter(|_| self.objects.wq_objs.len() < MAX_OBJECTS) else {
             return reply(hdr, no, 0x4);
         };

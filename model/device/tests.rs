@@ -591,8 +591,9 @@ fn queue_ids_index_the_device_tables_and_are_reused() {
     let req = hdr::new_request::<gdma_msgs::QueryMaxResourcesReq>();
     let max = QueryMaxResourcesResp::from_bytes_copy(&ok(&mut hwc, &mut dev, &mem, req.as_bytes()))
         .unwrap();
-    // The init data's MAX_NUM_CQS covers every CQ id: the channel's 0 and max_cq more.
-    let max_num_cqs = max.max_cq + 1;
+    // The init data's MAX_NUM_CQS covers every queue id: the channel's three, then one per
+    // data-path queue of any type (ids are unique across types).
+    let max_num_cqs = 3 + (max.max_eq - 1) + max.max_sq + max.max_rq + max.max_cq;
     let req = hdr::new_request::<gdma_msgs::RegisterDeviceReq>();
     ok(&mut hwc, &mut dev, &mem, req.as_bytes());
     let mut eq = hdr::new_request::<gdma_msgs::CreateQueueReq>();
@@ -621,12 +622,9 @@ fn queue_ids_index_the_device_tables_and_are_reused() {
         let resp = ok(&mut hwc, &mut dev, &mem, req.as_bytes());
         let r = mana_msgs::CreateWqObjResp::from_bytes_copy(&resp).unwrap();
         let (sq, cq) = (r.wq_id, r.cq_id);
+        assert!(cq >= 3 && cq < max_num_cqs, "round {round}: CQ {cq}");
         assert!(
-            cq != HWC_CQ_ID && cq < max_num_cqs,
-            "round {round}: CQ {cq}"
-        );
-        assert!(
-            sq != HWC_SQ_ID && sq <= max.max_sq + 1,
+            sq >= 3 && sq < max_num_cqs && sq != cq,
             "round {round}: SQ {sq}"
         );
         // A destroyed queue's ids are free again: the next one gets the same.
