@@ -44,6 +44,7 @@ use crate::{
         mana_msgs::{
             CreateWqObjReq,
             DestroyWqObjReq,
+            FenceRqReq,
             Handle, //
         },
         queue::{
@@ -55,6 +56,8 @@ use crate::{
 
 /// The smallest queue: one 4 KiB page.
 const MIN_QUEUE_BYTES: u32 = queue::MANA_PAGE_SIZE;
+/// The log2 of an event queue's throttle limit (C: `LOG2_EQ_THROTTLE`).
+const LOG2_EQ_THROTTLE: u32 = 3;
 
 /// What object requests need: the channel and the device they are addressed to.
 #[derive(Clone)]
@@ -326,7 +329,14 @@ impl EventQueue {
         doorbell: u32,
     ) -> Result<Arc<Self>> {
         let mut region = DmaRegion::new(ctx, bytes)?;
-        let req = CreateQueueReq::new_eq(pdid, doorbell, region.handle(), bytes, 4, msix);
+        let req = CreateQueueReq::new_eq(
+            pdid,
+            doorbell,
+            region.handle(),
+            bytes,
+            LOG2_EQ_THROTTLE,
+            msix,
+        );
         let resp = ctx.send(req)?;
         region.handed_over();
         let eq = Self {
@@ -479,6 +489,18 @@ impl WqObject {
     /// The device's handle of the object.
     pub fn handle(&self) -> Handle {
         self.obj.handle
+    }
+
+    /// Fences a receive queue (MANA_FENCE_RQ): the device then writes an RX_OBJECT_FENCE
+    /// completion to the queue's completion queue after every receive it began before. Once
+    /// the driver has read it, the device writes nothing more into the queue's buffers. `EINVAL`
+    /// for a send queue.
+    pub fn fence(&self) -> Result {
+        if self.obj.kind != WqKind::Receive {
+            return Err(EINVAL);
+        }
+        self.obj.ctx.send(FenceRqReq::new(self.obj.handle))?;
+        Ok(())
     }
 
     /// The work queue's memory.

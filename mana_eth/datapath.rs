@@ -169,8 +169,10 @@ const RX_HEADROOM: u32 = XDP_PACKET_HEADROOM;
 const RX_SPARE_MAX: u32 = 256;
 /// The smallest unit of a receive page.
 const PAGE_BYTES: u32 = 4096;
-/// The event queue of each channel, in bytes.
-const EQ_BYTES: u32 = 4096;
+/// The event queue of each channel, in bytes (C: `EQ_SIZE`, 8 pages).
+const EQ_BYTES: u32 = 8 * 4096;
+/// How long the device may take to complete the fence of a receive queue (C: 10 s).
+const RX_FENCE_WAIT_MS: u32 = 10_000;
 /// Bytes per ring entry in a work queue and in a completion queue.
 const WQE_BYTES: u32 = 32;
 const CQE_BYTES: u32 = 64;
@@ -552,6 +554,12 @@ impl Drop for ChannelSet {
         for ch in self.list.iter() {
             ch.disable();
         }
+        // The vport no longer steers to the receive queues (the owner turned steering off), but
+        // the device may still be writing a frame into a receive page: fence each queue before
+        // the queues and the pages go (C: mana_fence_rqs()).
+        for ch in self.list.iter() {
+            let _ = ch.with_disabled_state(|rx| ch.data().fence_rx(rx));
+        }
     }
 }
 
@@ -585,7 +593,8 @@ impl ChannelSet {
         let sq_bytes = ring_bytes(tx_ring, WQE_BYTES)?;
         let rq_bytes = ring_bytes(rx_ring, WQE_BYTES)?;
         let scq_bytes = ring_bytes(tx_ring, CQE_BYTES)?;
-        let rcq_bytes = ring_bytes(rx_ring, CQE_BYTES)?;
+        // One entry more than the receive WQEs: the fence completion (C: mana_alloc_rx_wqe()).
+        let rcq_bytes = ring_bytes(rx_ring.checked_add(1).ok_or(EINVAL)?, CQE_BYTES)?;
         let rx_cfg = rx_buf_cfg(dev.mtu())?;
         let rx_bufs = rx_ring.min(rq_bytes / RX_WQE_BYTES).max(1);
         let spare_cap = rx_bufs.min(RX_SPARE_MAX) as usize;
@@ -700,6 +709,54 @@ impl ChannelSet {
 }
 
 impl ChannelPoll {
+    /// Fences the receive queue and reads its completions until the device's RX_OBJECT_FENCE
+    /// (dropping the frames before it, whose pages go with the queue), for at most
+    /// [`RX_FENCE_WAIT_MS`]. Runs with the poll disabled.
+    fn fence_rx(&self, rx: &mut RxState) {
+        if let Err(e) = self.rq.fence() {
+            // As the C driver: give the device time instead.
+            kernel::pr_err_ratelimited!(
+                "mana_eth: RX queue {}: FENCE_RQ failed ({:?}); waiting 100 ms before freeing its buffers\n",
+                self.index,
+                e
+            );
+            kernel::time::delay::fsleep(kernel::time::Delta::from_millis(100));
+            return;
+        }
+        let mem = self.rq.cq_mem();
+        let mut waited_ms = 0;
+        while waited_ms < RX_FENCE_WAIT_MS {
+            match read_cqe(mem, rx.cq_head, self.rings.rcq) {
+                RingRead::Entry(cqe) => {
+                    rx.cq_head = rx.cq_head.wrapping_add(1);
+                    let fence = RxCompOob::from_bytes_copy(cqe.data_bytes())
+                        .is_some_and(|o| o.cqe_hdr.cqe_type().get() == cqe_type::RX_OBJECT_FENCE);
+                    let ours =
+                        !cqe.info.is_sq().into_bool() && cqe.info.wq_num().get() == self.rq.wq_id();
+                    if fence && ours {
+                        return;
+                    }
+                }
+                RingRead::Empty => {
+                    kernel::time::delay::fsleep(kernel::time::Delta::from_millis(1));
+                    waited_ms += 1;
+                }
+                RingRead::Overflow => {
+                    kernel::pr_err_ratelimited!(
+                        "mana_eth: RX queue {}: completion queue overflow while fencing\n",
+                        self.index
+                    );
+                    return;
+                }
+            }
+        }
+        kernel::pr_err_ratelimited!(
+            "mana_eth: RX queue {}: the device did not complete the fence in {} ms\n",
+            self.index,
+            RX_FENCE_WAIT_MS
+        );
+    }
+
     fn counters(&self) -> Option<&QueueCounters> {
         self.counters.get(self.index as usize)
     }

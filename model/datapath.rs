@@ -583,10 +583,13 @@ impl DataPath {
 
     /// A DMA region `handle` was created over `pages` (the device checked
     /// [`DataPath::region_fits`]).
+    /// DMA region `handle` of `count` 4 KiB pages, listed as pages of `span` 4 KiB pages each
+    /// (its GDMA page size), the first of them in `pages`.
     pub(crate) fn add_region(
         &mut self,
         handle: u64,
         count: usize,
+        span: usize,
         pages: impl Iterator<Item = u64>,
     ) -> Result {
         let count = u32::try_from(count).map_err(|_| Error::NoSpace)?;
@@ -599,9 +602,7 @@ impl DataPath {
         // Not `zip`: its size hint would divide by the chunk size of the request's page list,
         // a division-by-zero panic path objtool does not know to be noreturn.
         for (n, p) in pages.enumerate() {
-            if let Some(slot) = slots.get_mut(n) {
-                *slot = p;
-            }
+            fill_span(slots, n, span, p);
         }
         self.regions.push(DpRegion {
             handle,
@@ -611,10 +612,13 @@ impl DataPath {
 
     /// Pages `first..` of region `handle` arrived (DMA_REGION_ADD_PAGES; the device checked
     /// that they fit the region).
+    /// The next pages of region `handle`, each of `span` 4 KiB pages, from its 4 KiB page
+    /// `first` on.
     pub(crate) fn add_region_pages(
         &mut self,
         handle: u64,
         first: usize,
+        span: usize,
         pages: impl Iterator<Item = u64>,
     ) -> Result {
         let r = self
@@ -628,7 +632,9 @@ impl DataPath {
         let slots = self.pool.get_mut(start..end).ok_or(Error::Invalid)?;
         // Not `zip`: see `add_region`.
         for (n, p) in pages.enumerate() {
-            *slots.get_mut(n).ok_or(Error::Invalid)? = p;
+            if !fill_span(slots, n, span, p) {
+                return Err(Error::Invalid);
+            }
         }
         Ok(())
     }
@@ -1746,4 +1752,19 @@ impl DataPath {
         self.pending_irqs |= 1u64 << (msix % 64);
         Ok(())
     }
+}
+
+/// Fills the 4 KiB slots of listed page `n` of `span` 4 KiB pages starting at `addr`; false if
+/// they are not all in `slots`.
+fn fill_span(slots: &mut [u64], n: usize, span: usize, addr: u64) -> bool {
+    let first = n.saturating_mul(span);
+    let Some(dst) = slots.get_mut(first..first.saturating_add(span)) else {
+        return false;
+    };
+    let mut page = addr;
+    for slot in dst {
+        *slot = page;
+        page = page.wrapping_add(u64::from(queue::MANA_PAGE_SIZE));
+    }
+    true
 }

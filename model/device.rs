@@ -44,6 +44,7 @@ pub use crate::{
 use crate::host::{
     DeviceMemory,
     Log,
+    Observer,
     Wire, //
 };
 
@@ -118,6 +119,8 @@ const HWC_EQ_ID: u32 = 0;
 const HWC_CQ_ID: u32 = 0;
 const HWC_RQ_ID: u32 = 1;
 const HWC_SQ_ID: u32 = 2;
+/// The data path's queue ids start after the hardware channel's.
+const HWC_QUEUE_IDS: u32 = 3;
 /// The memory key and PD of the hardware channel's buffers.
 const HWC_GPA_MKEY: u32 = 0x4d4b;
 /// The destination RQ and CQ a PF's hardware-channel requests must name.
@@ -159,6 +162,9 @@ pub(crate) const MANA_DEV_GPA_MKEY: u32 = 0x5a5a;
 /// The device's vport handles: this base plus the vport index.
 const VPORT_HANDLE_BASE: u64 = 0x1000;
 
+/// The largest GDMA page type of a DMA region the model takes: 4 KiB << 9 = 2 MiB pages.
+const MAX_PAGE_TYPE: u32 = 9;
+
 /// The most objects of each kind the device holds, like a real device's tables.
 const MAX_OBJECTS: usize = 256;
 /// The largest id [`Objects::new_id`] hands out, less the largest offset added to one (MR keys
@@ -185,6 +191,9 @@ fn registration_of(hdr: &ReqHdr) -> u8 {
 struct Region {
     handle: u64,
     length: u64,
+    /// Its pages, of 4 KiB << `shift` bytes each (GDMA page type `shift`).
+    pages: u32,
+    shift: u32,
     /// Pages the driver announced but has not sent yet (DMA_REGION_ADD_PAGES); the region is
     /// usable once none is missing.
     missing: u32,
@@ -203,6 +212,9 @@ struct WqObj {
     handle: u64,
     vport: u64,
     ty: u32,
+    /// The ids of its work queue and of its completion queue.
+    wq_id: u32,
+    cq_id: u32,
     wq_region: u64,
     cq_region: u64,
     parent_eq: u32,
@@ -211,6 +223,8 @@ struct WqObj {
 zeroable!(Region {
     handle,
     length,
+    pages,
+    shift,
     missing
 });
 zeroable!(EqObj { id, region });
@@ -218,6 +232,8 @@ zeroable!(WqObj {
     handle,
     vport,
     ty,
+    wq_id,
+    cq_id,
     wq_region,
     cq_region,
     parent_eq
@@ -275,13 +291,31 @@ impl Objects {
             .map(|r| r.length)
     }
 
+    /// Whether a live queue of any type has id `id`.
+    fn queue_id_in_use(&self, id: u32) -> bool {
+        self.eqs.iter().any(|q| q.id == id)
+            || self.wq_objs.iter().any(|w| w.wq_id == id || w.cq_id == id)
+    }
+
+    /// The lowest free queue id when the device has `limit` data-path queues of all types,
+    /// as the hardware numbers queues: an index into its queue table, reused once the queue is
+    /// destroyed. Ids are unique across types (drivers may key one table by them) and never
+    /// those of the hardware channel's queues (0 to [`HWC_QUEUE_IDS`] - 1). `None` when all
+    /// `limit` are in use; never `taken` either (an id given out for a queue not yet stored).
+    /// (The C driver indexes its CQ table with the id and refuses one at or beyond the
+    /// MAX_NUM_CQS of the hardware channel's init data, which covers them all.)
+    fn free_queue_id(&self, limit: u32, taken: Option<u32>) -> Option<u32> {
+        (HWC_QUEUE_IDS..HWC_QUEUE_IDS.saturating_add(limit))
+            .find(|&id| Some(id) != taken && !self.queue_id_in_use(id))
+    }
+
     fn new_handle(&mut self) -> u64 {
         // 2^64 creations do not happen; wrapping keeps the arithmetic total.
         self.next_handle = self.next_handle.wrapping_add(1);
         0x1_0000u64.wrapping_add(self.next_handle)
     }
 
-    /// A new id of a queue, MR key or PD: 1..=[`MAX_OBJECT_ID`], wrapping around after that
+    /// A new id of an MR key or PD: 1..=[`MAX_OBJECT_ID`], wrapping around after that
     /// many creations (a driver that creates and destroys objects in a loop must not overflow
     /// the counter; the ids fit the 24-bit queue fields of CQEs and doorbells).
     fn new_id(&mut self) -> u32 {
@@ -637,7 +671,16 @@ impl SwDevice {
 
     /// Answers one waiting hardware-channel request. Returns `false` if none was waiting.
     pub fn process_one(&mut self, mem: &dyn DeviceMemory) -> bool {
-        self.core.process_one(mem, &mut self.req)
+        self.core.process_one(mem, &mut self.req, None)
+    }
+
+    /// [`SwDevice::process_one`], showing `observer` the request and the response.
+    pub fn process_one_observed(
+        &mut self,
+        mem: &dyn DeviceMemory,
+        observer: &mut dyn Observer,
+    ) -> bool {
+        self.core.process_one(mem, &mut self.req, Some(observer))
     }
 }
 
@@ -924,7 +967,12 @@ impl Core {
             (init_data::QUEUE_DEPTH, depth),
             (init_data::MAX_REQUEST, HWC_MAX_MSG),
             (init_data::MAX_RESPONSE, HWC_MAX_MSG),
-            (init_data::MAX_NUM_CQS, 64),
+            // Every queue id is below this (see `Objects::free_queue_id`): the C driver sizes
+            // its CQ table with it and refuses a CQ id beyond it.
+            (
+                init_data::MAX_NUM_CQS,
+                HWC_QUEUE_IDS.saturating_add(self.queue_ids()),
+            ),
             (init_data::GPA_MKEY, HWC_GPA_MKEY),
             (init_data::PDID, HWC_PDID),
         ] {
@@ -1123,6 +1171,7 @@ impl Core {
         &mut self,
         mem: &dyn DeviceMemory,
         req_buf: &mut [u8; HWC_MAX_MSG as usize],
+        observer: Option<&mut dyn Observer>,
     ) -> bool {
         let Some(hwc) = self.hwc.live() else {
             return false;
@@ -1130,7 +1179,7 @@ impl Core {
         if hwc.sq_consumed == hwc.sq_tail {
             return false;
         }
-        if let Err(e) = self.process_request(mem, req_buf) {
+        if let Err(e) = self.process_request(mem, req_buf, observer) {
             self.log_error(format_args!(
                 "hardware channel request failed on the device: {:?}",
                 e
@@ -1143,6 +1192,7 @@ impl Core {
         &mut self,
         mem: &dyn DeviceMemory,
         req_buf: &mut [u8; HWC_MAX_MSG as usize],
+        mut observer: Option<&mut dyn Observer>,
     ) -> Result {
         let hwc = self.hwc.live().ok_or(Error::Invalid)?;
         // Consume the SQ WQE.
@@ -1207,6 +1257,11 @@ impl Core {
         let _ = self.post_cqe(mem, HWC_SQ_ID, true, &[]);
 
         let fault = self.take_fault(code);
+        if matches!(fault, Some(Fault::NoResponse | Fault::Reset)) {
+            if let Some(observer) = observer.as_mut() {
+                observer.request(req, &[]);
+            }
+        }
         if fault == Some(Fault::NoResponse) {
             self.pending_irqs |= bit(hwc.msix);
             return Ok(());
@@ -1243,6 +1298,9 @@ impl Core {
                 }
             }
             _ => {}
+        }
+        if let Some(observer) = observer {
+            observer.request(req, &resp);
         }
         self.deliver_response(mem, &resp, fault)
     }
@@ -1575,21 +1633,24 @@ impl Core {
             }
             gdma_msgs::code::QUERY_MAX_RESOURCES => {
                 let mut r = QueryMaxResourcesResp::zeroed();
-                let q = self.config.max_queues.saturating_mul(self.config.num_ports);
-                r.max_sq = q;
-                r.max_rq = q;
-                r.max_cq = q.saturating_mul(2);
-                r.max_eq = q.saturating_add(1);
+                r.max_sq = self.queue_limit(queue::queue_type::SQ);
+                r.max_rq = self.queue_limit(queue::queue_type::RQ);
+                r.max_cq = self.queue_limit(queue::queue_type::CQ);
+                // And the hardware channel's.
+                r.max_eq = self.queue_limit(queue::queue_type::EQ).saturating_add(1);
                 r.max_db = NUM_DB_PAGES as u32;
                 r.max_msix = self.config.num_vectors;
                 reply(hdr, r, 0)
             }
             gdma_msgs::code::LIST_DEVICES => {
+                // No MANA_IB (RNIC) device: the model has no RC/UD QPs nor the MANA_IB_*
+                // requests (GET_ADAPTER_CAP, CREATE_ADAPTER, ...) the C driver's mana_ib sends
+                // to one, as a VF without RDMA offers none. Raw-packet RDMA works on the
+                // Ethernet device.
                 let mut r = ListDevicesResp::zeroed();
-                r.num_of_devs = 3;
+                r.num_of_devs = 2;
                 r.devs[0] = DevId::new(hdr::device_type::HWC, 0);
                 r.devs[1] = DevId::new(hdr::device_type::MANA, 0);
-                r.devs[2] = DevId::new(hdr::device_type::MANA_IB, 0);
                 reply(hdr, r, 0)
             }
             gdma_msgs::code::QUERY_HWC_TIMEOUT => {
@@ -1791,19 +1852,29 @@ impl Core {
             self.protocol_error("malformed CREATE_DMA_REGION");
             return reply(hdr, no, 0x2);
         };
-        let page = u64::from(queue::MANA_PAGE_SIZE);
+        // Pages of 4 KiB << page type (the C driver's mana_ib picks the largest its user
+        // memory allows, ib_umem_find_best_pgsz()), each in 4 KiB entries of the page pool. The
+        // length ends in the last page; the model has no region that starts inside its first
+        // page (the drivers' queues and MRs here start at offset 0).
+        let shift = r.gdma_page_type;
+        let page = (shift <= MAX_PAGE_TYPE).then(|| u64::from(queue::MANA_PAGE_SIZE) << shift);
+        let fits = |page: u64| {
+            let end = u64::from(r.page_count).checked_mul(page);
+            let start = u64::from(r.page_count.saturating_sub(1)).saturating_mul(page);
+            end.is_some_and(|end| r.length <= end && r.length > start)
+        };
         // The first `page_addr_list_len` pages come here, the rest in DMA_REGION_ADD_PAGES.
-        if r.gdma_page_type != gdma_msgs::PAGE_TYPE_4K
-            || r.offset_in_page != 0
-            || r.page_addr_list_len > r.page_count
-            || r.page_addr_list_len == 0
-            || Some(r.length) != u64::from(r.page_count).checked_mul(page)
-        {
+        let Some(page) = page.filter(|&p| {
+            fits(p)
+                && r.offset_in_page == 0
+                && r.page_addr_list_len <= r.page_count
+                && r.page_addr_list_len != 0
+        }) else {
             self.protocol_error(
-                "CREATE_DMA_REGION with inconsistent length, page type or page count",
+                "CREATE_DMA_REGION with inconsistent length, page type, offset or page count",
             );
             return reply(hdr, no, 0x2);
-        }
+        };
         for addr in pages.iter() {
             if addr % page != 0 || !mem.is_mapped(addr, page as usize) {
                 self.stats.dma_faults = self.stats.dma_faults.saturating_add(1);
@@ -1811,7 +1882,8 @@ impl Core {
                 return reply(hdr, no, 0x2);
             }
         }
-        let count = r.page_count as usize;
+        let span = 1usize << shift;
+        let count = (r.page_count as usize).saturating_mul(span);
         if self.objects.regions.len() >= MAX_OBJECTS || !self.dp.region_fits(count) {
             return reply(hdr, no, 0x4);
         }
@@ -1820,9 +1892,11 @@ impl Core {
         self.objects.regions.push(Region {
             handle,
             length: r.length,
+            pages: r.page_count,
+            shift,
             missing,
         })?;
-        self.dp.add_region(handle, count, pages.iter())?;
+        self.dp.add_region(handle, count, span, pages.iter())?;
         self.stats.live_regions = self.stats.live_regions.saturating_add(1);
         let mut resp = no;
         resp.dma_region_handle = handle;
@@ -1855,7 +1929,7 @@ impl Core {
             self.protocol_error("DMA_REGION_ADD_PAGES of more pages than the region announced");
             return reply(hdr, no, 0x2);
         }
-        let page = u64::from(queue::MANA_PAGE_SIZE);
+        let page = u64::from(queue::MANA_PAGE_SIZE) << region.shift;
         for addr in pages.iter() {
             if addr % page != 0 || !mem.is_mapped(addr, page as usize) {
                 self.stats.dma_faults = self.stats.dma_faults.saturating_add(1);
@@ -1863,10 +1937,11 @@ impl Core {
                 return reply(hdr, no, 0x2);
             }
         }
-        // `missing` pages of `length / page` are still to come: the first one is this index.
-        let sent = (region.length / page).saturating_sub(u64::from(region.missing)) as usize;
+        // `missing` of the region's pages are still to come: the first one is this index.
+        let span = 1usize << region.shift;
+        let sent = region.pages.saturating_sub(region.missing) as usize;
         self.dp
-            .add_region_pages(region.handle, sent, pages.iter())?;
+            .add_region_pages(region.handle, sent.saturating_mul(span), span, pages.iter())?;
         let missing = region.missing.saturating_sub(r.page_addr_list_len);
         self.objects.regions[pos].missing = missing;
         reply(hdr, no, more_entries_if(missing))
@@ -1885,6 +1960,29 @@ impl Core {
             self.protocol_error(what);
         }
         ok
+    }
+
+    /// The data-path queue ids the device has: as many as its queues of all types.
+    fn queue_ids(&self) -> u32 {
+        [
+            queue::queue_type::EQ,
+            queue::queue_type::SQ,
+            queue::queue_type::RQ,
+            queue::queue_type::CQ,
+        ]
+        .iter()
+        .fold(0u32, |n, &ty| n.saturating_add(self.queue_limit(ty)))
+    }
+
+    /// The queues of type `ty` the device offers (QUERY_MAX_RESOURCES): one SQ, RQ and EQ per
+    /// queue of each vport, two CQs.
+    fn queue_limit(&self, ty: u32) -> u32 {
+        let queues = self.config.max_queues.saturating_mul(self.config.num_ports);
+        if ty == queue::queue_type::CQ {
+            queues.saturating_mul(2)
+        } else {
+            queues
+        }
     }
 
     fn create_queue(&mut self, hdr: &ReqHdr, req: &[u8]) -> Result<Reply> {
@@ -1909,10 +2007,13 @@ impl Core {
             self.protocol_error("CREATE_QUEUE with an unknown MSI-X vector, PD or doorbell page");
             return reply(hdr, no, 0x2);
         }
-        if self.objects.eqs.len() >= MAX_OBJECTS {
+        let Some(id) = self
+            .objects
+            .free_queue_id(self.queue_ids(), None)
+            .filter(|_| self.objects.eqs.len() < MAX_OBJECTS)
+        else {
             return reply(hdr, no, 0x4);
-        }
-        let id = self.objects.new_id();
+        };
         self.dp.add_eq(
             id,
             r.gdma_region,
@@ -1960,12 +2061,13 @@ impl Core {
             self.protocol_error("CREATE_WQ_OBJ whose CQ reports to an unknown EQ");
             return reply(hdr, no, 0x2);
         }
-        if self.objects.wq_objs.len() >= MAX_OBJECTS {
+        let limit = self.queue_ids();
+        let wq_id = self.objects.free_queue_id(limit, None);
+        let ids = wq_id.zip(self.objects.free_queue_id(limit, wq_id));
+        let Some((wq_id, cq_id)) = ids.filter(|_| self.objects.wq_objs.len() < MAX_OBJECTS) else {
             return reply(hdr, no, 0x4);
-        }
+        };
         let handle = self.objects.new_handle();
-        let wq_id = self.objects.new_id();
-        let cq_id = self.objects.new_id();
         let vport = self.vport_of(r.vport).unwrap_or(0);
         self.dp.add_wq(
             handle,
@@ -1979,6 +2081,8 @@ impl Core {
             handle,
             vport: r.vport,
             ty: r.wq_type,
+            wq_id,
+            cq_id,
             wq_region: r.wq_gdma_region,
             cq_region: r.cq_gdma_region,
             parent_eq: r.cq_parent_qid,

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 
 //! What the model needs from its host: driver memory by DMA address ([`DeviceMemory`]), a
-//! place for its log lines ([`Log`]) and, for ports linked outside the device, a [`Wire`].
+//! place for its log lines ([`Log`]), for ports linked outside the device a [`Wire`] and, for a
+//! host that records the hardware channel, an [`Observer`].
 //!
 //! The software adapter of `mana_gdma` implements them over its own buffers and the kernel
 //! log; the vfio-user server over the guest memory it is given and standard error.
@@ -48,4 +49,11 @@ pub struct NoWire;
 
 impl Wire for NoWire {
     fn transmit(&mut self, _port: u32, _frame: &[u8], _vlan: Option<u16>) {}
+}
+
+/// What a host that records the hardware-channel traffic is shown (`SwDevice::process_one_observed`).
+pub trait Observer {
+    /// The device took `request` (the bytes the driver sent, header first) and answered it with
+    /// `response` (header first; empty when it sent none, as an injected fault may have it).
+    fn request(&mut self, request: &[u8], response: &[u8]);
 }

@@ -207,10 +207,116 @@ no_splat() {
 	! dmesg | grep -qE 'WARNING:|BUG:|possible circular locking|inconsistent lock state|Oops'
 }
 
+# The steps the server's record (mana-vfio-user --record) compares between the drivers
+# (scripts/hwc-compare.py): the guest marks each by writing its number to the function's
+# cache-line-size register (scratch on a PCI Express function; the server records it as
+# "mark N"). 1 probe, 2 up, 3 MTU change, 4 channel change, 5 down, 6 remove, 7 end.
+mark() {
+	printf "\\$(printf '%03o' "$1")" | dd of="$dev/config" bs=1 seek=12 count=1 conv=notrunc 2> /dev/null
+}
+# $1: what; $2: the command that loads the driver; $3: the one that removes it. Runs right
+# after an FLR, so that the record of each driver starts afresh.
+hwc_scenario() {
+	mark 1
+	sh -c "$2"
+	check "$1 (recorded scenario): probes two ports" wait_ifaces 2
+	set -- "$1" $(ifaces) "$3"
+	mark 2
+	ip link set "$2" up
+	mark 3
+	ip link set "$2" mtu 4000
+	mark 4
+	ethtool -L "$2" combined 1
+	mark 5
+	ip link set "$2" down
+	mark 6
+	sh -c "$4"
+	mark 7
+	check "$1 (recorded scenario): up, MTU 4000, 1 channel, down, remove" eq "$(ifaces | wc -l)" 0
+}
+
+# The C driver's ethtool operations on port $1 while it is up: channels, rings and the RSS
+# indirection table, read and changed (each change detaches and re-attaches the port's queues).
+c_ethtool() {
+	ip link set "$1" up
+	ethtool -l "$1" > /tmp/eth 2>&1
+	sed 's/^/# ethtool -l: /' /tmp/eth
+	# The "Combined" lines: the maximum first, then the current count.
+	combined_max=$(awk '/^Combined:/ { print $2; exit }' /tmp/eth)
+	check "the C driver: ethtool -l $1 reports combined channels (maximum ${combined_max:-none})" \
+		[ "${combined_max:-0}" -ge 2 ]
+	ethtool -L "$1" combined 2 > /tmp/eth 2>&1
+	check "the C driver: ethtool -L $1 combined 2" eq "$?:$(cat /tmp/eth)" "0:"
+	check "the C driver: ethtool -l $1 then reports 2 combined channels" \
+		eq "$(ethtool -l "$1" | awk '/^Combined:/ { n = $2 } END { print n }')" 2
+	ethtool -g "$1" > /tmp/eth 2>&1
+	sed 's/^/# ethtool -g: /' /tmp/eth | head -n 12
+	check "the C driver: ethtool -g $1 reports RX and TX rings" \
+		sh -c "[ \"\$(grep -c '^RX:' /tmp/eth)\" -ge 2 ] && [ \"\$(grep -c '^TX:' /tmp/eth)\" -ge 2 ]"
+	ethtool -G "$1" rx 256 tx 512 > /tmp/eth 2>&1
+	check "the C driver: ethtool -G $1 rx 256 tx 512" eq "$?:$(cat /tmp/eth)" "0:"
+	check "the C driver: ethtool -g $1 then reports rx 256 tx 512" \
+		eq "$(ethtool -g "$1" | awk '/^Current/ { cur = 1 } cur && /^RX:/ { rx = $2 } cur && /^TX:/ { tx = $2 } END { print rx, tx }')" "256 512"
+	ethtool -x "$1" > /tmp/eth 2>&1
+	sed 's/^/# ethtool -x: /' /tmp/eth | sed -n '1,3p;/key/,$p'
+	# Every indirection table entry names one of the 2 channels, and both are used.
+	check "the C driver: ethtool -x $1 spreads its indirection table over the 2 channels" \
+		eq "$(awk '/^ *[0-9]+:/ { for (i = 2; i <= NF; i++) seen[$i]++ } END { for (q in seen) print q }' /tmp/eth | sort | tr '\n' ' ')" "0 1 "
+	ethtool -L "$1" combined "$combined_max" > /dev/null 2>&1
+	ip link set "$1" down
+}
+
+# The C RDMA driver mana_ib on the function: its raw-packet IB device as ibv_devinfo shows it,
+# and the RAW QPs DPDK's MANA PMD creates (tests/e2e/raw_qp.c), while the ports are down (the
+# vport belongs to RDMA then) and, for the first port, while it is up (EBUSY).
+c_rdma() {
+	modprobe mana_ib
+	ibdev=
+	for _ in $(seq 50); do
+		ibdev=$(ls /sys/class/infiniband 2> /dev/null | grep '^manae_' | head -n 1)
+		[ -n "$ibdev" ] && break
+		sleep 0.2
+	done
+	check "mana_ib registers a raw-packet IB device (manae_N)" [ -n "$ibdev" ]
+	[ -n "$ibdev" ] || { rmmod mana_ib; return; }
+	ibv_devinfo -d "$ibdev" > /tmp/ibv 2>&1
+	ibv_rc=$?
+	sed 's/^/# ibv_devinfo: /' /tmp/ibv
+	# The part id is the GDMA device type (2: Ethernet), which DPDK checks.
+	check "ibv_devinfo -d $ibdev: vendor 0x1414 (Microsoft), part 2 (GDMA Ethernet), two ports" \
+		sh -c "[ $ibv_rc -eq 0 ] && grep -q 'vendor_id:.*0x1414' /tmp/ibv &&
+			grep -qE 'vendor_part_id:[[:space:]]+2\$' /tmp/ibv &&
+			[ \"\$(grep -c '^[[:space:]]*port:' /tmp/ibv)\" -eq 2 ]"
+	if command -v raw_qp > /dev/null; then
+		raw_qp -d "$ibdev" once > /tmp/rq 2>&1
+		rq_rc=$?
+		sed 's/^/# raw_qp: /' /tmp/rq | tail -n 4
+		check "raw_qp on $ibdev: creates and destroys DPDK's RAW QPs through mana_ib" \
+			eq "$rq_rc" 0
+		raw_qp -d "$ibdev" loop 20 > /tmp/rq 2>&1
+		rq_rc=$?
+		sed 's/^/# raw_qp: /' /tmp/rq | tail -n 2
+		check "raw_qp on $ibdev: 20 create/destroy cycles" \
+			sh -c "[ $rq_rc -eq 0 ] && grep -q '^loop: 20 attempts, 20 created' /tmp/rq"
+		set -- $(ifaces)
+		ip link set "$1" up
+		raw_qp -d "$ibdev" once > /tmp/rq 2>&1
+		sed 's/^/# raw_qp: /' /tmp/rq | tail -n 2
+		check "with $1 up, the C driver refuses a RAW QP of its port (EBUSY)" \
+			grep -q '^create_qp tx0: EBUSY' /tmp/rq
+		ip link set "$1" down
+	else
+		echo "# raw_qp is not built (make e2e builds it): no RAW QPs on $ibdev"
+	fi
+	rmmod mana_ib
+	check "rmmod mana_ib: $ibdev is gone" [ ! -e "/sys/class/infiniband/$ibdev" ]
+}
+
 dmesg -c > /dev/null
 
 if [ "$c_driver" != 0 ]; then
 	flr "the C driver"
+	[ "$c_driver" != modprobe ] || hwc_scenario "the C driver" "modprobe mana" "rmmod mana"
 	: > /tmp/drv.log
 	if [ "$c_driver" = insmod ]; then
 		insmod /mana.ko
@@ -222,7 +328,10 @@ if [ "$c_driver" != 0 ]; then
 	set -- $(ifaces)
 	[ $# -ge 2 ] && link_test "the C driver" "$1" "$2"
 	set -- $(ifaces)
+	[ $# -ge 1 ] && c_ethtool "$1"
+	set -- $(ifaces)
 	[ $# -ge 2 ] && link_test "the C driver" "$1" "$2" 4000
+	[ "$c_driver" = modprobe ] && c_rdma
 	rmmod mana
 	check "the C driver unbinds: its interfaces are gone" eq "$(ifaces | wc -l)" 0
 	show_log
@@ -231,6 +340,7 @@ fi
 
 if [ "$rs_driver" != 0 ]; then
 	flr "mana-rs"
+	hwc_scenario "mana-rs" "modprobe mana_gdma && modprobe mana_eth" "rmmod mana_eth mana_gdma"
 	: > /tmp/drv.log
 	[ -e /sys/kernel/debug/kmemleak ] && echo clear > /sys/kernel/debug/kmemleak
 	modalias=$(cat "$dev/modalias")

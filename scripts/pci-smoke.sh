@@ -31,7 +31,7 @@ work=$MANA_RS_CACHE/pci
 mkdir -p "$work"
 run=$(mktemp -d "$work/run.XXXXXX")
 socket=$run/mana0.sock
-timeout_s=${MANA_RS_PCI_TIMEOUT:-300}
+timeout_s=${MANA_RS_PCI_TIMEOUT:-600}
 
 # The server, built outside the repository.
 info "building tools/mana-vfio-user"
@@ -117,14 +117,14 @@ fi
 (cd "$ov" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -1) > "$run/overlay.cpio.gz"
 cat "$rootfs/base.cpio.gz" "$run/overlay.cpio.gz" > "$run/initrd.gz"
 
-"$server_bin" --socket "$socket" > "$run/server.out" 2> "$run/server.err" &
+"$server_bin" --socket "$socket" --record "$run/hwc.record" > "$run/server.out" 2> "$run/server.err" &
 server_pid=$!
 # The guest's console and the server's output stay for a look afterwards.
 keep=$MANA_RS_CACHE/build/pci
 cleanup() {
 	kill "$server_pid" 2> /dev/null || true
 	mkdir -p "$keep"
-	cp "$run/console.log" "$run/server.out" "$run/server.err" "$keep/" 2> /dev/null || true
+	cp "$run/console.log" "$run/server.out" "$run/server.err" "$run/hwc.record" "$keep/" 2> /dev/null || true
 	rm -rf "$run"
 }
 trap cleanup EXIT
@@ -222,6 +222,16 @@ fi
 [ "$(field dma_maps)" -ge 1 ] 2> /dev/null && result ok "server: guest RAM arrived as shared memory (dma_maps=$(field dma_maps))" ||
 	result fail "server: no DMA map with a descriptor (dma_maps=$(field dma_maps))"
 [ "$server_rc" -eq 0 ] && result ok "the server exited cleanly" || result fail "the server exited with $server_rc"
+# The C driver and mana-rs, request by request (the server's record; hwc_scenario in the guest).
+if [ "$c_load" = modprobe ] && [ "$rs_load" != 0 ]; then
+	while IFS= read -r line; do
+		case $line in
+		"ok - "*) result ok "${line#ok - }" ;;
+		"not ok - "*) result fail "${line#not ok - }" ;;
+		*) echo "$line" ;;
+		esac
+	done < <("$MANA_RS_REPO/scripts/hwc-compare.py" "$run/hwc.record" "$MANA_RS_REPO/tests/pci/hwc-differences" 2>&1)
+fi
 if [ "$failed" -gt 0 ]; then
 	sed 's/^/# server: /' "$run/server.err"
 fi

@@ -411,6 +411,35 @@ fn dma_regions_are_created_checked_and_destroyed() {
 }
 
 #[test]
+fn dma_regions_of_large_pages_are_taken_as_mana_ib_sends_them() {
+    // mana_ib registers user memory with the largest page size it allows
+    // (ib_umem_find_best_pgsz()): 4 KiB << page type, the length ending in the last page.
+    let (mut dev, mem, mut hwc) = Channel::up(SwConfig::default());
+    for p in 0..4 {
+        mem.map(0x40_0000 + p * 0x1000);
+    }
+    let mut region = |dev: &mut SwDevice, length: u64, page_type: u32| {
+        let mut req = gdma_msgs::CreateDmaRegionReq::new(length, 1, 1).unwrap();
+        req.gdma_page_type = page_type;
+        let mut msg = vec![0u8; req.hdr.req.msg_size as usize];
+        req.write(&[0x40_0000], &mut msg).unwrap();
+        status(&hwc.send(dev, &mem, &msg).unwrap())
+    };
+    // One 16 KiB page (type 2) holding 12 KiB, then 16 KiB.
+    assert_eq!(region(&mut dev, 0x3000, 2), 0);
+    assert_eq!(region(&mut dev, 0x4000, 2), 0);
+    assert_eq!(dev.stats().protocol_errors, 0);
+    // A length beyond the page, or one that leaves the page empty, is refused.
+    assert_eq!(region(&mut dev, 0x4001, 2), 0x2);
+    assert_eq!(
+        region(&mut dev, 0x1000, 3),
+        0x2,
+        "a 32 KiB page, not all mapped or used"
+    );
+    assert_eq!(dev.stats().live_regions, 2);
+}
+
+#[test]
 fn injected_faults_change_the_answer() {
     let (mut dev, mem, mut hwc) = Channel::up(SwConfig::default());
     let req = hdr::new_request::<gdma_msgs::QueryMaxResourcesReq>();
@@ -596,6 +625,91 @@ fn the_ethernet_and_the_rdma_device_register_once_each() {
     assert_eq!(send((false, mana)), 0);
     assert_eq!(dev.stats().live_registrations, 0);
     assert_eq!(dev.stats().protocol_errors, 1);
+}
+
+#[test]
+fn the_device_lists_only_the_devices_it_serves() {
+    // The C driver's mana_ib probes an RNIC for a listed MANA_IB device and sends it
+    // GET_ADAPTER_CAP, which the model does not serve: the model lists no such device.
+    let (mut dev, mem, mut hwc) = Channel::up(SwConfig::default());
+    let req = hdr::new_request::<gdma_msgs::ListDevicesReq>();
+    let resp = hwc.send(&mut dev, &mem, req.as_bytes()).unwrap();
+    assert_eq!(status(&resp), 0);
+    let r = gdma_msgs::ListDevicesResp::from_bytes_copy(&resp).unwrap();
+    let listed: Vec<u16> = r.devs[..r.num_of_devs as usize]
+        .iter()
+        .map(|d| d.ty)
+        .collect();
+    assert_eq!(listed, [hdr::device_type::HWC, hdr::device_type::MANA]);
+}
+
+#[test]
+fn queue_ids_index_the_device_tables_and_are_reused() {
+    // The C driver indexes its CQ table with the CQ id and refuses (with a WARN) an id at or
+    // beyond the MAX_NUM_CQS of the channel's init data: ids must stay below it however many
+    // queues were created and destroyed before (ethtool -L, raw QP loops).
+    fn ok(hwc: &mut Channel, dev: &mut SwDevice, mem: &Mem, req: &[u8]) -> Vec<u8> {
+        let resp = hwc.send(dev, mem, req).unwrap();
+        assert_eq!(status(&resp), 0);
+        resp
+    }
+    fn region(hwc: &mut Channel, dev: &mut SwDevice, mem: &Mem, page: u64) -> u64 {
+        mem.map(page);
+        let req = gdma_msgs::CreateDmaRegionReq::new(4096, 1, 1).unwrap();
+        let mut msg = vec![0u8; req.hdr.req.msg_size as usize];
+        req.write(&[page], &mut msg).unwrap();
+        gdma_msgs::CreateDmaRegionResp::from_bytes_copy(&ok(hwc, dev, mem, &msg))
+            .unwrap()
+            .dma_region_handle
+    }
+    let (mut dev, mem, mut hwc) = Channel::up(SwConfig::default());
+    let req = hdr::new_request::<gdma_msgs::QueryMaxResourcesReq>();
+    let max = QueryMaxResourcesResp::from_bytes_copy(&ok(&mut hwc, &mut dev, &mem, req.as_bytes()))
+        .unwrap();
+    // The init data's MAX_NUM_CQS covers every queue id: the channel's three, then one per
+    // data-path queue of any type (ids are unique across types).
+    let max_num_cqs = 3 + (max.max_eq - 1) + max.max_sq + max.max_rq + max.max_cq;
+    let req = hdr::new_request::<gdma_msgs::RegisterDeviceReq>();
+    ok(&mut hwc, &mut dev, &mem, req.as_bytes());
+    let mut eq = hdr::new_request::<gdma_msgs::CreateQueueReq>();
+    eq.ty = queue::queue_type::EQ;
+    eq.pdid = MANA_DEV_PDID;
+    eq.doorbell_id = MANA_DEV_DOORBELL;
+    eq.gdma_region = region(&mut hwc, &mut dev, &mem, 0x40_0000);
+    eq.queue_size = 4096;
+    eq.eq_pci_msix_index = 1;
+    let resp = ok(&mut hwc, &mut dev, &mem, eq.as_bytes());
+    let eq_id = gdma_msgs::CreateQueueResp::from_bytes_copy(&resp)
+        .unwrap()
+        .queue_index;
+    assert!(eq_id != HWC_EQ_ID && eq_id < max.max_eq, "EQ {eq_id}");
+
+    let mut first = None;
+    for round in 0..3 * u64::from(max.max_cq) {
+        let mut req = hdr::new_request::<mana_msgs::CreateWqObjReq>();
+        req.vport = VPORT_HANDLE_BASE;
+        req.wq_type = queue::queue_type::SQ;
+        req.wq_gdma_region = region(&mut hwc, &mut dev, &mem, 0x41_0000 + round * 0x2000);
+        req.cq_gdma_region = region(&mut hwc, &mut dev, &mem, 0x41_1000 + round * 0x2000);
+        req.wq_size = 4096;
+        req.cq_size = 4096;
+        req.cq_parent_qid = eq_id;
+        let resp = ok(&mut hwc, &mut dev, &mem, req.as_bytes());
+        let r = mana_msgs::CreateWqObjResp::from_bytes_copy(&resp).unwrap();
+        let (sq, cq) = (r.wq_id, r.cq_id);
+        assert!(cq >= 3 && cq < max_num_cqs, "round {round}: CQ {cq}");
+        assert!(
+            sq >= 3 && sq < max_num_cqs && sq != cq,
+            "round {round}: SQ {sq}"
+        );
+        // A destroyed queue's ids are free again: the next one gets the same.
+        assert_eq!(*first.get_or_insert((sq, cq)), (sq, cq), "round {round}");
+        let mut destroy = hdr::new_request::<mana_msgs::DestroyWqObjReq>();
+        destroy.wq_type = queue::queue_type::SQ;
+        destroy.wq_obj_handle = r.wq_obj;
+        ok(&mut hwc, &mut dev, &mem, destroy.as_bytes());
+    }
+    assert_eq!(dev.stats().protocol_errors, 0);
 }
 
 #[test]

@@ -51,7 +51,9 @@ const REG_COMMAND: usize = 0x04;
 const REG_STATUS: usize = 0x06;
 const REG_REVISION: usize = 0x08;
 const REG_CLASS: usize = 0x09;
-const REG_CACHE_LINE: usize = 0x0C;
+/// The cache-line-size register: scratch on a PCI Express function (the guest of the PCI
+/// stage marks the steps of its scenario in it for `--record`).
+pub(crate) const REG_CACHE_LINE: usize = 0x0C;
 const REG_HEADER_TYPE: usize = 0x0E;
 const REG_BAR0: usize = 0x10;
 const REG_SUBSYSTEM_VENDOR: usize = 0x2C;

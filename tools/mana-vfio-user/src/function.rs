@@ -26,7 +26,7 @@ use vfio_bindings::bindings::vfio::{
 };
 use vfio_user::{DmaMapFlags, DmaUnmapFlags, IrqInfo, ServerBackend, ServerRegion};
 
-use crate::bar0::{Bar0Layout, Bar0Registers, Mailbox, WriteEffect};
+use crate::bar0::{Bar0Layout, Bar0Registers, Mailbox, WriteEffect, SHM_OFFSET};
 use crate::config::{Bar, ConfigEffect, ConfigSpace, MsixPlacement};
 use crate::device::{DeviceEvent, DeviceHost, DeviceModel, ModelThread};
 use crate::dma::{DmaFault, GuestMemory, Mapped};
@@ -34,6 +34,7 @@ use crate::msix::{
     Delivery, Msix, NoSuchVector, MSIX_BAR_INDEX, MSIX_BAR_SIZE, MSIX_PBA_OFFSET,
     MSIX_TABLE_OFFSET, MSIX_VECTORS,
 };
+use crate::record::Recorder;
 
 /// How many refusals are logged one by one before the log falls silent (they are all counted).
 const LOGGED_ERRORS: u64 = 32;
@@ -223,6 +224,8 @@ pub struct Function {
     config: ConfigSpace,
     shared: Arc<Shared>,
     model: ModelThread,
+    /// Where register reads, resets and the guest's step marks are recorded (`--record`).
+    recorder: Option<Arc<Recorder>>,
 }
 
 impl Function {
@@ -240,7 +243,26 @@ impl Function {
             config: ConfigSpace::new(&bars(layout), MSIX_PLACEMENT),
             shared,
             model,
+            recorder: None,
         })
+    }
+
+    /// Records register reads, function level resets and the guest's step marks (writes to
+    /// the cache-line-size register) to `recorder`.
+    pub fn record_to(&mut self, recorder: Arc<Recorder>) {
+        self.recorder = Some(recorder);
+    }
+
+    /// Records the configuration write of `data` at `offset`, if it marks a step or resets.
+    fn record_config_write(&self, offset: u64, data: &[u8], effect: ConfigEffect) {
+        let Some(r) = &self.recorder else { return };
+        if effect == ConfigEffect::FunctionLevelReset {
+            r.flr();
+        } else if offset == crate::config::REG_CACHE_LINE as u64 {
+            if let Some(&step) = data.first() {
+                r.mark(step);
+            }
+        }
     }
 
     /// The regions for `vfio_user::Server::new()`: every PCI region index, absent ones empty.
@@ -417,6 +439,9 @@ impl ServerBackend for Function {
             }
             VFIO_PCI_BAR0_REGION_INDEX => {
                 counters.bar0_reads.fetch_add(1, Relaxed);
+                if let Some(r) = self.recorder.as_ref().filter(|_| offset < SHM_OFFSET) {
+                    r.register_read(offset);
+                }
                 lock(&self.shared.regs)
                     .read(offset, data)
                     .map_err(|e| e.to_string())
@@ -439,7 +464,11 @@ impl ServerBackend for Function {
         match region {
             VFIO_PCI_CONFIG_REGION_INDEX => {
                 self.counters().config_writes.fetch_add(1, Relaxed);
-                match self.config.write(offset, data) {
+                let effect = self.config.write(offset, data);
+                if let Ok(effect) = effect {
+                    self.record_config_write(offset, data, effect);
+                }
+                match effect {
                     Ok(ConfigEffect::None) => {}
                     Ok(ConfigEffect::FunctionLevelReset) => {
                         self.counters().flrs.fetch_add(1, Relaxed);

@@ -20,3 +20,4 @@ pub mod dma;
 pub mod function;
 pub mod mana;
 pub mod msix;
+pub mod record;

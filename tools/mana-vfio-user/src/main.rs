@@ -25,9 +25,12 @@ use mana_vfio_user::bar0::Bar0Layout;
 use mana_vfio_user::function::Function;
 use mana_vfio_user::mana::{Link, ManaModel};
 use mana_vfio_user::msix::MSIX_VECTORS;
+use mana_vfio_user::record::Recorder;
+use std::sync::Arc;
 
 const USAGE: &str = "\
 usage: mana-vfio-user --socket PATH [--socket PATH2] [--vports N] [--doorbell-pages N]
+                      [--record FILE]
 
 Serves a MANA VF (1414:00ba) to one QEMU vfio-user-pci client on the UNIX socket PATH (which
 must not exist) and exits when QEMU disconnects, printing a one-line report. With a second
@@ -37,6 +40,9 @@ n of one to port n of the other) instead of within each function; one report lin
   --socket PATH         the socket to listen on (twice: two linked functions)
   --vports N            vports of the device (1..=16, default 2: linked to each other)
   --doorbell-pages N    doorbell pages in BAR0 (1..=16, default 16)
+  --record FILE         record what the drivers ask (hardware-channel and mailbox requests
+                        with their answers, register reads, resets, the guest's step marks)
+                        in FILE, one line each (with two functions: FILE.0 and FILE.1)
 ";
 
 /// The doorbell pages the device model serves.
@@ -47,6 +53,7 @@ struct Options {
     sockets: Vec<PathBuf>,
     vports: u32,
     db_pages: u32,
+    record: Option<PathBuf>,
 }
 
 fn parse_number(
@@ -69,6 +76,7 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Options, Stri
     let mut sockets = Vec::new();
     let mut vports = 2;
     let mut db_pages = MAX_DB_PAGES;
+    let mut record = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--socket" if sockets.len() == 2 => {
@@ -79,6 +87,7 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Options, Stri
             "--doorbell-pages" => {
                 db_pages = parse_number("--doorbell-pages", args.next(), 1..=MAX_DB_PAGES)?
             }
+            "--record" => record = Some(PathBuf::from(args.next().ok_or("--record needs a file")?)),
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other}")),
         }
@@ -90,6 +99,7 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Options, Stri
         sockets,
         vports,
         db_pages,
+        record,
     })
 }
 
@@ -148,20 +158,47 @@ fn main() -> ExitCode {
         Vec::new()
     };
     let mut functions = Vec::new();
+    let mut recorders = Vec::new();
     for i in 0..options.sockets.len() {
         let model = match links.get(i) {
             Some(link) => ManaModel::linked(config, link.clone()),
             None => ManaModel::new(config),
         };
-        let model = match model {
+        let mut model = match model {
             Ok(m) => m,
             Err(e) => {
                 eprintln!("mana-vfio-user: the device model refused its configuration: {e}");
                 return ExitCode::from(2);
             }
         };
+        let recorder = match &options.record {
+            None => None,
+            Some(path) => {
+                let path = if options.sockets.len() == 2 {
+                    PathBuf::from(format!("{}.{i}", path.display()))
+                } else {
+                    path.clone()
+                };
+                match Recorder::create(&path) {
+                    Ok(r) => Some(Arc::new(r)),
+                    Err(e) => {
+                        eprintln!("mana-vfio-user: cannot create {}: {e}", path.display());
+                        return ExitCode::FAILURE;
+                    }
+                }
+            }
+        };
+        if let Some(r) = &recorder {
+            model.record_to(r.clone());
+        }
         match Function::new(layout, Box::new(model)) {
-            Ok(f) => functions.push(f),
+            Ok(mut f) => {
+                if let Some(r) = &recorder {
+                    f.record_to(r.clone());
+                }
+                recorders.push(recorder);
+                functions.push(f)
+            }
             Err(e) => {
                 eprintln!("mana-vfio-user: cannot start the device model's thread: {e}");
                 return ExitCode::FAILURE;
@@ -226,7 +263,14 @@ fn main() -> ExitCode {
         if !model_ok {
             eprintln!("mana-vfio-user: the device model's thread panicked");
         }
-        ok &= served.is_ok() && model_ok;
+        let lost = recorders
+            .get(i)
+            .and_then(|r| r.as_ref())
+            .map_or(0, |r| r.finish());
+        if lost > 0 {
+            eprintln!("mana-vfio-user: {lost} lines of the record could not be written");
+        }
+        ok &= served.is_ok() && model_ok && lost == 0;
         let which = if links.is_empty() {
             String::new()
         } else {

@@ -38,6 +38,7 @@ use mana_model::{
         DeviceMemory,
         Log,
         NoWire,
+        Observer,
         Wire, //
     },
     layout,
@@ -50,6 +51,7 @@ use mana_wire::{
 
 use crate::bar0::Mailbox;
 use crate::device::{DeviceEvent, DeviceHost, DeviceModel, ModelReport};
+use crate::record::Recorder;
 
 /// The model's log: standard error, one line each.
 struct StderrLog;
@@ -168,7 +170,7 @@ fn live_objects(stats: &SwStats) -> u64 {
 }
 
 /// The name of hardware-channel request `code` in the exit report.
-fn request_name(code: u32) -> String {
+pub(crate) fn request_name(code: u32) -> String {
     use gdma_msgs::code as g;
     use mana_msgs::code as m;
     let name = match code {
@@ -226,6 +228,17 @@ pub struct ManaModel {
     link: Option<Link>,
     /// Frames from the linked function the device refused (a port it does not have).
     refused_frames: u64,
+    /// Where the hardware-channel and mailbox traffic is recorded (`--record`).
+    recorder: Option<Arc<Recorder>>,
+}
+
+/// Shows the recorder each hardware-channel request and its response.
+struct Recording<'a>(&'a Recorder);
+
+impl Observer for Recording<'_> {
+    fn request(&mut self, request: &[u8], response: &[u8]) {
+        self.0.hwc(request, response);
+    }
 }
 
 impl ManaModel {
@@ -249,7 +262,13 @@ impl ManaModel {
             bad_vectors: 0,
             link,
             refused_frames: 0,
+            recorder: None,
         })
+    }
+
+    /// Records the hardware-channel requests and the mailbox requests to `recorder`.
+    pub fn record_to(&mut self, recorder: Arc<Recorder>) {
+        self.recorder = Some(recorder);
     }
 
     fn now_us(&self) -> u64 {
@@ -281,7 +300,11 @@ impl ManaModel {
                 self.raise(host);
                 std::thread::sleep(std::time::Duration::from_micros(delay));
             }
-            if !self.dev.process_one(mem) {
+            let processed = match &self.recorder {
+                Some(r) => self.dev.process_one_observed(mem, &mut Recording(r)),
+                None => self.dev.process_one(mem),
+            };
+            if !processed {
                 break;
             }
         }
@@ -318,6 +341,9 @@ impl DeviceModel for ManaModel {
         match event {
             DeviceEvent::SmcRequest(request) => {
                 let response = self.smc(&mem, request);
+                if let Some(r) = &self.recorder {
+                    r.smc(&request, &response);
+                }
                 host.smc_respond(response);
             }
             DeviceEvent::Doorbell(db) => {
