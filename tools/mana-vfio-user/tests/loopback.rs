@@ -48,7 +48,7 @@ impl DeviceModel for LoopbackModel {
                 mailbox[7] &= !SMC_OWNER_IS_DEVICE;
                 host.smc_respond(mailbox);
             }
-            DeviceEvent::Reset | DeviceEvent::Frame { .. } => {}
+            DeviceEvent::Reset | DeviceEvent::Frame { .. } | DeviceEvent::Service { .. } => {}
         }
     }
 }
