@@ -19,6 +19,8 @@ mount -t devtmpfs devtmpfs /dev 2> /dev/null
 mount -t tmpfs -o mode=755 tmpfs /run
 mount -t debugfs debugfs /sys/kernel/debug
 mkdir -p /run/netns /tmp
+# Every kernel log record from boot on, for no_splat.
+cat /dev/kmsg > /tmp/kmsg.all 2> /dev/null &
 ip link set lo up
 
 c_driver=0
@@ -202,9 +204,10 @@ no_failure() {
 	! grep -qiE 'fail|error|timed out|unknown' /tmp/drv.log
 }
 
-# A warning, BUG or lockdep report in the kernel log since boot.
+# A warning, BUG or lockdep report in the kernel log since boot: the copy of /dev/kmsg kept
+# from the start (`dmesg -c` clears the syslog view after each step).
 no_splat() {
-	! dmesg | grep -qE 'WARNING:|BUG:|possible circular locking|inconsistent lock state|Oops'
+	! grep -qE 'WARNING:|BUG:|possible circular locking|inconsistent lock state|Oops' /tmp/kmsg.all
 }
 
 dmesg -c > /dev/null
