@@ -50,6 +50,88 @@ server_bin=$MANA_RS_CACHE/cargo-target/release/mana-vfio-user
 
 "$MANA_RS_REPO/scripts/qemu-vfio.sh" root > /dev/null
 
+# The server's control socket: QEMU connects the guest's second serial port (ttyS1) to it, and
+# the guest has the device raise service events through it (mana_pci_control).
+control=$run/control.sock
+
+# --- The second server (two functions linked across them) and the service events ---
+
+# With mana-rs in the guest, a second server serves two functions whose ports are linked to each
+# other's (--socket twice): the guest binds both to mana-rs and pings across them.
+server2_pid=
+second_server_devices=()
+second_server_start() {
+	[ "$rs_load" != 0 ] || return 0
+	local s
+	"$server_bin" --socket "$run/mana1.sock" --socket "$run/mana2.sock" \
+		> "$run/server2.out" 2> "$run/server2.err" &
+	server2_pid=$!
+	for s in "$run/mana1.sock" "$run/mana2.sock"; do
+		second_server_devices+=(-device "{\"driver\":\"vfio-user-pci\",\"socket\":{\"type\":\"unix\",\"path\":\"$s\"}}")
+	done
+}
+second_server_wait() {
+	local _
+	for _ in $(seq 100); do
+		[ -S "$control" ] && { [ -z "$server2_pid" ] || [ -S "$run/mana2.sock" ]; } && return 0
+		sleep 0.1
+	done
+	cat "$run/server.err" "$run/server2.err" >&2 2> /dev/null
+	die "mana-vfio-user did not create its control socket or the second server's sockets"
+}
+server2_rc=0
+# Keeps the second server's output with the first's (cleanup).
+second_server_keep() {
+	[ -n "$server2_pid" ] || return 0
+	kill "$server2_pid" 2> /dev/null || true
+	mkdir -p "$keep"
+	cp "$run/server2.out" "$run/server2.err" "$keep/" 2> /dev/null || true
+}
+second_server_stop() {
+	[ -n "$server2_pid" ] || return 0
+	local _
+	for _ in $(seq 100); do
+		kill -0 "$server2_pid" 2> /dev/null || break
+		sleep 0.1
+	done
+	wait "$server2_pid" || server2_rc=$?
+}
+
+# The first server's device raised what the guest asked for through the control socket.
+service_event_checks() {
+	[ "$rs_load" != 0 ] || return 0
+	expect service_reset 1
+	expect service_rdma_suspend 1
+	expect service_rdma_resume 1
+}
+
+# Both functions of the second server end as clean as the first.
+second_server_checks() {
+	[ -n "$server2_pid" ] || return 0
+	local f e report rx
+	for f in 0 1; do
+		report=$(grep "^mana-vfio-user report: function=$f " "$run/server2.out" || true)
+		if [ -z "$report" ]; then
+			result fail "the second server printed no report for function $f (exit $server2_rc)"
+			sed 's/^/# server2: /' "$run/server2.err"
+			continue
+		fi
+		echo "# $report"
+		for e in protocol_errors=0 server_errors=0 dma_faults=0 device_protocol_errors=0 \
+			live_objects=0 bad_vectors=0 refused_frames=0; do
+			case " ${report#*:} " in
+			*" $e "*) result ok "server 2, function $f: $e" ;;
+			*) result fail "server 2, function $f: expected $e" ;;
+			esac
+		done
+		rx=$(sed -n 's/.* rx_packets=\([0-9]*\).*/\1/p' <<< " $report")
+		[ "${rx:-0}" -ge 3 ] && result ok "server 2, function $f: frames of the other function arrived (rx_packets=$rx)" ||
+			result fail "server 2, function $f: rx_packets=${rx:-missing}, expected at least 3"
+	done
+	[ "$server2_rc" -eq 0 ] && result ok "the second server exited cleanly" ||
+		result fail "the second server exited with $server2_rc"
+}
+
 # Debian trixie's generic kernel: the image package linux-image-amd64 points at.
 debian_kernel() {
 	local dir=$work/kernel pkg version deb
@@ -124,94 +206,19 @@ fi
 (cd "$ov" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -1) > "$run/overlay.cpio.gz"
 cat "$rootfs/base.cpio.gz" "$run/overlay.cpio.gz" > "$run/initrd.gz"
 
-# --- The second server (two functions linked across them) and the service events ---
-
-# With mana-rs in the guest, a second server serves two functions whose ports are linked to each
-# other's (--socket twice): the guest binds both to mana-rs and pings across them.
-server2_pid=
-second_server_devices=()
-second_server_start() {
-	[ "$rs_load" != 0 ] || return 0
-	local s
-	"$server_bin" --socket "$run/mana1.sock" --socket "$run/mana2.sock" \
-		> "$run/server2.out" 2> "$run/server2.err" &
-	server2_pid=$!
-	for s in "$run/mana1.sock" "$run/mana2.sock"; do
-		second_server_devices+=(-device "{\"driver\":\"vfio-user-pci\",\"socket\":{\"type\":\"unix\",\"path\":\"$s\"}}")
-	done
-}
-second_server_wait() {
-	local _
-	for _ in $(seq 100); do
-		[ -S "$control" ] && { [ -z "$server2_pid" ] || [ -S "$run/mana2.sock" ]; } && return 0
-		sleep 0.1
-	done
-	cat "$run/server.err" "$run/server2.err" >&2 2> /dev/null
-	die "mana-vfio-user did not create its control socket or the second server's sockets"
-}
-server2_rc=0
-second_server_stop() {
-	[ -n "$server2_pid" ] || return 0
-	local _
-	for _ in $(seq 100); do
-		kill -0 "$server2_pid" 2> /dev/null || break
-		sleep 0.1
-	done
-	wait "$server2_pid" || server2_rc=$?
-}
-
-# The first server's device raised what the guest asked for through the control socket.
-service_event_checks() {
-	[ "$rs_load" != 0 ] || return 0
-	expect service_reset 1
-	expect service_rdma_suspend 1
-	expect service_rdma_resume 1
-}
-
-# Both functions of the second server end as clean as the first.
-second_server_checks() {
-	[ -n "$server2_pid" ] || return 0
-	local f e report rx
-	for f in 0 1; do
-		report=$(grep "^mana-vfio-user report: function=$f " "$run/server2.out" || true)
-		if [ -z "$report" ]; then
-			result fail "the second server printed no report for function $f (exit $server2_rc)"
-			sed 's/^/# server2: /' "$run/server2.err"
-			continue
-		fi
-		echo "# $report"
-		for e in protocol_errors=0 server_errors=0 dma_faults=0 device_protocol_errors=0 \
-			live_objects=0 bad_vectors=0 refused_frames=0; do
-			case " ${report#*:} " in
-			*" $e "*) result ok "server 2, function $f: $e" ;;
-			*) result fail "server 2, function $f: expected $e" ;;
-			esac
-		done
-		rx=$(sed -n 's/.* rx_packets=\([0-9]*\).*/\1/p' <<< " $report")
-		[ "${rx:-0}" -ge 3 ] && result ok "server 2, function $f: frames of the other function arrived (rx_packets=$rx)" ||
-			result fail "server 2, function $f: rx_packets=${rx:-missing}, expected at least 3"
-	done
-	[ "$server2_rc" -eq 0 ] && result ok "the second server exited cleanly" ||
-		result fail "the second server exited with $server2_rc"
-}
-
-# The server's control socket: QEMU connects the guest's second serial port (ttyS1) to it, and
-# the guest has the device raise service events through it (mana_pci_control).
-control=$run/control.sock
 "$server_bin" --socket "$socket" --control "$control" > "$run/server.out" 2> "$run/server.err" &
 server_pid=$!
-second_server_start
 # The guest's console and the server's output stay for a look afterwards.
 keep=$MANA_RS_CACHE/build/pci
 cleanup() {
+	second_server_keep
 	kill "$server_pid" 2> /dev/null || true
-	[ -z "$server2_pid" ] || kill "$server2_pid" 2> /dev/null || true
 	mkdir -p "$keep"
-	cp "$run/console.log" "$run/server.out" "$run/server.err" "$run/server2.out" \
-		"$run/server2.err" "$keep/" 2> /dev/null || true
+	cp "$run/console.log" "$run/server.out" "$run/server.err" "$keep/" 2> /dev/null || true
 	rm -rf "$run"
 }
 trap cleanup EXIT
+second_server_start
 for _ in $(seq 100); do
 	[ -S "$socket" ] && break
 	sleep 0.1
@@ -307,11 +314,11 @@ if [ "$drivers" -gt 0 ]; then
 	at_least req_register_device "$drivers" "each driver registered with the device"
 	at_least req_deregister_device "$drivers" "and deregistered"
 fi
+service_event_checks
+second_server_checks
 [ "$(field dma_maps)" -ge 1 ] 2> /dev/null && result ok "server: guest RAM arrived as shared memory (dma_maps=$(field dma_maps))" ||
 	result fail "server: no DMA map with a descriptor (dma_maps=$(field dma_maps))"
 [ "$server_rc" -eq 0 ] && result ok "the server exited cleanly" || result fail "the server exited with $server_rc"
-service_event_checks
-second_server_checks
 if [ "$failed" -gt 0 ]; then
 	sed 's/^/# server: /' "$run/server.err"
 fi

@@ -37,12 +37,12 @@ socket, serves a second VF there, and the two functions' ports are linked to eac
 n of one to port n of the other) instead of within each function; one report line each.
 
   --socket PATH         the socket to listen on (twice: two linked functions)
-  --vports N            vports of the device (1..=16, default 2: linked to each other)
-  --doorbell-pages N    doorbell pages in BAR0 (1..=16, default 16)
   --control PATH        a UNIX socket (which must not exist) taking one command per line,
                         answered `ok` or `error: ...`: `service F reset|fpga|rdma-suspend|
                         rdma-resume` has function F's device (0, or 1 with two sockets) ask
                         its driver for that service operation, as the hardware does
+  --vports N            vports of the device (1..=16, default 2: linked to each other)
+  --doorbell-pages N    doorbell pages in BAR0 (1..=16, default 16)
 ";
 
 /// The doorbell pages the device model serves.

@@ -227,12 +227,12 @@ pub struct ManaModel {
     epoch: Instant,
     /// Vectors the model raised that the function does not have.
     bad_vectors: u64,
+    /// Service events the device sent the driver, in [`control::SERVICE_WORDS`] order.
+    services: [u64; 4],
     /// The linked function, if any.
     link: Option<Link>,
     /// Frames from the linked function the device refused (a port it does not have).
     refused_frames: u64,
-    /// Service events the device sent the driver, by [`control::SERVICE_WORDS`] order.
-    services: [u64; 4],
 }
 
 impl ManaModel {
@@ -254,9 +254,9 @@ impl ManaModel {
             past: Totals::default(),
             epoch: Instant::now(),
             bad_vectors: 0,
+            services: [0; 4],
             link,
             refused_frames: 0,
-            services: [0; 4],
         })
     }
 
