@@ -14,6 +14,10 @@
     clippy::undocumented_unsafe_blocks
 )]
 
+#[cfg(test)]
+#[path = "../tests/support/mod.rs"]
+mod test_support;
+
 pub mod bar0;
 pub mod config;
 pub mod control;

@@ -417,7 +417,6 @@ impl DeviceModel for ManaModel {
 mod tests {
     use std::fs::File;
     use std::io::Read;
-    use std::os::fd::FromRawFd;
 
     use mana_wire::smc::{EstablishHwc, SmcHdr};
     use vfio_bindings::bindings::vfio::{
@@ -428,25 +427,7 @@ mod tests {
     use super::*;
     use crate::bar0::{Bar0Layout, SHM_OFFSET};
     use crate::function::Function;
-
-    /// Guest RAM: a memfd of `size` bytes.
-    fn memfd(size: u64) -> File {
-        // SAFETY: the name is a NUL-terminated string; the result is checked.
-        let fd = unsafe { libc::memfd_create(c"guest-ram".as_ptr(), 0) };
-        assert!(fd >= 0);
-        // SAFETY: `fd` is fresh and owned by nothing else.
-        let file = unsafe { File::from_raw_fd(fd) };
-        file.set_len(size).unwrap();
-        file
-    }
-
-    fn eventfd() -> File {
-        // SAFETY: eventfd() has no memory-safety preconditions; its result is checked below.
-        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK) };
-        assert!(fd >= 0);
-        // SAFETY: `fd` is a fresh descriptor nothing else owns; the File takes sole ownership.
-        unsafe { File::from_raw_fd(fd) }
-    }
+    use crate::test_support::{eventfd, memfd};
 
     #[test]
     fn a_link_carries_frames_to_the_peer_until_it_is_cut() {
