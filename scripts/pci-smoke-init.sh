@@ -6,11 +6,15 @@
 # the upstream C driver `mana` (the oracle) and mana-rs (mana_gdma, loaded by the function's PCI
 # modalias as udev does, then mana_eth and mana_rdma by their auxiliary modaliases), each
 # probing, bringing its two ports up, pinging across the linked ports from two namespaces,
-# going down and being removed. One line per check, "ok N - ..." or "not ok N - ...", read by
-# scripts/pci-smoke.sh; then powers off.
+# going down and being removed. mana-rs also changes the MTU of an up interface under a RAW QP
+# loop, goes through a device reset and RDMA suspend/resume that the device raises (the server's
+# control socket, reached through ttyS1), hands the live function to the C driver and back, and
+# pings across the two functions of the second server, whose ports are linked across them. One
+# line per check, "ok N - ..." or "not ok N - ...", read by scripts/pci-smoke.sh; then powers off.
 #
 # Kernel command line: mana_pci_c=insmod|modprobe|0 (how to load the C driver: /mana.ko, the
-# module tree, or not at all), mana_pci_rs=1|0 (mana-rs from the module tree).
+# module tree, or not at all), mana_pci_rs=1|0 (mana-rs from the module tree),
+# mana_pci_control=ttyS1 (the serial port QEMU connects to the server's control socket).
 
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 mount -t proc proc /proc
@@ -19,14 +23,18 @@ mount -t devtmpfs devtmpfs /dev 2> /dev/null
 mount -t tmpfs -o mode=755 tmpfs /run
 mount -t debugfs debugfs /sys/kernel/debug
 mkdir -p /run/netns /tmp
+# Every kernel log record from boot on, for no_splat.
+cat /dev/kmsg > /tmp/kmsg.all 2> /dev/null &
 ip link set lo up
 
 c_driver=0
 rs_driver=0
+control_port=
 for arg in $(cat /proc/cmdline); do
 	case $arg in
 	mana_pci_c=*) c_driver=${arg#mana_pci_c=} ;;
 	mana_pci_rs=*) rs_driver=${arg#mana_pci_rs=} ;;
+	mana_pci_control=*) control_port=/dev/${arg#mana_pci_control=} ;;
 	esac
 done
 
@@ -63,6 +71,16 @@ device=$(cat "$dev/device")
 class=$(cat "$dev/class")
 rev=$(cat "$dev/revision")
 echo "# $slot Ethernet controller [${class#0x}]: Microsoft Corporation Device [${vendor#0x}:${device#0x}] (rev ${rev#0x})"
+
+# The functions of the second server (two functions whose ports are linked across them), if
+# any: only mana-rs drives them (driver_override), so the C driver's checks see one function.
+others=$(for d in /sys/bus/pci/devices/*; do
+	[ "$d" != "$dev" ] && [ "$(cat "$d/vendor")" = 0x1414 ] && echo "$d"
+done)
+for d in $others; do
+	echo mana_gdma > "$d/driver_override"
+done
+echo "# other MANA functions: $(echo $others)"
 
 check "device id 00ba (MANA VF)" eq "$device" 0x00ba
 check "revision 01" eq "$rev" 0x01
@@ -202,9 +220,172 @@ no_failure() {
 	! grep -qiE 'fail|error|timed out|unknown' /tmp/drv.log
 }
 
-# A warning, BUG or lockdep report in the kernel log since boot.
+# A warning, BUG or lockdep report in the kernel log since boot: the copy of /dev/kmsg kept
+# from the start (`dmesg -c` clears the syslog view after each step).
 no_splat() {
-	! dmesg | grep -qE 'WARNING:|BUG:|possible circular locking|inconsistent lock state|Oops'
+	! grep -qE 'WARNING:|BUG:|possible circular locking|inconsistent lock state|Oops' /tmp/kmsg.all
+}
+
+# --- Service events, MTU under a RAW QP loop, two functions, driver switching ---
+
+# The network interfaces of the function in PCI slot $1 (in ifindex order).
+slot_ifaces() {
+	for i in /sys/class/net/*; do
+		case $(readlink -f "$i/device") in
+		*/"$1" | */"$1"/*) echo "$(cat "$i/ifindex") ${i##*/}" ;;
+		esac
+	done | sort -n | while read -r _ name; do echo "$name"; done
+}
+
+# The RDMA device (manae_N) of the function in PCI slot $1.
+slot_ibdev() {
+	for i in /sys/class/infiniband/*; do
+		case $(readlink -f "$i/device") in
+		*/"$1" | */"$1"/*) echo "${i##*/}" && return ;;
+		esac
+	done
+}
+
+# control COMMAND: sends one command to the server's control socket through the serial port
+# QEMU connects to it; prints the answer line ("ok" or "error: ...").
+control() {
+	[ -n "$control_port" ] || { echo "error: no control port (mana_pci_control)"; return; }
+	if [ -z "$control_open" ]; then
+		exec 7<> "$control_port"
+		stty raw -echo <&7
+		control_open=1
+	fi
+	printf '%s\n' "$1" >&7
+	timeout 30 head -n 1 <&7 | tr -d '\r'
+}
+
+# Waits up to $2 tenths of a second for a kernel log line matching $1.
+wait_dmesg() {
+	for _ in $(seq "$2"); do
+		dmesg | grep -q "$1" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# The device asks mana-rs for a reset (through the server's control socket): the driver takes
+# the adapter down, waits the service period (10 s) and brings it up again, with new
+# interfaces that ping again. Then RDMA suspend and resume: the RDMA device goes and comes
+# back, the interfaces stay.
+rs_service_events() {
+	set -- $(ifaces)
+	[ $# -ge 1 ] && ip link set "$1" up
+	show_log > /dev/null
+	answer=$(control "service 0 reset")
+	check "the server's device asks for a reset while $1 is up (service 0 reset: $answer)" eq "$answer" ok
+	check "mana-rs runs the reset cycle to its end" \
+		wait_dmesg 'reset cycle completed' 900
+	dmesg | grep -E 'reset cycle|requested' | sed 's/^/# dmesg: /'
+	check "after the reset mana_eth has its two ports again" wait_ifaces 2
+	show_log
+	set -- $(ifaces)
+	[ $# -ge 2 ] && link_test "mana-rs after a device reset" "$1" "$2"
+	ibdev=$(slot_ibdev "$slot")
+	answer=$(control "service 0 rdma-suspend")
+	check "the server's device suspends RDMA (service 0 rdma-suspend: $answer)" eq "$answer" ok
+	check "the RDMA device $ibdev goes away" \
+		sh -c "for i in \$(seq 300); do [ -e /sys/class/infiniband/$ibdev ] || exit 0; sleep 0.1; done; exit 1"
+	answer=$(control "service 0 rdma-resume")
+	check "the server's device resumes RDMA (service 0 rdma-resume: $answer)" eq "$answer" ok
+	for _ in $(seq 300); do
+		[ -n "$(slot_ibdev "$slot")" ] && break
+		sleep 0.1
+	done
+	check "an RDMA device of the function is back ($(slot_ibdev "$slot"))" [ -n "$(slot_ibdev "$slot")" ]
+	check "the interfaces stayed through RDMA suspend and resume" eq "$(ifaces | wc -l)" 2
+	show_log
+}
+
+# An MTU change of the up interface $1 while `raw_qp loop` creates RAW QPs on its vport: every
+# change succeeds, every creation gets EBUSY (the vport is never free in between), and the
+# carrier never drops.
+rs_mtu_under_raw_qp_loop() {
+	a=$1 ibdev=$(slot_ibdev "$slot")
+	ip link set "$a" up
+	for _ in $(seq 100); do
+		[ "$(cat "/sys/class/net/$a/carrier")" = 1 ] && break
+		sleep 0.1
+	done
+	flaps=$(cat "/sys/class/net/$a/carrier_changes")
+	raw_qp -d "$ibdev" loop > /tmp/loop 2>&1 < /dev/null &
+	looper=$!
+	for _ in $(seq 600); do
+		grep -q '^loop: ' /tmp/loop && break
+		kill -0 "$looper" 2> /dev/null || break
+		sleep 0.1
+	done
+	mtu_ok=0
+	for mtu in 1400 1500 4000 1500 1400 1500; do
+		ip link set "$a" mtu "$mtu" && mtu_ok=$((mtu_ok + 1))
+	done
+	kill -TERM "$looper"
+	wait "$looper"
+	sed 's/^/# raw_qp: /' /tmp/loop | tail -n 2
+	check "6 MTU changes of the up $a under a RAW QP loop succeed" eq "$mtu_ok" 6
+	check "every RAW QP creation of the loop got EBUSY, none slipped in" \
+		grep -qE '^loop: [1-9][0-9]* attempts, 0 created, EBUSY x[1-9][0-9]*$' /tmp/loop
+	check "$a kept its carrier through the changes (no flap)" \
+		eq "$(cat "/sys/class/net/$a/carrier") $(cat "/sys/class/net/$a/carrier_changes")" "1 $flaps"
+	check "$a is up with MTU 1500" eq "$(cat "/sys/class/net/$a/operstate") $(cat "/sys/class/net/$a/mtu")" "up 1500"
+	ip link set "$a" down
+	dmesg -c > /dev/null
+}
+
+# The second server's two functions (their ports linked across the functions), bound to
+# mana-rs with the first: port 0 of one pings port 0 of the other.
+rs_two_functions() {
+	set -- $others
+	[ $# -eq 2 ] || { echo "# no second server's functions: no two-function checks"; return; }
+	fa=${1##*/} fb=${2##*/}
+	check "mana_gdma binds both functions of the second server" \
+		eq "$(basename "$(readlink -f "$1/driver")") $(basename "$(readlink -f "$2/driver")")" "mana_gdma mana_gdma"
+	for _ in $(seq 100); do
+		[ "$(slot_ifaces "$fa" | wc -l)" -ge 2 ] && [ "$(slot_ifaces "$fb" | wc -l)" -ge 2 ] && break
+		sleep 0.2
+	done
+	a=$(slot_ifaces "$fa" | head -n 1)
+	b=$(slot_ifaces "$fb" | head -n 1)
+	check "each of the two functions has two interfaces" \
+		eq "$(slot_ifaces "$fa" | wc -l) $(slot_ifaces "$fb" | wc -l)" "2 2"
+	[ -n "$a" ] && [ -n "$b" ] && link_test "two functions ($fa and $fb)" "$a" "$b"
+	show_log
+}
+
+# Switches the function between the drivers while it is live, both ways, as an administrator
+# does (Documentation/admin-guide.rst, "mana-rs and the C driver on one kernel"): the
+# blacklist keeps modalias loading on mana-rs, driver_override names the driver the function
+# may bind, unbind releases it and bind hands it over. Each driver then pings across the two
+# ports.
+rs_switch_drivers() {
+	[ "$c_driver" = modprobe ] || { echo "# the C driver is not in the module tree: no switching"; return; }
+	modprobe mana
+	echo mana > "$dev/driver_override"
+	echo "$slot" > /sys/bus/pci/drivers/mana_gdma/unbind
+	echo "$slot" > /sys/bus/pci/drivers/mana/bind
+	check "switch to the C driver: driver_override, unbind from mana_gdma, bind to mana" \
+		eq "$(basename "$(readlink -f "$dev/driver")")" mana
+	check "the C driver registers the function's two ports" wait_ifaces 2
+	set -- $(ifaces)
+	[ $# -ge 2 ] && link_test "the C driver after the switch" "$1" "$2"
+	bound=$(for d in $others; do basename "$(readlink -f "$d/driver")"; done | sort -u)
+	check "the other functions stayed with mana_gdma" eq "$(echo $bound)" "$([ -z "$others" ] || echo mana_gdma)"
+	echo mana_gdma > "$dev/driver_override"
+	echo "$slot" > /sys/bus/pci/drivers/mana/unbind
+	echo "$slot" > /sys/bus/pci/drivers/mana_gdma/bind
+	check "switch back: driver_override, unbind from mana, bind to mana_gdma" \
+		eq "$(basename "$(readlink -f "$dev/driver")")" mana_gdma
+	check "mana-rs registers the function's two ports again" wait_ifaces 2
+	set -- $(ifaces)
+	[ $# -ge 2 ] && link_test "mana-rs after the switch back" "$1" "$2"
+	echo > "$dev/driver_override"
+	rmmod mana
+	check "the blacklist is still in place" grep -qx 'blacklist mana' /etc/modprobe.d/mana-c-driver.conf
+	show_log
 }
 
 # The steps the server's record (mana-vfio-user --record) compares between the drivers
@@ -366,14 +547,14 @@ if [ "$rs_driver" != 0 ]; then
 		echo "# raw_qp is not built (make e2e builds it): no EBUSY checks"
 	elif [ $# -ge 1 ]; then
 		ip link set "$1" up
-		raw_qp once > /tmp/rq 2>&1
+		raw_qp -d "$(slot_ibdev "$slot")" once > /tmp/rq 2>&1
 		dmesg -c > /tmp/owner.log
 		sed 's/^/# raw_qp: /' /tmp/rq | tail -n 3
 		check "with $1 up, a RAW QP of its port gets EBUSY" grep -q '^create_qp tx0: EBUSY' /tmp/rq
 		check "the kernel log names the owner ($1) and the remedy" \
 			grep -q "is held by netdev $1.*ip link set $1 down" /tmp/owner.log
 		ip link set "$1" down
-		raw_qp hold > /tmp/hold 2>&1 < /dev/null &
+		raw_qp -d "$(slot_ibdev "$slot")" hold > /tmp/hold 2>&1 < /dev/null &
 		holder=$!
 		for _ in $(seq 300); do
 			grep -q '^holding' /tmp/hold && break
@@ -392,7 +573,11 @@ if [ "$rs_driver" != 0 ]; then
 		kill -TERM "$holder"
 		wait "$holder"
 		check "raw_qp destroys its QPs and exits" grep -q '^hold: done' /tmp/hold
+		rs_mtu_under_raw_qp_loop "$1"
 	fi
+	rs_service_events
+	rs_two_functions
+	rs_switch_drivers
 	# Unbind and bind the function through sysfs: each cycle takes the adapter down (the
 	# clients' devices, DESTROY_HWC) and brings it up again; mana_eth and mana_rdma rebind.
 	cycles=0

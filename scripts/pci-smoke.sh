@@ -12,6 +12,13 @@
 # server's exit report: no protocol error (of the function or of the device model), no server
 # error, no DMA fault, no device object left. Last line: "N passed, N failed".
 #
+# With mana-rs, the guest also has the server's device raise service events (a reset, RDMA
+# suspend and resume) through the server's control socket, which QEMU connects to the guest's
+# ttyS1; changes the MTU of an up interface under a RAW QP loop; switches the function from
+# mana-rs to the C driver and back (driver_override, unbind, bind); and drives the two functions
+# of a second server, whose ports are linked across the functions (one ping across them; both
+# reports are checked like the first server's).
+#
 # The guest kernel: MANA_RS_PCI_KERNEL=project (the default, what make test uses) for the
 # project's test kernel (a copy of $MANA_RS_CACHE/build/kernel's bzImage) with its module tree
 # (mana-rs and the C drivers; the C ones are blacklisted for modalias loading, as the driver
@@ -42,6 +49,88 @@ CARGO_TARGET_DIR=$MANA_RS_CACHE/cargo-target nice -n 19 \
 server_bin=$MANA_RS_CACHE/cargo-target/release/mana-vfio-user
 
 "$MANA_RS_REPO/scripts/qemu-vfio.sh" root > /dev/null
+
+# The server's control socket: QEMU connects the guest's second serial port (ttyS1) to it, and
+# the guest has the device raise service events through it (mana_pci_control).
+control=$run/control.sock
+
+# --- The second server (two functions linked across them) and the service events ---
+
+# With mana-rs in the guest, a second server serves two functions whose ports are linked to each
+# other's (--socket twice): the guest binds both to mana-rs and pings across them.
+server2_pid=
+second_server_devices=()
+second_server_start() {
+	[ "$rs_load" != 0 ] || return 0
+	local s
+	"$server_bin" --socket "$run/mana1.sock" --socket "$run/mana2.sock" \
+		> "$run/server2.out" 2> "$run/server2.err" &
+	server2_pid=$!
+	for s in "$run/mana1.sock" "$run/mana2.sock"; do
+		second_server_devices+=(-device "{\"driver\":\"vfio-user-pci\",\"socket\":{\"type\":\"unix\",\"path\":\"$s\"}}")
+	done
+}
+second_server_wait() {
+	local _
+	for _ in $(seq 100); do
+		[ -S "$control" ] && { [ -z "$server2_pid" ] || [ -S "$run/mana2.sock" ]; } && return 0
+		sleep 0.1
+	done
+	cat "$run/server.err" "$run/server2.err" >&2 2> /dev/null
+	die "mana-vfio-user did not create its control socket or the second server's sockets"
+}
+server2_rc=0
+# Keeps the second server's output with the first's (cleanup).
+second_server_keep() {
+	[ -n "$server2_pid" ] || return 0
+	kill "$server2_pid" 2> /dev/null || true
+	mkdir -p "$keep"
+	cp "$run/server2.out" "$run/server2.err" "$keep/" 2> /dev/null || true
+}
+second_server_stop() {
+	[ -n "$server2_pid" ] || return 0
+	local _
+	for _ in $(seq 100); do
+		kill -0 "$server2_pid" 2> /dev/null || break
+		sleep 0.1
+	done
+	wait "$server2_pid" || server2_rc=$?
+}
+
+# The first server's device raised what the guest asked for through the control socket.
+service_event_checks() {
+	[ "$rs_load" != 0 ] || return 0
+	expect service_reset 1
+	expect service_rdma_suspend 1
+	expect service_rdma_resume 1
+}
+
+# Both functions of the second server end as clean as the first.
+second_server_checks() {
+	[ -n "$server2_pid" ] || return 0
+	local f e report rx
+	for f in 0 1; do
+		report=$(grep "^mana-vfio-user report: function=$f " "$run/server2.out" || true)
+		if [ -z "$report" ]; then
+			result fail "the second server printed no report for function $f (exit $server2_rc)"
+			sed 's/^/# server2: /' "$run/server2.err"
+			continue
+		fi
+		echo "# $report"
+		for e in protocol_errors=0 server_errors=0 dma_faults=0 device_protocol_errors=0 \
+			live_objects=0 bad_vectors=0 refused_frames=0; do
+			case " ${report#*:} " in
+			*" $e "*) result ok "server 2, function $f: $e" ;;
+			*) result fail "server 2, function $f: expected $e" ;;
+			esac
+		done
+		rx=$(sed -n 's/.* rx_packets=\([0-9]*\).*/\1/p' <<< " $report")
+		[ "${rx:-0}" -ge 3 ] && result ok "server 2, function $f: frames of the other function arrived (rx_packets=$rx)" ||
+			result fail "server 2, function $f: rx_packets=${rx:-missing}, expected at least 3"
+	done
+	[ "$server2_rc" -eq 0 ] && result ok "the second server exited cleanly" ||
+		result fail "the second server exited with $server2_rc"
+}
 
 # Debian trixie's generic kernel: the image package linux-image-amd64 points at.
 debian_kernel() {
@@ -117,22 +206,25 @@ fi
 (cd "$ov" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -1) > "$run/overlay.cpio.gz"
 cat "$rootfs/base.cpio.gz" "$run/overlay.cpio.gz" > "$run/initrd.gz"
 
-"$server_bin" --socket "$socket" --record "$run/hwc.record" > "$run/server.out" 2> "$run/server.err" &
+"$server_bin" --socket "$socket" --record "$run/hwc.record" --control "$control" > "$run/server.out" 2> "$run/server.err" &
 server_pid=$!
 # The guest's console and the server's output stay for a look afterwards.
 keep=$MANA_RS_CACHE/build/pci
 cleanup() {
+	second_server_keep
 	kill "$server_pid" 2> /dev/null || true
 	mkdir -p "$keep"
 	cp "$run/console.log" "$run/server.out" "$run/server.err" "$run/hwc.record" "$keep/" 2> /dev/null || true
 	rm -rf "$run"
 }
 trap cleanup EXIT
+second_server_start
 for _ in $(seq 100); do
 	[ -S "$socket" ] && break
 	sleep 0.1
 done
 [ -S "$socket" ] || { cat "$run/server.err" >&2; die "mana-vfio-user did not create $socket"; }
+second_server_wait
 
 info "booting QEMU (TCG) with the MANA function on $socket"
 console=$run/console.log
@@ -143,9 +235,11 @@ timeout "$timeout_s" "$MANA_RS_REPO/scripts/qemu-vfio.sh" run \
 	-machine q35,accel=tcg,memory-backend=mem -cpu max -smp 2 -m 1G \
 	-object memory-backend-memfd,id=mem,size=1G,share=on \
 	-device "{\"driver\":\"vfio-user-pci\",\"socket\":{\"type\":\"unix\",\"path\":\"$socket\"}}" \
+	"${second_server_devices[@]}" \
 	-kernel "$kernel" -initrd "$run/initrd.gz" \
-	-append "console=ttyS0 panic=-1 no_timer_check loglevel=4 kunit.enable=0 mana_pci_c=$c_load mana_pci_rs=$rs_load" \
-	-display none -serial "file:$console" -monitor none -no-reboot -nodefaults \
+	-append "console=ttyS0 panic=-1 no_timer_check loglevel=4 kunit.enable=0 mana_pci_c=$c_load mana_pci_rs=$rs_load mana_pci_control=ttyS1" \
+	-display none -serial "file:$console" -chardev "socket,id=mana-control,path=$control" \
+	-serial chardev:mana-control -monitor none -no-reboot -nodefaults \
 	> "$run/qemu.log" 2>&1 || qemu_rc=$?
 # QEMU's exit closes the connection; the server prints its report and exits.
 for _ in $(seq 100); do
@@ -154,6 +248,7 @@ for _ in $(seq 100); do
 done
 server_rc=0
 wait "$server_pid" || server_rc=$?
+second_server_stop
 
 passed=0
 failed=0
@@ -219,6 +314,8 @@ if [ "$drivers" -gt 0 ]; then
 	at_least req_register_device "$drivers" "each driver registered with the device"
 	at_least req_deregister_device "$drivers" "and deregistered"
 fi
+service_event_checks
+second_server_checks
 [ "$(field dma_maps)" -ge 1 ] 2> /dev/null && result ok "server: guest RAM arrived as shared memory (dma_maps=$(field dma_maps))" ||
 	result fail "server: no DMA map with a descriptor (dma_maps=$(field dma_maps))"
 [ "$server_rc" -eq 0 ] && result ok "the server exited cleanly" || result fail "the server exited with $server_rc"

@@ -18,7 +18,10 @@ use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+use mana_wire::hwc::ServiceRequest;
+
 use crate::bar0::{Doorbell, Mailbox};
+use crate::control::Reply;
 use crate::dma::DmaFault;
 use crate::msix::NoSuchVector;
 
@@ -40,6 +43,14 @@ pub enum DeviceEvent {
         frame: Vec<u8>,
         /// The 802.1Q tag the sender asked its device to insert.
         vlan: Option<u16>,
+    },
+    /// The control socket asks the device to request a service operation of the driver
+    /// ([`crate::control`]); the model answers through `reply`.
+    Service {
+        /// What the device asks the driver for.
+        request: ServiceRequest,
+        /// Where the model says whether the event went out.
+        reply: Reply,
     },
 }
 
@@ -116,6 +127,9 @@ impl DeviceModel for NullModel {
             DeviceEvent::Doorbell(_) => self.doorbells += 1,
             DeviceEvent::Reset => self.resets += 1,
             DeviceEvent::Frame { .. } => {}
+            DeviceEvent::Service { reply, .. } => {
+                reply.send(Err("no device model to raise the event".to_string()))
+            }
         }
     }
 
@@ -251,6 +265,7 @@ mod tests {
                 DeviceEvent::Doorbell(db) => {
                     let _ = host.raise_msix(db.value as u16);
                 }
+                DeviceEvent::Service { reply, .. } => reply.send(Err("echo".to_string())),
                 DeviceEvent::Reset | DeviceEvent::Frame { .. } => {}
             }
         }

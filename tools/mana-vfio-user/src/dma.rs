@@ -326,19 +326,8 @@ impl GuestMemory {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::memfd;
     use std::io::{Read, Seek, SeekFrom, Write};
-    use std::os::fd::FromRawFd;
-
-    /// A memfd of `size` bytes, standing in for QEMU's RAM block.
-    fn memfd(size: u64) -> File {
-        // SAFETY: the name is a NUL-terminated string; the result is checked.
-        let fd = unsafe { libc::memfd_create(c"guest-ram".as_ptr(), 0) };
-        assert!(fd >= 0);
-        // SAFETY: `fd` is fresh and owned by nothing else.
-        let file = unsafe { File::from_raw_fd(fd) };
-        file.set_len(size).unwrap();
-        file
-    }
 
     #[test]
     fn reads_and_writes_reach_the_shared_memory() {

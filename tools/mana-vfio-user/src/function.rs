@@ -560,8 +560,8 @@ mod tests {
     use super::*;
     use crate::bar0::{DB_PAGE_OFFSET, SHM_OFFSET};
     use crate::device::{ModelConfig, NullModel};
+    use crate::test_support::eventfd;
     use std::io::Read;
-    use std::os::fd::FromRawFd;
 
     fn function() -> Function {
         let layout = Bar0Layout { db_pages: 64 };
@@ -574,14 +574,6 @@ mod tests {
 
     fn errors(f: &Function) -> u64 {
         f.counters().protocol_errors.load(Relaxed)
-    }
-
-    fn eventfd() -> File {
-        // SAFETY: eventfd() has no memory-safety preconditions; its result is checked below.
-        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK) };
-        assert!(fd >= 0);
-        // SAFETY: `fd` is a fresh descriptor nothing else owns; the File takes sole ownership.
-        unsafe { File::from_raw_fd(fd) }
     }
 
     #[test]

@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use mana_model::config::SwConfig;
 use mana_vfio_user::bar0::Bar0Layout;
+use mana_vfio_user::control::Control;
 use mana_vfio_user::function::Function;
 use mana_vfio_user::mana::{Link, ManaModel};
 use mana_vfio_user::msix::MSIX_VECTORS;
@@ -30,7 +31,7 @@ use std::sync::Arc;
 
 const USAGE: &str = "\
 usage: mana-vfio-user --socket PATH [--socket PATH2] [--vports N] [--doorbell-pages N]
-                      [--record FILE]
+                      [--record FILE] [--control PATH]
 
 Serves a MANA VF (1414:00ba) to one QEMU vfio-user-pci client on the UNIX socket PATH (which
 must not exist) and exits when QEMU disconnects, printing a one-line report. With a second
@@ -38,6 +39,10 @@ socket, serves a second VF there, and the two functions' ports are linked to eac
 n of one to port n of the other) instead of within each function; one report line each.
 
   --socket PATH         the socket to listen on (twice: two linked functions)
+  --control PATH        a UNIX socket (which must not exist) taking one command per line,
+                        answered `ok` or `error: ...`: `service F reset|fpga|rdma-suspend|
+                        rdma-resume` has function F's device (0, or 1 with two sockets) ask
+                        its driver for that service operation, as the hardware does
   --vports N            vports of the device (1..=16, default 2: linked to each other)
   --doorbell-pages N    doorbell pages in BAR0 (1..=16, default 16)
   --record FILE         record what the drivers ask (hardware-channel and mailbox requests
@@ -51,6 +56,7 @@ const MAX_DB_PAGES: u32 = mana_model::layout::NUM_DB_PAGES as u32;
 /// The command line.
 struct Options {
     sockets: Vec<PathBuf>,
+    control: Option<PathBuf>,
     vports: u32,
     db_pages: u32,
     record: Option<PathBuf>,
@@ -74,6 +80,7 @@ fn parse_number(
 
 fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
     let mut sockets = Vec::new();
+    let mut control = None;
     let mut vports = 2;
     let mut db_pages = MAX_DB_PAGES;
     let mut record = None;
@@ -83,6 +90,9 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Options, Stri
                 return Err("at most two --socket (two linked functions)".to_string())
             }
             "--socket" => sockets.push(PathBuf::from(args.next().ok_or("--socket needs a path")?)),
+            "--control" => {
+                control = Some(PathBuf::from(args.next().ok_or("--control needs a path")?))
+            }
             "--vports" => vports = parse_number("--vports", args.next(), 1..=16)?,
             "--doorbell-pages" => {
                 db_pages = parse_number("--doorbell-pages", args.next(), 1..=MAX_DB_PAGES)?
@@ -97,6 +107,7 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Options, Stri
     }
     Ok(Options {
         sockets,
+        control,
         vports,
         db_pages,
         record,
@@ -212,6 +223,27 @@ fn main() -> ExitCode {
             b.connect(to_a);
         }
     }
+    // The control socket exists before the functions' sockets: a client that waits for those
+    // (or QEMU, which connects to both at start) finds it.
+    let control = match &options.control {
+        None => None,
+        Some(path) => {
+            let models = functions
+                .iter()
+                .filter_map(Function::model_sender)
+                .collect();
+            match Control::listen(path, models) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    eprintln!(
+                        "mana-vfio-user: cannot listen on {}: {e} (remove a stale socket first)",
+                        path.display()
+                    );
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    };
     let mut servers = Vec::new();
     for (socket, function) in options.sockets.iter().zip(&functions) {
         match vfio_user::Server::new(socket, true, function.irqs(), function.regions()) {
@@ -250,7 +282,11 @@ fn main() -> ExitCode {
             })
             .collect()
     });
-    // Each model holds the other's queue open: cut the links before stopping them.
+    // The control socket and each linked model hold the models' queues open: let go of them
+    // before stopping the models.
+    if let Some(control) = &control {
+        control.close();
+    }
     for link in &links {
         link.cut();
     }
@@ -311,5 +347,9 @@ mod tests {
         assert_eq!(two.sockets.len(), 2);
         assert!(parse(&["--socket", "/a", "--socket", "/b", "--socket", "/c"]).is_err());
         assert_eq!(parse(&["--help"]).err(), Some(String::new()));
+        assert_eq!(o.control, None);
+        let c = parse(&["--socket", "/a", "--control", "/c"]).unwrap();
+        assert_eq!(c.control, Some(PathBuf::from("/c")));
+        assert!(parse(&["--socket", "/a", "--control"]).is_err());
     }
 }

@@ -12,7 +12,10 @@
 //!   has processed what it posted;
 //! - a function reset replaces the model by a device in its power-on state, as an FLR does to
 //!   the hardware;
-//! - a frame from a linked function is received on its port.
+//! - a frame from a linked function is received on its port;
+//! - a service command of the control socket ([`crate::control`]) has the device ask the driver
+//!   for a reset, an FPGA reconfiguration or an RDMA suspend/resume, as the software adapter's
+//!   `sw_control` does.
 //!
 //! Two functions can be linked ([`ManaModel::linked`]): every port of each leaves its device,
 //! and a frame sent on port `n` of one is received on port `n` of the other, through the
@@ -46,10 +49,12 @@ use mana_model::{
 };
 use mana_wire::{
     gdma_msgs,
+    hwc::ServiceRequest,
     mana_msgs, //
 };
 
 use crate::bar0::Mailbox;
+use crate::control::{self, ServiceOutcome};
 use crate::device::{DeviceEvent, DeviceHost, DeviceModel, ModelReport};
 use crate::record::Recorder;
 
@@ -224,6 +229,8 @@ pub struct ManaModel {
     epoch: Instant,
     /// Vectors the model raised that the function does not have.
     bad_vectors: u64,
+    /// Service events the device sent the driver, in [`control::SERVICE_WORDS`] order.
+    services: [u64; 4],
     /// The linked function, if any.
     link: Option<Link>,
     /// Frames from the linked function the device refused (a port it does not have).
@@ -260,6 +267,7 @@ impl ManaModel {
             past: Totals::default(),
             epoch: Instant::now(),
             bad_vectors: 0,
+            services: [0; 4],
             link,
             refused_frames: 0,
             recorder: None,
@@ -322,6 +330,31 @@ impl ManaModel {
         }
     }
 
+    /// Has the device ask the driver for `request` (from the control socket), as the in-kernel
+    /// software adapter's `sw_control` does: the event on the hardware channel's EQ.
+    fn service(&mut self, mem: &GuestMemory<'_>, request: ServiceRequest) -> ServiceOutcome {
+        match self.dev.service_event(mem, request) {
+            Ok(()) => {
+                if let Some(i) = control::SERVICE_WORDS
+                    .iter()
+                    .position(|(_, r)| *r == request)
+                {
+                    self.services[i] += 1;
+                }
+                Ok(())
+            }
+            Err(ModelError::NotSupported) => Err(format!(
+                "the driver did not advertise that it handles {}; not sent",
+                control::service_word(request)
+            )),
+            Err(ModelError::Busy) => Err(
+                "busy: the hardware channel is not up (no driver, or a reset in progress)"
+                    .to_string(),
+            ),
+            Err(e) => Err(format!("the device could not post the event: {e}")),
+        }
+    }
+
     /// A function reset: the device drops every object and starts afresh.
     fn reset(&mut self) {
         let stats = self.dev.stats();
@@ -360,6 +393,12 @@ impl DeviceModel for ManaModel {
                 }
             }
             DeviceEvent::Reset => self.reset(),
+            DeviceEvent::Service { request, reply } => {
+                let outcome = self.service(&mem, request);
+                // The event is in the EQ: its interrupt goes out before the answer.
+                self.raise(host);
+                reply.send(outcome);
+            }
             DeviceEvent::Frame { port, frame, vlan } => {
                 if self.dev.receive_frame(&mem, port, &frame, vlan).is_err() {
                     self.refused_frames += 1;
@@ -387,6 +426,12 @@ impl DeviceModel for ManaModel {
                 totals.requests.iter().map(|(_, n)| n).sum(),
             ),
         ];
+        report.push(("service_events".to_string(), self.services.iter().sum()));
+        for ((word, _), n) in control::SERVICE_WORDS.iter().zip(self.services) {
+            if n != 0 {
+                report.push((format!("service_{}", word.replace('-', "_")), n));
+            }
+        }
         for (code, n) in totals.requests {
             report.push((format!("req_{}", request_name(code)), n));
         }
@@ -398,7 +443,6 @@ impl DeviceModel for ManaModel {
 mod tests {
     use std::fs::File;
     use std::io::Read;
-    use std::os::fd::FromRawFd;
 
     use mana_wire::smc::{EstablishHwc, SmcHdr};
     use vfio_bindings::bindings::vfio::{
@@ -409,25 +453,7 @@ mod tests {
     use super::*;
     use crate::bar0::{Bar0Layout, SHM_OFFSET};
     use crate::function::Function;
-
-    /// Guest RAM: a memfd of `size` bytes.
-    fn memfd(size: u64) -> File {
-        // SAFETY: the name is a NUL-terminated string; the result is checked.
-        let fd = unsafe { libc::memfd_create(c"guest-ram".as_ptr(), 0) };
-        assert!(fd >= 0);
-        // SAFETY: `fd` is fresh and owned by nothing else.
-        let file = unsafe { File::from_raw_fd(fd) };
-        file.set_len(size).unwrap();
-        file
-    }
-
-    fn eventfd() -> File {
-        // SAFETY: eventfd() has no memory-safety preconditions; its result is checked below.
-        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK) };
-        assert!(fd >= 0);
-        // SAFETY: `fd` is a fresh descriptor nothing else owns; the File takes sole ownership.
-        unsafe { File::from_raw_fd(fd) }
-    }
+    use crate::test_support::{eventfd, memfd};
 
     #[test]
     fn a_link_carries_frames_to_the_peer_until_it_is_cut() {
@@ -479,16 +505,16 @@ mod tests {
         assert!(report.contains(" device_protocol_errors=0 "), "{report}");
     }
 
-    #[test]
-    fn the_model_answers_the_mailbox_writes_guest_memory_and_raises_the_vector() {
+    /// A function hosting a MANA model of two vports with 64 KiB of guest RAM at DMA address
+    /// 1 MiB and an eventfd on vector 2; returns it with the RAM and the eventfd.
+    fn function_with_ram() -> (Function, File, File) {
         let config = SwConfig {
             num_vectors: 64,
             ..SwConfig::default()
         };
         let model = ManaModel::new(config).unwrap();
         let mut f = Function::new(Bar0Layout { db_pages: 16 }, Box::new(model)).unwrap();
-        // 64 KiB of guest RAM at DMA address 1 MiB; vector 2 has an eventfd.
-        let mut ram = memfd(0x1_0000);
+        let ram = memfd(0x1_0000);
         f.dma_map(
             DmaMapFlags::READ_WRITE,
             0,
@@ -497,7 +523,7 @@ mod tests {
             Some(ram.try_clone().unwrap()),
         )
         .unwrap();
-        let mut vector = eventfd();
+        let vector = eventfd();
         let trigger = VFIO_IRQ_SET_ACTION_TRIGGER | VFIO_IRQ_SET_DATA_EVENTFD;
         f.set_irqs(
             VFIO_PCI_MSIX_IRQ_INDEX,
@@ -507,8 +533,12 @@ mod tests {
             vec![vector.try_clone().unwrap()],
         )
         .unwrap();
+        (f, ram, vector)
+    }
 
-        // The driver's ESTABLISH_HWC, the header dword last.
+    /// Hands the driver's ESTABLISH_HWC (queues in the RAM, vector 2) to the mailbox, the
+    /// header dword last.
+    fn establish_hwc(f: &mut Function) {
         let request = EstablishHwc {
             eq_addr: 0x10_0000,
             cq_addr: 0x10_1000,
@@ -523,6 +553,27 @@ mod tests {
             f.region_write(0, SHM_OFFSET + 4 * i as u64, &dword.to_le_bytes())
                 .unwrap();
         }
+    }
+
+    /// Whether the report line has the `name=value` pair `field`.
+    fn has_field(report: &str, field: &str) -> bool {
+        report.split_whitespace().any(|f| f == field)
+    }
+
+    /// Has `f`'s model raise `request`, as the control socket does; returns its answer.
+    fn service(f: &Function, request: ServiceRequest) -> ServiceOutcome {
+        let (reply, answer) = control::Reply::new();
+        f.model_sender()
+            .unwrap()
+            .send(DeviceEvent::Service { request, reply })
+            .unwrap();
+        answer.recv().unwrap()
+    }
+
+    #[test]
+    fn the_model_answers_the_mailbox_writes_guest_memory_and_raises_the_vector() {
+        let (mut f, mut ram, mut vector) = function_with_ram();
+        establish_hwc(&mut f);
         // Stopping the model lets it finish what was queued.
         assert!(f.stop_model());
 
@@ -550,5 +601,43 @@ mod tests {
         ] {
             assert!(report.contains(field), "{field} in {report}");
         }
+        assert!(has_field(&report, "service_events=0"), "{report}");
+    }
+
+    #[test]
+    fn a_service_command_raises_the_event_the_driver_handles_on_its_channel() {
+        let (mut f, _ram, mut vector) = function_with_ram();
+        let mut count = [0u8; 8];
+        // No hardware channel yet: nothing to post the event on.
+        let busy = service(&f, ServiceRequest::Reset).unwrap_err();
+        assert!(busy.starts_with("busy: "), "{busy}");
+
+        establish_hwc(&mut f);
+        // A reset needs the driver to have said it handles one (VERIFY_VF_DRIVER_VERSION's
+        // capabilities); this driver said nothing yet. The mailbox ran first: its init
+        // events' interrupt is out.
+        assert_eq!(
+            service(&f, ServiceRequest::Reset),
+            Err("the driver did not advertise that it handles reset; not sent".to_string())
+        );
+        assert_eq!(vector.read(&mut count).unwrap(), 8);
+        assert!(vector.read(&mut count).is_err(), "no second interrupt yet");
+
+        // RDMA suspend needs no capability: the event goes out, with its interrupt.
+        assert_eq!(service(&f, ServiceRequest::RdmaSuspend), Ok(()));
+        assert_eq!(vector.read(&mut count).unwrap(), 8);
+        assert_eq!(service(&f, ServiceRequest::RdmaResume), Ok(()));
+
+        assert!(f.stop_model());
+        let report = f.report();
+        for field in [
+            "device_protocol_errors=0",
+            "service_events=2",
+            "service_rdma_suspend=1",
+            "service_rdma_resume=1",
+        ] {
+            assert!(has_field(&report, field), "{field} in {report}");
+        }
+        assert!(!report.contains("service_reset"), "{report}");
     }
 }

@@ -256,8 +256,8 @@ enum Location {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::eventfd;
     use std::io::Read;
-    use std::os::fd::FromRawFd;
 
     fn read32(m: &Msix, offset: u64) -> u32 {
         let mut b = [0; 4];
@@ -269,14 +269,6 @@ mod tests {
         let mut b = [0; 8];
         m.read(offset, &mut b).unwrap();
         u64::from_le_bytes(b)
-    }
-
-    fn eventfd() -> File {
-        // SAFETY: eventfd() has no memory-safety preconditions; its result is checked below.
-        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK) };
-        assert!(fd >= 0);
-        // SAFETY: `fd` is a fresh descriptor nothing else owns; the File takes sole ownership.
-        unsafe { File::from_raw_fd(fd) }
     }
 
     fn count(fd: &mut File) -> u64 {

@@ -9,7 +9,7 @@
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering::Relaxed;
 use std::thread;
@@ -18,9 +18,12 @@ use std::time::{Duration, Instant};
 use mana_vfio_user::bar0::{Bar0Layout, DB_PAGE_OFFSET, SHM_OFFSET, SMC_OWNER_IS_DEVICE};
 use mana_vfio_user::device::{DeviceEvent, DeviceHost, DeviceModel};
 use mana_vfio_user::function::Function;
+use support::{eventfd, memfd};
 use vfio_bindings::bindings::vfio::{
     VFIO_IRQ_SET_ACTION_TRIGGER, VFIO_IRQ_SET_DATA_EVENTFD, VFIO_PCI_MSIX_IRQ_INDEX,
 };
+
+mod support;
 
 /// Guest address where the test maps its memfd.
 const RAM_BASE: u64 = 0x1_0000_0000;
@@ -48,27 +51,9 @@ impl DeviceModel for LoopbackModel {
                 mailbox[7] &= !SMC_OWNER_IS_DEVICE;
                 host.smc_respond(mailbox);
             }
-            DeviceEvent::Reset | DeviceEvent::Frame { .. } => {}
+            DeviceEvent::Reset | DeviceEvent::Frame { .. } | DeviceEvent::Service { .. } => {}
         }
     }
-}
-
-fn memfd(size: u64) -> File {
-    // SAFETY: the name is a NUL-terminated string; the result is checked.
-    let fd = unsafe { libc::memfd_create(c"guest-ram".as_ptr(), 0) };
-    assert!(fd >= 0);
-    // SAFETY: `fd` is fresh and owned by nothing else.
-    let file = unsafe { File::from_raw_fd(fd) };
-    file.set_len(size).unwrap();
-    file
-}
-
-fn eventfd() -> File {
-    // SAFETY: eventfd() has no memory-safety preconditions; the result is checked.
-    let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK) };
-    assert!(fd >= 0);
-    // SAFETY: `fd` is fresh and owned by nothing else.
-    unsafe { File::from_raw_fd(fd) }
 }
 
 /// Waits up to 10 s for `eventfd` to be signalled; returns its count.
