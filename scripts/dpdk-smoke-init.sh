@@ -16,7 +16,9 @@
 # One line per check, "ok N - ..." or "not ok N - ...", read by scripts/dpdk-smoke.sh; figures
 # as "# " comments; then powers off.
 #
-# Kernel command line: mana_dpdk_frames=N (frames each way, default 64).
+# Kernel command line: mana_dpdk_frames=N (frames each way, default 64); mana_dpdk_driver=rs|c
+# (mana-rs, the default, or the upstream C drivers mana and mana_ib, loaded by name, for
+# comparison: the checks of mana-rs's log lines are skipped for them).
 
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 # A testpmd that exited early must not take this shell with it when a command goes to its FIFO.
@@ -30,9 +32,11 @@ mkdir -p /run/netns /tmp /var/run/dpdk
 ip link set lo up
 
 frames=64
+driver=rs
 for arg in $(cat /proc/cmdline); do
 	case $arg in
 	mana_dpdk_frames=*) frames=${arg#mana_dpdk_frames=} ;;
+	mana_dpdk_driver=*) driver=${arg#mana_dpdk_driver=} ;;
 	esac
 done
 
@@ -74,15 +78,23 @@ slot=${dev##*/}
 dmesg -c > /dev/null
 [ -e /sys/kernel/debug/kmemleak ] && echo clear > /sys/kernel/debug/kmemleak
 
-# mana-rs as udev loads it on Azure.
-modalias=$(cat "$dev/modalias")
-check "modprobe of the function's modalias loads mana_gdma" \
-	sh -c "modprobe -a '$modalias' && [ -d /sys/module/mana_gdma ]"
-aux=$(for a in /sys/bus/auxiliary/devices/*; do
-	case $(readlink -f "$a") in */"$slot"/*) sed -n 's/^MODALIAS=//p' "$a/uevent" ;; esac
-done | sort -u)
-check "the auxiliary modaliases load mana_eth and mana_rdma" \
-	sh -c "modprobe -a $(echo $aux) && [ -d /sys/module/mana_eth ] && [ -d /sys/module/mana_rdma ]"
+if [ "$driver" = c ]; then
+	# The C drivers by name (they are blacklisted for modalias loading).
+	check "modprobe mana mana_ib (the upstream C drivers)" \
+		sh -c "modprobe mana && modprobe mana_ib && [ -d /sys/module/mana ] && [ -d /sys/module/mana_ib ]"
+	modules="mana_ib mana"
+else
+	# mana-rs as udev loads it on Azure.
+	modalias=$(cat "$dev/modalias")
+	check "modprobe of the function's modalias loads mana_gdma" \
+		sh -c "modprobe -a '$modalias' && [ -d /sys/module/mana_gdma ]"
+	aux=$(for a in /sys/bus/auxiliary/devices/*; do
+		case $(readlink -f "$a") in */"$slot"/*) sed -n 's/^MODALIAS=//p' "$a/uevent" ;; esac
+	done | sort -u)
+	check "the auxiliary modaliases load mana_eth and mana_rdma" \
+		sh -c "modprobe -a $(echo $aux) && [ -d /sys/module/mana_eth ] && [ -d /sys/module/mana_rdma ]"
+	modules="mana_rdma mana_eth mana_gdma"
+fi
 
 # The interfaces of the function by dev_port (IB port N is dev_port N-1, as the PMD maps them).
 port_iface() {
@@ -199,7 +211,7 @@ show_tp " (A up)" 80
 sed 's/^/# dmesg: /' /tmp/owner.log
 check "with $a up, testpmd cannot start its port" \
 	grep -qE 'Fail to start port|Start ports failed' /tmp/tp.out
-check "the kernel log names the owner ($a) and the remedy" \
+[ "$driver" = c ] || check "the kernel log names the owner ($a) and the remedy" \
 	grep -q "is held by netdev $a.*ip link set $a down" /tmp/owner.log
 
 # 2. A down: testpmd owns the vport.
@@ -266,7 +278,7 @@ sed 's/^/# ip: /' /tmp/up
 sed 's/^/# dmesg: /' /tmp/owner.log
 check "while testpmd runs, ip link set $a up fails with EBUSY" \
 	sh -c "[ $up_rc -ne 0 ] && grep -q 'Device or resource busy' /tmp/up"
-check "the kernel log names the owner (RDMA) and the remedy" \
+[ "$driver" = c ] || check "the kernel log names the owner (RDMA) and the remedy" \
 	grep -q "is held by RDMA.*destroy the raw QPs before ip link set $a up" /tmp/owner.log
 [ "$up_rc" -ne 0 ] || ip link set "$a" down
 
@@ -333,7 +345,7 @@ show_log
 ip -n peer link set "$b" down
 ip -n peer link set "$b" netns 1
 ip netns del peer
-check "rmmod mana_rdma mana_eth mana_gdma" rmmod mana_rdma mana_eth mana_gdma
+check "rmmod $modules" rmmod $modules
 show_log
 if [ -e /sys/kernel/debug/kmemleak ]; then
 	echo scan > /sys/kernel/debug/kmemleak

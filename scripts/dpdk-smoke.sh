@@ -10,7 +10,8 @@
 # error, no DMA fault, no device object left. Last line: "N passed, N failed".
 #
 # Knobs: MANA_RS_DPDK_TIMEOUT (seconds for the boot, default 900), MANA_RS_DPDK_FRAMES (frames
-# each way, default 64). The guest's console, the server's output and this log stay in
+# each way, default 64), MANA_RS_DPDK_DRIVER=c (the upstream C drivers mana and mana_ib of the
+# test kernel instead of mana-rs, for comparison). The guest's console, the server's output and this log stay in
 # $MANA_RS_CACHE/build/dpdk/.
 
 . "$(dirname "$0")/lib.sh"
@@ -25,6 +26,7 @@ run=$(mktemp -d "$work/dpdk.XXXXXX")
 socket=$run/mana0.sock
 timeout_s=${MANA_RS_DPDK_TIMEOUT:-900}
 frames=${MANA_RS_DPDK_FRAMES:-64}
+driver=${MANA_RS_DPDK_DRIVER:-rs}
 start=$(date +%s)
 
 info "building tools/mana-vfio-user"
@@ -45,7 +47,10 @@ release=$(cat "$build/include/config/kernel.release")
 ov=$run/overlay
 mkdir -p "$ov/usr/lib/modules" "$ov/etc/modprobe.d"
 cp -a "$build/modroot/lib/modules/$release" "$ov/usr/lib/modules/"
-[ -n "$(find "$ov/usr/lib/modules" -name mana_gdma.ko)" ] || die "the test kernel has no mana_gdma.ko"
+[ "$driver" = c ] || [ -n "$(find "$ov/usr/lib/modules" -name mana_gdma.ko)" ] ||
+	die "the test kernel has no mana_gdma.ko"
+[ "$driver" = rs ] || [ -n "$(find "$ov/usr/lib/modules" -name mana_ib.ko)" ] ||
+	die "the test kernel has no mana_ib.ko"
 # Both drivers match 1414:00ba: modalias loading must bring up mana-rs.
 printf 'blacklist mana\nblacklist mana_ib\n' > "$ov/etc/modprobe.d/mana-c-driver.conf"
 install -m 755 "$MANA_RS_REPO/scripts/dpdk-smoke-init.sh" "$ov/init"
@@ -78,7 +83,7 @@ timeout "$timeout_s" "$MANA_RS_REPO/scripts/qemu-vfio.sh" run \
 	-object memory-backend-memfd,id=mem,size=2G,share=on \
 	-device "{\"driver\":\"vfio-user-pci\",\"socket\":{\"type\":\"unix\",\"path\":\"$socket\"}}" \
 	-kernel "$run/bzImage" -initrd "$run/initrd.gz" \
-	-append "console=ttyS0 panic=-1 no_timer_check loglevel=4 log_buf_len=16M kunit.enable=0 mana_dpdk_frames=$frames" \
+	-append "console=ttyS0 panic=-1 no_timer_check loglevel=4 log_buf_len=16M kunit.enable=0 mana_dpdk_frames=$frames mana_dpdk_driver=$driver" \
 	-display none -serial "file:$console" -monitor none -no-reboot -nodefaults \
 	> "$run/qemu.log" 2>&1 || qemu_rc=$?
 echo "# the guest ran $(($(date +%s) - boot)) s"
