@@ -222,6 +222,9 @@ cat > /tmp/capture.py << 'EOF'
 import socket, sys, time
 ifname, src, want = sys.argv[1], bytes.fromhex(sys.argv[2].replace(':', '')), int(sys.argv[3])
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+# Room for every frame: each one arrives in a page-sized buffer, and the default receive
+# buffer holds fewer than 64 of those (SO_RCVBUFFORCE, 33: root may exceed rmem_max).
+s.setsockopt(socket.SOL_SOCKET, 33, 1 << 24)
 s.bind((ifname, 0))
 s.settimeout(1)
 open('/tmp/capture.ready', 'w').close()
