@@ -6,7 +6,7 @@
 
 export MANA_RS_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/mana-rs
 
-.PHONY: help setup test test-full e2e selftests run shell lint bench-build clean-build pci-smoke
+.PHONY: help setup test test-full e2e selftests run shell lint bench-build clean-build pci-smoke dpdk-smoke
 
 help:
 	@echo "make run          boot the module kernel on a Debian root filesystem in QEMU, walk the end-to-end scenario"
@@ -19,6 +19,7 @@ help:
 	@echo "make lint         rustfmt, clippy and rustdoc over the crates, warnings as errors"
 	@echo "make bench-build  time a cold, a warm and an incremental 'make test'"
 	@echo "make pci-smoke    the MANA VF of tools/mana-vfio-user in QEMU 11.1 (vfio-user), checked from a guest"
+	@echo "make dpdk-smoke   DPDK's testpmd and MANA PMD on that VF over mana-rs (the seed scenario)"
 	@echo "make setup        install the toolchain and fetch the kernel (the targets above do it too)"
 
 setup:
@@ -50,6 +51,9 @@ bench-build: setup
 
 pci-smoke:
 	@scripts/pci-smoke.sh
+
+dpdk-smoke:
+	@scripts/dpdk-smoke.sh
 
 clean-build:
 	rm -rf "$(MANA_RS_CACHE)/build"

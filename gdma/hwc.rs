@@ -447,6 +447,12 @@ impl Hwc {
         self.timeout_ms.load(Relaxed)
     }
 
+    /// The largest request the channel carries, in bytes (the device's offer, capped by the
+    /// driver's message buffers).
+    pub(crate) fn max_request(&self) -> usize {
+        self.state.lock().init.max_req as usize
+    }
+
     /// The channel's statistics.
     pub fn stats(&self) -> HwcStats {
         let state = self.state.lock();

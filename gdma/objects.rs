@@ -25,6 +25,7 @@ use crate::{
         gdma_msgs::{
             AllocateResourceRangeReq,
             CreateDmaRegionReq,
+            CreateDmaRegionResp,
             CreateMrReq,
             CreatePdReq,
             CreateQueueReq,
@@ -33,13 +34,17 @@ use crate::{
             DestroyPdReq,
             DestroyResourceRangeReq,
             DisableQueueReq,
+            DmaRegionAddPagesReq,
             INVALID_DMA_REGION,
             RESOURCE_DOORBELL_PAGE, //
         },
         hdr::{
             new_request,
             DevId,
-            Request, //
+            GeneralResp,
+            Request,
+            STATUS_MORE_ENTRIES,
+            STATUS_SUCCESS, //
         },
         mana_msgs::{
             CreateWqObjReq,
@@ -100,6 +105,12 @@ pub struct DmaRegion {
 }
 
 /// Registers the 4 KiB pages at `pages` (device addresses) as one region; returns its handle.
+///
+/// As `mana_ib_gd_create_dma_region()`: CREATE_DMA_REGION announces every page and lists as
+/// many as one request of the channel carries; DMA_REGION_ADD_PAGES requests list the rest, in
+/// order. Each answer but the last says that more pages are due (`STATUS_MORE_ENTRIES`), the
+/// last one succeeds plainly; any other answer is `EPROTO`. A failure after CREATE_DMA_REGION
+/// destroys the partial region.
 fn create_region(ctx: &ObjectContext, pages: &[u64]) -> Result<u64> {
     let count = u32::try_from(pages.len()).map_err(|_| EINVAL)?;
     if count == 0
@@ -111,18 +122,99 @@ fn create_region(ctx: &ObjectContext, pages: &[u64]) -> Result<u64> {
         return Err(EINVAL);
     }
     let length = u64::from(count) * u64::from(queue::MANA_PAGE_SIZE);
-    let mut req = CreateDmaRegionReq::new(length, count, count)?;
+    let max_req = ctx.hwc.max_request();
+    let per_request = |fixed: usize, wire_max: usize| {
+        (max_req.saturating_sub(fixed) / size_of::<u64>()).min(wire_max)
+    };
+    let first_max = per_request(
+        size_of::<CreateDmaRegionReq>(),
+        CreateDmaRegionReq::MAX_PAGES,
+    );
+    let add_max = per_request(
+        size_of::<DmaRegionAddPagesReq>(),
+        DmaRegionAddPagesReq::MAX_PAGES,
+    );
+    if first_max == 0 || add_max == 0 {
+        pr_err!(
+            "the hardware channel's requests ({} bytes) cannot carry a page list\n",
+            max_req
+        );
+        return Err(EINVAL);
+    }
+    // One buffer for every request of the region.
+    let mut msg = KVec::from_elem(0u8, max_req, GFP_KERNEL)?;
+    let (first, rest) = pages.split_at(pages.len().min(first_max));
+
+    let listed = u32::try_from(first.len()).map_err(|_| EINVAL)?;
+    let mut req = CreateDmaRegionReq::new(length, count, listed)?;
     req.hdr.dev_id = ctx.dev;
-    let mut msg = KVec::from_elem(0u8, req.hdr.req.msg_size as usize, GFP_KERNEL)?;
-    req.write(pages, &mut msg)?;
-    let mut resp = crate::wire::gdma_msgs::CreateDmaRegionResp::zeroed();
+    let len = req.write(first, &mut msg)?;
+    let mut resp = CreateDmaRegionResp::zeroed();
     let min = size_of_val(&resp);
-    ctx.hwc.send(&mut msg, resp.as_bytes_mut(), min)?;
-    if resp.dma_region_handle == crate::wire::gdma_msgs::INVALID_DMA_REGION {
-        pr_err!("the device returned an invalid DMA region handle\n");
+    ctx.hwc.send(&mut msg[..len], resp.as_bytes_mut(), min)?;
+    if resp.dma_region_handle == INVALID_DMA_REGION {
+        // The device made no region: nothing to destroy.
+        kernel::pr_err_ratelimited!("the device returned an invalid DMA region handle\n");
         return Err(EPROTO);
     }
-    Ok(resp.dma_region_handle)
+    let handle = resp.dma_region_handle;
+    let added = region_status("CREATE_DMA_REGION", resp.hdr.status, !rest.is_empty())
+        .and_then(|()| add_region_pages(ctx, handle, rest, add_max, &mut msg));
+    if let Err(e) = added {
+        kernel::pr_err_ratelimited!(
+            "registering a DMA region of {} pages failed ({:?}); destroying it\n",
+            count,
+            e
+        );
+        destroy_region(ctx, handle);
+        return Err(e);
+    }
+    Ok(handle)
+}
+
+/// Sends `pages`, the rest of region `handle`, in DMA_REGION_ADD_PAGES requests of at most
+/// `per_request` pages each, built in `msg`.
+fn add_region_pages(
+    ctx: &ObjectContext,
+    handle: u64,
+    mut pages: &[u64],
+    per_request: usize,
+    msg: &mut [u8],
+) -> Result {
+    while !pages.is_empty() {
+        let (now, later) = pages.split_at(pages.len().min(per_request));
+        let listed = u32::try_from(now.len()).map_err(|_| EINVAL)?;
+        let mut req = DmaRegionAddPagesReq::new(handle, listed)?;
+        req.hdr.dev_id = ctx.dev;
+        let len = req.write(now, msg)?;
+        let mut resp = GeneralResp::zeroed();
+        let min = size_of_val(&resp);
+        ctx.hwc
+            .send(msg.get_mut(..len).ok_or(EINVAL)?, resp.as_bytes_mut(), min)?;
+        region_status("DMA_REGION_ADD_PAGES", resp.hdr.status, !later.is_empty())?;
+        pages = later;
+    }
+    Ok(())
+}
+
+/// Checks the status of an answer to a request of a region whose pages are `more` to come
+/// (`STATUS_MORE_ENTRIES`) or complete (success).
+fn region_status(what: &str, status: u32, more: bool) -> Result {
+    let expected = if more {
+        STATUS_MORE_ENTRIES
+    } else {
+        STATUS_SUCCESS
+    };
+    if status != expected {
+        kernel::pr_err_ratelimited!(
+            "{} answered status 0x{:x}, expected 0x{:x}\n",
+            what,
+            status,
+            expected
+        );
+        return Err(EPROTO);
+    }
+    Ok(())
 }
 
 /// Logs a failed destroy request, except when the hardware channel is closed (a device reset,

@@ -341,6 +341,31 @@ mod verbs {
         Ok(())
     }
 
+    /// An MR as large as the ones DPDK registers for its mbuf pools (8 MiB and more): more
+    /// pages than one CREATE_DMA_REGION carries, the rest in DMA_REGION_ADD_PAGES.
+    #[test]
+    fn large_mrs_as_dpdk_registers_them() -> Result {
+        let (sw, reg) = setup(1)?;
+        let mut ctx = open(&sw, &reg)?;
+        let (pd, _) = alloc_pd(&mut ctx)?;
+        // 504 pages in the create, 3 * 505 + 81 in four ADD_PAGES.
+        let pages = 2100u64;
+        let mem = user_mem((pages * PAGE) as usize)? as u64;
+        for zero_based in [false, true] {
+            let access = 1 | if zero_based { 1 << 5 } else { 0 };
+            let before = sw.device_stats().count(code::DMA_REGION_ADD_PAGES);
+            let mr = ctx.reg_user_mr(pd, mr_args(mem, pages * PAGE, access), &[], &mut [])?;
+            let s = sw.device_stats();
+            assert_eq!((s.live_mrs, s.live_regions), (1, 0));
+            assert_eq!(s.count(code::DMA_REGION_ADD_PAGES), before + 4);
+            ctx.destroy(mr)?;
+        }
+        ctx.destroy(pd)?;
+        ctx.close()?;
+        assert!(nothing_left(&sw));
+        Ok(())
+    }
+
     /// The ownership rule from both sides, with nothing left behind by a refused create.
     #[test]
     fn ebusy_in_both_directions() -> Result {

@@ -13,12 +13,14 @@
 # MANA_RS_KUNIT_FULL=1 also runs the long versions of the loops (`make test-full`).
 # MANA_RS_KUNIT_TIMEOUT=seconds bounds the KUnit boot (default 2400); a guest whose console stays
 # silent for MANA_RS_GUEST_STALL seconds (default 600) is stopped as hung (scripts/e2e.sh).
-# MANA_RS_E2E=0 skips the end-to-end scenario; MANA_RS_PCI=0 skips the PCI stage.
+# MANA_RS_E2E=0 skips the end-to-end scenario; MANA_RS_PCI=0 skips the PCI stage;
+#   MANA_RS_DPDK=0 skips the DPDK stage (testpmd on the PCI device, scripts/dpdk-smoke.sh).
 # MANA_RS_SELFTESTS=0 skips the kernel's driver selftests (scripts/e2e.sh selftests, judged
 #   against tests/selftests/expected), on the same kernel; a filtered run (MANA_RS_KUNIT_FILTER)
 #   skips them too.
-# The guests boot in two lanes side by side (the selftests | KUnit, the end-to-end scenario, the
-#   PCI stage; without the selftests: KUnit, the PCI stage | the end-to-end scenario);
+# The guests boot in two lanes side by side (the selftests, the DPDK stage | KUnit, the
+#   end-to-end scenario, the PCI stage; without the selftests: KUnit, the PCI stage, the DPDK
+#   stage | the end-to-end scenario);
 #   MANA_RS_PARALLEL=0 boots them one after another.
 
 . "$(dirname "$0")/lib.sh"
@@ -48,11 +50,12 @@ fi
 stages=$MANA_RS_CACHE/build/stages
 rm -rf "$stages"
 mkdir -p "$stages"
-want_e2e=0 want_selftests=0 want_pci=0
+want_e2e=0 want_selftests=0 want_pci=0 want_dpdk=0
 if [ -z "${MANA_RS_KUNIT_FILTER:-}" ]; then
 	[ "${MANA_RS_E2E:-1}" = 0 ] || want_e2e=1
 	[ "${MANA_RS_SELFTESTS:-1}" = 0 ] || want_selftests=1
 	[ "${MANA_RS_PCI:-1}" = 0 ] || want_pci=1
+	[ "${MANA_RS_DPDK:-1}" = 0 ] || want_dpdk=1
 fi
 
 # Runs stage $1 (the command after it prints its KTAP file's path); a stage that fails to
@@ -62,6 +65,21 @@ stage() {
 	shift
 	"$@" > "$stages/$name" || warn "the $name stage did not complete (see above)"
 }
+# The "ok - <what>" / "not ok - <what>" lines of a smoke script's log $1 as the KTAP suite $2
+# (a suite with one failed case naming stage $3 if the log has none).
+smoke_ktap() {
+	awk -v suite="$2" -v what="$3" '
+		{ sub(/\r$/, "") }
+		/^ok - / { n++; sub(/^ok - /, ""); cases[n] = "ok " n " " $0; next }
+		/^not ok - / { n++; bad = 1; sub(/^not ok - /, ""); cases[n] = "not ok " n " " $0; next }
+		END {
+			if (n == 0) { n = 1; bad = 1; cases[1] = "not ok 1 " what " ran (see " FILENAME ")" }
+			print "KTAP version 1"; print "1..1"; print "    KTAP version 1"
+			print "    # Subtest: " suite; print "    1.." n
+			for (i = 1; i <= n; i++) print "    " cases[i]
+			print ((bad || n == 0) ? "not ok" : "ok") " 1 " suite
+		}' "$1"
+}
 # The PCI stage: the emulated MANA VF (tools/mana-vfio-user) in QEMU 11.1 with the vfio-user
 # client, the project's kernel; its "ok - <what>" lines become the KTAP suite mana_rs_pci.
 pci_stage() {
@@ -69,19 +87,20 @@ pci_stage() {
 	local pci_log=$MANA_RS_CACHE/build/pci-smoke.log pci_ktap=$MANA_RS_CACHE/build/pci-smoke.ktap
 	local start=$(date +%s)
 	MANA_RS_PCI_KERNEL=project "$MANA_RS_REPO/scripts/pci-smoke.sh" > "$pci_log" 2>&1 || true
-	awk '
-		{ sub(/\r$/, "") }
-		/^ok - / { n++; sub(/^ok - /, ""); cases[n] = "ok " n " " $0; next }
-		/^not ok - / { n++; bad = 1; sub(/^not ok - /, ""); cases[n] = "not ok " n " " $0; next }
-		END {
-			if (n == 0) { n = 1; bad = 1; cases[1] = "not ok 1 the PCI stage ran (see " FILENAME ")" }
-			print "KTAP version 1"; print "1..1"; print "    KTAP version 1"
-			print "    # Subtest: mana_rs_pci"; print "    1.." n
-			for (i = 1; i <= n; i++) print "    " cases[i]
-			print ((bad || n == 0) ? "not ok" : "ok") " 1 mana_rs_pci"
-		}' "$pci_log" > "$pci_ktap"
+	smoke_ktap "$pci_log" mana_rs_pci "the PCI stage" > "$pci_ktap"
 	info "the PCI stage took $(( $(date +%s) - start )) s: $(grep -c '^ok - ' "$pci_log" || true) ok, $(grep -c '^not ok - ' "$pci_log" || true) not ok"
 	echo "$pci_ktap"
+}
+# The DPDK stage: DPDK's testpmd and MANA PMD on the emulated MANA VF over mana-rs
+# (scripts/dpdk-smoke.sh); its "ok - <what>" lines become the KTAP suite mana_rs_dpdk.
+dpdk_stage() {
+	info "the DPDK stage (scripts/dpdk-smoke.sh; log: $MANA_RS_CACHE/build/dpdk-smoke.log)"
+	local log=$MANA_RS_CACHE/build/dpdk-smoke.log ktap=$MANA_RS_CACHE/build/dpdk-smoke.ktap
+	local start=$(date +%s)
+	"$MANA_RS_REPO/scripts/dpdk-smoke.sh" > "$log" 2>&1 || true
+	smoke_ktap "$log" mana_rs_dpdk "the DPDK stage" > "$ktap"
+	info "the DPDK stage took $(( $(date +%s) - start )) s: $(grep -c '^ok - ' "$log" || true) ok, $(grep -c '^not ok - ' "$log" || true) not ok"
+	echo "$ktap"
 }
 # Two lanes of guests side by side: a TCG guest keeps about one of the two cores busy (much of a
 # scenario is waiting), so two lanes take little more than the longer one. The shared inputs
@@ -97,6 +116,7 @@ lane_a() {
 		stage kunit "$e2e" kunit
 		[ $want_pci = 0 ] || stage pci pci_stage
 	fi
+	[ $want_dpdk = 0 ] || stage dpdk dpdk_stage
 }
 lane_b() {
 	[ $want_selftests = 0 ] || stage kunit "$e2e" kunit
@@ -104,7 +124,7 @@ lane_b() {
 	[ $want_selftests = 0 ] || [ $want_pci = 0 ] || stage pci pci_stage
 }
 guests_start=$(date +%s)
-if [ "${MANA_RS_PARALLEL:-1}" != 0 ] && [ $((want_e2e + want_selftests + want_pci)) -gt 0 ]; then
+if [ "${MANA_RS_PARALLEL:-1}" != 0 ] && [ $((want_e2e + want_selftests + want_pci + want_dpdk)) -gt 0 ]; then
 	"$e2e" prepare
 	info "booting the guests in two lanes side by side (MANA_RS_PARALLEL=0: one after another)"
 	lane_a &
@@ -146,6 +166,10 @@ fi
 if [ $want_pci = 1 ]; then
 	logs+=("$(console_of pci "$MANA_RS_CACHE/build/pci-smoke.ktap")")
 	require+=(--require mana_rs_pci)
+fi
+if [ $want_dpdk = 1 ]; then
+	logs+=("$(console_of dpdk "$MANA_RS_CACHE/build/dpdk-smoke.ktap")")
+	require+=(--require mana_rs_dpdk)
 fi
 python3 "$MANA_RS_REPO/scripts/ktap.py" "${logs[@]}" "${expect[@]}" "${require[@]}" || {
 	echo "console log: $console" >&2

@@ -801,6 +801,96 @@ mod objects {
         Ok(())
     }
 
+    /// `count` page addresses cycling over the 16 pages of `mem`: a page list as long as a
+    /// large MR's, over memory the device may read.
+    fn long_page_list(mem: &crate::dma::DmaBuf, count: usize) -> Result<KVec<u64>> {
+        let mut pages = KVec::with_capacity(count, GFP_KERNEL)?;
+        for i in 0..count {
+            pages.push(mem.dma_addr() + (i as u64 % 16) * 4096, GFP_KERNEL)?;
+        }
+        Ok(pages)
+    }
+
+    /// A region of more pages than one request carries (DPDK's MRs): CREATE_DMA_REGION lists
+    /// the first 504, DMA_REGION_ADD_PAGES requests the rest; the device takes the region for
+    /// an MR only once every page arrived.
+    #[test]
+    fn large_regions_arrive_in_several_requests() -> Result {
+        let sw = SwAdapter::new(config(), false)?;
+        let ctx = sw.adapter().objects();
+        let mem = ctx.transport.alloc_dma(16 * 4096)?;
+        let pd = ProtectionDomain::new(&ctx, 0)?;
+        // (pages, ADD_PAGES requests): one full create; one page more; 504 + 4 * 505 + 476.
+        for (count, adds) in [(504usize, 0u32), (505, 1), (3000, 5)] {
+            let pages = long_page_list(&mem, count)?;
+            let before = sw.device_stats();
+            let mut region = PageListRegion::new(&ctx, &pages)?;
+            assert_eq!(region.len(), count as u64 * 4096);
+            let s = sw.device_stats();
+            assert_eq!(
+                s.count(gdma_code::CREATE_DMA_REGION),
+                before.count(gdma_code::CREATE_DMA_REGION) + 1
+            );
+            assert_eq!(
+                s.count(gdma_code::DMA_REGION_ADD_PAGES),
+                before.count(gdma_code::DMA_REGION_ADD_PAGES) + adds
+            );
+            assert_eq!((s.live_regions, s.protocol_errors), (1, 0));
+            // Used: the device makes an MR of a complete region only.
+            let mr = MemoryRegion::new_gva(&ctx, &pd, &mut region, 0x7f00_0000_0000, 0x3)?;
+            let s = sw.device_stats();
+            assert_eq!((s.live_regions, s.live_mrs, s.protocol_errors), (0, 1, 0));
+            drop(mr);
+            drop(region);
+            assert_eq!(sw.device_stats().live_mrs, 0);
+        }
+        // A region nothing took is destroyed as a whole.
+        let region = PageListRegion::new(&ctx, &long_page_list(&mem, 2000)?)?;
+        assert_eq!(sw.device_stats().live_regions, 1);
+        drop(region);
+        drop(pd);
+        let s = sw.device_stats();
+        assert_eq!((s.live_regions, s.live_pds, s.live_mrs), (0, 0, 0));
+        assert_eq!(s.count(gdma_code::DESTROY_DMA_REGION), 1);
+        assert_eq!(s.protocol_errors, 0);
+        Ok(())
+    }
+
+    /// A large region whose ADD_PAGES fails, or is answered "complete" while pages are still
+    /// due, is `EPROTO` and destroyed: nothing is left on the device.
+    #[test]
+    fn a_failure_midway_destroys_the_partial_region() -> Result {
+        let sw = SwAdapter::new(config(), false)?;
+        let ctx = sw.adapter().objects();
+        let mem = ctx.transport.alloc_dma(16 * 4096)?;
+        let pages = long_page_list(&mem, 3000)?;
+        let buffers = sw.live_buffers();
+        for (n, fault) in [Fault::Status(0x9), Fault::Status(0)]
+            .into_iter()
+            .enumerate()
+        {
+            sw.inject(gdma_code::DMA_REGION_ADD_PAGES, fault, 1)?;
+            assert_eq!(PageListRegion::new(&ctx, &pages).err(), Some(EPROTO));
+            let s = sw.device_stats();
+            assert_eq!(s.faults_injected, n as u32 + 1);
+            assert_eq!(s.live_regions, 0);
+            assert_eq!(s.count(gdma_code::DESTROY_DMA_REGION), n as u32 + 1);
+            assert_eq!(s.protocol_errors, 0);
+        }
+        // A refused CREATE_DMA_REGION leaves nothing to destroy.
+        sw.inject(gdma_code::CREATE_DMA_REGION, Fault::Status(0x9), 1)?;
+        assert_eq!(PageListRegion::new(&ctx, &pages).err(), Some(EPROTO));
+        let s = sw.device_stats();
+        assert_eq!((s.live_regions, s.protocol_errors), (0, 0));
+        // The channel works on: the same region registers in full.
+        let region = PageListRegion::new(&ctx, &pages)?;
+        assert_eq!(sw.device_stats().live_regions, 1);
+        drop(region);
+        assert_eq!(sw.device_stats().live_regions, 0);
+        assert_eq!(sw.live_buffers(), buffers);
+        Ok(())
+    }
+
     #[test]
     fn hundred_queue_set_cycles() -> Result {
         let sw = SwAdapter::new(config(), false)?;
