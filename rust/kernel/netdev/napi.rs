@@ -477,8 +477,8 @@ impl<'a, P: Poll> NapiPoll<'a, P> {
         Skb::check_frag(0, PAGE_SIZE as u32, headroom, len)?;
         // SAFETY: `page.as_ptr()` is a page we own, mapped in the kernel's linear map.
         let data = unsafe { bindings::page_address(page.as_ptr()) };
-        // SAFETY: Bottom halves are disabled (poll); `data` is the start of a whole page we own, with
-        // room for the shared info after `headroom + len`; the buffer takes the page over.
+        // SAFETY: Bottom halves are disabled (poll); `data` is the start of a whole page we own,
+        // with room for the shared info after `headroom + len`; the buffer takes the page over.
         let skb = unsafe { bindings::napi_build_skb(data, PAGE_SIZE as u32) };
         let skb = NonNull::new(skb).ok_or(ENOMEM)?;
         core::mem::forget(page);
