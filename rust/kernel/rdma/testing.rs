@@ -12,8 +12,19 @@
 //! [`UserContext::close`], tears everything down as closing the uverbs file does: every object
 //! still alive, in reverse order of creation with retries, then the context.
 //!
-//! What it does not model: the uverbs file (`ufile`, so no mmap entries and no
-//! disassociation), uobjects (so [`Pd::ucontext`](super::Pd::ucontext) is `None`) and resource tracking.
+//! The context has the part of a uverbs file that mmap entries use (the umap lock, the
+//! context's mmap table: [`Ucontext::insert_mmap_entry`](super::Ucontext::insert_mmap_entry)
+//! works), and a file of its own whose `mmap()` calls the driver's `mmap` operation
+//! ([`UserContext::mmap`]), so [`Ucontext::mmap_page`](super::Ucontext::mmap_page) can be
+//! tested. Closing checks that the driver removed every mmap entry, as the core does.
+//!
+//! What it does not model: the uverbs device behind the file (its disassociation lock, which
+//! `rdma_user_mmap_io()` asserts, so [`Ucontext::mmap_entry`](super::Ucontext::mmap_entry)
+//! and [`Ucontext::mmap_io`](super::Ucontext::mmap_io) cannot be used), disassociation by the
+//! core when the device is unregistered with a context open ([`UserContext`] borrows the
+//! [`Registration`], so the device outlives it; [`UserContext::disassociate`] calls the
+//! driver's side only), uobjects (so [`Pd::ucontext`](super::Pd::ucontext) is `None`) and
+//! resource tracking.
 
 use super::{
     Device,
@@ -28,6 +39,7 @@ use crate::{
         from_err_ptr,
         to_result, //
     },
+    page::Page,
     prelude::*,
     uaccess::{
         UserPtr,
@@ -45,6 +57,7 @@ const BUF_LEN: usize = 4096;
 // `asm-generic/mman-common.h`.
 const PROT_READ: usize = 0x1;
 const PROT_WRITE: usize = 0x2;
+const MAP_SHARED: usize = 0x01;
 const MAP_PRIVATE: usize = 0x02;
 const MAP_ANONYMOUS: usize = 0x20;
 
@@ -89,6 +102,12 @@ pub fn user_read(addr: usize, bytes: &mut [u8]) -> Result {
         .read_slice(bytes)
 }
 
+/// Returns the page frame number of `page` (`page_to_pfn()`), e.g. for an mmap entry.
+pub fn page_pfn(page: &Page) -> usize {
+    // SAFETY: `page` is a valid page; the computation reads nothing else.
+    unsafe { bindings::rdma_testing_page_pfn(page.as_ptr()) }
+}
+
 /// An object created through a [`UserContext`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct ObjId(usize);
@@ -131,12 +150,16 @@ pub struct QpAttr {
 /// # Invariants
 ///
 /// `ctx` is a user context of `reg`'s device whose `alloc_ucontext` succeeded and which is not
-/// deallocated (null once torn down); `bundle` is an allocated bundle, zeroed but for `context`
+/// deallocated (null once torn down); `ufile` is its uverbs file state, allocated by
+/// `rdma_testing_ufile_alloc()` (null once torn down); `file` is null or a file referring to
+/// `ctx`, whose reference is ours; `bundle` is an allocated bundle, zeroed but for `context`
 /// (always `ctx`) and `driver_udata`; every `Some` entry of `objects` is a live object created
 /// in this context.
 pub struct UserContext<'a, T: Driver> {
     reg: &'a Registration<T>,
     ctx: *mut bindings::ib_ucontext,
+    ufile: *mut bindings::ib_uverbs_file,
+    file: *mut bindings::file,
     bundle: NonNull<bindings::uverbs_attr_bundle>,
     inbuf: usize,
     outbuf: usize,
@@ -156,16 +179,28 @@ impl<'a, T: Driver> UserContext<'a, T> {
         let ctx = Self::zalloc(ops.size_ib_ucontext)?.cast::<bindings::ib_ucontext>();
         // SAFETY: `ctx` is a zeroed context; as `ib_uverbs_get_context()`: it belongs to `dev`.
         unsafe { (*ctx).device = dev };
+        // SAFETY: `ctx` is a zeroed context; the helper links a new file state to it.
+        let ufile = unsafe { bindings::rdma_testing_ufile_alloc(ctx) };
+        if ufile.is_null() {
+            // SAFETY: Nothing refers to the context yet.
+            unsafe { bindings::kfree(ctx.cast()) };
+            return Err(ENOMEM);
+        }
         // SAFETY: Allocating has no preconditions.
         let bundle = unsafe { bindings::rdma_testing_bundle_alloc(ctx) };
         let Some(bundle) = NonNull::new(bundle) else {
-            // SAFETY: Nothing refers to the context yet.
-            unsafe { bindings::kfree(ctx.cast()) };
+            // SAFETY: Nothing refers to the context or the file state yet.
+            unsafe {
+                bindings::rdma_testing_ufile_free(ufile);
+                bindings::kfree(ctx.cast());
+            }
             return Err(ENOMEM);
         };
         let mut this = Self {
             reg,
             ctx,
+            ufile,
+            file: ptr::null_mut(),
             bundle,
             inbuf,
             outbuf: inbuf + BUF_LEN,
@@ -178,12 +213,52 @@ impl<'a, T: Driver> UserContext<'a, T> {
         });
         if let Err(e) = ret {
             this.ctx = ptr::null_mut();
-            // SAFETY: `alloc_ucontext` failed, so nothing refers to the context; `Drop` frees
-            // the bundle only.
-            unsafe { bindings::kfree(ctx.cast()) };
+            this.ufile = ptr::null_mut();
+            // SAFETY: `alloc_ucontext` failed, so nothing refers to the context or its file
+            // state; `Drop` frees the bundle only.
+            unsafe {
+                bindings::rdma_testing_ufile_free(ufile);
+                bindings::kfree(ctx.cast());
+            }
             return Err(e);
         }
         Ok(this)
+    }
+
+    /// Maps `len` bytes at byte offset `offset` of the context's file into the test's mm, as
+    /// `mmap()` of the uverbs file does: the driver's `mmap` operation decides what is mapped
+    /// (`MAP_SHARED` if `shared`, else `MAP_PRIVATE`; readable and writable). Returns the user
+    /// address; the mapping lasts until [`Self::munmap`] or the end of the test's mm.
+    pub fn mmap(&mut self, offset: u64, len: usize, shared: bool) -> Result<usize> {
+        if self.ctx.is_null() {
+            return Err(EINVAL);
+        }
+        if self.file.is_null() {
+            // SAFETY: By the type invariant `ctx` is a live context; the file refers to it and
+            // is released (with `fput()`) before the context is freed.
+            let file = from_err_ptr(unsafe { bindings::rdma_testing_file(self.ctx) })?;
+            self.file = file;
+        }
+        let offset = usize::try_from(offset).map_err(|_| EINVAL)?;
+        let flags = if shared { MAP_SHARED } else { MAP_PRIVATE };
+        // SAFETY: `file` is a file of ours (type invariant); `vm_mmap()` checks the arguments and
+        // maps into the current mm, the test's.
+        let addr = unsafe {
+            bindings::vm_mmap(self.file, 0, len, PROT_READ | PROT_WRITE, flags, offset)
+        };
+        // An address, or a negative errno (`IS_ERR_VALUE()`).
+        if addr > usize::MAX - 4095 {
+            // The value is in -4095..0, which fits.
+            return Err(Error::from_errno(addr as i32));
+        }
+        Ok(addr)
+    }
+
+    /// Unmaps `len` bytes at user address `addr` of the test's mm (`vm_munmap()`).
+    pub fn munmap(&mut self, addr: usize, len: usize) -> Result {
+        // SAFETY: `vm_munmap()` checks its arguments; it only touches the current mm, and no
+        // kernel reference points into user mappings.
+        to_result(unsafe { bindings::vm_munmap(addr, len) })
     }
 
     /// The device.
@@ -690,14 +765,34 @@ impl<'a, T: Driver> UserContext<'a, T> {
         let ret = self.destroy_all();
         let dev = self.reg.as_raw();
         // SAFETY: `dev` is registered; its operations are `T`'s; by the type invariant `ctx`
-        // is an allocated context, now without objects, not used after this.
-        unsafe {
+        // is an allocated context, now without objects, deallocated once here.
+        let entries_left = unsafe {
             if let Some(dealloc) = (*dev).ops.dealloc_ucontext {
                 dealloc(self.ctx);
             }
-            bindings::kfree(self.ctx.cast());
+            !bindings::rdma_testing_mmap_table_empty(self.ctx)
+        };
+        if entries_left {
+            // The core WARNs here (`ufile_destroy_ucontext()`); the entries leak.
+            pr_err!("rdma testing: the driver left mmap entries in a deallocated context\n");
+        } else {
+            // SAFETY: The context is deallocated and its mmap table empty: nothing refers to
+            // the file state or the context any more but our file, which is released first
+            // and whose `mmap()` is not called again.
+            unsafe {
+                if !self.file.is_null() {
+                    bindings::fput(self.file);
+                }
+                bindings::rdma_testing_ufile_free(self.ufile);
+                bindings::kfree(self.ctx.cast());
+            }
         }
+        self.file = ptr::null_mut();
+        self.ufile = ptr::null_mut();
         self.ctx = ptr::null_mut();
+        if entries_left {
+            return ret.and(Err(EBUSY));
+        }
         ret
     }
 }

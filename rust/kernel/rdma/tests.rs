@@ -159,6 +159,7 @@ fn new_device(counters: &Arc<Counters>) -> Result<UnregisteredDevice<TestDriver>
     }))
 }
 
+mod mmap;
 mod objects;
 
 /// Events seen by [`count_event`], and the type of the last one.
