@@ -2129,6 +2129,7 @@ mod dma_tests {
         dma::DataDirection,
         dma_stream::{
             SharedPage,
+            StreamDevice,
             StreamMapping, //
         },
         netdev::skb::{
@@ -2203,6 +2204,34 @@ mod dma_tests {
             Some(EINVAL)
         );
         assert!(keep.is_unshared());
+        Ok(())
+    }
+
+    /// A `StreamDevice` maps while its device is bound, from a plain shared reference to its
+    /// `Devres`, and refuses once the device is unbound: devres revoked it.
+    #[test]
+    fn stream_device_is_revoked_at_unbind() -> Result {
+        let faux = dma_test_device()?;
+        let stream = StreamDevice::new(bound(&faux))?;
+        {
+            let access = stream.try_access().ok_or(EINVAL)?;
+            assert_eq!(access.device().as_raw(), bound(&faux).as_raw());
+            let page = SharedPage::alloc(0, GFP_KERNEL)?;
+            let map = StreamMapping::new(access.device(), page, 0, 64, DataDirection::ToDevice)?;
+            assert_ne!(map.dma_address(), 0);
+            let mut skb = Skb::alloc(64, GFP_KERNEL)?;
+            skb.put_data(&[3; 40])?;
+            let mapped = MappedSkb::new(access.device(), skb)?;
+            assert_eq!(mapped.parts().len(), 1);
+        }
+        // With the right device, `access` needs no RCU section; with another it is refused.
+        assert!(stream.access(bound(&faux)).is_ok());
+        let other = crate::faux::Registration::new(c"rust_netdev_dma_other", None)?;
+        assert_eq!(stream.access(bound(&other)).err(), Some(EINVAL));
+        // Unregistering the faux device unbinds it; devres drops the capability.
+        drop(faux);
+        assert!(stream.try_access().is_none());
+        drop(stream);
         Ok(())
     }
 
