@@ -13,7 +13,7 @@
 //! allocation (the `ib_alloc_device()` container scheme): it is initialised in place, pinned,
 //! and dropped by the `dealloc_driver` operation, just before the core frees the device. Once
 //! configured (number of ports, parent device), the device is made visible with
-//! [`Registration::new`] under a name such as `manae_%d`; dropping the [`Registration`]
+//! [`Registration::new`] under a name such as `mlx5_%d`; dropping the [`Registration`]
 //! unregisters the device, drops the private data and frees the device.
 //!
 //! The verbs objects (user context, PD, CQ, WQ, QP, RSS indirection table, MR) carry the
@@ -110,8 +110,50 @@ pub struct DriverId(bindings::rdma_driver_id);
 impl DriverId {
     /// `RDMA_DRIVER_UNKNOWN`.
     pub const UNKNOWN: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_UNKNOWN);
-    /// `RDMA_DRIVER_MANA`: the Microsoft Azure Network Adapter.
+    /// `RDMA_DRIVER_MLX5`.
+    pub const MLX5: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_MLX5);
+    /// `RDMA_DRIVER_MLX4`.
+    pub const MLX4: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_MLX4);
+    /// `RDMA_DRIVER_CXGB3`.
+    pub const CXGB3: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_CXGB3);
+    /// `RDMA_DRIVER_CXGB4`.
+    pub const CXGB4: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_CXGB4);
+    /// `RDMA_DRIVER_MTHCA`.
+    pub const MTHCA: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_MTHCA);
+    /// `RDMA_DRIVER_BNXT_RE`.
+    pub const BNXT_RE: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_BNXT_RE);
+    /// `RDMA_DRIVER_OCRDMA`.
+    pub const OCRDMA: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_OCRDMA);
+    /// `RDMA_DRIVER_NES`.
+    pub const NES: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_NES);
+    /// `RDMA_DRIVER_I40IW`.
+    pub const I40IW: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_I40IW);
+    /// `RDMA_DRIVER_IRDMA`.
+    pub const IRDMA: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_IRDMA);
+    /// `RDMA_DRIVER_VMW_PVRDMA`.
+    pub const VMW_PVRDMA: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_VMW_PVRDMA);
+    /// `RDMA_DRIVER_QEDR`.
+    pub const QEDR: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_QEDR);
+    /// `RDMA_DRIVER_HNS`.
+    pub const HNS: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_HNS);
+    /// `RDMA_DRIVER_USNIC`.
+    pub const USNIC: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_USNIC);
+    /// `RDMA_DRIVER_RXE`.
+    pub const RXE: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_RXE);
+    /// `RDMA_DRIVER_HFI1`.
+    pub const HFI1: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_HFI1);
+    /// `RDMA_DRIVER_QIB`.
+    pub const QIB: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_QIB);
+    /// `RDMA_DRIVER_EFA`.
+    pub const EFA: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_EFA);
+    /// `RDMA_DRIVER_SIW`.
+    pub const SIW: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_SIW);
+    /// `RDMA_DRIVER_ERDMA`.
+    pub const ERDMA: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_ERDMA);
+    /// `RDMA_DRIVER_MANA`.
     pub const MANA: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_MANA);
+    /// `RDMA_DRIVER_IONIC`.
+    pub const IONIC: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_IONIC);
 
     /// Returns the C value.
     pub const fn as_raw(self) -> bindings::rdma_driver_id {
@@ -139,7 +181,7 @@ impl DriverId {
 /// The data path of kernel consumers (`post_send`, `post_recv`, `poll_cq`, `req_notify_cq`,
 /// `modify_qp`, `get_dma_mr`) is not covered: without those operations the core registers
 /// the device for user space only (`kverbs_provider` is false), which is what a raw-packet
-/// device such as MANA's `manae_N` is.
+/// device is.
 #[vtable]
 pub trait Driver: Sized + 'static {
     /// The private data of each device, stored after its `struct ib_device`.
@@ -163,8 +205,8 @@ pub trait Driver: Sized + 'static {
     /// The driver identifier reported to user space (`driver_id`).
     const DRIVER_ID: DriverId;
 
-    /// The version of the driver's uverbs ABI (`uverbs_abi_ver`), e.g.
-    /// `MANA_IB_UVERBS_ABI_VERSION`.
+    /// The version of the driver's uverbs ABI (`uverbs_abi_ver`), the `*_UVERBS_ABI_VERSION`
+    /// of its uAPI header.
     const UVERBS_ABI_VER: u32;
 
     /// Whether every operation taking a udata checks its request size and writes its response
@@ -416,7 +458,7 @@ impl<T: Driver> Device<T> {
         unsafe { Pin::new_unchecked(&self.data) }
     }
 
-    /// Returns a copy of the name of the device, e.g. `manae_0`, empty before it is
+    /// Returns a copy of the name of the device, e.g. `mlx5_0`, empty before it is
     /// registered.
     ///
     /// A copy, because the core may rename a registered device at any time
@@ -869,7 +911,7 @@ macro_rules! ibdev_err_ratelimited {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Event {
     /// `IB_EVENT_DEVICE_FATAL`: the device stopped working; users tear everything down and
-    /// open the device again (DPDK's MANA driver does, for service resets).
+    /// open the device again (after a device reset, for instance).
     DeviceFatal,
     /// `IB_EVENT_PORT_ACTIVE`: the link of the port came up.
     PortActive(u32),
