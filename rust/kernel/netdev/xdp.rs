@@ -745,8 +745,7 @@ pub mod testing {
 
         fn load(action: Action, ifindex: i32, frags: bool) -> Result<Self> {
             // SAFETY: Plain call; the helper builds the instructions itself.
-            let fd =
-                unsafe { bindings::xdp_testing_prog_load(action.as_raw(), ifindex, frags) };
+            let fd = unsafe { bindings::xdp_testing_prog_load(action.as_raw(), ifindex, frags) };
             to_result(fd)?;
             Ok(Self { fd })
         }
