@@ -432,6 +432,8 @@ def main():
     if missing:
         die("in no patch of scripts/patches.py:\n  " + "\n  ".join(missing))
 
+    # Fixed dates: the same rust/ gives the same series, byte for byte.
+    os.environ["GIT_AUTHOR_DATE"] = os.environ["GIT_COMMITTER_DATE"] = "2026-12-01T00:00:00+0000"
     work = tempfile.mkdtemp(prefix="mana-rs-patches.")
     try:
         git(work, "init", "-q")
