@@ -18,13 +18,17 @@
 //! ([`UserContext::mmap`]), so [`Ucontext::mmap_page`](super::Ucontext::mmap_page) can be
 //! tested. Closing checks that the driver removed every mmap entry, as the core does.
 //!
+//! A context opened with [`UserContext::open_owned`] owns the device's [`Registration`], so a
+//! test can unregister the device while the context is open
+//! ([`UserContext::unregister_device`]): the core's unregistration removes a client of the
+//! context, which tears the context down as uverbs does for an open file (objects,
+//! `disassociate_ucontext`, `dealloc_ucontext`); the context's calls then fail with `ENODEV`.
+//!
 //! What it does not model: the uverbs device behind the file (its disassociation lock, which
 //! `rdma_user_mmap_io()` asserts, so [`Ucontext::mmap_entry`](super::Ucontext::mmap_entry)
-//! and [`Ucontext::mmap_io`](super::Ucontext::mmap_io) cannot be used), disassociation by the
-//! core when the device is unregistered with a context open ([`UserContext`] borrows the
-//! [`Registration`], so the device outlives it; [`UserContext::disassociate`] calls the
-//! driver's side only), uobjects (so [`Pd::ucontext`](super::Pd::ucontext) is `None`) and
-//! resource tracking.
+//! and [`Ucontext::mmap_io`](super::Ucontext::mmap_io) cannot be used, and the zapping of a
+//! context's mappings at disassociation), uobjects (so [`Pd::ucontext`](super::Pd::ucontext)
+//! is `None`) and resource tracking.
 
 use super::{
     Device,
@@ -41,6 +45,7 @@ use crate::{
     },
     page::Page,
     prelude::*,
+    types::Opaque,
     uaccess::{
         UserPtr,
         UserSlice, //
@@ -149,14 +154,16 @@ pub struct QpAttr {
 ///
 /// # Invariants
 ///
-/// `ctx` is a user context of `reg`'s device whose `alloc_ucontext` succeeded and which is not
-/// deallocated (null once torn down); `ufile` is its uverbs file state, allocated by
+/// `dev` is the device of `reg`, registered, or null once [`UserContext::unregister_device`]
+/// unregistered it; `ctx` is a user context of `dev` whose `alloc_ucontext` succeeded and which
+/// is not deallocated (null once torn down); `ufile` is its uverbs file state, allocated by
 /// `rdma_testing_ufile_alloc()` (null once torn down); `file` is null or a file referring to
 /// `ctx`, whose reference is ours; `bundle` is an allocated bundle, zeroed but for `context`
 /// (always `ctx`) and `driver_udata`; every `Some` entry of `objects` is a live object created
 /// in this context.
 pub struct UserContext<'a, T: Driver> {
-    reg: &'a Registration<T>,
+    reg: Reg<'a, T>,
+    dev: *mut bindings::ib_device,
     ctx: *mut bindings::ib_ucontext,
     ufile: *mut bindings::ib_uverbs_file,
     file: *mut bindings::file,
@@ -166,11 +173,37 @@ pub struct UserContext<'a, T: Driver> {
     objects: KVec<Option<Object>>,
 }
 
+/// The registration of a [`UserContext`]'s device: borrowed, or owned so that the context can
+/// unregister the device while it is open.
+enum Reg<'a, T: Driver> {
+    Borrowed(&'a Registration<T>),
+    Owned(Option<Registration<T>>),
+}
+
+impl<T: Driver> UserContext<'static, T> {
+    /// Opens a user context (`alloc_ucontext`) of the device `reg` registers, as
+    /// [`UserContext::open`] does, and keeps the registration: [`Self::unregister_device`] then
+    /// unregisters the device while the context is open, as a driver's unbind does while a
+    /// process has the device open.
+    pub fn open_owned(reg: Registration<T>, req: &[u8], resp: &mut [u8]) -> Result<Self> {
+        let dev = reg.as_raw();
+        Self::open_reg(Reg::Owned(Some(reg)), dev, req, resp)
+    }
+}
+
 impl<'a, T: Driver> UserContext<'a, T> {
     /// Opens a user context of `reg`'s device (`alloc_ucontext`) with request `req`; the
     /// driver's response is copied to `resp`.
     pub fn open(reg: &'a Registration<T>, req: &[u8], resp: &mut [u8]) -> Result<Self> {
-        let dev = reg.as_raw();
+        Self::open_reg(Reg::Borrowed(reg), reg.as_raw(), req, resp)
+    }
+
+    fn open_reg(
+        reg: Reg<'a, T>,
+        dev: *mut bindings::ib_device,
+        req: &[u8],
+        resp: &mut [u8],
+    ) -> Result<Self> {
         // SAFETY: `dev` is a registered device, whose operations are `T`'s.
         let ops = unsafe { &(*dev).ops };
         let alloc = ops.alloc_ucontext.ok_or(EOPNOTSUPP)?;
@@ -198,6 +231,7 @@ impl<'a, T: Driver> UserContext<'a, T> {
         };
         let mut this = Self {
             reg,
+            dev,
             ctx,
             ufile,
             file: ptr::null_mut(),
@@ -230,9 +264,7 @@ impl<'a, T: Driver> UserContext<'a, T> {
     /// (`MAP_SHARED` if `shared`, else `MAP_PRIVATE`; readable and writable). Returns the user
     /// address; the mapping lasts until [`Self::munmap`] or the end of the test's mm.
     pub fn mmap(&mut self, offset: u64, len: usize, shared: bool) -> Result<usize> {
-        if self.ctx.is_null() {
-            return Err(EINVAL);
-        }
+        self.live()?;
         if self.file.is_null() {
             // SAFETY: By the type invariant `ctx` is a live context; the file refers to it and
             // is released (with `fput()`) before the context is freed.
@@ -243,9 +275,8 @@ impl<'a, T: Driver> UserContext<'a, T> {
         let flags = if shared { MAP_SHARED } else { MAP_PRIVATE };
         // SAFETY: `file` is a file of ours (type invariant); `vm_mmap()` checks the arguments and
         // maps into the current mm, the test's.
-        let addr = unsafe {
-            bindings::vm_mmap(self.file, 0, len, PROT_READ | PROT_WRITE, flags, offset)
-        };
+        let addr =
+            unsafe { bindings::vm_mmap(self.file, 0, len, PROT_READ | PROT_WRITE, flags, offset) };
         // An address, or a negative errno (`IS_ERR_VALUE()`).
         if addr > usize::MAX - 4095 {
             // The value is in -4095..0, which fits.
@@ -261,9 +292,106 @@ impl<'a, T: Driver> UserContext<'a, T> {
         to_result(unsafe { bindings::vm_munmap(addr, len) })
     }
 
-    /// The device.
-    pub fn device(&self) -> &Device<T> {
-        self.reg
+    /// The device, while it is registered.
+    pub fn device(&self) -> Option<&Device<T>> {
+        match &self.reg {
+            Reg::Borrowed(reg) => Some(&***reg),
+            Reg::Owned(reg) => reg.as_deref(),
+        }
+    }
+
+    /// The device, for an operation on the open context: `ENODEV` once the device is
+    /// unregistered, `EINVAL` once the context is closed.
+    fn live(&self) -> Result<*mut bindings::ib_device> {
+        if self.dev.is_null() {
+            return Err(ENODEV);
+        }
+        if self.ctx.is_null() {
+            return Err(EINVAL);
+        }
+        Ok(self.dev)
+    }
+
+    /// Unregisters the device of a context opened with [`UserContext::open_owned`] while the
+    /// context is open, as a driver's unbind does while a process has the device open: the
+    /// core's unregistration removes its clients, and a client of this context then does what
+    /// uverbs does for its files (`uverbs_destroy_ufile_hw()`): destroys the context's objects,
+    /// calls `disassociate_ucontext`, then deallocates the context. The device's data is
+    /// dropped and the device freed before this returns; the context's operations fail with
+    /// `ENODEV` from then on.
+    pub fn unregister_device(&mut self) -> Result {
+        let Reg::Owned(slot) = &mut self.reg else {
+            return Err(EINVAL);
+        };
+        let reg = slot.take().ok_or(ENODEV)?;
+        let dev = self.dev;
+        let mut raw = bindings::ib_client {
+            name: c"rdma_testing".as_char_ptr(),
+            remove: Some(Self::client_remove),
+            ..pin_init::zeroed()
+        };
+        // Added to devices without kernel verbs too, as uverbs is.
+        raw.set_no_kverbs_req(1);
+        let client = KBox::new(Opaque::new(raw), GFP_KERNEL)?;
+        // SAFETY: `client` is a zeroed client but for its name, `remove` and `no_kverbs_req`,
+        // at a stable address until it is unregistered below.
+        to_result(unsafe { bindings::ib_register_client(client.get()) })?;
+        let this: *mut Self = self;
+        // SAFETY: The client is registered, hence added to every registered device, `dev`
+        // among them (no `add` callback refuses it). Its data for `dev` is this context, which
+        // stays in place while the registration is dropped below: `client_remove` is called
+        // from within that drop, on this thread, and nothing else uses the context meanwhile.
+        unsafe { bindings::ib_set_client_data(dev, client.get(), this.cast()) };
+        // `ib_unregister_device()`: the core removes the clients, ours first (the last
+        // registered), which tears the context down; then the device is freed.
+        drop(reg);
+        // SAFETY: `this` is `self`, reborrowed; `client_remove` ran and is done.
+        let this = unsafe { &mut *this };
+        this.dev = ptr::null_mut();
+        // SAFETY: The client was registered above; the other devices' data is null, which
+        // `client_remove` ignores. After this the client is not used.
+        unsafe { bindings::ib_unregister_client(client.get()) };
+        drop(client);
+        if this.ctx.is_null() {
+            Ok(())
+        } else {
+            // The core did not remove the client from the device before freeing it: the
+            // context cannot be deallocated any more, so it is leaked.
+            pr_err!("rdma testing: unregistering the device did not remove the test client\n");
+            this.ctx = ptr::null_mut();
+            this.ufile = ptr::null_mut();
+            this.file = ptr::null_mut();
+            this.objects.clear();
+            Err(EIO)
+        }
+    }
+
+    /// The `remove` callback of the client of [`Self::unregister_device`].
+    ///
+    /// # Safety
+    ///
+    /// Called by the RDMA core with the client's data for `dev`: null, or the context that
+    /// registered the client, not otherwise in use during the call.
+    unsafe extern "C" fn client_remove(
+        _dev: *mut bindings::ib_device,
+        data: *mut core::ffi::c_void,
+    ) {
+        if data.is_null() {
+            return;
+        }
+        // SAFETY: The caller's guarantee: `data` is the context, exclusively ours here.
+        let this = unsafe { &mut *data.cast::<Self>() };
+        if this.ctx.is_null() {
+            return;
+        }
+        // As `uverbs_destroy_ufile_hw(RDMA_REMOVE_DRIVER_REMOVE)`: the objects, then
+        // `disassociate_ucontext` and `dealloc_ucontext` (`ufile_destroy_ucontext()`).
+        if let Err(e) = this.disassociate() {
+            pr_err!("rdma testing: disassociating a context failed: {:?}\n", e);
+        }
+        let _ = this.teardown();
+        // Objects the driver refused to destroy are leaked with the device.
+        this.objects.clear();
     }
 
     /// The raw `struct ib_ucontext`.
@@ -355,7 +483,7 @@ impl<'a, T: Driver> UserContext<'a, T> {
 
     /// Allocates a PD (`alloc_pd`) with request `req`.
     pub fn alloc_pd(&mut self, req: &[u8], resp: &mut [u8]) -> Result<ObjId> {
-        let dev = self.reg.as_raw();
+        let dev = self.live()?;
         // SAFETY: `dev` is registered; its operations are `T`'s.
         let ops = unsafe { &(*dev).ops };
         let alloc = ops.alloc_pd.ok_or(EOPNOTSUPP)?;
@@ -382,7 +510,7 @@ impl<'a, T: Driver> UserContext<'a, T> {
         req: &[u8],
         resp: &mut [u8],
     ) -> Result<ObjId> {
-        let dev = self.reg.as_raw();
+        let dev = self.live()?;
         // SAFETY: `dev` is registered; its operations are `T`'s.
         let ops = unsafe { &(*dev).ops };
         let create = ops.create_cq.ok_or(EOPNOTSUPP)?;
@@ -417,7 +545,7 @@ impl<'a, T: Driver> UserContext<'a, T> {
         resp: &mut [u8],
     ) -> Result<ObjId> {
         let (pd, cq) = (self.pd(pd)?, self.cq(cq)?);
-        let dev = self.reg.as_raw();
+        let dev = self.live()?;
         // SAFETY: `dev` is registered; its operations are `T`'s.
         let create = unsafe { (*dev).ops.create_wq }.ok_or(EOPNOTSUPP)?;
         let mut attr: bindings::ib_wq_init_attr = pin_init::zeroed();
@@ -468,7 +596,7 @@ impl<'a, T: Driver> UserContext<'a, T> {
         if !wqs.len().is_power_of_two() {
             return Err(EINVAL);
         }
-        let dev = self.reg.as_raw();
+        let dev = self.live()?;
         // SAFETY: `dev` is registered; its operations are `T`'s.
         let ops = unsafe { &(*dev).ops };
         let create = ops.create_rwq_ind_table.ok_or(EOPNOTSUPP)?;
@@ -544,7 +672,7 @@ impl<'a, T: Driver> UserContext<'a, T> {
         attr.send_cq = send_cq.unwrap_or(ptr::null_mut());
         attr.recv_cq = recv_cq.unwrap_or(ptr::null_mut());
         attr.rwq_ind_tbl = table.unwrap_or(ptr::null_mut());
-        let dev = self.reg.as_raw();
+        let dev = self.live()?;
         let qp = self.call(req, resp, |_, bundle| {
             // SAFETY: The objects are live objects of this context; `bundle` is a bundle of it.
             from_err_ptr(unsafe {
@@ -582,7 +710,7 @@ impl<'a, T: Driver> UserContext<'a, T> {
             iova,
             access,
         } = args;
-        let dev = self.reg.as_raw();
+        let dev = self.live()?;
         // SAFETY: `dev` is registered; its operations are `T`'s.
         let reg = unsafe { (*dev).ops.reg_user_mr }.ok_or(EOPNOTSUPP)?;
         let mr = self.call(req, resp, |udata, _| {
@@ -618,10 +746,11 @@ impl<'a, T: Driver> UserContext<'a, T> {
         let qp = self.qp_raw(id)?;
         // SAFETY: `qp` is a live QP of this context; its number does not change.
         let num = unsafe { (*qp).qp_num };
+        let dev = self.live()?;
         // SAFETY: The device is registered; a found entry is held until the put below.
         let entry = from_err_ptr(unsafe {
             bindings::rdma_restrack_get_byid(
-                self.reg.as_raw(),
+                dev,
                 bindings::rdma_restrack_type_RDMA_RESTRACK_QP,
                 num,
             )
@@ -663,6 +792,7 @@ impl<'a, T: Driver> UserContext<'a, T> {
     /// aborts an object whose creation failed after the driver created it (the response could
     /// not be copied, `RDMA_REMOVE_ABORT`): the udata is then the create request's.
     pub fn destroy_with_udata(&mut self, id: ObjId, req: &[u8], resp: &mut [u8]) -> Result {
+        self.live()?;
         let obj = self.get(id)?;
         if self.usecnt(id)? != 0 {
             return Err(EBUSY);
@@ -712,11 +842,8 @@ impl<'a, T: Driver> UserContext<'a, T> {
     /// open: destroys every object, then calls `disassociate_ucontext`. The context itself is
     /// deallocated when dropped, as when the process finally closes the device.
     pub fn disassociate(&mut self) -> Result {
-        if self.ctx.is_null() {
-            return Err(EINVAL);
-        }
+        let dev = self.live()?;
         let ret = self.destroy_all();
-        let dev = self.reg.as_raw();
         // SAFETY: `dev` is registered; its operations are `T`'s; by the type invariant `ctx`
         // is an allocated context, now without objects.
         unsafe {
@@ -763,9 +890,10 @@ impl<'a, T: Driver> UserContext<'a, T> {
             return Ok(());
         }
         let ret = self.destroy_all();
-        let dev = self.reg.as_raw();
-        // SAFETY: `dev` is registered; its operations are `T`'s; by the type invariant `ctx`
-        // is an allocated context, now without objects, deallocated once here.
+        let dev = self.dev;
+        // SAFETY: By the type invariant `ctx` is a context of `dev`, which is registered while
+        // the context is allocated; its operations are `T`'s; `ctx` is now without objects,
+        // deallocated once here.
         let entries_left = unsafe {
             if let Some(dealloc) = (*dev).ops.dealloc_ucontext {
                 dealloc(self.ctx);

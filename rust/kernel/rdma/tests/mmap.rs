@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! KUnit tests of user mappings (`rdma::mmap`): entries in a user context's mmap table, and a
-//! page mapped into the test's own mm through the context's file, whose `mmap()` calls the
-//! driver's `mmap` operation as the uverbs file does.
+//! KUnit tests of user contexts: mappings (`rdma::mmap`: entries in a user context's mmap
+//! table, and a page mapped into the test's own mm through the context's file, whose `mmap()`
+//! calls the driver's `mmap` operation as the uverbs file does), and unregistering the device
+//! while a context is open.
 
 use super::*;
 use crate::{
@@ -40,6 +41,24 @@ struct MmapCounters {
     last_pgoff: AtomicU32,
     /// Contexts whose data was dropped.
     dropped: AtomicU32,
+    /// Contexts disassociated.
+    disassociated: AtomicU32,
+    /// PDs allocated and deallocated.
+    pd_alloc: AtomicU32,
+    pd_dealloc: AtomicU32,
+    /// Whether the device's data was dropped.
+    device_dropped: AtomicU32,
+}
+
+/// The device's data.
+struct MmapData {
+    counters: Arc<MmapCounters>,
+}
+
+impl Drop for MmapData {
+    fn drop(&mut self) {
+        self.counters.device_dropped.fetch_add(1, Relaxed);
+    }
 }
 
 /// The data of a user context: a page and two mmap entries.
@@ -73,7 +92,7 @@ struct MmapDriver;
 
 #[vtable]
 impl Driver for MmapDriver {
-    type Data = Arc<MmapCounters>;
+    type Data = MmapData;
     type UcontextData = MmapCtx;
     type PdData = ();
     type CqData = ();
@@ -105,15 +124,25 @@ impl Driver for MmapDriver {
     }
 
     fn alloc_pd(
-        _pd: &NewPd<Self>,
+        pd: &NewPd<Self>,
         _ctx: Option<&Ucontext<Self>>,
         _udata: Option<&UData>,
     ) -> impl PinInit<Self::PdData, Error> {
-        Err::<(), Error>(EOPNOTSUPP)
+        pd.device().data().counters.pd_alloc.fetch_add(1, Relaxed);
+        Ok::<(), Error>(())
     }
 
-    fn dealloc_pd(_pd: &Pd<Self>) -> Result {
+    fn dealloc_pd(pd: &Pd<Self>) -> Result {
+        pd.device().data().counters.pd_dealloc.fetch_add(1, Relaxed);
         Ok(())
+    }
+
+    fn disassociate_ucontext(ctx: &Ucontext<Self>) {
+        ctx.device()
+            .data()
+            .counters
+            .disassociated
+            .fetch_add(1, Relaxed);
     }
 
     fn alloc_ucontext(
@@ -124,7 +153,7 @@ impl Driver for MmapDriver {
     }
 
     fn mmap(ctx: &Ucontext<Self>, vma: &VmaNew) -> Result {
-        let counters = &ctx.device().data();
+        let counters = &ctx.device().data().counters;
         counters.mmaps.fetch_add(1, Relaxed);
         let pgoff = mmap_pgoff(vma);
         counters
@@ -154,7 +183,7 @@ fn new_ctx(ctx: &NewUcontext<MmapDriver>, udata: Option<&UData>) -> Result<MmapC
         })?;
     }
     Ok(MmapCtx {
-        counters: Arc::clone(&*ctx.device().data()),
+        counters: Arc::clone(&ctx.device().data().counters),
         page,
         _entries: [a, b],
     })
@@ -166,7 +195,9 @@ mod mmap_tests {
 
     fn register() -> Result<(Arc<MmapCounters>, Registration<MmapDriver>)> {
         let counters = Arc::new(MmapCounters::default(), GFP_KERNEL)?;
-        let dev = UnregisteredDevice::<MmapDriver>::new(Ok::<_, Error>(counters.clone()))?;
+        let dev = UnregisteredDevice::<MmapDriver>::new(Ok::<_, Error>(MmapData {
+            counters: counters.clone(),
+        }))?;
         let reg = Registration::new(dev, c"rust_rdma_m%d", None)?;
         Ok((counters, reg))
     }
@@ -222,7 +253,38 @@ mod mmap_tests {
         assert_eq!(ctx.mmap(0, PAGE_SIZE, true), Err(EINVAL));
         assert_eq!(counters.last_pgoff.load(Relaxed), 0);
         assert_eq!(counters.mmaps.load(Relaxed), 3);
+        // Only a context that owns the registration unregisters the device.
+        assert_eq!(ctx.unregister_device(), Err(EINVAL));
         ctx.close()
+    }
+
+    #[test]
+    fn unregistering_with_a_context_open() -> Result {
+        let (counters, reg) = register()?;
+        let mut resp = CtxResp::default();
+        let mut ctx = UserContext::open_owned(reg, &[], resp.as_bytes_mut())?;
+        let pd = ctx.alloc_pd(&[], &mut [])?;
+        assert_eq!(ctx.live_objects(), 1);
+        assert!(ctx.device().is_some());
+        // The core's unregistration removes the clients: the context's client does what
+        // uverbs does for an open file, then the device goes.
+        ctx.unregister_device()?;
+        assert_eq!(counters.pd_alloc.load(Relaxed), 1);
+        assert_eq!(counters.pd_dealloc.load(Relaxed), 1);
+        assert_eq!(counters.disassociated.load(Relaxed), 1);
+        assert_eq!(counters.dropped.load(Relaxed), 1);
+        assert_eq!(counters.device_dropped.load(Relaxed), 1);
+        assert!(ctx.device().is_none());
+        assert_eq!(ctx.live_objects(), 0);
+        // The process's later calls find no device.
+        assert_eq!(ctx.alloc_pd(&[], &mut []), Err(ENODEV));
+        assert_eq!(ctx.destroy(pd), Err(ENODEV));
+        assert_eq!(ctx.mmap(page_offset(), PAGE_SIZE, true), Err(ENODEV));
+        assert_eq!(ctx.unregister_device(), Err(ENODEV));
+        // Closing it then has nothing left to do.
+        ctx.close()?;
+        assert_eq!(counters.dropped.load(Relaxed), 1);
+        Ok(())
     }
 
     #[test]
