@@ -65,6 +65,7 @@ use kernel::{
             ProgSlot, //
         },
         Device,
+        DeviceHandle,
         Features,
         QueueKind,
         Registration,
@@ -1159,51 +1160,58 @@ fn counters(queues: u32) -> Result<Arc<KVec<QueueCounters>>> {
     Ok(Arc::new(list, GFP_KERNEL)?)
 }
 
-/// The interfaces of one adapter.
-pub(crate) struct Ports {
+/// The interfaces of one adapter, children of the bound device `'a` (see [`Ports::with_parent`]).
+///
+/// Dropping it unregisters them, after the core's link events stopped reaching them.
+pub(crate) struct Ports<'a> {
     adapter: Arc<Adapter>,
+    ports: KVec<Registration<'a, Port>>,
     _list: Arc<PortList>,
 }
 
 /// The registered interfaces; told about link changes by the core.
 struct PortList {
-    ports: KVec<Registration<Port>>,
+    ports: KVec<DeviceHandle<Port>>,
 }
 
 impl LinkListener for PortList {
     fn link_changed(&self, up: bool) {
-        let _rtnl = rtnl_lock();
-        for dev in self.ports.iter() {
-            // The carrier follows the link only while the interface is up.
-            if up && dev.data().holds_lease() {
-                dev.carrier_on();
-            } else {
-                dev.carrier_off();
-            }
+        let rtnl = rtnl_lock();
+        for handle in self.ports.iter() {
+            // An interface already being unregistered is left alone.
+            handle.with(&rtnl, |dev| {
+                // The carrier follows the link only while the interface is up.
+                if up && dev.data().holds_lease() {
+                    dev.carrier_on();
+                } else {
+                    dev.carrier_off();
+                }
+            });
         }
     }
 }
 
-impl Drop for Ports {
+impl Drop for Ports<'_> {
     fn drop(&mut self) {
         // No link event reaches the interfaces once they start going away.
         self.adapter.hwc().set_link_listener(None);
     }
 }
 
-impl Ports {
+impl Ports<'static> {
     /// Creates and registers one interface per vport of `adapter`, with no parent device.
     #[cfg(CONFIG_KUNIT = "y")]
     pub(crate) fn new(adapter: &Arc<Adapter>) -> Result<Self> {
         Self::with_parent(adapter, None)
     }
 
+impl<'a> Ports<'a> {
     /// Creates and registers one interface per vport of `adapter`, children of `parent` (the
     /// adapter's PCI function or software device, as the RDMA device's), numbered by vport
     /// (`dev_port`): how DPDK finds the netdev of an RDMA port.
     pub(crate) fn with_parent(
         adapter: &Arc<Adapter>,
-        parent: Option<&device::Device<device::Bound>>,
+        parent: Option<&'a device::Device<device::Bound>>,
     ) -> Result<Self> {
         let max_mtu = u32::from(adapter.caps().adapter_mtu)
             .checked_sub(ETH_HEADER)
@@ -1274,9 +1282,6 @@ impl Ports {
             dev.set_vlan_features(Features::SG | Features::IP_CSUM | Features::IPV6_CSUM);
             dev.set_tso_max_size(TX_MAX_PACKET);
             dev.set_mac_address(&info.mac);
-            if let Some(parent) = parent {
-                dev.set_parent(parent.as_ref());
-            }
             dev.set_dev_port(u16::try_from(index).map_err(|_| EINVAL)?);
             dev.set_ethtool_ops();
             dev.set_queue_stats_ops();
@@ -1288,9 +1293,17 @@ impl Ports {
             dev.carrier_off();
             dev.set_watchdog_timeout_ms(TX_TIMEOUT_MS);
             dev.set_mtu_bounds(ETH_MIN_MTU, max_mtu)?;
-            ports.push(Registration::new(dev)?, GFP_KERNEL)?;
+            let reg = match parent {
+                Some(parent) => Registration::new(parent, dev)?,
+                None => Registration::new_virtual(dev)?,
+            };
+            ports.push(reg, GFP_KERNEL)?;
         }
-        let list = Arc::new(PortList { ports }, GFP_KERNEL)?;
+        let mut handles = KVec::with_capacity(ports.len(), GFP_KERNEL)?;
+        for reg in ports.iter() {
+            handles.push(reg.handle(), GFP_KERNEL)?;
+        }
+        let list = Arc::new(PortList { ports: handles }, GFP_KERNEL)?;
         adapter.hwc().set_link_listener(Some(list.clone()));
         Ok(Self {
             adapter: adapter.clone(),
@@ -1300,7 +1313,7 @@ impl Ports {
 
     /// The interfaces, by vport index.
     #[cfg(CONFIG_KUNIT = "y")]
-    pub(crate) fn get(&self, index: usize) -> Option<&Registration<Port>> {
-        self._list.ports.get(index)
+    pub(crate) fn get(&self, index: usize) -> Option<&Registration<'a, Port>> {
+        self.ports.get(index)
     }
 }

@@ -44,7 +44,7 @@ const PACKETS: u64 = 4000;
 const WINDOW: u64 = 256;
 
 /// Sends `PACKETS` UDP frames of `frame_len` bytes from `a` to `b`; returns packets per second.
-fn run(a: &Registration<Port>, b: &Registration<Port>, frame_len: usize) -> Result<u64> {
+fn run(a: &Registration<'_, Port>, b: &Registration<'_, Port>, frame_len: usize) -> Result<u64> {
     let payload = frame_len - 14 - 20 - 8;
     let start_rx = b.data().rx_csum_ok();
     let start = Instant::<Monotonic>::now();
@@ -75,8 +75,8 @@ fn run(a: &Registration<Port>, b: &Registration<Port>, frame_len: usize) -> Resu
 /// frames handled at the far end; returns frames per second.
 #[cfg(CONFIG_BPF_SYSCALL)]
 fn run_counted(
-    a: &Registration<Port>,
-    b: &Registration<Port>,
+    a: &Registration<'_, Port>,
+    b: &Registration<'_, Port>,
     frame_len: usize,
     done: impl Fn() -> u64,
 ) -> Result<u64> {
@@ -109,7 +109,7 @@ fn run_counted(
 /// The sum over the queues of `port` of the counter `f` picks.
 #[cfg(CONFIG_BPF_SYSCALL)]
 fn counted(
-    port: &Registration<Port>,
+    port: &Registration<'_, Port>,
     f: impl Fn(&crate::datapath::QueueCounters) -> &kernel::sync::atomic::Atomic<u64>,
 ) -> u64 {
     port.data()
@@ -120,7 +120,7 @@ fn counted(
 }
 
 /// The receive pages the refill path of `port` allocated so far.
-fn page_allocs(port: &Registration<Port>) -> u64 {
+fn page_allocs(port: &Registration<'_, Port>) -> u64 {
     port.data()
         .queue_counters()
         .iter()

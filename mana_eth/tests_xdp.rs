@@ -63,7 +63,7 @@ use crate::{
 };
 
 /// The sum over the queues of `dev` of the counter `f` picks.
-fn sum(dev: &Registration<Port>, f: impl Fn(&QueueCounters) -> &Atomic<u64>) -> u64 {
+fn sum(dev: &Registration<'_, Port>, f: impl Fn(&QueueCounters) -> &Atomic<u64>) -> u64 {
     dev.data()
         .queue_counters()
         .iter()
@@ -83,14 +83,14 @@ fn wait_for(cond: impl Fn() -> bool) -> bool {
 }
 
 /// Sends `count` UDP frames from `tx` to the MAC address of `to` (not waiting for them).
-fn blast(tx: &Registration<Port>, to: &Registration<Port>, count: u16) -> Result {
+fn blast(tx: &Registration<'_, Port>, to: &Registration<'_, Port>, count: u16) -> Result {
     blast_sized(tx, to, count, 100)
 }
 
 /// Sends `count` UDP frames of `size` payload bytes from `tx` to the MAC address of `to`.
 fn blast_sized(
-    tx: &Registration<Port>,
-    to: &Registration<Port>,
+    tx: &Registration<'_, Port>,
+    to: &Registration<'_, Port>,
     count: u16,
     size: usize,
 ) -> Result {
@@ -106,11 +106,11 @@ fn blast_sized(
     Ok(())
 }
 
-fn attach(prog: &TestProg, dev: &Registration<Port>) -> Result {
+fn attach(prog: &TestProg, dev: &Registration<'_, Port>) -> Result {
     prog.attach(dev).map_err(|(e, _)| e)
 }
 
-fn port(ports: &Ports, i: usize) -> Result<&Registration<Port>> {
+fn port<'a>(ports: &'a Ports<'_>, i: usize) -> Result<&'a Registration<'a, Port>> {
     ports.get(i).ok_or(EINVAL)
 }
 

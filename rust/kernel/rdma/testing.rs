@@ -135,7 +135,7 @@ pub struct QpAttr {
 /// (always `ctx`) and `driver_udata`; every `Some` entry of `objects` is a live object created
 /// in this context.
 pub struct UserContext<'a, T: Driver> {
-    reg: &'a Registration<T>,
+    reg: &'a Registration<'a, T>,
     ctx: *mut bindings::ib_ucontext,
     bundle: NonNull<bindings::uverbs_attr_bundle>,
     inbuf: usize,
@@ -146,7 +146,7 @@ pub struct UserContext<'a, T: Driver> {
 impl<'a, T: Driver> UserContext<'a, T> {
     /// Opens a user context of `reg`'s device (`alloc_ucontext`) with request `req`; the
     /// driver's response is copied to `resp`.
-    pub fn open(reg: &'a Registration<T>, req: &[u8], resp: &mut [u8]) -> Result<Self> {
+    pub fn open(reg: &'a Registration<'a, T>, req: &[u8], resp: &mut [u8]) -> Result<Self> {
         let dev = reg.as_raw();
         // SAFETY: `dev` is a registered device, whose operations are `T`'s.
         let ops = unsafe { &(*dev).ops };
