@@ -12,7 +12,6 @@ use kernel::{
         Registration, //
     },
     prelude::*,
-    sync::atomic::Relaxed,
     time::{
         delay::fsleep,
         Delta,
@@ -108,14 +107,11 @@ fn run_counted(
 
 /// The sum over the queues of `port` of the counter `f` picks.
 #[cfg(CONFIG_BPF_SYSCALL)]
-fn counted(
-    port: &Registration<'_, Port>,
-    f: impl Fn(&crate::datapath::QueueCounters) -> &kernel::sync::atomic::Atomic<u64>,
-) -> u64 {
+fn counted(port: &Registration<'_, Port>, f: impl Fn(&crate::datapath::Counts) -> u64) -> u64 {
     port.data()
         .queue_counters()
         .iter()
-        .map(|c| f(c).load(Relaxed))
+        .map(|c| f(&c.counts()))
         .sum()
 }
 
@@ -124,7 +120,7 @@ fn page_allocs(port: &Registration<'_, Port>) -> u64 {
     port.data()
         .queue_counters()
         .iter()
-        .map(|c| c.rx_page_allocs.load(Relaxed))
+        .map(|c| c.counts().rx_page_allocs)
         .sum()
 }
 
@@ -225,7 +221,7 @@ mod bench {
         }
         let drop_prog = TestProg::returning(Action::Drop)?;
         drop_prog.attach(b).map_err(|(e, _)| e)?;
-        let dropped = || counted(b, |c| &c.rx_xdp_drop);
+        let dropped = || counted(b, |c| c.rx_xdp_drop);
         run_counted(a, b, 64, dropped)?;
         let allocs = page_allocs(b);
         let drop64 = run_counted(a, b, 64, dropped)?;

@@ -23,7 +23,6 @@ use kernel::{
         Stats64, //
     },
     prelude::*,
-    sync::atomic::Relaxed,
     time::{
         delay::fsleep,
         Delta, //
@@ -117,7 +116,7 @@ fn set_channels(dev: &Registration<'_, Port>, n: u32) -> Result {
 fn verified_per_queue(dev: &Registration<'_, Port>) -> KVec<u64> {
     let mut v = KVec::new();
     for c in dev.data().queue_counters() {
-        let _ = v.push(c.rx_csum_ok.load(Relaxed), GFP_KERNEL);
+        let _ = v.push(c.counts().rx_csum_ok, GFP_KERNEL);
     }
     v
 }

@@ -335,7 +335,7 @@ mod tests {
             a.data()
                 .queue_counters()
                 .get(usize::from(STALLED_QUEUE))
-                .map_or(0, |c| c.tx_packets.load(Relaxed))
+                .map_or(0, |c| c.counts().tx_packets)
         };
         let (sent, received) = (sent_on_queue(), b.data().rx_csum_ok());
         for i in 0..16 {
