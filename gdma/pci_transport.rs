@@ -73,11 +73,11 @@ use kernel::{
         Bound,
         Device as KDevice, //
     },
+    devres::Devres,
     dma::{
         Coherent,
         DataDirection, //
     },
-    devres::Devres,
     dma_stream::{
         CpuPage,
         SharedPage,
