@@ -515,11 +515,9 @@ impl<T: Driver> Device<T> {
 /// # Invariants
 ///
 /// `dev` is a device allocated by [`UnregisteredDevice::<T>::new`], with initialised private
-/// data and `T`'s operations. It is not registered, and this object owns it. If its
-/// `dev.parent` is set, `parent` holds a reference to that device.
+/// data and `T`'s operations. It is not registered, and this object owns it.
 pub struct UnregisteredDevice<T: Driver> {
     dev: NonNull<Device<T>>,
-    parent: Option<ARef<device::Device>>,
 }
 
 // SAFETY: The device may be configured, registered and freed from any thread; `T::Data` is
@@ -576,7 +574,7 @@ impl<T: Driver> UnregisteredDevice<T> {
         }
         // INVARIANT: Allocated with initialised data and `T`'s operations, not registered, no
         // parent.
-        Ok(Self { dev, parent: None })
+        Ok(Self { dev })
     }
 
     fn raw(&self) -> *mut bindings::ib_device {
@@ -606,18 +604,6 @@ impl<T: Driver> UnregisteredDevice<T> {
         // SAFETY: The device is valid and not registered, so nothing else accesses it.
         unsafe { (*self.raw()).node_guid = guid.to_be() };
     }
-
-    /// Sets the device the RDMA device belongs to (`dev.parent`), e.g. the auxiliary device
-    /// of the adapter: sysfs links it as `device`, and rdma-core finds the PCI slot from it.
-    pub fn set_parent(&mut self, parent: &device::Device) {
-        let parent = ARef::from(parent);
-        // SAFETY: The device is valid and not registered, so nothing else accesses it. The
-        // parent stays alive: `self` (then the `Registration`) holds a reference until the
-        // device is unregistered, and the driver core holds its own while it is registered.
-        unsafe { (*self.raw()).__bindgen_anon_1.dev.parent = parent.as_raw() };
-        // INVARIANT: The reference to the parent is held.
-        self.parent = Some(parent);
-    }
 }
 
 impl<T: Driver> Deref for UnregisteredDevice<T> {
@@ -636,25 +622,29 @@ impl<T: Driver> Drop for UnregisteredDevice<T> {
         // `dealloc_driver` operation drops the private data, then the device is freed once the
         // last `struct device` reference is gone; it is not used after this.
         unsafe { bindings::ib_dealloc_device(self.raw()) };
-        // `self.parent` is dropped after the device.
     }
 }
 
-/// A registered RDMA device of driver `T` (`ib_register_device`).
+/// A registered RDMA device of driver `T` (`ib_register_device`), child of a bound device.
 ///
 /// Dropping it unregisters the device (`ib_unregister_device`: the clients are removed, user
 /// contexts are disassociated and every verbs object is destroyed), drops the private data
 /// and frees the device.
 ///
+/// It borrows its parent, bound, for `'a` ([`Registration::new`]), as `drm::Registration`
+/// does: the device is unregistered at the latest when the parent's driver unbinds, which is
+/// when a bus driver's data (`Data<'bound>`), where the registration lives, is dropped. It
+/// cannot be kept beyond that (tests/compile-fail/rdma_registration_outlives_parent.rs). A
+/// device of no bus (a software device) is registered with [`Registration::new_virtual`].
+///
 /// # Invariants
 ///
 /// `dev` is a registered device allocated by [`UnregisteredDevice::<T>::new`], owned by this
-/// object. If its `dev.parent` is set, `_parent` holds a reference to that device; if it has a
-/// `dma_device`, `_dma_device` holds one to that.
-pub struct Registration<T: Driver> {
+/// object. Its `dev.parent`, if set, and its `dma_device`, if any, are bound for `'a`;
+/// `_dma_device` holds a reference to the latter.
+pub struct Registration<'a, T: Driver> {
     dev: NonNull<Device<T>>,
-    // Only held, to be dropped after the device is unregistered.
-    _parent: Option<ARef<device::Device>>,
+    _parent: PhantomData<&'a device::Device<device::Bound>>,
     // The core keeps a plain pointer to the DMA device: held until unregistration.
     _dma_device: Option<ARef<device::Device>>,
     // Dropped (notifier unregistered, net devices detached) before the device is
@@ -664,27 +654,40 @@ pub struct Registration<T: Driver> {
 }
 
 // SAFETY: Unregistration may happen on any thread; `T::Data` is `Send`.
-unsafe impl<T: Driver> Send for Registration<T> {}
+unsafe impl<T: Driver> Send for Registration<'_, T> {}
 
 // SAFETY: Shared references only give a `&Device<T>`, which is `Sync`.
-unsafe impl<T: Driver> Sync for Registration<T> {}
+unsafe impl<T: Driver> Sync for Registration<'_, T> {}
 
-impl<T: Driver> Registration<T> {
+impl<'a, T: Driver> Registration<'a, T> {
     /// Registers `dev` with the RDMA core under `name`, which may contain one `%d` replaced
-    /// by the first free number (e.g. `manae_%d`). On failure the device is freed.
+    /// by the first free number (e.g. `manae_%d`), as a child of `parent` (`dev.parent`: sysfs
+    /// links it as `device`, rdma-core finds the PCI slot from it). On failure the device is
+    /// freed.
     ///
-    /// `dma_device` is the device that performs DMA for this one; `None` makes the core use
-    /// kernel virtual addresses in its scatterlists (software devices).
+    /// `dma_device` is the device that performs DMA for this one (usually `parent`); `None`
+    /// makes the core use kernel virtual addresses in its scatterlists (software devices).
     pub fn new(
+        parent: &'a device::Device<device::Bound>,
+        dev: UnregisteredDevice<T>,
+        name: &CStr,
+        dma_device: Option<&'a device::Device<device::Bound>>,
+    ) -> Result<Self> {
+        // SAFETY: The device is valid and not registered, so nothing else accesses it. The
+        // parent is bound for `'a`, which the result cannot outlive, and the driver core takes
+        // its own reference when the device is added.
+        unsafe { (*dev.raw()).__bindgen_anon_1.dev.parent = parent.as_raw() };
+        Self::register(dev, name, dma_device.map(|d| -> &device::Device { d }))
+    }
+
+    fn register(
         dev: UnregisteredDevice<T>,
         name: &CStr,
         dma_device: Option<&device::Device>,
     ) -> Result<Self> {
-        let mut dev = ManuallyDrop::new(dev);
+        let dev = ManuallyDrop::new(dev);
         let ptr = dev.dev;
         let raw = dev.raw();
-        // The reference to the parent moves out of `dev`, which will not be dropped.
-        let parent = dev.parent.take();
         let dma_device = dma_device.map(ARef::from);
         let dma = dma_device.as_ref().map_or(ptr::null_mut(), |d| d.as_raw());
         // SAFETY: `raw` is a valid, configured, unregistered device; `name` is NUL-terminated
@@ -695,14 +698,13 @@ impl<T: Driver> Registration<T> {
             // (`dev` will not be dropped); the caller of a failed `ib_register_device()` must
             // free the device.
             unsafe { bindings::ib_dealloc_device(raw) };
-            drop(parent);
             return Err(Error::from_errno(ret));
         }
-        // INVARIANT: The device is registered; its ownership and the parent reference move from
-        // `dev`; the DMA device reference is held.
+        // INVARIANT: The device is registered and its ownership moves from `dev`; the DMA
+        // device reference is held; the caller vouches for the parent and DMA device.
         Ok(Self {
             dev: ptr,
-            _parent: parent,
+            _parent: PhantomData,
             _dma_device: dma_device,
             netdevs: None,
             _driver: PhantomData,
@@ -710,11 +712,19 @@ impl<T: Driver> Registration<T> {
     }
 }
 
-impl<T: Driver> Registration<T> {
+impl<T: Driver> Registration<'static, T> {
+    /// Registers `dev`, a device of no bus (a software device, which does no DMA), with the
+    /// RDMA core under `name` (see [`Registration::new`]). On failure the device is freed.
+    pub fn new_virtual(dev: UnregisteredDevice<T>, name: &CStr) -> Result<Self> {
+        Self::register(dev, name, None)
+    }
+}
+
+impl<T: Driver> Registration<'_, T> {
     /// Attaches to each port the net device of the same function (`ib_device_set_netdev`),
     /// so that `rdma link` and the tools that map an RDMA port to its interface (rdma-core,
     /// DPDK, `ibdev2netdev`) find it: the net device whose parent is this device's parent
-    /// ([`UnregisteredDevice::set_parent`]) and whose `dev_port` is the port's number minus 1,
+    /// ([`Registration::new`]) and whose `dev_port` is the port's number minus 1,
     /// as the Ethernet driver of the same function registers them.
     ///
     /// The attachment follows the net devices for as long as the registration lives: one
@@ -919,7 +929,7 @@ pub enum Event {
     PortErr(u32),
 }
 
-impl<T: Driver> Registration<T> {
+impl<T: Driver> Registration<'_, T> {
     /// Reports `event` to the device's event handlers (`ib_dispatch_event`). May be called in
     /// atomic context; the handlers run later, from the RDMA core's workqueue, and port
     /// events first refresh the core's cache of the port attributes.
@@ -950,7 +960,7 @@ impl<T: Driver> Registration<T> {
     }
 }
 
-impl<T: Driver> Registration<T> {
+impl<T: Driver> Registration<'_, T> {
     /// Returns the device attributes the core cached at registration (`attrs`, from
     /// [`Driver::query_device`]).
     pub fn attrs(&self) -> &DeviceAttr {
@@ -1024,7 +1034,7 @@ impl<T: Driver> Registration<T> {
 /// owned by this object.
 pub struct KernelPd<'a, T: Driver> {
     pd: NonNull<bindings::ib_pd>,
-    _reg: PhantomData<&'a Registration<T>>,
+    _reg: PhantomData<&'a Registration<'a, T>>,
 }
 
 impl<T: Driver> KernelPd<'_, T> {
@@ -1047,7 +1057,7 @@ impl<T: Driver> Drop for KernelPd<'_, T> {
     }
 }
 
-impl<T: Driver> Deref for Registration<T> {
+impl<T: Driver> Deref for Registration<'_, T> {
     type Target = Device<T>;
 
     fn deref(&self) -> &Device<T> {
@@ -1057,7 +1067,7 @@ impl<T: Driver> Deref for Registration<T> {
     }
 }
 
-impl<T: Driver> Drop for Registration<T> {
+impl<T: Driver> Drop for Registration<'_, T> {
     fn drop(&mut self) {
         // The net devices first: the notifier must not see a device being unregistered.
         drop(self.netdevs.take());

@@ -176,26 +176,24 @@ pub struct UserContext<'a, T: Driver> {
 /// The registration of a [`UserContext`]'s device: borrowed, or owned so that the context can
 /// unregister the device while it is open.
 enum Reg<'a, T: Driver> {
-    Borrowed(&'a Registration<T>),
-    Owned(Option<Registration<T>>),
-}
-
-impl<T: Driver> UserContext<'static, T> {
-    /// Opens a user context (`alloc_ucontext`) of the device `reg` registers, as
-    /// [`UserContext::open`] does, and keeps the registration: [`Self::unregister_device`] then
-    /// unregisters the device while the context is open, as a driver's unbind does while a
-    /// process has the device open.
-    pub fn open_owned(reg: Registration<T>, req: &[u8], resp: &mut [u8]) -> Result<Self> {
-        let dev = reg.as_raw();
-        Self::open_reg(Reg::Owned(Some(reg)), dev, req, resp)
-    }
+    Borrowed(&'a Registration<'a, T>),
+    Owned(Option<Registration<'a, T>>),
 }
 
 impl<'a, T: Driver> UserContext<'a, T> {
     /// Opens a user context of `reg`'s device (`alloc_ucontext`) with request `req`; the
     /// driver's response is copied to `resp`.
-    pub fn open(reg: &'a Registration<T>, req: &[u8], resp: &mut [u8]) -> Result<Self> {
+    pub fn open(reg: &'a Registration<'a, T>, req: &[u8], resp: &mut [u8]) -> Result<Self> {
         Self::open_reg(Reg::Borrowed(reg), reg.as_raw(), req, resp)
+    }
+
+    /// Opens a user context (`alloc_ucontext`) of the device `reg` registers, as
+    /// [`UserContext::open`] does, and keeps the registration: [`Self::unregister_device`] then
+    /// unregisters the device while the context is open, as a driver's unbind does while a
+    /// process has the device open.
+    pub fn open_owned(reg: Registration<'a, T>, req: &[u8], resp: &mut [u8]) -> Result<Self> {
+        let dev = reg.as_raw();
+        Self::open_reg(Reg::Owned(Some(reg)), dev, req, resp)
     }
 
     fn open_reg(

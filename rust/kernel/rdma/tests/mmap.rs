@@ -193,16 +193,18 @@ fn new_ctx(ctx: &NewUcontext<MmapDriver>, udata: Option<&UData>) -> Result<MmapC
 mod mmap_tests {
     use super::*;
 
-    fn register() -> Result<(Arc<MmapCounters>, Registration<MmapDriver>)> {
+    fn register() -> Result<(Arc<MmapCounters>, Registration<'static, MmapDriver>)> {
         let counters = Arc::new(MmapCounters::default(), GFP_KERNEL)?;
         let dev = UnregisteredDevice::<MmapDriver>::new(Ok::<_, Error>(MmapData {
             counters: counters.clone(),
         }))?;
-        let reg = Registration::new(dev, c"rust_rdma_m%d", None)?;
+        let reg = Registration::new_virtual(dev, c"rust_rdma_m%d")?;
         Ok((counters, reg))
     }
 
-    fn open(reg: &Registration<MmapDriver>) -> Result<(UserContext<'_, MmapDriver>, CtxResp)> {
+    fn open<'a>(
+        reg: &'a Registration<'a, MmapDriver>,
+    ) -> Result<(UserContext<'a, MmapDriver>, CtxResp)> {
         let mut resp = CtxResp::default();
         let ctx = UserContext::open(reg, &[], resp.as_bytes_mut())?;
         Ok((ctx, resp))
