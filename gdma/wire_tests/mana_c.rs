@@ -20,6 +20,9 @@
     unreachable_pub,
     unsafe_op_in_unsafe_fn
 )]
+// As `kernel::bindings`: bindgen's bit field accessors transmute between equal types.
+#![cfg_attr(not(CONFIG_RUSTC_HAS_UNNECESSARY_TRANSMUTES), allow(unknown_lints))]
+#![allow(unnecessary_transmutes)]
 
 #[allow(unused_imports)]
 use kernel::ffi;
