@@ -6,7 +6,8 @@
 
 export MANA_RS_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/mana-rs
 
-.PHONY: help setup test test-full e2e selftests run shell lint bench-build clean-build pci-smoke dpdk-smoke
+.PHONY: help setup test test-full e2e selftests run shell lint patches patches-check bench-build clean-build \
+	pci-smoke dpdk-smoke
 
 help:
 	@echo "make run          boot the module kernel on a Debian root filesystem in QEMU, walk the end-to-end scenario"
@@ -16,7 +17,9 @@ help:
 	@echo "make e2e          only the end-to-end scenario, asserted, 'N passed, N failed'"
 	@echo "make selftests    only the kernel's driver selftests against mana_eth (tests/selftests/expected)"
 	@echo "make shell        a root shell in the end-to-end guest"
-	@echo "make lint         rustfmt, clippy and rustdoc over the crates, warnings as errors"
+	@echo "make lint         rustfmt, clippy and rustdoc over the crates, warnings as errors; checkpatch"
+	@echo "make patches      the rust/ abstractions as format-patch series against the kernel (build/patches)"
+	@echo "make patches-check  build the kernel after every patch of those series (slow)"
 	@echo "make bench-build  time a cold, a warm and an incremental 'make test'"
 	@echo "make pci-smoke    the MANA VF of tools/mana-vfio-user in QEMU 11.1 (vfio-user), checked from a guest"
 	@echo "make dpdk-smoke   DPDK's testpmd and MANA PMD on that VF over mana-rs (the seed scenario)"
@@ -45,6 +48,12 @@ shell: setup
 
 lint: setup
 	@scripts/lint.sh
+
+patches: setup
+	@scripts/patches.sh write
+
+patches-check: setup
+	@scripts/patches.sh check
 
 bench-build: setup
 	@scripts/bench-build.sh

@@ -82,7 +82,7 @@ struct GdmaModule {
     sw_adapters: sw::SwAdapters,
     _debugfs: Dir,
     #[pin]
-    _pci_driver: driver::Registration<pci::ShutdownAdapter<pci_drv::GdmaPciDriver>>,
+    _pci_driver: driver::Registration<pci::Adapter<pci_drv::GdmaPciDriver>>,
     _debugfs_root: DebugfsRoot,
 }
 

@@ -16,7 +16,7 @@
 //! refuses a PF in hypervisor-host mode, which would need REGISTER_HW_PORT and REGISTER_FILTER.
 //!
 //! System shutdown (reboot, kexec) takes the function down as unbind does, through
-//! `kernel::pci::DriverShutdown` (our addition; 7.3's PCI abstraction has no `shutdown`).
+//! `pci::Driver::shutdown` (our addition to 7.3's PCI abstraction, rust/patch/pci-shutdown.patch).
 //!
 //! Missing in the 7.3 Rust PCI API, and so not done: `pci_disable_device()` (and with it
 //! clearing bus mastering) on unbind, dynamic MSI-X allocation (all vectors are allocated at
@@ -139,7 +139,12 @@ impl PinnedDrop for GdmaPci<'_> {
 /// The PCI driver.
 pub(crate) struct GdmaPciDriver;
 
-impl pci::DriverShutdown for GdmaPciDriver {
+impl pci::Driver for GdmaPciDriver {
+    type IdInfo = FunctionKind;
+    type Data<'bound> = GdmaPci<'bound>;
+
+    const ID_TABLE: pci::IdTable<Self::IdInfo> = &PCI_TABLE;
+
     /// Reboot or kexec: the clients go and the adapter is taken down (DESTROY_HWC), so the
     /// device stops its DMA before the next kernel owns the memory, as `mana_gd_shutdown()`
     /// does. The data stays until the device is unbound, which shutdown does not do.
@@ -149,13 +154,6 @@ impl pci::DriverShutdown for GdmaPciDriver {
             function.stop();
         }
     }
-}
-
-impl pci::Driver for GdmaPciDriver {
-    type IdInfo = FunctionKind;
-    type Data<'bound> = GdmaPci<'bound>;
-
-    const ID_TABLE: pci::IdTable<Self::IdInfo> = &PCI_TABLE;
 
     fn probe<'bound>(
         pdev: &'bound pci::Device<Core<'_>>,

@@ -25,6 +25,10 @@
 //!     so the device is bound for its whole duration, and after the gate closes `alloc_dma`
 //!     fails with `ENXIO`. Buffers already handed out keep an `ARef` to the device and are freed
 //!     with it; that `Coherent` is not revoked on unbind is the kernel's own TODO (`dma.rs`).
+//!   - The device's streaming DMA capability as a [`StreamDevice`] (a `Devres`): each packet's
+//!     mapping (`map_skb`, `map_page`, from any context) takes it with `try_access()`, an RCU
+//!     read-side section that proves the device bound, and fails with `ENXIO` once devres has
+//!     revoked it at the unbind. No lock and no `unsafe` per packet.
 //!   - The table of interrupt handlers ([`Handlers`]), shared with the IRQ registrations.
 //! - The PCI driver's data (`pci_drv.rs`, `Data<'bound>`) holds the MSI-X allocation and one
 //!   [`ThreadedRegistration`] per vector ([`register_irqs`]), so `free_irq()` and
@@ -69,6 +73,7 @@ use kernel::{
         Bound,
         Device as KDevice, //
     },
+    devres::Devres,
     dma::{
         Coherent,
         DataDirection, //
@@ -76,6 +81,7 @@ use kernel::{
     dma_stream::{
         CpuPage,
         SharedPage,
+        StreamDevice,
         StreamMapping, //
     },
     io::{
@@ -510,9 +516,8 @@ pub(crate) struct PciTransport {
     dev: ARef<KDevice>,
     #[pin]
     dma_open: Mutex<bool>,
-    /// The gate of streaming mappings, which are made in atomic context (see `close_dma`).
-    #[pin]
-    stream_open: SpinLockIrq<bool>,
+    /// The streaming DMA capability, revoked when the device is unbound.
+    stream: Devres<StreamDevice>,
     handlers: Arc<Handlers>,
     num_vectors: u32,
     /// The Linux interrupt number of each vector.
@@ -541,6 +546,7 @@ impl PciTransport {
         num_vectors: u32,
         irq_numbers: KVec<u32>,
     ) -> Result<Arc<Self>> {
+        let stream = StreamDevice::new(dev)?;
         Arc::pin_init(
             try_pin_init!(Self {
                 bar,
@@ -548,7 +554,7 @@ impl PciTransport {
                 regs,
                 dev: dev.into(),
                 dma_open <- new_mutex!(true),
-                stream_open <- new_spinlock_irq!(true),
+                stream,
                 handlers,
                 num_vectors: num_vectors.min(MAX_VECTORS as u32),
                 irq_numbers,
@@ -557,11 +563,11 @@ impl PciTransport {
         )
     }
 
-    /// Closes the DMA gates: from now on `alloc_dma` and `map_page` fail with `ENXIO`. Waits for
-    /// an allocation or mapping in progress. Called before the PCI driver's data is gone, while the device is bound.
+    /// Closes the gate of coherent allocations: from now on `alloc_dma` fails with `ENXIO`.
+    /// Waits for an allocation in progress. Called before the PCI driver's data is gone, while
+    /// the device is bound. (Streaming mappings need no gate: devres revokes them at the unbind.)
     pub(crate) fn close_dma(&self) {
         *self.dma_open.lock() = false;
-        *self.stream_open.lock() = false;
     }
 
     fn with_bar<R>(&self, f: impl FnOnce(&pci::Bar<'_>) -> Result<R>) -> Result<R> {
@@ -623,30 +629,19 @@ impl Transport for PciTransport {
         len: usize,
         dir: DataDirection,
     ) -> Result<StreamMap> {
-        let open = self.stream_open.lock();
-        if !*open {
-            return Err(ENXIO);
-        }
-        // SAFETY: As in `alloc_dma`: the gate is open only while the device is bound, and closing
-        // it takes this lock, held until the mapping is made. (The mapping is undone later with
-        // the reference it keeps; the network interfaces, which own the mappings, are gone
-        // before the device is unbound.)
-        let dev = unsafe { self.dev.as_bound() };
-        let mapping = StreamMapping::new(dev, page, offset, len, dir)?;
-        drop(open);
+        // The network interfaces, which own the mappings, are gone before the device is unbound;
+        // a mapping is undone with the device reference it keeps.
+        let stream = self.stream.try_access().ok_or(ENXIO)?;
+        let mapping = StreamMapping::new(stream.device(), page, offset, len, dir)?;
+        drop(stream);
         let mem: KBox<dyn StreamMemory> = KBox::new(PciStreamMemory(mapping), GFP_ATOMIC)?;
         Ok(StreamMap::new(mem, offset, len, dir))
     }
 
     fn map_skb(&self, skb: Skb) -> Result<SkbMap> {
-        let open = self.stream_open.lock();
-        if !*open {
-            return Err(ENXIO);
-        }
-        // SAFETY: As in `map_page`.
-        let dev = unsafe { self.dev.as_bound() };
-        let mapped = MappedSkb::new(dev, skb)?;
-        drop(open);
+        let stream = self.stream.try_access().ok_or(ENXIO)?;
+        let mapped = MappedSkb::new(stream.device(), skb)?;
+        drop(stream);
         Ok(SkbMap::mapped(mapped))
     }
 

@@ -97,16 +97,16 @@ use kernel::{
     new_spinlock_irq,
     prelude::*,
     sync::{
-        atomic::{
-            Atomic,
-            Relaxed, //
-        },
         Arc,
         SpinLockIrq, //
     },
     transmute::{
         AsBytes,
         FromBytes, //
+    },
+    u64_stats::{
+        StatsWriter,
+        U64Stats, //
     }, //
 };
 
@@ -243,81 +243,254 @@ pub(crate) fn rx_buf_cfg(mtu: u32) -> Result<RxBufCfg> {
 /// limit while an XDP program is attached (single-buffer XDP, C: `MANA_XDP_MTU_MAX`).
 pub(crate) const XDP_MAX_MTU: u32 = PAGE_BYTES - RX_HEADROOM - SKB_SHARED_INFO_SIZE as u32 - 14 - 4;
 
-/// Counters of one queue pair, kept by the port across rebuilds of its channels.
+/// The counters a channel's NAPI poll writes: receive, send completions, XDP verdicts, and
+/// the `XDP_TX` frames it could not send.
+mod poll_stat {
+    pub(super) const TX_PACKETS: usize = 0;
+    pub(super) const TX_BYTES: usize = 1;
+    pub(super) const TX_ERRORS: usize = 2;
+    pub(super) const TX_WAKE: usize = 3;
+    pub(super) const TX_TSO_PACKETS: usize = 4;
+    pub(super) const TX_TSO_BYTES: usize = 5;
+    pub(super) const TX_TSO_WIRE_PACKETS: usize = 6;
+    pub(super) const TX_TSO_WIRE_BYTES: usize = 7;
+    pub(super) const TX_DROPPED: usize = 8;
+    pub(super) const RX_PACKETS: usize = 9;
+    pub(super) const RX_BYTES: usize = 10;
+    pub(super) const RX_DROPPED: usize = 11;
+    pub(super) const RX_ERRORS: usize = 12;
+    pub(super) const RX_CSUM_OK: usize = 13;
+    pub(super) const RX_CSUM_NONE: usize = 14;
+    pub(super) const RX_ALLOC_FAIL: usize = 15;
+    pub(super) const RX_PAGE_ALLOCS: usize = 16;
+    pub(super) const RX_XDP_DROP: usize = 17;
+    pub(super) const RX_XDP_TX: usize = 18;
+    pub(super) const RX_XDP_REDIRECT: usize = 19;
+    pub(super) const N: usize = 20;
+}
+
+/// The counters the send path writes under the channel's send lock (`start_xmit`,
+/// `ndo_xdp_xmit` and `XDP_TX`, each under the stack's transmit lock of the queue as well).
+mod xmit_stat {
+    pub(super) const TX_DROPPED: usize = 0;
+    pub(super) const TX_STOPPED: usize = 1;
+    pub(super) const TX_XDP_XMIT: usize = 2;
+    pub(super) const TX_XDP_XMIT_DROP: usize = 3;
+    pub(super) const N: usize = 4;
+}
+
+type PollWriter = StatsWriter<{ poll_stat::N }>;
+type XmitWriter = StatsWriter<{ xmit_stat::N }>;
+
+/// The counters of one queue pair, kept by the port across rebuilds of its channels.
+///
+/// Two blocks of `u64_stats` counters, each with a single writer, which the queue's channel
+/// holds while it exists ([`PortCounters`] lends them): the NAPI poll's (its
+/// [`Poll::State`]), and the send path's (in the send state, under the channel's send lock).
+/// No counter update is an atomic operation; readers add the two blocks ([`QueueCounters::counts`]).
 pub(crate) struct QueueCounters {
-    pub(crate) tx_packets: Atomic<u64>,
-    pub(crate) tx_bytes: Atomic<u64>,
-    pub(crate) tx_errors: Atomic<u64>,
-    pub(crate) tx_dropped: Atomic<u64>,
-    pub(crate) tx_stopped: Atomic<u64>,
-    pub(crate) rx_packets: Atomic<u64>,
-    pub(crate) rx_bytes: Atomic<u64>,
-    pub(crate) rx_dropped: Atomic<u64>,
-    pub(crate) rx_errors: Atomic<u64>,
-    pub(crate) rx_csum_ok: Atomic<u64>,
+    poll: Arc<U64Stats<{ poll_stat::N }>>,
+    xmit: Arc<U64Stats<{ xmit_stat::N }>>,
+}
+
+/// The values of a queue pair's counters.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Counts {
+    pub(crate) tx_packets: u64,
+    pub(crate) tx_bytes: u64,
+    pub(crate) tx_errors: u64,
+    pub(crate) tx_dropped: u64,
+    pub(crate) tx_stopped: u64,
+    pub(crate) rx_packets: u64,
+    pub(crate) rx_bytes: u64,
+    pub(crate) rx_dropped: u64,
+    pub(crate) rx_errors: u64,
+    pub(crate) rx_csum_ok: u64,
     /// Received packets whose checksums the device did not verify (or the user turned the
     /// offload off).
-    pub(crate) rx_csum_none: Atomic<u64>,
+    pub(crate) rx_csum_none: u64,
     /// Receive pages that could not be allocated (the frame was dropped, its page reposted).
-    pub(crate) rx_alloc_fail: Atomic<u64>,
+    pub(crate) rx_alloc_fail: u64,
     /// Times the completion path woke the stopped send queue.
-    pub(crate) tx_wake: Atomic<u64>,
+    pub(crate) tx_wake: u64,
     /// Receive pages the refill path allocated because no page came back from the stack in
     /// time (0 per packet in steady state; the pages of open are not counted).
-    pub(crate) rx_page_allocs: Atomic<u64>,
+    pub(crate) rx_page_allocs: u64,
     /// Frames the XDP program dropped (`XDP_DROP`, `XDP_ABORTED`, unknown verdicts, failed
     /// redirects).
-    pub(crate) rx_xdp_drop: Atomic<u64>,
+    pub(crate) rx_xdp_drop: u64,
     /// Frames the XDP program sent back out (`XDP_TX`).
-    pub(crate) rx_xdp_tx: Atomic<u64>,
+    pub(crate) rx_xdp_tx: u64,
     /// Frames the XDP program redirected (`XDP_REDIRECT`).
-    pub(crate) rx_xdp_redirect: Atomic<u64>,
+    pub(crate) rx_xdp_redirect: u64,
     /// Frames other devices redirected here that were posted (`ndo_xdp_xmit`).
-    pub(crate) tx_xdp_xmit: Atomic<u64>,
+    pub(crate) tx_xdp_xmit: u64,
     /// Frames redirected here that were dropped (send queue full or stopped, no skb).
-    pub(crate) tx_xdp_xmit_drop: Atomic<u64>,
+    pub(crate) tx_xdp_xmit_drop: u64,
     /// Completed packets the device segmented (TSO), and their bytes.
-    pub(crate) tx_tso_packets: Atomic<u64>,
-    pub(crate) tx_tso_bytes: Atomic<u64>,
+    pub(crate) tx_tso_packets: u64,
+    pub(crate) tx_tso_bytes: u64,
     /// The segments the device made of them for the wire, and their bytes (the headers
     /// repeated in each).
-    pub(crate) tx_tso_wire_packets: Atomic<u64>,
-    pub(crate) tx_tso_wire_bytes: Atomic<u64>,
+    pub(crate) tx_tso_wire_packets: u64,
+    pub(crate) tx_tso_wire_bytes: u64,
 }
 
 impl QueueCounters {
-    /// Zeroed counters.
-    pub(crate) fn new() -> Self {
-        Self {
-            tx_packets: Atomic::new(0),
-            tx_bytes: Atomic::new(0),
-            tx_errors: Atomic::new(0),
-            tx_dropped: Atomic::new(0),
-            tx_stopped: Atomic::new(0),
-            rx_packets: Atomic::new(0),
-            rx_bytes: Atomic::new(0),
-            rx_dropped: Atomic::new(0),
-            rx_errors: Atomic::new(0),
-            rx_csum_ok: Atomic::new(0),
-            rx_csum_none: Atomic::new(0),
-            rx_alloc_fail: Atomic::new(0),
-            tx_wake: Atomic::new(0),
-            rx_page_allocs: Atomic::new(0),
-            rx_xdp_drop: Atomic::new(0),
-            rx_xdp_tx: Atomic::new(0),
-            rx_xdp_redirect: Atomic::new(0),
-            tx_xdp_xmit: Atomic::new(0),
-            tx_xdp_xmit_drop: Atomic::new(0),
-            tx_tso_packets: Atomic::new(0),
-            tx_tso_bytes: Atomic::new(0),
-            tx_tso_wire_packets: Atomic::new(0),
-            tx_tso_wire_bytes: Atomic::new(0),
+    /// Reads the counters (each block consistently; counters wrap, as C's do).
+    pub(crate) fn counts(&self) -> Counts {
+        use poll_stat as p;
+        let v = self.poll.read();
+        let x = self.xmit.read();
+        let at = |i: usize| v.get(i).copied().unwrap_or(0);
+        let xt = |i: usize| x.get(i).copied().unwrap_or(0);
+        Counts {
+            tx_packets: at(p::TX_PACKETS),
+            tx_bytes: at(p::TX_BYTES),
+            tx_errors: at(p::TX_ERRORS),
+            tx_dropped: at(p::TX_DROPPED).wrapping_add(xt(xmit_stat::TX_DROPPED)),
+            tx_stopped: xt(xmit_stat::TX_STOPPED),
+            rx_packets: at(p::RX_PACKETS),
+            rx_bytes: at(p::RX_BYTES),
+            rx_dropped: at(p::RX_DROPPED),
+            rx_errors: at(p::RX_ERRORS),
+            rx_csum_ok: at(p::RX_CSUM_OK),
+            rx_csum_none: at(p::RX_CSUM_NONE),
+            rx_alloc_fail: at(p::RX_ALLOC_FAIL),
+            tx_wake: at(p::TX_WAKE),
+            rx_page_allocs: at(p::RX_PAGE_ALLOCS),
+            rx_xdp_drop: at(p::RX_XDP_DROP),
+            rx_xdp_tx: at(p::RX_XDP_TX),
+            rx_xdp_redirect: at(p::RX_XDP_REDIRECT),
+            tx_xdp_xmit: xt(xmit_stat::TX_XDP_XMIT),
+            tx_xdp_xmit_drop: xt(xmit_stat::TX_XDP_XMIT_DROP),
+            tx_tso_packets: at(p::TX_TSO_PACKETS),
+            tx_tso_bytes: at(p::TX_TSO_BYTES),
+            tx_tso_wire_packets: at(p::TX_TSO_WIRE_PACKETS),
+            tx_tso_wire_bytes: at(p::TX_TSO_WIRE_BYTES),
         }
     }
 }
 
-fn add(counter: &Atomic<u64>, n: u64) {
-    counter.fetch_add(n, Relaxed);
+/// The writers of a queue pair that no channel holds.
+#[derive(Default)]
+struct Parked {
+    poll: Option<PollWriter>,
+    xmit: Option<XmitWriter>,
+}
+
+/// A counter writer that parks in a [`Parked`] slot.
+trait Parkable: Sized {
+    fn slot(parked: &mut Parked) -> &mut Option<Self>;
+}
+
+impl Parkable for PollWriter {
+    fn slot(parked: &mut Parked) -> &mut Option<Self> {
+        &mut parked.poll
+    }
+}
+
+impl Parkable for XmitWriter {
+    fn slot(parked: &mut Parked) -> &mut Option<Self> {
+        &mut parked.xmit
+    }
+}
+
+/// The counters of every queue pair of a port ([`QueueCounters`], by queue index), and the
+/// writers no channel holds.
+#[pin_data]
+pub(crate) struct PortCounters {
+    queues: KVec<QueueCounters>,
+    #[pin]
+    parked: SpinLockIrq<KVec<Parked>>,
+}
+
+impl PortCounters {
+    /// Zeroed counters for `queues` queue pairs.
+    pub(crate) fn new(queues: u32) -> Result<Arc<Self>> {
+        let mut list = KVec::with_capacity(queues as usize, GFP_KERNEL)?;
+        let mut parked = KVec::with_capacity(queues as usize, GFP_KERNEL)?;
+        for _ in 0..queues {
+            let (poll, poll_writer) = U64Stats::new(GFP_KERNEL)?;
+            let (xmit, xmit_writer) = U64Stats::new(GFP_KERNEL)?;
+            list.push(QueueCounters { poll, xmit }, GFP_KERNEL)?;
+            parked.push(
+                Parked {
+                    poll: Some(poll_writer),
+                    xmit: Some(xmit_writer),
+                },
+                GFP_KERNEL,
+            )?;
+        }
+        Arc::pin_init(
+            pin_init!(Self {
+                queues: list,
+                parked <- new_spinlock_irq!(parked),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Lends the writer `W` of queue pair `index` to a channel; `EBUSY` if a channel has it.
+    fn lend<W: Parkable>(self: &Arc<Self>, index: u32) -> Result<Lent<W>> {
+        let mut parked = self.parked.lock();
+        let slot = parked.get_mut(index as usize).ok_or(EINVAL)?;
+        let writer = W::slot(slot).take().ok_or(EBUSY)?;
+        Ok(Lent {
+            home: self.clone(),
+            index,
+            writer: Some(writer),
+        })
+    }
+
+    fn park<W: Parkable>(&self, index: u32, writer: W) {
+        if let Some(slot) = self.parked.lock().get_mut(index as usize) {
+            *W::slot(slot) = Some(writer);
+        }
+    }
+}
+
+impl core::ops::Deref for PortCounters {
+    type Target = [QueueCounters];
+
+    fn deref(&self) -> &[QueueCounters] {
+        &self.queues
+    }
+}
+
+/// A counter writer a channel holds; parked again when the channel is taken down
+/// ([`Lent::park`]) or, on an error path, dropped.
+struct Lent<W: Parkable> {
+    home: Arc<PortCounters>,
+    index: u32,
+    writer: Option<W>,
+}
+
+impl<W: Parkable> Lent<W> {
+    /// Gives the writer back to the port: counts after this are lost (the channel is gone).
+    fn park(&mut self) {
+        if let Some(w) = self.writer.take() {
+            self.home.park(self.index, w);
+        }
+    }
+}
+
+impl<W: Parkable> Drop for Lent<W> {
+    fn drop(&mut self) {
+        self.park();
+    }
+}
+
+impl<const N: usize> Lent<StatsWriter<N>>
+where
+    StatsWriter<N>: Parkable,
+{
+    /// Adds `n` to counter `index`.
+    fn add(&mut self, index: usize, n: u64) {
+        if let Some(w) = self.writer.as_mut() {
+            w.add(index, n);
+        }
+    }
 }
 
 /// A packet the device has not completed yet.
@@ -366,6 +539,8 @@ struct TxState {
     cq_head: u32,
     /// The producer offset the doorbell was last rung with.
     rung: u32,
+    /// The writer of the send path's counters.
+    stats: Lent<XmitWriter>,
 }
 
 /// The receive side of a channel: the state of its NAPI poll ([`Poll::State`]), which only the
@@ -378,6 +553,8 @@ pub(crate) struct RxState {
     cq_head: u32,
     /// The pages.
     pool: RxPool,
+    /// The writer of the poll's counters.
+    stats: Lent<PollWriter>,
 }
 
 /// The receive pages of a channel, each mapped for the device once.
@@ -454,7 +631,7 @@ pub(crate) struct ChannelPoll {
     /// The MSI-X vector of the channel's event queue: `index + 1` (vector 0 is the hardware
     /// channel's).
     vector: u32,
-    counters: Arc<KVec<QueueCounters>>,
+    counters: Arc<PortCounters>,
     sq: WqObject,
     rq: WqObject,
     eq: Arc<EventQueue>,
@@ -553,6 +730,14 @@ impl Drop for ChannelSet {
         }
         for ch in self.list.iter() {
             ch.disable();
+            // The counters' writers go back to the port now, for the next channels of these
+            // queues, whoever still holds a reference to this one. Taken out of the send lock
+            // first: the port's lock is not nested in it.
+            let _ = ch.with_disabled_state(|rx| rx.stats.park());
+            let xmit = ch.data().tx.lock().stats.writer.take();
+            if let Some(w) = xmit {
+                ch.data().counters.park(ch.data().index, w);
+            }
         }
         // The vport no longer steers to the receive queues (the owner turned steering off), but
         // the device may still be writing a frame into a receive page: fence each queue before
@@ -582,7 +767,7 @@ impl ChannelSet {
         count: u32,
         tx_ring: u32,
         rx_ring: u32,
-        counters: &Arc<KVec<QueueCounters>>,
+        counters: &Arc<PortCounters>,
         xdp: &Arc<ProgSlot>,
     ) -> Result<Self> {
         let mut channels = Self {
@@ -623,6 +808,9 @@ impl ChannelSet {
             for _ in 0..spare_cap {
                 spare.push(None, GFP_KERNEL)?;
             }
+            // The counters' writers, lent to this channel until it is taken down.
+            let xmit_stats = counters.lend::<XmitWriter>(q)?;
+            let poll_stats = counters.lend::<PollWriter>(q)?;
             let slots = rings.tx_slots.get() as usize;
             let mut pending = KVVec::with_capacity(slots, GFP_KERNEL)?;
             for _ in 0..slots {
@@ -651,6 +839,7 @@ impl ChannelSet {
                     cons: 0,
                     cq_head: queue::initial_index(rings.scq),
                     rung: 0,
+                    stats: xmit_stats,
                 }),
                 eq_head <- new_spinlock_irq!(queue::initial_index(EQ_ENTRIES)),
             }? Error);
@@ -666,6 +855,7 @@ impl ChannelSet {
                     spare_head: 0,
                     spare_len: 0,
                 },
+                stats: poll_stats,
             };
             // Channel `q`'s context takes the persistent NAPI configuration `q`: its id and
             // the user's settings (threaded polling, ...) survive `ethtool -L` and down/up.
@@ -755,10 +945,6 @@ impl ChannelPoll {
             self.index,
             RX_FENCE_WAIT_MS
         );
-    }
-
-    fn counters(&self) -> Option<&QueueCounters> {
-        self.counters.get(self.index as usize)
     }
 
     fn ring(&self, qtype: u32, value: u64) {
@@ -917,21 +1103,18 @@ impl ChannelPoll {
     /// Posts the WQE of `skb` for the stack's transmit queue `queue` (whose lock the caller
     /// holds); the error is the transmit result of a packet not posted.
     fn post_tx(&self, queue: Option<&TxQueue>, mut skb: Skb) -> core::result::Result<(), TxResult> {
-        let Some(c) = self.counters() else {
-            return Err(TxResult::Consumed);
-        };
         // The linear part takes one SGE besides the fragments.
         if skb.nr_frags() >= MAX_TX_SGES && skb.linearize().is_err() {
-            add(&c.tx_dropped, 1);
+            self.xmit_dropped();
             return Err(TxResult::Consumed);
         }
         let len = skb.len();
         if !(14..=TX_MAX_PACKET + 256).contains(&len) {
-            add(&c.tx_dropped, 1);
+            self.xmit_dropped();
             return Err(TxResult::Consumed);
         }
         let Ok(oob) = self.tx_oob(&mut skb) else {
-            add(&c.tx_dropped, 1);
+            self.xmit_dropped();
             return Err(TxResult::Consumed);
         };
         let long = oob.s_oob.word0.pkt_fmt().get() == pkt_fmt::LONG;
@@ -949,16 +1132,16 @@ impl ChannelPoll {
         // The parts of the packet (the linear part, then each fragment), mapped for the device
         // to read until the completion.
         let Ok(map) = self.adapter.map_skb(skb) else {
-            add(&c.tx_dropped, 1);
+            self.xmit_dropped();
             return Err(TxResult::Consumed);
         };
         let nparts = map.parts().len();
         if nparts == 0 || nparts > MAX_TX_SGES {
-            add(&c.tx_dropped, 1);
+            self.xmit_dropped();
             return Err(TxResult::Consumed);
         }
         let Some(wqe_bytes) = queue::wqe_size(oob_size, nparts as u32) else {
-            add(&c.tx_dropped, 1);
+            self.xmit_dropped();
             return Err(TxResult::Consumed);
         };
         let mut tx = self.tx.lock();
@@ -970,7 +1153,7 @@ impl ChannelPoll {
             if let Some(q) = queue {
                 q.stop();
             }
-            add(&c.tx_stopped, 1);
+            tx.stats.add(xmit_stat::TX_STOPPED, 1);
             drop(tx);
             return match map.into_skb() {
                 Some(skb) => Err(TxResult::Busy(skb)),
@@ -980,7 +1163,7 @@ impl ChannelPoll {
         // Write the WQE into the ring: header and OOB, then the SGEs, each piece wrapping at
         // the end of the ring (no staging copy on the stack: a WQE may be 512 bytes).
         let Ok(hdr) = WqeHeader::new(nparts as u8, oob_size, mss) else {
-            add(&c.tx_dropped, 1);
+            tx.stats.add(xmit_stat::TX_DROPPED, 1);
             return Err(TxResult::Consumed);
         };
         let offset = tx.head % sq_size;
@@ -1001,12 +1184,12 @@ impl ChannelPoll {
             at += 16;
         }
         if written.is_err() {
-            add(&c.tx_dropped, 1);
+            tx.stats.add(xmit_stat::TX_DROPPED, 1);
             return Err(TxResult::Consumed);
         }
         let slot = (tx.prod % slots) as usize;
         let Some(entry) = tx.pending.get_mut(slot) else {
-            add(&c.tx_dropped, 1);
+            tx.stats.add(xmit_stat::TX_DROPPED, 1);
             return Err(TxResult::Consumed);
         };
         *entry = Some(TxPending {
@@ -1021,7 +1204,7 @@ impl ChannelPoll {
         if !self.tx_room(&tx) {
             if let Some(q) = queue {
                 q.stop();
-                add(&c.tx_stopped, 1);
+                tx.stats.add(xmit_stat::TX_STOPPED, 1);
             }
         }
         // Byte queue limits; the doorbell waits while the stack has more packets at once,
@@ -1037,6 +1220,12 @@ impl ChannelPoll {
             tx.rung = tx.head;
         }
         Ok(())
+    }
+
+    /// Counts a packet the send path dropped before it took the send lock (rare: a packet the
+    /// device cannot take or a mapping failure).
+    fn xmit_dropped(&self) {
+        self.tx.lock().stats.add(xmit_stat::TX_DROPPED, 1);
     }
 
     /// Whether a worst-case packet still fits.
@@ -1105,13 +1294,13 @@ impl ChannelPoll {
 
     /// Reaps send completions; frees the packets (outside the lock, in batches) and wakes the
     /// queue.
-    fn poll_tx(&self, napi: &NapiPoll<'_, ChannelPoll>) {
+    fn poll_tx(&self, napi: &NapiPoll<'_, ChannelPoll>, stats: &mut Lent<PollWriter>) {
         let mut any = false;
         let (mut packets, mut bytes) = (0u32, 0u32);
         loop {
             // The buffers only (a pointer each): the mappings were undone in their ring slots.
             let mut batch: [Option<Skb>; TX_REAP_BATCH] = [const { None }; TX_REAP_BATCH];
-            let (n, done_bytes) = self.reap_tx(&mut batch);
+            let (n, done_bytes) = self.reap_tx(&mut batch, stats);
             // CAST: `n` is at most `TX_REAP_BATCH`. The sums wrap as the byte queue limits'
             // counters do.
             packets = packets.wrapping_add(n as u32);
@@ -1134,9 +1323,7 @@ impl ChannelPoll {
             if let Some(q) = napi.tx_queue(self.index) {
                 if q.is_stopped() {
                     q.wake();
-                    if let Some(c) = self.counters() {
-                        add(&c.tx_wake, 1);
-                    }
+                    stats.add(poll_stat::TX_WAKE, 1);
                 }
             }
         }
@@ -1144,10 +1331,7 @@ impl ChannelPoll {
 
     /// Takes up to `batch.len()` completed packets off the send queue, their parts unmapped in
     /// their ring slots. Returns how many and the bytes the stack reported at transmit.
-    fn reap_tx(&self, batch: &mut [Option<Skb>]) -> (usize, u32) {
-        let Some(c) = self.counters() else {
-            return (0, 0);
-        };
+    fn reap_tx(&self, batch: &mut [Option<Skb>], stats: &mut Lent<PollWriter>) -> (usize, u32) {
         let mem = self.sq.cq_mem();
         let entries = self.rings.scq;
         let mut tx = self.tx.lock();
@@ -1164,7 +1348,7 @@ impl ChannelPoll {
                         "mana_eth: TX queue {}: completion queue overflow\n",
                         self.index
                     );
-                    add(&c.tx_errors, 1);
+                    stats.add(poll_stat::TX_ERRORS, 1);
                     break;
                 }
             };
@@ -1174,7 +1358,7 @@ impl ChannelPoll {
                     "mana_eth: TX queue {}: completion for another queue\n",
                     self.index
                 );
-                add(&c.tx_errors, 1);
+                stats.add(poll_stat::TX_ERRORS, 1);
                 continue;
             }
             if tx.prod == tx.cons {
@@ -1182,7 +1366,7 @@ impl ChannelPoll {
                     "mana_eth: TX queue {}: completion with nothing pending\n",
                     self.index
                 );
-                add(&c.tx_errors, 1);
+                stats.add(poll_stat::TX_ERRORS, 1);
                 continue;
             }
             let Some(oob) = TxCompOob::from_bytes_copy(cqe.data_bytes()) else {
@@ -1209,13 +1393,13 @@ impl ChannelPoll {
                 .get()
                 .checked_mul(queue::WQE_BU_SIZE);
             if ty == cqe_type::TX_OKAY && at == Some(wqe_offset) {
-                add(&c.tx_packets, 1);
-                add(&c.tx_bytes, u64::from(len));
+                stats.add(poll_stat::TX_PACKETS, 1);
+                stats.add(poll_stat::TX_BYTES, u64::from(len));
                 if let Some(seg) = tso {
-                    add(&c.tx_tso_packets, 1);
-                    add(&c.tx_tso_bytes, u64::from(len));
-                    add(&c.tx_tso_wire_packets, u64::from(seg.packets));
-                    add(&c.tx_tso_wire_bytes, u64::from(seg.bytes));
+                    stats.add(poll_stat::TX_TSO_PACKETS, 1);
+                    stats.add(poll_stat::TX_TSO_BYTES, u64::from(len));
+                    stats.add(poll_stat::TX_TSO_WIRE_PACKETS, u64::from(seg.packets));
+                    stats.add(poll_stat::TX_TSO_WIRE_BYTES, u64::from(seg.bytes));
                 }
             } else {
                 if ty != cqe_type::TX_OKAY {
@@ -1225,7 +1409,7 @@ impl ChannelPoll {
                         ty
                     );
                 }
-                add(&c.tx_errors, 1);
+                stats.add(poll_stat::TX_ERRORS, 1);
             }
             if let Some(out) = batch.get_mut(done) {
                 *out = skb;
@@ -1238,9 +1422,6 @@ impl ChannelPoll {
 
     /// Reaps up to `budget` receive completions and hands the frames to GRO.
     fn poll_rx(&self, napi: &NapiPoll<'_, ChannelPoll>, rx: &mut RxState, budget: i32) -> i32 {
-        let Some(c) = self.counters() else {
-            return 0;
-        };
         let mem = self.rq.cq_mem();
         let entries = self.rings.rcq;
         let rq_size = self.rings.rq_bytes;
@@ -1256,7 +1437,7 @@ impl ChannelPoll {
                         "mana_eth: RX queue {}: completion queue overflow\n",
                         self.index
                     );
-                    add(&c.rx_errors, 1);
+                    rx.stats.add(poll_stat::RX_ERRORS, 1);
                     break;
                 }
             };
@@ -1267,7 +1448,7 @@ impl ChannelPoll {
                     "mana_eth: RX queue {}: completion for another queue\n",
                     self.index
                 );
-                add(&c.rx_errors, 1);
+                rx.stats.add(poll_stat::RX_ERRORS, 1);
                 continue;
             }
             let Some(oob) = RxCompOob::from_bytes_copy(cqe.data_bytes()) else {
@@ -1280,7 +1461,7 @@ impl ChannelPoll {
                     self.index,
                     oob.rx_wqe_offset
                 );
-                add(&c.rx_errors, 1);
+                rx.stats.add(poll_stat::RX_ERRORS, 1);
                 continue;
             }
             let slot = (cons % self.rings.rx_bufs) as usize;
@@ -1289,17 +1470,17 @@ impl ChannelPoll {
             let len = u32::from(oob.ppi[0].pkt_len());
             let ok = ty == cqe_type::RX_OKAY && (14..=self.rx_cfg.datasize).contains(&len);
             let frame = if ok {
-                self.rx_frame(napi, rx, c, slot, len, &mut redirected)
+                self.rx_frame(napi, rx, slot, len, &mut redirected)
             } else {
                 self.rx_repost(rx, slot, false).map(|()| RxFrame::Dropped)
             };
             match frame {
-                Ok(RxFrame::Stack(skb)) => self.receive(napi, c, &oob, skb, len),
+                Ok(RxFrame::Stack(skb)) => self.receive(napi, &mut rx.stats, &oob, skb, len),
                 Ok(RxFrame::Xdp) => {}
-                Ok(RxFrame::Dropped) => add(&c.rx_dropped, 1),
+                Ok(RxFrame::Dropped) => rx.stats.add(poll_stat::RX_DROPPED, 1),
                 Err(_) => {
-                    add(&c.rx_errors, 1);
-                    add(&c.rx_dropped, 1);
+                    rx.stats.add(poll_stat::RX_ERRORS, 1);
+                    rx.stats.add(poll_stat::RX_DROPPED, 1);
                 }
             }
         }
@@ -1342,7 +1523,6 @@ impl ChannelPoll {
         &self,
         napi: &NapiPoll<'_, ChannelPoll>,
         rx: &mut RxState,
-        c: &QueueCounters,
         slot: usize,
         len: u32,
         redirected: &mut bool,
@@ -1359,13 +1539,13 @@ impl ChannelPoll {
         let fresh = match rx.pool.take_spare() {
             Some(mut m) => m.sync_for_device(0, cfg.datasize as usize).map(|()| m),
             None => {
-                add(&c.rx_page_allocs, 1);
+                rx.stats.add(poll_stat::RX_PAGE_ALLOCS, 1);
                 self.new_rx_page(GFP_ATOMIC)
             }
         };
         let Ok(fresh) = fresh else {
             // No page to post instead: drop the frame and keep the page.
-            add(&c.rx_alloc_fail, 1);
+            rx.stats.add(poll_stat::RX_ALLOC_FAIL, 1);
             self.repost(rx, map, false)?;
             return Ok(RxFrame::Dropped);
         };
@@ -1373,7 +1553,7 @@ impl ChannelPoll {
             .sync_for_cpu(0, len as usize)
             .and_then(|()| map.cpu_page())
         {
-            Ok(mut page) => self.run_xdp(napi, c, &mut page, len, redirected),
+            Ok(mut page) => self.run_xdp(napi, &mut rx.stats, &mut page, len, redirected),
             Err(_) => Verdict::Recycle,
         };
         let (headroom, len, tx) = match verdict {
@@ -1395,7 +1575,7 @@ impl ChannelPoll {
                 rx.pool.put_spare(map);
                 self.post_rx(rx, fresh)?;
                 if tx {
-                    self.xdp_tx(napi, c, skb);
+                    self.xdp_tx(napi, &mut rx.stats, skb);
                     return Ok(RxFrame::Xdp);
                 }
                 Ok(RxFrame::Stack(skb))
@@ -1413,7 +1593,7 @@ impl ChannelPoll {
     fn run_xdp(
         &self,
         napi: &NapiPoll<'_, ChannelPoll>,
-        c: &QueueCounters,
+        stats: &mut Lent<PollWriter>,
         page: &mut kernel::dma_stream::CpuPage<'_>,
         len: u32,
         redirected: &mut bool,
@@ -1436,8 +1616,8 @@ impl ChannelPoll {
             // XDP is the first layer of the stack: what it consumes counts as received
             // (`XDP_PASS` counts when the stack gets the packet).
             if act != Action::Pass {
-                add(&c.rx_packets, 1);
-                add(&c.rx_bytes, u64::from(len));
+                stats.add(poll_stat::RX_PACKETS, 1);
+                stats.add(poll_stat::RX_BYTES, u64::from(len));
             }
             match act {
                 Action::Pass => Verdict::Build {
@@ -1446,7 +1626,7 @@ impl ChannelPoll {
                     tx: false,
                 },
                 Action::Tx => {
-                    add(&c.rx_xdp_tx, 1);
+                    stats.add(poll_stat::RX_XDP_TX, 1);
                     Verdict::Build {
                         headroom: buff.headroom(),
                         len: buff.len(),
@@ -1456,28 +1636,28 @@ impl ChannelPoll {
                 Action::Redirect => match buff.redirect(napi, prog) {
                     Ok(()) => {
                         *redirected = true;
-                        add(&c.rx_xdp_redirect, 1);
+                        stats.add(poll_stat::RX_XDP_REDIRECT, 1);
                         Verdict::Redirected
                     }
                     Err(_) => {
                         prog.trace_exception(napi, act.as_raw());
-                        add(&c.rx_xdp_drop, 1);
+                        stats.add(poll_stat::RX_XDP_DROP, 1);
                         Verdict::Recycle
                     }
                 },
                 Action::Aborted => {
                     prog.trace_exception(napi, act.as_raw());
-                    add(&c.rx_xdp_drop, 1);
+                    stats.add(poll_stat::RX_XDP_DROP, 1);
                     Verdict::Recycle
                 }
                 Action::Drop => {
-                    add(&c.rx_xdp_drop, 1);
+                    stats.add(poll_stat::RX_XDP_DROP, 1);
                     Verdict::Recycle
                 }
                 Action::Invalid(v) => {
                     prog.warn_invalid_action(napi, v);
                     prog.trace_exception(napi, v);
-                    add(&c.rx_xdp_drop, 1);
+                    stats.add(poll_stat::RX_XDP_DROP, 1);
                     Verdict::Recycle
                 }
             }
@@ -1486,10 +1666,10 @@ impl ChannelPoll {
 
     /// Sends `skb` (an `XDP_TX` frame, from its Ethernet header) on this channel's send queue,
     /// under the stack's transmit lock of the queue; drops it if the queue is stopped or full.
-    fn xdp_tx(&self, napi: &NapiPoll<'_, ChannelPoll>, c: &QueueCounters, mut skb: Skb) {
+    fn xdp_tx(&self, napi: &NapiPoll<'_, ChannelPoll>, stats: &mut Lent<PollWriter>, mut skb: Skb) {
         skb.set_queue_mapping(self.index as u16);
         let Some(q) = napi.tx_queue(self.index) else {
-            add(&c.tx_dropped, 1);
+            stats.add(poll_stat::TX_DROPPED, 1);
             return;
         };
         let posted = q.with_xmit_lock(|| {
@@ -1499,7 +1679,7 @@ impl ChannelPoll {
             self.post_tx(Some(q), skb)
         });
         if let Err(TxResult::Busy(skb)) = posted {
-            add(&c.tx_dropped, 1);
+            stats.add(poll_stat::TX_DROPPED, 1);
             drop(skb);
         }
     }
@@ -1507,13 +1687,13 @@ impl ChannelPoll {
     fn receive(
         &self,
         napi: &NapiPoll<'_, ChannelPoll>,
-        c: &QueueCounters,
+        stats: &mut Lent<PollWriter>,
         oob: &RxCompOob,
         mut skb: Skb,
         len: u32,
     ) {
         if napi.eth_type_trans(&mut skb).is_err() {
-            add(&c.rx_dropped, 1);
+            stats.add(poll_stat::RX_DROPPED, 1);
             return;
         }
         let f = oob.flags;
@@ -1525,9 +1705,9 @@ impl ChannelPoll {
             && (f.rx_tcp_csum_succeed().into_bool() || f.rx_udp_csum_succeed().into_bool())
         {
             skb.set_csum_unnecessary();
-            add(&c.rx_csum_ok, 1);
+            stats.add(poll_stat::RX_CSUM_OK, 1);
         } else {
-            add(&c.rx_csum_none, 1);
+            stats.add(poll_stat::RX_CSUM_NONE, 1);
         }
         let ht = if features.contains(Features::RXHASH) {
             f.rx_hashtype().get() as u16
@@ -1549,8 +1729,8 @@ impl ChannelPoll {
             skb.put_vlan_tag(ETH_P_8021Q, f.rx_vlan_id().get() as u16);
         }
         skb.record_rx_queue(self.index as u16);
-        add(&c.rx_packets, 1);
-        add(&c.rx_bytes, u64::from(len));
+        stats.add(poll_stat::RX_PACKETS, 1);
+        stats.add(poll_stat::RX_BYTES, u64::from(len));
         let _ = napi.gro_receive(skb);
     }
 }
@@ -1560,7 +1740,7 @@ impl Poll for ChannelPoll {
 
     fn poll(napi: NapiPoll<'_, Self>, rx: &mut RxState, budget: i32) -> i32 {
         let ch = napi.context().data();
-        ch.poll_tx(&napi);
+        ch.poll_tx(&napi, &mut rx.stats);
         let done = ch.poll_rx(&napi, rx, budget);
         if done < budget && napi.complete_done(done) {
             ch.arm_cqs(rx.cq_head);
@@ -1578,32 +1758,35 @@ pub(crate) fn xmit(dev: &Device<Port>, ch: &Channel, skb: Skb) -> TxResult {
 /// transmit lock of its queue: as many as fit, in order; the rest stay with the core.
 pub(crate) fn xdp_xmit(dev: &Device<Port>, ch: &Channel, frames: &mut FrameBatch<'_>) {
     let p = ch.data();
-    let Some(c) = p.counters() else {
-        return;
-    };
     let Some(q) = dev.tx_queue(p.index) else {
         return;
     };
     q.with_xmit_lock(|| {
+        let (mut sent, mut dropped) = (0u64, 0u64);
         while !q.is_stopped() {
             let Some(frame) = frames.next_frame() else {
                 break;
             };
             let Ok(mut skb) = frame.into_skb(dev) else {
-                add(&c.tx_xdp_xmit_drop, 1);
+                dropped += 1;
                 continue;
             };
             skb.set_queue_mapping(p.index as u16);
             match p.post_tx(Some(q), skb) {
-                Ok(()) => add(&c.tx_xdp_xmit, 1),
+                Ok(()) => sent += 1,
                 Err(TxResult::Busy(skb)) => {
                     // Full: this one is dropped, the rest go back to the core.
                     drop(skb);
-                    add(&c.tx_xdp_xmit_drop, 1);
+                    dropped += 1;
                     break;
                 }
-                Err(TxResult::Consumed) => add(&c.tx_xdp_xmit_drop, 1),
+                Err(TxResult::Consumed) => dropped += 1,
             }
+        }
+        if sent + dropped > 0 {
+            let mut tx = p.tx.lock();
+            tx.stats.add(xmit_stat::TX_XDP_XMIT, sent);
+            tx.stats.add(xmit_stat::TX_XDP_XMIT_DROP, dropped);
         }
     });
 }

@@ -48,7 +48,7 @@ struct EthDriver;
 
 impl auxiliary::Driver for EthDriver {
     type IdInfo = ();
-    type Data<'bound> = port::Ports;
+    type Data<'bound> = port::Ports<'bound>;
 
     const ID_TABLE: auxiliary::IdTable<Self::IdInfo> = &AUX_TABLE;
 

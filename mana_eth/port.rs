@@ -65,6 +65,7 @@ use kernel::{
             ProgSlot, //
         },
         Device,
+        DeviceHandle,
         Features,
         QueueKind,
         Registration,
@@ -94,6 +95,8 @@ use crate::datapath::{
     self,
     Channel,
     ChannelSet,
+    Counts,
+    PortCounters,
     QueueCounters,
     TX_MAX_PACKET,
     XDP_MAX_MTU, //
@@ -370,7 +373,7 @@ pub(crate) struct PortData {
     config: Mutex<PortConfig>,
     tx_dropped: Atomic<u64>,
     /// Counters per queue pair, kept across rebuilds.
-    counters: Arc<KVec<QueueCounters>>,
+    counters: Arc<PortCounters>,
     /// The channels `start_xmit` may use (a copy of the up interface's list).
     #[pin]
     live: SpinLockIrq<KVec<Arc<Channel>>>,
@@ -414,7 +417,7 @@ impl PortData {
     pub(crate) fn rx_csum_ok(&self) -> u64 {
         self.counters
             .iter()
-            .fold(0, |sum, c| sum.wrapping_add(c.rx_csum_ok.load(Relaxed)))
+            .fold(0, |sum, c| sum.wrapping_add(c.counts().rx_csum_ok))
     }
 
     /// The number of receive queues that received packets.
@@ -422,7 +425,7 @@ impl PortData {
     pub(crate) fn rx_queues_used(&self) -> usize {
         self.counters
             .iter()
-            .filter(|c| c.rx_packets.load(Relaxed) > 0)
+            .filter(|c| c.counts().rx_packets > 0)
             .count()
     }
 
@@ -526,16 +529,17 @@ impl netdev::Driver for Port {
         let data = dev.data();
         stats.tx_dropped = data.tx_dropped.load(Relaxed);
         // Counters wrap (as the C stack's `u64_stats` do); so do their sums.
-        let add = |sum: &mut u64, c: &Atomic<u64>| *sum = sum.wrapping_add(c.load(Relaxed));
+        let add = |sum: &mut u64, v: u64| *sum = sum.wrapping_add(v);
         for c in data.counters.iter() {
-            add(&mut stats.tx_packets, &c.tx_packets);
-            add(&mut stats.tx_bytes, &c.tx_bytes);
-            add(&mut stats.tx_errors, &c.tx_errors);
-            add(&mut stats.tx_dropped, &c.tx_dropped);
-            add(&mut stats.rx_packets, &c.rx_packets);
-            add(&mut stats.rx_bytes, &c.rx_bytes);
-            add(&mut stats.rx_dropped, &c.rx_dropped);
-            add(&mut stats.rx_errors, &c.rx_errors);
+            let c = c.counts();
+            add(&mut stats.tx_packets, c.tx_packets);
+            add(&mut stats.tx_bytes, c.tx_bytes);
+            add(&mut stats.tx_errors, c.tx_errors);
+            add(&mut stats.tx_dropped, c.tx_dropped);
+            add(&mut stats.rx_packets, c.rx_packets);
+            add(&mut stats.rx_bytes, c.rx_bytes);
+            add(&mut stats.rx_dropped, c.rx_dropped);
+            add(&mut stats.rx_errors, c.rx_errors);
         }
     }
 
@@ -1044,9 +1048,10 @@ impl ethtool::Operations for Port {
             }
         }
         for c in data.counters.iter() {
+            let c = c.counts();
             for (_, get) in QUEUE_STATS {
                 if let Some(slot) = values.next() {
-                    *slot = get(c).load(Relaxed);
+                    *slot = get(&c);
                 }
             }
         }
@@ -1072,55 +1077,55 @@ impl ethtool::Operations for Port {
 impl QueueStats for Port {
     fn get_queue_stats_rx(dev: &Device<Self>, index: u32, stats: &mut RxQueueStats) {
         if let Some(c) = dev.data().counters.get(index as usize) {
-            add_rx(stats, c);
+            add_rx(stats, &c.counts());
         }
     }
 
     fn get_queue_stats_tx(dev: &Device<Self>, index: u32, stats: &mut TxQueueStats) {
         if let Some(c) = dev.data().counters.get(index as usize) {
-            add_tx(stats, c);
+            add_tx(stats, &c.counts());
         }
     }
 
     fn get_base_stats(dev: &Device<Self>, rx: &mut RxQueueStats, tx: &mut TxQueueStats) {
         let counters = &dev.data().counters;
-        let zero = QueueCounters::new();
+        let zero = Counts::default();
         add_rx(rx, &zero);
         add_tx(tx, &zero);
         for c in counters.iter().skip(dev.real_num_rx_queues() as usize) {
-            add_rx(rx, c);
+            add_rx(rx, &c.counts());
         }
         for c in counters.iter().skip(dev.real_num_tx_queues() as usize) {
-            add_tx(tx, c);
+            add_tx(tx, &c.counts());
         }
     }
 }
 
 /// Adds the receive counters of `c` to `stats` (sets those not set).
-fn add_rx(stats: &mut RxQueueStats, c: &QueueCounters) {
-    let plus = |s: &mut Option<u64>, v: &Atomic<u64>| {
-        *s = Some(s.unwrap_or(0).wrapping_add(v.load(Relaxed)));
+fn add_rx(stats: &mut RxQueueStats, c: &Counts) {
+    let plus = |s: &mut Option<u64>, v: u64| {
+        *s = Some(s.unwrap_or(0).wrapping_add(v));
     };
-    plus(&mut stats.packets, &c.rx_packets);
-    plus(&mut stats.bytes, &c.rx_bytes);
-    plus(&mut stats.alloc_fail, &c.rx_alloc_fail);
-    plus(&mut stats.csum_unnecessary, &c.rx_csum_ok);
-    plus(&mut stats.csum_none, &c.rx_csum_none);
+    plus(&mut stats.packets, c.rx_packets);
+    plus(&mut stats.bytes, c.rx_bytes);
+    plus(&mut stats.alloc_fail, c.rx_alloc_fail);
+    plus(&mut stats.csum_unnecessary, c.rx_csum_ok);
+    plus(&mut stats.csum_none, c.rx_csum_none);
 }
 
 /// Adds the transmit counters of `c` to `stats` (sets those not set).
-fn add_tx(stats: &mut TxQueueStats, c: &QueueCounters) {
-    let plus = |s: &mut Option<u64>, v: &Atomic<u64>| {
-        *s = Some(s.unwrap_or(0).wrapping_add(v.load(Relaxed)));
+fn add_tx(stats: &mut TxQueueStats, c: &Counts) {
+    let plus = |s: &mut Option<u64>, v: u64| {
+        *s = Some(s.unwrap_or(0).wrapping_add(v));
     };
-    plus(&mut stats.packets, &c.tx_packets);
-    plus(&mut stats.bytes, &c.tx_bytes);
-    plus(&mut stats.stop, &c.tx_stopped);
-    plus(&mut stats.wake, &c.tx_wake);
-    plus(&mut stats.hw_gso_packets, &c.tx_tso_packets);
-    plus(&mut stats.hw_gso_bytes, &c.tx_tso_bytes);
-    plus(&mut stats.hw_gso_wire_packets, &c.tx_tso_wire_packets);
-    plus(&mut stats.hw_gso_wire_bytes, &c.tx_tso_wire_bytes);
+    plus(&mut stats.packets, c.tx_packets);
+    plus(&mut stats.bytes, c.tx_bytes);
+    plus(&mut stats.stop, c.tx_stopped);
+    plus(&mut stats.wake, c.tx_wake);
+    plus(&mut stats.hw_gso_packets, c.tx_tso_packets);
+    plus(&mut stats.hw_gso_bytes, c.tx_tso_bytes);
+    plus(&mut stats.hw_gso_wire_packets, c.tx_tso_wire_packets);
+    plus(&mut stats.hw_gso_wire_bytes, c.tx_tso_wire_bytes);
 }
 
 /// The port-wide statistics of `ethtool -S`.
@@ -1133,83 +1138,83 @@ pub(crate) const PORT_STATS: [&str; 5] = [
 ];
 
 /// The per-queue statistics of `ethtool -S` (suffixed with the queue number).
-pub(crate) type CounterOf = fn(&QueueCounters) -> &Atomic<u64>;
+pub(crate) type CounterOf = fn(&Counts) -> u64;
 pub(crate) const QUEUE_STATS: [(&str, CounterOf); 19] = [
-    ("tx_packets", |c| &c.tx_packets),
-    ("tx_bytes", |c| &c.tx_bytes),
-    ("tx_errors", |c| &c.tx_errors),
-    ("tx_dropped", |c| &c.tx_dropped),
-    ("tx_stops", |c| &c.tx_stopped),
-    ("tx_wakes", |c| &c.tx_wake),
-    ("rx_packets", |c| &c.rx_packets),
-    ("rx_bytes", |c| &c.rx_bytes),
-    ("rx_dropped", |c| &c.rx_dropped),
-    ("rx_errors", |c| &c.rx_errors),
-    ("rx_csum_ok", |c| &c.rx_csum_ok),
-    ("rx_csum_none", |c| &c.rx_csum_none),
-    ("rx_alloc_fails", |c| &c.rx_alloc_fail),
-    ("rx_page_allocs", |c| &c.rx_page_allocs),
-    ("rx_xdp_drop", |c| &c.rx_xdp_drop),
-    ("rx_xdp_tx", |c| &c.rx_xdp_tx),
-    ("rx_xdp_redirect", |c| &c.rx_xdp_redirect),
-    ("tx_xdp_xmit", |c| &c.tx_xdp_xmit),
-    ("tx_xdp_xmit_drop", |c| &c.tx_xdp_xmit_drop),
+    ("tx_packets", |c| c.tx_packets),
+    ("tx_bytes", |c| c.tx_bytes),
+    ("tx_errors", |c| c.tx_errors),
+    ("tx_dropped", |c| c.tx_dropped),
+    ("tx_stops", |c| c.tx_stopped),
+    ("tx_wakes", |c| c.tx_wake),
+    ("rx_packets", |c| c.rx_packets),
+    ("rx_bytes", |c| c.rx_bytes),
+    ("rx_dropped", |c| c.rx_dropped),
+    ("rx_errors", |c| c.rx_errors),
+    ("rx_csum_ok", |c| c.rx_csum_ok),
+    ("rx_csum_none", |c| c.rx_csum_none),
+    ("rx_alloc_fails", |c| c.rx_alloc_fail),
+    ("rx_page_allocs", |c| c.rx_page_allocs),
+    ("rx_xdp_drop", |c| c.rx_xdp_drop),
+    ("rx_xdp_tx", |c| c.rx_xdp_tx),
+    ("rx_xdp_redirect", |c| c.rx_xdp_redirect),
+    ("tx_xdp_xmit", |c| c.tx_xdp_xmit),
+    ("tx_xdp_xmit_drop", |c| c.tx_xdp_xmit_drop),
 ];
 
-/// Zeroed counters for `queues` queue pairs.
-fn counters(queues: u32) -> Result<Arc<KVec<QueueCounters>>> {
-    let mut list = KVec::with_capacity(queues as usize, GFP_KERNEL)?;
-    for _ in 0..queues {
-        list.push(QueueCounters::new(), GFP_KERNEL)?;
-    }
-    Ok(Arc::new(list, GFP_KERNEL)?)
-}
-
-/// The interfaces of one adapter.
-pub(crate) struct Ports {
+/// The interfaces of one adapter, children of the bound device `'a` (see [`Ports::with_parent`]).
+///
+/// Dropping it unregisters them, after the core's link events stopped reaching them.
+pub(crate) struct Ports<'a> {
     adapter: Arc<Adapter>,
+    ports: KVec<Registration<'a, Port>>,
     _list: Arc<PortList>,
 }
 
-/// The registered interfaces; told about link changes by the core.
+/// Handles to the registered interfaces, told about link changes by the core (which keeps it
+/// for as long as it likes: it holds no registration).
 struct PortList {
-    ports: KVec<Registration<Port>>,
+    ports: KVec<DeviceHandle<Port>>,
 }
 
 impl LinkListener for PortList {
     fn link_changed(&self, up: bool) {
-        let _rtnl = rtnl_lock();
-        for dev in self.ports.iter() {
-            // The carrier follows the link only while the interface is up.
-            if up && dev.data().holds_lease() {
-                dev.carrier_on();
-            } else {
-                dev.carrier_off();
-            }
+        let rtnl = rtnl_lock();
+        for handle in self.ports.iter() {
+            // An interface already being unregistered is left alone.
+            handle.with(&rtnl, |dev| {
+                // The carrier follows the link only while the interface is up.
+                if up && dev.data().holds_lease() {
+                    dev.carrier_on();
+                } else {
+                    dev.carrier_off();
+                }
+            });
         }
     }
 }
 
-impl Drop for Ports {
+impl Drop for Ports<'_> {
     fn drop(&mut self) {
         // No link event reaches the interfaces once they start going away.
         self.adapter.hwc().set_link_listener(None);
     }
 }
 
-impl Ports {
+impl Ports<'static> {
     /// Creates and registers one interface per vport of `adapter`, with no parent device.
     #[cfg(CONFIG_KUNIT = "y")]
     pub(crate) fn new(adapter: &Arc<Adapter>) -> Result<Self> {
         Self::with_parent(adapter, None)
     }
+}
 
+impl<'a> Ports<'a> {
     /// Creates and registers one interface per vport of `adapter`, children of `parent` (the
     /// adapter's PCI function or software device, as the RDMA device's), numbered by vport
     /// (`dev_port`): how DPDK finds the netdev of an RDMA port.
     pub(crate) fn with_parent(
         adapter: &Arc<Adapter>,
-        parent: Option<&device::Device<device::Bound>>,
+        parent: Option<&'a device::Device<device::Bound>>,
     ) -> Result<Self> {
         let max_mtu = u32::from(adapter.caps().adapter_mtu)
             .checked_sub(ETH_HEADER)
@@ -1241,7 +1246,7 @@ impl Ports {
                 .min(info.max_rq)
                 .min(budget)
                 .clamp(1, MAX_QUEUES);
-            let counters = counters(queues)?;
+            let counters = PortCounters::new(queues)?;
             let config = PortConfig::new(
                 (info.indirection_entries as usize).clamp(1, MAX_INDIRECTION),
                 queues,
@@ -1280,9 +1285,6 @@ impl Ports {
             dev.set_vlan_features(Features::SG | Features::IP_CSUM | Features::IPV6_CSUM);
             dev.set_tso_max_size(TX_MAX_PACKET);
             dev.set_mac_address(&info.mac);
-            if let Some(parent) = parent {
-                dev.set_parent(parent.as_ref());
-            }
             dev.set_dev_port(u16::try_from(index).map_err(|_| EINVAL)?);
             dev.set_ethtool_ops();
             dev.set_queue_stats_ops();
@@ -1294,19 +1296,28 @@ impl Ports {
             dev.carrier_off();
             dev.set_watchdog_timeout_ms(TX_TIMEOUT_MS);
             dev.set_mtu_bounds(ETH_MIN_MTU, max_mtu)?;
-            ports.push(Registration::new(dev)?, GFP_KERNEL)?;
+            let reg = match parent {
+                Some(parent) => Registration::new(parent, dev)?,
+                None => Registration::new_virtual(dev)?,
+            };
+            ports.push(reg, GFP_KERNEL)?;
         }
-        let list = Arc::new(PortList { ports }, GFP_KERNEL)?;
+        let mut handles = KVec::with_capacity(ports.len(), GFP_KERNEL)?;
+        for reg in ports.iter() {
+            handles.push(reg.handle(), GFP_KERNEL)?;
+        }
+        let list = Arc::new(PortList { ports: handles }, GFP_KERNEL)?;
         adapter.hwc().set_link_listener(Some(list.clone()));
         Ok(Self {
             adapter: adapter.clone(),
+            ports,
             _list: list,
         })
     }
 
     /// The interfaces, by vport index.
     #[cfg(CONFIG_KUNIT = "y")]
-    pub(crate) fn get(&self, index: usize) -> Option<&Registration<Port>> {
-        self._list.ports.get(index)
+    pub(crate) fn get(&self, index: usize) -> Option<&Registration<'a, Port>> {
+        self.ports.get(index)
     }
 }

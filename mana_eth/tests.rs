@@ -48,7 +48,7 @@ use crate::port::{
 pub(crate) const RDMA_TX: VportTx = VportTx { pd: 7, doorbell: 2 };
 
 /// A software adapter with `ports` vports of up to 4 queues, and its interfaces.
-pub(crate) fn adapter(ports: u32) -> Result<(SwAdapter, Ports)> {
+pub(crate) fn adapter(ports: u32) -> Result<(SwAdapter, Ports<'static>)> {
     let sw = SwAdapter::new(
         SwConfig {
             num_ports: ports,
@@ -81,7 +81,7 @@ pub(crate) fn owner_is(sw: &SwAdapter, index: u32, expected: &str) -> bool {
 /// An up interface being reconfigured while raw QPs try to take its vport.
 struct Race {
     sw: SwAdapter,
-    ports: Ports,
+    ports: Ports<'static>,
     granted: Atomic<u32>,
     refused: Atomic<u32>,
     other: Atomic<u32>,

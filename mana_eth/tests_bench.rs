@@ -12,7 +12,6 @@ use kernel::{
         Registration, //
     },
     prelude::*,
-    sync::atomic::Relaxed,
     time::{
         delay::fsleep,
         Delta,
@@ -44,7 +43,7 @@ const PACKETS: u64 = 4000;
 const WINDOW: u64 = 256;
 
 /// Sends `PACKETS` UDP frames of `frame_len` bytes from `a` to `b`; returns packets per second.
-fn run(a: &Registration<Port>, b: &Registration<Port>, frame_len: usize) -> Result<u64> {
+fn run(a: &Registration<'_, Port>, b: &Registration<'_, Port>, frame_len: usize) -> Result<u64> {
     let payload = frame_len - 14 - 20 - 8;
     let start_rx = b.data().rx_csum_ok();
     let start = Instant::<Monotonic>::now();
@@ -75,8 +74,8 @@ fn run(a: &Registration<Port>, b: &Registration<Port>, frame_len: usize) -> Resu
 /// frames handled at the far end; returns frames per second.
 #[cfg(CONFIG_BPF_SYSCALL)]
 fn run_counted(
-    a: &Registration<Port>,
-    b: &Registration<Port>,
+    a: &Registration<'_, Port>,
+    b: &Registration<'_, Port>,
     frame_len: usize,
     done: impl Fn() -> u64,
 ) -> Result<u64> {
@@ -108,23 +107,20 @@ fn run_counted(
 
 /// The sum over the queues of `port` of the counter `f` picks.
 #[cfg(CONFIG_BPF_SYSCALL)]
-fn counted(
-    port: &Registration<Port>,
-    f: impl Fn(&crate::datapath::QueueCounters) -> &kernel::sync::atomic::Atomic<u64>,
-) -> u64 {
+fn counted(port: &Registration<'_, Port>, f: impl Fn(&crate::datapath::Counts) -> u64) -> u64 {
     port.data()
         .queue_counters()
         .iter()
-        .map(|c| f(c).load(Relaxed))
+        .map(|c| f(&c.counts()))
         .sum()
 }
 
 /// The receive pages the refill path of `port` allocated so far.
-fn page_allocs(port: &Registration<Port>) -> u64 {
+fn page_allocs(port: &Registration<'_, Port>) -> u64 {
     port.data()
         .queue_counters()
         .iter()
-        .map(|c| c.rx_page_allocs.load(Relaxed))
+        .map(|c| c.counts().rx_page_allocs)
         .sum()
 }
 
@@ -225,7 +221,7 @@ mod bench {
         }
         let drop_prog = TestProg::returning(Action::Drop)?;
         drop_prog.attach(b).map_err(|(e, _)| e)?;
-        let dropped = || counted(b, |c| &c.rx_xdp_drop);
+        let dropped = || counted(b, |c| c.rx_xdp_drop);
         run_counted(a, b, 64, dropped)?;
         let allocs = page_allocs(b);
         let drop64 = run_counted(a, b, 64, dropped)?;

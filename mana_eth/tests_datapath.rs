@@ -22,10 +22,6 @@ use kernel::{
         Stats64, //
     },
     prelude::*,
-    sync::atomic::{
-        Atomic,
-        Relaxed, //
-    },
     time::{
         delay::fsleep,
         Delta, //
@@ -61,7 +57,7 @@ use mana_gdma::{
 };
 
 use crate::{
-    datapath::QueueCounters,
+    datapath::Counts,
     port::{
         Port,
         PORT_STATS,
@@ -158,7 +154,7 @@ pub(crate) fn frame_skb(
     skb(&frame(dst, src, proto, sport, payload)?, proto)
 }
 
-fn stats(dev: &Registration<Port>) -> Stats64 {
+fn stats(dev: &Registration<'_, Port>) -> Stats64 {
     let mut s = Stats64::default();
     Port::get_stats64(dev, &mut s);
     s
@@ -167,7 +163,7 @@ fn stats(dev: &Registration<Port>) -> Stats64 {
 /// Waits (up to 20 s) until `dev` received `n` IPv4 TCP/UDP packets whose checksums the device
 /// verified (the stack's own IPv6 traffic of the linked port is not counted), and returns how
 /// many it received.
-fn wait_rx(dev: &Registration<Port>, n: u64) -> u64 {
+fn wait_rx(dev: &Registration<'_, Port>, n: u64) -> u64 {
     for _ in 0..20_000 {
         if dev.data().rx_csum_ok() >= n {
             break;
@@ -180,8 +176,8 @@ fn wait_rx(dev: &Registration<Port>, n: u64) -> u64 {
 /// Sends `count` UDP frames with different source ports from `tx` to `rx`; returns how many
 /// arrived with their checksums verified by the device.
 pub(crate) fn send_udp(
-    tx: &Registration<Port>,
-    rx: &Registration<Port>,
+    tx: &Registration<'_, Port>,
+    rx: &Registration<'_, Port>,
     count: u16,
     size: usize,
 ) -> Result<u64> {
@@ -230,12 +226,12 @@ pub(crate) fn tx_cqe_at(sq: &WqObject, i: usize) -> Result<(CqeInfo, u32)> {
     Ok((info, oob.cqe_hdr.cqe_type().get()))
 }
 
-pub(crate) fn open(dev: &Registration<Port>) -> Result {
+pub(crate) fn open(dev: &Registration<'_, Port>) -> Result {
     let rtnl = rtnl_lock();
     dev.open(&rtnl)
 }
 
-pub(crate) fn close(dev: &Registration<Port>) {
+pub(crate) fn close(dev: &Registration<'_, Port>) {
     let rtnl = rtnl_lock();
     dev.close(&rtnl);
 }
@@ -610,11 +606,11 @@ mod tests {
         let buffers = lasting_buffers(&sw);
         // A page per receive position and spare pages, all mapped at open.
         assert!(sw.live_streams() >= 2 * 4 * 128);
-        let sum = |port: &Registration<Port>, get: fn(&QueueCounters) -> &Atomic<u64>| -> u64 {
+        let sum = |port: &Registration<'_, Port>, get: fn(&Counts) -> u64| -> u64 {
             port.data()
                 .queue_counters()
                 .iter()
-                .map(|c| get(c).load(Relaxed))
+                .map(|c| get(&c.counts()))
                 .sum()
         };
         for size in [64, 1400, 64] {
@@ -634,9 +630,9 @@ mod tests {
             settled = sw.live_buffers() <= buffers;
         }
         assert!(settled);
-        assert_eq!(sum(b, |c| &c.rx_page_allocs), 0);
-        assert_eq!(sum(b, |c| &c.rx_dropped), 0);
-        assert!(sum(b, |c| &c.rx_packets) >= 600);
+        assert_eq!(sum(b, |c| c.rx_page_allocs), 0);
+        assert_eq!(sum(b, |c| c.rx_dropped), 0);
+        assert!(sum(b, |c| c.rx_packets) >= 600);
         close(a);
         close(b);
         Ok(())

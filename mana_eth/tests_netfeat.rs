@@ -23,7 +23,6 @@ use kernel::{
         Stats64, //
     },
     prelude::*,
-    sync::atomic::Relaxed,
     time::{
         delay::fsleep,
         Delta, //
@@ -60,13 +59,13 @@ const IPPROTO_TCP: u8 = 6;
 const SD: u32 = ethtool::RXH_IP_SRC | ethtool::RXH_IP_DST;
 const SDFN: u32 = SD | ethtool::RXH_L4_B_0_1 | ethtool::RXH_L4_B_2_3;
 
-fn stats64(dev: &Registration<Port>) -> Stats64 {
+fn stats64(dev: &Registration<'_, Port>) -> Stats64 {
     let mut s = Stats64::default();
     Port::get_stats64(dev, &mut s);
     s
 }
 
-fn totals(dev: &Registration<Port>) -> Result<(RxQueueStats, TxQueueStats)> {
+fn totals(dev: &Registration<'_, Port>) -> Result<(RxQueueStats, TxQueueStats)> {
     let rtnl = rtnl_lock();
     dev.queue_stats_total(&rtnl).ok_or(EINVAL)
 }
@@ -74,7 +73,7 @@ fn totals(dev: &Registration<Port>) -> Result<(RxQueueStats, TxQueueStats)> {
 /// Checks that the queue statistics the core adds up equal `ndo_get_stats64`, at a moment
 /// when no packet (the stack's own IPv6 ones arrive at any time) changed the counters between
 /// the reads.
-fn qstats_match_stats64(dev: &Registration<Port>) -> Result<bool> {
+fn qstats_match_stats64(dev: &Registration<'_, Port>) -> Result<bool> {
     for _ in 0..1000 {
         let before = stats64(dev);
         let (rx, tx) = totals(dev)?;
@@ -92,14 +91,14 @@ fn qstats_match_stats64(dev: &Registration<Port>) -> Result<bool> {
 
 /// The operational state once pending carrier changes are applied. (Tests assert without the
 /// rtnl lock: a failed KUnit assertion ends the test thread, and a lock it held stays held.)
-fn oper_state(dev: &Registration<Port>) -> OperState {
+fn oper_state(dev: &Registration<'_, Port>) -> OperState {
     let rtnl = rtnl_lock();
     dev.sync_link_state(&rtnl);
     dev.oper_state()
 }
 
 /// Waits up to 20 s for `dev`'s operational state to become `state`.
-fn wait_oper_state(dev: &Registration<Port>, state: OperState) -> bool {
+fn wait_oper_state(dev: &Registration<'_, Port>, state: OperState) -> bool {
     for _ in 0..20_000 {
         if oper_state(dev) == state {
             return true;
@@ -109,7 +108,7 @@ fn wait_oper_state(dev: &Registration<Port>, state: OperState) -> bool {
     false
 }
 
-fn set_channels(dev: &Registration<Port>, n: u32) -> Result {
+fn set_channels(dev: &Registration<'_, Port>, n: u32) -> Result {
     let rtnl = rtnl_lock();
     Port::set_channels(
         dev,
@@ -123,10 +122,10 @@ fn set_channels(dev: &Registration<Port>, n: u32) -> Result {
 
 /// Per receive queue, the packets whose checksums the device verified (the test's TCP and
 /// UDP packets, not the stack's own ICMPv6).
-fn verified_per_queue(dev: &Registration<Port>) -> KVec<u64> {
+fn verified_per_queue(dev: &Registration<'_, Port>) -> KVec<u64> {
     let mut v = KVec::new();
     for c in dev.data().queue_counters() {
-        let _ = v.push(c.rx_csum_ok.load(Relaxed), GFP_KERNEL);
+        let _ = v.push(c.counts().rx_csum_ok, GFP_KERNEL);
     }
     v
 }
@@ -134,7 +133,7 @@ fn verified_per_queue(dev: &Registration<Port>) -> KVec<u64> {
 /// Sends 32 TCP packets from `a` to `b` between the same addresses, source ports 3000..3032;
 /// returns on how many receive queues of `b` they arrived (waiting up to 20 s for them: a bound
 /// for slow emulation, not a timing assertion).
-fn tcp_flows_spread(a: &Registration<Port>, b: &Registration<Port>) -> Result<usize> {
+fn tcp_flows_spread(a: &Registration<'_, Port>, b: &Registration<'_, Port>) -> Result<usize> {
     let before = verified_per_queue(b);
     let total: u64 = before.iter().sum();
     for i in 0..32u16 {

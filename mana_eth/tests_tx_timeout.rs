@@ -108,7 +108,7 @@ fn wait_ms(ms: u32, cond: impl Fn() -> bool) -> bool {
 }
 
 /// Opens `a` (with the short watchdog timeout) and `b`.
-fn up(a: &Registration<Port>, b: &Registration<Port>) -> Result {
+fn up(a: &Registration<'_, Port>, b: &Registration<'_, Port>) -> Result {
     let rtnl = rtnl_lock();
     assert_eq!(a.watchdog_timeout_ms(), 15_000);
     a.set_watchdog_timeout_ms(WATCHDOG_MS, &rtnl);
@@ -118,8 +118,8 @@ fn up(a: &Registration<Port>, b: &Registration<Port>) -> Result {
 
 /// A UDP packet from `a` to `b` on `a`'s send queue [`STALLED_QUEUE`].
 fn packet(
-    a: &Registration<Port>,
-    b: &Registration<Port>,
+    a: &Registration<'_, Port>,
+    b: &Registration<'_, Port>,
     sport: u16,
 ) -> Result<kernel::netdev::skb::Skb> {
     let mut skb = frame_skb(b.mac_address(), a.mac_address(), IPPROTO_UDP, sport, 64)?;
@@ -130,7 +130,11 @@ fn packet(
 
 /// Stalls vport 0's send queues and transmits on `a`'s queue [`STALLED_QUEUE`] until it takes
 /// no more: byte queue limits or the driver (its ring full) stopped it.
-fn fill_stalled_queue(sw: &SwAdapter, a: &Registration<Port>, b: &Registration<Port>) -> Result {
+fn fill_stalled_queue(
+    sw: &SwAdapter,
+    a: &Registration<'_, Port>,
+    b: &Registration<'_, Port>,
+) -> Result {
     sw.stall_tx(0)?;
     let queue = a.tx_queue(u32::from(STALLED_QUEUE)).ok_or(EINVAL)?;
     for i in 0..4096u16 {
@@ -148,7 +152,7 @@ fn fill_stalled_queue(sw: &SwAdapter, a: &Registration<Port>, b: &Registration<P
 /// to take the vport for RDMA meanwhile.
 struct Reset {
     sw: SwAdapter,
-    ports: Ports,
+    ports: Ports<'static>,
     granted: Atomic<u32>,
     refused: Atomic<u32>,
     other: Atomic<u32>,
@@ -331,7 +335,7 @@ mod tests {
             a.data()
                 .queue_counters()
                 .get(usize::from(STALLED_QUEUE))
-                .map_or(0, |c| c.tx_packets.load(Relaxed))
+                .map_or(0, |c| c.counts().tx_packets)
         };
         let (sent, received) = (sent_on_queue(), b.data().rx_csum_ok());
         for i in 0..16 {

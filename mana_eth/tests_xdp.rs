@@ -41,7 +41,7 @@ use mana_gdma::{
 
 use crate::{
     datapath::{
-        QueueCounters,
+        Counts,
         XDP_MAX_MTU, //
     },
     port::{
@@ -63,11 +63,11 @@ use crate::{
 };
 
 /// The sum over the queues of `dev` of the counter `f` picks.
-fn sum(dev: &Registration<Port>, f: impl Fn(&QueueCounters) -> &Atomic<u64>) -> u64 {
+fn sum(dev: &Registration<'_, Port>, f: impl Fn(&Counts) -> u64) -> u64 {
     dev.data()
         .queue_counters()
         .iter()
-        .map(|c| f(c).load(Relaxed))
+        .map(|c| f(&c.counts()))
         .sum()
 }
 
@@ -83,14 +83,14 @@ fn wait_for(cond: impl Fn() -> bool) -> bool {
 }
 
 /// Sends `count` UDP frames from `tx` to the MAC address of `to` (not waiting for them).
-fn blast(tx: &Registration<Port>, to: &Registration<Port>, count: u16) -> Result {
+fn blast(tx: &Registration<'_, Port>, to: &Registration<'_, Port>, count: u16) -> Result {
     blast_sized(tx, to, count, 100)
 }
 
 /// Sends `count` UDP frames of `size` payload bytes from `tx` to the MAC address of `to`.
 fn blast_sized(
-    tx: &Registration<Port>,
-    to: &Registration<Port>,
+    tx: &Registration<'_, Port>,
+    to: &Registration<'_, Port>,
     count: u16,
     size: usize,
 ) -> Result {
@@ -106,11 +106,11 @@ fn blast_sized(
     Ok(())
 }
 
-fn attach(prog: &TestProg, dev: &Registration<Port>) -> Result {
+fn attach(prog: &TestProg, dev: &Registration<'_, Port>) -> Result {
     prog.attach(dev).map_err(|(e, _)| e)
 }
 
-fn port(ports: &Ports, i: usize) -> Result<&Registration<Port>> {
+fn port<'a>(ports: &'a Ports<'_>, i: usize) -> Result<&'a Registration<'a, Port>> {
     ports.get(i).ok_or(EINVAL)
 }
 
@@ -131,16 +131,16 @@ mod tests {
         attach(&drop_prog, b)?;
         assert_ne!(attached_id(b), 0);
         assert!(b.data().holds_lease());
-        let allocs = sum(b, |c| &c.rx_page_allocs);
+        let allocs = sum(b, |c| c.rx_page_allocs);
         let verified = b.data().rx_csum_ok();
-        let dropped = sum(b, |c| &c.rx_xdp_drop);
+        let dropped = sum(b, |c| c.rx_xdp_drop);
         blast(a, b, 64)?;
-        assert!(wait_for(|| sum(b, |c| &c.rx_xdp_drop) >= dropped + 64));
+        assert!(wait_for(|| sum(b, |c| c.rx_xdp_drop) >= dropped + 64));
         // Nothing reached the driver's stack path, and no page was allocated.
         assert_eq!(b.data().rx_csum_ok(), verified);
-        assert_eq!(sum(b, |c| &c.rx_page_allocs), allocs);
+        assert_eq!(sum(b, |c| c.rx_page_allocs), allocs);
         // XDP is the first layer of the stack: the frames count as received.
-        assert!(sum(b, |c| &c.rx_packets) >= 64);
+        assert!(sum(b, |c| c.rx_packets) >= 64);
 
         let pass = TestProg::returning(Action::Pass)?;
         let first = attached_id(b);
@@ -170,20 +170,20 @@ mod tests {
         let tx = TestProg::returning(Action::Tx)?;
         attach(&tx, b)?;
         let back = a.data().rx_csum_ok();
-        let sent = sum(b, |c| &c.tx_packets);
+        let sent = sum(b, |c| c.tx_packets);
         blast(a, b, 32)?;
-        assert!(wait_for(|| sum(b, |c| &c.rx_xdp_tx) >= 32));
+        assert!(wait_for(|| sum(b, |c| c.rx_xdp_tx) >= 32));
         // The frames (addressed to b) come back to a, checksums intact.
         assert!(wait_for(|| a.data().rx_csum_ok() >= back + 32));
-        assert!(wait_for(|| sum(b, |c| &c.tx_packets) >= sent + 32));
-        assert_eq!(sum(b, |c| &c.tx_errors), 0);
+        assert!(wait_for(|| sum(b, |c| c.tx_packets) >= sent + 32));
+        assert_eq!(sum(b, |c| c.tx_errors), 0);
 
         let aborted = TestProg::returning(Action::Aborted)?;
         attach(&aborted, b)?;
-        let dropped = sum(b, |c| &c.rx_xdp_drop);
+        let dropped = sum(b, |c| c.rx_xdp_drop);
         let verified = b.data().rx_csum_ok();
         blast(a, b, 16)?;
-        assert!(wait_for(|| sum(b, |c| &c.rx_xdp_drop) >= dropped + 16));
+        assert!(wait_for(|| sum(b, |c| c.rx_xdp_drop) >= dropped + 16));
         assert_eq!(b.data().rx_csum_ok(), verified);
         detach(b)?;
         let d = sw.device_stats();
@@ -213,22 +213,22 @@ mod tests {
         let seen = p3.data().rx_csum_ok();
         blast(p0, p1, 32)?;
         assert!(wait_for(|| p3.data().rx_csum_ok() >= seen + 32));
-        assert!(sum(p1, |c| &c.rx_xdp_redirect) >= 32);
-        assert!(sum(p2, |c| &c.tx_xdp_xmit) >= 32);
+        assert!(sum(p1, |c| c.rx_xdp_redirect) >= 32);
+        assert!(sum(p2, |c| c.tx_xdp_xmit) >= 32);
 
         let to_self = TestProg::redirecting(p1.ifindex())?;
         attach(&to_self, p1)?;
         let back = p0.data().rx_csum_ok();
         blast(p0, p1, 32)?;
         assert!(wait_for(|| p0.data().rx_csum_ok() >= back + 32));
-        assert!(sum(p1, |c| &c.tx_xdp_xmit) >= 32);
+        assert!(sum(p1, |c| c.tx_xdp_xmit) >= 32);
 
         // A target that is down: the core refuses the redirect.
         close(p2);
         attach(&to_p2, p1)?;
-        let dropped = sum(p1, |c| &c.rx_xdp_drop);
+        let dropped = sum(p1, |c| c.rx_xdp_drop);
         blast(p0, p1, 16)?;
-        assert!(wait_for(|| sum(p1, |c| &c.rx_xdp_drop) >= dropped + 16));
+        assert!(wait_for(|| sum(p1, |c| c.rx_xdp_drop) >= dropped + 16));
         detach(p1)?;
         // The redirected pages came back: the ports still pass traffic.
         assert_eq!(send_udp(p0, p1, 16, 200)?, 16);
@@ -296,9 +296,9 @@ mod tests {
         assert_eq!(send_udp(a, b, 8, 8000)?, 8);
         let frags_drop = TestProg::returning_frags(Action::Drop)?;
         attach(&frags_drop, b)?;
-        let dropped = sum(b, |c| &c.rx_xdp_drop);
+        let dropped = sum(b, |c| c.rx_xdp_drop);
         blast_sized(a, b, 8, 8000)?;
-        assert!(wait_for(|| sum(b, |c| &c.rx_xdp_drop) >= dropped + 8));
+        assert!(wait_for(|| sum(b, |c| c.rx_xdp_drop) >= dropped + 8));
         // A single-buffer program cannot replace it at this MTU.
         assert_eq!(prog.attach(b).err().map(|(e, _)| e), Some(EOPNOTSUPP));
         assert_ne!(attached_id(b), 0);

@@ -534,10 +534,10 @@ impl rdma::Driver for ManaIb {
 /// faux device (no DMA device). With a parent, each port gets the net device of the same
 /// parent whose `dev_port` is its vport (mana_eth's interface), for as long as it exists. Dropping the returned registration unregisters
 /// the device, after the core has destroyed every object of it.
-pub(crate) fn register(
+pub(crate) fn register<'a>(
     adapter: &Arc<Adapter>,
-    parent: Option<&device::Device<device::Bound>>,
-) -> Result<Registration<ManaIb>> {
+    parent: Option<&'a device::Device<device::Bound>>,
+) -> Result<Registration<'a, ManaIb>> {
     let pdev = parent.and_then(|p| <&pci::Device<device::Bound>>::try_from(p).ok());
     let vendor_id = pdev.map_or(VENDOR_ID, |p| u32::from(p.vendor_id().as_raw()));
     let caps = IbCaps::query(adapter).inspect_err(|e| {
@@ -557,12 +557,13 @@ pub(crate) fn register(
     dev.set_phys_port_cnt(ports)?;
     // Vector 0 is the hardware channel's.
     dev.set_num_comp_vectors(adapter.num_vectors().saturating_sub(1).max(1))?;
-    if let Some(parent) = parent {
-        dev.set_parent(parent);
-    }
-    let dma_device =
-        pdev.map(|p| -> &device::Device { AsRef::<device::Device<device::Bound>>::as_ref(p) });
-    let mut reg = Registration::new(dev, NAME, dma_device).inspect_err(|e| {
+    // The PCI function performs the DMA; the software adapter's faux device does none.
+    let dma_device = pdev.map(|p| -> &device::Device<device::Bound> { p.as_ref() });
+    let registered = match parent {
+        Some(parent) => Registration::new(parent, dev, NAME, dma_device),
+        None => Registration::new_virtual(dev, NAME),
+    };
+    let mut reg = registered.inspect_err(|e| {
         pr_err!(
             "adapter {}: registering the RDMA device failed: {:?}\n",
             adapter.id(),

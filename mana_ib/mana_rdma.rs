@@ -42,13 +42,13 @@ struct RdmaDriver;
 /// What the driver keeps per bound adapter: the registered IB device, which holds the adapter.
 ///
 /// Dropping it (unbind) unregisters the device.
-struct RdmaAdapter {
-    _ibdev: Registration<device::ManaIb>,
+struct RdmaAdapter<'bound> {
+    _ibdev: Registration<'bound, device::ManaIb>,
 }
 
 impl auxiliary::Driver for RdmaDriver {
     type IdInfo = ();
-    type Data<'bound> = RdmaAdapter;
+    type Data<'bound> = RdmaAdapter<'bound>;
 
     const ID_TABLE: auxiliary::IdTable<Self::IdInfo> = &AUX_TABLE;
 

@@ -66,7 +66,7 @@ const PAGE: u64 = 4096;
 const RAW_PACKET: u32 = bindings::ib_qp_type_IB_QPT_RAW_PACKET;
 
 /// A software adapter with `ports` vports, no clients, and its registered `manae` device.
-fn setup(ports: u32) -> Result<(SwAdapter, Registration<ManaIb>)> {
+fn setup(ports: u32) -> Result<(SwAdapter, Registration<'static, ManaIb>)> {
     let sw = SwAdapter::new(
         SwConfig {
             num_ports: ports,
@@ -112,7 +112,10 @@ fn from_bytes<T: FromBytes>(b: &[u8]) -> Result<T> {
 }
 
 /// Opens a user context; checks the response and that a doorbell page was allocated.
-fn open<'a>(sw: &SwAdapter, reg: &'a Registration<ManaIb>) -> Result<UserContext<'a, ManaIb>> {
+fn open<'a>(
+    sw: &SwAdapter,
+    reg: &'a Registration<'static, ManaIb>,
+) -> Result<UserContext<'a, ManaIb>> {
     let before = sw.device_stats().live_doorbells;
     let mut resp = [0u8; size_of::<AllocUcontextResp>()];
     let ctx = UserContext::open(reg, &[], &mut resp)?;

@@ -93,5 +93,9 @@ for manifest in "$MANA_RS_REPO"/wire/Cargo.toml "$MANA_RS_REPO"/model/Cargo.toml
 		--locked --no-deps -j "$MANA_RS_JOBS" --manifest-path "$manifest" || failed=1
 done
 
+# The abstractions as they would be posted (make patches): checkpatch --strict over every patch.
+info "checkpatch --strict over the patch series of rust/ (scripts/patches.sh)"
+"$MANA_RS_REPO/scripts/patches.sh" lint || failed=1
+
 [ $failed -eq 0 ] || die "lint failed"
 info "lint clean"

@@ -9,13 +9,14 @@ use kernel::macros::kunit_tests;
 #[kunit_tests(mana_rs_wire_codec)]
 mod codec {
     use kernel::{
-        bindings as c,
         prelude::*,
         transmute::{
             AsBytes,
             FromBytes, //
         },
     };
+
+    use super::super::mana_c as c;
 
     use crate::wire::{
         eth::{

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 
 //! KUnit suites that check every wire type against the C definitions of the MANA headers,
-//! through the bindings generated from them (`kernel::bindings`).
+//! through the bindings generated from them (`super::mana_c`).
 //!
 //! - `mana_rs_wire_layout`: size, alignment and the offset of every field of every wire struct;
 //!   the position and width of every bit field (the mask a Rust field covers equals the bits the
@@ -15,10 +15,9 @@ use kernel::macros::kunit_tests;
 mod layout {
     use core::mem::offset_of;
 
-    use kernel::{
-        bindings as c,
-        prelude::*, //
-    };
+    use kernel::prelude::*;
+
+    use super::super::mana_c as c;
 
     use crate::wire::{
         abi::{
@@ -1201,7 +1200,7 @@ mod layout {
 
 #[kunit_tests(mana_rs_wire_consts)]
 mod consts {
-    use kernel::bindings as c;
+    use super::super::mana_c as c;
 
     use crate::wire::{
         abi,

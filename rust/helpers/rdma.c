@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
 #include <rdma/ib_umem.h>
 #include <rdma/ib_verbs.h>
 #include <rdma/iter.h>
 #include <rdma/uverbs_ioctl.h>
+#include <rdma/uverbs_types.h>
 #include <linux/netdevice.h>
 
 /* As kernel::rdma: the kernel crate is built in, so the RDMA core must be too. */
@@ -52,8 +55,8 @@ __rust_helper size_t rust_helper_ib_umem_num_dma_blocks(struct ib_umem *umem, un
 }
 
 __rust_helper void rust_helper___rdma_umem_block_iter_start(struct ib_block_iter *biter,
-							   struct ib_umem *umem,
-							   unsigned long pgsz)
+							    struct ib_umem *umem,
+							    unsigned long pgsz)
 {
 	__rdma_umem_block_iter_start(biter, umem, pgsz);
 }
@@ -83,20 +86,20 @@ __rust_helper int rust_helper_rdma_port_netdev_ifindex(struct ib_device *ibdev, 
 
 #endif
 
-#if IS_BUILTIN(CONFIG_INFINIBAND) && IS_ENABLED(CONFIG_INFINIBAND_USER_ACCESS) && IS_BUILTIN(CONFIG_KUNIT)
+#if IS_BUILTIN(CONFIG_INFINIBAND) && IS_ENABLED(CONFIG_INFINIBAND_USER_ACCESS) && \
+	IS_BUILTIN(CONFIG_KUNIT)
 /*
- * For kernel::rdma::testing, which creates QPs the way uverbs does: the core's entry point for
- * user QPs is declared in drivers/infiniband/core/core_priv.h, out of reach of bindgen.
+ * For kernel::rdma::testing, which creates QPs the way uverbs does: ib_create_qp_user() is the
+ * core's entry for user QPs (exported for the uverbs module), declared in the core's private
+ * header as bindings_helper.h takes drivers/base/base.h. No public interface creates a QP with
+ * a udata: outside the core, only a uverbs file does (rdma::testing has none).
  */
-struct ib_qp *ib_create_qp_user(struct ib_device *dev, struct ib_pd *pd,
-				struct ib_qp_init_attr *attr,
-				struct uverbs_attr_bundle *uattrs,
-				struct ib_uqp_object *uobj, const char *caller);
+#include "../../drivers/infiniband/core/core_priv.h"
 
-__rust_helper struct ib_qp *rust_helper_rdma_testing_create_qp_user(struct ib_device *dev,
-								   struct ib_pd *pd,
-								   struct ib_qp_init_attr *attr,
-								   struct uverbs_attr_bundle *uattrs)
+__rust_helper struct ib_qp *
+rust_helper_rdma_testing_create_qp_user(struct ib_device *dev, struct ib_pd *pd,
+					struct ib_qp_init_attr *attr,
+					struct uverbs_attr_bundle *uattrs)
 {
 	return ib_create_qp_user(dev, pd, attr, uattrs, NULL, NULL);
 }
@@ -110,5 +113,68 @@ rust_helper_rdma_testing_bundle_alloc(struct ib_ucontext *ctx)
 	if (b)
 		b->context = ctx;
 	return b;
+}
+
+/*
+ * The uverbs file state of test context `ctx` as ib_uverbs_open() and ib_uverbs_get_context()
+ * set it up for the mmap entries (the umap lock and list, the context's mmap table); there is
+ * no uverbs device behind it, so rdma_user_mmap_io() cannot be used with it. Freed with
+ * rust_helper_rdma_testing_ufile_free().
+ */
+__rust_helper struct ib_uverbs_file *rust_helper_rdma_testing_ufile_alloc(struct ib_ucontext *ctx)
+{
+	struct ib_uverbs_file *ufile = kzalloc(sizeof(*ufile), GFP_KERNEL);
+
+	if (!ufile)
+		return NULL;
+	kref_init(&ufile->ref);
+	mutex_init(&ufile->umap_lock);
+	INIT_LIST_HEAD(&ufile->umaps);
+	ufile->ucontext = ctx;
+	ctx->ufile = ufile;
+	xa_init_flags(&ctx->mmap_xa, XA_FLAGS_ALLOC);
+	return ufile;
+}
+
+/* Whether the mmap table of `ctx` is empty, as ufile_destroy_ucontext() expects it. */
+__rust_helper bool rust_helper_rdma_testing_mmap_table_empty(struct ib_ucontext *ctx)
+{
+	return xa_empty(&ctx->mmap_xa);
+}
+
+__rust_helper void rust_helper_rdma_testing_ufile_free(struct ib_uverbs_file *ufile)
+{
+	mutex_destroy(&ufile->umap_lock);
+	kfree(ufile);
+}
+
+static int rdma_testing_mmap(struct file *filp, struct vm_area_struct *vma)
+{
+	struct ib_ucontext *ctx = filp->private_data;
+
+	if (!ctx->device->ops.mmap)
+		return -EOPNOTSUPP;
+	return ctx->device->ops.mmap(ctx, vma);
+}
+
+static const struct file_operations rdma_testing_fops = {
+	.owner = THIS_MODULE,
+	.mmap = rdma_testing_mmap,
+};
+
+/*
+ * A file whose mmap() calls the device's mmap operation for test context `ctx`, as the uverbs
+ * file's does (without its disassociation lock). Released with fput(); `ctx` must outlive the
+ * mappings made through it.
+ */
+__rust_helper struct file *rust_helper_rdma_testing_file(struct ib_ucontext *ctx)
+{
+	return anon_inode_getfile("[rdma-testing]", &rdma_testing_fops, ctx, O_RDWR);
+}
+
+/* The page frame number of `page`. */
+__rust_helper unsigned long rust_helper_rdma_testing_page_pfn(struct page *page)
+{
+	return page_to_pfn(page);
 }
 #endif

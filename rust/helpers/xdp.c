@@ -82,21 +82,26 @@ __rust_helper u32 rust_helper_bpf_prog_id(const struct bpf_prog *prog)
 
 #if IS_ENABLED(CONFIG_KUNIT) && IS_ENABLED(CONFIG_BPF_SYSCALL)
 
+/* dev_change_xdp_fd(): the core's entry for native XDP attachment (rtnetlink's path). */
+#include "../../net/core/dev.h"
+
+/*
+ * The bpf() system call's kernel entry, declared by its definition (kernel/bpf/syscall.c) and,
+ * for the light skeletons the kernel loads, by tools/lib/bpf/skel_internal.h: no kernel header
+ * declares it.
+ */
 int kern_sys_bpf(int cmd, union bpf_attr *attr, unsigned int size);
-/* net/core/dev.h, which is not reachable from here. */
-int dev_change_xdp_fd(struct net_device *dev, struct netlink_ext_ack *extack,
-		      int fd, int expected_fd, u32 flags);
 
 /*
  * KUnit only: loads an XDP program through the bpf() system call's kernel entry, so that the
  * verifier checks it and resolves its helper calls as for a program from user space. The
  * program returns `action`, or with `redirect_ifindex` > 0 returns bpf_redirect() to that
  * interface; with `frags`, it is loaded for multi-buffer frames (the `xdp.frags` section of
- * libbpf: BPF_F_XDP_HAS_FRAGS). Returns the program's file descriptor (in the calling thread's table) or an
- * error.
+ * libbpf: BPF_F_XDP_HAS_FRAGS). Returns the program's file descriptor (in the calling thread's
+ * table) or an error.
  */
-__rust_helper int rust_helper_mana_rs_xdp_test_prog_load(u32 action, int redirect_ifindex,
-							  bool frags)
+__rust_helper int rust_helper_xdp_testing_prog_load(u32 action, int redirect_ifindex,
+						    bool frags)
 {
 	struct bpf_insn ret_action[] = {
 		BPF_MOV64_IMM(BPF_REG_0, action),
@@ -105,7 +110,7 @@ __rust_helper int rust_helper_mana_rs_xdp_test_prog_load(u32 action, int redirec
 	struct bpf_insn redirect[] = {
 		BPF_MOV64_IMM(BPF_REG_1, redirect_ifindex),
 		BPF_MOV64_IMM(BPF_REG_2, 0),
-		/* A call by helper id, as user space writes it (BPF_EMIT_CALL is the fixed-up form). */
+		/* A call by helper id, as user space writes it (not BPF_EMIT_CALL). */
 		BPF_RAW_INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_redirect),
 		/* The verifier wants a verdict in range at exit. */
 		BPF_JMP_IMM(BPF_JLE, BPF_REG_0, XDP_REDIRECT, 1),
@@ -135,7 +140,7 @@ __rust_helper int rust_helper_mana_rs_xdp_test_prog_load(u32 action, int redirec
  * in native mode, through the core's path of `ip link set dev DEV xdpdrv`. The extack message,
  * if any, is returned in `msg` (a static string).
  */
-__rust_helper int rust_helper_mana_rs_xdp_test_attach(struct net_device *dev, int fd, const char **msg)
+__rust_helper int rust_helper_xdp_testing_attach(struct net_device *dev, int fd, const char **msg)
 {
 	struct netlink_ext_ack extack = {};
 	int err;
@@ -148,7 +153,7 @@ __rust_helper int rust_helper_mana_rs_xdp_test_attach(struct net_device *dev, in
 }
 
 /* KUnit only: the id of the XDP program attached to `dev` in native mode (0: none). */
-__rust_helper u32 rust_helper_mana_rs_xdp_test_prog_id(struct net_device *dev)
+__rust_helper u32 rust_helper_xdp_testing_prog_id(struct net_device *dev)
 {
 	u32 id;
 
@@ -159,7 +164,7 @@ __rust_helper u32 rust_helper_mana_rs_xdp_test_prog_id(struct net_device *dev)
 }
 
 /* KUnit only: a new reference to the XDP program of file descriptor `fd`, or NULL. */
-__rust_helper struct bpf_prog *rust_helper_mana_rs_xdp_test_prog_get(int fd)
+__rust_helper struct bpf_prog *rust_helper_xdp_testing_prog_get(int fd)
 {
 	struct bpf_prog *prog = bpf_prog_get_type_dev(fd, BPF_PROG_TYPE_XDP, false);
 
@@ -167,12 +172,12 @@ __rust_helper struct bpf_prog *rust_helper_mana_rs_xdp_test_prog_get(int fd)
 }
 
 /* KUnit only: the references to `prog`. */
-__rust_helper u64 rust_helper_mana_rs_xdp_test_prog_refs(struct bpf_prog *prog)
+__rust_helper u64 rust_helper_xdp_testing_prog_refs(struct bpf_prog *prog)
 {
 	return atomic64_read(&prog->aux->refcnt);
 }
 
-__rust_helper int rust_helper_mana_rs_xdp_test_close(int fd)
+__rust_helper int rust_helper_xdp_testing_close(int fd)
 {
 	return close_fd(fd);
 }

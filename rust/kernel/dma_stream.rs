@@ -34,6 +34,15 @@
 //! while the device owns the bytes, and no lock is held while the CPU owns them (an XDP program
 //! runs on the page, and may transmit through the same device model, without one).
 //!
+//! # Binding
+//!
+//! A mapping is made for a bound device (`&Device<Bound>`). Code that keeps a device for longer
+//! than a callback (a `'static` transport of a bus device, an interrupt handler) holds a
+//! [`StreamDevice`] instead: it lives inside a [`Devres`], which devres drops when the device is
+//! unbound, so each access to it ([`Devres::try_access`], an RCU read-side section, no lock)
+//! either proves the device bound for its duration or fails. The mapping functions need no
+//! `unsafe` and no lock of the driver's in any context, and after the unbind they fail.
+//!
 //! # Cost
 //!
 //! Mapping is cheap without an IOMMU (the bus address is the physical address), an IOVA
@@ -50,6 +59,7 @@ use crate::{
         Bound,
         Device, //
     },
+    devres::Devres,
     dma::{
         DataDirection,
         DmaAddress, //
@@ -283,6 +293,50 @@ impl SharedPage {
             page: self,
             _exclusive: PhantomData,
         }
+    }
+}
+
+/// A device's capability to make streaming DMA mappings, for as long as it is bound.
+///
+/// It exists only inside the [`Devres`] that [`StreamDevice::new`] returns, and is reached
+/// only by reference through it: devres drops it when the device is unbound, after every access
+/// ([`Devres::try_access`], an RCU read-side section) has ended, and refuses access from then
+/// on. A `&StreamDevice` is therefore proof that the device is bound, and gives the
+/// `&Device<Bound>` the mapping functions ([`StreamMapping::new`],
+/// `netdev::skb::MappedSkb::new`) take, to code that holds no bound device of its own, in any
+/// context, without a lock and without `unsafe`.
+///
+/// Mappings made through it unmap themselves when dropped, with the reference to the device they
+/// hold: unmapping needs the device's DMA state (its DMA operations, its IOMMU domain), which the
+/// bus sets up and which outlives the driver's binding. A driver drops its mappings before its
+/// device is unbound (the DMA debugging code reports those it leaves as a leak); a mapping it
+/// still holds fails nothing afterwards, and no new one can be made.
+///
+/// # Invariants
+///
+/// `dev` is bound for as long as a reference to `self` exists.
+pub struct StreamDevice {
+    dev: ARef<Device>,
+}
+
+impl StreamDevice {
+    /// Returns the streaming DMA capability of `dev`, revoked when `dev` is unbound.
+    ///
+    /// Fails with `ENOMEM`.
+    pub fn new(dev: &Device<Bound>) -> Result<Devres<Self>> {
+        // INVARIANT: The object moves into a `Devres` of `dev` and never out of it (a `Devres`
+        // gives its data only by reference). Every reference to it comes from an access to the
+        // `Devres`: `try_access` holds the RCU read lock, which the revocation at the unbind of
+        // `dev` waits for before dropping the object, and `access` needs a `&Device<Bound>` of
+        // `dev` that lives as long as the reference.
+        Devres::new(dev, Self { dev: dev.into() })
+    }
+
+    /// Returns the device, bound while `self` is borrowed.
+    pub fn device(&self) -> &Device<Bound> {
+        // SAFETY: By the type invariant, `dev` is bound for as long as `self` is borrowed,
+        // which bounds the lifetime of the result.
+        unsafe { self.dev.as_bound() }
     }
 }
 

@@ -31,8 +31,8 @@ use crate::{
     },
     prelude::*,
     sync::{
-        aref::ARef,
-        Arc, //
+        Arc,
+        Refcount, //
     },
     time::msecs_to_jiffies,
     types::{
@@ -365,6 +365,10 @@ pub trait Driver: Sized + 'static {
 /// the driver's data.
 #[repr(C)]
 struct Private<D> {
+    /// References to the device's memory ([`DeviceMemRef`]): its owner's
+    /// ([`UnregisteredDevice`], then [`Registration`]) until it released the device, and one
+    /// per [`Napi`] of the device. The first field, so that it is found without knowing `D`.
+    mem_refs: Refcount,
     ethtool: ethtool::Sizes,
     /// The work item of [`Driver::rtnl_work`]; disabled (and waited for) before `data` is
     /// dropped.
@@ -1320,22 +1324,92 @@ unsafe fn release<T: Driver>(dev: NonNull<bindings::net_device>) {
         }
     }
 
-    // A `napi::Napi` still on the device's list outlives the private data (it escaped it) and
-    // refers to the device: freeing the device would leave it dangling, so leak the device.
-    // SAFETY: `raw` is valid; `napi_list` is protected by the instance lock.
-    let napi_left = unsafe {
-        bindings::netdev_lock(raw);
-        let head = &raw mut (*raw).napi_list;
-        let left = (*head).next != head;
-        bindings::netdev_unlock(raw);
-        left
-    };
-    if napi_left {
-        pr_warn!("netdev: a NAPI context outlives its device; leaking the device\n");
-        return;
+    // The owner's reference to the memory goes. A `napi::Napi` that outlives the private data
+    // (it escaped it) holds its own and frees the device when it goes.
+    // INVARIANT: The owner's reference is counted in `mem_refs` until here.
+    // SAFETY: The device is unregistered and its private data dropped; the owner held its
+    // reference until now.
+    drop(unsafe { DeviceMemRef::adopt(dev) });
+}
+
+/// A reference to the memory of a network device of these abstractions, not to its private
+/// data nor to its registration: the device is freed (`free_netdev`) when the last goes, which
+/// is only once its owner released it (unregistered it and dropped its private data).
+///
+/// # Invariants
+///
+/// `dev` is a `net_device` allocated by [`UnregisteredDevice::new`], whose `mem_refs` counts
+/// this object.
+pub(crate) struct DeviceMemRef {
+    dev: NonNull<bindings::net_device>,
+}
+
+// SAFETY: The reference may be taken and dropped on any thread (dropping the last one frees the
+// device, which is allowed in any process context).
+unsafe impl Send for DeviceMemRef {}
+
+// SAFETY: A shared reference gives nothing.
+unsafe impl Sync for DeviceMemRef {}
+
+impl DeviceMemRef {
+    /// Takes a reference to the memory of `dev`.
+    pub(crate) fn new<T: Driver>(dev: &Device<T>) -> Self {
+        let raw = dev.as_raw();
+        // SAFETY: By the type invariant of `Device`, the private area holds an initialised
+        // `Private`, whose first field is `mem_refs`, and the device is not released while the
+        // reference exists: its owner's reference is counted, so the count is not zero.
+        unsafe { Self::count(raw) }.inc();
+        // INVARIANT: Counted above. `raw` is not null (a valid device).
+        Self {
+            dev: NonNull::new(raw).unwrap_or(NonNull::dangling()),
+        }
     }
-    // SAFETY: `raw` was allocated by `alloc_etherdev_mqs()`, is unregistered and unused.
-    unsafe { bindings::free_netdev(raw) };
+
+    /// Takes over the owner's reference to the memory of `dev`.
+    ///
+    /// # Safety
+    ///
+    /// `dev` must be a device of [`UnregisteredDevice::new`] whose owner releases it: it is
+    /// unregistered, its private data dropped, and its owner's reference is given up here.
+    unsafe fn adopt(dev: NonNull<bindings::net_device>) -> Self {
+        // INVARIANT: The owner's reference, counted since `UnregisteredDevice::new`.
+        Self { dev }
+    }
+
+    /// The count of device `raw`.
+    ///
+    /// # Safety
+    ///
+    /// `raw` must be a device of [`UnregisteredDevice::new`] that is not freed.
+    unsafe fn count<'a>(raw: *mut bindings::net_device) -> &'a Refcount {
+        // SAFETY: The private area of such a device starts with `Private::mem_refs` (the first
+        // field of a `repr(C)` struct is at offset 0, whatever the driver's data), initialised
+        // in `UnregisteredDevice::new`; the caller guarantees the device is not freed.
+        unsafe { &*bindings::netdev_priv(raw).cast::<Refcount>() }
+    }
+
+    /// Returns the number of references (for tests).
+    #[cfg(CONFIG_KUNIT = "y")]
+    pub(crate) fn refs(&self) -> i32 {
+        // SAFETY: By the type invariant, the count includes `self`, so the device is not freed.
+        unsafe { Self::count(self.dev.as_ptr()) }
+            .as_atomic()
+            .load(crate::sync::atomic::Relaxed)
+    }
+}
+
+impl Drop for DeviceMemRef {
+    fn drop(&mut self) {
+        let raw = self.dev.as_ptr();
+        // SAFETY: By the type invariant, the count includes `self`, so the device is not freed.
+        if unsafe { Self::count(raw) }.dec_and_test() {
+            // SAFETY: This was the last reference: the owner released the device (its reference
+            // is the last but for the contexts', and a context's goes after `netif_napi_del`),
+            // so it is unregistered, its data dropped, no context is on its list any more, and
+            // nothing else uses it.
+            unsafe { bindings::free_netdev(raw) };
+        }
+    }
 }
 
 /// A network device of driver `T` that is not registered yet.
@@ -1349,10 +1423,9 @@ unsafe fn release<T: Driver>(dev: NonNull<bindings::net_device>) {
 ///
 /// `dev` is a `net_device` allocated by `alloc_etherdev_mqs()` whose `netdev_ops` are `T`'s
 /// and whose private area holds an initialised `T::Data`. It is not registered, and this object
-/// owns it. If its `dev.parent` is set, `parent` holds a reference to that device.
+/// owns it. Its `dev.parent` is not set.
 pub struct UnregisteredDevice<T: Driver> {
     dev: NonNull<bindings::net_device>,
-    parent: Option<ARef<device::Device>>,
     _driver: PhantomData<T>,
 }
 
@@ -1402,6 +1475,8 @@ impl<T: Driver> UnregisteredDevice<T> {
         // SAFETY: `private` is the private area, `size_of::<Private<T::Data>>()` bytes, aligned
         // as checked above, and uninitialised.
         unsafe { ptr::write(&raw mut (*private).ethtool, ethtool::Sizes::new()) };
+        // SAFETY: As above. The owner's reference.
+        unsafe { ptr::write(&raw mut (*private).mem_refs, Refcount::new(1)) };
         // SAFETY: As above, an uninitialised field of the private area.
         unsafe { ptr::write(&raw mut (*private).queue_napis, queue_napis) };
         // SAFETY: As above, `dev` and `work` are uninitialised fields of the private area.
@@ -1431,26 +1506,12 @@ impl<T: Driver> UnregisteredDevice<T> {
         // parent.
         Ok(Self {
             dev,
-            parent: None,
             _driver: PhantomData,
         })
     }
 
     fn raw(&self) -> *mut bindings::net_device {
         self.dev.as_ptr()
-    }
-
-    /// Sets the device the network device belongs to (`SET_NETDEV_DEV`), e.g. the PCI or
-    /// auxiliary device of the adapter: sysfs links it as `device`, and tools like `udev`
-    /// (interface naming) and `ethtool -i` find the bus from it.
-    pub fn set_parent(&mut self, parent: &device::Device) {
-        let parent = ARef::from(parent);
-        // SAFETY: The device is valid and not registered, so nothing else accesses it. The
-        // parent stays alive: `self` (then the `Registration`) holds a reference until the
-        // network device is freed, and the driver core holds its own while it is registered.
-        unsafe { (*self.raw()).dev.parent = parent.as_raw() };
-        // INVARIANT: The reference to the parent is held.
-        self.parent = Some(parent);
     }
 
     /// Sets the port number of the device on its parent (`dev_port`, sysfs `dev_port`), for
@@ -1569,41 +1630,70 @@ impl<T: Driver> Drop for UnregisteredDevice<T> {
         // SAFETY: By the type invariant, `self` owns the unregistered device; it is not used
         // after this.
         unsafe { release::<T>(self.dev) }
-        // `self.parent` is dropped after the device is freed.
     }
 }
 
-/// A registered network device of driver `T` (`register_netdev`).
+/// A registered network device of driver `T` (`register_netdev`), child of a bound device.
 ///
 /// Dropping it unregisters the device (`unregister_netdev`, which closes it and waits until the
 /// core no longer uses it), waits for the device's work item, drops the private data and frees
 /// the device. It must not be dropped with the rtnl lock held.
 ///
+/// It borrows its parent, bound, for `'a` ([`Registration::new`]), as `drm::Registration`
+/// does: the interface is unregistered at the latest when the parent's driver unbinds, which is
+/// when a bus driver's data (`Data<'bound>`), where the registration lives, is dropped. Code
+/// that outlives the registration (a `'static` event listener of the driver's core) reaches the
+/// device through a [`DeviceHandle`] ([`Registration::handle`]), which fails once the
+/// unregistration started. A device of no bus (a virtual device) is registered with
+/// [`Registration::new_virtual`].
+///
 /// # Invariants
 ///
 /// `dev` is a registered `net_device` allocated by [`UnregisteredDevice::<T>::new`], owned by
-/// this object. If its `dev.parent` is set, `_parent` holds a reference to that device.
-pub struct Registration<T: Driver> {
+/// this object. Its `dev.parent`, if set, is bound for `'a`. `gate` is open (refers to `dev`)
+/// until the drop starts unregistering the device.
+pub struct Registration<'a, T: Driver> {
     dev: NonNull<bindings::net_device>,
-    // Only held, to be dropped after the device is freed.
-    _parent: Option<ARef<device::Device>>,
+    gate: Arc<Gate>,
+    _parent: PhantomData<&'a device::Device<device::Bound>>,
     _driver: PhantomData<T>,
 }
 
 // SAFETY: Unregistration may happen on any thread; `T::Data` is `Send`.
-unsafe impl<T: Driver> Send for Registration<T> {}
+unsafe impl<T: Driver> Send for Registration<'_, T> {}
 
 // SAFETY: Shared references only give a `&Device<T>`, which is `Sync`, and call functions that
 // take the locks they need.
-unsafe impl<T: Driver> Sync for Registration<T> {}
+unsafe impl<T: Driver> Sync for Registration<'_, T> {}
 
-impl<T: Driver> Registration<T> {
-    /// Registers `dev` with the network stack. On failure the device is freed.
-    pub fn new(dev: UnregisteredDevice<T>) -> Result<Self> {
-        let mut dev = ManuallyDrop::new(dev);
+impl<'a, T: Driver> Registration<'a, T> {
+    /// Registers `dev` with the network stack as a child of `parent` (`SET_NETDEV_DEV`), e.g.
+    /// the PCI or auxiliary device of the adapter: sysfs links it as `device`, and tools like
+    /// `udev` (interface naming) and `ethtool -i` find the bus from it. On failure the device
+    /// is freed.
+    pub fn new(
+        parent: &'a device::Device<device::Bound>,
+        dev: UnregisteredDevice<T>,
+    ) -> Result<Self> {
+        // SAFETY: The device is valid and not registered, so nothing else accesses it. The
+        // parent is bound for `'a`, which the result cannot outlive, and the driver core takes
+        // its own reference when the device is added.
+        unsafe { (*dev.raw()).dev.parent = parent.as_raw() };
+        Self::register(dev)
+    }
+
+    fn register(dev: UnregisteredDevice<T>) -> Result<Self> {
+        let dev = ManuallyDrop::new(dev);
         let raw = dev.dev;
-        // The reference to the parent moves out of `dev`, which will not be dropped.
-        let parent = dev.parent.take();
+        let gate = match Gate::new(raw.as_ptr()) {
+            Ok(gate) => gate,
+            Err(e) => {
+                // SAFETY: The device is not registered and we own it (`dev` will not be
+                // dropped).
+                unsafe { release::<T>(raw) };
+                return Err(e);
+            }
+        };
         // SAFETY: `raw` is a valid, configured, unregistered device; `register_netdev()` takes
         // the rtnl lock itself.
         let ret = unsafe { bindings::register_netdev(raw.as_ptr()) };
@@ -1611,16 +1701,34 @@ impl<T: Driver> Registration<T> {
             // SAFETY: Registration failed, so the device is still unregistered, and we own it
             // (`dev` will not be dropped).
             unsafe { release::<T>(raw) };
-            drop(parent);
             return Err(Error::from_errno(ret));
         }
-        // INVARIANT: The device is registered; its ownership and the parent reference move from
-        // `dev`.
+        // INVARIANT: The device is registered and its ownership moves from `dev`; the gate
+        // refers to it; the caller vouches for the parent.
         Ok(Self {
             dev: raw,
-            _parent: parent,
+            gate,
+            _parent: PhantomData,
             _driver: PhantomData,
         })
+    }
+}
+
+impl<T: Driver> Registration<'static, T> {
+    /// Registers `dev`, a device of no bus (a virtual device), with the network stack. On
+    /// failure the device is freed.
+    pub fn new_virtual(dev: UnregisteredDevice<T>) -> Result<Self> {
+        Self::register(dev)
+    }
+}
+
+impl<T: Driver> Registration<'_, T> {
+    /// Returns a handle to the device for code that may outlive the registration.
+    pub fn handle(&self) -> DeviceHandle<T> {
+        DeviceHandle {
+            gate: self.gate.clone(),
+            _driver: PhantomData,
+        }
     }
 
     /// Asks for the features `wanted` as `ethtool -K` does: sets `wanted_features` and lets the
@@ -1671,7 +1779,7 @@ impl<T: Driver> Registration<T> {
     }
 }
 
-impl<T: Driver> Deref for Registration<T> {
+impl<T: Driver> Deref for Registration<'_, T> {
     type Target = Device<T>;
 
     fn deref(&self) -> &Device<T> {
@@ -1681,14 +1789,107 @@ impl<T: Driver> Deref for Registration<T> {
     }
 }
 
-impl<T: Driver> Drop for Registration<T> {
+impl<T: Driver> Drop for Registration<'_, T> {
     fn drop(&mut self) {
-        // SAFETY: By the type invariant, the device is registered and owned by `self`.
-        unsafe { bindings::unregister_netdev(self.dev.as_ptr()) };
-        // SAFETY: `unregister_netdev()` returned: the device is closed, unlisted, and the core
-        // waited for all its references, so nothing else uses it.
+        // `unregister_netdev()`, with the gate closed under the same hold of the rtnl lock: a
+        // `DeviceHandle` reaches the device only while the lock is held and the gate open, so
+        // never once the unregistration started. (Taking the lock here is why the
+        // registration must not be dropped with it held.)
+        let rtnl = rtnl_lock();
+        self.gate.close(&rtnl);
+        // SAFETY: By the type invariant, the device is registered and owned by `self`; the
+        // rtnl lock is held, as `unregister_netdevice_queue()` requires. Releasing the lock
+        // runs the core's deferred work, which waits until the core no longer uses the device.
+        unsafe { bindings::unregister_netdevice_queue(self.dev.as_ptr(), ptr::null_mut()) };
+        drop(rtnl);
+        // SAFETY: The unregistration finished when the rtnl lock was released: the device is
+        // closed, unlisted, and the core waited for all its references, so nothing else uses
+        // it (the gate is closed).
         unsafe { release::<T>(self.dev) };
-        // `self._parent` is dropped after the device is freed.
+    }
+}
+
+/// The gate through which [`DeviceHandle`]s reach a registered device: it refers to the device
+/// while it is registered, and is closed, under the rtnl lock, before the unregistration
+/// starts. Not generic, so that every driver shares its code.
+///
+/// # Invariants
+///
+/// `dev` is read and written only with the rtnl lock held. While it is not null, it is a
+/// registered `net_device` of a [`Registration`], which closes the gate (makes it null) with
+/// the rtnl lock held before it unregisters the device.
+struct Gate {
+    dev: core::cell::UnsafeCell<*mut bindings::net_device>,
+}
+
+// SAFETY: `dev` is only accessed with the rtnl lock held (type invariant), which serialises
+// the threads; the pointer is only used for calls that may be made from any thread.
+unsafe impl Send for Gate {}
+
+// SAFETY: As above.
+unsafe impl Sync for Gate {}
+
+impl Gate {
+    fn new(dev: *mut bindings::net_device) -> Result<Arc<Self>> {
+        Ok(Arc::new(
+            Self {
+                dev: core::cell::UnsafeCell::new(dev),
+            },
+            GFP_KERNEL,
+        )?)
+    }
+
+    fn get(&self, _rtnl: &Rtnl) -> *mut bindings::net_device {
+        // SAFETY: The rtnl lock is held (the `Rtnl` proves it), which serialises every access.
+        unsafe { *self.dev.get() }
+    }
+
+    fn close(&self, _rtnl: &Rtnl) {
+        // SAFETY: As in `get`.
+        unsafe { *self.dev.get() = ptr::null_mut() };
+    }
+}
+
+/// A handle to a registered network device of driver `T` that may outlive its
+/// [`Registration`] ([`Registration::handle`]): it reaches the device, with the rtnl lock held,
+/// only while the device is registered.
+///
+/// It is what code of a `'static` lifetime (an event listener of a driver's core, a work item)
+/// keeps instead of the registration, which borrows its bound parent.
+pub struct DeviceHandle<T: Driver> {
+    gate: Arc<Gate>,
+    _driver: PhantomData<T>,
+}
+
+impl<T: Driver> Clone for DeviceHandle<T> {
+    fn clone(&self) -> Self {
+        Self {
+            gate: self.gate.clone(),
+            _driver: PhantomData,
+        }
+    }
+}
+
+// SAFETY: The handle only reaches the device with the rtnl lock held, through `&Device<T>`,
+// which is `Sync`; `T::Data` is `Send + Sync`.
+unsafe impl<T: Driver> Send for DeviceHandle<T> {}
+
+// SAFETY: As above.
+unsafe impl<T: Driver> Sync for DeviceHandle<T> {}
+
+impl<T: Driver> DeviceHandle<T> {
+    /// Runs `f` on the device if it is still registered (else returns `None`), with the rtnl
+    /// lock held (`rtnl`): the device stays registered while `f` runs, which may sleep.
+    pub fn with<R>(&self, rtnl: &Rtnl, f: impl FnOnce(&Device<T>) -> R) -> Option<R> {
+        let dev = self.gate.get(rtnl);
+        if dev.is_null() {
+            return None;
+        }
+        // SAFETY: The gate is open, so `dev` is a registered device of a `Registration<T>`
+        // (the gate's type invariant; the handle comes from one of driver `T`), with its
+        // private data; it is not unregistered, let alone freed, before the gate closes, which
+        // needs the rtnl lock, held for the whole call.
+        Some(f(unsafe { Device::from_raw(dev) }))
     }
 }
 

@@ -13,7 +13,7 @@
 //! allocation (the `ib_alloc_device()` container scheme): it is initialised in place, pinned,
 //! and dropped by the `dealloc_driver` operation, just before the core frees the device. Once
 //! configured (number of ports, parent device), the device is made visible with
-//! [`Registration::new`] under a name such as `manae_%d`; dropping the [`Registration`]
+//! [`Registration::new`] under a name such as `mlx5_%d`; dropping the [`Registration`]
 //! unregisters the device, drops the private data and frees the device.
 //!
 //! The verbs objects (user context, PD, CQ, WQ, QP, RSS indirection table, MR) carry the
@@ -110,8 +110,50 @@ pub struct DriverId(bindings::rdma_driver_id);
 impl DriverId {
     /// `RDMA_DRIVER_UNKNOWN`.
     pub const UNKNOWN: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_UNKNOWN);
-    /// `RDMA_DRIVER_MANA`: the Microsoft Azure Network Adapter.
+    /// `RDMA_DRIVER_MLX5`.
+    pub const MLX5: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_MLX5);
+    /// `RDMA_DRIVER_MLX4`.
+    pub const MLX4: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_MLX4);
+    /// `RDMA_DRIVER_CXGB3`.
+    pub const CXGB3: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_CXGB3);
+    /// `RDMA_DRIVER_CXGB4`.
+    pub const CXGB4: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_CXGB4);
+    /// `RDMA_DRIVER_MTHCA`.
+    pub const MTHCA: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_MTHCA);
+    /// `RDMA_DRIVER_BNXT_RE`.
+    pub const BNXT_RE: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_BNXT_RE);
+    /// `RDMA_DRIVER_OCRDMA`.
+    pub const OCRDMA: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_OCRDMA);
+    /// `RDMA_DRIVER_NES`.
+    pub const NES: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_NES);
+    /// `RDMA_DRIVER_I40IW`.
+    pub const I40IW: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_I40IW);
+    /// `RDMA_DRIVER_IRDMA`.
+    pub const IRDMA: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_IRDMA);
+    /// `RDMA_DRIVER_VMW_PVRDMA`.
+    pub const VMW_PVRDMA: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_VMW_PVRDMA);
+    /// `RDMA_DRIVER_QEDR`.
+    pub const QEDR: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_QEDR);
+    /// `RDMA_DRIVER_HNS`.
+    pub const HNS: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_HNS);
+    /// `RDMA_DRIVER_USNIC`.
+    pub const USNIC: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_USNIC);
+    /// `RDMA_DRIVER_RXE`.
+    pub const RXE: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_RXE);
+    /// `RDMA_DRIVER_HFI1`.
+    pub const HFI1: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_HFI1);
+    /// `RDMA_DRIVER_QIB`.
+    pub const QIB: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_QIB);
+    /// `RDMA_DRIVER_EFA`.
+    pub const EFA: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_EFA);
+    /// `RDMA_DRIVER_SIW`.
+    pub const SIW: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_SIW);
+    /// `RDMA_DRIVER_ERDMA`.
+    pub const ERDMA: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_ERDMA);
+    /// `RDMA_DRIVER_MANA`.
     pub const MANA: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_MANA);
+    /// `RDMA_DRIVER_IONIC`.
+    pub const IONIC: Self = Self(bindings::rdma_driver_id_RDMA_DRIVER_IONIC);
 
     /// Returns the C value.
     pub const fn as_raw(self) -> bindings::rdma_driver_id {
@@ -139,7 +181,7 @@ impl DriverId {
 /// The data path of kernel consumers (`post_send`, `post_recv`, `poll_cq`, `req_notify_cq`,
 /// `modify_qp`, `get_dma_mr`) is not covered: without those operations the core registers
 /// the device for user space only (`kverbs_provider` is false), which is what a raw-packet
-/// device such as MANA's `manae_N` is.
+/// device is.
 #[vtable]
 pub trait Driver: Sized + 'static {
     /// The private data of each device, stored after its `struct ib_device`.
@@ -163,8 +205,8 @@ pub trait Driver: Sized + 'static {
     /// The driver identifier reported to user space (`driver_id`).
     const DRIVER_ID: DriverId;
 
-    /// The version of the driver's uverbs ABI (`uverbs_abi_ver`), e.g.
-    /// `MANA_IB_UVERBS_ABI_VERSION`.
+    /// The version of the driver's uverbs ABI (`uverbs_abi_ver`), the `*_UVERBS_ABI_VERSION`
+    /// of its uAPI header.
     const UVERBS_ABI_VER: u32;
 
     /// Whether every operation taking a udata checks its request size and writes its response
@@ -416,7 +458,7 @@ impl<T: Driver> Device<T> {
         unsafe { Pin::new_unchecked(&self.data) }
     }
 
-    /// Returns a copy of the name of the device, e.g. `manae_0`, empty before it is
+    /// Returns a copy of the name of the device, e.g. `mlx5_0`, empty before it is
     /// registered.
     ///
     /// A copy, because the core may rename a registered device at any time
@@ -473,11 +515,9 @@ impl<T: Driver> Device<T> {
 /// # Invariants
 ///
 /// `dev` is a device allocated by [`UnregisteredDevice::<T>::new`], with initialised private
-/// data and `T`'s operations. It is not registered, and this object owns it. If its
-/// `dev.parent` is set, `parent` holds a reference to that device.
+/// data and `T`'s operations. It is not registered, and this object owns it.
 pub struct UnregisteredDevice<T: Driver> {
     dev: NonNull<Device<T>>,
-    parent: Option<ARef<device::Device>>,
 }
 
 // SAFETY: The device may be configured, registered and freed from any thread; `T::Data` is
@@ -534,7 +574,7 @@ impl<T: Driver> UnregisteredDevice<T> {
         }
         // INVARIANT: Allocated with initialised data and `T`'s operations, not registered, no
         // parent.
-        Ok(Self { dev, parent: None })
+        Ok(Self { dev })
     }
 
     fn raw(&self) -> *mut bindings::ib_device {
@@ -564,18 +604,6 @@ impl<T: Driver> UnregisteredDevice<T> {
         // SAFETY: The device is valid and not registered, so nothing else accesses it.
         unsafe { (*self.raw()).node_guid = guid.to_be() };
     }
-
-    /// Sets the device the RDMA device belongs to (`dev.parent`), e.g. the auxiliary device
-    /// of the adapter: sysfs links it as `device`, and rdma-core finds the PCI slot from it.
-    pub fn set_parent(&mut self, parent: &device::Device) {
-        let parent = ARef::from(parent);
-        // SAFETY: The device is valid and not registered, so nothing else accesses it. The
-        // parent stays alive: `self` (then the `Registration`) holds a reference until the
-        // device is unregistered, and the driver core holds its own while it is registered.
-        unsafe { (*self.raw()).__bindgen_anon_1.dev.parent = parent.as_raw() };
-        // INVARIANT: The reference to the parent is held.
-        self.parent = Some(parent);
-    }
 }
 
 impl<T: Driver> Deref for UnregisteredDevice<T> {
@@ -594,25 +622,29 @@ impl<T: Driver> Drop for UnregisteredDevice<T> {
         // `dealloc_driver` operation drops the private data, then the device is freed once the
         // last `struct device` reference is gone; it is not used after this.
         unsafe { bindings::ib_dealloc_device(self.raw()) };
-        // `self.parent` is dropped after the device.
     }
 }
 
-/// A registered RDMA device of driver `T` (`ib_register_device`).
+/// A registered RDMA device of driver `T` (`ib_register_device`), child of a bound device.
 ///
 /// Dropping it unregisters the device (`ib_unregister_device`: the clients are removed, user
 /// contexts are disassociated and every verbs object is destroyed), drops the private data
 /// and frees the device.
 ///
+/// It borrows its parent, bound, for `'a` ([`Registration::new`]), as `drm::Registration`
+/// does: the device is unregistered at the latest when the parent's driver unbinds, which is
+/// when a bus driver's data (`Data<'bound>`), where the registration lives, is dropped. It
+/// cannot be kept beyond that (tests/compile-fail/rdma_registration_outlives_parent.rs). A
+/// device of no bus (a software device) is registered with [`Registration::new_virtual`].
+///
 /// # Invariants
 ///
 /// `dev` is a registered device allocated by [`UnregisteredDevice::<T>::new`], owned by this
-/// object. If its `dev.parent` is set, `_parent` holds a reference to that device; if it has a
-/// `dma_device`, `_dma_device` holds one to that.
-pub struct Registration<T: Driver> {
+/// object. Its `dev.parent`, if set, and its `dma_device`, if any, are bound for `'a`;
+/// `_dma_device` holds a reference to the latter.
+pub struct Registration<'a, T: Driver> {
     dev: NonNull<Device<T>>,
-    // Only held, to be dropped after the device is unregistered.
-    _parent: Option<ARef<device::Device>>,
+    _parent: PhantomData<&'a device::Device<device::Bound>>,
     // The core keeps a plain pointer to the DMA device: held until unregistration.
     _dma_device: Option<ARef<device::Device>>,
     // Dropped (notifier unregistered, net devices detached) before the device is
@@ -622,27 +654,40 @@ pub struct Registration<T: Driver> {
 }
 
 // SAFETY: Unregistration may happen on any thread; `T::Data` is `Send`.
-unsafe impl<T: Driver> Send for Registration<T> {}
+unsafe impl<T: Driver> Send for Registration<'_, T> {}
 
 // SAFETY: Shared references only give a `&Device<T>`, which is `Sync`.
-unsafe impl<T: Driver> Sync for Registration<T> {}
+unsafe impl<T: Driver> Sync for Registration<'_, T> {}
 
-impl<T: Driver> Registration<T> {
+impl<'a, T: Driver> Registration<'a, T> {
     /// Registers `dev` with the RDMA core under `name`, which may contain one `%d` replaced
-    /// by the first free number (e.g. `manae_%d`). On failure the device is freed.
+    /// by the first free number (e.g. `manae_%d`), as a child of `parent` (`dev.parent`: sysfs
+    /// links it as `device`, rdma-core finds the PCI slot from it). On failure the device is
+    /// freed.
     ///
-    /// `dma_device` is the device that performs DMA for this one; `None` makes the core use
-    /// kernel virtual addresses in its scatterlists (software devices).
+    /// `dma_device` is the device that performs DMA for this one (usually `parent`); `None`
+    /// makes the core use kernel virtual addresses in its scatterlists (software devices).
     pub fn new(
+        parent: &'a device::Device<device::Bound>,
+        dev: UnregisteredDevice<T>,
+        name: &CStr,
+        dma_device: Option<&'a device::Device<device::Bound>>,
+    ) -> Result<Self> {
+        // SAFETY: The device is valid and not registered, so nothing else accesses it. The
+        // parent is bound for `'a`, which the result cannot outlive, and the driver core takes
+        // its own reference when the device is added.
+        unsafe { (*dev.raw()).__bindgen_anon_1.dev.parent = parent.as_raw() };
+        Self::register(dev, name, dma_device.map(|d| -> &device::Device { d }))
+    }
+
+    fn register(
         dev: UnregisteredDevice<T>,
         name: &CStr,
         dma_device: Option<&device::Device>,
     ) -> Result<Self> {
-        let mut dev = ManuallyDrop::new(dev);
+        let dev = ManuallyDrop::new(dev);
         let ptr = dev.dev;
         let raw = dev.raw();
-        // The reference to the parent moves out of `dev`, which will not be dropped.
-        let parent = dev.parent.take();
         let dma_device = dma_device.map(ARef::from);
         let dma = dma_device.as_ref().map_or(ptr::null_mut(), |d| d.as_raw());
         // SAFETY: `raw` is a valid, configured, unregistered device; `name` is NUL-terminated
@@ -653,14 +698,13 @@ impl<T: Driver> Registration<T> {
             // (`dev` will not be dropped); the caller of a failed `ib_register_device()` must
             // free the device.
             unsafe { bindings::ib_dealloc_device(raw) };
-            drop(parent);
             return Err(Error::from_errno(ret));
         }
-        // INVARIANT: The device is registered; its ownership and the parent reference move from
-        // `dev`; the DMA device reference is held.
+        // INVARIANT: The device is registered and its ownership moves from `dev`; the DMA
+        // device reference is held; the caller vouches for the parent and DMA device.
         Ok(Self {
             dev: ptr,
-            _parent: parent,
+            _parent: PhantomData,
             _dma_device: dma_device,
             netdevs: None,
             _driver: PhantomData,
@@ -668,11 +712,19 @@ impl<T: Driver> Registration<T> {
     }
 }
 
-impl<T: Driver> Registration<T> {
+impl<T: Driver> Registration<'static, T> {
+    /// Registers `dev`, a device of no bus (a software device, which does no DMA), with the
+    /// RDMA core under `name` (see [`Registration::new`]). On failure the device is freed.
+    pub fn new_virtual(dev: UnregisteredDevice<T>, name: &CStr) -> Result<Self> {
+        Self::register(dev, name, None)
+    }
+}
+
+impl<T: Driver> Registration<'_, T> {
     /// Attaches to each port the net device of the same function (`ib_device_set_netdev`),
     /// so that `rdma link` and the tools that map an RDMA port to its interface (rdma-core,
     /// DPDK, `ibdev2netdev`) find it: the net device whose parent is this device's parent
-    /// ([`UnregisteredDevice::set_parent`]) and whose `dev_port` is the port's number minus 1,
+    /// ([`Registration::new`]) and whose `dev_port` is the port's number minus 1,
     /// as the Ethernet driver of the same function registers them.
     ///
     /// The attachment follows the net devices for as long as the registration lives: one
@@ -869,7 +921,7 @@ macro_rules! ibdev_err_ratelimited {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Event {
     /// `IB_EVENT_DEVICE_FATAL`: the device stopped working; users tear everything down and
-    /// open the device again (DPDK's MANA driver does, for service resets).
+    /// open the device again (after a device reset, for instance).
     DeviceFatal,
     /// `IB_EVENT_PORT_ACTIVE`: the link of the port came up.
     PortActive(u32),
@@ -877,7 +929,7 @@ pub enum Event {
     PortErr(u32),
 }
 
-impl<T: Driver> Registration<T> {
+impl<T: Driver> Registration<'_, T> {
     /// Reports `event` to the device's event handlers (`ib_dispatch_event`). May be called in
     /// atomic context; the handlers run later, from the RDMA core's workqueue, and port
     /// events first refresh the core's cache of the port attributes.
@@ -908,7 +960,7 @@ impl<T: Driver> Registration<T> {
     }
 }
 
-impl<T: Driver> Registration<T> {
+impl<T: Driver> Registration<'_, T> {
     /// Returns the device attributes the core cached at registration (`attrs`, from
     /// [`Driver::query_device`]).
     pub fn attrs(&self) -> &DeviceAttr {
@@ -982,7 +1034,7 @@ impl<T: Driver> Registration<T> {
 /// owned by this object.
 pub struct KernelPd<'a, T: Driver> {
     pd: NonNull<bindings::ib_pd>,
-    _reg: PhantomData<&'a Registration<T>>,
+    _reg: PhantomData<&'a Registration<'a, T>>,
 }
 
 impl<T: Driver> KernelPd<'_, T> {
@@ -1005,7 +1057,7 @@ impl<T: Driver> Drop for KernelPd<'_, T> {
     }
 }
 
-impl<T: Driver> Deref for Registration<T> {
+impl<T: Driver> Deref for Registration<'_, T> {
     type Target = Device<T>;
 
     fn deref(&self) -> &Device<T> {
@@ -1015,7 +1067,7 @@ impl<T: Driver> Deref for Registration<T> {
     }
 }
 
-impl<T: Driver> Drop for Registration<T> {
+impl<T: Driver> Drop for Registration<'_, T> {
     fn drop(&mut self) {
         // The net devices first: the notifier must not see a device being unregistered.
         drop(self.netdevs.take());

@@ -18,6 +18,7 @@ use crate::{
             Skb, //
         },
         Device,
+        DeviceMemRef,
         Driver,
         Features,
         TxQueue, //
@@ -90,9 +91,10 @@ pub trait Poll: Sized + Send + Sync {
 /// queues in `P` and the buffers posted to them in the state frees the buffers after the
 /// queues are gone.
 ///
-/// A `Napi` refers to its device: drop it before the device goes, e.g. in [`Driver::stop`] or
-/// as part of the device's private data. If one outlives the private data of its device, the
-/// device is leaked rather than freed.
+/// A `Napi` holds a reference to its device's memory (not to its private data nor to its
+/// registration): drop it before the device goes, e.g. in [`Driver::stop`] or as part of the
+/// device's private data; one that outlives the device's private data (it escaped it) frees the
+/// device when it goes.
 ///
 /// # Invariants
 ///
@@ -108,6 +110,8 @@ pub struct Napi<P: Poll> {
     #[pin]
     data: P,
     state: UnsafeCell<P::State>,
+    /// Dropped last, after `netif_napi_del` and the data: the device's memory.
+    mem: DeviceMemRef,
 }
 
 // SAFETY: The NAPI functions used through `&Napi` may be called from any thread, `P` is
@@ -212,8 +216,10 @@ impl<P: Poll> Napi<P> {
                 add_to(dev.as_raw(), slot)
             })
         };
+        let mem = DeviceMemRef::new(dev);
         // The context is added last: nothing fails after it.
         try_pin_init!(Self {
+            mem,
             data <- data,
             state: UnsafeCell::new(state),
             enabled <- Mutex::new(false, ENABLED_NAME, Pin::static_ref(&ENABLED_CLASS)),
@@ -356,8 +362,8 @@ impl<P: Poll> Napi<P> {
 impl<P: Poll> PinnedDrop for Napi<P> {
     fn drop(self: Pin<&mut Self>) {
         self.disable();
-        // SAFETY: The context was added to its device, which is still allocated (see the type
-        // documentation), and is disabled, so no poll runs or can be scheduled. The function
+        // SAFETY: The context was added to its device, which is still allocated (`self.mem`
+        // holds its memory), and is disabled, so no poll runs or can be scheduled. The function
         // waits for an RCU grace period, after which the memory may go.
         unsafe { bindings::netif_napi_del(self.as_raw()) };
     }
@@ -477,8 +483,8 @@ impl<'a, P: Poll> NapiPoll<'a, P> {
         Skb::check_frag(0, PAGE_SIZE as u32, headroom, len)?;
         // SAFETY: `page.as_ptr()` is a page we own, mapped in the kernel's linear map.
         let data = unsafe { bindings::page_address(page.as_ptr()) };
-        // SAFETY: Bottom halves are disabled (poll); `data` is the start of a whole page we own, with
-        // room for the shared info after `headroom + len`; the buffer takes the page over.
+        // SAFETY: Bottom halves are disabled (poll); `data` is the start of a whole page we own,
+        // with room for the shared info after `headroom + len`; the buffer takes the page over.
         let skb = unsafe { bindings::napi_build_skb(data, PAGE_SIZE as u32) };
         let skb = NonNull::new(skb).ok_or(ENOMEM)?;
         core::mem::forget(page);

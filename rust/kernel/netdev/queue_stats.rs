@@ -4,7 +4,8 @@
 //! netdev --dump qstats-get`).
 //!
 //! C header: [`include/net/netdev_queues.h`](srctree/include/net/netdev_queues.h); the meaning
-//! of each counter is in [`Documentation/netlink/specs/netdev.yaml`](srctree/Documentation/netlink/specs/netdev.yaml).
+//! of each counter is in the `netdev` netlink specification,
+//! [`Documentation/netlink/specs/netdev.yaml`](srctree/Documentation/netlink/specs/netdev.yaml).
 //!
 //! A driver implements [`QueueStats`] next to its [`Driver`] and installs it with
 //! [`UnregisteredDevice::set_queue_stats_ops`](super::UnregisteredDevice::set_queue_stats_ops)

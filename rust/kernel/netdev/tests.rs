@@ -597,16 +597,16 @@ mod netdev_tests {
         let shared = Shared::new()?;
         // Asserts run without the rtnl lock: a failed one ends the test thread, and a lock it
         // held would stay held.
-        let synced = |reg: &Registration<TestDriver>| {
+        let synced = |reg: &Registration<'_, TestDriver>| {
             let rtnl = rtnl_lock();
             reg.sync_link_state(&rtnl);
             reg.oper_state()
         };
-        let open = |reg: &Registration<TestDriver>| {
+        let open = |reg: &Registration<'_, TestDriver>| {
             let rtnl = rtnl_lock();
             reg.open(&rtnl)
         };
-        let reg = Registration::new(new_device(&shared, 1, 1)?)?;
+        let reg = Registration::new_virtual(new_device(&shared, 1, 1)?)?;
         assert_eq!(synced(&reg), OperState::Down);
         // The test driver turns the carrier on in `open` and off in `stop`.
         open(&reg)?;
@@ -625,7 +625,7 @@ mod netdev_tests {
         // shows for drivers that forget.
         let dev = new_device(&shared, 1, 1)?;
         dev.carrier_on();
-        let reg = Registration::new(dev)?;
+        let reg = Registration::new_virtual(dev)?;
         open(&reg)?;
         assert_eq!(synced(&reg), OperState::Unknown);
         drop(reg);
@@ -637,13 +637,13 @@ mod netdev_tests {
     #[test]
     fn queue_stats_add_up_through_the_core() -> Result {
         let shared = Shared::new()?;
-        let reg = Registration::new(new_device(&shared, 4, 4)?)?;
+        let reg = Registration::new_virtual(new_device(&shared, 4, 4)?)?;
         // Asserts run without the rtnl lock (see `oper_state_follows_the_carrier`).
-        let total = |reg: &Registration<TestDriver>| {
+        let total = |reg: &Registration<'_, TestDriver>| {
             let rtnl = rtnl_lock();
             reg.queue_stats_total(&rtnl)
         };
-        let rx_queue = |reg: &Registration<TestDriver>, q| {
+        let rx_queue = |reg: &Registration<'_, TestDriver>, q| {
             let rtnl = rtnl_lock();
             reg.queue_stats_rx(q, &rtnl)
         };
@@ -683,7 +683,7 @@ mod netdev_tests {
 
         // Without statistics operations, nothing is reported.
         let dev = UnregisteredDevice::<TestDriver>::new(1, 1, TestData::new(&shared))?;
-        let reg = Registration::new(dev)?;
+        let reg = Registration::new_virtual(dev)?;
         assert!(total(&reg).is_none());
         assert!(rx_queue(&reg, 0).is_none());
         drop(reg);
@@ -703,7 +703,7 @@ mod netdev_tests {
         assert_eq!(dev.mac_address(), MAC);
         assert_eq!(dev.ifindex(), 0);
 
-        let reg = Registration::new(dev)?;
+        let reg = Registration::new_virtual(dev)?;
         crate::netdev_info!(reg, "registered with {} TX queues\n", reg.num_tx_queues());
         assert!(reg.name().to_bytes().starts_with(b"eth"));
         assert!(reg.name().to_bytes() != b"eth%d");
@@ -726,14 +726,25 @@ mod netdev_tests {
         let parent = crate::faux::Registration::new(c"rust_netdev_parent", None)?;
         let faux: &crate::faux::Device<crate::device::Bound> = parent.as_ref();
         let pdev: &crate::device::Device<crate::device::Bound> = faux.as_ref();
-        let mut dev = new_device(&shared, 1, 1)?;
-        dev.set_parent(pdev);
-        let reg = Registration::new(dev)?;
+        let dev = new_device(&shared, 1, 1)?;
+        let reg = Registration::new(pdev, dev)?;
         // SAFETY: The device is registered, so valid.
         let raw_parent = unsafe { (*reg.as_raw()).dev.parent };
         assert!(core::ptr::eq(raw_parent, pdev.as_raw()));
+        // A handle reaches the device while it is registered, and not once it is gone.
+        let handle = reg.handle();
+        let ifindex = reg.ifindex();
+        {
+            let rtnl = crate::netdev::rtnl_lock();
+            assert_eq!(handle.with(&rtnl, |d| d.ifindex()), Some(ifindex));
+        }
         drop(reg);
         assert_eq!(shared.drops.load(Relaxed), 1);
+        {
+            let rtnl = crate::netdev::rtnl_lock();
+            assert_eq!(handle.with(&rtnl, |d| d.ifindex()), None);
+        }
+        drop(handle);
         drop(parent);
         Ok(())
     }
@@ -760,7 +771,7 @@ mod netdev_tests {
     #[test]
     fn open_close_carrier() -> Result {
         let shared = Shared::new()?;
-        let reg = Registration::new(new_device(&shared, 2, 2)?)?;
+        let reg = Registration::new_virtual(new_device(&shared, 2, 2)?)?;
         assert!(!reg.carrier_ok());
         {
             let rtnl = rtnl_lock();
@@ -799,7 +810,7 @@ mod netdev_tests {
     fn napi_while_up() -> Result {
         let shared = Shared::new()?;
         shared.with_napi.store(1, Relaxed);
-        let reg = Registration::new(new_device(&shared, 2, 2)?)?;
+        let reg = Registration::new_virtual(new_device(&shared, 2, 2)?)?;
         {
             let rtnl = rtnl_lock();
             reg.open(&rtnl)?;
@@ -821,7 +832,7 @@ mod netdev_tests {
     #[test]
     fn transmit_through_the_stack() -> Result {
         let shared = Shared::new()?;
-        let reg = Registration::new(new_device(&shared, 4, 4)?)?;
+        let reg = Registration::new_virtual(new_device(&shared, 4, 4)?)?;
         {
             let rtnl = rtnl_lock();
             reg.open(&rtnl)?;
@@ -871,7 +882,7 @@ mod netdev_tests {
     #[test]
     fn mtu_features_queues_timeout() -> Result {
         let shared = Shared::new()?;
-        let reg = Registration::new(new_device(&shared, 4, 4)?)?;
+        let reg = Registration::new_virtual(new_device(&shared, 4, 4)?)?;
         // Registration ran `fix_features`, which drops RXHASH, and `set_features`.
         assert!(shared.fixes.load(Relaxed) >= 1);
         assert!(shared.sets.load(Relaxed) >= 1);
@@ -967,7 +978,7 @@ mod netdev_tests {
         let shared = Shared::new()?;
         let mut dev = new_device(&shared, 4, 4)?;
         dev.set_watchdog_timeout_ms(200);
-        let reg = Registration::new(dev)?;
+        let reg = Registration::new_virtual(dev)?;
         assert_eq!(reg.watchdog_timeout_ms(), 200);
         {
             let rtnl = rtnl_lock();
@@ -1019,7 +1030,7 @@ mod netdev_tests {
         assert_eq!(shared.works.load(Relaxed), 0);
         assert_eq!(shared.drops.load(Relaxed), 1);
 
-        let reg = Registration::new(new_device(&shared, 1, 1)?)?;
+        let reg = Registration::new_virtual(new_device(&shared, 1, 1)?)?;
         let cancelled = {
             // Scheduled, then cancelled unless it already started (it then waits for the rtnl
             // lock held here).
@@ -1452,7 +1463,7 @@ mod napi_tests {
     #[test]
     fn schedule_poll_complete() -> Result {
         let shared = Shared::new()?;
-        let reg = Registration::new(UnregisteredDevice::<TestDriver>::new(
+        let reg = Registration::new_virtual(UnregisteredDevice::<TestDriver>::new(
             1,
             1,
             TestData::new(&shared),
@@ -1575,6 +1586,41 @@ mod napi_tests {
         }
     }
 
+    /// A context that outlives its device's registration (it escaped the private data) holds
+    /// the device's memory: the private data is dropped with the registration, the device
+    /// itself is freed when the context goes (neither leaked nor left dangling).
+    #[test]
+    fn context_outliving_its_device_holds_its_memory() -> Result {
+        let shared = Shared::new()?;
+        let gone = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
+        let reg = Registration::new_virtual(UnregisteredDevice::<TestDriver>::new(
+            1,
+            1,
+            TestData::new(&shared),
+        )?)?;
+        let mem = crate::netdev::DeviceMemRef::new(&*reg);
+        // The registration's and ours.
+        assert_eq!(mem.refs(), 2);
+        let napi = Arc::pin_init(
+            Napi::new(&*reg, NAPI_POLL_WEIGHT, Counted(gone.clone()), ()),
+            GFP_KERNEL,
+        )?;
+        assert_eq!(mem.refs(), 3);
+        napi.enable();
+        napi.disable();
+        drop(reg);
+        // Unregistered, the private data dropped; the memory held by the context and by us.
+        assert_eq!(shared.drops.load(Relaxed), 1);
+        assert_eq!(mem.refs(), 2);
+        assert_eq!(gone.load(Relaxed), 0);
+        drop(napi);
+        assert_eq!(gone.load(Relaxed), 1);
+        assert_eq!(mem.refs(), 1);
+        // The last reference frees the device.
+        drop(mem);
+        Ok(())
+    }
+
     /// The NAPI id and settings of a context created with a configuration index outlive it
     /// (`ethtool -L`); its IRQ is recorded; queues refer to their context, which the device
     /// keeps alive until they no longer do.
@@ -1585,7 +1631,7 @@ mod napi_tests {
             QueueKind, //
         };
         let shared = Shared::new()?;
-        let reg = Registration::new(UnregisteredDevice::<TestDriver>::new(
+        let reg = Registration::new_virtual(UnregisteredDevice::<TestDriver>::new(
             2,
             2,
             TestData::new(&shared),
@@ -1645,7 +1691,7 @@ mod napi_tests {
         assert!(tx_napi(1).is_null());
 
         // A context of another device is refused.
-        let other = Registration::new(UnregisteredDevice::<TestDriver>::new(
+        let other = Registration::new_virtual(UnregisteredDevice::<TestDriver>::new(
             1,
             1,
             TestData::new(&shared),
@@ -1690,7 +1736,7 @@ mod napi_tests {
     #[test]
     fn poll_reaches_its_device_through_the_context() -> Result {
         let shared = Shared::new()?;
-        let reg = Registration::new(UnregisteredDevice::<TestDriver>::new(
+        let reg = Registration::new_virtual(UnregisteredDevice::<TestDriver>::new(
             1,
             1,
             TestData::new(&shared),
@@ -1737,7 +1783,7 @@ mod ethtool_tests {
         dev.set_ethtool_ops();
         // A valid address, or `dev_open()` refuses the interface.
         dev.set_mac_address(&MAC);
-        let reg = Registration::new(dev)?;
+        let reg = Registration::new_virtual(dev)?;
         let name = crate::str::CString::try_from_fmt(fmt!("{}", reg.name()))?;
         let buf = test_user_mem(4096)?;
 
@@ -2015,7 +2061,7 @@ mod ethtool_tests {
 
         // Through the ethtool core, on a registered device, under rtnl.
         dev.carrier_on();
-        let reg = Registration::new(dev)?;
+        let reg = Registration::new_virtual(dev)?;
         let mut ks: bindings::ethtool_link_ksettings = pin_init::zeroed();
         {
             let _rtnl = rtnl_lock();
@@ -2129,6 +2175,7 @@ mod dma_tests {
         dma::DataDirection,
         dma_stream::{
             SharedPage,
+            StreamDevice,
             StreamMapping, //
         },
         netdev::skb::{
@@ -2203,6 +2250,34 @@ mod dma_tests {
             Some(EINVAL)
         );
         assert!(keep.is_unshared());
+        Ok(())
+    }
+
+    /// A `StreamDevice` maps while its device is bound, from a plain shared reference to its
+    /// `Devres`, and refuses once the device is unbound: devres revoked it.
+    #[test]
+    fn stream_device_is_revoked_at_unbind() -> Result {
+        let faux = dma_test_device()?;
+        let stream = StreamDevice::new(bound(&faux))?;
+        {
+            let access = stream.try_access().ok_or(EINVAL)?;
+            assert_eq!(access.device().as_raw(), bound(&faux).as_raw());
+            let page = SharedPage::alloc(0, GFP_KERNEL)?;
+            let map = StreamMapping::new(access.device(), page, 0, 64, DataDirection::ToDevice)?;
+            assert_ne!(map.dma_address(), 0);
+            let mut skb = Skb::alloc(64, GFP_KERNEL)?;
+            skb.put_data(&[3; 40])?;
+            let mapped = MappedSkb::new(access.device(), skb)?;
+            assert_eq!(mapped.parts().len(), 1);
+        }
+        // With the right device, `access` needs no RCU section; with another it is refused.
+        assert!(stream.access(bound(&faux)).is_ok());
+        let other = crate::faux::Registration::new(c"rust_netdev_dma_other", None)?;
+        assert_eq!(stream.access(bound(&other)).err(), Some(EINVAL));
+        // Unregistering the faux device unbinds it; devres drops the capability.
+        drop(faux);
+        assert!(stream.try_access().is_none());
+        drop(stream);
         Ok(())
     }
 

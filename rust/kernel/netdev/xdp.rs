@@ -745,8 +745,7 @@ pub mod testing {
 
         fn load(action: Action, ifindex: i32, frags: bool) -> Result<Self> {
             // SAFETY: Plain call; the helper builds the instructions itself.
-            let fd =
-                unsafe { bindings::mana_rs_xdp_test_prog_load(action.as_raw(), ifindex, frags) };
+            let fd = unsafe { bindings::xdp_testing_prog_load(action.as_raw(), ifindex, frags) };
             to_result(fd)?;
             Ok(Self { fd })
         }
@@ -762,7 +761,7 @@ pub mod testing {
         /// Returns a new reference to the program.
         pub fn prog(&self) -> Result<BpfProg> {
             // SAFETY: Plain call; the helper returns a referenced program or null.
-            let raw = unsafe { bindings::mana_rs_xdp_test_prog_get(self.fd) };
+            let raw = unsafe { bindings::xdp_testing_prog_get(self.fd) };
             // INVARIANT: The helper took a reference (`bpf_prog_get_type_dev`) for us.
             NonNull::new(raw).map(BpfProg).ok_or(EINVAL)
         }
@@ -781,7 +780,7 @@ pub mod testing {
     impl Drop for TestProg {
         fn drop(&mut self) {
             // SAFETY: `fd` is ours, closed once.
-            unsafe { bindings::mana_rs_xdp_test_close(self.fd) };
+            unsafe { bindings::xdp_testing_close(self.fd) };
         }
     }
 
@@ -791,7 +790,7 @@ pub mod testing {
     ) -> core::result::Result<(), (Error, Option<&'static CStr>)> {
         let mut msg: *const crate::ffi::c_char = ptr::null();
         // SAFETY: The device is valid; the helper takes the rtnl lock and writes `msg`.
-        let ret = unsafe { bindings::mana_rs_xdp_test_attach(dev.as_raw(), fd, &mut msg) };
+        let ret = unsafe { bindings::xdp_testing_attach(dev.as_raw(), fd, &mut msg) };
         if ret == 0 {
             return Ok(());
         }
@@ -810,13 +809,13 @@ pub mod testing {
     /// Returns the references to `prog` (its `aux->refcnt`).
     pub fn references(prog: &BpfProg) -> u64 {
         // SAFETY: The program is valid (type invariant of `BpfProg`).
-        unsafe { bindings::mana_rs_xdp_test_prog_refs(prog.as_raw()) }
+        unsafe { bindings::xdp_testing_prog_refs(prog.as_raw()) }
     }
 
     /// Returns the id of the native XDP program the core has attached to `dev` (0: none).
     pub fn attached_id<T: Driver>(dev: &Device<T>) -> u32 {
         // SAFETY: The device is valid; the helper takes the rtnl lock.
-        unsafe { bindings::mana_rs_xdp_test_prog_id(dev.as_raw()) }
+        unsafe { bindings::xdp_testing_prog_id(dev.as_raw()) }
     }
 }
 

@@ -259,7 +259,8 @@ impl<T: Driver> Ucontext<T> {
     }
 
     /// Maps `len` bytes of device memory at page frame `pfn` into `vma` without an entry
-    /// (`rdma_user_mmap_io` with no entry), as the C MANA driver maps its doorbell page.
+    /// (`rdma_user_mmap_io` with no entry), e.g. a doorbell page the context owns until it is
+    /// deallocated.
     ///
     /// # Safety
     ///

@@ -159,6 +159,7 @@ fn new_device(counters: &Arc<Counters>) -> Result<UnregisteredDevice<TestDriver>
     }))
 }
 
+mod mmap;
 mod objects;
 
 /// Events seen by [`count_event`], and the type of the last one.
@@ -229,7 +230,7 @@ mod device_tests {
     #[test]
     fn register_query_unregister() -> Result {
         let counters = Arc::new(Counters::default(), GFP_KERNEL)?;
-        let reg = Registration::new(new_device(&counters)?, c"rust_rdma_t%d", None)?;
+        let reg = Registration::new_virtual(new_device(&counters)?, c"rust_rdma_t%d")?;
         assert!(reg.name().to_bytes().starts_with(b"rust_rdma_t"));
         assert!(reg.name().to_bytes().len() > b"rust_rdma_t".len());
         // `ib_register_device()` queried and cached the attributes.
@@ -310,13 +311,13 @@ mod device_tests {
     #[test]
     fn two_devices_get_distinct_names() -> Result {
         let counters = Arc::new(Counters::default(), GFP_KERNEL)?;
-        let a = Registration::new(new_device(&counters)?, c"rust_rdma_t%d", None)?;
-        let b = Registration::new(new_device(&counters)?, c"rust_rdma_t%d", None)?;
+        let a = Registration::new_virtual(new_device(&counters)?, c"rust_rdma_t%d")?;
+        let b = Registration::new_virtual(new_device(&counters)?, c"rust_rdma_t%d")?;
         assert!(a.name() != b.name());
         // A fixed name that is taken is refused, and the device is freed.
-        let c = Registration::new(new_device(&counters)?, c"rust_rdma_fixed", None)?;
+        let c = Registration::new_virtual(new_device(&counters)?, c"rust_rdma_fixed")?;
         assert_eq!(c.name().to_bytes(), b"rust_rdma_fixed");
-        let res = Registration::new(new_device(&counters)?, c"rust_rdma_fixed", None);
+        let res = Registration::new_virtual(new_device(&counters)?, c"rust_rdma_fixed");
         assert_eq!(res.err(), Some(ENFILE));
         assert_eq!(counters.data_dropped.load(Relaxed), 1);
         drop(a);
@@ -331,9 +332,8 @@ mod device_tests {
         let faux = crate::faux::Registration::new(c"rust_rdma_parent", None)?;
         let parent: &device::Device<device::Bound> = faux.as_ref().as_ref();
         let counters = Arc::new(Counters::default(), GFP_KERNEL)?;
-        let mut dev = new_device(&counters)?;
-        dev.set_parent(parent);
-        let reg = Registration::new(dev, c"rust_rdma_t%d", None)?;
+        let dev = new_device(&counters)?;
+        let reg = Registration::new(parent, dev, c"rust_rdma_t%d", None)?;
         // SAFETY: The device is registered; `dev.parent` is only written before that.
         let raw_parent = unsafe { (*reg.as_raw()).__bindgen_anon_1.dev.parent };
         assert!(core::ptr::eq(raw_parent, parent.as_raw()));
@@ -346,7 +346,7 @@ mod device_tests {
     #[test]
     fn events_reach_handlers() -> Result {
         let counters = Arc::new(Counters::default(), GFP_KERNEL)?;
-        let reg = Registration::new(new_device(&counters)?, c"rust_rdma_t%d", None)?;
+        let reg = Registration::new_virtual(new_device(&counters)?, c"rust_rdma_t%d")?;
         let handler = KBox::new(
             bindings::ib_event_handler {
                 device: reg.as_raw(),
@@ -397,7 +397,7 @@ mod device_tests {
     #[test]
     fn kernel_pd_through_the_core() -> Result {
         let counters = Arc::new(Counters::default(), GFP_KERNEL)?;
-        let reg = Registration::new(new_device(&counters)?, c"rust_rdma_t%d", None)?;
+        let reg = Registration::new_virtual(new_device(&counters)?, c"rust_rdma_t%d")?;
         // SAFETY: The device is registered; the caller name is a static string.
         let pd = from_err_ptr(unsafe {
             bindings::__ib_alloc_pd(reg.as_raw(), 0, c"rust_rdma".as_char_ptr())
@@ -707,14 +707,13 @@ impl crate::netdev::Driver for NullNetdev {
 }
 
 /// Registers a net device of `parent` with port number `dev_port` on it.
-fn port_netdev(
-    parent: &device::Device,
+fn port_netdev<'a>(
+    parent: &'a device::Device<device::Bound>,
     dev_port: u16,
-) -> Result<crate::netdev::Registration<NullNetdev>> {
+) -> Result<crate::netdev::Registration<'a, NullNetdev>> {
     let mut dev = crate::netdev::UnregisteredDevice::<NullNetdev>::new(1, 1, Ok::<_, Error>(()))?;
-    dev.set_parent(parent);
     dev.set_dev_port(dev_port);
-    crate::netdev::Registration::new(dev)
+    crate::netdev::Registration::new(parent, dev)
 }
 
 #[kunit_tests(rust_rdma_robust)]
@@ -734,14 +733,13 @@ mod robust_tests {
         let counters = Arc::new(Counters::default(), GFP_KERNEL)?;
         let mut dev = new_device(&counters)?;
         dev.set_phys_port_cnt(2)?;
-        dev.set_parent(parent);
 
         // Registered before: attached when the tracking starts.
         let first = port_netdev(parent, 0)?;
         // Another function's interface, and a dev_port beyond the ports: never attached.
         let foreign = port_netdev(other, 1)?;
         let beyond = port_netdev(parent, 2)?;
-        let mut reg = Registration::new(dev, c"rust_rdma_t%d", None)?;
+        let mut reg = Registration::new(parent, dev, c"rust_rdma_t%d", None)?;
         assert_eq!(reg.port_netdev_ifindex(1), None);
         reg.track_netdevs()?;
         // Again: nothing changes.
@@ -775,7 +773,7 @@ mod robust_tests {
     #[test]
     fn tracking_needs_a_parent() -> Result {
         let counters = Arc::new(Counters::default(), GFP_KERNEL)?;
-        let mut reg = Registration::new(new_device(&counters)?, c"rust_rdma_t%d", None)?;
+        let mut reg = Registration::new_virtual(new_device(&counters)?, c"rust_rdma_t%d")?;
         assert_eq!(reg.track_netdevs(), Err(EINVAL));
         Ok(())
     }

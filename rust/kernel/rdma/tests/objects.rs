@@ -247,19 +247,19 @@ fn reg_user_mr_obj(
     Ok(MrObj { obj, _umem: umem })
 }
 
-fn register() -> Result<(Arc<ObjCounters>, Registration<ObjDriver>)> {
+fn register() -> Result<(Arc<ObjCounters>, Registration<'static, ObjDriver>)> {
     let counters = Arc::new(ObjCounters::default(), GFP_KERNEL)?;
     let dev = UnregisteredDevice::<ObjDriver>::new(Ok::<_, Error>(counters.clone()))?;
-    let reg = Registration::new(dev, c"rust_rdma_o%d", None)?;
+    let reg = Registration::new_virtual(dev, c"rust_rdma_o%d")?;
     Ok((counters, reg))
 }
 
-fn alloc_pd(reg: &Registration<ObjDriver>) -> Result<*mut bindings::ib_pd> {
+fn alloc_pd(reg: &Registration<'_, ObjDriver>) -> Result<*mut bindings::ib_pd> {
     // SAFETY: The device is registered; the caller name is a static string.
     from_err_ptr(unsafe { bindings::__ib_alloc_pd(reg.as_raw(), 0, c"rust_rdma".as_char_ptr()) })
 }
 
-fn create_cq(reg: &Registration<ObjDriver>, cqe: u32) -> Result<*mut bindings::ib_cq> {
+fn create_cq(reg: &Registration<'_, ObjDriver>, cqe: u32) -> Result<*mut bindings::ib_cq> {
     let attr = bindings::ib_cq_init_attr {
         cqe,
         comp_vector: 0,
