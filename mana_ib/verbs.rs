@@ -66,6 +66,7 @@ use kernel::{
 use mana_gdma::{
     dma::{
         DoorbellFrame,
+        UserMemory,
         UserPages, //
     },
     objects::{
@@ -274,11 +275,47 @@ pub(crate) fn mmap(ctx: &Ucontext<ManaIb>, vma: &VmaNew) -> Result {
 // ---------------------------------------------------------------------------------------------
 // Queue memory
 
+/// User memory pinned for the device: what the software device reads and writes through the
+/// CPU (a PCI function uses the pages' bus addresses).
+pub(crate) struct PinnedUser(Umem);
+
+impl UserMemory for PinnedUser {
+    fn read(&self, offset: usize, out: &mut [u8]) -> Result {
+        self.0.read(offset, out)
+    }
+
+    fn write(&self, offset: usize, data: &[u8]) -> Result {
+        self.0.write(offset, data)
+    }
+}
+
+/// Pins `len` bytes of user memory at `addr` with `access` and maps its 4 KiB pages for the
+/// device.
+fn pin_user(
+    dev: &rdma::Device<ManaIb>,
+    udata: &UData,
+    (addr, len): (u64, usize),
+    access: i32,
+    capacity: usize,
+) -> Result<(UserPages, Arc<PinnedUser>)> {
+    let umem = Arc::new(
+        PinnedUser(Umem::get(dev, udata, addr, len, access)?),
+        GFP_KERNEL,
+    )?;
+    let mut blocks = KVec::with_capacity(capacity, GFP_KERNEL)?;
+    for block in umem.0.dma_blocks(MANA_PAGE_SIZE as usize)? {
+        blocks.push(block, GFP_KERNEL)?;
+    }
+    let cpu: Arc<dyn UserMemory> = umem.clone();
+    let pages = adapter(dev).map_user_pages(&blocks, &cpu)?;
+    Ok((pages, umem))
+}
+
 /// A queue's buffer in user memory: pinned and mapped for the device.
 pub(crate) struct UserQueue {
     // Unmapped before it is unpinned (field order).
     pages: UserPages,
-    _umem: Umem,
+    _umem: Arc<PinnedUser>,
     bytes: u32,
 }
 
@@ -307,12 +344,13 @@ impl UserQueue {
             );
             return Err(EINVAL);
         }
-        let umem = Umem::get(dev, udata, addr, bytes as usize, ACCESS_LOCAL_WRITE)?;
-        let mut blocks = KVec::with_capacity((bytes / MANA_PAGE_SIZE) as usize, GFP_KERNEL)?;
-        for block in umem.dma_blocks(MANA_PAGE_SIZE as usize)? {
-            blocks.push(block, GFP_KERNEL)?;
-        }
-        let pages = adapter(dev).map_user_pages(&blocks)?;
+        let (pages, umem) = pin_user(
+            dev,
+            udata,
+            (addr, bytes as usize),
+            ACCESS_LOCAL_WRITE,
+            (bytes / MANA_PAGE_SIZE) as usize,
+        )?;
         Ok(Self {
             pages,
             _umem: umem,
@@ -1028,7 +1066,7 @@ pub(crate) struct IbMr {
     _mr: MemoryRegion,
     _region: PageListRegion,
     _pages: UserPages,
-    _umem: Umem,
+    _umem: Arc<PinnedUser>,
 }
 
 /// `reg_user_mr`: pins the memory and registers it as a GVA (or zero-based) MR of the PD.
@@ -1063,13 +1101,8 @@ pub(crate) fn reg_user_mr(
         return Err(EINVAL);
     }
     let len = usize::try_from(args.length).map_err(|_| EINVAL)?;
-    let umem = Umem::get(dev, udata, args.start, len, flags)?;
-    let mut blocks = KVec::new();
-    for block in umem.dma_blocks(MANA_PAGE_SIZE as usize)? {
-        blocks.push(block, GFP_KERNEL)?;
-    }
+    let (pages, umem) = pin_user(dev, udata, (args.start, len), flags, 0)?;
     let adapter = adapter(dev);
-    let pages = adapter.map_user_pages(&blocks)?;
     let mut region = PageListRegion::new(&adapter.objects(), pages.addrs())?;
     let mut gdma = access::LOCAL_READ;
     for (ib, g) in [
