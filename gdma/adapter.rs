@@ -32,6 +32,7 @@ use crate::{
         DoorbellFrame,
         SkbMap,
         StreamMap,
+        UserMemory,
         UserPages, //
     },
     hwc::Hwc,
@@ -615,8 +616,8 @@ impl Adapter {
 
     /// Makes user pages that the RDMA core pinned and mapped for this function reachable by
     /// the device (see [`Transport::map_user_pages`]).
-    pub fn map_user_pages(&self, pages: &[u64]) -> Result<UserPages> {
-        self.transport.map_user_pages(pages)
+    pub fn map_user_pages(&self, pages: &[u64], cpu: &Arc<dyn UserMemory>) -> Result<UserPages> {
+        self.transport.map_user_pages(pages, cpu)
     }
 
     /// Calls `map` with the memory behind doorbell page `index`, to map it into a process.

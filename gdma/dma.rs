@@ -96,6 +96,20 @@ impl DmaBuf {
     }
 }
 
+/// The CPU's access to user memory the RDMA core pinned (a `kernel::rdma::umem::Umem`), byte
+/// `0` being the first byte of the first page given to [`Transport::map_user_pages`], for a
+/// device that reaches memory through the CPU (the software device). Reads and writes go
+/// through the pinned pages, as DMA does; the process may change the bytes meanwhile.
+///
+/// [`Transport::map_user_pages`]: crate::transport::Transport::map_user_pages
+pub trait UserMemory: Send + Sync {
+    /// Copies `out.len()` bytes at `offset` into `out`.
+    fn read(&self, offset: usize, out: &mut [u8]) -> Result;
+
+    /// Copies `data` to `offset`; `EPERM` if the memory was pinned without write access.
+    fn write(&self, offset: usize, data: &[u8]) -> Result;
+}
+
 /// Pages of memory the core did not allocate (user memory the RDMA core pinned and mapped),
 /// made reachable by the device; dropping the value makes them unreachable again.
 ///

@@ -133,6 +133,7 @@ use crate::{
         SkbMap,
         StreamMap,
         StreamMemory,
+        UserMemory,
         UserPages, //
     },
     transport::{
@@ -671,7 +672,7 @@ impl Transport for PciTransport {
         self.irq_numbers.get(vector as usize).copied()
     }
 
-    fn map_user_pages(&self, pages: &[u64]) -> Result<UserPages> {
+    fn map_user_pages(&self, pages: &[u64], _cpu: &Arc<dyn UserMemory>) -> Result<UserPages> {
         // The RDMA core mapped the pages for this function already (`ib_umem_get()` with the
         // PCI device as the IB device's DMA device): the bus addresses are the device's.
         let mut addrs = KVec::with_capacity(pages.len(), GFP_KERNEL)?;

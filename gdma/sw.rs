@@ -232,6 +232,20 @@ impl SwAdapter {
         self.transport.set_tx_stall(index, false)
     }
 
+    /// Rings doorbell `qtype` (`queue_type::SQ`, `RQ` or `CQ`) of doorbell page `page` with
+    /// `value`, as the process that mapped the page (an RDMA user context's) does with a 64-bit
+    /// write at the doorbell's offset: an SQ or RQ doorbell announces WQEs, a CQ doorbell with
+    /// the arm bit arms the CQ (libmana's `ibv_req_notify_cq()`). The device takes it a little
+    /// later, as any data-path doorbell.
+    ///
+    /// The page a software adapter maps into a process is ordinary memory the device does not
+    /// watch (a PCI function's is BAR0, whose writes reach the device): tests ring through this
+    /// instead. `EINVAL` for the hardware channel's page or a page the device does not have.
+    #[cfg(CONFIG_KUNIT = "y")]
+    pub fn ring_user_doorbell(&self, page: u32, qtype: u32, value: u64) -> Result {
+        self.transport.ring_on_page(page, qtype, value)
+    }
+
     /// Has the device report the link up or down.
     pub fn set_link(&self, up: bool) -> Result {
         self.transport.set_link(up)

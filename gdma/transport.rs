@@ -18,6 +18,7 @@ use crate::dma::{
     DoorbellFrame,
     SkbMap,
     StreamMap,
+    UserMemory,
     UserPages, //
 };
 
@@ -103,9 +104,11 @@ pub trait Transport: Send + Sync {
     }
 
     /// Makes the 4 KiB pages at `pages` reachable by the device: addresses the RDMA core's
-    /// mapping of pinned user memory gave (bus addresses for a PCI function). Returns the
-    /// addresses the device uses, valid until the result is dropped.
-    fn map_user_pages(&self, pages: &[u64]) -> Result<UserPages>;
+    /// mapping of pinned user memory gave (bus addresses for a PCI function), in the order of
+    /// `cpu`'s bytes (page `i` holds bytes `4096 * i` on). Returns the addresses the device
+    /// uses, valid until the result is dropped. A PCI function uses the addresses; the software
+    /// device reaches the bytes through `cpu`, which it holds until then.
+    fn map_user_pages(&self, pages: &[u64], cpu: &Arc<dyn UserMemory>) -> Result<UserPages>;
 
     /// Calls `map` with the memory behind the doorbell page at BAR0 offset `offset` (page
     /// `index`), so that it can be mapped into a process.

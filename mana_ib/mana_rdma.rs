@@ -4,8 +4,8 @@
 //!
 //! It binds to the core's `mana_gdma.rdma.<id>` auxiliary devices and registers one IB device
 //! `manae_<N>` per adapter ([`device`]), unregistered when it unbinds. This first slice offers
-//! the device and port queries and protection domains; user contexts, CQs, WQs, QPs and MRs
-//! are not implemented yet (the RDMA core refuses them).
+//! the device and port queries, protection domains, user contexts, CQs, WQs, RAW_PACKET and
+//! RSS QPs and MRs ([`verbs`]), and the completion events of user CQs ([`events`]).
 
 use kernel::{
     auxiliary,
@@ -20,10 +20,13 @@ use mana_gdma::{
 };
 
 mod device;
+mod events;
 mod verbs;
 
 #[cfg(CONFIG_KUNIT = "y")]
 mod tests;
+#[cfg(CONFIG_KUNIT = "y")]
+mod tests_events;
 #[cfg(CONFIG_KUNIT = "y")]
 mod tests_verbs;
 

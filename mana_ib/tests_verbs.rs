@@ -62,11 +62,11 @@ use crate::{
     verbs::IbQp,
 };
 
-const PAGE: u64 = 4096;
-const RAW_PACKET: u32 = bindings::ib_qp_type_IB_QPT_RAW_PACKET;
+pub(crate) const PAGE: u64 = 4096;
+pub(crate) const RAW_PACKET: u32 = bindings::ib_qp_type_IB_QPT_RAW_PACKET;
 
 /// A software adapter with `ports` vports, no clients, and its registered `manae` device.
-fn setup(ports: u32) -> Result<(SwAdapter, Registration<'static, ManaIb>)> {
+pub(crate) fn setup(ports: u32) -> Result<(SwAdapter, Registration<'static, ManaIb>)> {
     let sw = SwAdapter::new(
         SwConfig {
             num_ports: ports,
@@ -79,13 +79,13 @@ fn setup(ports: u32) -> Result<(SwAdapter, Registration<'static, ManaIb>)> {
 }
 
 /// User memory for queue buffers: `pages` pages, page aligned.
-struct Buffers {
+pub(crate) struct Buffers {
     next: u64,
     end: u64,
 }
 
 impl Buffers {
-    fn new(pages: usize) -> Result<Self> {
+    pub(crate) fn new(pages: usize) -> Result<Self> {
         let base = user_mem(pages * PAGE as usize)? as u64;
         Ok(Self {
             next: base,
@@ -93,7 +93,7 @@ impl Buffers {
         })
     }
 
-    fn take(&mut self, bytes: u64) -> Result<u64> {
+    pub(crate) fn take(&mut self, bytes: u64) -> Result<u64> {
         let addr = self.next;
         if addr + bytes > self.end {
             return Err(ENOMEM);
@@ -103,16 +103,16 @@ impl Buffers {
     }
 }
 
-fn bytes_of<T: AsBytes>(v: &T) -> &[u8] {
+pub(crate) fn bytes_of<T: AsBytes>(v: &T) -> &[u8] {
     v.as_bytes()
 }
 
-fn from_bytes<T: FromBytes>(b: &[u8]) -> Result<T> {
+pub(crate) fn from_bytes<T: FromBytes>(b: &[u8]) -> Result<T> {
     T::from_bytes_copy(b).ok_or(EINVAL)
 }
 
 /// Opens a user context; checks the response and that a doorbell page was allocated.
-fn open<'a>(
+pub(crate) fn open<'a>(
     sw: &SwAdapter,
     reg: &'a Registration<'static, ManaIb>,
 ) -> Result<UserContext<'a, ManaIb>> {
@@ -125,7 +125,7 @@ fn open<'a>(
     Ok(ctx)
 }
 
-fn alloc_pd(ctx: &mut UserContext<'_, ManaIb>) -> Result<(ObjId, u32)> {
+pub(crate) fn alloc_pd(ctx: &mut UserContext<'_, ManaIb>) -> Result<(ObjId, u32)> {
     let req = AllocPd {
         comp_mask: 0,
         reserved: 0,
@@ -147,7 +147,7 @@ fn create_cq(ctx: &mut UserContext<'_, ManaIb>, bufs: &mut Buffers, cqe: u32) ->
     ctx.create_cq(cqe, 0, bytes_of(&req), &mut resp)
 }
 
-fn create_wq(
+pub(crate) fn create_wq(
     ctx: &mut UserContext<'_, ManaIb>,
     bufs: &mut Buffers,
     pd: ObjId,
@@ -162,7 +162,7 @@ fn create_wq(
     ctx.create_wq(pd, cq, 64, 1, bytes_of(&req), &mut [])
 }
 
-fn raw_caps(port: u32, cq: ObjId) -> QpAttr {
+pub(crate) fn raw_caps(port: u32, cq: ObjId) -> QpAttr {
     QpAttr {
         send_cq: Some(cq),
         recv_cq: Some(cq),
@@ -193,7 +193,7 @@ fn create_raw_qp(
 }
 
 /// An MR of `length` bytes at `start`, accessed at the same address.
-fn mr_args(start: u64, length: u64, access: i32) -> UserMrArgs {
+pub(crate) fn mr_args(start: u64, length: u64, access: i32) -> UserMrArgs {
     UserMrArgs {
         start,
         length,
@@ -202,7 +202,7 @@ fn mr_args(start: u64, length: u64, access: i32) -> UserMrArgs {
     }
 }
 
-fn rss_req(port: u32) -> CreateQpRss {
+pub(crate) fn rss_req(port: u32) -> CreateQpRss {
     CreateQpRss {
         rx_hash_fields_mask: 0x3f,
         rx_hash_function: MANA_IB_RX_HASH_FUNC_TOEPLITZ,
@@ -214,7 +214,7 @@ fn rss_req(port: u32) -> CreateQpRss {
 }
 
 /// Creates an RSS QP over `table` with request `req`.
-fn create_rss_qp(
+pub(crate) fn create_rss_qp(
     ctx: &mut UserContext<'_, ManaIb>,
     pd: ObjId,
     table: ObjId,
@@ -244,7 +244,7 @@ fn owner_is(sw: &SwAdapter, vport: u32, expected: &str) -> bool {
 }
 
 /// The driver data of QP `id`.
-fn qp_data<'a>(ctx: &'a UserContext<'_, ManaIb>, id: ObjId) -> Result<&'a IbQp> {
+pub(crate) fn qp_data<'a>(ctx: &'a UserContext<'_, ManaIb>, id: ObjId) -> Result<&'a IbQp> {
     let raw = ctx.qp_raw(id)?;
     // SAFETY: `raw` is a live QP of this context's `manae` device, alive while `ctx` is
     // borrowed (only `ctx` destroys it).
@@ -254,7 +254,7 @@ fn qp_data<'a>(ctx: &'a UserContext<'_, ManaIb>, id: ObjId) -> Result<&'a IbQp> 
 
 /// Nothing of the RDMA device is left on the adapter: no queue, region, EQ, PD, MR, doorbell
 /// page; no protocol error seen.
-fn nothing_left(sw: &SwAdapter) -> bool {
+pub(crate) fn nothing_left(sw: &SwAdapter) -> bool {
     let s = sw.device_stats();
     (
         s.live_wq_objs,

@@ -18,7 +18,9 @@
 //! `EINVAL` for a PD used on two ports, one line in the kernel log naming the owner. The RSS QP
 //! enables RX steering to its WQs; destroying it disables steering before its receive queues
 //! go, so the next owner never inherits steering to dead queues. The event queues the CQs
-//! report to belong to the PD while it has QPs (per vport, not shared with the netdev).
+//! report to belong to the PD while it has QPs (per vport, not shared with the netdev); their
+//! interrupts deliver the completion events of armed CQs to the CQs' completion channels
+//! ([`crate::events`]).
 //!
 //! Lock order: a PD's binding lock, then the arbiter's vport lock.
 
@@ -66,11 +68,11 @@ use kernel::{
 use mana_gdma::{
     dma::{
         DoorbellFrame,
+        UserMemory,
         UserPages, //
     },
     objects::{
         DoorbellPage,
-        EventQueue,
         MemoryRegion,
         PageListRegion,
         ProtectionDomain,
@@ -105,10 +107,16 @@ use mana_gdma::{
     Adapter,
 };
 
-use crate::device::{
-    ManaIb,
-    PdSlot,
-    MAX_QUEUE_BYTES, //
+use crate::{
+    device::{
+        ManaIb,
+        PdSlot,
+        MAX_QUEUE_BYTES, //
+    },
+    events::{
+        CqEvents,
+        PdEq, //
+    },
 };
 
 /// The size of a completion queue entry (C: `COMP_ENTRY_SIZE`).
@@ -121,9 +129,6 @@ pub(crate) const MAX_RX_SGE: u32 = 15;
 
 /// The largest RSS indirection table (C: `MANA_INDIRECT_TABLE_DEF_SIZE`).
 pub(crate) const MAX_RSS_TABLE: usize = 64;
-
-/// The size of an event queue of the RDMA device.
-const EQ_BYTES: u32 = 16 * MANA_PAGE_SIZE;
 
 /// `IB_RX_HASH_*` bits an RSS QP may ask for (`include/rdma/ib_verbs.h`).
 const RX_HASH_FIELDS: u64 = 0xff | (1 << 8) | (1 << 31);
@@ -274,11 +279,47 @@ pub(crate) fn mmap(ctx: &Ucontext<ManaIb>, vma: &VmaNew) -> Result {
 // ---------------------------------------------------------------------------------------------
 // Queue memory
 
+/// User memory pinned for the device: what the software device reads and writes through the
+/// CPU (a PCI function uses the pages' bus addresses).
+pub(crate) struct PinnedUser(Umem);
+
+impl UserMemory for PinnedUser {
+    fn read(&self, offset: usize, out: &mut [u8]) -> Result {
+        self.0.read(offset, out)
+    }
+
+    fn write(&self, offset: usize, data: &[u8]) -> Result {
+        self.0.write(offset, data)
+    }
+}
+
+/// Pins `len` bytes of user memory at `addr` with `access` and maps its 4 KiB pages for the
+/// device.
+fn pin_user(
+    dev: &rdma::Device<ManaIb>,
+    udata: &UData,
+    (addr, len): (u64, usize),
+    access: i32,
+    capacity: usize,
+) -> Result<(UserPages, Arc<PinnedUser>)> {
+    let umem = Arc::new(
+        PinnedUser(Umem::get(dev, udata, addr, len, access)?),
+        GFP_KERNEL,
+    )?;
+    let mut blocks = KVec::with_capacity(capacity, GFP_KERNEL)?;
+    for block in umem.0.dma_blocks(MANA_PAGE_SIZE as usize)? {
+        blocks.push(block, GFP_KERNEL)?;
+    }
+    let cpu: Arc<dyn UserMemory> = umem.clone();
+    let pages = adapter(dev).map_user_pages(&blocks, &cpu)?;
+    Ok((pages, umem))
+}
+
 /// A queue's buffer in user memory: pinned and mapped for the device.
 pub(crate) struct UserQueue {
     // Unmapped before it is unpinned (field order).
     pages: UserPages,
-    _umem: Umem,
+    _umem: Arc<PinnedUser>,
     bytes: u32,
 }
 
@@ -307,12 +348,13 @@ impl UserQueue {
             );
             return Err(EINVAL);
         }
-        let umem = Umem::get(dev, udata, addr, bytes as usize, ACCESS_LOCAL_WRITE)?;
-        let mut blocks = KVec::with_capacity((bytes / MANA_PAGE_SIZE) as usize, GFP_KERNEL)?;
-        for block in umem.dma_blocks(MANA_PAGE_SIZE as usize)? {
-            blocks.push(block, GFP_KERNEL)?;
-        }
-        let pages = adapter(dev).map_user_pages(&blocks)?;
+        let (pages, umem) = pin_user(
+            dev,
+            udata,
+            (addr, bytes as usize),
+            ACCESS_LOCAL_WRITE,
+            (bytes / MANA_PAGE_SIZE) as usize,
+        )?;
         Ok(Self {
             pages,
             _umem: umem,
@@ -544,7 +586,7 @@ pub(crate) fn check_mask(dev: &rdma::Device<ManaIb>, what: &str, mask: u64, vali
 /// What a PD's QPs share: the event queues their CQs report to, while the PD has QPs.
 pub(crate) struct PdBinding {
     qps: u32,
-    eqs: KVec<Option<Arc<EventQueue>>>,
+    eqs: KVec<Option<PdEq>>,
 }
 
 /// The data of a protection domain: the device's PD, destroyed when dropped.
@@ -587,22 +629,21 @@ pub(crate) fn context_id(ctx: Option<&Ucontext<ManaIb>>) -> u64 {
 impl PdBinding {
     /// The EQ for completion vector `vector`, created on first use on MSI-X vector
     /// `vector + 1` (vector 0 is the hardware channel's).
-    fn eq(&mut self, adapter: &Adapter, vector: u32) -> Result<Arc<EventQueue>> {
+    /// Its interrupt handler is installed with it (see [`crate::events`]).
+    fn eq(&mut self, adapter: &Arc<Adapter>, vector: u32) -> Result<&PdEq> {
         let index = vector as usize;
         while self.eqs.len() <= index {
             self.eqs.push(None, GFP_KERNEL)?;
         }
-        if let Some(eq) = &self.eqs[index] {
-            return Ok(eq.clone());
+        let slot = self.eqs.get_mut(index).ok_or(EINVAL)?;
+        if slot.is_none() {
+            let msix = vector
+                .saturating_add(1)
+                .min(adapter.num_vectors().saturating_sub(1))
+                .max(1);
+            *slot = Some(PdEq::new(adapter, msix)?);
         }
-        let caps = adapter.caps();
-        let msix = vector
-            .saturating_add(1)
-            .min(adapter.num_vectors().saturating_sub(1))
-            .max(1);
-        let eq = EventQueue::new(&adapter.objects(), EQ_BYTES, msix, caps.pdid, caps.doorbell)?;
-        self.eqs[index] = Some(eq.clone());
-        Ok(eq)
+        slot.as_ref().ok_or(EINVAL)
     }
 }
 
@@ -611,7 +652,9 @@ impl PdBinding {
 
 /// A receive queue of an RSS QP.
 struct RssQueue {
-    // The device queue goes before the buffers are released (field order).
+    // The CQ leaves its EQ's table first, then the device queue goes, then the buffers are
+    // released (field order).
+    _events: CqEvents,
     _obj: UserWqObject,
     _wq: QueueBinding,
     _cq: QueueBinding,
@@ -621,7 +664,9 @@ struct RssQueue {
 enum QpKindData {
     /// A RAW_PACKET send QP.
     Raw {
-        // Destroyed first, then its buffers are released (field order).
+        // The CQ leaves its EQ's table first, then the queue is destroyed, then its buffers
+        // are released (field order).
+        _events: CqEvents,
         _obj: UserWqObject,
         _sq: KBox<UserQueue>,
         _cq: QueueBinding,
@@ -823,11 +868,13 @@ fn create_raw_qp(
             cq_binding.queue().region(adapter)?,
             cq_binding.queue().bytes,
         ),
-        &eq,
+        eq.eq(),
     )
     .inspect_err(|e| {
         kernel::ibdev_err_ratelimited!(dev, "creating the send queue failed: {:?}\n", e)
     })?;
+    // The CQ's events reach its completion channel from now on.
+    let events = eq.irq().register(obj.cq_id(), send_cq.notifier())?;
     set_qp_identity(dev, qp, obj.wq_id(), req.port)?;
     let resp = CreateQpResp {
         sqid: obj.wq_id(),
@@ -842,6 +889,7 @@ fn create_raw_qp(
     Ok(IbQp {
         _lease: lease,
         _kind: QpKindData::Raw {
+            _events: events,
             _obj: obj,
             _sq: sq,
             _cq: cq_binding,
@@ -921,7 +969,8 @@ fn create_rss_qp(
     let mut objects = KVec::with_capacity(size, GFP_KERNEL)?;
     for (i, wq) in table.wqs().enumerate() {
         let wq_data = wq.data().get_ref();
-        let cq = wq.cq().ok_or(EINVAL)?.data().get_ref();
+        let ibcq = wq.cq().ok_or(EINVAL)?;
+        let cq = ibcq.data().get_ref();
         let wq_binding = wq_data.buf.bind(dev, "WQ")?;
         let cq_binding = cq.buf.bind(dev, "CQ of a WQ")?;
         let eq = binding.eq(adapter, cq.comp_vector)?;
@@ -937,11 +986,12 @@ fn create_rss_qp(
                 cq_binding.queue().region(adapter)?,
                 cq_binding.queue().bytes,
             ),
-            &eq,
+            eq.eq(),
         )
         .inspect_err(|e| {
             kernel::ibdev_err_ratelimited!(dev, "creating receive queue {} failed: {:?}\n", i, e)
         })?;
+        let events = eq.irq().register(obj.cq_id(), ibcq.notifier())?;
         // `size` (checked against the response's entries) WQs.
         let entry = resp.entries.get_mut(i).ok_or(EINVAL)?;
         entry.cqid = obj.cq_id();
@@ -949,6 +999,7 @@ fn create_rss_qp(
         objects.push(obj.handle(), GFP_KERNEL)?;
         queues.push(
             RssQueue {
+                _events: events,
                 _obj: obj,
                 _wq: wq_binding,
                 _cq: cq_binding,
@@ -987,7 +1038,8 @@ pub(crate) fn destroy_qp(qp: &Qp<ManaIb>) -> Result {
         let mut binding = pd.data().get_ref().binding.lock();
         binding.qps = binding.qps.saturating_sub(1);
         if binding.qps == 0 {
-            // The QP's queues hold their EQs until they are destroyed.
+            // The EQs' interrupt handlers go now; the QP's queues hold their EQs until they
+            // are destroyed.
             binding.eqs.clear();
         }
     }
@@ -1028,7 +1080,7 @@ pub(crate) struct IbMr {
     _mr: MemoryRegion,
     _region: PageListRegion,
     _pages: UserPages,
-    _umem: Umem,
+    _umem: Arc<PinnedUser>,
 }
 
 /// `reg_user_mr`: pins the memory and registers it as a GVA (or zero-based) MR of the PD.
@@ -1063,13 +1115,8 @@ pub(crate) fn reg_user_mr(
         return Err(EINVAL);
     }
     let len = usize::try_from(args.length).map_err(|_| EINVAL)?;
-    let umem = Umem::get(dev, udata, args.start, len, flags)?;
-    let mut blocks = KVec::new();
-    for block in umem.dma_blocks(MANA_PAGE_SIZE as usize)? {
-        blocks.push(block, GFP_KERNEL)?;
-    }
+    let (pages, umem) = pin_user(dev, udata, (args.start, len), flags, 0)?;
     let adapter = adapter(dev);
-    let pages = adapter.map_user_pages(&blocks)?;
     let mut region = PageListRegion::new(&adapter.objects(), pages.addrs())?;
     let mut gdma = access::LOCAL_READ;
     for (ib, g) in [

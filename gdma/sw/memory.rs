@@ -50,6 +50,7 @@ use crate::dma::{
     SkbTable,
     StreamMap,
     StreamMemory,
+    UserMemory,
     UserPages, //
 };
 
@@ -215,28 +216,28 @@ impl StreamTable {
 struct SwRegion {
     addr: u64,
     size: usize,
-    /// User pages the RDMA core pinned: mapped for the device, but the model has no RDMA data
-    /// path, so it never reads or writes them (an access is a fault).
-    user: bool,
+    /// User memory the RDMA core pinned, reached through the CPU (its bytes are not in
+    /// `data`).
+    user: Option<Arc<dyn UserMemory>>,
     #[pin]
     data: SpinLockIrq<KVVec<u8>>,
 }
 
 impl SwRegion {
     fn read(&self, offset: usize, out: &mut [u8]) -> Result {
-        if self.user {
-            return Err(EFAULT);
-        }
         check_range(offset, out.len(), self.size)?;
+        if let Some(user) = &self.user {
+            return user.read(offset, out).map_err(|_| EFAULT);
+        }
         out.copy_from_slice(&self.data.lock()[offset..offset + out.len()]);
         Ok(())
     }
 
     fn write(&self, offset: usize, data: &[u8]) -> Result {
-        if self.user {
-            return Err(EFAULT);
-        }
         check_range(offset, data.len(), self.size)?;
+        if let Some(user) = &self.user {
+            return user.write(offset, data).map_err(|_| EFAULT);
+        }
         self.data.lock()[offset..offset + data.len()].copy_from_slice(data);
         Ok(())
     }
@@ -292,7 +293,7 @@ impl SwMemory {
             pin_init!(SwRegion {
                 addr,
                 size,
-                user: false,
+                user: None,
                 data <- new_spinlock_irq!(data),
             }),
             GFP_KERNEL,
@@ -309,8 +310,13 @@ impl SwMemory {
     }
 
     /// Maps the user pages `pages` (kernel addresses, as the RDMA core's virtual DMA mapping of a
-    /// device without a DMA device gives them) at fresh device addresses, like an IOMMU would.
-    pub(crate) fn map_user(self: &Arc<Self>, pages: &[u64]) -> Result<UserPages> {
+    /// device without a DMA device gives them) at fresh device addresses, like an IOMMU would;
+    /// the model reaches their bytes through `cpu`.
+    pub(crate) fn map_user(
+        self: &Arc<Self>,
+        pages: &[u64],
+        cpu: &Arc<dyn UserMemory>,
+    ) -> Result<UserPages> {
         if pages.is_empty() || pages.iter().any(|p| p % DMA_PAGE != 0) {
             return Err(EINVAL);
         }
@@ -325,7 +331,7 @@ impl SwMemory {
             pin_init!(SwRegion {
                 addr,
                 size,
-                user: true,
+                user: Some(cpu.clone()),
                 data <- new_spinlock_irq!(KVVec::new()),
             }),
             GFP_KERNEL,

@@ -58,6 +58,7 @@ use crate::{
         DoorbellFrame,
         SkbMap,
         StreamMap,
+        UserMemory,
         UserPages, //
     },
     hwc::ServiceRequest,
@@ -96,7 +97,8 @@ pub(crate) struct SwTransport {
     work: Work<SwTransport>,
     epoch: Instant<Monotonic>,
     /// System pages standing in for the doorbell pages when a process maps one (allocated on
-    /// first use); the model does not watch them.
+    /// first use); the model does not watch them (KUnit rings a process's doorbells with
+    /// `SwAdapter::ring_user_doorbell`).
     #[pin]
     doorbell_pages: Mutex<KVec<Option<Page>>>,
 }
@@ -292,6 +294,26 @@ impl SwTransport {
         !self.doorbells.lock().is_empty()
     }
 
+    /// Rings doorbell `qtype` (SQ, RQ or CQ) of data-path doorbell page `page` with `value`,
+    /// as a process that mapped the page writes it; `EINVAL` for the hardware channel's page,
+    /// a page the device does not have or another doorbell.
+    #[cfg(CONFIG_KUNIT = "y")]
+    pub(crate) fn ring_on_page(self: &Arc<Self>, page: u32, qtype: u32, value: u64) -> Result {
+        let page = page as usize;
+        if page == HWC_DOORBELL_PAGE
+            || page >= NUM_DB_PAGES
+            || !matches!(
+                qtype,
+                queue::queue_type::SQ | queue::queue_type::RQ | queue::queue_type::CQ
+            )
+        {
+            return Err(EINVAL);
+        }
+        self.post_doorbell(page, qtype, value);
+        self.kick();
+        Ok(())
+    }
+
     /// Queues a data-path doorbell write on doorbell page `page` for the device.
     fn post_doorbell(&self, page: usize, qtype: u32, value: u64) {
         let id = value & 0xff_ffff;
@@ -403,8 +425,8 @@ impl Transport for SwTransportRef {
         self.0.device.lock().config().num_vectors
     }
 
-    fn map_user_pages(&self, pages: &[u64]) -> Result<UserPages> {
-        self.0.memory.map_user(pages)
+    fn map_user_pages(&self, pages: &[u64], cpu: &Arc<dyn UserMemory>) -> Result<UserPages> {
+        self.0.memory.map_user(pages, cpu)
     }
 
     fn with_doorbell_page(

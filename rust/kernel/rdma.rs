@@ -79,6 +79,7 @@ pub use attr::{
 pub use object::{
     Cq,
     CqInitAttr,
+    CqNotifier,
     Mr,
     NewCq,
     NewMr,

@@ -19,7 +19,10 @@ use crate::{
     prelude::*,
     types::Opaque, //
 };
-use core::marker::PhantomData;
+use core::{
+    marker::PhantomData,
+    ptr::NonNull, //
+};
 
 /// Generates an object type and its `New*` counterpart.
 macro_rules! object {
@@ -195,6 +198,87 @@ impl<T: Driver> Cq<T> {
         // SAFETY: By the type invariant the CQ is valid; `cqe` only changes on resize, which
         // this abstraction does not offer.
         unsafe { (*self.as_raw()).cqe }
+    }
+}
+
+impl<T: Driver> Cq<T> {
+    /// Returns a counted reference through which the CQ's completion events can be reported
+    /// later, from any context ([`CqNotifier::completion_event`]).
+    ///
+    /// While the notifier lives the CQ counts one more user (`usecnt`), as it does for each
+    /// QP or WQ that completes on it: the core refuses to destroy it (`EBUSY`; when a process
+    /// exits or the device goes away, the core leaks it with a warning rather than freeing
+    /// it). A driver therefore drops its notifiers when the device queue that reports to the
+    /// CQ goes, e.g. with the QP that uses the CQ, and never keeps one in the CQ's own data.
+    pub fn notifier(&self) -> CqNotifier {
+        let cq = self.as_raw();
+        // SAFETY: By the type invariant the CQ is valid; `usecnt` is an atomic the core reads
+        // before destroying the CQ.
+        unsafe { bindings::atomic_inc(&raw mut (*cq).usecnt) };
+        // INVARIANT: The CQ is complete and now counts the new notifier as a user.
+        CqNotifier {
+            cq: NonNull::from(self).cast(),
+        }
+    }
+}
+
+/// A counted reference to a completion queue for reporting its completion events, from
+/// [`Cq::notifier`]; dropping it gives the reference back.
+///
+/// A device raises an event for a CQ when the CQ was armed (e.g. by user space through its
+/// doorbell, `ibv_req_notify_cq()`) and a completion arrived; the driver, typically from the
+/// interrupt handler of its event queue, then reports it with
+/// [`completion_event`](Self::completion_event), which calls the CQ's completion handler
+/// (`cq->comp_handler(cq, cq->cq_context)`): for a user CQ, `ib_uverbs`' handler, which queues
+/// the event on the CQ's completion channel for `ibv_get_cq_event()`.
+///
+/// # Invariants
+///
+/// `cq` is a complete CQ whose `usecnt` counts this notifier: the core does not destroy or
+/// free it, nor does the CQ's `comp_handler` or `cq_context` change, while this object exists.
+pub struct CqNotifier {
+    cq: NonNull<bindings::ib_cq>,
+}
+
+// SAFETY: The notifier only calls the CQ's completion handler, which the core allows from any
+// thread, and gives back its count with an atomic operation.
+unsafe impl Send for CqNotifier {}
+
+// SAFETY: As above: `completion_event` takes `&self` and may run on several CPUs at once.
+unsafe impl Sync for CqNotifier {}
+
+impl CqNotifier {
+    /// Reports a completion event of the CQ to its consumer: calls its completion handler, if
+    /// it has one, with its context.
+    ///
+    /// May be called from any context, hard interrupt included, as the C drivers call it
+    /// from their event queue interrupts; the core's handlers (uverbs' completion channels,
+    /// the kernel's CQ polling contexts) only take interrupt-safe locks and allocate with
+    /// `GFP_ATOMIC`.
+    pub fn completion_event(&self) {
+        let cq = self.cq.as_ptr();
+        // SAFETY: By the type invariant the CQ is valid and its handler and context do not
+        // change while `self` lives.
+        let (handler, context) = unsafe { ((*cq).comp_handler, (*cq).cq_context) };
+        if let Some(handler) = handler {
+            // SAFETY: The CQ is complete and stays valid during the call (type invariant);
+            // `context` is the context its creator set for this handler, which the CQ keeps
+            // valid as long as it exists (uverbs holds a reference to the completion channel).
+            unsafe { handler(cq, context) };
+        }
+    }
+
+    /// Returns the raw `struct ib_cq` pointer, e.g. to compare notifiers.
+    pub fn as_raw(&self) -> *mut bindings::ib_cq {
+        self.cq.as_ptr()
+    }
+}
+
+impl Drop for CqNotifier {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant the CQ is valid and counts this notifier; after this
+        // the notifier no longer uses it.
+        unsafe { bindings::atomic_dec(&raw mut (*self.cq.as_ptr()).usecnt) };
     }
 }
 

@@ -43,8 +43,18 @@ use crate::{
         from_err_ptr,
         to_result, //
     },
+    ffi::c_void,
     page::Page,
     prelude::*,
+    sync::{
+        atomic::{
+            Acquire,
+            Atomic,
+            Relaxed,
+            Release, //
+        },
+        Arc, //
+    },
     types::Opaque,
     uaccess::{
         UserPtr,
@@ -150,6 +160,52 @@ pub struct QpAttr {
     pub max_recv_sge: u32,
 }
 
+/// A completion channel of a KUnit test: the completion handler of the CQs created with it
+/// ([`UserContext::create_cq_with_channel`]) counts their events, where uverbs would queue
+/// them for `ibv_get_cq_event()`.
+///
+/// Give each CQ its own channel to count its events alone.
+pub struct CompChannel {
+    events: Atomic<u32>,
+    last_cq: Atomic<usize>,
+}
+
+impl CompChannel {
+    /// A channel that has seen no event.
+    pub fn new() -> Result<Arc<Self>> {
+        Ok(Arc::new(
+            Self {
+                events: Atomic::new(0),
+                last_cq: Atomic::new(0),
+            },
+            GFP_KERNEL,
+        )?)
+    }
+
+    /// The completion events reported so far.
+    pub fn events(&self) -> u32 {
+        self.events.load(Acquire)
+    }
+
+    /// The address of the `struct ib_cq` of the last event, 0 before the first.
+    pub fn last_cq(&self) -> usize {
+        self.last_cq.load(Relaxed)
+    }
+
+    /// The CQs' completion handler (`ib_comp_handler`).
+    ///
+    /// # Safety
+    ///
+    /// `context` must be the `cq_context` [`UserContext::create_cq_with_channel`] set: a
+    /// channel the context keeps alive.
+    unsafe extern "C" fn comp_handler(cq: *mut bindings::ib_cq, context: *mut c_void) {
+        // SAFETY: `context` is a live channel (caller).
+        let this = unsafe { &*context.cast::<Self>() };
+        this.last_cq.store(cq as usize, Relaxed);
+        this.events.fetch_add(1, Release);
+    }
+}
+
 /// A user context of a registered device of driver `T`, made by a KUnit test.
 ///
 /// # Invariants
@@ -171,6 +227,8 @@ pub struct UserContext<'a, T: Driver> {
     inbuf: usize,
     outbuf: usize,
     objects: KVec<Option<Object>>,
+    /// The channels of the CQs; dropped after the objects (`Drop`).
+    channels: KVec<Arc<CompChannel>>,
 }
 
 /// The registration of a [`UserContext`]'s device: borrowed, or owned so that the context can
@@ -237,6 +295,7 @@ impl<'a, T: Driver> UserContext<'a, T> {
             inbuf,
             outbuf: inbuf + BUF_LEN,
             objects: KVec::new(),
+            channels: KVec::new(),
         };
         // The context is not alive until `alloc_ucontext` succeeds: `Drop` must not free it.
         let ret = this.call(req, resp, |udata, _| {
@@ -508,13 +567,49 @@ impl<'a, T: Driver> UserContext<'a, T> {
         req: &[u8],
         resp: &mut [u8],
     ) -> Result<ObjId> {
+        self.create_cq_inner(cqe, comp_vector, None, req, resp)
+    }
+
+    /// Creates a CQ as [`Self::create_cq`] whose completion events go to `channel`, as uverbs
+    /// creates a CQ with a completion channel (`ibv_create_cq(..., channel, ...)`): the core
+    /// part has the channel's handler and context before the driver sees the CQ.
+    pub fn create_cq_with_channel(
+        &mut self,
+        cqe: u32,
+        comp_vector: u32,
+        channel: &Arc<CompChannel>,
+        req: &[u8],
+        resp: &mut [u8],
+    ) -> Result<ObjId> {
+        self.create_cq_inner(cqe, comp_vector, Some(channel), req, resp)
+    }
+
+    fn create_cq_inner(
+        &mut self,
+        cqe: u32,
+        comp_vector: u32,
+        channel: Option<&Arc<CompChannel>>,
+        req: &[u8],
+        resp: &mut [u8],
+    ) -> Result<ObjId> {
+        if let Some(channel) = channel {
+            // Kept until the context is dropped, after every CQ.
+            self.channels.push(channel.clone(), GFP_KERNEL)?;
+        }
         let dev = self.live()?;
         // SAFETY: `dev` is registered; its operations are `T`'s.
         let ops = unsafe { &(*dev).ops };
         let create = ops.create_cq.ok_or(EOPNOTSUPP)?;
         let cq = Self::zalloc(ops.size_ib_cq)?.cast::<bindings::ib_cq>();
-        // SAFETY: `cq` is a new zeroed CQ; as `create_cq()` of uverbs.
-        unsafe { (*cq).device = dev };
+        // SAFETY: `cq` is a new zeroed CQ; as `create_cq()` of uverbs. The channel lives in
+        // `self.channels` until the context is dropped, after its CQs.
+        unsafe {
+            (*cq).device = dev;
+            if let Some(channel) = channel {
+                (*cq).comp_handler = Some(CompChannel::comp_handler);
+                (*cq).cq_context = Arc::as_ptr(channel).cast_mut().cast();
+            }
+        }
         let attr = bindings::ib_cq_init_attr {
             cqe,
             comp_vector,
@@ -727,6 +822,16 @@ impl<'a, T: Driver> UserContext<'a, T> {
         self.add(Object::Mr(mr))
     }
 
+    /// The local key of MR `id` (`lkey`), which the SGEs of user WQEs name.
+    pub fn mr_lkey(&self, id: ObjId) -> Result<u32> {
+        match self.get(id)? {
+            // SAFETY: Every object of `objects` is alive (type invariant); the key is written
+            // once, at registration.
+            Object::Mr(p) => Ok(unsafe { (*p).lkey }),
+            _ => Err(EINVAL),
+        }
+    }
+
     /// Queries QP `id` through the core (`ib_query_qp`), as `ibv_query_qp()` and
     /// `rdma res show qp` do.
     pub fn query_qp(&self, id: ObjId) -> Result<(bindings::ib_qp_attr, bindings::ib_qp_init_attr)> {
@@ -926,6 +1031,10 @@ impl<'a, T: Driver> UserContext<'a, T> {
 impl<T: Driver> Drop for UserContext<'_, T> {
     fn drop(&mut self) {
         let _ = self.teardown();
+        if self.live_objects() != 0 {
+            // A leaked CQ may still report events to its channel: leak the channels too.
+            core::mem::forget(core::mem::take(&mut self.channels));
+        }
         // SAFETY: By the type invariant the bundle is allocated; nothing uses it any more.
         unsafe { bindings::kfree(self.bundle.as_ptr().cast()) };
     }

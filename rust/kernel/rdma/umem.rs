@@ -13,7 +13,10 @@ use super::{
 use crate::{
     bindings,
     device,
-    error::from_err_ptr,
+    error::{
+        from_err_ptr,
+        to_result, //
+    },
     prelude::*,
     sync::aref::ARef, //
 };
@@ -98,6 +101,61 @@ impl Umem {
             _ibdev: ibdev,
             _dma_dev: dma_dev,
         })
+    }
+
+    /// Copies `out.len()` bytes at byte `offset` of the memory into `out`
+    /// (`ib_umem_copy_from`), as a device reads it: through the pinned pages, whatever the
+    /// process does meanwhile (it may change the bytes during the copy). `EINVAL` beyond the
+    /// end.
+    pub fn read(&self, offset: usize, out: &mut [u8]) -> Result {
+        // SAFETY: By the type invariant the umem is valid and its pages pinned; the function
+        // checks the range and copies into `out`, which is valid for `out.len()` bytes.
+        to_result(unsafe {
+            bindings::ib_umem_copy_from(out.as_mut_ptr().cast(), self.as_raw(), offset, out.len())
+        })
+    }
+
+    /// Copies `data` to byte `offset` of the memory, as a device writes it: through the
+    /// pinned pages, whatever the process does meanwhile. `EINVAL` beyond the end, `EPERM` for
+    /// memory pinned without write access (its pages may be shared read-only, e.g. a file's).
+    pub fn write(&self, offset: usize, data: &[u8]) -> Result {
+        let end = offset.checked_add(data.len()).ok_or(EINVAL)?;
+        if end > self.len() {
+            return Err(EINVAL);
+        }
+        let umem = self.as_raw();
+        // SAFETY: By the type invariant the umem is valid; the fields never change.
+        let (writable, skip) = unsafe {
+            (
+                (*umem).writable() != 0,
+                (*umem).address & (crate::page::PAGE_SIZE - 1),
+            )
+        };
+        if !writable {
+            return Err(EPERM);
+        }
+        let start = offset
+            .checked_add(skip)
+            .and_then(|s| isize::try_from(s).ok())
+            .ok_or(EINVAL)?;
+        // SAFETY: The umem is valid and its pages pinned for writing (checked above), listed
+        // in its mapped scatterlist (`sgt_append.sgt`), which never changes; the function
+        // copies `data.len()` bytes from `data` to the pages, starting `start` bytes in, as
+        // `ib_umem_copy_from()` does the other way.
+        let copied = unsafe {
+            let sgt = &raw const (*umem).sgt_append.sgt;
+            bindings::sg_pcopy_from_buffer(
+                (*sgt).sgl,
+                (*sgt).orig_nents,
+                data.as_ptr().cast(),
+                data.len(),
+                start,
+            )
+        };
+        if copied != data.len() {
+            return Err(EINVAL);
+        }
+        Ok(())
     }
 
     /// Returns the raw pointer.

@@ -288,9 +288,96 @@ fn create_wq(pd: *mut bindings::ib_pd, cq: *mut bindings::ib_cq) -> Result<*mut 
     from_err_ptr(unsafe { bindings::ib_create_wq(pd, &mut attr) })
 }
 
+/// What the completion handler of [`create_cq_with_handler`] saw: calls and the last CQ.
+#[derive(Default)]
+struct Completions {
+    calls: AtomicU32,
+    last_cq: core::sync::atomic::AtomicUsize,
+}
+
+/// A CQ's completion handler (`ib_comp_handler`) whose context is a [`Completions`].
+///
+/// # Safety
+///
+/// `context` must point to a live [`Completions`].
+unsafe extern "C" fn count_completion(cq: *mut bindings::ib_cq, context: *mut crate::ffi::c_void) {
+    // SAFETY: The caller guarantees `context` is a live `Completions`.
+    let seen = unsafe { &*context.cast::<Completions>() };
+    seen.last_cq.store(cq as usize, Relaxed);
+    seen.calls.fetch_add(1, Relaxed);
+}
+
+/// Creates a kernel CQ whose completion handler counts into `seen`, which must outlive it.
+fn create_cq_with_handler(
+    reg: &Registration<ObjDriver>,
+    seen: &Completions,
+) -> Result<*mut bindings::ib_cq> {
+    let attr = bindings::ib_cq_init_attr {
+        cqe: 8,
+        comp_vector: 0,
+        flags: 0,
+    };
+    // SAFETY: The device is registered; `attr` is a local, the caller a static string, and
+    // `seen` outlives the CQ (caller).
+    from_err_ptr(unsafe {
+        bindings::__ib_create_cq(
+            reg.as_raw(),
+            Some(count_completion),
+            None,
+            core::ptr::from_ref(seen).cast_mut().cast(),
+            &attr,
+            c"rust_rdma".as_char_ptr(),
+        )
+    })
+}
+
 #[kunit_tests(rust_rdma_objects)]
 mod object_tests {
     use super::*;
+
+    /// A notifier calls the CQ's completion handler with the CQ and its context, and holds
+    /// the CQ: the core refuses to destroy it until the notifier is gone.
+    #[test]
+    fn cq_notifier_reports_events_and_holds_the_cq() -> Result {
+        let (counters, reg) = register()?;
+        let seen = Completions::default();
+        let cq = create_cq_with_handler(&reg, &seen)?;
+        // SAFETY: `cq` is a live CQ of the device until destroyed below.
+        let obj = unsafe { Cq::<ObjDriver>::from_raw(cq) };
+        let notifier = obj.notifier();
+        assert_eq!(notifier.as_raw(), cq);
+        // SAFETY: `cq` is live.
+        assert_eq!(unsafe { bindings::atomic_read(&raw const (*cq).usecnt) }, 1);
+        notifier.completion_event();
+        notifier.completion_event();
+        assert_eq!(seen.calls.load(Relaxed), 2);
+        assert_eq!(seen.last_cq.load(Relaxed), cq as usize);
+
+        // Held: the core refuses to destroy it, and the driver never sees the destroy.
+        // SAFETY: `cq` is a live kernel CQ.
+        let ret = unsafe { bindings::ib_destroy_cq_user(cq, core::ptr::null_mut()) };
+        assert_eq!(ret, EBUSY.to_errno());
+        assert_eq!(counters.live.load(Relaxed), 1);
+
+        // A notifier of a CQ without a handler reports nothing.
+        let bare = create_cq(&reg, 8)?;
+        // SAFETY: `bare` is a live CQ of the device until destroyed below.
+        let bare_notifier = unsafe { Cq::<ObjDriver>::from_raw(bare) }.notifier();
+        bare_notifier.completion_event();
+        assert_eq!(seen.calls.load(Relaxed), 2);
+
+        drop(notifier);
+        drop(bare_notifier);
+        // SAFETY: `cq` is live.
+        assert_eq!(unsafe { bindings::atomic_read(&raw const (*cq).usecnt) }, 0);
+        // SAFETY: As above; no users left, not used afterwards.
+        unsafe {
+            to_result(bindings::ib_destroy_cq_user(cq, core::ptr::null_mut()))?;
+            to_result(bindings::ib_destroy_cq_user(bare, core::ptr::null_mut()))?;
+        }
+        assert_eq!(counters.live.load(Relaxed), 0);
+        Ok(())
+    }
 
     #[test]
     fn cq_create_destroy_and_failures() -> Result {
