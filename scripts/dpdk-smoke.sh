@@ -94,53 +94,8 @@ done
 server_rc=0
 wait "$server_pid" || server_rc=$?
 
-passed=0
-failed=0
-result() {
-	if [ "$1" = ok ]; then
-		passed=$((passed + 1))
-		echo "ok - $2"
-	else
-		failed=$((failed + 1))
-		echo "not ok - $2"
-	fi
-}
-
-[ "$qemu_rc" -eq 0 ] && result ok "QEMU ran and exited" ||
-	{ result fail "QEMU exited with $qemu_rc"; sed 's/^/# qemu: /' "$run/qemu.log"; }
-grep -q '^mana-dpdk-smoke: done' "$console" && result ok "the guest ran its checks to the end" ||
-	{ result fail "the guest did not finish its checks"; tail -n 60 "$console" | sed 's/^/# console: /'; }
-grep '^# ' "$console" | tr -d '\r' || true
-while IFS= read -r line; do
-	case $line in
-	"ok "*) result ok "guest: ${line#ok * - }" ;;
-	"not ok "*) result fail "guest: ${line#not ok * - }" ;;
-	esac
-done < <(tr -d '\r' < "$console" | grep -E '^(not )?ok [0-9]+ - ')
-
-report=$(grep '^mana-vfio-user report:' "$run/server.out" || true)
-if [ -n "$report" ]; then
-	result ok "the server printed its report"
-	echo "# $report"
-	grep -v '^mana-vfio-user report:' "$run/server.out" | sed 's/^/# /' || true
-else
-	result fail "the server printed no report (exit $server_rc)"
-	sed 's/^/# server: /' "$run/server.err"
-fi
-field() {
-	sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<< " ${report#*:}"
-}
-expect() {
-	local got
-	got=$(field "$1")
-	[ "$got" = "$2" ] && result ok "server: $1=$2" || result fail "server: $1=${got:-missing}, expected $2"
-}
-expect protocol_errors 0
-expect server_errors 0
-expect dma_faults 0
-expect device_protocol_errors 0
-expect live_objects 0
-expect bad_vectors 0
+smoke_marker='mana-dpdk-smoke: done'
+. "$MANA_RS_REPO/scripts/smoke-verdict.sh"
 [ "$server_rc" -eq 0 ] && result ok "the server exited cleanly" || result fail "the server exited with $server_rc"
 if [ "$failed" -gt 0 ]; then
 	sed 's/^/# server: /' "$run/server.err" | tail -n 40
