@@ -309,7 +309,7 @@ unsafe extern "C" fn count_completion(cq: *mut bindings::ib_cq, context: *mut cr
 
 /// Creates a kernel CQ whose completion handler counts into `seen`, which must outlive it.
 fn create_cq_with_handler(
-    reg: &Registration<ObjDriver>,
+    reg: &Registration<'_, ObjDriver>,
     seen: &Completions,
 ) -> Result<*mut bindings::ib_cq> {
     let attr = bindings::ib_cq_init_attr {
