@@ -904,12 +904,16 @@ impl ChannelPoll {
     /// [`RX_FENCE_WAIT_MS`]. Runs with the poll disabled.
     fn fence_rx(&self, rx: &mut RxState) {
         if let Err(e) = self.rq.fence() {
-            // As the C driver: give the device time instead.
-            kernel::pr_err_ratelimited!(
-                "mana_eth: RX queue {}: FENCE_RQ failed ({:?}); waiting 100 ms before freeing its buffers\n",
-                self.index,
-                e
-            );
+            // As the C driver: give the device time instead. ESHUTDOWN is the device's own reset
+            // (its hardware channel is closed until the reset cycle sets it up again), which
+            // is expected and not worth a log line.
+            if e != ESHUTDOWN {
+                kernel::pr_err_ratelimited!(
+                    "RX queue {}: FENCE_RQ failed ({:?}); waiting 100 ms before freeing its buffers\n",
+                    self.index,
+                    e
+                );
+            }
             kernel::time::delay::fsleep(kernel::time::Delta::from_millis(100));
             return;
         }
@@ -933,7 +937,7 @@ impl ChannelPoll {
                 }
                 RingRead::Overflow => {
                     kernel::pr_err_ratelimited!(
-                        "mana_eth: RX queue {}: completion queue overflow while fencing\n",
+                        "RX queue {}: completion queue overflow while fencing\n",
                         self.index
                     );
                     return;
@@ -941,7 +945,7 @@ impl ChannelPoll {
             }
         }
         kernel::pr_err_ratelimited!(
-            "mana_eth: RX queue {}: the device did not complete the fence in {} ms\n",
+            "RX queue {}: the device did not complete the fence in {} ms\n",
             self.index,
             RX_FENCE_WAIT_MS
         );
@@ -986,10 +990,7 @@ impl ChannelPoll {
                 RingRead::Entry(eqe) => eqe,
                 RingRead::Empty => break,
                 RingRead::Overflow => {
-                    kernel::pr_err_ratelimited!(
-                        "mana_eth: channel {}: event queue overflow\n",
-                        self.index
-                    );
+                    kernel::pr_err_ratelimited!("channel {}: event queue overflow\n", self.index);
                     *head = index.wrapping_add(1);
                     break;
                 }
@@ -1003,7 +1004,7 @@ impl ChannelPoll {
                 ours = true;
             } else {
                 kernel::pr_warn_ratelimited!(
-                    "mana_eth: channel {}: unexpected event (type {}, CQ {}); ignored\n",
+                    "channel {}: unexpected event (type {}, CQ {}); ignored\n",
                     self.index,
                     eqe.info.eqe_type().get(),
                     cq
@@ -1345,7 +1346,7 @@ impl ChannelPoll {
                 RingRead::Empty => break,
                 RingRead::Overflow => {
                     kernel::pr_err_ratelimited!(
-                        "mana_eth: TX queue {}: completion queue overflow\n",
+                        "TX queue {}: completion queue overflow\n",
                         self.index
                     );
                     stats.add(poll_stat::TX_ERRORS, 1);
@@ -1355,7 +1356,7 @@ impl ChannelPoll {
             tx.cq_head = index.wrapping_add(1);
             if !cqe.info.is_sq().into_bool() || cqe.info.wq_num().get() != self.sq.wq_id() {
                 kernel::pr_err_ratelimited!(
-                    "mana_eth: TX queue {}: completion for another queue\n",
+                    "TX queue {}: completion for another queue\n",
                     self.index
                 );
                 stats.add(poll_stat::TX_ERRORS, 1);
@@ -1363,7 +1364,7 @@ impl ChannelPoll {
             }
             if tx.prod == tx.cons {
                 kernel::pr_err_ratelimited!(
-                    "mana_eth: TX queue {}: completion with nothing pending\n",
+                    "TX queue {}: completion with nothing pending\n",
                     self.index
                 );
                 stats.add(poll_stat::TX_ERRORS, 1);
@@ -1404,7 +1405,7 @@ impl ChannelPoll {
             } else {
                 if ty != cqe_type::TX_OKAY {
                     kernel::pr_warn_ratelimited!(
-                        "mana_eth: TX queue {}: the device failed a packet (CQE type {})\n",
+                        "TX queue {}: the device failed a packet (CQE type {})\n",
                         self.index,
                         ty
                     );
@@ -1434,7 +1435,7 @@ impl ChannelPoll {
                 RingRead::Empty => break,
                 RingRead::Overflow => {
                     kernel::pr_err_ratelimited!(
-                        "mana_eth: RX queue {}: completion queue overflow\n",
+                        "RX queue {}: completion queue overflow\n",
                         self.index
                     );
                     rx.stats.add(poll_stat::RX_ERRORS, 1);
@@ -1445,7 +1446,7 @@ impl ChannelPoll {
             done += 1;
             if cqe.info.is_sq().into_bool() || cqe.info.wq_num().get() != self.rq.wq_id() {
                 kernel::pr_err_ratelimited!(
-                    "mana_eth: RX queue {}: completion for another queue\n",
+                    "RX queue {}: completion for another queue\n",
                     self.index
                 );
                 rx.stats.add(poll_stat::RX_ERRORS, 1);
@@ -1457,7 +1458,7 @@ impl ChannelPoll {
             let cons = rx.cons;
             if rx.prod == cons || oob.rx_wqe_offset != cons.wrapping_mul(RX_WQE_BYTES) % rq_size {
                 kernel::pr_err_ratelimited!(
-                    "mana_eth: RX queue {}: completion for WQE offset {} out of order\n",
+                    "RX queue {}: completion for WQE offset {} out of order\n",
                     self.index,
                     oob.rx_wqe_offset
                 );

@@ -788,7 +788,7 @@ impl ethtool::Operations for Port {
     fn set_coalesce(dev: &Device<Self>, coalesce: &Coalesce, _rtnl: &Rtnl) -> Result {
         if *coalesce != NO_COALESCING {
             pr_err!(
-                "mana_eth: {}: the device offers no interrupt moderation or CQE coalescing; only the reported settings (one packet per completion, no delays, not adaptive) are possible\n",
+                "{}: the device offers no interrupt moderation or CQE coalescing; only the reported settings (one packet per completion, no delays, not adaptive) are possible\n",
                 dev.name()
             );
             return Err(EOPNOTSUPP);
