@@ -573,6 +573,15 @@ if [ "$rs_driver" != 0 ]; then
 		kill -TERM "$holder"
 		wait "$holder"
 		check "raw_qp destroys its QPs and exits" grep -q '^hold: done' /tmp/hold
+		# A RAW QP needs CAP_NET_RAW, as with the C driver: an unprivileged user and root
+		# without the capability get EPERM, and the refused QPs take nothing.
+		setpriv --reuid=1000 --regid=1000 --clear-groups --inh-caps=-all \
+			raw_qp -d "$(slot_ibdev "$slot")" once > /tmp/rq 2>&1
+		check "an unprivileged user gets EPERM at the RAW QP (CAP_NET_RAW)" grep -q '^create_qp tx0: EPERM' /tmp/rq
+		setpriv --bounding-set=-net_raw --inh-caps=-net_raw raw_qp -d "$(slot_ibdev "$slot")" once > /tmp/rq 2>&1
+		check "root without CAP_NET_RAW gets EPERM at the RAW QP" grep -q '^create_qp tx0: EPERM' /tmp/rq
+		check "the refused QPs took nothing: $1 comes up" ip link set "$1" up
+		ip link set "$1" down
 		rs_mtu_under_raw_qp_loop "$1"
 	fi
 	rs_service_events
